@@ -1,0 +1,1 @@
+"""contracts of legacy-bridge (installed as legacy_bridge.contracts)."""

@@ -1,0 +1,374 @@
+"""Two-way converters between legacy values and canonical values.
+
+``to_canonical`` runs on every value read, so it is a plain function of one value.
+``to_legacy`` runs once per filter value, so a filter on a canonical field is pushed
+down in the legacy system's own terms (``2020-01-01`` -> ``20200101``).
+
+A converter that maps legacy sentinels (``0``, ``99999999``, blanks) to null lists
+them in ``legacy_nulls`` so that ``isnull`` and comparisons stay correct when pushed
+down.  Custom converters: subclass :class:`Converter` and :func:`register` it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Callable, ClassVar
+
+__all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain"]
+
+
+class ConversionError(ValueError):
+    """A canonical value has no legacy form (or an option is wrong)."""
+
+
+class Converter:
+    """Base class: identity in both directions.
+
+    Subclasses set ``name`` and ``type`` (the canonical type: string, integer,
+    number, decimal, boolean, date, time, datetime) and override the two methods.
+    Options come from the config: ``{yyyymmdd: {as: str}}`` -> ``YYYYMMDD(as_="str")``.
+    """
+
+    name: ClassVar[str] = "none"
+    type: ClassVar[str] = "string"
+    #: values the legacy column holds for "no value", besides NULL
+    legacy_nulls: tuple = ()
+    #: text converters keep prefixes, so startswith/contains can be pushed down
+    supports_like: ClassVar[bool] = False
+    enum: tuple[str, ...] | None = None
+
+    def __init__(self, null_if: list | None = None) -> None:
+        if null_if is not None:
+            self.legacy_nulls = tuple(null_if)
+
+    def to_canonical(self, value: Any) -> Any:
+        return value
+
+    def to_legacy(self, value: Any) -> Any:
+        return value
+
+    def reader(self) -> Callable[[Any], Any]:
+        """The per-value read function, with sentinels and NULL handled once."""
+        convert = self.to_canonical
+        nulls = frozenset(self.legacy_nulls)
+        if not nulls:
+            return lambda v: None if v is None else convert(v)
+        return lambda v: None if v is None or v in nulls else convert(v)
+
+
+_REGISTRY: dict[str, type[Converter]] = {}
+
+
+def register(cls: type[Converter]) -> type[Converter]:
+    """Register a converter class under ``cls.name`` (usable as a decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Converter)):
+        raise TypeError(f"{cls!r} is not a Converter subclass")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def known() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+class Chain(Converter):
+    """Converters applied in order when reading, in reverse when writing."""
+
+    def __init__(self, parts: list[Converter]) -> None:
+        super().__init__()
+        self.parts = parts
+        self.type = parts[-1].type
+        self.enum = parts[-1].enum
+        self.legacy_nulls = parts[0].legacy_nulls
+        self.supports_like = all(p.supports_like for p in parts)
+        self._later = [p.reader() for p in parts[1:]]
+
+    def to_canonical(self, value: Any) -> Any:
+        value = self.parts[0].to_canonical(value)
+        for read in self._later:
+            value = read(value)
+        return value
+
+    def to_legacy(self, value: Any) -> Any:
+        for part in reversed(self.parts):
+            value = part.to_legacy(value)
+        return value
+
+
+def build(spec: Any) -> Converter:
+    """Build a converter from its config form: a name, ``{name: options}`` or a list.
+
+    Raises:
+        ConversionError: unknown name or bad options; the message lists known names.
+    """
+    if spec is None:
+        return _REGISTRY["none"]()
+    if isinstance(spec, list):
+        if not spec:
+            raise ConversionError("an empty converter list")
+        parts = [build(s) for s in spec]
+        return parts[0] if len(parts) == 1 else Chain(parts)
+    if isinstance(spec, str):
+        name, options = spec, {}
+    elif isinstance(spec, dict) and len(spec) == 1:
+        name, options = next(iter(spec.items()))
+        options = options if isinstance(options, dict) else {"value": options}
+    else:
+        raise ConversionError(f"expected a converter name, {{name: options}} or a list, got {spec!r}")
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ConversionError(f"unknown converter {name!r}; known: {', '.join(known())}")
+    kwargs = {("as_" if k == "as" else k): v for k, v in options.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConversionError(f"converter {name!r}: bad options {options!r} ({exc})") from None
+
+
+# -- built-ins -------------------------------------------------------------------------
+
+@register
+class Identity(Converter):
+    name = "none"
+    supports_like = True
+
+
+@register
+class Text(Converter):
+    """Legacy text kept as it is (use ``trim`` for CHAR padding)."""
+    name = "text"
+    supports_like = True
+
+    def to_canonical(self, value: Any) -> Any:
+        return value if isinstance(value, str) else str(value)
+
+
+@register
+class Trim(Converter):
+    """CHAR padding removed; ``width`` pads filter values back for exact matches."""
+    name = "trim"
+    supports_like = True
+
+    def __init__(self, width: int | None = None, both: bool = False, blank_is_null: bool = False,
+                 null_if: list | None = None) -> None:
+        super().__init__(null_if)
+        self.width, self.both = width, both
+        self.blank_is_null = blank_is_null
+
+    def to_canonical(self, value: Any) -> Any:
+        text = value.strip() if self.both else value.rstrip()
+        return None if self.blank_is_null and not text else text
+
+    def reader(self) -> Callable[[Any], Any]:
+        if self.both or self.blank_is_null or self.legacy_nulls:
+            return super().reader()
+        return lambda v: v if v is None else v.rstrip()   # the hot path: no extra call
+
+    def to_legacy(self, value: Any) -> Any:
+        return value.ljust(self.width) if self.width else value
+
+
+@register
+class Integer(Converter):
+    name = "int"
+    type = "integer"
+
+    def to_canonical(self, value: Any) -> Any:
+        return int(value)
+
+
+@register
+class Number(Converter):
+    name = "float"
+    type = "number"
+
+    def to_canonical(self, value: Any) -> Any:
+        return float(value)
+
+
+@register
+class DecimalConverter(Converter):
+    """DECIMAL columns, or integers with an implied decimal point (``scale``)."""
+    name = "decimal"
+    type = "decimal"
+
+    def __init__(self, scale: int | None = None, implied: int | None = None,
+                 null_if: list | None = None) -> None:
+        super().__init__(null_if)
+        self.implied = implied if implied is not None else None
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+
+    def to_canonical(self, value: Any) -> Any:
+        number = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+        if self.implied:
+            number = number.scaleb(-self.implied)
+        if self._quantum is not None:
+            number = number.quantize(self._quantum)
+        return number
+
+    def to_legacy(self, value: Any) -> Any:
+        if self.implied:
+            return int(Decimal(value).scaleb(self.implied))
+        return Decimal(value)
+
+
+def _digits(value: Any, width: int) -> str:
+    text = str(value).strip()
+    if isinstance(value, int):
+        text = f"{value:0{width}d}"
+    return text
+
+
+@register
+class YYYYMMDD(Converter):
+    """Dates stored as 8 digits; ``as: int`` (default) or ``as: str`` in the legacy column."""
+    name = "yyyymmdd"
+    type = "date"
+    legacy_nulls = (0, 99999999, "", "00000000", "99999999")
+
+    def __init__(self, as_: str = "int", null_if: list | None = None) -> None:
+        if as_ not in ("int", "str"):
+            raise TypeError("'as' must be int or str")
+        super().__init__(null_if)
+        self.as_ = as_
+
+    def to_canonical(self, value: Any) -> Any:
+        text = _digits(value, 8)
+        try:
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        except ValueError:
+            return None      # an impossible legacy date reads as "no date"
+
+    def to_legacy(self, value: dt.date) -> Any:
+        text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
+        return int(text) if self.as_ == "int" else text
+
+
+@register
+class HHMMSS(Converter):
+    """Times stored as 6 digits (``as: int`` or ``as: str``)."""
+    name = "hhmmss"
+    type = "time"
+
+    def __init__(self, as_: str = "int", null_if: list | None = None) -> None:
+        if as_ not in ("int", "str"):
+            raise TypeError("'as' must be int or str")
+        super().__init__(null_if)
+        self.as_ = as_
+
+    def to_canonical(self, value: Any) -> Any:
+        text = _digits(value, 6)
+        try:
+            return dt.time(int(text[:2]), int(text[2:4]), int(text[4:6]))
+        except ValueError:
+            return None
+
+    def to_legacy(self, value: dt.time) -> Any:
+        text = f"{value.hour:02d}{value.minute:02d}{value.second:02d}"
+        return int(text) if self.as_ == "int" else text
+
+
+@register
+class Flag(Converter):
+    """Legacy flags -> bool; codes configurable (``{flag: {true: Y, false: N}}``)."""
+    name = "flag"
+    type = "boolean"
+
+    def __init__(self, true: Any = "Y", false: Any = "N", null_if: list | None = None) -> None:
+        super().__init__(null_if)
+        self.true_codes = tuple(true) if isinstance(true, list) else (true,)
+        self.false_codes = tuple(false) if isinstance(false, list) else (false,)
+        self._lookup = {**{c: True for c in self.true_codes}, **{c: False for c in self.false_codes}}
+
+    def to_canonical(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        return self._lookup.get(value)
+
+    def to_legacy(self, value: bool) -> Any:
+        return self.true_codes[0] if value else self.false_codes[0]
+
+
+@register
+class CodeTable(Converter):
+    """Legacy code table -> enum string (``{code: {codes: {A: active, C: closed}}}``)."""
+    name = "code"
+    type = "string"
+
+    def __init__(self, codes: dict | None = None, value: dict | None = None,
+                 null_if: list | None = None) -> None:
+        codes = codes if codes is not None else value
+        if not isinstance(codes, dict) or not codes:
+            raise TypeError("'codes' must map legacy codes to names")
+        super().__init__(null_if)
+        self.codes = {(str(k).strip() if isinstance(k, str) else k): str(v) for k, v in codes.items()}
+        self.names = {v: k for k, v in self.codes.items()}
+        self.enum = tuple(self.names)
+
+    def to_canonical(self, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+        return self.codes.get(value)
+
+    def to_legacy(self, value: str) -> Any:
+        try:
+            return self.names[value]
+        except KeyError:
+            raise ConversionError(f"must be one of {', '.join(self.enum)}") from None
+
+
+@register
+class NullIf(Converter):
+    """Sentinel values -> null, anything else unchanged (``{null_if: [0, 99999999]}``)."""
+    name = "null_if"
+
+    def __init__(self, value: list | None = None, null_if: list | None = None) -> None:
+        super().__init__(value if value is not None else null_if or [])
+
+
+@register
+class Timestamp(Converter):
+    """Timestamps, native or as text (``format`` as for strptime; ISO by default)."""
+    name = "timestamp"
+    type = "datetime"
+
+    def __init__(self, format: str | None = None, null_if: list | None = None) -> None:
+        super().__init__(null_if)
+        self.format = format
+
+    def to_canonical(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        if not text:
+            return None
+        try:
+            if self.format:
+                return dt.datetime.strptime(text, self.format)
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+
+    def to_legacy(self, value: dt.datetime) -> Any:
+        if self.format:
+            return value.strftime(self.format)
+        return value
+
+
+@register
+class Date(Converter):
+    """Native DATE columns (or ISO text)."""
+    name = "date"
+    type = "date"
+
+    def to_canonical(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return None
+

@@ -1,0 +1,33 @@
+"""Drivers, one module per kind of legacy system, found by ``kind`` in the config."""
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Driver
+
+__all__ = ["Driver", "register_driver", "driver_class", "known_kinds"]
+
+_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc:OdbcDriver"}
+_REGISTRY: dict[str, type[Driver] | str] = dict(_BUILTIN)
+
+
+def register_driver(kind: str, cls: type[Driver]) -> None:
+    """Make ``kind: <kind>`` in a source's config use ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise TypeError(f"{cls!r} is not a Driver subclass")
+    _REGISTRY[kind] = cls
+
+
+def known_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def driver_class(kind: str) -> type[Driver]:
+    """The class for a source kind; the error lists the kinds that exist."""
+    entry = _REGISTRY.get(kind)
+    if entry is None:
+        raise KeyError(f"unknown source kind {kind!r}; known: {', '.join(known_kinds())}")
+    if isinstance(entry, str):          # imported on first use: pyodbc only when needed
+        module, _, attr = entry.partition(":")
+        entry = _REGISTRY[kind] = getattr(import_module(module), attr)
+    return entry

@@ -1,0 +1,49 @@
+"""The driver contract: one kind of legacy system, nothing of HTTP.
+
+A driver subclass implements :meth:`Driver.fetch`; everything else has a default.
+Capabilities are class attributes the facade asks before it relies on them.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import closing
+from typing import Any, ClassVar, Iterator
+
+from legacy_bridge.query import Condition, Query
+
+
+class Driver(ABC):
+    """A configured source (one ODBC database, one SOAP service, one file drop)."""
+
+    kind: ClassVar[str]
+    supports_pushdown: ClassVar[bool] = True     # filters and order run in the source
+    supports_key_lookup: ClassVar[bool] = True
+    supports_writes: ClassVar[bool] = False
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems in a source's config, as (key, message); called at start-up."""
+        return []
+
+    @abstractmethod
+    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+        """Yield legacy rows, values in ``query.columns`` order.
+
+        ``target`` is the resource's legacy address (``{"table": ...}``, ``{"select": ...}``).
+        """
+
+    def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
+        """One row by its key (legacy column -> legacy value), or None."""
+        query = Query(columns=columns, where=[Condition(c, "eq", v) for c, v in key.items()], limit=1)
+        with closing(self.fetch(target, query)) as rows:
+            return next(rows, None)
+
+    def probe(self, timeout: float) -> None:
+        """Raise a :class:`~legacy_bridge.errors.SourceError` if the source is not usable."""
+
+    def close(self) -> None:
+        """Release connections; the driver may be used again afterwards."""

@@ -1,0 +1,179 @@
+"""Legacy databases over ODBC (pyodbc), any driver unixODBC can load.
+
+Connections live in a SQLAlchemy ``QueuePool`` per source (size, overflow, recycle,
+pre-ping).  pyodbc errors are translated here, once, into the service's error tree,
+keeping the SQLSTATE and never the connection string.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import pyodbc
+from sqlalchemy import event, exc as sa_exc
+from sqlalchemy.pool import QueuePool
+
+from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.query import Query
+
+from .base import Driver
+from .sql import Dialect, compile_select, dialect_for
+
+log = logging.getLogger(__name__)
+pyodbc.pooling = False          # the SQLAlchemy pool owns connection reuse
+
+_TEXT_TYPES = (pyodbc.SQL_CHAR, pyodbc.SQL_VARCHAR, pyodbc.SQL_LONGVARCHAR)
+_TIMEOUT_STATES = {"HYT00", "HYT01", "57014"}      # 57014: PostgreSQL "query canceled"
+
+
+def translate(error: pyodbc.Error, source: str) -> SourceError:
+    """The service's error for a pyodbc error; the driver's message goes to the log only."""
+    state = error.args[0] if error.args and isinstance(error.args[0], str) else None
+    log.warning("source %s: ODBC error %s: %s", source, state, error)
+    if state in _TIMEOUT_STATES:
+        return SourceTimeout(f"source {source!r} did not answer in time", source, state)
+    if (state or "").startswith("08") or isinstance(error, pyodbc.InterfaceError):
+        return SourceUnavailable(f"source {source!r} cannot be reached", source, state)
+    return SourceError(f"source {source!r} rejected the query", source, state)
+
+
+def is_disconnect(error: pyodbc.Error) -> bool:
+    state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
+    return state.startswith("08") or state in ("HY000",) and "closed" in str(error).lower()
+
+
+def _stamp_checkin(dbapi_conn: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in"] = time.monotonic()
+
+
+def _decoder(encoding: str) -> Callable[[bytes | None], str | None]:
+    # Legacy code pages hold bytes the code page does not define (0x81 in cp1252):
+    # those become U+FFFD instead of an error, so bad bytes never reach a client as a 500.
+    return lambda raw: None if raw is None else raw.decode(encoding, "replace")
+
+
+class OdbcDriver(Driver):
+    """One ODBC data source: a DSN or a DSN-less connection string."""
+
+    kind = "odbc"
+
+    def __init__(self, name: str, options: dict[str, Any],
+                 connect: Callable[..., Any] = pyodbc.connect) -> None:
+        super().__init__(name, options)
+        self._connect = connect
+        self.connection_string = options["connection"]
+        self.timeout = options.get("timeout", 30)
+        self.connect_timeout = options.get("connect_timeout", 10)
+        self.encoding = options.get("encoding")
+        self.read_only = options.get("read_only", True)
+        self.ping_query = options.get("ping_query", "SELECT 1")
+        self._limit_syntax = options.get("limit_syntax", "auto")
+        self._dialect: Dialect | None = None
+        pool = options.get("pool", {})
+        self.pool = QueuePool(self._new_connection, pool_size=pool.get("size", 5),
+                              max_overflow=pool.get("overflow", 10),
+                              recycle=pool.get("recycle", 3600), timeout=pool.get("timeout", 10),
+                              reset_on_return=None)
+        if pool.get("pre_ping", True):
+            event.listen(self.pool, "checkout", self._ping)
+            event.listen(self.pool, "checkin", _stamp_checkin)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
+        problems = []
+        known = {"kind", "connection", "timeout", "connect_timeout", "encoding", "read_only",
+                 "ping_query", "limit_syntax", "pool"}
+        problems += [(k, f"unknown key; known: {', '.join(sorted(known))}") for k in options if k not in known]
+        if not isinstance(options.get("connection"), str) or not options.get("connection"):
+            problems.append(("connection", "required: an ODBC connection string or DSN=name"))
+        if options.get("limit_syntax", "auto") not in ("auto", "limit", "top", "fetch", "none"):
+            problems.append(("limit_syntax", "expected auto, limit, top, fetch or none"))
+        return problems
+
+    # -- connections ----------------------------------------------------------------
+
+    def _new_connection(self) -> Any:
+        conn = self._connect(self.connection_string, timeout=int(self.connect_timeout),
+                             autocommit=True, readonly=self.read_only)
+        conn.timeout = int(self.timeout)
+        if self.encoding:
+            decode = _decoder(self.encoding)
+            for sql_type in _TEXT_TYPES:
+                conn.add_output_converter(sql_type, decode)
+        if self._dialect is None:
+            self._dialect = dialect_for(conn.getinfo(pyodbc.SQL_DBMS_NAME),
+                                        conn.getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR),
+                                        self._limit_syntax)
+        return conn
+
+    def _ping(self, dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        # checkout hook: a connection the database dropped while idle is replaced
+        # (DisconnectionError makes the pool retry with a fresh one).
+        checked_in = record.info.get("checked_in")
+        if checked_in is not None and time.monotonic() - checked_in < 1.0:
+            return           # used a moment ago: a ping would only double the round trips
+        try:
+            cur = dbapi_conn.cursor()
+            cur.execute(self.ping_query).fetchall()
+            cur.close()
+        except pyodbc.Error as error:
+            raise sa_exc.DisconnectionError(str(error)) from error
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection; invalidated when the database dropped it."""
+        try:
+            proxy = self.pool.connect()
+        except pyodbc.Error as error:
+            raise translate(error, self.name) from None
+        except sa_exc.TimeoutError:
+            raise SourceUnavailable(f"source {self.name!r}: no free connection in the pool",
+                                    self.name) from None
+        try:
+            yield proxy
+        except pyodbc.Error as error:
+            if is_disconnect(error):
+                proxy.invalidate()
+            raise translate(error, self.name) from None
+        finally:
+            proxy.close()
+
+    @property
+    def dialect(self) -> Dialect:
+        if self._dialect is None:
+            with self.connection():
+                pass
+        return self._dialect
+
+    # -- reads ----------------------------------------------------------------------
+
+    def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
+        sql, params = compile_select(self.dialect, target, query)
+        with self.connection() as conn:
+            cur = conn.cursor()
+            try:
+                cur.execute(sql, params)
+                size = min(batch, query.limit + 1) if query.limit is not None else batch
+                while rows := cur.fetchmany(size):
+                    yield from rows
+            finally:
+                cur.close()
+
+    def probe(self, timeout: float) -> None:
+        """Open a fresh connection (not a pooled one) and run the ping query."""
+        try:
+            conn = self._connect(self.connection_string, timeout=max(1, int(timeout)),
+                                 autocommit=True, readonly=self.read_only)
+            try:
+                conn.timeout = max(1, int(timeout))
+                conn.cursor().execute(self.ping_query).fetchall()
+            finally:
+                conn.close()
+        except pyodbc.Error as error:
+            raise translate(error, self.name) from None
+
+    def close(self) -> None:
+        self.pool.dispose()

@@ -1,0 +1,1 @@
+"""facades of legacy-bridge (installed as legacy_bridge.facades)."""

@@ -1,0 +1,161 @@
+"""The query-string grammar of list endpoints, parsed against a resource's contract.
+
+    ?<field>=<value>              equals (same as <field>[eq])
+    ?<field>[<op>]=<value>        op: eq ne lt lte gt gte in startswith contains isnull
+    ?<field>[in]=MA,NY            comma-separated values
+    ?<field>[isnull]=true|false
+    ?sort=-opened_on,id           '-' for descending; the key always breaks ties
+    ?fields=id,name               the fields to return
+    ?limit=100                    1..max_limit
+    ?cursor=<opaque>              the `next` of the previous page
+
+Values are parsed as the canonical type (a date is ``2020-01-01``) and converted to
+the legacy form before they reach the driver.  Anything else is a 400 naming the
+parameter.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping as MappingT
+
+from marshmallow import ValidationError
+
+from legacy_bridge.contracts.converters import ConversionError
+from legacy_bridge.contracts.mapping import FieldMap
+from legacy_bridge.contracts.schema import contract_field
+from legacy_bridge.errors import BadRequest
+from legacy_bridge.query import OPERATORS, Condition
+from legacy_bridge.resources import ListRequest, Resource
+
+RESERVED = ("sort", "fields", "limit", "cursor")
+_PARAM = re.compile(r"^([a-z][a-z0-9_]*)(?:\[([a-z]+)\])?$")
+MAX_IN_VALUES = 100
+_LIKE_TYPES = ("string",)
+
+
+def parse_value(fmap: FieldMap, text: str, parameter: str) -> Any:
+    """A query-string value -> canonical value -> legacy value."""
+    try:
+        canonical = contract_field(fmap.type, fmap.converter.enum, nullable=False).deserialize(text)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+        raise BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})",
+                         parameter=parameter) from None
+    try:
+        return fmap.converter.to_legacy(canonical)
+    except (ConversionError, ValueError, TypeError, ArithmeticError) as exc:
+        raise BadRequest(f"{parameter}: {text!r} has no legacy form ({exc})", parameter=parameter) from None
+
+
+def _known(resource: Resource) -> str:
+    return ", ".join(resource.mapping.fields)
+
+
+def _field(resource: Resource, name: str, parameter: str) -> FieldMap:
+    fmap = resource.mapping.fields.get(name)
+    if fmap is None:
+        raise BadRequest(f"unknown field {name!r}; fields: {_known(resource)}", parameter=parameter,
+                         slug="unknown-field")
+    return fmap
+
+
+def _condition(resource: Resource, name: str, op: str, text: str, parameter: str) -> Condition:
+    fmap = _field(resource, name, parameter)
+    if not fmap.filter:
+        filterable = ", ".join(n for n, f in resource.mapping.fields.items() if f.filter)
+        raise BadRequest(f"{name!r} cannot be filtered; filterable fields: {filterable}",
+                         parameter=parameter, slug="field-not-filterable")
+    if op not in OPERATORS:
+        raise BadRequest(f"unknown operator {op!r}; operators: {', '.join(OPERATORS)}",
+                         parameter=parameter, slug="unknown-operator")
+    nulls = fmap.converter.legacy_nulls
+    if op == "isnull":
+        if text not in ("true", "false"):
+            raise BadRequest(f"{parameter}: expected true or false, got {text!r}", parameter=parameter)
+        return Condition(fmap.column, op, text == "true", nulls)
+    if op in ("startswith", "contains"):
+        if fmap.type not in _LIKE_TYPES or not fmap.converter.supports_like:
+            raise BadRequest(f"{op} applies to text fields only; {name!r} is {fmap.type}",
+                             parameter=parameter, slug="unknown-operator")
+        if not text:
+            raise BadRequest(f"{parameter}: an empty value matches everything", parameter=parameter)
+        return Condition(fmap.column, op, text, nulls)
+    if op == "in":
+        items = text.split(",")
+        if len(items) > MAX_IN_VALUES:
+            raise BadRequest(f"{parameter}: at most {MAX_IN_VALUES} values", parameter=parameter)
+        return Condition(fmap.column, op, tuple(parse_value(fmap, i, parameter) for i in items), nulls)
+    return Condition(fmap.column, op, parse_value(fmap, text, parameter), nulls)
+
+
+def _sort(resource: Resource, text: str) -> list[tuple[str, bool]]:
+    order, seen = [], set()
+    for part in text.split(","):
+        name = part[1:] if part.startswith("-") else part
+        fmap = _field(resource, name, "sort")
+        if not fmap.sort:
+            sortable = ", ".join(n for n, f in resource.mapping.fields.items() if f.sort)
+            raise BadRequest(f"{name!r} cannot be sorted on; sortable fields: {sortable}",
+                             parameter="sort", slug="field-not-sortable")
+        if name in seen:
+            raise BadRequest(f"{name!r} appears twice in sort", parameter="sort")
+        seen.add(name)
+        order.append((name, part.startswith("-")))
+    return order
+
+
+def parse_fields(resource: Resource, text: str | None) -> list[str]:
+    if text is None:
+        return list(resource.mapping.fields)
+    names = [n for n in text.split(",") if n]
+    if not names:
+        raise BadRequest("fields: name at least one field", parameter="fields")
+    for name in names:
+        _field(resource, name, "fields")
+    return names
+
+
+def parse_limit(resource: Resource, text: str | None) -> int:
+    spec = resource.spec
+    if text is None:
+        return spec.default_limit
+    if not text.isdigit() or not 1 <= int(text) <= spec.max_limit:
+        raise BadRequest(f"limit must be an integer from 1 to {spec.max_limit}, got {text!r}",
+                         parameter="limit", slug="limit-out-of-range")
+    return int(text)
+
+
+def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListRequest:
+    """Turn a list request's query string into a validated :class:`ListRequest`."""
+    single: dict[str, str] = {}
+    for parameter, values in args.items():
+        if len(values) > 1:
+            raise BadRequest(f"{parameter!r} is given {len(values)} times; give it once",
+                             parameter=parameter)
+        single[parameter] = values[0]
+    where = []
+    for parameter, text in single.items():
+        if parameter in RESERVED:
+            continue
+        match = _PARAM.match(parameter)
+        if not match:
+            raise BadRequest(f"unknown parameter {parameter!r}; filters read field=value or "
+                             f"field[op]=value, fields: {_known(resource)}",
+                             parameter=parameter, slug="unknown-field")
+        where.append(_condition(resource, match.group(1), match.group(2) or "eq", text, parameter))
+    return ListRequest(
+        fields=parse_fields(resource, single.get("fields")),
+        where=where,
+        sort=_sort(resource, single["sort"]) if single.get("sort") else [],
+        limit=parse_limit(resource, single.get("limit")),
+        cursor=single.get("cursor") or None,
+    )
+
+
+def parse_key(resource: Resource, segments: list[str]) -> list[Any]:
+    """The legacy key values from the path segments after ``/<resource>/``."""
+    key = resource.key
+    if len(segments) != len(key):
+        raise BadRequest(f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), "
+                         f"got {len(segments)}", parameter="key")
+    return [parse_value(resource.mapping.fields[k], s, k) for k, s in zip(key, segments)]

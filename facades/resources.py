@@ -1,0 +1,68 @@
+"""REST endpoints of every configured resource: list (keyset pages) and get (with ETag)."""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from legacy_bridge.errors import NotFound
+from legacy_bridge.jsonio import dumps
+from legacy_bridge.resources import Resource
+
+from .params import parse_fields, parse_key, parse_list
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="application/json")
+
+
+def _next_link(cursor: str) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    return f"{request.base_url}?{urlencode(args + [('cursor', cursor)])}"
+
+
+def list_view(resource: Resource):
+    def view() -> Response:
+        page = resource.page(parse_list(resource, request.args.to_dict(flat=False)))
+        response = _json(dumps({"data": page.records, "next": page.next}))
+        if page.next:
+            response.headers["Link"] = f'<{_next_link(page.next)}>; rel="next"'
+        return response
+    return view
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def get_view(resource: Resource):
+    def view(key: str) -> Response:
+        values = parse_key(resource, key.split("/"))
+        record = resource.get(values, parse_fields(resource, request.args.get("fields")))
+        if record is None:
+            raise NotFound(f"no {resource.name} with key {key!r}", resource=resource.name)
+        body = dumps(record)
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        if _etag_matches(request.headers.get("If-None-Match"), etag):
+            response = Response(status=304)
+        else:
+            response = _json(body)
+        response.headers["ETag"] = etag
+        return response
+    return view
+
+
+def register(app: Flask, resources: dict[str, Resource], base_path: str) -> None:
+    """One list and one get route per resource, e.g. ``/v1/customers`` and ``/v1/customers/<key>``."""
+    bp = Blueprint("resources", __name__)
+    for name, resource in resources.items():
+        endpoint = name.replace("-", "_")
+        bp.add_url_rule(f"{base_path}/{name}", f"list_{endpoint}", list_view(resource), methods=["GET"])
+        bp.add_url_rule(f"{base_path}/{name}/<path:key>", f"get_{endpoint}", get_view(resource),
+                        methods=["GET"])
+    app.register_blueprint(bp)

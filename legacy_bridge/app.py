@@ -1,0 +1,61 @@
+"""The app factory: defaults, then the config file, then overrides (Flask's layering)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from . import logs, problems
+from .config import Config, load, validate
+from .errors import ConfigError
+from .resources import Bridge
+
+log = logging.getLogger("legacy_bridge")
+
+
+def _secret(config: Config) -> str:
+    secret = config.service.get("secret") or os.environ.get("LEGACY_BRIDGE_SECRET")
+    if secret:
+        return secret
+    # Every worker and host must sign cursors alike; without a configured secret the
+    # key is derived from the config itself, which is stable but not secret.
+    log.warning("service.secret is not set: cursors are signed with a key derived from the config")
+    return hashlib.sha256(repr(sorted(config.sources.items())).encode()).hexdigest()
+
+
+def load_config(test_config: dict[str, Any] | None = None) -> Config:
+    """The validated config: ``LEGACY_BRIDGE`` (parsed YAML) or the file named by
+    ``LEGACY_BRIDGE_CONFIG`` in ``test_config`` or the environment."""
+    test_config = test_config or {}
+    if "LEGACY_BRIDGE" in test_config:
+        raw = test_config["LEGACY_BRIDGE"]
+        return raw if isinstance(raw, Config) else validate(raw, "test_config")
+    path = test_config.get("LEGACY_BRIDGE_CONFIG") or os.environ.get("LEGACY_BRIDGE_CONFIG")
+    if not path:
+        raise ConfigError([("", "no config file: set LEGACY_BRIDGE_CONFIG or pass --config")])
+    return load(path)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the WSGI app; raises ConfigError (every problem listed) on a bad config."""
+    config = load_config(test_config)
+    logs.configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
+    app = Flask("legacy_bridge")
+    app.config.from_mapping(MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False)
+    app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
+
+    bridge = Bridge(config, _secret(config))
+    bridge.openapi = None
+    app.extensions["legacy_bridge"] = bridge
+
+    from legacy_bridge.facades import docs, ops, resources
+    logs.init_app(app)
+    problems.init_app(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(docs.bp)
+    resources.register(app, bridge.resources, config.service["base_path"])
+    app.url_map.strict_slashes = False
+    return app

@@ -1,0 +1,53 @@
+"""The one place errors become ``application/problem+json`` (RFC 9457) responses."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import PROBLEM_BASE, LegacyBridgeError, SourceUnavailable
+from .jsonio import dumps
+
+log = logging.getLogger("legacy_bridge")
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
+               406: "not-acceptable", 400: "bad-request"}
+
+
+def problem(status: int, body: dict, headers: dict | None = None) -> Response:
+    body.setdefault("instance", request.path)
+    response = Response(dumps(body), status=status, mimetype="application/problem+json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _ours(error: LegacyBridgeError) -> Response:
+    headers = {}
+    if isinstance(error, SourceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.status >= 500:
+        log.warning("%s: %s", error.slug, error.detail)
+    return problem(error.status, error.to_problem(), headers)
+
+
+def _http(error: HTTPException) -> Response:
+    status = error.code or 500
+    slug = _HTTP_SLUGS.get(status, f"http-{status}")
+    return problem(status, {"type": PROBLEM_BASE + slug, "title": error.name, "status": status,
+                            "detail": error.description})
+
+
+def _unexpected(error: Exception) -> Response:
+    # Never the stack trace or the exception text to the client: it can hold
+    # connection strings or SQL.  The log has it, tied by the request id.
+    log.exception("unhandled error")
+    return problem(500, {"type": PROBLEM_BASE + "internal-error", "title": "Internal error",
+                         "status": 500, "detail": "an unexpected error; the log has the details"})
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(LegacyBridgeError, _ours)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)

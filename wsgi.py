@@ -1,0 +1,3 @@
+from legacy_bridge import create_app
+
+app = create_app()
