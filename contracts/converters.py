@@ -225,11 +225,12 @@ class YYYYMMDD(Converter):
     """Dates stored as 8 digits; ``as: int`` (default) or ``as: str`` in the legacy column."""
     name = "yyyymmdd"
     type = "date"
-    legacy_nulls = (0, 99999999, "", "00000000", "99999999")
 
     def __init__(self, as_: str = "int", null_if: list | None = None) -> None:
         if as_ not in ("int", "str"):
             raise TypeError("'as' must be int or str")
+        if null_if is None:    # the usual "no date" sentinels, typed like the column
+            null_if = [0, 99999999] if as_ == "int" else ["", " " * 8, "00000000", "99999999"]
         super().__init__(null_if)
         self.as_ = as_
 

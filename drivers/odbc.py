@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 pyodbc.pooling = False          # the SQLAlchemy pool owns connection reuse
 
 _TEXT_TYPES = (pyodbc.SQL_CHAR, pyodbc.SQL_VARCHAR, pyodbc.SQL_LONGVARCHAR)
-_TIMEOUT_STATES = {"HYT00", "HYT01", "57014"}      # 57014: PostgreSQL "query canceled"
+# 57014: PostgreSQL "query canceled"; 70100: MariaDB max_statement_time exceeded
+_TIMEOUT_STATES = {"HYT00", "HYT01", "57014", "70100"}
+_SESSION_TIMEOUT = {"postgres": "SET statement_timeout = {ms}",
+                    "mariadb": "SET SESSION max_statement_time = {s}",
+                    "mysql": "SET SESSION max_execution_time = {ms}"}
 
 
 def translate(error: pyodbc.Error, source: str) -> SourceError:
@@ -95,10 +99,13 @@ class OdbcDriver(Driver):
 
     # -- connections ----------------------------------------------------------------
 
+    def _open(self, timeout: float) -> Any:
+        return self._connect(self.connection_string, autocommit=True, timeout=max(1, int(timeout)),
+                             readonly=self.read_only)
+
     def _new_connection(self) -> Any:
-        conn = self._connect(self.connection_string, timeout=int(self.connect_timeout),
-                             autocommit=True, readonly=self.read_only)
-        conn.timeout = int(self.timeout)
+        conn = self._open(self.connect_timeout)
+        self._set_timeout(conn)
         if self.encoding:
             decode = _decoder(self.encoding)
             for sql_type in _TEXT_TYPES:
@@ -108,6 +115,21 @@ class OdbcDriver(Driver):
                                         conn.getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR),
                                         self._limit_syntax)
         return conn
+
+    def _set_timeout(self, conn: Any) -> None:
+        """The query timeout: the ODBC attribute, or the server's own setting where the
+        driver refuses the attribute (psqlODBC)."""
+        try:
+            conn.timeout = max(1, int(self.timeout))
+            return
+        except pyodbc.Error:
+            pass
+        dbms = conn.getinfo(pyodbc.SQL_DBMS_NAME).lower()
+        statement = _SESSION_TIMEOUT.get(next((k for k in _SESSION_TIMEOUT if k in dbms), ""))
+        if statement is None:
+            log.warning("source %s: no way to set a query timeout on %s", self.name, dbms)
+            return
+        conn.cursor().execute(statement.format(ms=int(self.timeout * 1000), s=self.timeout)).close()
 
     def _ping(self, dbapi_conn: Any, record: Any, proxy: Any) -> None:
         # checkout hook: a connection the database dropped while idle is replaced
@@ -165,8 +187,7 @@ class OdbcDriver(Driver):
     def probe(self, timeout: float) -> None:
         """Open a fresh connection (not a pooled one) and run the ping query."""
         try:
-            conn = self._connect(self.connection_string, timeout=max(1, int(timeout)),
-                                 autocommit=True, readonly=self.read_only)
+            conn = self._open(timeout)
             try:
                 conn.timeout = max(1, int(timeout))
                 conn.cursor().execute(self.ping_query).fetchall()

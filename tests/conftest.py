@@ -1,0 +1,208 @@
+"""Shared fixtures: a real legacy database per ODBC backend, and an app over it.
+
+Backends: SQLite3 (a file), PostgreSQL (psqlODBC, 127.0.0.1:5432) and MariaDB
+(MariaDB Connector/ODBC, 127.0.0.1:3306).  In CI (``CI`` set) an unreachable server
+is a failure; on a laptop without it the tests of that backend skip with the reason.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyodbc
+import pytest
+
+from legacy_bridge import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_TESTDATA = ROOT.parent / "shared" / "testdata"
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+IN_CI = bool(os.environ.get("CI"))
+ROWS = 250
+
+PG = os.environ.get("LB_TEST_PG", "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;"
+                                    "Database=test;Uid=postgres;UseDeclareFetch=1;Fetch=1000")
+MARIADB = os.environ.get("LB_TEST_MARIADB", "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
+                                              "Database=test;Uid=root;Pwd=")
+
+
+@dataclass
+class Backend:
+    """One real database reached over ODBC, with helpers to shape its legacy tables."""
+
+    name: str
+    connection: str
+    quote: str
+    types: dict[str, str]
+
+    def connect(self) -> Any:
+        return pyodbc.connect(self.connection, autocommit=True)
+
+    def q(self, ident: str) -> str:
+        return f"{self.quote}{ident}{self.quote}"
+
+    def execute(self, sql: str, *params: Any) -> list[tuple]:
+        with self.connect() as conn:
+            cur = conn.cursor()
+            cur.execute(sql, *params)
+            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+
+    def executemany(self, sql: str, rows: list[tuple]) -> None:
+        with self.connect() as conn:
+            cur = conn.cursor()
+            cur.executemany(sql, rows)   # no fast_executemany: it crashes sqliteodbc
+
+    def drop(self, kind: str, name: str) -> None:
+        self.execute(f"DROP {kind} IF EXISTS {self.q(name)}")
+
+
+_TYPES = {
+    "sqlite": {"ts": "CHAR(26)", "dec": "DECIMAL(11,2)"},
+    "postgresql": {"ts": "TIMESTAMP", "dec": "NUMERIC(11,2)"},
+    "mariadb": {"ts": "DATETIME(6)", "dec": "DECIMAL(11,2)"},
+}
+
+
+def _backend(name: str, tmp_root: Path) -> Backend:
+    if name == "sqlite":
+        path = tmp_root / "legacy.db"
+        return Backend(name, f"Driver={{SQLite3}};Database={path};StepAPI=1", '"', _TYPES[name])
+    if name == "postgresql":
+        return Backend(name, PG, '"', _TYPES[name])
+    return Backend(name, MARIADB, "`", _TYPES[name])
+
+
+def customer_row(n: int) -> tuple:
+    """Deterministic legacy customer ``n``: padded names, YYYYMMDD ints with 0 sentinels."""
+    open_dt = 0 if n % 10 == 0 else 19900101 + (n % 28) + (n % 12) * 100 + (n % 30) * 10000
+    return (n, f"CUSTOMER {n:04d}".ljust(40), ("MA", "NY", "TX", "CA")[n % 4], open_dt,
+            (n * 3607) % 240000 if (n * 3607) % 240000 % 10000 < 6000 else 120000,
+            "Y" if n % 3 else "N", ("A", "C", "H")[n % 3], Decimal(n * 125) / 4,
+            dt.datetime(2020, 1, 1) + dt.timedelta(hours=n))
+
+
+CUST_DDL = """CREATE TABLE {q[LGCY_CUST]} (
+  {q[CUST_NO]} INTEGER NOT NULL PRIMARY KEY, {q[CUST_NM]} CHAR(40) NOT NULL,
+  {q[ST_CD]} CHAR(2) NOT NULL, {q[OPEN_DT]} INTEGER NOT NULL, {q[OPEN_TM]} INTEGER NOT NULL,
+  {q[ACTV_FLG]} CHAR(1) NOT NULL, {q[STAT_CD]} CHAR(1) NOT NULL, {q[CRDT_LMT]} {dec} NOT NULL,
+  {q[LAST_UPD_TS]} {ts} NOT NULL)"""
+ORD_LN_DDL = """CREATE TABLE {q[LGCY_ORD_LN]} (
+  {q[ORD_NO]} INTEGER NOT NULL, {q[LN_NO]} INTEGER NOT NULL, {q[ITEM_CD]} CHAR(12) NOT NULL,
+  {q[QTY]} INTEGER NOT NULL, PRIMARY KEY ({q[ORD_NO]}, {q[LN_NO]}))"""
+
+
+class _Quoter(dict):
+    def __init__(self, quote: str) -> None:
+        super().__init__()
+        self.quote = quote
+
+    def __missing__(self, key: str) -> str:
+        return f"{self.quote}{key}{self.quote}"
+
+
+def create_legacy_tables(b: Backend, rows: int = ROWS) -> None:
+    """LGCY_CUST (single key), LGCY_ORD_LN (composite key), V_ACTV_CUST (a view, no key)."""
+    quoter = _Quoter(b.quote)
+    b.drop("VIEW", "V_ACTV_CUST")
+    for table in ("LGCY_CUST", "LGCY_ORD_LN"):
+        b.drop("TABLE", table)
+    b.execute(CUST_DDL.format(q=quoter, **b.types))
+    b.execute(ORD_LN_DDL.format(q=quoter, **b.types))
+    cust = [customer_row(n) for n in range(1, rows + 1)]
+    if b.name == "sqlite":     # the CHAR(26) text a legacy SQLite schema would hold
+        cust = [r[:-1] + (r[-1].strftime("%Y-%m-%d %H:%M:%S.%f"),) for r in cust]
+        cust = [r[:7] + (str(r[7]),) + r[8:] for r in cust]
+    b.executemany(f"INSERT INTO {b.q('LGCY_CUST')} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", cust)
+    lines = [(o, ln, f"ITEM-{(o * ln) % 97:03d}".ljust(12), ln * 2) for o in range(1, 41) for ln in range(1, 6)]
+    b.executemany(f"INSERT INTO {b.q('LGCY_ORD_LN')} VALUES (?, ?, ?, ?)", lines)
+    b.execute(f"CREATE VIEW {b.q('V_ACTV_CUST')} AS SELECT {b.q('CUST_NO')}, {b.q('CUST_NM')}, "
+              f"{b.q('ST_CD')} FROM {b.q('LGCY_CUST')} WHERE {b.q('ACTV_FLG')} = 'Y'")
+
+
+def crm_config(connection: str, **source: Any) -> dict:
+    """The config the facade tests serve: the three legacy objects, every converter kind."""
+    return {
+        "service": {"secret": "test-secret", "max_limit": 500},
+        "sources": {"crm": {"kind": "odbc", "connection": connection, "timeout": "5s", **source}},
+        "resources": {
+            "customers": {
+                "source": "crm", "table": "LGCY_CUST", "key": ["id"],
+                "fields": {
+                    "id": {"column": "CUST_NO"},
+                    "name": {"column": "CUST_NM", "converter": {"trim": {"width": 40}},
+                             "filter": True, "sort": True},
+                    "state": {"column": "ST_CD", "converter": "trim", "filter": True, "sort": True},
+                    "opened_on": {"column": "OPEN_DT", "converter": "yyyymmdd", "filter": True, "sort": True},
+                    "opened_at": {"column": "OPEN_TM", "converter": "hhmmss"},
+                    "active": {"column": "ACTV_FLG", "converter": "flag", "filter": True},
+                    "status": {"column": "STAT_CD", "filter": True,
+                               "converter": {"code": {"codes": {"A": "active", "C": "closed", "H": "on_hold"}}}},
+                    "credit_limit": {"column": "CRDT_LMT", "converter": {"decimal": {"scale": 2}},
+                                     "filter": True, "sort": True},
+                    "updated_at": {"column": "LAST_UPD_TS", "converter": "timestamp", "sort": True},
+                },
+            },
+            "order-lines": {
+                "source": "crm", "table": "LGCY_ORD_LN", "key": ["order_no", "line_no"],
+                "fields": {"order_no": {"column": "ORD_NO"}, "line_no": {"column": "LN_NO"},
+                           "item": {"column": "ITEM_CD", "converter": "trim", "filter": True},
+                           "quantity": {"column": "QTY", "filter": True, "sort": True}},
+            },
+            "active-customers": {
+                "source": "crm", "view": "V_ACTV_CUST", "key": ["id"],
+                "fields": {"id": {"column": "CUST_NO"},
+                           "name": {"column": "CUST_NM", "converter": "trim"},
+                           "state": {"column": "ST_CD", "converter": "trim", "filter": True}},
+            },
+        },
+    }
+
+
+def _reachable(b: Backend) -> str | None:
+    try:
+        b.connect().close()
+        return None
+    except pyodbc.Error as exc:
+        return f"{b.name} is not reachable over ODBC: {exc.args[-1] if exc.args else exc}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request, tmp_path_factory) -> Backend:
+    """Each ODBC backend in turn, with the legacy CRM tables created afresh."""
+    b = _backend(request.param, tmp_path_factory.mktemp(request.param))
+    problem = _reachable(b)
+    if problem:
+        if IN_CI:
+            pytest.fail(problem + " (CI needs every backend)")
+        pytest.skip(problem)
+    create_legacy_tables(b)
+    return b
+
+
+@pytest.fixture(scope="session")
+def sqlite_backend(tmp_path_factory) -> Backend:
+    b = _backend("sqlite", tmp_path_factory.mktemp("sqlite-only"))
+    create_legacy_tables(b)
+    return b
+
+
+def make_app(config: dict, **flask_config: Any):
+    app = create_app({"LEGACY_BRIDGE": copy.deepcopy(config), "TESTING": True, **flask_config})
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(backend):
+    app = make_app(crm_config(backend.connection))
+    yield app
+    app.extensions["legacy_bridge"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
