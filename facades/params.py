@@ -16,6 +16,7 @@ parameter.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Mapping as MappingT
 
 from marshmallow import ValidationError
@@ -33,10 +34,15 @@ MAX_IN_VALUES = 100
 _LIKE_TYPES = ("string",)
 
 
+@lru_cache(maxsize=None)
+def _value_field(type_name: str, enum: tuple | None) -> Any:
+    return contract_field(type_name, enum, nullable=False)
+
+
 def parse_value(fmap: FieldMap, text: str, parameter: str) -> Any:
     """A query-string value -> canonical value -> legacy value."""
     try:
-        canonical = contract_field(fmap.type, fmap.converter.enum, nullable=False).deserialize(text)
+        canonical = _value_field(fmap.type, fmap.converter.enum).deserialize(text)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
         raise BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})",
