@@ -42,7 +42,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 def get_view(resource: Resource):
     def view(key: str) -> Response:
-        values = parse_key(resource, key.split("/"))
+        values = parse_key(resource, key.rstrip("/").split("/"))
         record = resource.get(values, parse_fields(resource, request.args.get("fields")))
         if record is None:
             raise NotFound(f"no {resource.name} with key {key!r}", resource=resource.name)

@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config = load_config(test_config)
     logs.configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
     app = Flask("legacy_bridge")
+    app.url_map.strict_slashes = False      # /v1/customers/ is /v1/customers
     app.config.from_mapping(MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
@@ -57,5 +58,4 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
     resources.register(app, bridge.resources, config.service["base_path"])
-    app.url_map.strict_slashes = False
     return app
