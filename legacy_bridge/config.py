@@ -26,7 +26,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 
-TOP_KEYS = {"service", "sources", "resources"}
+TOP_KEYS = {"service", "sources", "resources", "plugins"}
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0}
@@ -126,6 +126,18 @@ class _Checker:
 def _import(spec: str) -> Any:
     module, _, attr = spec.partition(":")
     return getattr(import_module(module), attr)
+
+
+def _import_plugins(ck: _Checker, plugins: Any) -> None:
+    """Import the modules that register custom converters or drivers, before they are named."""
+    if not isinstance(plugins, list):
+        ck.fail("plugins", "expected a list of Python module names")
+        return
+    for i, module in enumerate(plugins):
+        try:
+            import_module(str(module))
+        except ImportError as exc:
+            ck.fail(f"plugins[{i}]", f"cannot import {module!r} ({exc})")
 
 
 def _check_source(ck: _Checker, name: str, node: Any) -> dict | None:
@@ -238,6 +250,7 @@ def validate(raw: Any, origin: str = "config") -> Config:
     ck = _Checker()
     raw = interpolate(ck.mapping(raw, ""), "", ck.problems)
     ck.unknown(raw, TOP_KEYS, "")
+    _import_plugins(ck, raw.get("plugins", []))
     service = {**SERVICE_DEFAULTS, **ck.mapping(raw.get("service"), "service")}
     ck.unknown(service, set(SERVICE_DEFAULTS), "service")
     for key in ("default_limit", "max_limit"):
