@@ -32,13 +32,17 @@ _SESSION_TIMEOUT = {"postgres": "SET statement_timeout = {ms}",
                     "mysql": "SET SESSION max_execution_time = {ms}"}
 
 
-def translate(error: pyodbc.Error, source: str) -> SourceError:
-    """The service's error for a pyodbc error; the driver's message goes to the log only."""
+def translate(error: pyodbc.Error, source: str, connecting: bool = False) -> SourceError:
+    """The service's error for a pyodbc error; the driver's message goes to the log only.
+
+    ``connecting``: the error came from opening a connection, which is "unavailable"
+    whatever the state (MariaDB Connector/ODBC reports a refused connection as HY000).
+    """
     state = error.args[0] if error.args and isinstance(error.args[0], str) else None
     log.warning("source %s: ODBC error %s: %s", source, state, error)
     if state in _TIMEOUT_STATES:
         return SourceTimeout(f"source {source!r} did not answer in time", source, state)
-    if (state or "").startswith("08") or isinstance(error, pyodbc.InterfaceError):
+    if connecting or (state or "").startswith("08") or isinstance(error, pyodbc.InterfaceError):
         return SourceUnavailable(f"source {source!r} cannot be reached", source, state)
     return SourceError(f"source {source!r} rejected the query", source, state)
 
@@ -150,7 +154,7 @@ class OdbcDriver(Driver):
         try:
             proxy = self.pool.connect()
         except pyodbc.Error as error:
-            raise translate(error, self.name) from None
+            raise translate(error, self.name, connecting=True) from None
         except sa_exc.TimeoutError:
             raise SourceUnavailable(f"source {self.name!r}: no free connection in the pool",
                                     self.name) from None
@@ -188,13 +192,18 @@ class OdbcDriver(Driver):
         """Open a fresh connection (not a pooled one) and run the ping query."""
         try:
             conn = self._open(timeout)
+        except pyodbc.Error as error:
+            raise translate(error, self.name, connecting=True) from None
+        try:
             try:
                 conn.timeout = max(1, int(timeout))
-                conn.cursor().execute(self.ping_query).fetchall()
-            finally:
-                conn.close()
+            except pyodbc.Error:
+                pass        # psqlODBC refuses the attribute; the ping is cheap anyway
+            conn.cursor().execute(self.ping_query).fetchall()
         except pyodbc.Error as error:
             raise translate(error, self.name) from None
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self.pool.dispose()
