@@ -118,11 +118,22 @@ def build(spec: Any) -> Converter:
     cls = _REGISTRY.get(name)
     if cls is None:
         raise ConversionError(f"unknown converter {name!r}; known: {', '.join(known())}")
-    kwargs = {("as_" if k == "as" else k): v for k, v in options.items()}
+    kwargs = {_option(k): v for k, v in options.items()}
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConversionError(f"converter {name!r}: bad options {options!r} ({exc})") from None
+
+
+def _option(key: Any) -> Any:
+    if isinstance(key, bool):     # YAML reads the flag codes' keys `true:` / `false:` as booleans
+        return str(key).lower()
+    return "as_" if key == "as" else key
+
+
+def _count(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise TypeError(f"{name!r} must be a whole number >= 0, got {value!r}")
 
 
 # -- built-ins -------------------------------------------------------------------------
@@ -151,6 +162,7 @@ class Trim(Converter):
 
     def __init__(self, width: int | None = None, both: bool = False, blank_is_null: bool = False,
                  null_if: list | None = None) -> None:
+        _count("width", width)
         super().__init__(null_if)
         self.width, self.both = width, both
         self.blank_is_null = blank_is_null
@@ -194,8 +206,10 @@ class DecimalConverter(Converter):
 
     def __init__(self, scale: int | None = None, implied: int | None = None,
                  null_if: list | None = None) -> None:
+        _count("scale", scale)
+        _count("implied", implied)
         super().__init__(null_if)
-        self.implied = implied if implied is not None else None
+        self.implied = implied
         self.scale = scale
         self._quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 
@@ -209,7 +223,10 @@ class DecimalConverter(Converter):
 
     def to_legacy(self, value: Any) -> Any:
         if self.implied:
-            return int(Decimal(value).scaleb(self.implied))
+            scaled = Decimal(value).scaleb(self.implied)
+            if scaled != scaled.to_integral_value():   # truncating would change what a filter matches
+                raise ConversionError(f"at most {self.implied} decimal places")
+            return int(scaled)
         return Decimal(value)
 
 
@@ -266,6 +283,8 @@ class HHMMSS(Converter):
             return None
 
     def to_legacy(self, value: dt.time) -> Any:
+        if value.microsecond:
+            raise ConversionError("whole seconds only")
         text = f"{value.hour:02d}{value.minute:02d}{value.second:02d}"
         return int(text) if self.as_ == "int" else text
 
