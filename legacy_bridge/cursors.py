@@ -64,7 +64,7 @@ class CursorCodec:
         except BadSignature:
             raise BadRequest("the cursor is not one this service issued (tampered or truncated)",
                              parameter="cursor", slug="invalid-cursor") from None
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, ArithmeticError):   # Decimal("x") is an ArithmeticError
             raise BadRequest("the cursor cannot be read", parameter="cursor",
                              slug="invalid-cursor") from None
         if found_id != query_id or len(values) != width:
