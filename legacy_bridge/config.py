@@ -110,6 +110,8 @@ class _Checker:
 
     def integer(self, node: dict, key: str, path: str, default: int, low: int = 1) -> int:
         value = node.get(key, default)
+        if isinstance(value, str) and value.strip().isdecimal():   # ${VAR} interpolation yields text
+            value = node[key] = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             self.fail(f"{path}.{key}", f"expected an integer >= {low}, got {value!r}")
             return default
