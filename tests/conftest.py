@@ -206,3 +206,17 @@ def app(backend):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def customer_record(n: int) -> dict:
+    """Customer ``n`` as the API must return it (JSON form), derived from :func:`customer_row`."""
+    no, name, state, open_dt, open_tm, flag, code, limit, updated = customer_row(n)
+    try:
+        opened_at = dt.time(open_tm // 10000, open_tm // 100 % 100, open_tm % 100).isoformat()
+    except ValueError:        # an impossible legacy time reads as null
+        opened_at = None
+    opened_on = dt.date(open_dt // 10000, open_dt // 100 % 100, open_dt % 100) if open_dt else None
+    return {"id": no, "name": name.rstrip(), "state": state,
+            "opened_on": opened_on.isoformat() if opened_on else None, "opened_at": opened_at,
+            "active": flag == "Y", "status": {"A": "active", "C": "closed", "H": "on_hold"}[code],
+            "credit_limit": str(limit.quantize(Decimal("0.01"))), "updated_at": updated.isoformat()}
