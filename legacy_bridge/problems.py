@@ -35,8 +35,10 @@ def _ours(error: LegacyBridgeError) -> Response:
 def _http(error: HTTPException) -> Response:
     status = error.code or 500
     slug = _HTTP_SLUGS.get(status, f"http-{status}")
+    # keep what the status needs besides the body (Allow on a 405, RFC 9110)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return problem(status, {"type": PROBLEM_BASE + slug, "title": error.name, "status": status,
-                            "detail": error.description})
+                            "detail": error.description}, headers)
 
 
 def _unexpected(error: Exception) -> Response:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import textwrap
 
 import pytest
 
@@ -246,9 +247,18 @@ def test_unset_variables_are_reported_with_their_paths(monkeypatch):
 
 def test_load_reads_and_validates_a_file(tmp_path):
     path = tmp_path / "bridge.yaml"
-    path.write_text("sources:\n  crm: {kind: odbc, connection: 'DSN=crm'}\n"
-                    "resources:\n  customers:\n    source: crm\n    table: LGCY_CUST\n    key: id\n"
-                    "    fields:\n      id: CUST_NO\n      active: {column: ACTV_FLG, converter: {flag: {true: J, false: N}}}\n")
+    path.write_text(textwrap.dedent("""\
+        sources:
+          crm: {kind: odbc, connection: 'DSN=crm'}
+        resources:
+          customers:
+            source: crm
+            table: LGCY_CUST
+            key: id
+            fields:
+              id: CUST_NO
+              active: {column: ACTV_FLG, converter: {flag: {true: J, false: N}}}
+        """))
     config = load(path)
     assert config.origin == str(path)
     assert config.resources["customers"].mapping.fields["active"].converter.to_legacy(True) == "J"
