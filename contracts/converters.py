@@ -140,8 +140,9 @@ def _count(name: str, value: Any) -> None:
 
 @register
 class Identity(Converter):
+    """Values as the driver returns them, typed string in the contract: declare ``int``,
+    ``decimal``... for other columns, so filters bind values of the column's type."""
     name = "none"
-    supports_like = True
 
 
 @register

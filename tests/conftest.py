@@ -133,7 +133,7 @@ def crm_config(connection: str, **source: Any) -> dict:
             "customers": {
                 "source": "crm", "table": "LGCY_CUST", "key": ["id"],
                 "fields": {
-                    "id": {"column": "CUST_NO"},
+                    "id": {"column": "CUST_NO", "converter": "int"},
                     "name": {"column": "CUST_NM", "converter": {"trim": {"width": 40}},
                              "filter": True, "sort": True},
                     "state": {"column": "ST_CD", "converter": "trim", "filter": True, "sort": True},
@@ -149,13 +149,14 @@ def crm_config(connection: str, **source: Any) -> dict:
             },
             "order-lines": {
                 "source": "crm", "table": "LGCY_ORD_LN", "key": ["order_no", "line_no"],
-                "fields": {"order_no": {"column": "ORD_NO"}, "line_no": {"column": "LN_NO"},
+                "fields": {"order_no": {"column": "ORD_NO", "converter": "int"},
+                           "line_no": {"column": "LN_NO", "converter": "int"},
                            "item": {"column": "ITEM_CD", "converter": "trim", "filter": True},
-                           "quantity": {"column": "QTY", "filter": True, "sort": True}},
+                           "quantity": {"column": "QTY", "converter": "int", "filter": True, "sort": True}},
             },
             "active-customers": {
                 "source": "crm", "view": "V_ACTV_CUST", "key": ["id"],
-                "fields": {"id": {"column": "CUST_NO"},
+                "fields": {"id": {"column": "CUST_NO", "converter": "int"},
                            "name": {"column": "CUST_NM", "converter": "trim"},
                            "state": {"column": "ST_CD", "converter": "trim", "filter": True}},
             },

@@ -105,7 +105,7 @@ def test_several_filters_are_all_kept(customers):
 
 def test_parse_key_converts_each_segment(bridge):
     assert parse_key(bridge.resources["ledger"], ["42"]) == [42]
-    assert parse_key(bridge.resources["order-lines"], ["7", "2"]) == ["7", "2"]   # no converter: as given
+    assert parse_key(bridge.resources["order-lines"], ["7", "2"]) == [7, 2]
 
 
 # -- what is refused, and how it says so ----------------------------------------------
@@ -185,3 +185,10 @@ def test_a_key_segment_of_the_wrong_type(bridge):
 def test_typed_fields_refuse_values_and_operators_of_another_type(bridge, args, parameter, words):
     error = refused(bridge.resources["ledger"], args)
     assert error.extra["parameter"] == parameter and words in error.detail
+
+
+def test_text_operators_refused_on_untyped_and_numeric_fields(bridge):
+    # an integer column compared with LIKE is an error on PostgreSQL: refuse it up front
+    with pytest.raises(BadRequest) as info:
+        parse_list(bridge.resources["order-lines"], {"quantity[contains]": ["4"]})
+    assert info.value.extra["parameter"] == "quantity[contains]"
