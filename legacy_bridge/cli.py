@@ -1,0 +1,269 @@
+"""The ``legacy-bridge`` command: serve, check, introspect, openapi, demo.
+
+Exit codes: 0 all well; 1 a source or resource is failing (or a lookup found
+nothing); 2 the config is invalid or the command was used wrongly.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from contextlib import closing, contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator, NoReturn
+
+import click
+
+from . import __version__
+from .errors import ConfigError, LegacyBridgeError
+
+EXIT_FAILING = 1
+EXIT_USAGE = 2
+
+_config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False),
+    help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).")
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(message, err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _config_path(config_path: str | None) -> str:
+    path = config_path or os.environ.get("LEGACY_BRIDGE_CONFIG")
+    if not path:
+        _fail("error: no config file: pass --config FILE or set LEGACY_BRIDGE_CONFIG")
+    return path
+
+
+def _load(config_path: str | None):
+    from .config import load
+    try:
+        return load(_config_path(config_path))
+    except ConfigError as error:
+        _fail(f"invalid config {error}")
+
+
+@contextmanager
+def _quiet_drivers() -> Iterator[None]:
+    """The report says what failed and why; the drivers' warning logs would only repeat it."""
+    logger = logging.getLogger("legacy_bridge")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _cause(error: BaseException) -> str | None:
+    """The lower layer's own message (pyodbc's), for the operator at the terminal."""
+    inner = error.__cause__ or error.__context__
+    if inner is None or isinstance(inner, LegacyBridgeError):
+        return None
+    text = str(inner.args[-1]) if inner.args else str(inner)
+    return " ".join(text.split())[:300]
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, LegacyBridgeError):
+        text = error.detail
+        code = getattr(error, "legacy_code", None)
+        text += f" [{code}]" if code else ""      # the legacy system's own code (SQLSTATE)
+    else:
+        text = f"{type(error).__name__}: {error}"
+    cause = _cause(error)
+    return f"{text}: {cause}" if cause else text
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_server(app: Any, host: str, port: int) -> None:
+    """Flask's development server until Ctrl-C or SIGTERM; the sources' pools are closed after."""
+    from werkzeug.serving import run_simple
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        app.extensions["legacy_bridge"].close()
+    click.echo("stopped")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="legacy-bridge")
+def main() -> None:
+    """Legacy databases as clean, documented REST APIs."""
+
+
+@main.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def serve(config_path: str | None, host: str, port: int) -> None:
+    """Serve the config with the development server (use gunicorn wsgi:app in production)."""
+    from .app import create_app
+    try:
+        app = create_app({"LEGACY_BRIDGE_CONFIG": _config_path(config_path)})
+    except ConfigError as error:
+        _fail(f"invalid config {error}")
+    click.echo(f"serving {len(app.extensions['legacy_bridge'].resources)} resource(s) on "
+               f"http://{host}:{port} (Ctrl-C to stop)")
+    run_server(app, host, port)
+
+
+def _probe(driver: Any, timeout: float) -> tuple[str | None, float]:
+    started = time.monotonic()
+    try:
+        driver.probe(timeout)
+        return None, time.monotonic() - started
+    except Exception as error:      # noqa: BLE001 - any failure is reported, not raised
+        return _reason(error), time.monotonic() - started
+
+
+def _missing_columns(resource: Any) -> str | None:
+    """Columns the catalog does not know.  A read alone cannot tell: SQLite takes an
+    unknown double-quoted column for a string literal and answers without an error."""
+    kind, target = next(iter(resource.spec.target.items()))
+    describe = getattr(resource.driver, "describe", None)
+    if describe is None or kind == "select":
+        return None
+    known = {c["name"].upper() for c in describe(target, 0)["columns"]}
+    missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items()
+               if f.column.upper() not in known]
+    return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
+
+
+def _check_resource(resource: Any) -> str | None:
+    """Compare the columns with the catalog, then read one record with every field:
+    a wrong table, column or converter shows here."""
+    from .resources import ListRequest
+    try:
+        missing = _missing_columns(resource)
+        if missing:
+            return missing
+        resource.page(ListRequest(fields=list(resource.mapping.fields), limit=1))
+        return None
+    except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:
+        return _reason(error)
+
+
+@main.command()
+@_config_option
+@click.option("--timeout", type=float, default=None,
+              help="Seconds per source probe (default: service.readiness_timeout).")
+def check(config_path: str | None, timeout: float | None) -> None:
+    """Validate the config, probe every source and read one record of every resource."""
+    from .resources import Bridge
+    config = _load(config_path)
+    timeout = timeout or config.service["readiness_timeout"]
+    click.echo(f"config ok: {config.origin} ({len(config.sources)} source(s), "
+               f"{len(config.resources)} resource(s))")
+    bridge = Bridge(config, secret="check")
+    failing = 0
+    with _quiet_drivers(), closing(bridge):
+        click.echo("sources:")
+        width = max([len(n) for n in [*config.sources, *config.resources]] + [1])
+        if bridge.drivers:
+            with ThreadPoolExecutor(max_workers=min(8, len(bridge.drivers))) as pool:
+                probes = dict(zip(bridge.drivers, pool.map(lambda d: _probe(d, timeout),
+                                                          bridge.drivers.values())))
+        else:
+            probes = {}
+        for name, (problem, took) in probes.items():
+            failing += problem is not None
+            state = f"ok       ({took * 1000:.0f} ms)" if problem is None else f"FAILING  {problem}"
+            click.echo(f"  {name:<{width}}  {state}")
+        click.echo("resources:")
+        for name, resource in bridge.resources.items():
+            spec = resource.spec
+            kind, target = next(iter(spec.target.items()))
+            what = f"{kind} {target if kind != 'select' else '(...)'} on {spec.source}, " \
+                   f"{len(spec.mapping.fields)} field(s), key {', '.join(spec.mapping.key)}"
+            if probes[spec.source][0] is not None:
+                problem = f"source {spec.source!r} is failing"
+            else:
+                problem = _check_resource(resource)
+            failing += problem is not None
+            click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
+    if failing:
+        _fail(f"{failing} problem(s) found", EXIT_FAILING)
+    click.echo("all well")
+
+
+@main.command()
+@click.argument("source")
+@click.argument("table")
+@_config_option
+@click.option("--sample", default=200, show_default=True, type=click.IntRange(0, 100_000),
+              help="Rows read to suggest converters.")
+@click.option("--name", "resource", default=None, help="The resource name (default: from the table).")
+def introspect(source: str, table: str, config_path: str | None, sample: int, resource: str | None) -> None:
+    """Print a draft resource YAML for TABLE (a table or view) of SOURCE."""
+    from .drivers import driver_class
+    from .introspect import draft
+    config = _load(config_path)
+    options = config.sources.get(source)
+    if options is None:
+        _fail(f"error: unknown source {source!r}; known: {', '.join(sorted(config.sources)) or 'none'}")
+    driver = driver_class(options["kind"])(source, options)
+    try:
+        if not hasattr(driver, "describe"):
+            _fail(f"error: sources of kind {options['kind']!r} cannot be introspected")
+        try:
+            with _quiet_drivers():
+                description = driver.describe(table, sample)
+        except LegacyBridgeError as error:
+            _fail(f"error: {_reason(error)}", EXIT_FAILING)
+    finally:
+        driver.close()
+    click.echo(draft(description, source, resource), nl=False)
+
+
+@main.command()
+@_config_option
+def openapi(config_path: str | None) -> None:
+    """Print the OpenAPI 3 document of the config's resources."""
+    from legacy_bridge.facades.openapi import build_spec
+    from .resources import Bridge
+    config = _load(config_path)
+    bridge = Bridge(config, secret="openapi")     # no connection is opened for the spec
+    try:
+        click.echo(json.dumps(build_spec(bridge.resources, config.service), indent=2))
+    finally:
+        bridge.close()
+
+
+@main.command()
+@click.option("--dir", "directory", default="./demo-data", show_default=True,
+              type=click.Path(file_okay=False), help="Where the demo database and config go.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Build and print, do not serve.")
+def demo(directory: str, port: int, no_serve: bool) -> None:
+    """Build a small legacy CRM in SQLite, write its config and serve it on 127.0.0.1."""
+    from . import demo as demo_module
+    from .app import create_app
+    built = demo_module.build(directory)
+    click.echo(f"legacy CRM: {built.database} ({built.rows} rows)\nconfig:     {built.config}")
+    base = f"http://127.0.0.1:{port}"
+    click.echo("\nTry:")
+    for line in demo_module.curl_lines(built.config, base):
+        click.echo(f"  {line}")
+    click.echo(f"  docs: {base}/docs")
+    if no_serve:
+        click.echo(f"\nserve it: legacy-bridge serve --config {built.config} --port {port}")
+        return
+    app = create_app({"LEGACY_BRIDGE_CONFIG": str(built.config)})
+    click.echo(f"\nserving on {base} (Ctrl-C to stop)")
+    run_server(app, "127.0.0.1", port)
+
+
+if __name__ == "__main__":
+    main()
