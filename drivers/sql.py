@@ -41,6 +41,10 @@ def dialect_for(dbms_name: str, quote_char: str, limit: str | None = None) -> Di
             limit = "fetch"
         else:
             limit = "limit"
+    if "sqlite" in dbms_name.lower():
+        # SQLite reads a double-quoted name that matches no column as a string literal,
+        # so a misspelt column would serve its own name; a backquoted one is an error.
+        quote_char = "`"
     return Dialect(quote=quote_char or '"', limit=limit)
 
 

@@ -220,7 +220,8 @@ def test_dialect_for_picks_the_limit_syntax_from_the_dbms_name(dbms, expected):
 def test_dialect_for_honours_an_explicit_syntax_and_the_quote_char():
     d = dialect_for("Microsoft SQL Server", "`", "limit")
     assert d == Dialect(quote="`", limit="limit")
-    assert dialect_for("SQLite", "").quote == '"'
+    assert dialect_for("PostgreSQL", "").quote == '"'
+    assert dialect_for("SQLite", '"').quote == "`"
 
 
 # -- against a real database ---------------------------------------------------------
@@ -333,3 +334,12 @@ def test_sentinel_comparison_on_a_real_database():
     assert matches(Condition("D", "isnull", True, nulls)) == [0, 99999999, None]
     assert matches(Condition("D", "isnull", False, nulls)) == [20200101, 20210101]
     conn.close()
+
+
+def test_sqlite_quotes_with_backquotes_so_a_misspelt_column_is_an_error():
+    # "NO_SUCH_COL" would be read by SQLite as the string 'NO_SUCH_COL'
+    d = dialect_for("SQLite", '"')
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a INTEGER)")
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute(f"SELECT {d.ident('NO_SUCH_COL')} FROM t")
