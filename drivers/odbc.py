@@ -15,7 +15,7 @@ import pyodbc
 from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.pool import QueuePool
 
-from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.errors import BadRequest, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query import Query
 
 from .base import Driver
@@ -114,6 +114,8 @@ class OdbcDriver(Driver):
             decode = _decoder(self.encoding)
             for sql_type in _TEXT_TYPES:
                 conn.add_output_converter(sql_type, decode)
+            # and filter values go out as bytes of the same code page, so 'Café' matches
+            conn.setencoding(encoding=self.encoding, ctype=pyodbc.SQL_CHAR)
         if self._dialect is None:
             self._dialect = dialect_for(conn.getinfo(pyodbc.SQL_DBMS_NAME),
                                         conn.getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR),
@@ -181,7 +183,11 @@ class OdbcDriver(Driver):
         with self.connection() as conn:
             cur = conn.cursor()
             try:
-                cur.execute(sql, params)
+                try:
+                    cur.execute(sql, params)
+                except UnicodeEncodeError:
+                    raise BadRequest(f"a filter value has characters the code page of source "
+                                     f"{self.name!r} ({self.encoding}) cannot hold") from None
                 size = min(batch, query.limit + 1) if query.limit is not None else batch
                 while rows := cur.fetchmany(size):
                     yield from rows

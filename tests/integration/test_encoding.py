@@ -96,3 +96,16 @@ def test_without_the_encoding_bad_bytes_are_still_never_a_500(notes_db):
         assert all(client.get(f"/v1/notes/{key}").status_code == 200 for key, _, _ in NOTES)
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_non_ascii_filters_are_sent_in_the_source_code_page(cp1252):
+    assert cp1252.get("/v1/notes?text[startswith]=Café").get_json()["data"][0]["no"] == 1
+    assert [r["no"] for r in cp1252.get("/v1/notes?text[contains]=€").get_json()["data"]] == [2]
+    assert [r["no"] for r in cp1252.get("/v1/notes?text[contains]=“quoted”").get_json()["data"]] == [4]
+
+
+def test_a_filter_value_the_code_page_cannot_hold_is_a_400(cp1252):
+    response = cp1252.get("/v1/notes?text[contains]=中")
+    assert response.status_code == 400
+    assert response.content_type == "application/problem+json"
+    assert "cp1252" in response.get_json()["detail"]
