@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.errors import PROBLEM_BASE
 from legacy_bridge.query import OPERATORS
@@ -18,6 +18,9 @@ _TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"}, "number"
 
 
 class Problem(Schema):
+    class Meta:
+        unknown = INCLUDE     # RFC 9457 allows extension members
+
     type = fields.String(required=True, metadata={"description": f"stable URI, {PROBLEM_BASE}<slug>"})
     title = fields.String(required=True)
     status = fields.Integer(required=True)
@@ -33,17 +36,55 @@ def _problem(description: str) -> dict:
 
 
 _ERRORS = {"400": _problem("invalid parameter (the body names it)"),
+           "500": _problem("an unexpected error (the log has the details, tied by X-Request-ID)"),
            "502": _problem("the legacy source answered with an error"),
            "503": _problem("the legacy source is unavailable; see Retry-After"),
            "504": _problem("the legacy source timed out")}
 
 
+_AS_IS = "as the legacy column holds it (no converter)"
+
+
+def _untyped(resource: Resource, name: str) -> bool:
+    # Without a converter a record holds whatever the driver returns (an INTEGER column
+    # gives numbers): claiming "string" would mislead every generated client.
+    return resource.mapping.fields[name].converter.name == "none" and resource.spec.contract is None
+
+
+_READINESS = {"type": "object", "required": ["status", "sources"], "properties": {
+    "status": {"type": "string", "enum": ["ok", "failing"]},
+    "detail": {"type": "string", "description": "the failing sources, by name"},
+    "sources": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "failing"]},
+        "error": {"type": "string", "description": "problem type slug"},
+        "legacy_code": {"type": "string"}}}}}}
+
+
 def _value_schema(resource: Resource, name: str) -> dict:
+    """A filter or key value, as the query grammar parses it."""
     fmap = resource.mapping.fields[name]
     schema = dict(_TYPES[fmap.type])
     if fmap.converter.enum:
         schema["enum"] = list(fmap.converter.enum)
     return schema
+
+
+def _wire_types(converter, field: fields.Field, **_) -> dict:
+    """What apispec gets wrong for our contracts: decimals travel as strings, times have a format."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    if isinstance(field, fields.Time):
+        return {"format": "time"}
+    return {}
+
+
+def _contract_schema(spec: APISpec, schema_name: str, resource: Resource) -> None:
+    spec.components.schema(schema_name, schema=resource.contract)
+    properties = spec.components.schemas[schema_name]["properties"]
+    for name in resource.mapping.fields:
+        if name in properties and _untyped(resource, name):
+            kept = {k: v for k, v in properties[name].items() if k not in ("type", "format")}
+            properties[name] = {**kept, "description": kept.get("description", _AS_IS)}
 
 
 def _filter_params(resource: Resource) -> list[dict]:
@@ -82,15 +123,17 @@ def _list_params(resource: Resource) -> list[dict]:
 
 
 def build_spec(resources: dict[str, Resource], service: dict) -> dict:
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(title=service["title"], version=str(service["version"]), openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
+                   plugins=[marshmallow_plugin],
                    info={"description": "Legacy systems as clean REST resources. Errors are "
                                         "application/problem+json (RFC 9457)."})
+    marshmallow_plugin.converter.add_attribute_function(_wire_types)
     spec.components.schema("Problem", schema=Problem)
     base = service["base_path"]
     for name, resource in resources.items():
         schema_name = resource.contract.__name__.removesuffix("Schema") or name
-        spec.components.schema(schema_name, schema=resource.contract)
+        _contract_schema(spec, schema_name, resource)
         ref = {"$ref": f"#/components/schemas/{schema_name}"}
         spec.components.schema(f"{schema_name}Page", {
             "type": "object", "required": ["data", "next"],
@@ -119,10 +162,14 @@ def build_spec(resources: dict[str, Resource], service: dict) -> dict:
                                   "content": {"application/json": {"schema": ref}}},
                           "304": {"description": "not modified (If-None-Match)"},
                           "404": _problem("no record with this key"), **_ERRORS}}})
-    for path, summary in (("/healthz", "process alive"), ("/readyz", "every source reachable")):
-        spec.path(path=path, operations={"get": {"tags": ["operations"], "summary": summary,
-                                                 "responses": {"200": {"description": "ok"},
-                                                               "503": {"description": "not ready"}}}})
+    spec.components.schema("Readiness", _READINESS)
+    ready = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}
+    spec.path(path="/healthz", operations={"get": {"tags": ["operations"], "summary": "process alive",
+                                                   "responses": {"200": {"description": "alive"}}}})
+    spec.path(path="/readyz", operations={"get": {"tags": ["operations"], "summary": "every source reachable",
+                                                  "responses": {"200": {"description": "ready", **ready},
+                                                                "503": {"description": "a source is failing "
+                                                                        "(named in detail)", **ready}}}})
     document = spec.to_dict()
     document["x-reserved-parameters"] = list(RESERVED)
     return document

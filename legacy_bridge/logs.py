@@ -10,7 +10,7 @@ import uuid
 import orjson
 from flask import Flask, g, has_request_context, request
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")   # fullmatch: no trailing newline slips in
 access_log = logging.getLogger("legacy_bridge.access")
 
 
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request

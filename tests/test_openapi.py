@@ -1,0 +1,166 @@
+"""/openapi.json: a valid OpenAPI 3 document generated from the configured contracts."""
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+from conftest import crm_config, make_app
+
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "startswith", "contains", "isnull")
+COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "isnull")
+
+
+@pytest.fixture(scope="module")
+def spec(sqlite_backend) -> dict:
+    app = make_app(crm_config(sqlite_backend.connection))
+    response = app.test_client().get("/openapi.json")
+    app.extensions["legacy_bridge"].close()
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _params(spec: dict, path: str) -> dict[str, dict]:
+    return {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+
+
+def _schema(spec: dict, name: str) -> dict:
+    return spec["components"]["schemas"][name]["properties"]
+
+
+def _filter_name(field: str, op: str) -> str:
+    return field if op == "eq" else f"{field}[{op}]"
+
+
+def test_the_document_is_valid_openapi_3(spec):
+    validate(spec)                     # raises on any schema violation
+    assert spec["openapi"].startswith("3.")
+
+
+def test_the_document_is_served_the_same_on_every_ask(sqlite_backend):
+    app = make_app(crm_config(sqlite_backend.connection))
+    client = app.test_client()
+    assert client.get("/openapi.json").data == client.get("/openapi.json").data
+    app.extensions["legacy_bridge"].close()
+
+
+@pytest.mark.parametrize("resource, key_path", [
+    ("customers", "{id}"), ("order-lines", "{order_no}/{line_no}"), ("active-customers", "{id}")])
+def test_every_resource_has_its_list_and_get_paths(spec, resource, key_path):
+    assert "get" in spec["paths"][f"/v1/{resource}"]
+    get = spec["paths"][f"/v1/{resource}/{key_path}"]["get"]
+    path_params = [p["name"] for p in get["parameters"] if p["in"] == "path"]
+    assert path_params == key_path.replace("{", "").replace("}", "").split("/")
+    assert all(p["required"] for p in get["parameters"] if p["in"] == "path")
+    assert set(get["responses"]) >= {"200", "304", "404"}
+    assert "ETag" in get["responses"]["200"]["headers"]
+
+
+def test_list_paths_document_limit_with_its_max_cursor_sort_and_fields(spec):
+    params = _params(spec, "/v1/customers")
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}
+    for name in ("cursor", "sort", "fields"):
+        assert params[name]["in"] == "query"
+    assert "opened_on" in params["sort"]["description"]
+    assert "opened_at" not in params["sort"]["description"]          # not sortable
+    assert "opened_at" in params["fields"]["description"]            # but selectable
+    headers = spec["paths"]["/v1/customers"]["get"]["responses"]["200"]["headers"]
+    assert "Link" in headers
+
+
+@pytest.mark.parametrize("field", ["id", "state", "opened_on", "active", "status", "credit_limit"])
+def test_a_filterable_field_has_one_parameter_per_comparison_operator(spec, field):
+    params = _params(spec, "/v1/customers")
+    for op in COMPARISONS:
+        assert _filter_name(field, op) in params, _filter_name(field, op)
+    # startswith/contains only on text that keeps its prefixes
+    for op in ("startswith", "contains"):
+        assert (_filter_name(field, op) in params) == (field == "state")
+
+
+def test_text_fields_can_be_filtered_by_prefix_and_substring(spec):
+    params = _params(spec, "/v1/customers")
+    assert params["name[startswith]"]["schema"]["type"] == "string"
+    assert "name[contains]" in params
+
+
+def test_fields_that_are_not_filterable_have_no_filter_parameters(spec):
+    names = set(_params(spec, "/v1/customers"))
+    assert not {n for n in names if n.startswith(("opened_at", "updated_at"))}
+    assert set(_params(spec, "/v1/order-lines")) >= {"order_no[gt]", "line_no[gt]", "item[startswith]"}
+
+
+def test_filter_parameters_are_typed_from_the_contract(spec):
+    params = _params(spec, "/v1/customers")
+    assert params["opened_on[gte]"]["schema"] == {"type": "string", "format": "date"}
+    assert params["credit_limit[lt]"]["schema"] == {"type": "string", "format": "decimal"}
+    assert params["active"]["schema"] == {"type": "boolean"}
+    assert params["status"]["schema"]["enum"] == ["active", "closed", "on_hold"]
+    assert params["status[isnull]"]["schema"] == {"type": "boolean"}
+    assert params["state[in]"]["schema"]["type"] == "string"
+
+
+def test_component_schemas_are_typed_from_the_contracts(spec):
+    customer = _schema(spec, "Customers")
+    assert set(customer) == {"id", "name", "state", "opened_on", "opened_at", "active", "status",
+                             "credit_limit", "updated_at"}
+    assert (customer["opened_on"]["type"], customer["opened_on"]["format"]) == ("string", "date")
+    assert (customer["opened_at"]["type"], customer["opened_at"]["format"]) == ("string", "time")
+    assert (customer["updated_at"]["type"], customer["updated_at"]["format"]) == ("string", "date-time")
+    # decimals travel as JSON strings ("31.25"), so the schema must say string, not number
+    assert (customer["credit_limit"]["type"], customer["credit_limit"]["format"]) == ("string", "decimal")
+    assert customer["active"]["type"] == "boolean"
+    assert set(customer["status"]["enum"]) - {None} == {"active", "closed", "on_hold"}
+    assert customer["id"]["type"] == "integer"
+
+
+def test_a_field_without_converter_makes_no_false_type_claim(sqlite_backend):
+    config = crm_config(sqlite_backend.connection)
+    del config["resources"]["customers"]["fields"]["id"]["converter"]
+    app = make_app(config)
+    document = app.test_client().get("/openapi.json").get_json()
+    app.extensions["legacy_bridge"].close()
+    validate(document)
+    # records carry whatever the driver returns (here numbers), so the schema names no type ...
+    assert "type" not in _schema(document, "Customers")["id"]
+    # ... while filter values are parsed as text, and documented so
+    assert _params(document, "/v1/customers")["id[gt]"]["schema"] == {"type": "string"}
+    assert "id[startswith]" not in _params(document, "/v1/customers")
+
+
+def test_component_schemas_match_what_the_api_returns(spec, sqlite_backend):
+    app = make_app(crm_config(sqlite_backend.connection))
+    record = app.test_client().get("/v1/customers/1").get_json()
+    app.extensions["legacy_bridge"].close()
+    python_types = {"string": str, "boolean": bool, "integer": int, "number": (int, float)}
+    for name, prop in _schema(spec, "Customers").items():
+        if record[name] is not None and "type" in prop:
+            assert isinstance(record[name], python_types[prop["type"]]), name
+
+
+def test_the_page_schema_carries_data_and_next(spec):
+    page = spec["components"]["schemas"]["CustomersPage"]
+    assert page["properties"]["data"]["items"] == {"$ref": "#/components/schemas/Customers"}
+    assert page["properties"]["next"]["nullable"] is True
+
+
+@pytest.mark.parametrize("path", ["/v1/customers", "/v1/customers/{id}", "/v1/order-lines/{order_no}/{line_no}"])
+def test_error_responses_are_problem_json(spec, path):
+    responses = spec["paths"][path]["get"]["responses"]
+    errors = {code: r for code, r in responses.items() if code[0] in "45"}
+    assert {"400", "500", "502", "503", "504"} <= set(errors)
+    for response in errors.values():
+        assert response["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def test_the_problem_schema_follows_rfc_9457(spec):
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status"}
+    assert {"detail", "instance", "parameter", "legacy_code"} <= set(problem["properties"])
+    assert problem.get("additionalProperties", True) is not False   # extension members are allowed
+
+
+def test_operations_endpoints_are_documented(spec):
+    assert "200" in spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(spec["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
