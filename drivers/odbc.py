@@ -16,7 +16,7 @@ from sqlalchemy import event, exc as sa_exc
 from sqlalchemy.pool import QueuePool
 
 from legacy_bridge.errors import BadRequest, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query import Query
+from legacy_bridge.query import Condition, Query
 
 from .base import Driver
 from .sql import Dialect, compile_select, dialect_for
@@ -80,6 +80,7 @@ class OdbcDriver(Driver):
         self.ping_query = options.get("ping_query", "SELECT 1")
         self._limit_syntax = options.get("limit_syntax", "auto")
         self._dialect: Dialect | None = None
+        self._get_sql: dict[tuple, str] = {}
         pool = options.get("pool", {})
         self.pool = QueuePool(self._new_connection, pool_size=pool.get("size", 5),
                               max_overflow=pool.get("overflow", 10),
@@ -178,19 +179,38 @@ class OdbcDriver(Driver):
 
     # -- reads ----------------------------------------------------------------------
 
+    def _execute(self, cur: Any, sql: str, params: list[Any]) -> Any:
+        try:
+            return cur.execute(sql, params)
+        except UnicodeEncodeError:
+            raise BadRequest(f"a value has characters the code page of source {self.name!r} "
+                             f"({self.encoding}) cannot hold") from None
+
     def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
         sql, params = compile_select(self.dialect, target, query)
         with self.connection() as conn:
             cur = conn.cursor()
             try:
-                try:
-                    cur.execute(sql, params)
-                except UnicodeEncodeError:
-                    raise BadRequest(f"a filter value has characters the code page of source "
-                                     f"{self.name!r} ({self.encoding}) cannot hold") from None
+                self._execute(cur, sql, params)
                 size = min(batch, query.limit + 1) if query.limit is not None else batch
                 while rows := cur.fetchmany(size):
                     yield from rows
+            finally:
+                cur.close()
+
+    def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
+        # The hot path of every record lookup: its SQL depends only on the shape, so it is
+        # compiled once per (target, columns, key columns) and reused.
+        shape = (tuple(target.items()), tuple(columns), tuple(key))
+        sql = self._get_sql.get(shape)
+        if sql is None:
+            where = [Condition(column, "eq", None) for column in key]
+            sql, _ = compile_select(self.dialect, target, Query(columns=columns, where=where, limit=1))
+            self._get_sql[shape] = sql
+        with self.connection() as conn:
+            cur = conn.cursor()
+            try:
+                return self._execute(cur, sql, list(key.values())).fetchone()
             finally:
                 cur.close()
 
