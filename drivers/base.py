@@ -19,10 +19,18 @@ class Driver(ABC):
     supports_pushdown: ClassVar[bool] = True     # filters and order run in the source
     supports_key_lookup: ClassVar[bool] = True
     supports_writes: ClassVar[bool] = False
+    supports_sort: ClassVar[bool] = True         # any order; else only natural_order
+    #: pseudo-columns the driver yields that give the source's own order (a file's
+    #: record numbers), used for keyset cursors when it cannot sort by the key
+    natural_order: tuple[str, ...] = ()
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
         self.options = options
+
+    def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
+        """Whether ``fetch`` applies ``condition`` itself; the rest is applied after it."""
+        return self.supports_pushdown
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from itertools import islice
+from typing import Any, Callable, Iterator
 
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
 
 from .config import Config, ResourceSpec
 from .cursors import CursorCodec, fingerprint
+from .errors import BadRequest
+from .filtering import predicate
 from .query import Condition, Query, SortKey
 
 
@@ -27,6 +30,15 @@ class ListRequest:
     sort: list[tuple[str, bool]] = field(default_factory=list)   # (canonical field, descending)
     limit: int = 100
     cursor: str | None = None
+
+
+@dataclass
+class _Plan:
+    columns: list[str]                        # legacy columns to read, in row order
+    pushed: list[Condition]                   # conditions the driver applies
+    keep: Callable[[tuple], bool] | None      # the others, applied here
+    reader: Callable[[tuple], dict[str, Any]]
+    order_positions: list[int]                # where the order's columns sit in a row
 
 
 @dataclass
@@ -49,61 +61,67 @@ class Resource:
 
     # -- reads ----------------------------------------------------------------------
 
-    def _order(self, sort: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-        """The requested order completed by the key, so it is a total order."""
-        order = list(sort)
-        named = {name for name, _ in order}
-        order += [(k, False) for k in self.key if k not in named]
-        return order
+    def _order(self, sort: list[tuple[str, bool]]) -> list[SortKey]:
+        """The requested order completed by the key (or the source's own order), so it
+        is a total order and a keyset cursor can resume it."""
+        fmap = self.mapping.fields
+        if sort and not self.driver.supports_sort:
+            raise BadRequest(f"{self.name!r} is read in its source's own order and cannot be sorted",
+                             parameter="sort", slug="field-not-sortable")
+        order = [SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in sort]
+        if self.driver.natural_order:
+            return order + [SortKey(c, False, False) for c in self.driver.natural_order]
+        named = {n for n, _ in sort}
+        return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in named]
 
-    def _plan(self, fields: list[str], order: list[tuple[str, bool]]) -> tuple[list[str], Any, list[int]]:
+    def _plan(self, fields: list[str], order: list[SortKey], where: list[Condition]) -> _Plan:
+        """Which legacy columns to read, and how a row becomes a record."""
+        target = self.spec.target
+        pushed = [c for c in where if self.driver.pushable(c, target)]
+        residual = [c for c in where if c not in pushed]
         names = list(dict.fromkeys(fields))
-        columns = list(dict.fromkeys(self.mapping.columns(names) + self.mapping.columns(n for n, _ in order)))
-        positions = [columns.index(self.mapping.fields[n].column) for n in names]
-        reader = self.mapping.row_reader(names, positions)
+        columns = list(dict.fromkeys(self.mapping.columns(names) + [k.column for k in order]
+                                     + [c.column for c in residual]))
+        reader = self.mapping.row_reader(names, [columns.index(self.mapping.fields[n].column) for n in names])
         if self._dump is not None:
             dump, read = self._dump, reader
             reader = lambda row: dump(read(row))   # noqa: E731
-        order_pos = [columns.index(self.mapping.fields[n].column) for n, _ in order]
-        return columns, reader, order_pos
+        return _Plan(columns, pushed, predicate(residual, columns) if residual else None, reader,
+                     [columns.index(k.column) for k in order])
 
     def page(self, req: ListRequest) -> Page:
         """One keyset page: ``limit`` records and the cursor of the next, if any."""
         order = self._order(req.sort)
         query_id = fingerprint(self.name, req.where, order)
         after = self.codec.load(req.cursor, query_id, len(order)) if req.cursor else None
-        columns, reader, order_pos = self._plan(req.fields, order)
-        fmap = self.mapping.fields
-        query = Query(columns=columns, where=req.where, after=after, limit=req.limit + 1,
-                      order=[SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in order])
-        with closing(self.driver.fetch(self.spec.target, query)) as rows:
-            batch = [row for _, row in zip(range(req.limit + 1), rows)]
-        more = len(batch) > req.limit
-        batch = batch[:req.limit]
+        plan = self._plan(req.fields, order, req.where)
+        # with filters left to apply here, the driver cannot know how many rows make a page
+        limit = None if plan.keep else req.limit + 1
+        query = Query(columns=plan.columns, where=plan.pushed, order=order, after=after, limit=limit)
+        rows = self.driver.fetch(self.spec.target, query)
+        with closing(rows):
+            batch = list(islice(filter(plan.keep, rows) if plan.keep else rows, req.limit + 1))
         token = None
-        if more:
-            last = batch[-1]
-            token = self.codec.dump(query_id, tuple(last[p] for p in order_pos))
-        return Page(records=[reader(r) for r in batch], next=token)
+        if len(batch) > req.limit:
+            batch = batch[:req.limit]
+            token = self.codec.dump(query_id, tuple(batch[-1][p] for p in plan.order_positions))
+        return Page(records=[plan.reader(r) for r in batch], next=token)
 
     def stream(self, req: ListRequest) -> Iterator[dict[str, Any]]:
-        """Every record matching ``req`` in key order, without holding them in memory."""
+        """Every record matching ``req`` in order, without holding them in memory."""
         order = self._order(req.sort)
-        columns, reader, _ = self._plan(req.fields, order)
-        fmap = self.mapping.fields
-        query = Query(columns=columns, where=req.where,
-                      order=[SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in order])
-        with closing(self.driver.fetch(self.spec.target, query)) as rows:
-            for row in rows:
-                yield reader(row)
+        plan = self._plan(req.fields, order, req.where)
+        rows = self.driver.fetch(self.spec.target, Query(columns=plan.columns, where=plan.pushed, order=order))
+        with closing(rows):
+            for row in filter(plan.keep, rows) if plan.keep else rows:
+                yield plan.reader(row)
 
     def get(self, key: list[Any], fields: list[str] | None = None) -> dict[str, Any] | None:
         """One record by its key (legacy values, in key order), or None."""
-        names = fields or list(self.mapping.fields)
-        columns, reader, _ = self._plan(names, [])
+        plan = self._plan(fields or list(self.mapping.fields), [], [])
         legacy_key = dict(zip(self.mapping.columns(self.key), key))
-        row = self.driver.get(self.spec.target, legacy_key, columns)
-        return None if row is None else reader(row)
+        row = self.driver.get(self.spec.target, legacy_key, plan.columns)
+        return None if row is None else plan.reader(row)
 
 
 class Bridge:
