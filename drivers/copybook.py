@@ -1,0 +1,96 @@
+"""COBOL copybooks and EBCDIC records: parse a layout once, decode records fast.
+
+>>> layout = parse_copybook(open("DTAR020.cbl").read())
+>>> decode = layout.decoder("cp037")
+>>> for offset, rec in iter_records(open("DTAR020.bin", "rb"), "F", layout.record_length):
+...     row = decode(rec)          # tuple in layout.columns order
+
+Parsing lives in ``copybook_parse``, decoding in ``copybook_decode`` (code generated once
+per layout), encoding in ``copybook_encode``, code pages in ``copybook_codepages``.
+"""
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from .copybook_decode import RecordError, ibm_float
+from .copybook_parse import CopybookError, Field, Layout, parse_copybook
+
+__all__ = ["CopybookError", "Field", "Layout", "RecordError", "ibm_float", "iter_records",
+           "parse_copybook"]
+
+_CHUNK = 1 << 20
+
+
+def iter_records(f: BinaryIO, record_format: str, record_length: int = 0) -> Iterator[tuple[int, bytes]]:
+    """Yield (byte offset, record bytes) from a binary file, reading ~1 MiB at a time.
+
+    ``F``: fixed ``record_length``; ``V``: each record preceded by a 4-byte RDW (big-endian
+    length including the RDW itself); ``VB``: blocks with a 4-byte BDW holding V records.
+    A truncated last record raises :class:`RecordError` with its offset.
+    """
+    fmt = record_format.upper()
+    if fmt == "F":
+        if record_length <= 0:
+            raise ValueError("record_length must be > 0 for fixed-length records")
+        yield from _fixed(f, record_length)
+    elif fmt in ("V", "VB"):
+        yield from _variable(f, fmt == "VB")
+    else:
+        raise ValueError(f"record_format must be F, V or VB, not {record_format!r}")
+
+
+def _fixed(f: BinaryIO, n: int) -> Iterator[tuple[int, bytes]]:
+    size = max(n, _CHUNK // n * n)
+    pos = 0
+    while True:
+        chunk = f.read(size)
+        if not chunk:
+            return
+        while len(chunk) % n:              # a short read from a pipe: top it up
+            more = f.read(n - len(chunk) % n)
+            if not more:
+                whole = len(chunk) // n * n
+                for i in range(0, whole, n):
+                    yield pos + i, chunk[i:i + n]
+                raise RecordError(f"truncated record: {len(chunk) - whole} of {n} bytes",
+                                  None, pos + whole)
+            chunk += more
+        for i in range(0, len(chunk), n):
+            yield pos + i, chunk[i:i + n]
+        pos += len(chunk)
+
+
+def _variable(f: BinaryIO, blocked: bool) -> Iterator[tuple[int, bytes]]:
+    buf = b""
+    base = 0          # file offset of buf[0]
+    i = 0
+    block_end = 0     # VB: offset in buf where the current block ends
+
+    def need(k: int) -> bool:
+        nonlocal buf, base, i, block_end
+        if len(buf) - i >= k:
+            return True
+        more = f.read(max(_CHUNK, k))
+        buf, base, block_end = buf[i:] + more, base + i, block_end - i
+        i = 0
+        return len(buf) >= k
+
+    while need(1):
+        if blocked and i >= block_end:
+            if not need(4):
+                raise RecordError("truncated block descriptor (BDW)", None, base + i)
+            bdw = int.from_bytes(buf[i:i + 2], "big")
+            if bdw < 4:
+                raise RecordError(f"bad block descriptor length {bdw}", None, base + i)
+            block_end = i + bdw
+            i += 4
+            continue
+        if not need(4):
+            raise RecordError("truncated record descriptor (RDW)", None, base + i)
+        rdw = int.from_bytes(buf[i:i + 2], "big")
+        if rdw < 4:
+            raise RecordError(f"bad record descriptor length {rdw}", None, base + i)
+        if not need(rdw):
+            raise RecordError(f"truncated record: {len(buf) - i} of {rdw} bytes", None, base + i)
+        yield base + i, buf[i + 4:i + rdw]
+        i += rdw

@@ -1,0 +1,421 @@
+"""COBOL copybook parser: text -> :class:`Layout` (offsets, lengths and types of every leaf).
+
+Fixed format (sequence numbers in columns 1-6, indicator in 7, code in 8-72) or free
+format, detected per copybook. Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
+and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited from a
+group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, which always
+occupies its maximum, as Cobrix reads fixed-length records), REDEFINES and FILLER.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["CopybookError", "Field", "Layout", "parse_copybook"]
+
+
+class CopybookError(ValueError):
+    """The copybook cannot be parsed; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One decodable leaf: where it is in the record and how its bytes read."""
+
+    name: str                    # column name (unique in the layout)
+    cobol_name: str
+    offset: int
+    length: int
+    type: str                    # 'text' | 'int' | 'decimal' | 'float'
+    usage: str                   # 'display' | 'binary' | 'packed' | 'float'
+    scale: int = 0               # value = digits * 10**-scale (negative: P scaling)
+    digits: int = 0
+    signed: bool = False
+    sign: str = "trailing"       # overpunch/separate sign position
+    sign_separate: bool = False
+    edited: str | None = None    # the expanded picture of an edited numeric
+    pic: str = ""
+    path: tuple[tuple[str, int | None], ...] = ()   # (group or field name, OCCURS index)
+    odo: tuple[tuple[str, int], ...] = ()            # present when column > index
+    conditions: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # 88 levels: (name, values)
+    redefined: bool = False      # under a REDEFINES (another view of the same bytes)
+
+
+@dataclass
+class Layout:
+    """A parsed copybook: fixed record length and the flattened leaf fields."""
+
+    record_length: int
+    fields: list[Field]
+    fillers: list[Field] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def decoder(self, codepage: str = "cp037", floating_point: str = "ibm", strict: bool = True,
+                trim: str = "right") -> Callable[[bytes], tuple]:
+        """A function bytes -> tuple in :attr:`columns` order, generated once."""
+        from .copybook_decode import make_decoder
+        return make_decoder(self, codepage, floating_point, strict, trim)
+
+    def encoder(self, codepage: str = "cp037", floating_point: str = "ibm") -> Callable[[tuple], bytes]:
+        """The inverse of :meth:`decoder` (None encodes as spaces / zeros)."""
+        from .copybook_encode import make_encoder
+        return make_encoder(self, codepage, floating_point)
+
+
+_USAGES = {
+    "DISPLAY": "display", "COMP": "binary", "COMPUTATIONAL": "binary", "COMP-0": "binary",
+    "COMP-4": "binary", "COMPUTATIONAL-4": "binary", "BINARY": "binary", "COMP-5": "binary",
+    "COMPUTATIONAL-5": "binary", "COMP-3": "packed", "COMPUTATIONAL-3": "packed",
+    "PACKED-DECIMAL": "packed", "COMP-1": "float4", "COMPUTATIONAL-1": "float4",
+    "COMP-2": "float8", "COMPUTATIONAL-2": "float8",
+}
+_TOKEN = re.compile(r"""'[^']*'\.?|"[^"]*"\.?|[^\s]+""")
+_REPEAT = re.compile(r"(.)\((\d+)\)")
+
+
+@dataclass
+class _Item:
+    level: int
+    name: str
+    line: int
+    pic: str | None = None
+    usage: str | None = None
+    sign: str | None = None
+    separate: bool = False
+    occurs: int | None = None
+    occurs_min: int | None = None
+    depending: str | None = None
+    redefines: str | None = None
+    conditions: list = field(default_factory=list)
+    children: list["_Item"] = field(default_factory=list)
+    size: int = 0       # bytes of one occurrence
+    offset: int = 0     # relative to the parent's start
+
+
+def _source_lines(text: str) -> list[tuple[int, str]]:
+    """Code area of each line, comments dropped, with its line number."""
+    raw = [ln.expandtabs(8).rstrip("\r\n") for ln in text.splitlines()]
+    fixed = all(not ln[:6].strip() or ln[:6].strip().isdigit() for ln in raw if ln.strip())
+    out = []
+    for no, ln in enumerate(raw, 1):
+        if fixed:
+            if len(ln) > 6 and ln[6] in "*/":
+                continue
+            code = ln[7:72] if len(ln) > 6 and ln[6] in " -Dd" else ln[6:72]
+        else:
+            if ln.lstrip().startswith("*"):
+                continue
+            code = ln
+        code = code.split("*>", 1)[0]
+        if code.strip():
+            out.append((no, code))
+    return out
+
+
+def _sentences(text: str):
+    words: list[str] = []
+    first = 0
+    for no, code in _source_lines(text):
+        for tok in _TOKEN.findall(code):
+            if not words:
+                first = no
+            if tok.endswith("."):
+                if len(tok) > 1:
+                    words.append(tok[:-1])
+                yield first, words
+                words = []
+            else:
+                words.append(tok)
+    if words:
+        yield first, words
+
+
+def _literal(tok: str) -> Any:
+    if tok[:1] in "'\"":
+        return tok[1:-1]
+    up = tok.upper()
+    if up in ("SPACE", "SPACES"):
+        return " "
+    if up in ("ZERO", "ZEROS", "ZEROES"):
+        return 0
+    try:
+        return int(tok)
+    except ValueError:
+        try:
+            from decimal import Decimal
+            return Decimal(tok)
+        except ArithmeticError:
+            return tok
+
+
+def _item(no: int, words: list[str]) -> _Item | None:
+    if not words[0].isdigit():
+        raise CopybookError(f"line {no}: expected a level number, got {words[0]!r}")
+    level = int(words[0])
+    rest = words[1:]
+    name = "FILLER"
+    if rest and rest[0].upper() not in _CLAUSE_WORDS:
+        name, rest = rest[0], rest[1:]
+    it = _Item(level, name.upper(), no)
+    if level == 66:
+        return None
+    i = 0
+    up = [w.upper() for w in rest]
+
+    def skip(*opt: str) -> None:
+        nonlocal i
+        while i < len(up) and up[i] in opt:
+            i += 1
+
+    try:
+        while i < len(up):
+            w = up[i]
+            i += 1
+            if w in ("PIC", "PICTURE"):
+                skip("IS")
+                it.pic = rest[i].upper()
+                i += 1
+            elif w == "USAGE":
+                skip("IS")
+            elif w in _USAGES:
+                it.usage = _USAGES[w]
+            elif w == "SIGN":
+                skip("IS")
+            elif w in ("LEADING", "TRAILING"):
+                it.sign = w.lower()
+            elif w == "SEPARATE":
+                it.separate = True
+                skip("CHARACTER")
+            elif w == "OCCURS":
+                n = int(up[i])
+                i += 1
+                if i < len(up) and up[i] == "TO":
+                    it.occurs_min, n = n, int(up[i + 1])
+                    i += 2
+                it.occurs = n
+                skip("TIMES")
+            elif w == "DEPENDING":
+                skip("ON")
+                it.depending = up[i]
+                i += 1
+            elif w in ("ASCENDING", "DESCENDING", "INDEXED"):
+                skip("KEY", "BY", "IS")
+                while i < len(up) and up[i] not in _CLAUSE_WORDS:
+                    i += 1
+            elif w == "REDEFINES":
+                it.redefines = up[i]
+                i += 1
+            elif w in ("VALUE", "VALUES"):
+                skip("IS", "ARE")
+                while i < len(up) and up[i] not in _CLAUSE_WORDS - {"THRU", "THROUGH"}:
+                    if up[i] in ("THRU", "THROUGH"):
+                        it.conditions[-1] = (it.conditions[-1], _literal(rest[i + 1]))
+                        i += 2
+                    else:
+                        it.conditions.append(_literal(rest[i]))
+                        i += 1
+            elif w in _IGNORED:
+                pass
+            else:
+                raise CopybookError(f"line {no}: unexpected {rest[i - 1]!r} in {' '.join(words)}")
+    except IndexError:
+        raise CopybookError(f"line {no}: incomplete entry {' '.join(words)!r}") from None
+    return it
+
+
+_IGNORED = {"JUST", "JUSTIFIED", "RIGHT", "LEFT", "BLANK", "WHEN", "ZERO", "ZEROS", "ZEROES",
+            "SYNC", "SYNCHRONIZED", "GLOBAL", "EXTERNAL", "IS", "TIMES"}
+_CLAUSE_WORDS = ({"PIC", "PICTURE", "USAGE", "SIGN", "LEADING", "TRAILING", "SEPARATE",
+                  "OCCURS", "DEPENDING", "REDEFINES", "VALUE", "VALUES", "ASCENDING",
+                  "DESCENDING", "INDEXED", "THRU", "THROUGH", "RENAMES"} | set(_USAGES) | _IGNORED)
+
+
+def _tree(text: str) -> _Item:
+    root = _Item(0, "", 0)
+    stack = [root]
+    last: _Item | None = None
+    for no, words in _sentences(text):
+        if not words:
+            continue
+        it = _item(no, words)
+        if it is None:
+            continue
+        if it.level == 88:
+            if last is None:
+                raise CopybookError(f"line {no}: level 88 before any item")
+            last.conditions.append((it.name, tuple(it.conditions)))
+            continue
+        if it.level == 77:
+            it.level = 1
+        if not 1 <= it.level <= 49:
+            raise CopybookError(f"line {no}: level {it.level} is not 01-49, 66, 77 or 88")
+        while stack[-1].level >= it.level:
+            stack.pop()
+        parent = stack[-1]
+        if parent.pic is not None:
+            raise CopybookError(f"line {no}: {parent.name} has a PIC but {it.name} is below it")
+        if it.usage is None and parent.usage is not None:
+            it.usage = parent.usage
+        if it.sign is None and parent.sign is not None:
+            it.sign, it.separate = parent.sign, parent.separate
+        parent.children.append(it)
+        stack.append(it)
+        last = it
+    if not root.children:
+        raise CopybookError("no data items in the copybook")
+    return root
+
+
+def _binary_size(digits: int) -> int:
+    if digits <= 4:
+        return 2
+    if digits <= 9:
+        return 4
+    if digits <= 18:
+        return 8
+    return math.ceil((digits * math.log2(10) + 1) / 8)   # as Cobrix sizes wider binaries
+
+
+def _leaf(it: _Item) -> dict:
+    """Type, size and scale of an elementary item."""
+    usage = it.usage or "display"
+    if usage in ("float4", "float8"):
+        return dict(type="float", usage="float", length=4 if usage == "float4" else 8, signed=True)
+    if it.pic is None:
+        raise CopybookError(f"line {it.line}: {it.name} has neither PIC nor children")
+    pic = _REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), it.pic)
+    if set(pic) <= set("XA9B0/") and set(pic) & set("XA"):
+        if usage != "display":
+            raise CopybookError(f"line {it.line}: {it.name}: text PIC with a numeric USAGE")
+        return dict(type="text", usage="display", length=len(pic), pic=pic)
+    if set(pic) - set("S9VP.+-Z*,CRDB$"):
+        raise CopybookError(f"line {it.line}: {it.name}: unsupported PIC {it.pic}")
+    signed = it.separate or "S" in pic or "+" in pic or "-" in pic or "CR" in pic or "DB" in pic
+    edited = bool(set(pic) & set(".+-Z*,$")) or "CR" in pic or "DB" in pic
+    body = pic.replace("S", "")
+    positions = [c for c in body if c in "9ZP*V."]
+    point = next((k for k, c in enumerate(positions) if c in "V."), None)
+    positions = [c for c in positions if c not in "V."]
+    if point is None:
+        point = 0 if positions and positions[0] == "P" else len(positions)
+    digit_idx = [k for k, c in enumerate(positions) if c != "P"]
+    if not digit_idx:
+        raise CopybookError(f"line {it.line}: {it.name}: PIC {it.pic} has no digits")
+    digits = len(digit_idx)
+    scale = (digit_idx[-1] + 1) - point
+    info = dict(type="decimal" if scale > 0 else "int", signed=signed, digits=digits, scale=scale,
+                pic=pic, sign=it.sign or "trailing", sign_separate=it.separate)
+    if edited:
+        if usage != "display":
+            raise CopybookError(f"line {it.line}: {it.name}: edited PIC needs USAGE DISPLAY")
+        return dict(info, usage="display", length=len(body.replace("V", "").replace("P", "")),
+                    edited=body)
+    if usage == "packed":
+        return dict(info, usage="packed", length=digits // 2 + 1)
+    if usage == "binary":
+        return dict(info, usage="binary", length=_binary_size(digits))
+    return dict(info, usage="display", length=digits + (1 if it.separate and signed else 0))
+
+
+def _size(it: _Item) -> int:
+    """Bytes of one occurrence; sets children's offsets."""
+    if not it.children:
+        it.leaf = _leaf(it)  # type: ignore[attr-defined]
+        it.size = it.leaf["length"]  # type: ignore[attr-defined]
+        return it.size
+    pos = end = 0
+    seen: dict[str, _Item] = {}
+    for ch in it.children:
+        ch_size = _size(ch) * (ch.occurs or 1)
+        if ch.redefines:
+            target = seen.get(ch.redefines)
+            if target is None:
+                raise CopybookError(f"line {ch.line}: {ch.name} REDEFINES unknown {ch.redefines}")
+            ch.offset = target.offset
+        else:
+            ch.offset = pos
+            pos += ch_size
+        end = max(end, ch.offset + ch_size)
+        seen[ch.name] = ch
+    it.size = end
+    return end
+
+
+def _flatten(it: _Item, base: int, path: tuple, odo: tuple, redefined: bool,
+             out: list[Field], fillers: list[Field], names: dict[str, _Item]) -> None:
+    for ch in it.children:
+        names.setdefault(ch.name, ch)
+        count = ch.occurs or 1
+        for k in range(count):
+            idx = k if ch.occurs else None
+            step = (base + ch.offset + k * ch.size, path + ((ch.name, idx),))
+            ch_odo = odo + (((ch.depending, k),) if ch.depending else ())
+            red = redefined or bool(ch.redefines)
+            if ch.children:
+                _flatten(ch, step[0], step[1], ch_odo, red, out, fillers, names)
+                continue
+            leaf = dict(ch.leaf)  # type: ignore[attr-defined]
+            f = Field(name=ch.name, cobol_name=ch.name, offset=step[0], path=step[1], odo=ch_odo,
+                      conditions=tuple(c for c in ch.conditions if isinstance(c, tuple)),
+                      redefined=red, **leaf)
+            (fillers if ch.name == "FILLER" else out).append(f)
+
+
+def _column_names(fields: list[Field], names: dict[str, _Item]) -> list[Field]:
+    """Unique column names: '-' -> '_', OCCURS indexes as _1.., parents prefixed on clashes."""
+    def base(f: Field, depth: int) -> str:
+        parts = [n for n, _ in f.path[-depth:]]
+        idx = "".join(f"_{i + 1}" for _, i in f.path if i is not None)
+        return "_".join(parts).replace("-", "_") + idx
+
+    depth = {id(f): 1 for f in fields}
+    for _ in range(10):
+        seen: dict[str, int] = {}
+        for f in fields:
+            seen[base(f, depth[id(f)])] = seen.get(base(f, depth[id(f)]), 0) + 1
+        clashes = [f for f in fields if seen[base(f, depth[id(f)])] > 1]
+        if not clashes:
+            break
+        for f in clashes:
+            depth[id(f)] += 1
+    result, used = [], set()
+    for f in fields:
+        n = base(f, depth[id(f)])
+        while n in used:
+            n += "_"
+        used.add(n)
+        odo = tuple((names[d].name, i) for d, i in f.odo)
+        result.append(Field(**{**f.__dict__, "name": n, "odo": odo}))
+    col = {f.cobol_name: f.name for f in result}
+    return [Field(**{**f.__dict__, "odo": tuple((col.get(d, d), i) for d, i in f.odo)})
+            for f in result]
+
+
+def parse_copybook(text: str) -> Layout:
+    """Parse copybook text into a :class:`Layout`; several 01 records overlay each other."""
+    root = _tree(text)
+    for ch in root.children[1:]:
+        if ch.level == root.children[0].level == 1 and not ch.redefines:
+            ch.redefines = root.children[0].name   # record types share the buffer
+    # the 01 group itself is not part of a column's path (Cobrix: collapse_root)
+    for top in root.children:
+        _size(top)
+    _size(root)
+    fields: list[Field] = []
+    fillers: list[Field] = []
+    names: dict[str, _Item] = {}
+    for top in root.children:
+        if top.level == 1 and top.children and not top.occurs:
+            _flatten(top, top.offset, (), (), bool(top.redefines), fields, fillers, names)
+        else:
+            _flatten(_Item(0, "", 0, children=[top], size=root.size), 0, (), (), False,
+                     fields, fillers, names)
+    for f in fields:
+        if any(d not in names or names[d].children for d, _ in f.odo):
+            raise CopybookError(f"{f.name}: DEPENDING ON names no elementary item: {f.odo}")
+    return Layout(record_length=root.size, fields=_column_names(fields, names), fillers=fillers)
