@@ -6,7 +6,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.errors import PROBLEM_BASE
-from legacy_bridge.query import OPERATORS
+from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
 from .params import RESERVED
@@ -87,8 +87,34 @@ def _contract_schema(spec: APISpec, schema_name: str, resource: Resource) -> Non
             properties[name] = {**kept, "description": kept.get("description", _AS_IS)}
 
 
+def _when(condition: bool, operations: dict) -> dict:
+    return operations if condition else {}
+
+
+def _pushed(resource: Resource, name: str, op: str) -> bool:
+    """Whether the source itself applies ``name[op]`` (else legacy-bridge does, after reading)."""
+    return resource.driver.pushable(Condition(resource.mapping.fields[name].column, op, None),
+                                    resource.spec.target)
+
+
+def _partial_pushdown(resource: Resource) -> bool:
+    return not all(_pushed(resource, n, op) for n, f in resource.mapping.fields.items() if f.filter
+                   for op in OPERATORS)
+
+
+def _filter_note(resource: Resource) -> str:
+    """The list operation's word on which filters the legacy source takes (SOAP operations)."""
+    if not _partial_pushdown(resource):
+        return ""
+    pushed = [f"{n}[{op}]" if op != "eq" else n for n, f in resource.mapping.fields.items() if f.filter
+              for op in OPERATORS if _pushed(resource, n, op)]
+    return (" Filters passed to the legacy source: " + (", ".join(pushed) or "none") +
+            "; every other filter is applied by legacy-bridge after reading, so it costs a full read.")
+
+
 def _filter_params(resource: Resource) -> list[dict]:
     params = []
+    partial = _partial_pushdown(resource)
     for name, fmap in resource.mapping.fields.items():
         if not fmap.filter:
             continue
@@ -99,10 +125,13 @@ def _filter_params(resource: Resource) -> list[dict]:
                 continue
             schema = {"type": "boolean"} if op == "isnull" else \
                 {"type": "string", "description": "comma-separated"} if op == "in" else value
+            where = "" if not partial else " (passed to the legacy source)" if _pushed(resource, name, op) \
+                else " (applied after reading the legacy source)"
             params.append({"name": name if op == "eq" else f"{name}[{op}]", "in": "query",
                            "required": False, "schema": schema,
                            "description": f"{name} {op}" + (" (legacy sentinels count as null)"
-                                                          if op == "isnull" else "")})
+                                                          if op == "isnull" else "") + where,
+                           **({"x-pushdown": _pushed(resource, name, op)} if partial else {})})
     return params
 
 
@@ -142,15 +171,26 @@ def build_spec(resources: dict[str, Resource], service: dict) -> dict:
                                     "description": "cursor of the next page; null on the last"}}})
         tag = resource.spec.description or name
         spec.tag({"name": name, "description": tag})
-        spec.path(path=f"{base}/{name}", operations={"get": {
+        collection = {}
+        if "create" in resource.spec.operations:
+            collection["post"] = {
+                "tags": [name], "operationId": f"create_{name}", "summary": f"Create one of {name}",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+                "responses": {"201": {"description": "created; the record as the source returned it",
+                                      "headers": {"Location": {"schema": {"type": "string"}}},
+                                      "content": {"application/json": {"schema": ref}}},
+                              "404": _problem("the source says a record it needs does not exist"),
+                              **_ERRORS}}
+        spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
             "tags": [name], "operationId": f"list_{name}", "summary": f"List {name}",
+            "description": "Keyset pages." + _filter_note(resource),
             "parameters": _list_params(resource),
             "responses": {"200": {"description": "one page",
                                   "headers": {"Link": {"schema": {"type": "string"},
                                                        "description": 'rel="next" when there is one'}},
                                   "content": {"application/json": {
                                       "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}}}},
-                          **_ERRORS}}})
+                          **_ERRORS}}})})
         key_path = "/".join("{" + k + "}" for k in resource.key)
         spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
             "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",

@@ -165,3 +165,25 @@ def parse_key(resource: Resource, segments: list[str]) -> list[Any]:
         raise BadRequest(f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), "
                          f"got {len(segments)}", parameter="key")
     return [parse_value(resource.mapping.fields[k], s, k) for k, s in zip(key, segments)]
+
+
+def parse_body(resource: Resource, body: Any) -> dict[str, Any]:
+    """A create request's JSON body, validated by the contract -> legacy values by column."""
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object of the resource's fields", parameter="body",
+                         slug="invalid-body")
+    try:
+        canonical = resource.contract().load(body)
+    except ValidationError as exc:
+        first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
+        raise BadRequest(f"the body is not valid: {exc.messages}", parameter=str(first),
+                         slug="invalid-body") from None
+    values = {}
+    for name, value in canonical.items():
+        fmap = _field(resource, name, name)
+        try:
+            values[fmap.column] = None if value is None else fmap.converter.to_legacy(value)
+        except (ConversionError, ValueError, TypeError, ArithmeticError) as exc:
+            raise BadRequest(f"{name}: {value!r} has no legacy form ({exc})", parameter=name,
+                             slug="invalid-body") from None
+    return values

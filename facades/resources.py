@@ -10,7 +10,7 @@ from legacy_bridge.errors import NotFound
 from legacy_bridge.jsonio import dumps
 from legacy_bridge.resources import Resource
 
-from .params import parse_fields, parse_key, parse_list
+from .params import parse_body, parse_fields, parse_key, parse_list
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -57,12 +57,27 @@ def get_view(resource: Resource):
     return view
 
 
+def create_view(resource: Resource):
+    def view() -> Response:
+        record = resource.create(parse_body(resource, request.get_json(silent=True)))
+        response = _json(dumps(record if record is not None else {}), 201)
+        if record is not None and all(record.get(k) is not None for k in resource.key):
+            key = "/".join(str(record[k]) for k in resource.key)
+            response.headers["Location"] = f"{request.base_url.rstrip('/')}/{key}"
+        return response
+    return view
+
+
 def register(app: Flask, resources: dict[str, Resource], base_path: str) -> None:
     """One list and one get route per resource, e.g. ``/v1/customers`` and ``/v1/customers/<key>``."""
     bp = Blueprint("resources", __name__)
     for name, resource in resources.items():
         endpoint = name.replace("-", "_")
-        bp.add_url_rule(f"{base_path}/{name}", f"list_{endpoint}", list_view(resource), methods=["GET"])
+        if "list" in resource.spec.operations:
+            bp.add_url_rule(f"{base_path}/{name}", f"list_{endpoint}", list_view(resource), methods=["GET"])
+        if "create" in resource.spec.operations:      # only resources that declare create
+            bp.add_url_rule(f"{base_path}/{name}", f"create_{endpoint}", create_view(resource),
+                            methods=["POST"])
         bp.add_url_rule(f"{base_path}/{name}/<path:key>", f"get_{endpoint}", get_view(resource),
                         methods=["GET"])
     app.register_blueprint(bp)

@@ -97,3 +97,21 @@ class SourceTimeout(SourceError):
     slug = "source-timeout"
     title = "Legacy source timed out"
     retry_safe = True
+
+
+class SourceFault(SourceError):
+    """The legacy system refused the call with a fault of its own (a SOAP fault).
+
+    The problem keeps ``fault_code`` and ``fault_string``.  A source's config may say
+    that some codes mean "not found" (404) or "invalid input" (400); any other is 502.
+    """
+
+    slug = "source-fault"
+    title = "Legacy source fault"
+    _BY_STATUS = {404: ("not-found", "Not found"), 400: ("invalid-input", "Invalid input")}
+
+    def __init__(self, detail: str, source: str, fault_code: str, fault_string: str,
+                 status: int = 502) -> None:
+        super().__init__(detail, source, fault_code, fault_code=fault_code, fault_string=fault_string)
+        self.status = status
+        self.slug, self.title = self._BY_STATUS.get(status, (self.slug, self.title))

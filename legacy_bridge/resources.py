@@ -123,6 +123,17 @@ class Resource:
         row = self.driver.get(self.spec.target, legacy_key, plan.columns)
         return None if row is None else plan.reader(row)
 
+    # -- writes ---------------------------------------------------------------------
+
+    def create(self, values: dict[str, Any]) -> dict[str, Any] | None:
+        """Create one record from legacy values (legacy column -> value, already
+        validated and converted); the record the source returns, or None."""
+        if "create" not in self.spec.operations:
+            raise BadRequest(f"{self.name!r} cannot be created through its source", slug="not-creatable")
+        plan = self._plan(list(self.mapping.fields), [], [])
+        row = self.driver.create(self.spec.target, values, plan.columns)
+        return None if row is None else plan.reader(row)
+
 
 class Bridge:
     """Everything one app serves: sources (drivers) and resources, built from a Config."""
