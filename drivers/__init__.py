@@ -7,7 +7,8 @@ from .base import Driver
 
 __all__ = ["Driver", "register_driver", "driver_class", "known_kinds"]
 
-_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc:OdbcDriver", "soap": "legacy_bridge.drivers.soap:SoapDriver"}
+_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc:OdbcDriver", "soap": "legacy_bridge.drivers.soap:SoapDriver",
+            "flatfile": "legacy_bridge.drivers.flatfile:FlatFileDriver"}
 _REGISTRY: dict[str, type[Driver] | str] = dict(_BUILTIN)
 
 

@@ -33,7 +33,8 @@ def _probe(driver, timeout: float) -> dict:
         return {"status": "ok"}
     except LegacyBridgeError as error:
         return {"status": "failing", "error": error.slug,
-                **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {})}
+                **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
+                **getattr(error, "readiness", {})}      # e.g. which record of which file, and why
     except Exception:     # a probe bug must not turn /readyz into a 500
         log.exception("readiness probe of %s failed", getattr(driver, "name", driver))
         return {"status": "failing", "error": "internal-error"}

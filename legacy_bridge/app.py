@@ -52,10 +52,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
 
-    from legacy_bridge.facades import docs, ops, resources
+    from legacy_bridge.facades import docs, ops, quarantine, resources
     logs.init_app(app)
     problems.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
+    quarantine.register(app, bridge.resources, config.service["base_path"])
     resources.register(app, bridge.resources, config.service["base_path"])
     return app

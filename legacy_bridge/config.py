@@ -202,6 +202,14 @@ def _check_field(ck: _Checker, name: str, node: Any, path: str) -> FieldMap | No
                     description=node.get("description"), nullable=node.get("nullable", True) is True)
 
 
+def _names_its_files(source: Any) -> bool:
+    """A source whose driver needs no table (a flat-file source names its files itself)."""
+    try:
+        return isinstance(source, dict) and getattr(driver_class(source.get("kind")), "target_optional", False)
+    except (KeyError, TypeError):
+        return False
+
+
 def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: dict) -> ResourceSpec | None:
     path = f"resources.{name}"
     if not RESOURCE_NAME.match(str(name)):
@@ -214,6 +222,8 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
     kind = (sources.get(source) or {}).get("kind") if isinstance(sources.get(source), dict) else None
     by_operation = "get" in _target_keys(kind)
     targets = {k: node[k] for k in ("table", "view", "select") if k in node}
+    if not targets and _names_its_files(sources.get(source)):
+        targets = {"file": str(sources[source].get("path"))}
     if by_operation:
         for k in targets:
             ck.fail(f"{path}.{k}", f"sources of kind {kind} take operations (get, list, create), not {k}")

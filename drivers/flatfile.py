@@ -1,0 +1,290 @@
+"""Flat files as a source: CSV, fixed-width text and COBOL copybook records.
+
+Records are read in the file's own order (no pushdown, no sort): the facade applies
+filters while the rows stream, and pages resume from a keyset cursor of three
+pseudo-columns, the file version, the record number and its byte offset, so page
+10,000 seeks straight to its first record.  A request reads each file through one
+open handle, so a file replaced atomically mid-request is seen whole, old or new;
+a cursor taken from a version that has since been replaced is refused (409).
+
+Get by key goes through a key -> offset index built by one pass over the file
+version on first use (see :mod:`.flatfile_index`).  Bad records follow the source's
+``bad_records`` policy: ``reject`` refuses the whole file (503 naming the record and
+why), ``quarantine`` skips them and lists them (:meth:`FlatFileDriver.quarantine`).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from operator import itemgetter
+from typing import Any, Callable, Iterator
+
+from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceUnavailable
+from legacy_bridge.query import Query
+
+from . import flatfile_index as survey_io
+from .base import Driver
+from .flatfile_files import DataFile, list_files, open_version
+from .flatfile_formats import BadRecord
+from .flatfile_options import build_format, check, index_folder, layout_id
+
+__all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
+
+log = logging.getLogger("legacy_bridge")
+PSEUDO = ("__file__", "__record__", "__offset__")
+
+
+def _plain(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+class FileRejected(SourceUnavailable):
+    """A data file holds a bad record and the source's policy is ``reject``."""
+
+    slug = "file-rejected"
+    title = "Data file rejected"
+    retry_after = 60
+
+    def __init__(self, source: str, df: DataFile, bad: dict) -> None:
+        where = f"record {bad['record']} (byte offset {bad['offset']})"
+        field = f", field {bad['field']}" if bad.get("field") else ""
+        super().__init__(f"{df.name} is refused: {where}{field}: {bad['reason']}", source=source,
+                         file=df.name, record=bad["record"], offset=bad["offset"], reason=bad["reason"],
+                         field=bad.get("field"))
+        #: what /readyz shows besides the slug: which record of which file, and why
+        self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
+
+
+class CursorExpired(LegacyBridgeError):
+    """The cursor's file was replaced by a new version (or is gone) since it was issued."""
+
+    status = 409
+    slug = "cursor-expired"
+    title = "Cursor expired"
+
+
+class FlatFileDriver(Driver):
+    """A file, a folder of drops or a glob, read with one record format."""
+
+    kind = "flatfile"
+    supports_pushdown = False
+    supports_sort = False
+    natural_order = PSEUDO
+    #: a resource over a flat-file source needs no table: the source names the files
+    target_optional = True
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self.path = str(options["path"])
+        self.pick = options.get("pick", "newest")
+        self.reject = options.get("bad_records", "reject") == "reject"
+        self.format = build_format(options)
+        self.layout_id = layout_id(options)
+        self.index_dir = index_folder(options)
+        self.index = survey_io.Index()
+        self._surveys: dict[tuple[str, tuple | None], survey_io.Survey] = {}
+        self._building: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._warned: set[str] = set()
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
+        return check(options)
+
+    # -- files -----------------------------------------------------------------------
+
+    def files(self) -> list[DataFile]:
+        """The file versions served now; none is a 503 until a drop arrives."""
+        found = list_files(self.path, self.pick)
+        if not found:
+            raise SourceUnavailable(f"no data file matches {self.path}", source=self.name)
+        return found
+
+    def _reader(self, handle: Any, df: DataFile) -> Any:
+        try:
+            return self.format.open(handle)
+        except ValueError as exc:
+            raise SourceError(f"{df.name}: {exc}", source=self.name) from None
+        except OSError as exc:
+            raise SourceUnavailable(f"{df.name} cannot be read ({exc.strerror})", source=self.name) from None
+
+    def _project(self, reader: Any, df: DataFile, columns: list[str]) -> Callable[[tuple], tuple]:
+        """Rows in ``columns`` order from a record (the format's columns + the pseudo-columns)."""
+        positions = self._positions(reader, df, columns)
+        if len(positions) == 1:
+            only = positions[0]
+            return lambda row: (row[only],)
+        return itemgetter(*positions)
+
+    def _positions(self, reader: Any, df: DataFile, columns: list[str] | tuple[str, ...]) -> list[int]:
+        """Where ``columns`` sit in a record; a copybook's INV-NO is also INV_NO (and
+        the other way round), as COBOL names are spelt either way in configs."""
+        names = {_plain(n): i for i, n in enumerate(list(reader.columns) + list(PSEUDO))}
+        missing = [c for c in columns if _plain(c) not in names]
+        if missing:
+            raise SourceError(f"column(s) {', '.join(missing)} not in {df.name}; columns: "
+                              f"{', '.join(reader.columns)}", source=self.name)
+        return [names[_plain(c)] for c in columns]
+
+    # -- surveys: bad records and the key index ----------------------------------------
+
+    def _known(self, df: DataFile) -> survey_io.Survey | None:
+        """Any survey of this version already made (by this process or another)."""
+        with self._lock:
+            for (token, _), found in self._surveys.items():
+                if token == df.token:
+                    return found
+        return survey_io.load(survey_io.survey_file(self.index_dir, df, self.layout_id, None))
+
+    def _survey(self, handle: Any, df: DataFile, key: tuple[str, ...] | None) -> survey_io.Survey:
+        """The survey of the opened version ``df`` with an index of ``key``, built once."""
+        memo = (df.token, key)
+        found = self._surveys.get(memo)
+        if found is not None:
+            return found
+        dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
+        with self._lock:
+            building = self._building.setdefault(dest, threading.Lock())
+        with building:
+            found = survey_io.load(dest)
+            if found is None:
+                reader = self._reader(handle, df)
+                positions = self._project_positions(reader, df, key)
+                try:
+                    found = survey_io.build(dest, reader.scan(), positions, self.reject)
+                except OSError as exc:
+                    raise SourceUnavailable(f"cannot read {df.name} or write its index in {self.index_dir} "
+                                            f"({exc.strerror})", source=self.name) from None
+                log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
+            with self._lock:
+                self._surveys[memo] = found
+        return found
+
+    def _project_positions(self, reader: Any, df: DataFile, key: tuple[str, ...] | None) -> list[int] | None:
+        return None if key is None else self._positions(reader, df, key)
+
+    def _refuse_if_rejected(self, df: DataFile, found: survey_io.Survey | None) -> None:
+        if self.reject and found is not None and found.first_bad is not None:
+            raise FileRejected(self.name, df, found.first_bad)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def _resume(self, files: list[DataFile], after: tuple | None) -> tuple[int, tuple | None]:
+        """Where a cursor resumes: the index of its file in ``files`` and (token, recno, offset)."""
+        if after is None:
+            return 0, None
+        token = str(after[0])
+        name = token.partition("|")[0]
+        for i, df in enumerate(files):
+            if df.name == name:
+                return i, (token, int(after[1]), int(after[2]))
+        raise CursorExpired(f"{name} is no longer served (a newer drop replaced it); start the walk again "
+                            "without the cursor", source=self.name, file=name)
+
+    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+        files = self.files()
+        first, resume = self._resume(files, query.after)
+        for df in files[first:]:
+            try:
+                handle, version = open_version(df)
+            except FileNotFoundError:           # removed since the listing: it is no longer served
+                if resume is not None:
+                    raise CursorExpired(f"{df.name} is gone; start again without the cursor",
+                                        source=self.name, file=df.name) from None
+                continue
+            with handle:
+                yield from self._rows(handle, version, query.columns, resume)
+            resume = None
+
+    def _rows(self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None) -> Iterator[tuple]:
+        if resume is not None and resume[0] != df.token:
+            raise CursorExpired(f"{df.name} was replaced since this cursor was issued; start the walk "
+                                "again without the cursor", source=self.name, file=df.name)
+        self._refuse_if_rejected(df, self._known(df))
+        reader = self._reader(handle, df)
+        project = self._project(reader, df, columns)
+        recno, start = (resume[1], resume[2]) if resume else (0, None)
+        records = reader.scan(start)
+        if resume is not None:
+            next(records, None)                 # the cursor's own record was on the previous page
+        for offset, row in records:
+            recno += 1
+            if isinstance(row, BadRecord):
+                self._bad(df, recno, offset, row)
+                if row.fatal:
+                    return
+                continue
+            yield project(row + (df.token, recno, offset))
+
+    def _bad(self, df: DataFile, recno: int, offset: int, bad: BadRecord) -> None:
+        entry = {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
+        if self.reject:
+            raise FileRejected(self.name, df, entry)
+        if df.token not in self._warned:        # listed by quarantine(); logged once per version
+            self._warned.add(df.token)
+            log.warning("%s: %s has bad records, skipped (quarantine); first: record %d: %s",
+                        self.name, df.name, recno, bad.reason)
+
+    def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
+        """The first record with ``key``, found through the file version's index."""
+        key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
+        for df in self.files():
+            try:
+                handle, version = open_version(df)
+            except FileNotFoundError:
+                continue
+            with handle:
+                found = self._survey(handle, version, key_columns)
+                self._refuse_if_rejected(version, found)
+                hit = self.index.lookup(found, list(key.values()))
+                if hit is None:
+                    continue
+                reader = self._reader(handle, version)
+                row = reader.read_at(hit[0])
+                if row is None or isinstance(row, BadRecord):
+                    continue
+                positions = self._positions(reader, version, key_columns)
+                if survey_io.key_text([row[p] for p in positions]) != wanted:
+                    continue
+                return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0]))
+        return None
+
+    # -- operations --------------------------------------------------------------------
+
+    def survey_all(self) -> list[tuple[DataFile, survey_io.Survey]]:
+        """Every served file version surveyed (once each): its bad records counted."""
+        done = []
+        for df in self.files():
+            try:
+                handle, version = open_version(df)
+            except FileNotFoundError:
+                continue
+            with handle:
+                found = self._known(version) or self._survey(handle, version, None)
+            done.append((version, found))
+        served = {found.path for _, found in done}
+        with self._lock:
+            current = {df.token for df, _ in done}
+            self._surveys = {m: s for m, s in self._surveys.items() if m[0] in current}
+            served |= {s.path for s in self._surveys.values()}
+        self.index.forget(served)
+        return done
+
+    def probe(self, timeout: float) -> None:
+        """Ready when every served file can be read and, under ``reject``, holds no bad record."""
+        for df, found in self.survey_all():
+            self._refuse_if_rejected(df, found)
+
+    def quarantine(self, limit: int = 1000) -> dict[str, Any]:
+        """The bad records of the served files: file, record number, byte offset, reason."""
+        files, records = [], []
+        for df, found in self.survey_all():
+            files.append({"file": df.name, "records": found.records, "bad": found.bad,
+                          "complete": found.complete})
+            if found.bad and len(records) < limit:
+                records += [{"file": df.name, **r} for r in self.index.bad_records(found, limit - len(records))]
+        return {"policy": "reject" if self.reject else "quarantine", "files": files, "data": records,
+                "total": sum(f["bad"] for f in files)}
+
+    def close(self) -> None:
+        self.index.close()

@@ -1,0 +1,93 @@
+"""COBOL copybook records as a flat-file format, over :mod:`.copybook`.
+
+The layout is parsed once (at start-up) and its decoder generated once; each record
+is one call.  Records are fixed length (``F``), variable with a record descriptor
+word (``V``) or blocked variable (``VB``), or text lines (a copybook describing a
+fixed-width text file).  A record the decoder refuses (bad packed nibble, bad code
+point, truncated) is a :class:`BadRecord`; a broken descriptor word or a truncated
+last record is a fatal one, since nothing after it can be located.
+"""
+from __future__ import annotations
+
+from typing import Any, BinaryIO, Iterator
+
+from .copybook import Layout, RecordError, iter_records
+from .flatfile_formats import BadRecord
+
+__all__ = ["CopybookFormat"]
+
+
+class CopybookFormat:
+    def __init__(self, layout: Layout, codepage: str = "cp037", record_format: str = "F",
+                 floating_point: str = "ibm", lines: bool = False) -> None:
+        self.layout = layout
+        self.columns = list(layout.columns)
+        self.decode = layout.decoder(codepage=codepage, floating_point=floating_point, strict=True)
+        self.record_format = record_format
+        self.record_length = layout.record_length
+        self.lines = lines
+        # a text line shorter than the layout lost its trailing blanks on the way
+        self.blank = " ".encode(codepage) if lines else b""
+
+    def open(self, f: BinaryIO) -> "_CopybookReader":
+        return _CopybookReader(self, f)
+
+
+class _CopybookReader:
+    first = 0
+
+    def __init__(self, fmt: CopybookFormat, f: BinaryIO) -> None:
+        self.fmt, self.f, self.columns = fmt, f, fmt.columns
+
+    def _decode(self, record: bytes) -> tuple | BadRecord:
+        try:
+            return self.fmt.decode(record)
+        except RecordError as exc:
+            return BadRecord(exc.reason, exc.field)
+
+    def _raw(self, pos: int) -> Iterator[tuple[int, bytes | BadRecord]]:
+        fmt = self.fmt
+        if fmt.lines:
+            self.f.seek(pos)
+            for line in self.f:
+                record = line.rstrip(b"\r\n")
+                if len(record) < fmt.record_length:
+                    record += fmt.blank * (fmt.record_length - len(record))
+                yield pos, record
+                pos += len(line)
+            return
+        # VB blocks cannot be entered mid-block: read from the start, skip what is before pos
+        base = 0 if fmt.record_format == "VB" else pos
+        self.f.seek(base)
+        try:
+            for offset, record in iter_records(self.f, fmt.record_format, fmt.record_length):
+                if base + offset >= pos:
+                    yield base + offset, record
+        except RecordError as exc:
+            yield base + (exc.offset or 0), BadRecord(exc.reason, exc.field, fatal=True)
+
+    def scan(self, pos: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+        decode = self._decode
+        for offset, record in self._raw(pos or 0):
+            yield offset, record if isinstance(record, BadRecord) else decode(record)
+
+    def read_at(self, pos: int) -> tuple | BadRecord | None:
+        fmt, f = self.fmt, self.f
+        f.seek(pos)
+        if fmt.lines or fmt.record_format == "F":
+            rows = self.scan(pos)
+            try:
+                return next(rows, (pos, None))[1]
+            finally:
+                rows.close()
+        rdw = f.read(4)                      # V and VB: the offset is the record's descriptor word
+        if len(rdw) < 4:
+            return None
+        return self._decode(f.read(int.from_bytes(rdw[:2], "big") - 4))
+
+
+def describe(layout: Layout) -> list[dict[str, Any]]:
+    """The layout as rows for the introspection table."""
+    return [{"field": f.name, "offset": f.offset, "length": f.length,
+             "type": f.type + (f"({f.scale})" if f.type == "decimal" else ""),
+             "usage": f.usage, "pic": f.pic} for f in layout.fields]

@@ -1,0 +1,146 @@
+"""The options of a ``kind: flatfile`` source: checked at start-up, turned into a format.
+
+Missing data files are not a config problem (a drop may arrive later: the source is
+unavailable until then); a missing or unreadable copybook is, since the layout is
+part of the configuration.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from .flatfile_formats import CsvFormat, FixedFormat, parse_columns
+
+__all__ = ["OPTIONS", "check", "build_format", "layout_id"]
+
+OPTIONS = {"kind", "path", "pick", "format", "encoding", "codepage", "delimiter", "quotechar", "quoting",
+           "header", "columns", "record_length", "copybook", "record_format", "floating_point",
+           "bad_records", "index_dir", "timeout", "description"}
+_CHOICES = {"pick": ("newest", "all"), "format": ("csv", "fixed", "copybook"), "quoting": ("minimal", "none"),
+            "record_format": ("F", "V", "VB"), "floating_point": ("ibm", "ieee"),
+            "bad_records": ("reject", "quarantine")}
+_PER_FORMAT = {"csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
+               "fixed": {"columns", "encoding", "record_length", "copybook"},
+               "copybook": {"copybook", "codepage", "record_format", "floating_point"}}
+_FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
+
+
+def format_of(options: dict[str, Any]) -> str | None:
+    fmt = options.get("format")
+    if fmt is None and "copybook" in options:
+        return "copybook"
+    return fmt
+
+
+def _copybook(options: dict[str, Any]) -> tuple[Any, str | None]:
+    """The parsed layout, or the reason it cannot be had."""
+    path = options.get("copybook")
+    if not isinstance(path, str) or not path:
+        return None, "required: the copybook file (.cpy) describing the records"
+    try:
+        with open(path, encoding="latin-1") as f:       # copybooks are plain ASCII; never fail on a stray byte
+            text = f.read()
+    except OSError as exc:
+        return None, f"cannot read the copybook ({exc.strerror})"
+    from .copybook import parse_copybook
+    try:
+        return parse_copybook(text), None
+    except Exception as exc:   # noqa: BLE001 - any parse failure is a config problem, reported with its text
+        return None, f"cannot parse the copybook: {exc}"
+
+
+def check(options: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every problem in a flat-file source's options, as (key, message)."""
+    problems = [(k, f"unknown key; known: {', '.join(sorted(OPTIONS))}") for k in options if k not in OPTIONS]
+    if not isinstance(options.get("path"), str) or not options.get("path"):
+        problems.append(("path", "required: a data file, a folder of drops or a glob (/data/INV.*.bin)"))
+    for key, choices in _CHOICES.items():
+        if key in options and options[key] not in choices:
+            problems.append((key, f"expected one of {', '.join(choices)}, got {options[key]!r}"))
+    fmt = format_of(options)
+    if fmt is None:
+        return problems + [("format", "required: csv, fixed or copybook")]
+    if fmt not in _PER_FORMAT:
+        return problems
+    for key in sorted((_FORMAT_OPTIONS - _PER_FORMAT[fmt]) & set(options)):
+        problems.append((key, f"does not apply to format {fmt}"))
+    if "header" in options and not isinstance(options["header"], bool):
+        problems.append(("header", f"expected true or false, got {options['header']!r}"))
+    for key in ("delimiter", "quotechar"):
+        if key in options and (not isinstance(options[key], str) or len(options[key]) != 1):
+            problems.append((key, f"expected one character, got {options[key]!r}"))
+    if "record_length" in options and (isinstance(options["record_length"], bool)
+                                       or not isinstance(options["record_length"], int)
+                                       or options["record_length"] < 1):
+        problems.append(("record_length", f"expected an integer >= 1, got {options['record_length']!r}"))
+    if "index_dir" in options and not isinstance(options["index_dir"], str):
+        problems.append(("index_dir", "expected a folder path"))
+    if fmt == "csv":
+        if options.get("header", True) is False and "columns" not in options:
+            problems.append(("columns", "required when header is false: the column names in file order"))
+        if "columns" in options:
+            problems += parse_columns(options["columns"], fixed=False)[1]
+    elif fmt == "fixed":
+        if ("columns" in options) == ("copybook" in options):
+            problems.append(("columns", "declare exactly one of columns (name, start, length) or copybook"))
+        elif "columns" in options:
+            problems += parse_columns(options["columns"], fixed=True)[1]
+        else:
+            problems += [("copybook", m) for m in [_copybook(options)[1]] if m]
+    else:
+        layout, message = _copybook(options)
+        if message:
+            problems.append(("copybook", message))
+        elif "codepage" in options and "floating_point" not in [k for k, _ in problems]:
+            try:        # the decoder knows code pages Python has no codec for (cp1047)
+                layout.decoder(codepage=str(options["codepage"]), floating_point=options.get("floating_point", "ibm"))
+            except (ValueError, LookupError) as exc:
+                problems.append(("codepage", str(exc)))
+    return problems
+
+
+def build_format(options: dict[str, Any]) -> Any:
+    """The record format of checked options."""
+    fmt = format_of(options)
+    if fmt == "csv":
+        columns = parse_columns(options["columns"], fixed=False)[0] if "columns" in options else None
+        return CsvFormat(delimiter=options.get("delimiter", ","), quotechar=options.get("quotechar", '"'),
+                         quoting=options.get("quoting", "minimal"), header=options.get("header", True),
+                         columns=columns, encoding=options.get("encoding", "utf-8"))
+    from .flatfile_cobol import CopybookFormat
+    if fmt == "fixed" and "columns" in options:
+        return FixedFormat(parse_columns(options["columns"], fixed=True)[0],
+                           encoding=options.get("encoding", "ascii"), record_length=options.get("record_length"))
+    layout, _ = _copybook(options)
+    if fmt == "fixed":      # a copybook describing text lines (ASCII or any code page)
+        return CopybookFormat(layout, codepage=options.get("encoding", "ascii"), lines=True)
+    return CopybookFormat(layout, codepage=options.get("codepage", "cp037"),
+                          record_format=options.get("record_format", "F"),
+                          floating_point=options.get("floating_point", "ibm"))
+
+
+def layout_id(options: dict[str, Any]) -> str:
+    """Changes whenever what a record decodes to may change: options or copybook text."""
+    parts = [repr(sorted((k, repr(v)) for k, v in options.items() if k not in ("path", "pick", "index_dir")))]
+    if isinstance(options.get("copybook"), str):
+        try:
+            with open(options["copybook"], "rb") as f:
+                parts.append(hashlib.blake2b(f.read(), digest_size=8).hexdigest())
+        except OSError:
+            pass
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def index_folder(options: dict[str, Any]) -> str:
+    """``index_dir``, else a hidden folder beside the data when it is writable, else the temp dir."""
+    if options.get("index_dir"):
+        return str(options["index_dir"])
+    path = str(options["path"])
+    base = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    while base and not os.path.isdir(base):     # a glob's folder part may hold wildcards too
+        base = os.path.dirname(base)
+    if base and os.access(base, os.W_OK):
+        return os.path.join(base, ".legacy-bridge-index")
+    import tempfile
+    return os.path.join(tempfile.gettempdir(), "legacy-bridge-index")
