@@ -44,8 +44,11 @@ class CodePage:
         self.digit_bytes = [self.encode_map[str(d)] for d in range(10)]
 
     def text_table(self, bad: int) -> bytes:
-        """translate() table: byte -> its latin-1 byte, ``bad`` for bad code points."""
-        return bytes(bad if c is None else ord(c) for c in self.chars)
+        """translate() table: byte -> its latin-1 byte, ``bad`` for bad code points.
+
+        Byte 0x00 (low-values, the usual padding of mainframe text) reads as a space.
+        """
+        return bytes(0x20 if b == 0 else bad if c is None else ord(c) for b, c in enumerate(self.chars))
 
     def digit_table(self) -> bytes:
         """translate() table: digit byte -> ASCII digit, anything else -> '!' (int() refuses it)."""

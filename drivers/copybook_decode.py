@@ -56,7 +56,7 @@ class _Gen:
         self.fp, self.strict, self.trim = floating_point, strict, trim
         val, sign = cp.overpunch()
         self.ns: dict[str, Any] = {
-            "_T": cp.text_table(0 if strict else cp.space), "_Z": cp.digit_table(),
+            "_T": cp.text_table(0 if strict else 0x20), "_Z": cp.digit_table(),
             "_OV": val, "_OS": sign, "_D": Decimal, "_CTX": _CTX,
             "_PS": _SIGNED, "_PU": _UNSIGNED, "_ibm": ibm_float,
             "_SEP": {cp.plus: 1, cp.minus: -1},
@@ -114,10 +114,21 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
     """Edited numerics (+9(8), Z(6)VZZ-, 9(6).99-): strip, read the sign, the rest must be digits."""
     table = cp.text_table(0)
     explicit = "." in (f.edited or "")
+    pic = f.edited or ""
+    overpunch = f.signed and not f.sign_separate and not any(m in pic for m in ("+", "-", "CR", "DB"))
+    op_val, op_sign = cp.overpunch()
 
     def parse(r: bytes) -> Any:
-        s = r[f.offset:f.offset + f.length].translate(table).decode("latin-1").strip()
+        raw = r[f.offset:f.offset + f.length]
         neg = False
+        if overpunch:          # S9(3).99: the sign is punched over the last (or first) digit
+            k = 0 if f.sign == "leading" else len(raw) - 1
+            d = op_val[raw[k]]
+            if d is None:
+                raise ValueError("bad overpunched sign")
+            neg = op_sign[raw[k]] < 0
+            raw = raw[:k] + bytes([cp.digit_bytes[d]]) + raw[k + 1:]
+        s = raw.translate(table).decode("latin-1").strip()
         for mark, is_neg in (("+", False), ("-", True), ("CR", True), ("DB", True)):
             if s.startswith(mark) or s.endswith(mark):
                 neg = is_neg
@@ -141,7 +152,7 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
 def _reason(f: Field, raw: bytes, cp) -> str:
     """Why a field failed the fast path (for RecordError)."""
     if f.type == "text":
-        k = next((i for i, b in enumerate(raw) if cp.chars[b] is None), 0)
+        k = next((i for i, b in enumerate(raw) if b and cp.chars[b] is None), 0)
         return f"bad code point 0x{raw[k]:02X} at field byte {k}"
     if f.usage == "packed":
         h = raw.hex()
@@ -205,11 +216,11 @@ def make_decoder(layout: Layout, codepage_name: str = "cp037", floating_point: s
            f"    except _FAIL:\n        return _slow(r)\n")
     singles = []
     for i, f in enumerate(fields):
-        e = exprs[i] if not f.odo and f.name not in counts else (
-            g.expr(f) + ("(r)" if f.edited else "") if f.type != "text" else
-            f"r[{f.offset}:{f.offset + f.length}].translate(_T).decode('latin-1'){strip}")
-        if f.type == "text" and strict:
-            e = f"_chk(r[{f.offset}:{f.offset + f.length}].translate(_T)).decode('latin-1'){strip}"
+        if f.type == "text":
+            raw = f"r[{f.offset}:{f.offset + f.length}].translate(_T)"
+            e = f"{'_chk(' + raw + ')' if strict else raw}.decode('latin-1'){strip}"
+        else:
+            e = g.expr(f) + ("(r)" if f.edited else "")
         singles.append(eval(f"lambda r, h: {e}", g.ns))   # noqa: S307 - our own generated source
 
     cp = g.cp

@@ -99,6 +99,8 @@ class _Item:
 
 def _source_lines(text: str) -> list[tuple[int, str]]:
     """Code area of each line, comments dropped, with its line number."""
+    # control characters (a DOS end-of-file ^Z, form feeds) are not part of the source
+    text = text.translate({c: None for c in range(32) if c not in (9, 10, 13)})
     raw = [ln.expandtabs(8).rstrip("\r\n") for ln in text.splitlines()]
     fixed = all(not ln[:6].strip() or ln[:6].strip().isdigit() for ln in raw if ln.strip())
     out = []
