@@ -52,9 +52,19 @@ def _local(code: Any) -> str:
     return text.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
+_SOAP11_NAMES = {"Sender": "Client", "Receiver": "Server"}
+
+
 def fault_codes(fault: zx.Fault) -> list[str]:
-    """The fault's code then its SOAP 1.2 subcodes, namespace prefixes removed."""
-    return [_local(fault.code)] + [_local(c) for c in (fault.subcodes or [])]
+    """Every name a configured code may match, the reported one (SOAP 1.1 style) last.
+
+    SOAP 1.2 says ``Sender`` + subcode ``NotFound`` where SOAP 1.1 says
+    ``Client.NotFound``: both give ``Client.NotFound``, so one config serves both.
+    """
+    code = _local(fault.code)
+    parts = [_SOAP11_NAMES.get(code, code)] + [_local(c) for c in (fault.subcodes or [])]
+    dotted = ".".join(parts)
+    return [code, ".".join([code] + parts[1:]), dotted.rsplit(".", 1)[-1], dotted]
 
 
 def set_path(tree: dict, path: str, value: Any) -> None:
