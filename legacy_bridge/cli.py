@@ -155,6 +155,19 @@ def _check_resource(resource: Any) -> str | None:
         return _reason(error)
 
 
+def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
+    """The bad records a file source skips (quarantine policy): none is dropped silently."""
+    if not callable(getattr(driver, "quarantine", None)):
+        return
+    report = driver.quarantine(shown)
+    if report["total"]:
+        click.echo(f"  {'':<{width}}  quarantined: {report['total']} bad record(s)")
+        for bad in report["data"]:
+            field = f", {bad['field']}" if bad.get("field") else ""
+            click.echo(f"  {'':<{width}}    {bad['file']} record {bad['record']} (byte offset "
+                       f"{bad['offset']}{field}): {bad['reason']}")
+
+
 @main.command()
 @_config_option
 @click.option("--timeout", type=float, default=None,
@@ -181,6 +194,8 @@ def check(config_path: str | None, timeout: float | None) -> None:
             failing += problem is not None
             state = f"ok       ({took * 1000:.0f} ms)" if problem is None else f"FAILING  {problem}"
             click.echo(f"  {name:<{width}}  {state}")
+            if problem is None:
+                _echo_quarantine(bridge.drivers[name], width)
         click.echo("resources:")
         for name, resource in bridge.resources.items():
             spec = resource.spec
