@@ -117,6 +117,7 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
     pic = f.edited or ""
     overpunch = f.signed and not f.sign_separate and not any(m in pic for m in ("+", "-", "CR", "DB"))
     op_val, op_sign = cp.overpunch()
+    suppressed = "9" not in pic
 
     def parse(r: bytes) -> Any:
         raw = r[f.offset:f.offset + f.length]
@@ -135,6 +136,8 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
                 s = s[len(mark):] if s.startswith(mark) else s[:-len(mark)]
                 break
         s = s.strip().replace(",", "").lstrip("*$")
+        if not s and suppressed:
+            s = "0"            # Z(8)-: zero prints as all spaces
         if explicit:
             if not s or not s.replace(".", "", 1).isdigit():
                 raise ValueError("not a number")

@@ -2,7 +2,8 @@
 
 Used by round-trip property tests and by generators of demo and test data. FILLER is
 written as spaces; None writes spaces for DISPLAY fields and zero for binary/packed ones.
-Fields under a REDEFINES share bytes: the later field in ``columns`` wins.
+Fields under a REDEFINES share bytes: a None there leaves them to the other view,
+otherwise the later field in ``columns`` wins.
 """
 from __future__ import annotations
 
@@ -95,7 +96,11 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
         nib = "d" if n < 0 else ("c" if f.signed else "f")
         return bytes.fromhex(str(abs(n)).rjust(2 * f.length - 1, "0") + nib)
     if f.edited:
-        return bytes(cp.encode_map[c] for c in _edited(f, n, cp))
+        out = bytearray(cp.encode_map[c] for c in _edited(f, n, cp))
+        if f.signed and not f.sign_separate and not any(m in f.edited for m in ("+", "-", "CR", "DB")):
+            k = 0 if f.sign == "leading" else -1       # S9(6).99: overpunch the end digit
+            out[k] = cp.overpunch_byte(out[k] - cp.digit_bytes[0], n < 0)
+        return bytes(out)
     width = f.digits
     body = [cp.digit_bytes[int(c)] for c in str(abs(n)).rjust(width, "0")]
     if f.signed:
@@ -120,6 +125,8 @@ def make_encoder(layout: Layout, codepage_name: str = "cp037",
             raise ValueError(f"{len(values)} values for {len(fields)} columns")
         rec = bytearray(blank)
         for f, v in zip(fields, values):
+            if v is None and f.redefined:
+                continue                    # leave the bytes to the view that has a value
             rec[f.offset:f.offset + f.length] = _field_bytes(f, v, cp, floating_point)
         return bytes(rec)
 
