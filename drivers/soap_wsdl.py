@@ -6,6 +6,7 @@ Nothing here knows HTTP facades or resources; :mod:`.soap` builds on it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from typing import Any
 
@@ -19,7 +20,8 @@ from zeep.wsdl.bindings import Soap11Binding, Soap12Binding
 from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU
 
-__all__ = ["build_transport", "load_document", "select_port", "wsse_token", "describe", "forget_documents"]
+__all__ = ["build_transport", "load_document", "select_port", "wsse_token", "describe", "draft_operation",
+           "forget_documents"]
 
 _DOCUMENTS: dict[tuple, Document] = {}
 _LOCK = threading.Lock()
@@ -151,3 +153,79 @@ def describe(document: Document) -> list[dict[str, Any]]:
                         "binding": str(port.binding.name), "address": port.binding_options.get("address"),
                         "operations": ops})
     return out
+
+
+_CONVERTERS = {"string": "trim", "normalizedString": "trim", "token": "trim", "int": "int", "long": "int",
+               "short": "int", "integer": "int", "decimal": "decimal", "double": "float", "float": "float"}
+
+
+def _complex(element: Any) -> Any:
+    inner = getattr(element, "type", None)
+    return inner if getattr(inner, "elements", None) else None
+
+
+def _repeating(element: Any) -> bool:
+    return getattr(element, "max_occurs", 1) not in (1, None)
+
+
+def _scalars(xsd_type: Any, prefix: str, depth: int = 0) -> list[tuple[str, str]]:
+    """Dotted paths to the scalar leaves of a record (nested arrays left out)."""
+    out = []
+    for name, element in getattr(xsd_type, "elements", None) or []:
+        path = f"{prefix}.{name}" if prefix else name
+        inner = _complex(element)
+        if inner is None:
+            out.append((path, getattr(getattr(element.type, "qname", None), "localname", None) or "anyType"))
+        elif not _repeating(element) and depth < 3:
+            out += _scalars(inner, path, depth + 1)
+    return out
+
+
+def _record(xsd_type: Any, prefix: str = "", depth: int = 0) -> tuple[str | None, bool, Any]:
+    """Where the record sits in a response: (path, repeats, its type).  The answer
+    itself when it has scalars; else the first repeating or single complex child."""
+    elements = getattr(xsd_type, "elements", None) or []
+    if any(_complex(el) is None for _, el in elements) or depth > 4:
+        return prefix or None, False, xsd_type
+    for name, element in elements:
+        path = f"{prefix}.{name}" if prefix else name
+        inner = _complex(element)
+        if _repeating(element):
+            return path, True, inner
+        found = _record(inner, path, depth + 1)
+        if found[0]:
+            return found
+    return prefix or None, False, xsd_type
+
+
+def draft_operation(document: Document, operation: str, service: str | None = None,
+                    port: str | None = None, soap_version: str | None = None) -> dict[str, Any]:
+    """A draft resource for ``operation``: a list if its answer repeats, else a get."""
+    _, p = select_port(document, service, port, soap_version)
+    try:
+        op = p.binding.get(operation)
+    except ValueError:
+        raise ValueError(f"no operation {operation!r}; operations: "
+                         f"{', '.join(sorted(p.binding._operations))}") from None
+    in_elements = getattr(op.input.body.type, "elements", []) if op.input.body is not None else []
+    out_body = op.output.body
+    records, repeats, record_type = _record(out_body.type if out_body is not None else None)
+    leaves = _scalars(record_type, "")
+    params = [name for name, _ in in_elements]
+    kind = "list" if repeats else "get"
+    fields = {}
+    for path, xsd in leaves:
+        name = "_".join(_snake(part) for part in path.split("."))
+        conv = _CONVERTERS.get(xsd)
+        fields[name] = {"column": path, **({"converter": conv} if conv else {})}
+    bind: dict[str, Any] = {"operation": operation}
+    if params:
+        bind["params"] = {n: "{key}" if kind == "get" and i == 0 else "{filter.%s}" % _snake(n)
+                          for i, n in enumerate(params) if kind == "list" or i == 0}
+    if records:
+        bind["records"] = records
+    return {"kind": kind, "binding": bind, "fields": fields, "params": params}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower().strip("_")

@@ -1,0 +1,57 @@
+"""``legacy-bridge introspect --wsdl``: a WSDL's operations, or a draft resource for one."""
+from __future__ import annotations
+
+import yaml
+
+from legacy_bridge.drivers.soap_wsdl import build_transport, describe, draft_operation, load_document
+
+__all__ = ["introspect_wsdl"]
+
+
+def _load(wsdl: str):
+    try:
+        return load_document(wsdl, build_transport({"timeout": 30, "connect_timeout": 10})), None
+    except Exception as exc:           # noqa: BLE001 - reported to the operator, whatever it is
+        url = getattr(getattr(exc, "request", None), "url", None)
+        needs = f"; it needs {url}, which cannot be fetched" if url and url != wsdl else ""
+        return None, f"error: cannot load the WSDL {wsdl}{needs}: {type(exc).__name__}: " \
+                     f"{' '.join(str(exc).split())[:300]}"
+
+
+def _listing(wsdl: str, document) -> str:
+    lines = [f"WSDL {wsdl}"]
+    for port in describe(document):
+        lines.append(f"service {port['service']}, port {port['port']} (SOAP {port['soap'] or '?'}) "
+                     f"at {port['address']}")
+        for op in port["operations"]:
+            faults = f"  faults: {', '.join(op['faults'])}" if op["faults"] else ""
+            lines.append(f"  {op['name']} [{op['style']}]({op['input']}) -> {op['output'] or '(nothing)'}{faults}")
+    return "\n".join(lines) + "\n\ndraft a resource: legacy-bridge introspect --wsdl WSDL --operation NAME\n"
+
+
+def introspect_wsdl(wsdl: str, operation: str | None, source: str,
+                    resource: str | None) -> tuple[int, str]:
+    """(exit code, text): the operations of ``wsdl``, or a draft YAML for ``operation``."""
+    document, error = _load(wsdl)
+    if document is None:
+        return 1, error
+    if operation is None:
+        return 0, _listing(wsdl, document)
+    try:
+        draft = draft_operation(document, operation)
+    except ValueError as exc:
+        return 1, f"error: {exc}"
+    name = resource or draft["binding"]["operation"].lower().replace("_", "-")
+    fields = draft["fields"]
+    for template in (draft["binding"].get("params") or {}).values():
+        wanted = template.strip("{}").split(".", 1)
+        if wanted[0] == "filter" and wanted[1] in fields:
+            fields[wanted[1]]["filter"] = True
+    key = next(iter(fields), "id")
+    body = {"sources": {source: {"kind": "soap", "wsdl": wsdl}},
+            "resources": {name: {"source": source, "key": [key], draft["kind"]: draft["binding"],
+                                 "fields": fields}}}
+    notes = [f"# draft for operation {operation} ({draft['kind']}); its parameters: "
+             f"{', '.join(draft['params']) or 'none'}",
+             "# check the key, the converters, and that every {filter.x} names a field with filter: true"]
+    return 0, "\n".join(notes) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
