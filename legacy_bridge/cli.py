@@ -307,6 +307,8 @@ def demo(directory: str, port: int, no_serve: bool) -> None:
     from .app import create_app
     built = demo_module.build(directory)
     click.echo(f"legacy CRM: {built.database} ({built.rows} rows)\nconfig:     {built.config}")
+    click.echo(f"extract:    {built.database.parent / 'drops'} (EBCDIC cp037, copybook "
+               f"{demo_module.COPYBOOK_NAME}): /v1/invoices")
     base = f"http://127.0.0.1:{port}"
     click.echo("\nTry:")
     for line in demo_module.curl_lines(built.config, base):

@@ -124,12 +124,48 @@ def _create(path: Path) -> int:
     return len(customers) + len(orders) + len(lines)
 
 
+INVOICE_COPYBOOK = """\
+      * Nightly invoice extract of the legacy billing system (EBCDIC cp037, fixed 28-byte records)
+       01  INVOICE-REC.
+           05  INV-NO        PIC 9(8).
+           05  CUST-NO       PIC 9(6).
+           05  INV-DT        PIC 9(8).
+           05  AMT-DUE       PIC S9(7)V99 COMP-3.
+           05  STAT-CD       PIC X(1).
+               88  INV-OPEN  VALUE 'O'.
+"""
+INVOICES, EXTRACT_NAME, COPYBOOK_NAME = 300, "INVOICE.D20240131.bin", "INVOICE.cpy"
+
+
+def _extract(folder: Path) -> Path:
+    """The mainframe's nightly drop: EBCDIC records written by the copybook's own encoder."""
+    from decimal import Decimal
+    from legacy_bridge.drivers.copybook import parse_copybook
+    rng = random.Random(2024)
+    drops = folder / "drops"
+    drops.mkdir(exist_ok=True)
+    (folder / COPYBOOK_NAME).write_text(INVOICE_COPYBOOK, encoding="ascii")
+    encode = parse_copybook(INVOICE_COPYBOOK).encoder("cp037")
+    day = dt.date(2023, 11, 1)
+    records = b"".join(encode((700001 + i, rng.randrange(1, CUSTOMERS + 1),
+                               _yyyymmdd(day + dt.timedelta(days=rng.randrange(92))),
+                               Decimal(rng.randrange(-5000, 900000)).scaleb(-2), rng.choice("OOPPPC")))
+                       for i in range(INVOICES))
+    staging = drops / ("." + EXTRACT_NAME + ".part")       # hidden until complete
+    staging.write_bytes(records)
+    os.replace(staging, drops / EXTRACT_NAME)
+    return drops
+
+
 def config_for(database: Path) -> dict:
-    """The config that serves the demo database."""
+    """The config that serves the demo database (and the billing extract beside it)."""
     return {
         "service": {"title": "Legacy CRM (legacy-bridge demo)", "secret": SECRET, "max_limit": 500},
         "sources": {"crm": {"kind": "odbc", "encoding": "cp1252", "timeout": "5s",
-                            "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1"}},
+                            "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1"},
+                    "billing": {"kind": "flatfile", "path": str(database.parent.resolve() / "drops" / "INVOICE.*.bin"),
+                                "copybook": str(database.parent.resolve() / COPYBOOK_NAME), "codepage": "cp037",
+                                "record_format": "F", "pick": "newest", "bad_records": "quarantine"}},
         "resources": {
             "customers": {
                 "source": "crm", "table": "LGCY_CUST", "key": ["id"],
@@ -176,6 +212,18 @@ def config_for(database: Path) -> dict:
                     "unit_price": {"column": "UNIT_PRC", "converter": {"decimal": {"implied": 2}}, "filter": True},
                 },
             },
+            "invoices": {
+                "source": "billing", "key": ["invoice_no"],
+                "description": "Invoices from the nightly EBCDIC extract (copybook INVOICE.cpy)",
+                "fields": {
+                    "invoice_no": {"column": "INV-NO", "converter": "int"},
+                    "customer_id": {"column": "CUST-NO", "converter": "int", "filter": True},
+                    "invoiced_on": {"column": "INV-DT", "converter": "yyyymmdd", "filter": True},
+                    "amount_due": {"column": "AMT-DUE", "converter": "decimal", "filter": True},
+                    "status": {"column": "STAT-CD", "filter": True, "converter": {"code": {"codes": {
+                        "O": "open", "P": "paid", "C": "cancelled"}}}},
+                },
+            },
             "open-orders": {
                 "source": "crm", "view": "V_OPEN_ORD", "key": ["order_no"],
                 "description": "Open and backordered orders (view V_OPEN_ORD, no primary key)",
@@ -203,6 +251,7 @@ def build(directory: str | os.PathLike) -> Built:
     staging.unlink(missing_ok=True)
     rows = _create(staging)
     os.replace(staging, database)
+    _extract(folder)
     text = ("# legacy-bridge demo config, written by `legacy-bridge demo`; rebuilt on every run.\n"
             + yaml.safe_dump(config_for(database), sort_keys=False, allow_unicode=True))
     staging = folder / (CONFIG_NAME + ".building")

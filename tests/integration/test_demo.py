@@ -41,7 +41,7 @@ def raw(demo, sql: str) -> list[tuple]:
 
 def test_demo_config_validates_and_declares_cp1252(demo):
     config = load(demo.config)
-    assert set(config.resources) == {"customers", "orders", "order-lines", "open-orders"}
+    assert set(config.resources) == {"customers", "orders", "order-lines", "open-orders", "invoices"}
     source = config.sources["crm"]
     assert source["encoding"] == "cp1252"
     assert source["connection"] == f"Driver={{SQLite3}};Database={demo.database};StepAPI=1"

@@ -217,3 +217,20 @@ def test_the_index_lives_in_index_dir_and_follows_the_file_version(tmp_path):
         assert len(first) == len(second) == 1 and first != second     # rebuilt, the old one removed
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_the_demo_serves_its_ebcdic_invoice_extract(tmp_path):
+    from legacy_bridge import demo
+    built = demo.build(tmp_path / "demo")
+    from legacy_bridge.app import create_app
+    app = create_app({"LEGACY_BRIDGE_CONFIG": str(built.config)})
+    try:
+        client = app.test_client()
+        page = client.get("/v1/invoices?limit=5&status=open").get_json()
+        assert len(page["data"]) == 5 and all(r["status"] == "open" for r in page["data"])
+        one = client.get("/v1/invoices/700010").get_json()
+        assert one["invoice_no"] == 700010 and one["invoiced_on"].startswith("20")
+        assert client.get("/v1/invoices/quarantine").get_json()["total"] == 0
+        assert client.get("/readyz").status_code == 200
+    finally:
+        app.extensions["legacy_bridge"].close()
