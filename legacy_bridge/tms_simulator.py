@@ -15,6 +15,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Iterator
 
 from spyne import (Application, ComplexModel, Decimal as SDecimal, Fault, Integer, ServiceBase,
@@ -22,9 +23,10 @@ from spyne import (Application, ComplexModel, Decimal as SDecimal, Fault, Intege
 from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.server.wsgi import WsgiApplication
+import yaml
 from werkzeug.serving import make_server
 
-__all__ = ["NAMESPACE", "TmsSimulator", "serve", "sample_shipments"]
+__all__ = ["NAMESPACE", "TmsSimulator", "serve", "sample_shipments", "tms_config", "add_to_config"]
 
 NAMESPACE = "urn:legacy-tms:freight"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -316,3 +318,15 @@ def tms_config(base_url: str, soap_version: str = "1.1", **source: Any) -> dict[
             },
         },
     }
+
+
+def add_to_config(path: str | Path, base_url: str) -> None:
+    """Add the simulator's source and resources to the config file at ``path`` (the demo)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    config = yaml.safe_load(text)
+    extra = tms_config(base_url)
+    config.setdefault("sources", {}).update(extra["sources"])
+    config.setdefault("resources", {}).update(extra["resources"])
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    path.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
