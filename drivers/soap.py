@@ -172,9 +172,9 @@ class SoapDriver(Driver):
             _, port = select_port(document, opts.get("service"), opts.get("port"), opts.get("soap_version"))
         except requests.RequestException as exc:
             url = getattr(exc.request, "url", None) or location
-            needs = "" if url == location else f": it needs {url}, which"
+            needs = "" if url == location else f": it needs {url}, which cannot be fetched"
             raise self._unavailable(f"the WSDL of source {self.name!r} ({location}) cannot be loaded{needs}"
-                                    f" cannot be fetched ({type(exc).__name__})", exc) from exc
+                                    f" ({type(exc).__name__})", exc) from exc
         except (OSError, ValueError, zx.Error) as exc:
             raise self._unavailable(f"the WSDL of source {self.name!r} ({location}) cannot be loaded: "
                                     f"{' '.join(str(exc).split())[:300]}", exc) from exc

@@ -223,7 +223,9 @@ class TmsSimulator:
                 start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="tms"'),
                                                     ("Content-Type", "text/plain")])
                 return [b"authentication required"]
-            app = apps.get(environ.get("PATH_INFO", "").rstrip("/"))
+            # the last path segment picks the protocol: /soap11, or /any/prefix/soap11 (several
+            # "services" on one simulator, as the benchmark's sources are)
+            app = apps.get("/" + environ.get("PATH_INFO", "").rstrip("/").rsplit("/", 1)[-1])
             if app is None:
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
                 return [b"try /soap11?wsdl or /soap12?wsdl"]
