@@ -5,7 +5,7 @@
 >>> for offset, rec in iter_records(open("DTAR020.bin", "rb"), "F", layout.record_length):
 ...     row = decode(rec)          # tuple in layout.columns order
 
-Parsing lives in ``copybook_parse``, decoding in ``copybook_decode`` (code generated once
+Parsing lives in ``copybook_parse`` (PIC/USAGE rules in ``copybook_pic``), decoding in ``copybook_decode`` (code generated once
 per layout), encoding in ``copybook_encode``, code pages in ``copybook_codepages``.
 """
 from __future__ import annotations
