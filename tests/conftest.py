@@ -26,7 +26,7 @@ IN_CI = bool(os.environ.get("CI"))
 ROWS = 250
 
 PG = os.environ.get("LB_TEST_PG", "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;"
-                                    "Database=test;Uid=postgres;UseDeclareFetch=1;Fetch=1000")
+                                    "Database=test;Uid=postgres")
 MARIADB = os.environ.get("LB_TEST_MARIADB", "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
                                               "Database=test;Uid=root;Pwd=")
 
