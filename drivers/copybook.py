@@ -6,17 +6,19 @@
 ...     row = decode(rec)          # tuple in layout.columns order
 
 Parsing lives in ``copybook_parse`` (PIC/USAGE rules in ``copybook_pic``), decoding in ``copybook_decode`` (code generated once
-per layout), encoding in ``copybook_encode``, code pages in ``copybook_codepages``.
+per layout), encoding in ``copybook_encode``, code pages in ``copybook_codepages``, 88-level
+condition names as boolean columns in ``copybook_conditions``.
 """
 from __future__ import annotations
 
 from typing import BinaryIO, Iterator
 
+from .copybook_conditions import Condition, conditions
 from .copybook_decode import RecordError, ibm_float
 from .copybook_parse import CopybookError, Field, Layout, parse_copybook
 
-__all__ = ["CopybookError", "Field", "Layout", "RecordError", "ibm_float", "iter_records",
-           "parse_copybook"]
+__all__ = ["Condition", "CopybookError", "Field", "Layout", "RecordError", "conditions", "ibm_float",
+           "iter_records", "parse_copybook"]
 
 _CHUNK = 1 << 20
 

@@ -203,7 +203,7 @@ def _item(no: int, words: list[str]) -> _Item | None:
                 i += 1
             elif w in ("VALUE", "VALUES"):
                 skip("IS", "ARE")
-                while i < len(up) and up[i] not in _CLAUSE_WORDS - {"THRU", "THROUGH"}:
+                while i < len(up) and up[i] not in _CLAUSE_WORDS - _VALUE_WORDS:
                     if up[i] in ("THRU", "THROUGH"):
                         it.conditions[-1] = (it.conditions[-1], _literal(rest[i + 1]))
                         i += 2
@@ -219,6 +219,8 @@ def _item(no: int, words: list[str]) -> _Item | None:
     return it
 
 
+# words that are part of a VALUE clause although they are clause words elsewhere (BLANK WHEN ZERO)
+_VALUE_WORDS = {"THRU", "THROUGH", "ZERO", "ZEROS", "ZEROES"}
 _IGNORED = {"JUST", "JUSTIFIED", "RIGHT", "LEFT", "BLANK", "WHEN", "ZERO", "ZEROS", "ZEROES",
             "SYNC", "SYNCHRONIZED", "GLOBAL", "EXTERNAL", "IS", "TIMES"}
 _CLAUSE_WORDS = ({"PIC", "PICTURE", "USAGE", "SIGN", "LEADING", "TRAILING", "SEPARATE",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterator
 
-from .copybook import Layout, RecordError, iter_records
+from .copybook import Layout, RecordError, conditions, iter_records
+from .copybook_conditions import Condition, with_conditions
 from .flatfile_formats import BadRecord
 
 __all__ = ["CopybookFormat"]
@@ -21,8 +22,11 @@ class CopybookFormat:
     def __init__(self, layout: Layout, codepage: str = "cp037", record_format: str = "F",
                  floating_point: str = "ibm", lines: bool = False) -> None:
         self.layout = layout
-        self.columns = list(layout.columns)
-        self.decode = layout.decoder(codepage=codepage, floating_point=floating_point, strict=True)
+        # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None)
+        self.conditions = conditions(layout)
+        self.columns = list(layout.columns) + [c.name for c in self.conditions]
+        self.decode = with_conditions(layout.decoder(codepage=codepage, floating_point=floating_point, strict=True),
+                                      layout, self.conditions)
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
@@ -87,7 +91,20 @@ class _CopybookReader:
 
 
 def describe(layout: Layout) -> list[dict[str, Any]]:
-    """The layout as rows for the introspection table."""
-    return [{"field": f.name, "offset": f.offset, "length": f.length,
-             "type": f.type + (f"({f.scale})" if f.type == "decimal" else ""),
-             "usage": f.usage, "pic": f.pic} for f in layout.fields]
+    """The layout as rows for the introspection table; an 88 level follows its field."""
+    tested: dict[str, list] = {}
+    for c in conditions(layout):
+        tested.setdefault(c.field, []).append(c)
+    rows = []
+    for f in layout.fields:
+        rows.append({"field": f.name, "offset": f.offset, "length": f.length,
+                     "type": f.type + (f"({f.scale})" if f.type == "decimal" else ""),
+                     "usage": f.usage, "pic": f.pic})
+        rows += [{"field": c.name, "offset": f.offset, "length": f.length, "type": "bool", "usage": "88",
+                  "pic": _values(c)} for c in tested.get(f.name, [])]
+    return rows
+
+
+def _values(c: Condition) -> str:
+    shown = [repr(v) for v in c.values] + [f"{lo!r} THRU {hi!r}" for lo, hi in c.ranges]
+    return " ".join(shown)

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from legacy_bridge.drivers.copybook import parse_copybook
+from legacy_bridge.drivers.copybook import Condition, parse_copybook
+from legacy_bridge.drivers.copybook_conditions import code_table
 from legacy_bridge.drivers.flatfile_cobol import CopybookFormat, describe
 from legacy_bridge.drivers.flatfile_formats import BadRecord
 
@@ -34,6 +35,39 @@ def _guess_key(columns: list[str], rows: list[tuple]) -> str:
     return columns[0]
 
 
+def _enum_name(cond: Condition, field: str) -> str:
+    """``STATUS-ACTIVE`` of field ``STATUS`` -> ``active``."""
+    name = cond.cobol_name
+    if name.startswith(field + "-") and len(name) > len(field) + 1:
+        name = name[len(field) + 1:]
+    return name.lower().replace("-", "_")
+
+
+def _fields(layout: Any, fmt: CopybookFormat, names: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Draft fields: a field whose 88 levels each name one value becomes an enum (``code``);
+    other condition names become boolean fields beside their field."""
+    tested: dict[str, list[Condition]] = {}
+    for c in fmt.conditions:
+        tested.setdefault(c.field, []).append(c)
+    fields: dict[str, dict[str, Any]] = {}
+    for f in layout.fields:
+        entry: dict[str, Any] = {"column": f.name}
+        if f.type in _CONVERTERS:
+            entry["converter"] = _CONVERTERS[f.type]
+        conds = tested.get(f.name, [])
+        table = code_table(conds)
+        if table is not None:
+            by_value = {c.values[0]: c for c in conds}      # Decimal(1) and 1 are the same key
+            entry["converter"] = {"code": {"codes": {v: _enum_name(by_value[v], f.cobol_name) for v in table}}}
+            entry["filter"] = True
+        fields[names[f.name]] = entry
+        if table is None:
+            for c in conds:
+                fields[names[c.name]] = {"column": c.name, "converter": {"flag": {"true": True, "false": False}},
+                                         "filter": True}
+    return fields
+
+
 def report(copybook: str, data: str, codepage: str = "cp037", record_format: str = "F",
            floating_point: str = "ibm", records: int = 5) -> str:
     """The text ``introspect --copybook`` prints."""
@@ -54,13 +88,8 @@ def report(copybook: str, data: str, codepage: str = "cp037", record_format: str
             shown = ", ".join(f"{c}={v!r}" for c, v in zip(fmt.columns, row))
             out.append(f"#   record {n} (offset {offset}): {shown}")
     names = field_names(fmt.columns)
-    key = _guess_key(fmt.columns, good)
-    fields = {}
-    for f in layout.fields:
-        entry: dict[str, Any] = {"column": f.name}
-        if f.type in _CONVERTERS:
-            entry["converter"] = _CONVERTERS[f.type]
-        fields[names[f.name]] = entry
+    key = _guess_key(layout.columns, good)       # never a condition column
+    fields = _fields(layout, fmt, names)
     resource = resource_name(Path(data).name.split(".")[0])
     source = {"kind": "flatfile", "path": str(Path(data).resolve()), "copybook": str(Path(copybook).resolve()),
               "codepage": codepage, "record_format": record_format, "floating_point": floating_point,

@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from legacy_bridge.drivers.copybook import (
-    CopybookError, RecordError, ibm_float, iter_records, parse_copybook)
+    CopybookError, RecordError, conditions, ibm_float, iter_records, parse_copybook)
+from legacy_bridge.drivers.copybook_conditions import code_table
 from legacy_bridge.drivers.copybook_encode import ibm_float_bytes
+from legacy_bridge.drivers.flatfile_cobol import CopybookFormat
 
 SEQUENCED = """\
 000100* A COMMENT LINE
@@ -202,3 +204,42 @@ def test_edited_numerics_round_trip(n, pic):
         n = abs(n)
     value = Decimal(n).scaleb(-f.scale) if f.scale > 0 else n
     assert layout.decoder()(layout.encoder()((value,))) == (value,)
+
+
+CONDITIONS = """\
+       01  REC.
+           05  STATUS     PIC X(2).
+               88  OPEN-ST      VALUE 'O ' SPACE.
+               88  SHUT         VALUES 'C' THRU 'E'.
+           05  SCORE      PIC S9(3)V9 COMP-3.
+               88  PASS         VALUE 50 THRU 100.
+               88  PERFECT      VALUE 100.
+           05  TRIES OCCURS 2 TIMES PIC 9.
+               88  NONE-LEFT    VALUE ZERO.
+"""
+
+
+def test_88_levels_are_boolean_columns_none_when_the_field_is_none():
+    layout = parse_copybook(CONDITIONS)
+    conds = conditions(layout)
+    assert [c.name for c in conds] == ["OPEN_ST", "SHUT", "PASS", "PERFECT", "NONE_LEFT_1", "NONE_LEFT_2"]
+    assert conds[0].values == ("O", "") and conds[1].ranges == (("C", "E"),)
+    fmt = CopybookFormat(layout, "cp500")
+    assert fmt.columns == layout.columns + [c.name for c in conds]
+    encode = layout.encoder("cp500")
+    assert fmt.decode(encode(("O", Decimal("100.0"), 0, 3)))[4:] == (True, False, True, True, True, False)
+    assert fmt.decode(encode(("D", Decimal("49.9"), 1, 0)))[4:] == (False, True, False, False, False, True)
+    assert fmt.decode(encode(("", Decimal("-3"), 2, 2)))[4:] == (True, False, False, False, False, False)
+    blank = encode(("X", Decimal(0), 0, 0))[:5] + b"\x40\x40"                 # TRIES_1, TRIES_2 blank
+    assert fmt.decode(blank)[4:] == (False, False, False, False, None, None)    # blank numerics: None
+
+
+def test_a_code_table_only_when_each_condition_names_one_value():
+    by_field = {}
+    for c in conditions(parse_copybook(CONDITIONS + "           05  KIND PIC 9.\n"
+                                       "               88  KIND-A VALUE 1.\n"
+                                       "               88  KIND-B VALUE 2.\n")):
+        by_field.setdefault(c.field, []).append(c)
+    assert code_table(by_field["KIND"]) == {1: "KIND-A", 2: "KIND-B"}
+    assert code_table(by_field["STATUS"]) is None          # two values, and a range
+    assert code_table(by_field["SCORE"]) is None
