@@ -26,7 +26,7 @@ from . import flatfile_index as survey_io
 from .base import Driver
 from .flatfile_files import DataFile, list_files, open_version
 from .flatfile_formats import BadRecord
-from .flatfile_options import build_format, check, index_folder, layout_id
+from .flatfile_options import build_format, check, index_folder, known_columns, layout_id
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
@@ -90,6 +90,17 @@ class FlatFileDriver(Driver):
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
         return check(options)
+
+    @classmethod
+    def check_columns(cls, options: dict[str, Any], columns: dict[str, str]) -> list[tuple[str, str]]:
+        """Fields (name -> column) whose column the layout lacks, as (field, message); only
+        when the config alone gives the columns (a copybook, declared columns)."""
+        known = known_columns(options)
+        if known is None:
+            return []
+        names = {_plain(n) for n in list(known) + list(PSEUDO)}
+        return [(field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
+                for field, column in columns.items() if _plain(column) not in names]
 
     # -- files -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .flatfile_formats import CsvFormat, FixedFormat, parse_columns
 
-__all__ = ["OPTIONS", "check", "build_format", "layout_id"]
+__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
 
 OPTIONS = {"kind", "path", "pick", "format", "encoding", "codepage", "delimiter", "quotechar", "quoting",
            "header", "columns", "record_length", "copybook", "record_format", "floating_point",
@@ -98,6 +98,28 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
             except (ValueError, LookupError) as exc:
                 problems.append(("codepage", str(exc)))
     return problems
+
+
+def known_columns(options: dict[str, Any]) -> list[str] | None:
+    """The columns a record will have, when the config alone says (a copybook, declared
+    fixed-width columns, a CSV without a header row); None when only the file can
+    (a CSV header) or the options are broken (reported by :func:`check`)."""
+    fmt = format_of(options)
+    if fmt == "csv":
+        if options.get("header", True) is not False or "columns" not in options:
+            return None
+        columns, problems = parse_columns(options["columns"], fixed=False)
+    elif fmt == "fixed" and "columns" in options and "copybook" not in options:
+        columns, problems = parse_columns(options["columns"], fixed=True)
+    elif fmt in ("fixed", "copybook"):
+        layout, message = _copybook(options)
+        if message:
+            return None
+        from .copybook_conditions import conditions
+        return list(layout.columns) + [c.name for c in conditions(layout)]
+    else:
+        return None
+    return None if problems else [c.name for c in columns]
 
 
 def build_format(options: dict[str, Any]) -> Any:

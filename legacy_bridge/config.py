@@ -210,6 +210,16 @@ def _names_its_files(source: Any) -> bool:
         return False
 
 
+def _column_problems(source: Any, fields: dict[str, FieldMap]) -> list[tuple[str, str]]:
+    """Fields naming a column the source's layout lacks, when its config alone gives the
+    layout (a flat file's copybook or declared columns): found at start-up, not per request."""
+    try:
+        check = getattr(driver_class(source.get("kind")), "check_columns", None)
+    except (KeyError, TypeError, AttributeError):
+        return []
+    return check(source, {n: f.column for n, f in fields.items()}) if check else []
+
+
 def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: dict) -> ResourceSpec | None:
     path = f"resources.{name}"
     if not RESOURCE_NAME.match(str(name)):
@@ -246,6 +256,8 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
         fmap = _check_field(ck, fname, fnode, f"{path}.fields.{fname}")
         if fmap is not None:
             fields[fname] = fmap
+    for fname, message in _column_problems(sources.get(source), fields):
+        ck.fail(f"{path}.fields.{fname}.column", message)
     key = node.get("key")
     key = [key] if isinstance(key, str) else key
     if not isinstance(key, list) or not key:

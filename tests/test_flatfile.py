@@ -51,6 +51,32 @@ def test_bad_options_are_config_errors_naming_the_key(source, where, message):
         info.value.problems
 
 
+DTAR020 = {"path": "x", "copybook": str(EXAMPLES / "DTAR020.cbl")}
+
+
+@pytest.mark.parametrize("source, known", [
+    (DTAR020, "DTAR020_KEYCODE_NO"),
+    ({"path": "x", "format": "fixed", "copybook": str(EXAMPLES / "DTAR020.cbl")}, "DTAR020_SALE_PRICE"),
+    ({"path": "x", "format": "fixed", "columns": [{"name": "ACCT", "start": 1, "length": 4}]}, "ACCT"),
+    ({"path": "x", "format": "csv", "header": False, "columns": ["ACCT", "NAME"]}, "ACCT, NAME"),
+])
+def test_a_field_naming_a_column_the_layout_lacks_is_a_config_error_at_start_up(source, known):
+    config = _config(source)
+    config["resources"]["r"]["fields"] = {"id": "ID", "ok": "__record__"}
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    assert [p for p, _ in info.value.problems] == ["resources.r.fields.id.column"]
+    text = info.value.problems[0][1]
+    assert "'ID' is not in the file's layout" in text and known in text
+
+
+def test_copybook_columns_match_as_written_and_a_header_row_is_only_known_from_the_file():
+    config = _config(DTAR020)
+    config["resources"]["r"]["fields"] = {"id": "DTAR020-KEYCODE-NO", "qty": "dtar020_qty_sold"}
+    assert validate(config).resources["r"].mapping.fields["id"].column == "DTAR020-KEYCODE-NO"
+    validate(_config({"path": "x", "format": "csv"}))      # the header names the columns: checked on read
+
+
 def test_csv_reads_quoted_fields_over_lines_and_types_declared_columns():
     data = b'ID,NAME,AMT\r\n1,"a, ""b""\r\nc",1.50\r\n\r\n2,x,oops\r\n3,y\r\n4,\xe9,2\r\n'
     reader = CsvFormat(columns=[Column("ID", "int"), Column("AMT", "decimal")]).open(io.BytesIO(data))
