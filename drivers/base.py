@@ -53,5 +53,9 @@ class Driver(ABC):
     def probe(self, timeout: float) -> None:
         """Raise a :class:`~legacy_bridge.errors.SourceError` if the source is not usable."""
 
+    def pool_usage(self) -> tuple[int, int] | None:
+        """``(connections in use, pool size)`` for drivers that pool connections, else None."""
+        return None
+
     def close(self) -> None:
         """Release connections; the driver may be used again afterwards."""

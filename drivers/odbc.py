@@ -135,6 +135,11 @@ class OdbcDriver(Driver):
         """The catalog of ``table`` and a sample of its rows (see :func:`odbc_catalog.describe`)."""
         return describe(self, table, sample)
 
+    def pool_usage(self) -> tuple[int, int]:
+        pools = [self.pool] + ([self._stream_pool] if self._stream_pool is not None else [])
+        in_use, size = zip(*(p.usage() for p in pools))
+        return sum(in_use), sum(size)
+
     def close(self) -> None:
         self.pool.dispose()
         if self._stream_pool is not None:

@@ -181,5 +181,9 @@ class OdbcPool:
         yield cur
         cur.nextset()                   # release the result set, keep the statement
 
+    def usage(self) -> tuple[int, int]:
+        """``(connections checked out, pool size)``, for the pool gauges."""
+        return self.pool.checkedout(), self.pool.size()
+
     def dispose(self) -> None:
         self.pool.dispose()

@@ -57,7 +57,9 @@ _READINESS = {"type": "object", "required": ["status", "sources"], "properties":
     "sources": {"type": "object", "additionalProperties": {"type": "object", "properties": {
         "status": {"type": "string", "enum": ["ok", "failing"]},
         "error": {"type": "string", "description": "problem type slug"},
-        "legacy_code": {"type": "string"}}}}}}
+        "legacy_code": {"type": "string"},
+        "breaker": {"type": "string", "enum": ["closed", "half-open", "open"],
+                    "description": "the source's circuit breaker"}}}}}}
 
 
 def _value_schema(resource: Resource, name: str) -> dict:

@@ -60,6 +60,10 @@ def probe_all(drivers: dict, timeout: float) -> dict[str, dict]:
 def readyz() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     report = probe_all(bridge.drivers, bridge.config.service["readiness_timeout"])
+    for name, driver in bridge.drivers.items():     # a source's circuit breaker, when not closed
+        state = driver.breaker_state() if hasattr(driver, "breaker_state") else "closed"
+        if state != "closed":
+            report[name]["breaker"] = state
     failing = sorted(name for name, r in report.items() if r["status"] != "ok")
     body = {"status": "ok" if not failing else "failing", "sources": report}
     if failing:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import logs, problems
+from . import logs, metrics, problems
 from .config import Config, load, validate
 from .errors import ConfigError
 from .resources import Bridge
@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
     app = Flask("legacy_bridge")
     app.url_map.strict_slashes = False      # /v1/customers/ is /v1/customers
-    app.config.from_mapping(MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=config.service["max_body"], JSON_SORT_KEYS=False)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
     bridge = Bridge(config, _secret(config))
@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from legacy_bridge.facades import docs, ops, quarantine, resources
     logs.init_app(app)
+    metrics.init_app(app, endpoint=config.service["metrics"])
     problems.init_app(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)

@@ -19,17 +19,21 @@ from legacy_bridge.contracts.converters import ConversionError, build as build_c
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 from legacy_bridge.drivers import driver_class
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.resilience import POLICY_KEYS, check_policy
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.I)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000 ** 2, "mib": 1024 ** 2, "gb": 1000 ** 3,
+               "gib": 1024 ** 3}
 
 TOP_KEYS = {"service", "sources", "resources", "plugins"}
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
-                    "readiness_timeout": 2.0}
+                    "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True}
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
                  "default_limit", "max_limit", "contract", "get", "list", "create", "faults"}
 # operation-bound resources (SOAP): placeholders each operation's params may use
@@ -70,6 +74,18 @@ def parse_duration(value: Any) -> float:
     if not match:
         raise ValueError
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_size(value: Any) -> int:
+    """``1MiB``, ``64KiB``, ``10MB`` or a number of bytes."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
 
 
 def interpolate(node: Any, path: str, problems: list[tuple[str, str]]) -> Any:
@@ -159,8 +175,12 @@ def _check_source(ck: _Checker, name: str, node: Any) -> dict | None:
     except KeyError as exc:
         ck.fail(f"{path}.kind", exc.args[0])
         return None
+    # retries and breaker apply to every kind: checked here, not by the driver
+    policy = {k: node.pop(k) for k in POLICY_KEYS if k in node}
     for key, message in cls.check_options(node):
         ck.fail(f"{path}.{key}", message)
+    node.update(policy)
+    check_policy(node, path, ck.fail, parse_duration)
     for key in ("timeout", "connect_timeout"):
         ck.duration(node, key, path)
     if "encoding" in node:
@@ -365,6 +385,12 @@ def validate(raw: Any, origin: str = "config") -> Config:
     for key in ("default_limit", "max_limit"):
         service[key] = ck.integer(service, key, "service", SERVICE_DEFAULTS[key])
     ck.duration(service, "readiness_timeout", "service")
+    try:
+        service["max_body"] = parse_size(service["max_body"])
+    except ValueError:
+        ck.fail("service.max_body", f"expected a size such as 1MiB or 65536, got {service['max_body']!r}")
+    if not isinstance(service["metrics"], bool):
+        ck.fail("service.metrics", f"expected true or false, got {service['metrics']!r}")
     if not str(service["base_path"]).startswith("/"):
         ck.fail("service.base_path", "must start with /")
     sources = {}

@@ -19,6 +19,7 @@ from .cursors import CursorCodec, fingerprint
 from .errors import BadRequest
 from .filtering import predicate
 from .query import Condition, Query, SortKey
+from .resilience import guard
 
 
 @dataclass
@@ -141,8 +142,9 @@ class Bridge:
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
         self.codec = CursorCodec(secret)
+        # each driver behind its source's retries and circuit breaker (resilience.py)
         self.drivers: dict[str, Driver] = {
-            name: driver_class(opts["kind"])(name, opts) for name, opts in config.sources.items()
+            name: guard(driver_class(opts["kind"])(name, opts), opts) for name, opts in config.sources.items()
         }
         self.resources: dict[str, Resource] = {
             name: Resource(spec, self.drivers[spec.source], self.codec)

@@ -1,0 +1,135 @@
+"""Prometheus metrics (prometheus-client) and the ``/metrics`` endpoint.
+
+Under gunicorn each worker is a process: with ``PROMETHEUS_MULTIPROC_DIR`` set before
+this module is imported (``gunicorn.conf.py`` does it), every worker writes its samples
+there and ``/metrics`` adds up all workers, whichever one answers the scrape.
+
+What is measured: requests by route, method and status with their latency; per
+source, call latency and errors by operation, retries, calls refused by an open
+breaker, the breaker's state and the connection pool's usage.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, \
+    generate_latest, multiprocess
+
+from .errors import SourceError
+
+__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "registry", "multiprocess_mode"]
+
+_PREFIX = "legacy_bridge_"
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
+
+REQUESTS = Counter(_PREFIX + "http_requests", "HTTP requests answered", ["route", "method", "status"])
+REQUEST_SECONDS = Histogram(_PREFIX + "http_request_duration_seconds",
+                            "Time to answer a request (to the first byte of a stream)", ["route", "method"],
+                            buckets=_LATENCY_BUCKETS)
+SOURCE_SECONDS = Histogram(_PREFIX + "source_call_duration_seconds",
+                           "Time of a call to a legacy source (a read: until its first row)",
+                           ["source", "operation"], buckets=_LATENCY_BUCKETS)
+SOURCE_ERRORS = Counter(_PREFIX + "source_errors", "Calls to a legacy source that failed, by problem type",
+                        ["source", "operation", "error"])
+SOURCE_RETRIES = Counter(_PREFIX + "source_retries", "Reads tried again after the source was unreachable",
+                         ["source"])
+SOURCE_REJECTED = Counter(_PREFIX + "source_rejected", "Calls refused at once by an open circuit breaker",
+                          ["source"])
+# gauges: the worst worker's breaker; connections summed over live workers
+BREAKER_STATE = Gauge(_PREFIX + "breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open",
+                      ["source"], multiprocess_mode="livemax")
+POOL_IN_USE = Gauge(_PREFIX + "pool_connections_in_use", "Pooled connections checked out",
+                    ["source"], multiprocess_mode="livesum")
+POOL_SIZE = Gauge(_PREFIX + "pool_size", "Connections a pool keeps open (without overflow)",
+                  ["source"], multiprocess_mode="livesum")
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def registry() -> CollectorRegistry:
+    """What a scrape reads: every worker's samples in multiprocess mode, else this process's."""
+    if not multiprocess_mode():
+        return REGISTRY
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)
+    return merged
+
+
+def breaker_state(source: str, state: str) -> None:
+    BREAKER_STATE.labels(source).set(BREAKER_VALUES[state])
+
+
+def pool_usage(source: str, in_use: int, size: int) -> None:
+    POOL_IN_USE.labels(source).set(in_use)
+    POOL_SIZE.labels(source).set(size)
+
+
+class SourceCalls:
+    """The metrics of one source's calls, children resolved once."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._seconds: dict[str, Histogram] = {}
+        self._retries = SOURCE_RETRIES.labels(source)
+        self._rejected = SOURCE_REJECTED.labels(source)
+
+    @contextmanager
+    def timed(self, operation: str) -> Iterator[None]:
+        seconds = self._seconds.get(operation)
+        if seconds is None:
+            seconds = self._seconds[operation] = SOURCE_SECONDS.labels(self.source, operation)
+        started = time.perf_counter()
+        try:
+            yield
+        except SourceError as error:
+            SOURCE_ERRORS.labels(self.source, operation, error.slug).inc()
+            raise
+        finally:
+            seconds.observe(time.perf_counter() - started)
+
+    def retried(self) -> None:
+        self._retries.inc()
+
+    def rejected(self) -> None:
+        self._rejected.inc()
+
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.get("/metrics")
+def scrape() -> Response:
+    bridge = current_app.extensions["legacy_bridge"]
+    for driver in bridge.drivers.values():       # this worker's pools, read now
+        report = getattr(driver, "report_usage", None)
+        if report is not None:
+            report()
+    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def init_app(app: Flask, endpoint: bool = True) -> None:
+    """Count and time every request; serve ``/metrics`` when ``endpoint``."""
+
+    @app.before_request
+    def _start() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        started = g.get("metrics_started")
+        if started is not None:
+            REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
+        return response
+
+    if endpoint:
+        app.register_blueprint(bp)
