@@ -11,7 +11,7 @@ condition names as boolean columns in ``copybook_conditions``.
 """
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from .copybook_conditions import Condition, conditions
 from .copybook_decode import RecordError, ibm_float
@@ -23,27 +23,33 @@ __all__ = ["Condition", "CopybookError", "Field", "Layout", "RecordError", "cond
 _CHUNK = 1 << 20
 
 
-def iter_records(f: BinaryIO, record_format: str, record_length: int = 0) -> Iterator[tuple[int, bytes]]:
+def iter_records(f: BinaryIO, record_format: str, record_length: int = 0, start: int = 0,
+                 block_end: int | None = None,
+                 on_block: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
     """Yield (byte offset, record bytes) from a binary file, reading ~1 MiB at a time.
 
     ``F``: fixed ``record_length``; ``V``: each record preceded by a 4-byte RDW (big-endian
     length including the RDW itself); ``VB``: blocks with a 4-byte BDW holding V records.
     A truncated last record raises :class:`RecordError` with its offset.
+
+    Offsets count from ``start``, the position ``f`` is at.  V and VB may start at any
+    record's RDW; for VB, ``block_end`` is then where the block holding it ends (its BDW
+    offset + length), so a read resumes mid-block.  ``on_block(offset)`` is called at
+    each BDW, which is how a reader knows which block a record came from.
     """
     fmt = record_format.upper()
     if fmt == "F":
         if record_length <= 0:
             raise ValueError("record_length must be > 0 for fixed-length records")
-        yield from _fixed(f, record_length)
+        yield from _fixed(f, record_length, start)
     elif fmt in ("V", "VB"):
-        yield from _variable(f, fmt == "VB")
+        yield from _variable(f, fmt == "VB", start, block_end, on_block)
     else:
         raise ValueError(f"record_format must be F, V or VB, not {record_format!r}")
 
 
-def _fixed(f: BinaryIO, n: int) -> Iterator[tuple[int, bytes]]:
+def _fixed(f: BinaryIO, n: int, pos: int = 0) -> Iterator[tuple[int, bytes]]:
     size = max(n, _CHUNK // n * n)
-    pos = 0
     while True:
         chunk = f.read(size)
         if not chunk:
@@ -62,11 +68,13 @@ def _fixed(f: BinaryIO, n: int) -> Iterator[tuple[int, bytes]]:
         pos += len(chunk)
 
 
-def _variable(f: BinaryIO, blocked: bool) -> Iterator[tuple[int, bytes]]:
+def _variable(f: BinaryIO, blocked: bool, start: int = 0, block_ends_at: int | None = None,
+              on_block: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
     buf = b""
-    base = 0          # file offset of buf[0]
+    base = start      # file offset of buf[0]
     i = 0
-    block_end = 0     # VB: offset in buf where the current block ends
+    # VB: offset in buf where the current block ends (0: the next bytes are a BDW)
+    block_end = block_ends_at - start if block_ends_at is not None else 0
 
     def need(k: int) -> bool:
         nonlocal buf, base, i, block_end
@@ -85,6 +93,8 @@ def _variable(f: BinaryIO, blocked: bool) -> Iterator[tuple[int, bytes]]:
             if bdw < 4:
                 raise RecordError(f"bad block descriptor length {bdw}", None, base + i)
             block_end = i + bdw
+            if on_block is not None:
+                on_block(base + i)
             i += 4
             continue
         if not need(4):

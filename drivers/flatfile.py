@@ -2,8 +2,8 @@
 
 Records are read in the file's own order (no pushdown, no sort): the facade applies
 filters while the rows stream, and pages resume from a keyset cursor of three
-pseudo-columns, the file version, the record number and its byte offset, so page
-10,000 seeks straight to its first record.  A request reads each file through one
+pseudo-columns, the file version, the record number, its byte offset and (VB) the
+offset of its block, so page 10,000 seeks straight to its first record.  A request reads each file through one
 open handle, so a file replaced atomically mid-request is seen whole, old or new;
 a cursor taken from a version that has since been replaced is refused (409).
 
@@ -31,7 +31,7 @@ from .flatfile_options import build_format, check, index_folder, known_columns, 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
 log = logging.getLogger("legacy_bridge")
-PSEUDO = ("__file__", "__record__", "__offset__")
+PSEUDO = ("__file__", "__record__", "__offset__", "__block__")
 
 
 def _plain(name: str) -> str:
@@ -181,14 +181,15 @@ class FlatFileDriver(Driver):
     # -- reads -----------------------------------------------------------------------
 
     def _resume(self, files: list[DataFile], after: tuple | None) -> tuple[int, tuple | None]:
-        """Where a cursor resumes: the index of its file in ``files`` and (token, recno, offset)."""
+        """Where a cursor resumes: the index of its file in ``files`` and (token, recno, offset, block)."""
         if after is None:
             return 0, None
         token = str(after[0])
         name = token.partition("|")[0]
         for i, df in enumerate(files):
             if df.name == name:
-                return i, (token, int(after[1]), int(after[2]))
+                block = None if after[3] is None else int(after[3])
+                return i, (token, int(after[1]), int(after[2]), block)
         raise CursorExpired(f"{name} is no longer served (a newer drop replaced it); start the walk again "
                             "without the cursor", source=self.name, file=name)
 
@@ -214,8 +215,8 @@ class FlatFileDriver(Driver):
         self._refuse_if_rejected(df, self._known(df))
         reader = self._reader(handle, df)
         project = self._project(reader, df, columns)
-        recno, start = (resume[1], resume[2]) if resume else (0, None)
-        records = reader.scan(start)
+        recno, start, block = resume[1:] if resume else (0, None, None)
+        records = reader.scan(start, block)
         if resume is not None:
             next(records, None)                 # the cursor's own record was on the previous page
         for offset, row in records:
@@ -225,7 +226,7 @@ class FlatFileDriver(Driver):
                 if row.fatal:
                     return
                 continue
-            yield project(row + (df.token, recno, offset))
+            yield project(row + (df.token, recno, offset, reader.block))
 
     def _bad(self, df: DataFile, recno: int, offset: int, bad: BadRecord) -> None:
         entry = {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
@@ -257,7 +258,8 @@ class FlatFileDriver(Driver):
                 positions = self._positions(reader, version, key_columns)
                 if survey_io.key_text([row[p] for p in positions]) != wanted:
                     continue
-                return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0]))
+                # a record read by its offset does not know its block (only a cursor needs it)
+                return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0], None))
         return None
 
     # -- operations --------------------------------------------------------------------

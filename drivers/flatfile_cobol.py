@@ -39,6 +39,9 @@ class CopybookFormat:
 
 class _CopybookReader:
     first = 0
+    #: VB: the offset of the block (its BDW) holding the record ``scan`` yielded last;
+    #: a cursor keeps it, so the next page enters that block without reading from the start
+    block = 0
 
     def __init__(self, fmt: CopybookFormat, f: BinaryIO) -> None:
         self.fmt, self.f, self.columns = fmt, f, fmt.columns
@@ -49,7 +52,7 @@ class _CopybookReader:
         except RecordError as exc:
             return BadRecord(exc.reason, exc.field)
 
-    def _raw(self, pos: int) -> Iterator[tuple[int, bytes | BadRecord]]:
+    def _raw(self, pos: int, block: int | None) -> Iterator[tuple[int, bytes | BadRecord]]:
         fmt = self.fmt
         if fmt.lines:
             self.f.seek(pos)
@@ -60,19 +63,38 @@ class _CopybookReader:
                 yield pos, record
                 pos += len(line)
             return
-        # VB blocks cannot be entered mid-block: read from the start, skip what is before pos
-        base = 0 if fmt.record_format == "VB" else pos
+        base, block_end = pos, None
+        if fmt.record_format == "VB" and pos:
+            block_end = self._block_end(block, pos)
+            if block_end is None:       # no block known: read from the start, skip what is before pos
+                base = 0
+            else:
+                self.block = block
         self.f.seek(base)
         try:
-            for offset, record in iter_records(self.f, fmt.record_format, fmt.record_length):
-                if base + offset >= pos:
-                    yield base + offset, record
+            for offset, record in iter_records(self.f, fmt.record_format, fmt.record_length, base, block_end,
+                                               self._entered if fmt.record_format == "VB" else None):
+                if offset >= pos:
+                    yield offset, record
         except RecordError as exc:
-            yield base + (exc.offset or 0), BadRecord(exc.reason, exc.field, fatal=True)
+            yield exc.offset if exc.offset is not None else base, BadRecord(exc.reason, exc.field, fatal=True)
 
-    def scan(self, pos: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def _entered(self, block: int) -> None:
+        self.block = block
+
+    def _block_end(self, block: int | None, pos: int) -> int | None:
+        """Where the block at ``block`` ends, if ``pos`` lies inside it."""
+        if block is None or not 0 <= block < pos:
+            return None
+        self.f.seek(block)
+        bdw = self.f.read(4)
+        end = block + int.from_bytes(bdw[:2], "big") if len(bdw) == 4 else 0
+        return end if block + 4 <= pos < end else None
+
+    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+        """(offset, row) from ``pos``; a VB read resumes inside ``block`` (a BDW offset) when given."""
         decode = self._decode
-        for offset, record in self._raw(pos or 0):
+        for offset, record in self._raw(pos or 0, block):
             yield offset, record if isinstance(record, BadRecord) else decode(record)
 
     def read_at(self, pos: int) -> tuple | BadRecord | None:

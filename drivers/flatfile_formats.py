@@ -132,6 +132,8 @@ class CsvFormat:
 
 
 class _CsvReader:
+    block = 0           # records are not blocked: nothing more than the offset to resume from
+
     def __init__(self, fmt: CsvFormat, f: BinaryIO) -> None:
         self.fmt, self.f = fmt, f
         self.first = 0
@@ -179,7 +181,7 @@ class _CsvReader:
                 continue
             yield start, row
 
-    def scan(self, pos: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
         for offset, row in self._rows(self.first if pos is None else pos):
             yield offset, row if isinstance(row, BadRecord) else self._record(row)
 
@@ -217,6 +219,7 @@ class FixedFormat:
 
 class _FixedReader:
     first = 0
+    block = 0
 
     def __init__(self, fmt: FixedFormat, f: BinaryIO) -> None:
         self.fmt, self.f, self.columns = fmt, f, fmt.columns
@@ -235,7 +238,7 @@ class _FixedReader:
             yield pos, record
             pos += len(record)
 
-    def scan(self, pos: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
         for offset, record in self._records(pos or 0):
             yield offset, self._record(record)
 

@@ -19,7 +19,7 @@ _ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-pres
 def openapi_json() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     if bridge.openapi is None:        # built once per process, on first ask
-        bridge.openapi = dumps(build_spec(bridge.resources, bridge.config.service))
+        bridge.openapi = dumps(build_spec(bridge.resources, bridge.config.service, bridge.config))
     return Response(bridge.openapi, mimetype="application/json")
 
 

@@ -5,7 +5,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields
 
+from legacy_bridge.auth import secure_document
+from legacy_bridge.config import Config
 from legacy_bridge.errors import PROBLEM_BASE
+from legacy_bridge.ratelimit import document_limits
 from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
@@ -153,7 +156,8 @@ def _list_params(resource: Resource) -> list[dict]:
     ] + _filter_params(resource)
 
 
-def build_spec(resources: dict[str, Resource], service: dict) -> dict:
+def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None) -> dict:
+    """The document; with ``config``, its security (auth) and 429s (rate limits) too."""
     marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(title=service["title"], version=str(service["version"]), openapi_version="3.0.3",
                    plugins=[marshmallow_plugin],
@@ -214,4 +218,7 @@ def build_spec(resources: dict[str, Resource], service: dict) -> dict:
                                                                         "(named in detail)", **ready}}}})
     document = spec.to_dict()
     document["x-reserved-parameters"] = list(RESERVED)
+    if config is not None:
+        secure_document(document, config.auth, base)
+        document_limits(document, config.rate_limits)
     return document

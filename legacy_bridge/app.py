@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import logs, metrics, problems
+from . import auth, logs, metrics, problems, ratelimit
 from .config import Config, load, validate
 from .errors import ConfigError
 from .resources import Bridge
@@ -56,6 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     metrics.init_app(app, endpoint=config.service["metrics"])
     problems.init_app(app)
+    auth.init_app(app, config.auth, config.service["base_path"])             # before the limiter:
+    ratelimit.init_app(app, config.rate_limits, config.service["base_path"])  # it limits per key
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
     quarantine.register(app, bridge.resources, config.service["base_path"])

@@ -291,7 +291,7 @@ def openapi(config_path: str | None) -> None:
     config = _load(config_path)
     bridge = Bridge(config, secret="openapi")     # no connection is opened for the spec
     try:
-        click.echo(json.dumps(build_spec(bridge.resources, config.service), indent=2))
+        click.echo(json.dumps(build_spec(bridge.resources, config.service, config), indent=2))
     finally:
         bridge.close()
 
@@ -335,6 +335,9 @@ def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001) -> Non
         click.echo(f"\nserving on {base} (Ctrl-C to stop)")
         run_server(app, "127.0.0.1", port)
 
+
+from .cli_keys import keys as _keys  # noqa: E402 - a command group of its own module
+main.add_command(_keys)
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from legacy_bridge import auth, ratelimit
 from legacy_bridge.contracts.converters import ConversionError, build as build_converter
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 from legacy_bridge.drivers import driver_class
@@ -30,7 +31,7 @@ _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000 ** 2, "mib": 1024 ** 2, "gb": 1000 ** 3,
                "gib": 1024 ** 3}
 
-TOP_KEYS = {"service", "sources", "resources", "plugins"}
+TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits"}
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True}
@@ -62,6 +63,8 @@ class Config:
     sources: dict[str, dict[str, Any]]
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     origin: str = "config"
+    auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
+    rate_limits: dict[str, Any] | None = None
 
 
 def parse_duration(value: Any) -> float:
@@ -408,9 +411,12 @@ def validate(raw: Any, origin: str = "config") -> Config:
             if spec.default_limit > spec.max_limit:
                 ck.fail(f"resources.{name}.default_limit", "must not exceed max_limit")
             resources[name] = spec
+    auth_options = auth.check_config(ck, raw["auth"]) if "auth" in raw else None
+    limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
     if ck.problems:
         raise ConfigError(ck.problems, origin)
-    return Config(service=service, sources=sources, resources=resources, origin=origin)
+    return Config(service=service, sources=sources, resources=resources, origin=origin,
+                  auth=auth_options, rate_limits=limits)
 
 
 def load(path: str | os.PathLike) -> Config:

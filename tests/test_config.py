@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from legacy_bridge import create_app
-from legacy_bridge.config import load, parse_duration, validate
+from legacy_bridge.config import TOP_KEYS, load, parse_duration, validate
 from legacy_bridge.contracts.converters import known
 from legacy_bridge.drivers import known_kinds
 from legacy_bridge.errors import ConfigError
@@ -86,7 +86,7 @@ def test_many_problems_are_reported_together_with_their_paths():
 
     assert messages_at(problems, "resources.customers.fields.opened_on.converter") == [
         f"unknown converter 'yyyymmd'; known: {', '.join(known())}"]
-    assert messages_at(problems, "resource") == ["unknown key; known: plugins, resources, service, sources"]
+    assert messages_at(problems, "resource") == [f"unknown key; known: {', '.join(sorted(TOP_KEYS))}"]
     assert messages_at(problems, "resources.customers.colour")[0].startswith("unknown key; known: contract,")
     assert messages_at(problems, "resources.orders.source") == ["unknown source 'erp'; known: crm, tms"]
     assert messages_at(problems, "sources.crm.connection") == ["required: an ODBC connection string or DSN=name"]

@@ -128,3 +128,52 @@ def test_introspect_copybook_prints_layout_records_and_a_draft_that_loads(tmp_pa
 def test_introspect_copybook_without_data_is_a_usage_error():
     result = CliRunner().invoke(main, ["introspect", "--copybook", str(EXAMPLES / "DTAR020.cbl")])
     assert result.exit_code == 2 and "go together" in result.output
+
+
+VB_COPYBOOK = "01 REC.\n   05 REC-NO PIC 9(5).\n   05 REC-NM PIC X(15).\n"
+
+
+def vb_file(n: int, per_block: int = 7) -> bytes:
+    """``n`` records of VB_COPYBOOK, ``per_block`` per block, as a mainframe writes them."""
+    from legacy_bridge.drivers.copybook import parse_copybook
+    encode = parse_copybook(VB_COPYBOOK).encoder("cp037")
+    records = [encode((i, f"NAME {i}")) for i in range(1, n + 1)]
+    out = b""
+    for b in range(0, n, per_block):
+        body = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records[b:b + per_block])
+        out += (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
+    return out
+
+
+class Tracked(io.BytesIO):
+    """A file that remembers the lowest position it was read from."""
+
+    lowest: int | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        pos = self.tell()
+        self.lowest = pos if self.lowest is None else min(self.lowest, pos)
+        return super().read(size)
+
+    def __iter__(self):
+        return self
+
+
+def test_a_vb_read_resumes_inside_its_block_without_reading_what_is_before_it():
+    from legacy_bridge.drivers.copybook import parse_copybook
+    from legacy_bridge.drivers.flatfile_cobol import CopybookFormat
+    fmt = CopybookFormat(parse_copybook(VB_COPYBOOK), record_format="VB")
+    raw = vb_file(50)
+    reader = fmt.open(io.BytesIO(raw))
+    every = [(offset, reader.block, row) for offset, row in reader.scan()]
+    assert [row[0] for _, _, row in every] == list(range(1, 51))
+    assert len({block for _, block, _ in every}) == 8 and every[7][1] > every[6][1]
+    for k in (1, 6, 7, 20, 49):                  # mid-block, last of a block, first of one, the last record
+        offset, block, _ = every[k]
+        f = Tracked(raw)
+        resumed = fmt.open(f)
+        tail = [(o, resumed.block, row) for o, row in resumed.scan(offset, block)]
+        assert tail == every[k:]
+        assert f.lowest >= block                 # nothing before the record's block was read
+    # without the block (an old cursor) it still resumes correctly, from the start
+    assert [o for o, _ in fmt.open(io.BytesIO(raw)).scan(every[20][0])] == [o for o, _, _ in every[20:]]

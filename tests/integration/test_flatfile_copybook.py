@@ -155,3 +155,24 @@ def test_check_says_which_record_is_bad_and_why(data, tmp_path):
         result = CliRunner().invoke(main, ["check", "--config", str(path)])
         assert result.exit_code == code, result.output
         assert "DTAR020.bin" in result.output and "record 5" in result.output
+
+
+def test_a_vb_file_walks_page_by_page_each_page_entering_its_block(tmp_path):
+    from test_flatfile import VB_COPYBOOK, vb_file
+    (tmp_path / "REC.cpy").write_text(VB_COPYBOOK)
+    (tmp_path / "rec.vb").write_bytes(vb_file(200, per_block=9))
+    app = make_app({"service": {"secret": "s"},
+                    "sources": {"recs": {"kind": "flatfile", "path": str(tmp_path / "rec.vb"),
+                                         "copybook": str(tmp_path / "REC.cpy"), "record_format": "VB"}},
+                    "resources": {"recs": {"source": "recs", "key": ["no"],
+                                           "fields": {"no": {"column": "REC-NO", "converter": "int"},
+                                                      "name": {"column": "REC-NM", "converter": "trim",
+                                                               "filter": True}}}}})
+    try:
+        seen = walk(app.test_client(), "/v1/recs?limit=13")
+        assert [r["no"] for r in seen] == list(range(1, 201))
+        assert seen[150] == {"no": 151, "name": "NAME 151"}
+        assert walk(app.test_client(), "/v1/recs?name[startswith]=NAME%2019&limit=3") == [
+            {"no": n, "name": f"NAME {n}"} for n in [19] + list(range(190, 200))]
+    finally:
+        app.extensions["legacy_bridge"].close()
