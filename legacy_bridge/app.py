@@ -12,6 +12,7 @@ from . import auth, logs, metrics, problems, ratelimit
 from .config import Config, load, validate
 from .errors import ConfigError
 from .resources import Bridge
+from .state import StateStore, state_url
 
 log = logging.getLogger("legacy_bridge")
 
@@ -51,6 +52,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     bridge = Bridge(config, _secret(config))
     bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
+    state = app.extensions["legacy_bridge.state"] = StateStore(state_url(config.service, config.origin))
+    if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
+        state.migrate()      # a wrong state URL stops the start, not the first request
 
     from legacy_bridge.facades import docs, ops, quarantine, resources
     logs.init_app(app)
@@ -61,5 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
     quarantine.register(app, bridge.resources, config.service["base_path"])
+    from legacy_bridge.facades import changes
+    changes.register(app, bridge.resources, state, config.service["base_path"])    # before /<key>
     resources.register(app, bridge.resources, config.service["base_path"])
     return app

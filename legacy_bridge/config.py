@@ -37,6 +37,7 @@ SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1"
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True}
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
                  "default_limit", "max_limit", "contract", "get", "list", "create", "faults"}
+RESOURCE_KEYS |= {"changes"}          # the change feed: legacy_bridge.changes.check_options
 # operation-bound resources (SOAP): placeholders each operation's params may use
 OPERATION_KEYS = {"operation", "params", "records", "next"}
 PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": ("body",)}
@@ -55,6 +56,7 @@ class ResourceSpec:
     description: str | None = None
     contract: type | None = None
     operations: tuple[str, ...] = ("get", "list")    # the routes it has: get, list, create
+    changes: dict[str, Any] | None = None    # change feed options (legacy_bridge.changes)
 
 
 @dataclass
@@ -243,6 +245,24 @@ def _column_problems(source: Any, fields: dict[str, FieldMap]) -> list[tuple[str
     return check(source, {n: f.column for n, f in fields.items()}) if check else []
 
 
+def _sorts(source: Any) -> bool:
+    try:
+        return isinstance(source, dict) and driver_class(source.get("kind")).supports_sort
+    except (KeyError, TypeError):
+        return False
+
+
+def _check_changes(ck: _Checker, node: dict, spec: ResourceSpec, source: Any) -> dict | None:
+    """A resource's ``changes:`` (the change feed), checked by legacy_bridge.changes."""
+    from legacy_bridge.changes import check_options
+    path = f"resources.{spec.name}.changes"
+    options, problems = check_options(node["changes"], spec.mapping.fields,
+                                      tuple(getattr(spec, "watermark", ())), _sorts(source))
+    for key, message in problems:
+        ck.fail(f"{path}.{key}" if key else path, message)
+    return options
+
+
 def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: dict) -> ResourceSpec | None:
     path = f"resources.{name}"
     if not RESOURCE_NAME.match(str(name)):
@@ -407,6 +427,8 @@ def validate(raw: Any, origin: str = "config") -> Config:
         sub = _Checker()
         spec = _check_resource(sub, name, node, ck.mapping(raw.get("sources"), "sources"), service)
         ck.problems.extend(sub.problems)
+        if spec is not None and "changes" in node:
+            spec.changes = _check_changes(ck, node, spec, ck.mapping(raw.get("sources"), "sources").get(spec.source))
         if spec is not None and len(ck.problems) == before:
             if spec.default_limit > spec.max_limit:
                 ck.fail(f"resources.{name}.default_limit", "must not exceed max_limit")
