@@ -338,6 +338,8 @@ def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001) -> Non
 
 from .cli_keys import keys as _keys  # noqa: E402 - a command group of its own module
 main.add_command(_keys)
+from .cli_changes import scan as _scan  # noqa: E402
+main.add_command(_scan)
 
 if __name__ == "__main__":
     main()

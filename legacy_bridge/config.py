@@ -34,7 +34,8 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000 ** 2, "mib": 1024 ** 
 TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits"}
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
-                    "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True}
+                    "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
+                    "state": None}
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
                  "default_limit", "max_limit", "contract", "get", "list", "create", "faults"}
 RESOURCE_KEYS |= {"changes"}          # the change feed: legacy_bridge.changes.check_options

@@ -87,7 +87,7 @@ def test_many_problems_are_reported_together_with_their_paths():
     assert messages_at(problems, "resources.customers.fields.opened_on.converter") == [
         f"unknown converter 'yyyymmd'; known: {', '.join(known())}"]
     assert messages_at(problems, "resource") == [f"unknown key; known: {', '.join(sorted(TOP_KEYS))}"]
-    assert messages_at(problems, "resources.customers.colour")[0].startswith("unknown key; known: contract,")
+    assert messages_at(problems, "resources.customers.colour")[0].startswith("unknown key; known: changes, contract,")
     assert messages_at(problems, "resources.orders.source") == ["unknown source 'erp'; known: crm, tms"]
     assert messages_at(problems, "sources.crm.connection") == ["required: an ODBC connection string or DSN=name"]
     assert messages_at(problems, "resources.customers.key") == ["key field 'ident' is not among the fields"]

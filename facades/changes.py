@@ -1,0 +1,71 @@
+"""``GET /v1/<resource>/changes``: the change feed of resources that declare ``changes:``.
+
+Events come in ascending ``id`` order; ``next`` is an opaque, signed cursor that resumes
+right after the last event returned (it is returned even when the page is empty, so a
+client polls with it).  Without a cursor the feed starts at the oldest stored event.
+A request may run the resource's scan first when the last one is older than ``every``
+(``scan_on_request``); a scan already running elsewhere is not waited for.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, request
+
+from legacy_bridge.changes import Scanner
+from legacy_bridge.cursors import fingerprint
+from legacy_bridge.errors import BadRequest, LegacyBridgeError
+from legacy_bridge.jsonio import dumps
+from legacy_bridge.resources import Resource
+from legacy_bridge.state import StateStore
+
+log = logging.getLogger("legacy_bridge.changes")
+
+
+def _limit(resource: Resource) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return resource.spec.default_limit
+    if not raw.isdecimal() or not 1 <= int(raw) <= resource.spec.max_limit:
+        raise BadRequest(f"limit must be an integer from 1 to {resource.spec.max_limit}", parameter="limit")
+    return int(raw)
+
+
+def feed_view(resource: Resource, store: StateStore):
+    scanner = Scanner(store, resource)
+    query_id = fingerprint("changes", resource.name)
+
+    def view() -> Response:
+        limit = _limit(resource)
+        cursor = request.args.get("cursor")
+        after = resource.codec.load(cursor, query_id, 1)[0] if cursor else 0
+        scan = None
+        if resource.spec.changes.get("scan_on_request") and scanner.due():
+            try:
+                scan = scanner.scan().as_dict()
+            except LegacyBridgeError as error:     # stored events are still worth serving
+                log.warning("scan of %s on request failed: %s", resource.name, error.detail)
+                scan = {"resource": resource.name, "error": error.to_problem()}
+        events = store.events(resource.name, after, limit)
+        last = events[-1].id if events else after
+        token = resource.codec.dump(query_id, (last,))
+        body = {"data": [e.to_json() for e in events], "next": token}
+        if scan is not None:
+            body["scan"] = scan
+        response = Response(dumps(body), mimetype="application/json")
+        if len(events) == limit:      # more may be waiting: the standard paginators follow it
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+            response.headers["Link"] = f'<{request.base_url}?{urlencode(args + [("cursor", token)])}>; rel="next"'
+        return response
+    return view
+
+
+def register(app: Flask, resources: dict[str, Resource], store: StateStore, base_path: str) -> None:
+    """One ``/changes`` route per resource with ``changes:``; before the ``/<path:key>`` routes."""
+    bp = Blueprint("changes", __name__)
+    for name, resource in resources.items():
+        if getattr(resource.spec, "changes", None):
+            bp.add_url_rule(f"{base_path}/{name}/changes", f"changes_{name.replace('-', '_')}",
+                            feed_view(resource, store), methods=["GET"])
+    app.register_blueprint(bp)
