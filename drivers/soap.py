@@ -103,6 +103,24 @@ def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
     return row
 
 
+# XML 1.0 cannot carry these at all: a value holding one is the caller's error (400), found
+# before lxml refuses it with a bare ValueError deep inside zeep.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _refuse_non_xml(value: Any, operation: str) -> None:
+    if isinstance(value, str):
+        if _NOT_XML.search(value):
+            raise BadRequest(f"{operation} cannot send a value with a control character or a lone "
+                             "surrogate (XML cannot carry it)", slug="invalid-input")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _refuse_non_xml(item, operation)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_non_xml(item, operation)
+
+
 class SoapDriver(Driver):
     """One SOAP service, described by its WSDL (URL or file)."""
 
@@ -214,6 +232,7 @@ class SoapDriver(Driver):
         except (AttributeError, ValueError):
             raise SourceError(f"source {self.name!r} has no operation {spec['operation']!r}; operations: "
                               f"{', '.join(sorted(proxy._operations))}", self.name, "operation") from None
+        _refuse_non_xml(params, spec["operation"])
         try:
             return serialize_object(operation(**params), target_cls=dict)
         except zx.Fault as fault:

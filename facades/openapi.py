@@ -14,9 +14,12 @@ from legacy_bridge.resources import Resource
 
 from .params import RESERVED
 
+# Legacy times carry no UTC offset: JSON Schema's "time" format (RFC 3339 full-time) requires
+# one, so a local time is documented as RFC 3339's partial-time, with a pattern to check it.
+_LOCAL_TIME = {"format": "partial-time", "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$"}
 _TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
           "decimal": {"type": "string", "format": "decimal"}, "boolean": {"type": "boolean"},
-          "date": {"type": "string", "format": "date"}, "time": {"type": "string", "format": "time"},
+          "date": {"type": "string", "format": "date"}, "time": {"type": "string", **_LOCAL_TIME},
           "datetime": {"type": "string", "format": "date-time"}}
 
 
@@ -79,7 +82,7 @@ def _wire_types(converter, field: fields.Field, **_) -> dict:
     if isinstance(field, fields.Decimal) and field.as_string:
         return {"type": "string", "format": "decimal"}
     if isinstance(field, fields.Time):
-        return {"format": "time"}
+        return dict(_LOCAL_TIME)
     return {}
 
 
