@@ -38,12 +38,17 @@ def _plain(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
-class FileRejected(SourceUnavailable):
-    """A data file holds a bad record and the source's policy is ``reject``."""
+class FileRejected(SourceError):
+    """A data file holds a bad record and the source's policy is ``reject``.
 
+    A 503 like an unreachable source, but not a :class:`SourceUnavailable`: retrying
+    cannot help until a new drop replaces the file, and a circuit breaker counting it
+    as a failure would open and hide which record of which file is bad.
+    """
+
+    status = 503
     slug = "file-rejected"
     title = "Data file rejected"
-    retry_after = 60
 
     def __init__(self, source: str, df: DataFile, bad: dict) -> None:
         where = f"record {bad['record']} (byte offset {bad['offset']})"

@@ -13,6 +13,7 @@ from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
 from .params import RESERVED
+from .webhooks import add_openapi as add_webhook_paths
 
 # Legacy times carry no UTC offset: JSON Schema's "time" format (RFC 3339 full-time) requires
 # one, so a local time is documented as RFC 3339's partial-time, with a pattern to check it.
@@ -220,6 +221,7 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                                                                 "503": {"description": "a source is failing "
                                                                         "(named in detail)", **ready}}}})
     document = spec.to_dict()
+    add_webhook_paths(document, base)
     document["x-reserved-parameters"] = list(RESERVED)
     if config is not None:
         secure_document(document, config.auth, base)

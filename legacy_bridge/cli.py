@@ -340,6 +340,8 @@ from .cli_keys import keys as _keys  # noqa: E402 - a command group of its own m
 main.add_command(_keys)
 from .cli_changes import scan as _scan  # noqa: E402
 main.add_command(_scan)
+from .webhook_worker import worker as _worker  # noqa: E402
+main.add_command(_worker)
 
 if __name__ == "__main__":
     main()

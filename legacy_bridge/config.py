@@ -20,6 +20,7 @@ from legacy_bridge.contracts.converters import ConversionError, build as build_c
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 from legacy_bridge.drivers import driver_class
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.webhooks import check_config as check_webhooks
 from legacy_bridge.resilience import POLICY_KEYS, check_policy
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -31,7 +32,7 @@ _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000 ** 2, "mib": 1024 ** 2, "gb": 1000 ** 3,
                "gib": 1024 ** 3}
 
-TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits"}
+TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks"}
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
@@ -68,6 +69,7 @@ class Config:
     origin: str = "config"
     auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
     rate_limits: dict[str, Any] | None = None
+    webhooks: dict[str, Any] = field(default_factory=dict)    # the webhooks: section, defaults filled in
 
 
 def parse_duration(value: Any) -> float:
@@ -436,10 +438,11 @@ def validate(raw: Any, origin: str = "config") -> Config:
             resources[name] = spec
     auth_options = auth.check_config(ck, raw["auth"]) if "auth" in raw else None
     limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
+    webhook_options = check_webhooks(ck, raw.get("webhooks"))
     if ck.problems:
         raise ConfigError(ck.problems, origin)
     return Config(service=service, sources=sources, resources=resources, origin=origin,
-                  auth=auth_options, rate_limits=limits)
+                  auth=auth_options, rate_limits=limits, webhooks=webhook_options)
 
 
 def load(path: str | os.PathLike) -> Config:

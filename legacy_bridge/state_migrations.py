@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex
 
 #: modules whose import registers more migrations (e.g. "legacy_bridge.webhooks_store")
-MIGRATION_MODULES: list[str] = []
+MIGRATION_MODULES: list[str] = ["legacy_bridge.webhooks_store"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,236 @@
+"""``/v1/webhooks``: subscribe a URL to change events, list deliveries, redeliver.
+
+- ``POST /v1/webhooks`` ``{"url", "events": ["customers.updated", "orders.*"], "description"}``
+  -> 201 with the signing ``secret``: the only time it is shown.
+- ``GET /v1/webhooks``, ``GET|DELETE /v1/webhooks/<id>``
+- ``GET /v1/webhooks/<id>/deliveries?status=pending|delivered|dead&limit=&before=``: newest first
+- ``GET /v1/webhooks/<id>/deliveries/<delivery id>``
+- ``POST /v1/webhooks/<id>/deliveries/<delivery id>/redeliver`` -> 202: a dead (or delivered)
+  delivery is sent again, same body and ``webhook-id``, with a fresh attempt budget.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from legacy_bridge import webhooks_store as outbox
+from legacy_bridge.errors import BadRequest, LegacyBridgeError, NotFound
+from legacy_bridge.jsonio import dumps
+from legacy_bridge.state import StateStore, state_url
+from legacy_bridge.webhooks import EVENT_PATTERN, Settings, new_secret
+
+STATE_EXTENSION = "legacy_bridge.state"
+MAX_LIMIT = 500
+STATUSES = (outbox.PENDING, outbox.DELIVERED, outbox.DEAD)
+
+
+class Conflict(LegacyBridgeError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+def store_of(app: Flask) -> StateStore:
+    """The app's state store: the bridge's when it has one, else one opened here once."""
+    bridge = app.extensions["legacy_bridge"]
+    store = getattr(bridge, "state", None) or app.extensions.get(STATE_EXTENSION)
+    if store is None:
+        store = app.extensions[STATE_EXTENSION] = StateStore(state_url(bridge.config.service, bridge.config.origin))
+    return store
+
+
+def _iso(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _shown(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _iso(v) if k.endswith("_at") else v for k, v in item.items()}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status=status, mimetype="application/json", headers=headers)
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", slug="invalid-body")
+    unknown = set(body) - {"url", "events", "description"}
+    if unknown:
+        raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",
+                         parameter=sorted(unknown)[0], slug="invalid-body")
+    return body
+
+
+def _events(value: Any, resources: dict) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequest("events must be a non-empty list such as [\"customers.updated\", \"orders.*\"]",
+                         parameter="events", slug="invalid-body")
+    for pattern in value:
+        match = EVENT_PATTERN.match(pattern)
+        if match is None:
+            raise BadRequest(f"{pattern!r} is not <resource|*>.<created|updated|deleted|*>",
+                             parameter="events", slug="invalid-body")
+        if match.group(1) != "*" and match.group(1) not in resources:
+            raise BadRequest(f"{pattern!r}: no resource {match.group(1)!r}; resources: "
+                             f"{', '.join(sorted(resources))}", parameter="events", slug="invalid-body")
+    return list(dict.fromkeys(value))
+
+
+def _subscription(sub_id: str) -> dict[str, Any]:
+    sub = outbox.get_subscription(store_of(current_app), sub_id)
+    if sub is None:
+        raise NotFound(f"no webhook subscription {sub_id!r}")
+    return sub
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
+        raise BadRequest(f"{name} must be an integer from {low}" + (f" to {high}" if high else ""),
+                         parameter=name)
+    return int(text)
+
+
+def register(app: Flask, base_path: str) -> None:
+    """Add the webhook routes under ``base_path``."""
+    bp = Blueprint("webhooks", __name__, url_prefix=f"{base_path}/webhooks")
+    bridge = app.extensions["legacy_bridge"]
+    settings = Settings.from_config(bridge.config.webhooks)
+
+    @bp.post("")
+    def create() -> Response:
+        body = _body()
+        url = body.get("url")
+        if not isinstance(url, str):
+            raise BadRequest("url is required: the http(s) URL to POST events to", parameter="url",
+                             slug="invalid-body")
+        settings.policy.resolve(url)          # TargetRefused (400) for a forbidden target
+        events = _events(body.get("events"), bridge.resources)
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            raise BadRequest("description must be a string", parameter="description", slug="invalid-body")
+        secret = new_secret()
+        sub = outbox.create_subscription(store_of(current_app), url, events, secret, description)
+        return _json({**_shown(sub), "secret": secret}, 201,
+                     {"Location": f"{request.base_url.rstrip('/')}/{sub['id']}"})
+
+    @bp.get("")
+    def index() -> Response:
+        return _json({"data": [_shown(s) for s in outbox.list_subscriptions(store_of(current_app))]})
+
+    @bp.get("/<sub_id>")
+    def show(sub_id: str) -> Response:
+        return _json(_shown(_subscription(sub_id)))
+
+    @bp.delete("/<sub_id>")
+    def remove(sub_id: str) -> Response:
+        if not outbox.delete_subscription(store_of(current_app), sub_id):
+            raise NotFound(f"no webhook subscription {sub_id!r}")
+        return Response(status=204)
+
+    @bp.get("/<sub_id>/deliveries")
+    def deliveries(sub_id: str) -> Response:
+        _subscription(sub_id)
+        status = request.args.get("status")
+        if status is not None and status not in STATUSES:
+            raise BadRequest(f"status must be one of {', '.join(STATUSES)}", parameter="status")
+        limit = _int_arg("limit", 50, 1, MAX_LIMIT)
+        rows = outbox.list_deliveries(store_of(current_app), sub_id, status, _int_arg("before", None, 1), limit)
+        more = len(rows) == limit
+        return _json({"data": [_shown(r) for r in rows], "next_before": rows[-1]["id"] if more else None})
+
+    @bp.get("/<sub_id>/deliveries/<int:delivery_id>")
+    def delivery(sub_id: str, delivery_id: int) -> Response:
+        row = outbox.get_delivery(store_of(current_app), sub_id, delivery_id)
+        if row is None:
+            raise NotFound(f"no delivery {delivery_id} of webhook subscription {sub_id!r}")
+        return _json(_shown(row))
+
+    @bp.post("/<sub_id>/deliveries/<int:delivery_id>/redeliver")
+    def redeliver(sub_id: str, delivery_id: int) -> Response:
+        store = store_of(current_app)
+        if outbox.get_delivery(store, sub_id, delivery_id) is None:
+            raise NotFound(f"no delivery {delivery_id} of webhook subscription {sub_id!r}")
+        row = outbox.redeliver(store, sub_id, delivery_id)
+        if row is None:
+            raise Conflict(f"delivery {delivery_id} is still pending: it will be attempted again by itself")
+        return _json(_shown(row), 202)
+
+    app.register_blueprint(bp)
+
+
+def _op(summary: str, responses: dict, **extra: Any) -> dict:
+    return {"tags": ["webhooks"], "summary": summary, "responses": responses, **extra}
+
+
+def _ok(description: str, schema: str | dict) -> dict:
+    schema = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+_TIME = {"type": "string", "format": "date-time", "nullable": True}
+
+
+def add_openapi(document: dict, base_path: str) -> None:
+    """Document the webhook routes in an OpenAPI 3.0 ``document`` (in place)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["WebhookSubscription"] = {"type": "object", "required": ["url", "events"], "properties": {
+        "id": {"type": "string", "readOnly": True},
+        "url": {"type": "string", "format": "uri", "description": "http(s); no loopback, link-local or metadata address"},
+        "events": {"type": "array", "items": {"type": "string", "example": "customers.updated"},
+                   "description": "<resource|*>.<created|updated|deleted|*>"},
+        "description": {"type": "string", "nullable": True},
+        "secret": {"type": "string", "readOnly": True,
+                   "description": "whsec_...: in the 201 answer only, to verify webhook-signature"},
+        "created_at": {"type": "string", "format": "date-time", "readOnly": True}}}
+    schemas["WebhookDelivery"] = {"type": "object", "properties": {
+        "id": {"type": "integer"}, "event_id": {"type": "integer"},
+        "webhook_id": {"type": "string", "description": "the webhook-id header: the same on every attempt"},
+        "event_type": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
+        "attempts": {"type": "integer"}, "last_status": {"type": "integer", "nullable": True},
+        "last_error": {"type": "string", "nullable": True}, "last_worker": {"type": "string", "nullable": True},
+        "next_attempt_at": _TIME, "last_attempt_at": _TIME, "delivered_at": _TIME, "created_at": _TIME}}
+    sub = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    dlv = {"name": "delivery", "in": "path", "required": True, "schema": {"type": "integer"}}
+    missing = {"description": "no such subscription or delivery", **_PROBLEM}
+    bad = {"description": "invalid body or parameter (named in the problem)", **_PROBLEM}
+    root = f"{base_path}/webhooks"
+    paths = document.setdefault("paths", {})
+    paths[root] = {
+        "post": _op("Subscribe a URL to change events", {"201": _ok("subscribed; the secret is shown this once",
+                                                                    "WebhookSubscription"), "400": bad},
+                    operationId="create_webhook", requestBody={"required": True, "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}}}),
+        "get": _op("List subscriptions", {"200": _ok("every subscription", {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookSubscription"}}}})},
+                   operationId="list_webhooks")}
+    paths[f"{root}/{{id}}"] = {
+        "parameters": [sub],
+        "get": _op("One subscription", {"200": _ok("the subscription", "WebhookSubscription"), "404": missing},
+                   operationId="get_webhook"),
+        "delete": _op("Unsubscribe", {"204": {"description": "gone, with its deliveries"}, "404": missing},
+                      operationId="delete_webhook")}
+    paths[f"{root}/{{id}}/deliveries"] = {"parameters": [sub], "get": _op(
+        "A subscription's deliveries, newest first", {"200": _ok("one page", {"type": "object", "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}},
+            "next_before": {"type": "integer", "nullable": True, "description": "pass as before= for the next page"}}}),
+            "400": bad, "404": missing}, operationId="list_webhook_deliveries", parameters=[
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+            {"name": "before", "in": "query", "schema": {"type": "integer"}}])}
+    paths[f"{root}/{{id}}/deliveries/{{delivery}}"] = {"parameters": [sub, dlv], "get": _op(
+        "One delivery", {"200": _ok("the delivery", "WebhookDelivery"), "404": missing},
+        operationId="get_webhook_delivery")}
+    paths[f"{root}/{{id}}/deliveries/{{delivery}}/redeliver"] = {"parameters": [sub, dlv], "post": _op(
+        "Send a dead (or delivered) delivery again", {
+            "202": _ok("queued again: same body and webhook-id, fresh attempt budget", "WebhookDelivery"),
+            "404": missing, "409": {"description": "still pending: it is retried by itself", **_PROBLEM}},
+        operationId="redeliver_webhook_delivery")}
