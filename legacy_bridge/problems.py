@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_BASE, LegacyBridgeError, SourceUnavailable
@@ -49,7 +50,31 @@ def _unexpected(error: Exception) -> Response:
                          "status": 500, "detail": "an unexpected error; the log has the details"})
 
 
+class _BoundedJSON(DefaultJSONProvider):
+    """Request bodies nested past Python's recursion limit are malformed input, not a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def _utf8_query() -> Response | None:
+    # Werkzeug decodes the query string as strict UTF-8 on first use of request.args:
+    # refuse undecodable bytes up front, as a 400, instead of a UnicodeDecodeError (500).
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        return problem(400, {"type": PROBLEM_BASE + "invalid-query-encoding", "title": "Invalid parameter",
+                             "status": 400, "detail": "the query string is not valid UTF-8 "
+                                                      "(percent-encode UTF-8 bytes)"})
+    return None
+
+
 def init_app(app: Flask) -> None:
+    app.json = _BoundedJSON(app)
+    app.before_request(_utf8_query)
     app.register_error_handler(LegacyBridgeError, _ours)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

@@ -28,7 +28,7 @@ from webhook_receiver import Receiver
 
 FAST = {"allow_networks": ["127.0.0.0/8"], "backoff": "200ms", "max_backoff": "1s", "timeout": "2s",
         "claim_ttl": "4s", "poll_interval": "100ms", "max_attempts": 50}
-PG_SCHEMA = "lb_webhooks_test"
+PG_SCHEMA = f"lb_webhooks_test_{os.getpid()}"      # per run: suites run side by side share the server
 PG_STATE = os.environ.get("LB_TEST_PG_STATE", "postgresql+psycopg://postgres@127.0.0.1:5432/test") + \
     f"?options=-csearch_path%3D{PG_SCHEMA}"
 
