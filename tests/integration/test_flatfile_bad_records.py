@@ -126,3 +126,27 @@ def test_ebcdic_key_lookup_after_a_file_swap_reads_the_new_file(tmp_path):
         assert client.get(f"/v1/sales/{kept['keycode']}").status_code == 503       # the new survey rejects it
     finally:
         close(app)
+
+
+@pytest.mark.parametrize("policy", ["reject", "quarantine"])
+def test_a_truncated_vb_record_follows_the_policy(tmp_path, policy):
+    from test_flatfile import VB_COPYBOOK, vb_file
+    (tmp_path / "REC.cpy").write_text(VB_COPYBOOK)
+    (tmp_path / "rec.vb").write_bytes(vb_file(30, per_block=4)[:-5])      # the last record lost 5 bytes
+    app = make_app({"service": {"secret": "s"},
+                    "sources": {"recs": {"kind": "flatfile", "path": str(tmp_path / "rec.vb"), "bad_records": policy,
+                                         "copybook": str(tmp_path / "REC.cpy"), "record_format": "VB"}},
+                    "resources": {"recs": {"source": "recs", "key": ["no"],
+                                           "fields": {"no": {"column": "REC-NO", "converter": "int"}}}}})
+    try:
+        client = app.test_client()
+        response = client.get("/v1/recs?limit=100")
+        if policy == "reject":
+            body = response.get_json()
+            assert response.status_code == 503 and body["record"] == 30 and "truncated" in body["reason"]
+        else:
+            assert [r["no"] for r in response.get_json()["data"]] == list(range(1, 30))
+            listed = client.get("/v1/recs/quarantine").get_json()["data"]
+            assert [(b["record"], b["reason"].split(":")[0]) for b in listed] == [(30, "truncated record")]
+    finally:
+        close(app)
