@@ -8,6 +8,8 @@
     ?fields=id,name               the fields to return
     ?limit=100                    1..max_limit
     ?cursor=<opaque>              the `next` of the previous page
+    ?updated_since=<watermark>    rows whose watermark is greater (resources with one);
+                                  empty: every row, in watermark order
 
 Values are parsed as the canonical type (a date is ``2020-01-01``) and converted to
 the legacy form before they reach the driver.  Anything else is a 400 naming the
@@ -28,7 +30,7 @@ from legacy_bridge.errors import BadRequest
 from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import ListRequest, Resource
 
-RESERVED = ("sort", "fields", "limit", "cursor")
+RESERVED = ("sort", "fields", "limit", "cursor", "updated_since")
 _PARAM = re.compile(r"^([a-z][a-z0-9_]*)(?:\[([a-z]+)\])?$")
 MAX_IN_VALUES = 100
 _LIKE_TYPES = ("string",)
@@ -149,13 +151,38 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListReques
                              f"field[op]=value, fields: {_known(resource)}",
                              parameter=parameter, slug="unknown-field")
         where.append(_condition(resource, match.group(1), match.group(2) or "eq", text, parameter))
-    return ListRequest(
+    request = ListRequest(
         fields=parse_fields(resource, single.get("fields")),
         where=where,
         sort=_sort(resource, single["sort"]) if single.get("sort") else [],
         limit=parse_limit(resource, single.get("limit")),
         cursor=single.get("cursor") or None,
     )
+    if "updated_since" in single:
+        request.incremental = True
+        request.since = parse_since(resource, single["updated_since"])
+        if request.sort:
+            raise BadRequest("updated_since orders rows by the watermark; drop sort",
+                             parameter="sort", slug="field-not-sortable")
+    return request
+
+
+def parse_since(resource: Resource, text: str) -> tuple | None:
+    """``updated_since``'s legacy watermark values; None for an empty value (from the start)."""
+    names = resource.spec.watermark
+    if not names:
+        raise BadRequest(f"{resource.name!r} declares no watermark, so it has no updated_since",
+                         parameter="updated_since", slug="no-watermark")
+    if not text:
+        return None
+    fields = [resource.mapping.fields[n] for n in names]
+    if len(fields) == 1:
+        return (parse_value(fields[0], text, "updated_since"),)
+    day, sep, clock = text.partition("T")       # a YYYYMMDD+HHMMSS pair: one ISO timestamp
+    if not sep:
+        raise BadRequest(f"updated_since: {text!r} is not valid (expected a timestamp such as "
+                         f"2024-01-31T12:34:56)", parameter="updated_since")
+    return (parse_value(fields[0], day, "updated_since"), parse_value(fields[1], clock, "updated_since"))
 
 
 def parse_key(resource: Resource, segments: list[str]) -> list[Any]:

@@ -10,6 +10,7 @@ from legacy_bridge.errors import NotFound
 from legacy_bridge.jsonio import dumps
 from legacy_bridge.resources import Resource
 
+from .export import accepted_format, export_response, export_view
 from .params import parse_body, parse_fields, parse_key, parse_list
 
 
@@ -24,10 +25,20 @@ def _next_link(cursor: str) -> str:
 
 def list_view(resource: Resource):
     def view() -> Response:
-        page = resource.page(parse_list(resource, request.args.to_dict(flat=False)))
-        response = _json(dumps({"data": page.records, "next": page.next}))
+        fmt = accepted_format()        # Accept: application/x-ndjson or text/csv streams
+        if fmt:
+            return export_response(resource, fmt)
+        req = parse_list(resource, request.args.to_dict(flat=False))
+        page = resource.page(req)
+        body: dict = {"data": page.records, "next": page.next}
+        if req.incremental:            # resume from here: updated_since=<watermark>
+            body["watermark"] = (resource.watermark_text(page.watermark) if page.watermark
+                                 else request.args.get("updated_since") or None)
+        response = _json(dumps(body))
         if page.next:
             response.headers["Link"] = f'<{_next_link(page.next)}>; rel="next"'
+        if body.get("watermark"):
+            response.headers["X-Watermark"] = body["watermark"]
         return response
     return view
 
@@ -75,6 +86,9 @@ def register(app: Flask, resources: dict[str, Resource], base_path: str) -> None
         endpoint = name.replace("-", "_")
         if "list" in resource.spec.operations:
             bp.add_url_rule(f"{base_path}/{name}", f"list_{endpoint}", list_view(resource), methods=["GET"])
+            # before the get route: /export is the export, not a record whose key is "export"
+            bp.add_url_rule(f"{base_path}/{name}/export", f"export_{endpoint}", export_view(resource),
+                            methods=["GET"])
         if "create" in resource.spec.operations:      # only resources that declare create
             bp.add_url_rule(f"{base_path}/{name}", f"create_{endpoint}", create_view(resource),
                             methods=["POST"])

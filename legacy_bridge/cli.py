@@ -342,6 +342,8 @@ from .cli_changes import scan as _scan  # noqa: E402
 main.add_command(_scan)
 from .webhook_worker import worker as _worker  # noqa: E402
 main.add_command(_worker)
+from .cli_export import export as _export  # noqa: E402
+main.add_command(_export)
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ from legacy_bridge.drivers import driver_class
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.webhooks import check_config as check_webhooks
 from legacy_bridge.resilience import POLICY_KEYS, check_policy
+from legacy_bridge.watermark import check_watermark
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -38,7 +39,8 @@ SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1"
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
                     "state": None}
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
-                 "default_limit", "max_limit", "contract", "get", "list", "create", "faults"}
+                 "default_limit", "max_limit", "contract", "get", "list", "create", "faults",
+                 "watermark"}
 RESOURCE_KEYS |= {"changes"}          # the change feed: legacy_bridge.changes.check_options
 # operation-bound resources (SOAP): placeholders each operation's params may use
 OPERATION_KEYS = {"operation", "params", "records", "next"}
@@ -59,6 +61,7 @@ class ResourceSpec:
     contract: type | None = None
     operations: tuple[str, ...] = ("get", "list")    # the routes it has: get, list, create
     changes: dict[str, Any] | None = None    # change feed options (legacy_bridge.changes)
+    watermark: tuple[str, ...] = ()      # field(s) that grow on every write: updated_since
 
 
 @dataclass
@@ -322,6 +325,9 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
     operations: tuple[str, ...] = ("get", "list")
     if by_operation:
         targets, operations = _check_operations(ck, node, path, fields, key)
+    watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
+    for problem in problems:
+        ck.fail(f"{path}.watermark", problem)
     if ck.problems or not fields:
         return None
     # keys are always filterable and sortable, and never null
@@ -329,7 +335,7 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
         fields[k] = FieldMap(**{**fields[k].__dict__, "filter": True, "sort": True, "nullable": False})
     return ResourceSpec(name=name, source=source, target=targets, description=node.get("description"),
                         mapping=Mapping(fields=fields, key=list(key)), contract=contract,
-                        operations=operations, **limits)
+                        operations=operations, watermark=watermark, **limits)
 
 
 def _target_keys(kind: Any) -> tuple[str, ...]:

@@ -31,6 +31,8 @@ class ListRequest:
     sort: list[tuple[str, bool]] = field(default_factory=list)   # (canonical field, descending)
     limit: int = 100
     cursor: str | None = None
+    incremental: bool = False     # updated_since given: ordered by the watermark, then the key
+    since: tuple | None = None    # legacy watermark values; rows strictly after them
 
 
 @dataclass
@@ -46,6 +48,7 @@ class _Plan:
 class Page:
     records: list[dict[str, Any]]
     next: str | None
+    watermark: tuple | None = None      # incremental pages: the last row's (legacy values)
 
 
 class Resource:
@@ -59,13 +62,18 @@ class Resource:
         self.contract = spec.contract or build_contract(spec.name, spec.mapping)
         # a supplied contract dumps every record; the built one matches the mapping exactly
         self._dump = self.contract().dump if spec.contract else None
+        self.watermark = [spec.mapping.fields[n] for n in spec.watermark]
 
     # -- reads ----------------------------------------------------------------------
 
-    def _order(self, sort: list[tuple[str, bool]]) -> list[SortKey]:
+    def _order(self, sort: list[tuple[str, bool]], incremental: bool = False) -> list[SortKey]:
         """The requested order completed by the key (or the source's own order), so it
         is a total order and a keyset cursor can resume it."""
         fmap = self.mapping.fields
+        if incremental:       # rows without a watermark never match updated_since
+            order = [SortKey(f.column, False, False) for f in self.watermark]
+            return order + [SortKey(fmap[k].column, False, False) for k in self.key
+                            if k not in self.spec.watermark]
         if sort and not self.driver.supports_sort:
             raise BadRequest(f"{self.name!r} is read in its source's own order and cannot be sorted",
                              parameter="sort", slug="field-not-sortable")
@@ -90,11 +98,19 @@ class Resource:
         return _Plan(columns, pushed, predicate(residual, columns) if residual else None, reader,
                      [columns.index(k.column) for k in order])
 
+    def _after_since(self, req: ListRequest, order: list[SortKey]) -> tuple | None:
+        # (watermark..., None...): the keyset terms of the key drop out, leaving exactly
+        # "watermark > since" (a YYYYMMDD+HHMMSS pair compared as one value)
+        if req.since is None:
+            return None
+        return tuple(req.since) + (None,) * (len(order) - len(req.since))
+
     def page(self, req: ListRequest) -> Page:
         """One keyset page: ``limit`` records and the cursor of the next, if any."""
-        order = self._order(req.sort)
-        query_id = fingerprint(self.name, req.where, order)
-        after = self.codec.load(req.cursor, query_id, len(order)) if req.cursor else None
+        order = self._order(req.sort, req.incremental)
+        query_id = fingerprint(self.name, req.where, order, *((req.since,) if req.incremental else ()))
+        after = (self.codec.load(req.cursor, query_id, len(order)) if req.cursor
+                 else self._after_since(req, order))
         plan = self._plan(req.fields, order, req.where)
         # with filters left to apply here, the driver cannot know how many rows make a page
         limit = None if plan.keep else req.limit + 1
@@ -106,16 +122,40 @@ class Resource:
         if len(batch) > req.limit:
             batch = batch[:req.limit]
             token = self.codec.dump(query_id, tuple(batch[-1][p] for p in plan.order_positions))
-        return Page(records=[plan.reader(r) for r in batch], next=token)
+        mark = None
+        if req.incremental and batch:
+            mark = tuple(batch[-1][p] for p in plan.order_positions[:len(self.watermark)])
+        return Page(records=[plan.reader(r) for r in batch], next=token, watermark=mark)
 
-    def stream(self, req: ListRequest) -> Iterator[dict[str, Any]]:
-        """Every record matching ``req`` in order, without holding them in memory."""
-        order = self._order(req.sort)
+    def stream(self, req: ListRequest, upto: tuple | None = None) -> Iterator[dict[str, Any]]:
+        """Every record matching ``req`` in order, without holding them in memory;
+        incremental streams stop after the watermark ``upto`` (legacy values)."""
+        order = self._order(req.sort, req.incremental)
         plan = self._plan(req.fields, order, req.where)
-        rows = self.driver.fetch(self.spec.target, Query(columns=plan.columns, where=plan.pushed, order=order))
+        query = Query(columns=plan.columns, where=plan.pushed, order=order, after=self._after_since(req, order))
+        rows = self.driver.fetch(self.spec.target, query)
+        marks = plan.order_positions[:len(self.watermark)]
         with closing(rows):
             for row in filter(plan.keep, rows) if plan.keep else rows:
+                if upto is not None and tuple(row[p] for p in marks) > upto:
+                    return       # ordered by the watermark: every later row is newer still
                 yield plan.reader(row)
+
+    def high_watermark(self, req: ListRequest) -> tuple | None:
+        """The largest watermark (legacy values) among the rows ``req``'s filters select."""
+        order = [SortKey(f.column, True, False) for f in self.watermark]
+        plan = self._plan([], order, req.where)
+        query = Query(columns=plan.columns, where=plan.pushed, order=order, limit=None if plan.keep else 1)
+        with closing(self.driver.fetch(self.spec.target, query)) as rows:
+            row = next(filter(plan.keep, rows) if plan.keep else rows, None)
+        return None if row is None else tuple(row[p] for p in plan.order_positions)
+
+    def watermark_text(self, values: tuple) -> str:
+        """A watermark as clients send it back in ``updated_since`` (ISO for dates and
+        times, a date+time pair as one ISO timestamp)."""
+        parts = [f.converter.reader()(v) for f, v in zip(self.watermark, values)]
+        text = [p.isoformat() if hasattr(p, "isoformat") else str(p) for p in parts]
+        return "T".join(text)
 
     def get(self, key: list[Any], fields: list[str] | None = None) -> dict[str, Any] | None:
         """One record by its key (legacy values, in key order), or None."""
