@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import closing
+from contextvars import ContextVar
 from typing import Any, ClassVar, Iterator
 
 from legacy_bridge.query import Condition, Query
+
+
+#: Headers a driver that speaks HTTP adds to the calls it makes for the current request
+#: (the W3C ``traceparent``); the service sets them per request.
+outgoing_headers: ContextVar[dict[str, str]] = ContextVar("outgoing_headers", default={})
 
 
 class Driver(ABC):

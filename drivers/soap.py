@@ -22,6 +22,7 @@ import re
 import socket
 import threading
 import time
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ from legacy_bridge.errors import (BadRequest, LegacyBridgeError, SourceError, So
 from legacy_bridge.filtering import predicate
 from legacy_bridge.query import Condition, Query
 
-from .base import Driver
+from .base import Driver, outgoing_headers
 from .soap_wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
 
 log = logging.getLogger(__name__)
@@ -233,8 +234,11 @@ class SoapDriver(Driver):
             raise SourceError(f"source {self.name!r} has no operation {spec['operation']!r}; operations: "
                               f"{', '.join(sorted(proxy._operations))}", self.name, "operation") from None
         _refuse_non_xml(params, spec["operation"])
+        headers = outgoing_headers.get()        # the caller's trace context, as HTTP headers
         try:
-            return serialize_object(operation(**params), target_cls=dict)
+            with proxy._client.settings(extra_http_headers=headers) if headers else nullcontext():
+                answer = operation(**params)
+            return serialize_object(answer, target_cls=dict)
         except zx.Fault as fault:
             raise self.translate_fault(fault, target) from None
         except requests.Timeout:

@@ -111,8 +111,7 @@ def scrape() -> Response:
         report = getattr(driver, "report_usage", None)
         if report is not None:
             report()
-    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 def init_app(app: Flask, endpoint: bool = True) -> None:

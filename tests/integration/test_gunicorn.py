@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,10 @@ def _workers(master_pid: int) -> list[int]:
 
 
 def test_gunicorn_runs_two_workers(gunicorn):
+    # with preload_app (gunicorn.conf.py) a first worker can answer before the second forks
+    deadline = time.monotonic() + 5
+    while len(_workers(gunicorn.process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert len(_workers(gunicorn.process.pid)) == 2
 
 

@@ -1,0 +1,84 @@
+"""gunicorn settings for legacy-bridge in production.
+
+    LEGACY_BRIDGE_CONFIG=/etc/legacy-bridge.yaml gunicorn -c gunicorn.conf.py wsgi:app
+
+Every default can be changed from the environment (README, "Running in production"):
+
+    GUNICORN_BIND              127.0.0.1:8000      where to listen (0.0.0.0:8000 behind a proxy)
+    WEB_CONCURRENCY            2 x CPU cores       worker processes
+    GUNICORN_THREADS           4                   threads per worker (gthread); 1 = sync workers
+    GUNICORN_TIMEOUT           60                  seconds a silent worker lives before it is restarted
+    GUNICORN_GRACEFUL_TIMEOUT  30                  seconds in-flight requests get after SIGTERM
+    GUNICORN_KEEPALIVE         5                   seconds an idle keep-alive connection stays open
+    GUNICORN_MAX_REQUESTS      0                   recycle a worker after so many requests (0: never)
+    PROMETHEUS_MULTIPROC_DIR   a fresh temp dir    where workers write their metrics
+
+Legacy calls wait on I/O, so each worker serves several requests on threads; every
+worker keeps its own connection pools (pool size x workers connections per source).
+The app writes one JSON access line per request (request id, key id, route, status,
+duration, source) on stderr; gunicorn's own access log would repeat it and is off, and
+its error log is JSON too.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
+threads = _int("GUNICORN_THREADS", 4)
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = _int("GUNICORN_TIMEOUT", 60)          # above every source's timeout x retry attempts
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = max_requests // 10
+preload_app = True          # a bad config stops the master at once, not every worker in a loop
+
+accesslog = None
+errorlog = "-"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "legacy_bridge.logs.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                            "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
+}
+
+# Prometheus multiprocess mode: the directory must be known before prometheus_client is
+# imported (by the app, preloaded in this process), so it is set here.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="legacy-bridge-metrics-")
+_METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+os.makedirs(_METRICS_DIR, exist_ok=True)
+# samples of an earlier run would be added to this one's
+for _stale in glob.glob(os.path.join(_METRICS_DIR, "*.db")):
+    os.remove(_stale)
+
+
+def child_exit(server, worker) -> None:
+    """A worker is gone: its live gauges (pool usage, breaker state) no longer count."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    """Close the legacy connections of a worker that stops (after its graceful timeout)."""
+    bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
+    if bridge is not None:
+        bridge.close()
+
+
+def on_exit(server) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)
