@@ -11,6 +11,7 @@ Every default can be changed from the environment (README, "Running in productio
     GUNICORN_GRACEFUL_TIMEOUT  30                  seconds in-flight requests get after SIGTERM
     GUNICORN_KEEPALIVE         5                   seconds an idle keep-alive connection stays open
     GUNICORN_MAX_REQUESTS      0                   recycle a worker after so many requests (0: never)
+    GUNICORN_CONTROL_SOCKET    (none)              path of gunicorn's control socket (off without it)
     PROMETHEUS_MULTIPROC_DIR   a fresh temp dir    where workers write their metrics
 
 Legacy calls wait on I/O, so each worker serves several requests on threads; every
@@ -41,6 +42,12 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 preload_app = True          # a bad config stops the master at once, not every worker in a loop
+# gunicorn's control socket sits at one fixed path per user, which several servers on a
+# host would share: only where GUNICORN_CONTROL_SOCKET names a path of its own
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
+if control_socket is None:
+    del control_socket
 
 accesslog = None
 errorlog = "-"

@@ -58,7 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from legacy_bridge.facades import docs, ops, quarantine, resources
     logs.init_app(app)
-    metrics.init_app(app, endpoint=config.service["metrics"])
+    metrics.init_app(app, enabled=config.service["metrics"])
     problems.init_app(app)
     auth.init_app(app, config.auth, config.service["base_path"])             # before the limiter:
     ratelimit.init_app(app, config.rate_limits, config.service["base_path"])  # it limits per key

@@ -101,6 +101,24 @@ class SourceCalls:
         self._rejected.inc()
 
 
+class _Unmeasured(SourceCalls):
+    """What a source's calls record when metrics are off: nothing."""
+
+    def __init__(self) -> None:
+        pass
+
+    @contextmanager
+    def timed(self, operation: str) -> Iterator[None]:
+        yield
+
+    def retried(self) -> None:
+        pass
+
+    def rejected(self) -> None:
+        pass
+
+
+UNMEASURED = _Unmeasured()
 bp = Blueprint("metrics", __name__)
 
 
@@ -114,8 +132,10 @@ def scrape() -> Response:
     return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
-def init_app(app: Flask, endpoint: bool = True) -> None:
-    """Count and time every request; serve ``/metrics`` when ``endpoint``."""
+def init_app(app: Flask, enabled: bool = True) -> None:
+    """Count and time every request and serve ``/metrics``; nothing at all unless ``enabled``."""
+    if not enabled:
+        return
 
     @app.before_request
     def _start() -> None:
@@ -130,5 +150,4 @@ def init_app(app: Flask, endpoint: bool = True) -> None:
             REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
         return response
 
-    if endpoint:
-        app.register_blueprint(bp)
+    app.register_blueprint(bp)

@@ -113,17 +113,19 @@ class _StateGauge(pybreaker.CircuitBreakerListener):
 class GuardedDriver:
     """A driver behind its source's :class:`Policy`; every other attribute is the driver's."""
 
-    def __init__(self, driver: Driver, policy: Policy) -> None:
+    def __init__(self, driver: Driver, policy: Policy, measured: bool = True) -> None:
         self.driver = driver
         self.name = driver.name
         self.policy = policy
         self._storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=policy.failures, reset_timeout=policy.cooldown, exclude=[_not_a_source_failure],
-            listeners=[_StateGauge(self)], state_storage=self._storage, name=driver.name,
+            listeners=[_StateGauge(self)] if measured else [], state_storage=self._storage, name=driver.name,
             throw_new_error_on_trip=False)     # the caller sees the source's own error
-        self._calls = metrics.SourceCalls(driver.name)
-        metrics.breaker_state(self.name, pybreaker.STATE_CLOSED)
+        self.measured = measured
+        self._calls = metrics.SourceCalls(driver.name) if measured else metrics.UNMEASURED
+        if measured:
+            metrics.breaker_state(self.name, pybreaker.STATE_CLOSED)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.driver, name)
@@ -218,10 +220,11 @@ class GuardedDriver:
     def report_usage(self) -> None:
         """Publish the driver's pool usage (connections in use and pool size) as metrics."""
         usage = self.driver.pool_usage()
-        if usage is not None:
+        if usage is not None and self.measured:
             metrics.pool_usage(self.name, *usage)
 
 
-def guard(driver: Driver, options: dict[str, Any]) -> GuardedDriver:
-    """``driver`` behind the policy of its source config ``options``."""
-    return GuardedDriver(driver, Policy.of(options))
+def guard(driver: Driver, options: dict[str, Any], measured: bool = True) -> GuardedDriver:
+    """``driver`` behind the policy of its source config ``options``; ``measured``:
+    its calls, errors and breaker state feed the Prometheus metrics."""
+    return GuardedDriver(driver, Policy.of(options), measured)

@@ -184,7 +184,8 @@ class Bridge:
         self.codec = CursorCodec(secret)
         # each driver behind its source's retries and circuit breaker (resilience.py)
         self.drivers: dict[str, Driver] = {
-            name: guard(driver_class(opts["kind"])(name, opts), opts) for name, opts in config.sources.items()
+            name: guard(driver_class(opts["kind"])(name, opts), opts, measured=config.service.get("metrics", True))
+            for name, opts in config.sources.items()
         }
         self.resources: dict[str, Resource] = {
             name: Resource(spec, self.drivers[spec.source], self.codec)

@@ -101,11 +101,21 @@ def test_a_failing_source_shows_errors_retries_an_open_breaker_and_refusals():
     assert delta("legacy_bridge_http_requests_total", route="/v1/customers", method="GET", status="503") == 4
 
 
-def test_metrics_can_be_left_unserved(sqlite_backend):
+def test_with_metrics_off_nothing_is_served_or_counted(app, sqlite_backend):
     config = crm_config(sqlite_backend.connection)
     config["service"]["metrics"] = False
-    app = make_app(config)
+    config["sources"]["metrics_off"] = config["sources"].pop("crm")
+    for resource in config["resources"].values():
+        resource["source"] = "metrics_off"
+    quiet = make_app(config)
+    before = scrape(app.test_client())
     try:
-        assert app.test_client().get("/metrics").status_code == 404
+        assert quiet.test_client().get("/v1/customers?limit=1").status_code == 200
+        assert quiet.test_client().get("/metrics").status_code == 404
     finally:
-        app.extensions["legacy_bridge"].close()
+        quiet.extensions["legacy_bridge"].close()
+    after = scrape(app.test_client())
+    total = ("legacy_bridge_http_requests_total",
+             (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
+    assert after.get(total, 0) == before.get(total, 0)
+    assert not [k for k in after if ("source", "metrics_off") in k[1]]
