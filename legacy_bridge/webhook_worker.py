@@ -85,6 +85,21 @@ class Worker:
         self._pool.shutdown(wait=True)
 
 
+def due_scans(store: StateStore, bridge: Any) -> Callable[[], None] | None:
+    """Run the change scans of the resources with ``changes:`` whose interval is up, so
+    a legacy change becomes a webhook within ``every`` + ``poll_interval`` seconds."""
+    from .changes import Scanner
+    scanners = [Scanner(store, r) for r in bridge.resources.values() if r.spec.changes]
+    if not scanners:
+        return None
+
+    def scan() -> None:
+        for scanner in scanners:
+            if scanner.due():
+                scanner.scan()      # skipped by itself when another process holds the lease
+    return scan
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -95,16 +110,20 @@ def _stop_on_signals(stop: threading.Event) -> None:
               help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).")
 @click.option("--once", is_flag=True, help="One pass (scan, fan out, deliver what is due), then exit.")
 @click.option("--name", default=None, help="This worker's name in claims (default: host:pid:random).")
-def worker(config_path: str | None, once: bool, name: str | None) -> None:
+@click.option("--scan/--no-scan", default=True, show_default=True,
+              help="Also run the due change scans of resources with changes: (or leave them to legacy-bridge scan).")
+def worker(config_path: str | None, once: bool, name: str | None, scan: bool = True) -> None:
     """Deliver webhooks: turn change events into signed deliveries, with retries."""
     from .cli import _load
     from .logs import configure
+    from .resources import Bridge
     from .state import state_url
     config = _load(config_path)
     configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
     store = StateStore(state_url(config.service, config.origin))
     store.migrate()
-    runner = Worker(store, Settings.from_config(config.webhooks), name)
+    bridge = Bridge(config, secret="worker")      # reads only: no cursor is signed
+    runner = Worker(store, Settings.from_config(config.webhooks), name, due_scans(store, bridge) if scan else None)
     try:
         if once:
             click.echo(f"{runner.run_once()} delivery attempt(s)")
@@ -115,4 +134,5 @@ def worker(config_path: str | None, once: bool, name: str | None) -> None:
         runner.run(stop)
     finally:
         runner.close()
+        bridge.close()
         store.close()

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from conftest import IN_CI, crm_config, make_app
 from legacy_bridge import webhooks_store as outbox
@@ -205,4 +205,40 @@ def test_two_workers_on_postgresql_never_deliver_an_event_twice(sqlite_backend, 
     by = Counter(r["last_worker"] for r in outbox.list_deliveries(store, sub["id"], limit=100))
     assert set(by) == {"w1", "w2"}, by                      # both did share the work
     store.close()
+    app.extensions["legacy_bridge"].close()
+
+
+def _scanned(store: StateStore) -> bool:
+    from legacy_bridge.state import scan_state
+    with store.connect() as conn:
+        return conn.execute(select(scan_state.c.last_scan_at)).scalar() is not None
+
+
+def test_a_legacy_row_updated_reaches_the_subscriber_as_a_signed_webhook(tmp_path):
+    from conftest import _backend, create_legacy_tables
+    legacy = _backend("sqlite", tmp_path)            # a legacy database of this test's own
+    create_legacy_tables(legacy, rows=20)
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    raw = crm_config(legacy.connection)
+    raw["service"]["state"] = state
+    raw["webhooks"] = FAST
+    raw["resources"]["customers"]["changes"] = {"mode": "snapshot", "every": "200ms"}
+    config = tmp_path / "legacy.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    app = make_app(raw)
+    client, log = app.test_client(), tmp_path / "worker.log"
+    with Receiver() as receiver:
+        sub = _subscribe(client, receiver, "/hooks/crm", ["customers.updated"])
+        worker = _worker_process(config, log, "scanner")
+        try:                                           # the first scan is the baseline: no events
+            assert receiver.wait_for(lambda: _scanned(store_of(app)), 20), log.read_text()
+            legacy.execute(f"UPDATE {legacy.q('LGCY_CUST')} SET {legacy.q('CUST_NM')} = ? "
+                           f"WHERE {legacy.q('CUST_NO')} = ?", "RENAMED CUSTOMER".ljust(40), 7)
+            assert receiver.wait_for(lambda: receiver.verified(), 15), log.read_text()
+        finally:
+            _stop(worker)
+    [hook] = receiver.verified()
+    assert hook.payload["type"] == "customers.updated"
+    assert hook.payload["data"]["key"] == {"id": 7}
+    assert hook.payload["data"]["record"]["name"] == "RENAMED CUSTOMER"
     app.extensions["legacy_bridge"].close()
