@@ -201,3 +201,36 @@ def test_state_store_on_postgresql_diffs_and_serves_the_feed(backend, pg_state):
 
 def test_a_resource_without_changes_has_no_feed_route(app, client):
     assert client.get("/v1/customers/changes").status_code in (400, 404)
+
+
+def test_watermark_feed_reports_rows_written_after_the_last_watermark(backend, tmp_path):
+    """A table with an update timestamp: the feed reads only rows above the last watermark."""
+    q, table = backend.q, "LB_CHG_WM"
+    ts = backend.types["ts"]
+    backend.drop("TABLE", table)
+    backend.execute(f"CREATE TABLE {q(table)} ({q('NO')} INTEGER NOT NULL PRIMARY KEY, "
+                    f"{q('QTY')} INTEGER NOT NULL, {q('UPD_TS')} {ts} NOT NULL)")
+    stamp = (lambda s: s) if backend.name != "sqlite" else (lambda s: s + ".000000")
+    backend.executemany(f"INSERT INTO {q(table)} VALUES (?, ?, ?)",
+                        [(n, n, stamp(f"2020-01-01 00:00:{n:02d}")) for n in range(1, 41)])
+    config = items_config(backend, f"sqlite:///{tmp_path}/state.db")
+    config["resources"] = {"stock": {
+        "source": "crm", "table": table, "key": ["no"], "watermark": "updated_at", "changes": {"every": 0},
+        "fields": {"no": {"column": "NO", "converter": "int"}, "quantity": {"column": "QTY", "converter": "int"},
+                   "updated_at": {"column": "UPD_TS", "converter": "timestamp"}}}}
+    app = make_app(config)
+    client = app.test_client()
+    first = client.get("/v1/stock/changes").get_json()
+    assert first["scan"]["mode"] == "watermark" and first["scan"]["baseline"] and first["data"] == []
+    later = stamp("2031-01-01 00:00:00")
+    backend.execute(f"UPDATE {q(table)} SET {q('QTY')} = 0, {q('UPD_TS')} = ? WHERE {q('NO')} IN (3, 4)", later)
+    backend.execute(f"INSERT INTO {q(table)} VALUES (9001, 1, ?)", later)
+    body = client.get("/v1/stock/changes").get_json()
+    assert body["scan"]["rows"] == 3
+    assert sorted((e["kind"], e["key"]["no"]) for e in body["data"]) == [("created", 9001), ("updated", 3),
+                                                                        ("updated", 4)]
+    assert next(e for e in body["data"] if e["key"]["no"] == 3)["record"]["quantity"] == 0
+    again = client.get(f"/v1/stock/changes?cursor={body['next']}").get_json()
+    assert again["data"] == [] and again["scan"]["rows"] == 0
+    app.extensions["legacy_bridge"].close()
+    backend.drop("TABLE", table)
