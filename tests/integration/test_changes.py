@@ -234,3 +234,20 @@ def test_watermark_feed_reports_rows_written_after_the_last_watermark(backend, t
     assert again["data"] == [] and again["scan"]["rows"] == 0
     app.extensions["legacy_bridge"].close()
     backend.drop("TABLE", table)
+
+
+def test_the_scan_command_runs_the_baseline_then_reports_the_changes(sqlite_backend, tmp_path):
+    import yaml
+    from click.testing import CliRunner
+    from legacy_bridge.cli import main
+    create_items(sqlite_backend)
+    config = tmp_path / "lb.yaml"
+    config.write_text(yaml.safe_dump(items_config(sqlite_backend, f"sqlite:///{tmp_path}/state.db")))
+    runner = CliRunner()
+    first = runner.invoke(main, ["scan", "items", "--config", str(config)])
+    assert first.exit_code == 0 and "baseline" in first.output
+    mutate(sqlite_backend)
+    second = runner.invoke(main, ["scan", "--config", str(config)])
+    assert second.exit_code == 0 and "2 created, 3 updated, 2 deleted" in second.output
+    unknown = runner.invoke(main, ["scan", "nope", "--config", str(config)])
+    assert unknown.exit_code == 2 and "has no changes" in unknown.output
