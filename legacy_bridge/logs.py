@@ -20,8 +20,18 @@ access_log = logging.getLogger("legacy_bridge.access")
 
 
 class JsonFormatter(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")
+
+    def _ts(self, record: logging.LogRecord) -> str:
+        # one strftime per second, not per line
+        second, text = self._second
+        if int(record.created) != second:
+            text = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._second = (int(record.created), text)
+        return text
+
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+        entry = {"ts": self._ts(record), "level": record.levelname,
                  "logger": record.name, "message": record.getMessage()}
         if has_request_context() and "request_id" in g:
             entry["request_id"] = g.request_id
@@ -90,9 +100,12 @@ def init_app(app: Flask) -> None:
         if "traceparent" in g:
             response.headers["traceparent"] = g.traceparent
         if access_log.isEnabledFor(logging.INFO):
-            access_log.info("request", extra={"fields": {
+            # the record is made directly: Logger.info would walk the stack for a caller
+            # that the JSON line does not print, on every request
+            access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "request", (),
+                                                    None, extra={"fields": {
                 "method": request.method, "path": request.path, "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
                 "route": request.url_rule.rule if request.url_rule else None,
-                "source": _source(), "key_id": g.get("key_id"), "trace_id": g.get("trace_id")}})
+                "source": _source(), "key_id": g.get("key_id"), "trace_id": g.get("trace_id")}}))
         return response
