@@ -155,7 +155,8 @@ def layout_id(options: dict[str, Any]) -> str:
 
 
 def index_folder(options: dict[str, Any]) -> str:
-    """``index_dir``, else a hidden folder beside the data when it is writable, else the temp dir."""
+    """``index_dir`` (the app sets it beside a local state store), else a hidden folder beside
+    the data when it is writable, else the temp dir."""
     if options.get("index_dir"):
         return str(options["index_dir"])
     path = str(options["path"])

@@ -12,7 +12,7 @@ from . import auth, logs, metrics, problems, ratelimit
 from .config import Config, load, validate
 from .errors import ConfigError
 from .resources import Bridge
-from .state import StateStore, state_url
+from .state import StateStore, local_folder, state_url
 
 log = logging.getLogger("legacy_bridge")
 
@@ -49,10 +49,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(MAX_CONTENT_LENGTH=config.service["max_body"], JSON_SORT_KEYS=False)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
+    url = state_url(config.service, config.origin)
+    folder = local_folder(url)
+    for name, options in config.sources.items():
+        if folder is not None and options["kind"] == "flatfile":   # key indexes beside the state
+            options.setdefault("index_dir", str(folder / "flatfile-index" / name))
     bridge = Bridge(config, _secret(config))
     bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
-    state = app.extensions["legacy_bridge.state"] = StateStore(state_url(config.service, config.origin))
+    state = app.extensions["legacy_bridge.state"] = StateStore(url)
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
         state.migrate()      # a wrong state URL stops the start, not the first request
 

@@ -48,7 +48,7 @@ from sqlalchemy.pool import StaticPool
 from . import state_migrations
 from .jsonio import dumps
 
-__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "KINDS"]
+__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS"]
 
 KINDS = ("created", "updated", "deleted")
 DEFAULT_FILE = "legacy-bridge-state.db"
@@ -97,6 +97,14 @@ def state_url(service: dict[str, Any], origin: str) -> str:
     if path.is_file():
         return f"sqlite:///{path.resolve().parent / DEFAULT_FILE}"
     return "sqlite://"
+
+
+def local_folder(url: str) -> Path | None:
+    """The folder of a state store kept in a local SQLite file (None for memory or a server)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix:
+        return None
+    return Path(url[len(prefix):]).parent
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import make_app
 
@@ -232,5 +233,23 @@ def test_the_demo_serves_its_ebcdic_invoice_extract(tmp_path):
         assert one["invoice_no"] == 700010 and one["invoiced_on"].startswith("20")
         assert client.get("/v1/invoices/quarantine").get_json()["total"] == 0
         assert client.get("/readyz").status_code == 200
+    finally:
+        app.extensions["legacy_bridge"].close()
+
+
+def test_the_index_is_kept_beside_a_local_state_store(tmp_path, monkeypatch):
+    from legacy_bridge.app import create_app
+    data, state = tmp_path / "drops" / "inv.csv", tmp_path / "var" / "state.db"
+    data.parent.mkdir()
+    state.parent.mkdir()
+    data.write_text(csv_text())
+    monkeypatch.setenv("LEGACY_BRIDGE_STATE", f"sqlite:///{state}")
+    path = tmp_path / "bridge.yaml"
+    path.write_text(yaml.safe_dump(config({"path": str(data), "format": "csv", "columns": CSV_TYPES})))
+    app = create_app({"LEGACY_BRIDGE_CONFIG": str(path)})
+    try:
+        assert app.test_client().get("/v1/invoices/3").status_code == 200
+        assert len(list((state.parent / "flatfile-index" / "files").iterdir())) == 1
+        assert not (data.parent / ".legacy-bridge-index").exists()
     finally:
         app.extensions["legacy_bridge"].close()
