@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# NDJSON export over HTTP through gunicorn vs the floor (raw pyodbc fetchmany + the same
+# conversions + NDJSON to /dev/null, ../shared/anchors/bench/raw_odbc_fetch.py --mode convert),
+# on the anchors' 1M-row LGCY_CUST: PostgreSQL legacy_bench and bench/data/legacy.db
+# (both built by `bash bench/run.sh data`). Interleaved: floor, export, floor, export ...
+#
+#   bash bench/export/run.sh                 # RUNS=3 per backend
+#   RUNS=1 BACKENDS=sqlite bash bench/export/run.sh
+#
+# One sync gunicorn worker per backend (an export occupies one worker), restarted per
+# backend so its VmHWM (peak RSS) belongs to that backend. Loopback only; every process
+# started here is stopped here, by its PID. Results: bench/export/results/<date>/.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BENCH="$(dirname "$HERE")"
+ROOT="$(dirname "$BENCH")"
+ANCHORS="$(cd "${ANCHORS:-$ROOT/../shared/anchors/bench}" && pwd)"
+PY=${PY:-$ROOT/.venv/bin/python}
+RUNS=${RUNS:-3}
+BACKENDS=${BACKENDS:-"pg sqlite"}
+PORT=${PORT:-8831}
+OUT=${RESULTS_DIR:-$HERE/results/$(date +%F)}
+export BENCH_SQLITE_PATH=${BENCH_SQLITE_PATH:-$BENCH/data/legacy.db}
+export LEGACY_BRIDGE_CONFIG=${LEGACY_BRIDGE_CONFIG:-$BENCH/legacy-bridge.yaml}
+export LEGACY_BRIDGE_LOG_LEVEL=WARNING
+mkdir -p "$OUT"
+LOG="$OUT/results.jsonl"
+: > "$LOG"
+declare -A RESOURCE=([pg]=customers [sqlite]=customers-sqlite)
+declare -A EXTRA=([pg]="UseDeclareFetch=1;Fetch=10000;" [sqlite]="StepAPI=1;")
+[ -f "$BENCH_SQLITE_PATH" ] || { echo "no $BENCH_SQLITE_PATH: run bash bench/run.sh data" >&2; exit 1; }
+
+GPID=""
+stop() { [ -n "$GPID" ] && kill -TERM "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null; GPID=""; }
+trap stop EXIT
+
+for backend in $BACKENDS; do
+  "$PY" -m gunicorn -w 1 -k sync -b "127.0.0.1:$PORT" --timeout 600 --no-control-socket \
+      --chdir "$ROOT" wsgi:app >"$OUT/gunicorn-$backend.log" 2>&1 &
+  GPID=$!
+  for _ in $(seq 60); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
+  worker=$(pgrep -P "$GPID" | head -1)
+  url="http://127.0.0.1:$PORT/v1/${RESOURCE[$backend]}/export?format=ndjson"
+  curl -gsf -o /dev/null "$url&id[lte]=1000"                      # warm: pools, imports
+  for run in $(seq "$RUNS"); do
+    (cd "$ANCHORS" && "$PY" raw_odbc_fetch.py --backend "$backend" --mode convert \
+        --odbc-extra "${EXTRA[$backend]}" --label "floor-$backend" --log "$LOG") >&2
+    "$PY" "$HERE/fetch.py" "$url" --label "export-$backend" --log "$LOG" >&2
+  done
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker/status")
+  echo "{\"label\": \"rss-$backend\", \"worker_vmhwm_kib\": $hwm}" >> "$LOG"
+  stop
+done
+"$PY" "$HERE/summarize.py" "$LOG" | tee "$OUT/summary.md"
