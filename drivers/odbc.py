@@ -85,6 +85,8 @@ class OdbcDriver(Driver):
         except UnicodeEncodeError:
             raise BadRequest(f"a value has characters the code page of source {self.name!r} "
                              f"({self.encoding}) cannot hold") from None
+        except OverflowError:       # pyodbc cannot bind an integer beyond 64 bits
+            raise BadRequest(f"a value is out of range for source {self.name!r}") from None
 
     def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
         sql, params = compile_select(self.dialect, target, query)

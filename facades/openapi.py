@@ -157,7 +157,34 @@ def _list_params(resource: Resource) -> list[dict]:
          "description": f"comma-separated, '-' for descending; sortable: {', '.join(sortable)}"},
         {"name": "fields", "in": "query", "schema": {"type": "string"},
          "description": f"comma-separated subset of: {', '.join(fmaps)}"},
-    ] + _filter_params(resource)
+    ] + _since_param(resource) + _filter_params(resource)
+
+
+def _since_param(resource: Resource) -> list[dict]:
+    if not resource.spec.watermark:
+        return []
+    return [{"name": "updated_since", "in": "query", "schema": {"type": "string"},
+             "description": f"rows whose watermark ({', '.join(resource.spec.watermark)}) is greater, in "
+                            "watermark order; empty: from the first; the page's `watermark` resumes"}]
+
+
+def _export_operation(resource: Resource, name: str) -> dict:
+    """GET /<resource>/export: the list's filters, streamed as NDJSON or CSV."""
+    params = [p for p in _list_params(resource) if p["name"] not in ("limit", "cursor")]
+    text = {"schema": {"type": "string"}}
+    return {"get": {
+        "tags": [name], "operationId": f"export_{name}", "summary": f"Export every matching {name}",
+        "description": "Streamed (chunked); gzip with Accept-Encoding: gzip. The list route streams the "
+                       "same with Accept: application/x-ndjson or text/csv. A stream broken after its "
+                       "first byte ends with an {\"error\": problem} line (NDJSON) or without its final "
+                       "CRLF (CSV).",
+        "parameters": [{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["ndjson", "csv"],
+                                                                    "default": "ndjson"}}] + params,
+        "responses": {"200": {"description": "every matching record, one per line",
+                              "headers": {"X-Watermark": {"schema": {"type": "string"},
+                                                          "description": "with updated_since: resume here"}},
+                              "content": {"application/x-ndjson": text, "text/csv": text}},
+                      **_ERRORS}}}
 
 
 def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None) -> dict:
@@ -201,6 +228,8 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                                   "content": {"application/json": {
                                       "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}}}},
                           **_ERRORS}}})})
+        if "list" in resource.spec.operations:
+            spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name))
         key_path = "/".join("{" + k + "}" for k in resource.key)
         spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
             "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",

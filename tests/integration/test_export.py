@@ -136,3 +136,10 @@ def test_a_csv_export_broken_mid_stream_lacks_its_final_crlf(failing_after, sqli
     finally:
         app.extensions["legacy_bridge"].close()
     assert whole.endswith(b"\r\n")
+
+
+@pytest.mark.parametrize("path", ["/v1/customers", "/v1/customers/export"])
+def test_an_integer_beyond_64_bits_is_a_400_not_a_500(client, path):
+    response = client.get(f"{path}?id[lte]=1455215109066510018030199635968")
+    assert response.status_code == 400
+    assert response.get_json()["type"].endswith("invalid-parameter")
