@@ -24,6 +24,8 @@ from legacy_bridge.webhooks import check_config as check_webhooks
 from legacy_bridge.resilience import POLICY_KEYS, check_policy
 from legacy_bridge.watermark import check_watermark
 
+from .config_operations import check_operations, target_keys
+
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -43,9 +45,6 @@ RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "descript
                  "watermark"}
 RESOURCE_KEYS |= {"changes"}          # the change feed: legacy_bridge.changes.check_options
 # operation-bound resources (SOAP): placeholders each operation's params may use
-OPERATION_KEYS = {"operation", "params", "records", "next"}
-PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": ("body",)}
-_PLACEHOLDER = re.compile(r"^\{([a-z]+)(?:\.([a-z][a-z0-9_]*))?\}$")
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
 
 
@@ -279,7 +278,7 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
     if source not in sources:
         ck.fail(f"{path}.source", f"unknown source {source!r}; known: {', '.join(sorted(sources)) or 'none'}")
     kind = (sources.get(source) or {}).get("kind") if isinstance(sources.get(source), dict) else None
-    by_operation = "get" in _target_keys(kind)
+    by_operation = "get" in target_keys(kind)
     targets = {k: node[k] for k in ("table", "view", "select") if k in node}
     if not targets and _names_its_files(sources.get(source)):
         targets = {"file": str(sources[source].get("path"))}
@@ -324,7 +323,7 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
             ck.fail(f"{path}.contract", f"cannot import {node['contract']!r} ({exc})")
     operations: tuple[str, ...] = ("get", "list")
     if by_operation:
-        targets, operations = _check_operations(ck, node, path, fields, key)
+        targets, operations = check_operations(ck, node, path, fields, key)
     watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
     for problem in problems:
         ck.fail(f"{path}.watermark", problem)
@@ -336,74 +335,6 @@ def _check_resource(ck: _Checker, name: str, node: Any, sources: dict, service: 
     return ResourceSpec(name=name, source=source, target=targets, description=node.get("description"),
                         mapping=Mapping(fields=fields, key=list(key)), contract=contract,
                         operations=operations, watermark=watermark, **limits)
-
-
-def _target_keys(kind: Any) -> tuple[str, ...]:
-    """What a source kind's resources name: tables (ODBC) or operations (SOAP)."""
-    try:
-        return getattr(driver_class(kind), "target_keys", ("table", "view", "select"))
-    except (KeyError, TypeError):
-        return ("table", "view", "select")
-
-
-def _check_operation(ck: _Checker, op: str, node: Any, path: str, fields: dict[str, FieldMap],
-                     key: list) -> dict:
-    node = ck.mapping(node, path)
-    ck.unknown(node, OPERATION_KEYS, path)
-    if not isinstance(node.get("operation"), str) or not node.get("operation"):
-        ck.fail(f"{path}.operation", "required: the name of the operation in the WSDL")
-    for k in ("records", "next"):
-        if k in node and (not isinstance(node[k], str) or not node[k]):
-            ck.fail(f"{path}.{k}", "expected a dotted path into the response, e.g. Shipments.Shipment")
-    params = ck.mapping(node.get("params"), f"{path}.params")
-    allowed = PLACEHOLDERS[op]
-    used = set()
-    for param, template in params.items():
-        match = _PLACEHOLDER.match(template) if isinstance(template, str) else None
-        if match is None:
-            if isinstance(template, str) and "{" in template:
-                ck.fail(f"{path}.params.{param}", f"{template!r} is not a placeholder; {op} takes "
-                        + ", ".join("{%s}" % a for a in allowed))
-            continue
-        kind, name = match.groups()
-        used.add(kind)
-        if kind not in allowed:
-            ck.fail(f"{path}.params.{param}", f"{op} cannot use {template}; it takes "
-                    + ", ".join("{%s}" % a for a in allowed))
-        elif name is not None and name not in fields:
-            ck.fail(f"{path}.params.{param}", f"{template}: no field {name!r}; fields: {', '.join(fields)}")
-        elif kind == "filter" and (name is None or not (fields[name].filter or name in key)):
-            ck.fail(f"{path}.params.{param}", f"{template}: name a field with filter: true")
-        elif kind == "key" and name is not None and name not in key:
-            ck.fail(f"{path}.params.{param}", f"{template}: {name!r} is not a key field")
-        elif kind == "key" and name is None and len(key) != 1:
-            ck.fail(f"{path}.params.{param}", "{key} needs a single-field key; use {key.<field>}")
-        elif kind in ("page", "limit") and name is not None:
-            ck.fail(f"{path}.params.{param}", f"{{{kind}}} takes no field name")
-    if op == "list" and ("next" in node) != ("page" in used):
-        ck.fail(path, "next (where the response holds the next page token) and a {page} parameter "
-                      "(where the request takes it) go together")
-    return node
-
-
-def _check_operations(ck: _Checker, node: dict, path: str, fields: dict[str, FieldMap],
-                      key: list) -> tuple[dict, tuple[str, ...]]:
-    """The target of an operation-bound resource: get/list/create, faults, field columns."""
-    target: dict[str, Any] = {}
-    for op in ("get", "list", "create"):
-        if op in node:
-            target[op] = _check_operation(ck, op, node[op], f"{path}.{op}", fields, key)
-    if "get" not in target and "list" not in target:
-        ck.fail(path, "a get or a list operation is required")
-    faults = ck.mapping(node.get("faults"), f"{path}.faults")
-    ck.unknown(faults, {"not_found", "invalid"}, f"{path}.faults")
-    for k, codes in faults.items():
-        if not isinstance(codes, list) or not all(isinstance(c, str) and c for c in codes):
-            ck.fail(f"{path}.faults.{k}", "expected a list of fault codes, e.g. [Client.NotFound]")
-    target["faults"] = {k: list(v) for k, v in faults.items() if isinstance(v, list)}
-    target["fields"] = {name: f.column for name, f in fields.items()}
-    operations = tuple(op for op in ("get", "list", "create") if op in target)
-    return target, (("get",) if "get" not in operations else ()) + operations
 
 
 def validate(raw: Any, origin: str = "config") -> Config:
