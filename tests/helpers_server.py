@@ -109,3 +109,16 @@ def serve_app(app, ready_path: str = "/healthz", timeout: float = 10) -> Iterato
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout)
+
+
+def child_pids(parent_pid: int) -> list[int]:
+    """Pids whose parent is ``parent_pid`` (a gunicorn master's workers), from /proc, sorted."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent_pid:
+            children.append(int(stat.parent.name))
+    return sorted(children)

@@ -15,7 +15,7 @@ import requests
 import yaml
 
 from conftest import ROOT
-from helpers_server import HOST, free_port, serve_process
+from helpers_server import HOST, free_port, serve_process, child_pids
 
 ROWS = 200_000
 MAX_GROWTH_MB = 100
@@ -64,17 +64,6 @@ def _config(backend, table: str) -> dict:
                 "amount": {"column": "AMT", "converter": {"decimal": {"scale": 2}}}}}}}
 
 
-def _workers(master_pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            children.append(int(stat.parent.name))
-    return children
-
 
 def peak_rss_mb(pid: int) -> float:
     """VmHWM: the process's peak resident set, from /proc."""
@@ -101,7 +90,7 @@ def big_export(backend, tmp_path_factory):
 
 
 def test_a_200k_row_export_has_every_row_and_the_worker_memory_stays_flat(big_export):
-    (worker,) = _workers(big_export.process.pid)
+    (worker,) = child_pids(big_export.process.pid)
     # warm up: imports, the pools and a small export, so the baseline is a serving worker
     warm = requests.get(f"{big_export.url}/v1/rows/export?format=ndjson&id[lte]=2000", timeout=30)
     assert warm.status_code == 200 and warm.text.count("\n") == 2000

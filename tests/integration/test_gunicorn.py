@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, crm_config
-from helpers_server import HOST, free_port, get, serve_process
+from helpers_server import HOST, free_port, get, serve_process, child_pids
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +27,13 @@ def gunicorn(sqlite_backend, tmp_path_factory):
     assert server.process.returncode == 0, server.log()          # SIGTERM is a clean shutdown
 
 
-def _workers(master_pid: int) -> list[int]:
-    """Pids whose parent is the gunicorn master (from /proc)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            children.append(int(stat.parent.name))
-    return children
-
 
 def test_gunicorn_runs_two_workers(gunicorn):
     # with preload_app (gunicorn.conf.py) a first worker can answer before the second forks
     deadline = time.monotonic() + 5
-    while len(_workers(gunicorn.process.pid)) < 2 and time.monotonic() < deadline:
+    while len(child_pids(gunicorn.process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert len(_workers(gunicorn.process.pid)) == 2
+    assert len(child_pids(gunicorn.process.pid)) == 2
 
 
 def test_gunicorn_serves_a_list_page_and_its_next_page(gunicorn):

@@ -15,19 +15,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ROOT, crm_config
-from helpers_server import HOST, free_port, get, serve_process
+from helpers_server import HOST, free_port, get, serve_process, child_pids
 
-
-def _workers(master_pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:
-            children.append(int(stat.parent.name))
-    return sorted(children)
 
 
 def _until(condition, timeout: float = 10.0) -> None:
@@ -63,13 +52,13 @@ def served(sqlite_backend, tmp_path_factory):
            "GUNICORN_THREADS": "2", "GUNICORN_GRACEFUL_TIMEOUT": "5", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     with serve_process(argv, port, tmp / "gunicorn.log", cwd=ROOT, env=env) as server:
         server.metrics_dir = metrics_dir
-        _until(lambda: len(_workers(server.process.pid)) == 2)
+        _until(lambda: len(child_pids(server.process.pid)) == 2)
         yield server
     assert server.process.returncode == 0, server.log()
 
 
 def test_workers_and_threads_come_from_the_environment(served):
-    assert len(_workers(served.process.pid)) == 2
+    assert len(child_pids(served.process.pid)) == 2
     assert "Using worker: gthread" in served.log()
 
 
@@ -105,10 +94,10 @@ def test_a_dead_workers_live_gauges_are_dropped_and_its_counts_kept(served):
            (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
     get(served.url + "/v1/customers?limit=1")
     before = metrics(served.url)[key]
-    victim = next(pid for pid in _workers(served.process.pid)
+    victim = next(pid for pid in child_pids(served.process.pid)
                   if pid in _pids_with(served.metrics_dir, "gauge_livesum_"))
     os.kill(victim, signal.SIGTERM)
-    _until(lambda: victim not in _workers(served.process.pid) and len(_workers(served.process.pid)) == 2)
+    _until(lambda: victim not in child_pids(served.process.pid) and len(child_pids(served.process.pid)) == 2)
     _until(lambda: victim not in _pids_with(served.metrics_dir, "gauge_livesum_"))
     assert victim not in _pids_with(served.metrics_dir, "gauge_livemax_")
     assert metrics(served.url)[key] == before           # its requests still count
