@@ -122,3 +122,30 @@ def child_pids(parent_pid: int) -> list[int]:
         if int(fields[1]) == parent_pid:
             children.append(int(stat.parent.name))
     return sorted(children)
+
+
+@contextmanager
+def hanging_server(path: str = "/soap11") -> Iterator[str]:
+    """A URL whose server accepts connections and never answers (a hung legacy service)."""
+    sock = socket.socket()
+    sock.bind((HOST, 0))
+    sock.listen(64)
+    held, stop = [], threading.Event()
+
+    def accept():
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(sock.accept()[0])
+            except OSError:
+                continue
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{sock.getsockname()[1]}{path}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        sock.close()

@@ -4,7 +4,6 @@ and writes are not (counted at the server); the caller's trace reaches the serve
 from __future__ import annotations
 
 import io
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from conftest import crm_config, make_app
-from helpers_server import HOST
+from helpers_server import HOST, hanging_server
 from legacy_bridge.tms_simulator import TmsSimulator, tms_config
 
 TIMEOUT = 1.0
@@ -58,32 +57,6 @@ def serve_wsgi(app):
         server.server_close()
         thread.join(10)
 
-
-@contextmanager
-def hanging_server():
-    """Accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind((HOST, 0))
-    sock.listen(64)
-    held, stop = [], threading.Event()
-
-    def accept():
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(sock.accept()[0])
-            except OSError:
-                continue
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{sock.getsockname()[1]}/soap11"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,48 +3,19 @@ a server that hangs (504), one that is down (503), a WSDL that will not load, an
 unmapped fault (502); and the credentials the server must receive."""
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 from click.testing import CliRunner
 import yaml
 
 from conftest import make_app
-from helpers_server import HOST, free_port
+from helpers_server import HOST, free_port, hanging_server
 from legacy_bridge.cli import main
 from legacy_bridge.tms_simulator import TmsSimulator, serve, tms_config
 
 TIMEOUT = 1.0
 
-
-@contextmanager
-def hanging_server():
-    """Accepts connections, reads the request, never answers."""
-    sock = socket.socket()
-    sock.bind((HOST, 0))
-    sock.listen(16)
-    held, stop = [], threading.Event()
-
-    def accept():
-        sock.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(sock.accept()[0])
-            except OSError:
-                continue
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{HOST}:{sock.getsockname()[1]}/soap11"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        sock.close()
 
 
 @pytest.fixture(scope="module")
