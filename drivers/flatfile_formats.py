@@ -117,6 +117,17 @@ def _lines(f: BinaryIO, pos: int) -> Iterator[tuple[int, bytes]]:
 
 # -- CSV -------------------------------------------------------------------------------
 
+class _Reader:
+    """What every text reader shares: one record read at a byte offset through ``scan``."""
+
+    def read_at(self, pos: int) -> tuple | BadRecord | None:
+        rows = self.scan(pos)
+        try:
+            return next(rows, (pos, None))[1]
+        finally:
+            rows.close()
+
+
 class CsvFormat:
     """Delimited text: a header row or declared columns, any encoding, standard quoting."""
 
@@ -131,7 +142,7 @@ class CsvFormat:
         return _CsvReader(self, f)
 
 
-class _CsvReader:
+class _CsvReader(_Reader):
     block = 0           # records are not blocked: nothing more than the offset to resume from
 
     def __init__(self, fmt: CsvFormat, f: BinaryIO) -> None:
@@ -191,13 +202,6 @@ class _CsvReader:
         bad = _convert(row, self.typed) if self.typed else None
         return bad or tuple(row)
 
-    def read_at(self, pos: int) -> tuple | BadRecord | None:
-        rows = self.scan(pos)
-        try:
-            return next(rows, (pos, None))[1]
-        finally:
-            rows.close()
-
 
 # -- fixed width -----------------------------------------------------------------------
 
@@ -217,7 +221,7 @@ class FixedFormat:
         return _FixedReader(self, f)
 
 
-class _FixedReader:
+class _FixedReader(_Reader):
     first = 0
     block = 0
 
@@ -260,9 +264,3 @@ class _FixedReader:
         bad = _convert(values, fmt.typed) if fmt.typed else None
         return bad or tuple(values)
 
-    def read_at(self, pos: int) -> tuple | BadRecord | None:
-        rows = self.scan(pos)
-        try:
-            return next(rows, (pos, None))[1]
-        finally:
-            rows.close()
