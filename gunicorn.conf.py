@@ -79,6 +79,15 @@ def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_worker_init(worker) -> None:
+    """Each worker publishes its pool sizes at once: a scrape answered by another worker
+    would otherwise miss them until this one happens to answer one."""
+    from legacy_bridge.metrics import report_pools
+    bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
+    if bridge is not None:
+        report_pools(bridge)
+
+
 def worker_exit(server, worker) -> None:
     """Close the legacy connections of a worker that stops (after its graceful timeout)."""
     bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")

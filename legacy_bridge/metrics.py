@@ -21,7 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from .errors import SourceError
 
-__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "registry", "multiprocess_mode"]
+__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "report_pools", "registry", "multiprocess_mode"]
 
 _PREFIX = "legacy_bridge_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -122,13 +122,17 @@ UNMEASURED = _Unmeasured()
 bp = Blueprint("metrics", __name__)
 
 
-@bp.get("/metrics")
-def scrape() -> Response:
-    bridge = current_app.extensions["legacy_bridge"]
-    for driver in bridge.drivers.values():       # this worker's pools, read now
+def report_pools(bridge) -> None:
+    """Publish this process's connection pool usage (a worker at start, and at every scrape)."""
+    for driver in bridge.drivers.values():
         report = getattr(driver, "report_usage", None)
         if report is not None:
             report()
+
+
+@bp.get("/metrics")
+def scrape() -> Response:
+    report_pools(current_app.extensions["legacy_bridge"])      # this worker's pools, read now
     return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
