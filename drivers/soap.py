@@ -221,7 +221,7 @@ class SoapDriver(Driver):
             raise SourceUnavailable(f"source {self.name!r} cannot be reached", self.name) from exc
 
     def close(self) -> None:
-        self.transport.session.close()
+        self.transport.close()
 
     # -- calls -----------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ from zeep.wsdl.bindings import Soap11Binding, Soap12Binding
 from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU
 
+from .soap_http import ServiceSession, ServiceTransport
+
 __all__ = ["build_transport", "load_document", "select_port", "wsse_token", "describe", "draft_operation",
            "forget_documents"]
 
@@ -28,14 +30,15 @@ _LOCK = threading.Lock()
 SOAP_VERSIONS = {"1.1": Soap11Binding, "1.2": Soap12Binding}
 
 
-def build_transport(options: dict[str, Any], session: requests.Session | None = None) -> Transport:
-    """A zeep Transport with (connect, read) timeouts and one reused, pooled session.
+def build_transport(options: dict[str, Any], session: requests.Session | None = None) -> ServiceTransport:
+    """A zeep Transport with (connect, read) timeouts and pooled keep-alive connections
+    (:mod:`.soap_http`).
 
     ``session`` is injected by tests; a source builds its own otherwise.
     """
+    size = options.get("pool", {}).get("size", 10)
     if session is None:
-        session = requests.Session()
-        size = options.get("pool", {}).get("size", 10)
+        session = ServiceSession()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -47,7 +50,7 @@ def build_transport(options: dict[str, Any], session: requests.Session | None = 
     # file paths are never cached by zeep; imported schemas over HTTP are, per process
     # (InMemoryCache is process-wide) or across processes (SqliteCache file)
     cache = SqliteCache(path=cache_path, timeout=24 * 3600) if cache_path else InMemoryCache()
-    return Transport(cache=cache, session=session, timeout=timeouts, operation_timeout=timeouts)
+    return ServiceTransport(session, timeouts, size, cache=cache)
 
 
 def load_document(location: str, transport: Transport, strict: bool = True) -> Document:
