@@ -43,10 +43,15 @@ def introspect_wsdl(wsdl: str, operation: str | None, source: str,
         return 1, f"error: {exc}"
     name = resource or draft["binding"]["operation"].lower().replace("_", "-")
     fields = draft["fields"]
-    for template in (draft["binding"].get("params") or {}).values():
+    params = draft["binding"].get("params") or {}
+    unmatched = []
+    for param, template in list(params.items()):
         wanted = template.strip("{}").split(".", 1)
         if wanted[0] == "filter" and wanted[1] in fields:
             fields[wanted[1]]["filter"] = True
+        elif wanted[0] == "filter":                 # no field of that name: the config would not validate
+            unmatched.append(param)
+            del params[param]
     key = next(iter(fields), "id")
     body = {"sources": {source: {"kind": "soap", "wsdl": wsdl}},
             "resources": {name: {"source": source, "key": [key], draft["kind"]: draft["binding"],
@@ -54,4 +59,7 @@ def introspect_wsdl(wsdl: str, operation: str | None, source: str,
     notes = [f"# draft for operation {operation} ({draft['kind']}); its parameters: "
              f"{', '.join(draft['params']) or 'none'}",
              "# check the key, the converters, and that every {filter.x} names a field with filter: true"]
+    if unmatched:
+        notes.append(f"# left out (no field of that name to filter on): {', '.join(unmatched)}; "
+                     "give a constant in params if the service needs a value")
     return 0, "\n".join(notes) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)

@@ -98,6 +98,15 @@ def test_introspect_lists_operations_and_drafts_a_config_that_validates():
     assert spec.mapping.fields["s_capital_city"].column == "sCapitalCity"
 
 
+def test_a_list_draft_leaves_out_a_parameter_no_field_can_fill_and_still_validates():
+    draft = CliRunner().invoke(main, ["introspect", "--wsdl", str(WSDL / "countryInformation.wsdl"),
+                                      "--operation", "CountriesUsingCurrency", "--name", "countries"])
+    assert draft.exit_code == 0, draft.output
+    assert "# left out (no field of that name to filter on): sISOCurrencyCode" in draft.stdout
+    config = validate(yaml.safe_load(draft.stdout))
+    assert "sISOCurrencyCode" not in str(config.resources["countries"].target["list"])
+
+
 def test_introspect_names_an_unknown_operation():
     result = CliRunner().invoke(main, ["introspect", "--wsdl", str(WSDL / "calculator-soap11and12.wsdl"),
                                        "--operation", "Power"])
