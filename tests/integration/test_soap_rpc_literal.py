@@ -172,6 +172,13 @@ def test_list_passes_the_filter_as_a_part(client, service):
     assert [call[3] for call in service.received] == [{"Carrier": "NORDFRACHT"}]
 
 
+def test_a_list_without_the_filter_leaves_the_required_part_out(client, service):
+    service.received.clear()
+    body = client.get("/v1/rates").get_json()
+    assert sorted(item["lane"] for item in body["data"]) == sorted(RATES)
+    assert [call[3] for call in service.received] == [{}]
+
+
 def test_an_unknown_key_is_the_mapped_fault_a_404(client):
     body = client.get("/v1/rates/XXX-YYY").get_json()
     assert body["status"] == 404 and body["fault_code"] == "Client.RateNotFound"
