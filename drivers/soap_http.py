@@ -95,8 +95,9 @@ class ServiceTransport(Transport):
             return None
         if self._pools is None:
             # requests' defaults, so both paths trust the same certificates
-            self._pools = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size,
-                                              ca_certs=session.environment(address).ca_bundle or certifi.where())
+            bundle = session.environment(address).ca_bundle or certifi.where()
+            where = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+            self._pools = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **where)
         return self._pools
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> Any:
