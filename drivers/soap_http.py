@@ -10,6 +10,7 @@ Errors come out as the requests exceptions the driver already translates.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -63,6 +64,9 @@ class ServiceSession(requests.Session):
         return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
 class _Reply:
     """What zeep reads of a response (``requests.Response``'s names)."""
 
@@ -88,16 +92,20 @@ class ServiceTransport(Transport):
         self._timeout = urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
         self._pools: urllib3.PoolManager | None = None
         self._pool_size = pool_size
+        self._lock = threading.Lock()
 
     def _lean(self, address: str) -> urllib3.PoolManager | None:
         session = self.session
-        if not isinstance(session, ServiceSession) or session.environment(address).proxies:
+        if not isinstance(session, ServiceSession) or session.environment(address).proxies \
+                or not isinstance(session.auth, (tuple, type(None))):
             return None
         if self._pools is None:
-            # requests' defaults, so both paths trust the same certificates
-            bundle = session.environment(address).ca_bundle or certifi.where()
-            where = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
-            self._pools = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **where)
+            with self._lock:
+                if self._pools is None:
+                    # requests' defaults, so both paths trust the same certificates
+                    bundle = session.environment(address).ca_bundle or certifi.where()
+                    where = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+                    self._pools = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **where)
         return self._pools
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> Any:
@@ -110,12 +118,15 @@ class ServiceTransport(Transport):
             sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         try:
             # no retry: a SOAP call may have done its work before the link broke
-            return _Reply(pools.request("POST", address, body=message, headers=sent, timeout=self._timeout,
-                                        retries=urllib3.Retry(0, read=False), redirect=False))
+            reply = pools.request("POST", address, body=message, headers=sent, timeout=self._timeout,
+                                  retries=urllib3.Retry(0, read=False), redirect=False)
         except MaxRetryError as exc:
             raise _as_requests(exc.reason or exc) from exc
         except HTTPError as exc:
             raise _as_requests(exc) from exc
+        if reply.status in _REDIRECTS:       # rare: followed as zeep would, through requests
+            return super().post(address, message, headers)
+        return _Reply(reply)
 
     def close(self) -> None:
         if self._pools is not None:

@@ -52,6 +52,16 @@ def test_calls_go_through_the_sources_own_pool_not_requests(tms, no_proxy_settin
     assert pool.num_requests == 5
 
 
+def test_a_service_that_moved_is_followed_as_zeep_would(tms, no_proxy_settings):
+    def moved(environ, start_response):
+        start_response("307 Temporary Redirect", [("Location", f"{tms}{environ['PATH_INFO']}")])
+        return [b""]
+
+    with serve_app(moved, ready_path="/") as server:
+        response = _app(tms_config(tms, address=f"{server.url}/soap11")).test_client().get("/v1/shipments/TMS000003")
+    assert response.status_code == 200 and response.get_json()["shipment_no"] == "TMS000003"
+
+
 def test_a_proxy_named_by_the_environment_carries_the_calls(tms, no_proxy_settings, tmp_path):
     seen = []
 
