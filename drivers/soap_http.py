@@ -4,7 +4,8 @@ zeep posts every envelope through ``requests``, which costs about 0.4 ms a call 
 of the socket work (it reads the proxy settings from the environment, prepares hooks
 and cookies): a fifth of a quick legacy call.  :class:`ServiceTransport` posts with
 urllib3 directly (the pool requests itself sits on) and keeps requests for what it is
-good at and what is rare: fetching the WSDL and its imports, and calls through a proxy.
+good at and what is rare: fetching the WSDL and its imports, calls through a proxy, and
+redirects.
 Errors come out as the requests exceptions the driver already translates.
 """
 from __future__ import annotations
