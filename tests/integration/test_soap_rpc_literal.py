@@ -180,7 +180,7 @@ def test_a_list_without_the_filter_leaves_the_required_part_out(client, service)
 
 
 def test_an_unknown_key_is_the_mapped_fault_a_404(client):
-    body = client.get("/v1/rates/XXX-YYY").get_json()
+    body = client.get("/v1/rates/OSL-LIS").get_json()
     assert body["status"] == 404 and body["fault_code"] == "Client.RateNotFound"
 
 
