@@ -1,6 +1,6 @@
 """rpc/literal SOAP end to end: zeep must send the operation-named wrapper with
-unqualified parts, and read the part back, for get, list (with a pushed-down filter),
-create and a mapped fault; and ``introspect --wsdl`` drafts that serve as printed.
+unqualified parts, and read the part back, for get, list (with a pushed-down filter and
+without it), create and a mapped fault; and ``introspect --wsdl`` drafts that serve as printed.
 
 spyne speaks document/literal only, and the one rpc WSDL in ../shared/testdata is
 rpc/encoded, so the service here is a small WSGI responder of our own over a real
