@@ -66,6 +66,7 @@ class ServiceSession(requests.Session):
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_NO_RETRY = urllib3.Retry(0, read=False)     # a SOAP call may have done its work before the link broke
 
 
 class _Reply:
@@ -118,9 +119,8 @@ class ServiceTransport(Transport):
         if auth:
             sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         try:
-            # no retry: a SOAP call may have done its work before the link broke
             reply = pools.request("POST", address, body=message, headers=sent, timeout=self._timeout,
-                                  retries=urllib3.Retry(0, read=False), redirect=False)
+                                  retries=_NO_RETRY, redirect=False)
         except MaxRetryError as exc:
             raise _as_requests(exc.reason or exc) from exc
         except HTTPError as exc:

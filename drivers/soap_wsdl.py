@@ -184,6 +184,13 @@ def _scalars(xsd_type: Any, prefix: str, depth: int = 0) -> list[tuple[str, str]
     return out
 
 
+# names that say what a parameter or an answer element is for, in drafts
+_PAGING = re.compile(r"(?i)token|cursor|^next|page$")
+_LIMITING = re.compile(r"(?i)size$|limit|^max")
+_COUNTING = re.compile(r"(?i)count$|total")
+_CREATING = re.compile(r"(?i)^(create|add|insert|new|submit|register)")
+
+
 def _repeated(xsd_type: Any, prefix: str = "", depth: int = 0) -> tuple[str, Any] | None:
     """(path, type) of the first repeating complex element, searched depth first."""
     for name, element in getattr(xsd_type, "elements", None) or []:
@@ -214,12 +221,6 @@ def _record(xsd_type: Any) -> tuple[str | None, bool, Any]:
     if len(elements) == 1 and _complex(elements[0][1]) is not None:
         return elements[0][0], False, _complex(elements[0][1])
     return None, False, xsd_type
-
-
-_PAGING = re.compile(r"(?i)token|cursor|^next|page$")
-_LIMITING = re.compile(r"(?i)size$|limit|^max")
-_COUNTING = re.compile(r"(?i)count$|total")
-_CREATING = re.compile(r"(?i)^(create|add|insert|new|submit|register)")
 
 
 def _answer(body_type: Any) -> tuple[Any, bool]:
