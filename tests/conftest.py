@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +26,21 @@ BACKENDS = ("sqlite", "postgresql", "mariadb")
 IN_CI = bool(os.environ.get("CI"))
 ROWS = 250
 
-PG = os.environ.get("LB_TEST_PG", "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;"
-                                    "Database=test;Uid=postgres")
-MARIADB = os.environ.get("LB_TEST_MARIADB", "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
-                                              "Database=test;Uid=root;Pwd=")
+PG_SERVER = os.environ.get("LB_TEST_PG", "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;"
+                                           "Database=test;Uid=postgres")
+MARIADB_SERVER = os.environ.get("LB_TEST_MARIADB", "Driver={MariaDB Unicode};Server=127.0.0.1;Port=3306;"
+                                                     "Database=test;Uid=root;Pwd=")
+# Suites run side by side (CI, worktrees) share the servers: each run works in a database
+# of its own, created at the start and dropped at the end (see pytest_configure).
+RUN_DATABASE = f"lbt_{os.getpid()}"
+
+
+def _in_database(connection: str, database: str) -> str:
+    return re.sub(r"(?i)(Database=)[^;]*", lambda m: m.group(1) + database, connection)
+
+
+PG = _in_database(PG_SERVER, RUN_DATABASE)
+MARIADB = _in_database(MARIADB_SERVER, RUN_DATABASE)
 
 
 @dataclass
@@ -66,6 +78,48 @@ _TYPES = {
     "postgresql": {"ts": "TIMESTAMP", "dec": "NUMERIC(11,2)"},
     "mariadb": {"ts": "DATETIME(6)", "dec": "DECIMAL(11,2)"},
 }
+
+
+def _run_databases(create: bool) -> None:
+    """Create (or drop) this run's database on each server that answers; on creation also
+    drop those left by runs whose process is gone (a killed run never reaches its end)."""
+    for server, list_sql in ((PG_SERVER, "SELECT datname FROM pg_database WHERE datname LIKE 'lbt\\_%'"),
+                             (MARIADB_SERVER, "SHOW DATABASES LIKE 'lbt\\_%'")):
+        try:
+            conn = pyodbc.connect(server, autocommit=True, timeout=5)
+        except pyodbc.Error:
+            continue            # unreachable: the backend's tests skip, or fail in CI
+        with conn:
+            cur = conn.cursor()
+            stale = [RUN_DATABASE]
+            if create:
+                stale += [name for (name,) in cur.execute(list_sql).fetchall()
+                          if name != RUN_DATABASE and not _alive(int(name.rpartition("_")[2] or 0))]
+            for name in stale:
+                try:
+                    cur.execute(f"DROP DATABASE IF EXISTS {name}")
+                except pyodbc.Error:
+                    pass        # still in use by a run that is alive after all
+            if create:
+                cur.execute(f"CREATE DATABASE {RUN_DATABASE}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return pid > 0
+
+
+def pytest_configure(config) -> None:
+    _run_databases(create=True)
+
+
+def pytest_unconfigure(config) -> None:
+    _run_databases(create=False)
 
 
 def _backend(name: str, tmp_root: Path) -> Backend:
