@@ -28,6 +28,9 @@ export BENCH_SQLITE_PATH=${BENCH_SQLITE_PATH:-$BENCH/data/legacy.db}
 export ANCHORS_WRK="$ANCHORS/wrk"
 export LEGACY_BRIDGE_CONFIG=${LEGACY_BRIDGE_CONFIG:-$BENCH/legacy-bridge.yaml}
 PY="$VENV/bin/python"
+# legacy-bridge runs with its production settings (JSON access log, metrics); the anchors
+# (sandman2) with gunicorn's defaults, as their own harness runs them
+LB_GUNICORN_CONF=${LB_GUNICORN_CONF:-$ROOT/gunicorn.conf.py}
 LAST_PAGE=$(( (ROWS + LIMIT - 1) / LIMIT ))
 PAGE=$(( LAST_PAGE < 10000 ? LAST_PAGE : 10000 ))     # "page 10,000" (the last page of 1M rows)
 mkdir -p "$RESULTS_DIR" "$(dirname "$BENCH_SQLITE_PATH")"
@@ -55,14 +58,19 @@ stop_all() { local name; for name in "${!PID[@]}"; do stop_server "$name"; done;
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-start_server() {  # name port venv chdir module probe-path
-  local name=$1 port=$2 venv=$3 dir=$4 module=$5 probe=$6 extra=()
+start_server() {  # name port venv chdir module probe-path [gunicorn config file]
+  local name=$1 port=$2 venv=$3 dir=$4 module=$5 probe=$6 conf=${7:-} extra=()
   if curl -s -o /dev/null "http://127.0.0.1:$port/"; then die "port $port is already in use"; fi
   # gunicorn >= 27 opens a control socket at one fixed path per user unless told not to
   "$venv/bin/gunicorn" --help | grep -q -- --no-control-socket && extra+=(--no-control-socket)
+  # gunicorn reads ./gunicorn.conf.py of its working directory unless -c names one: each
+  # product starts in its own folder, and only a product with a config file gets one
+  [ -n "$conf" ] && extra+=(-c "$conf")
   LOGFILE[$name]="$RESULTS_DIR/gunicorn-$name.log"
-  "$venv/bin/gunicorn" -w "$WORKERS" -k sync -b "127.0.0.1:$port" --chdir "$dir" \
-      ${extra[@]+"${extra[@]}"} "$module" >"${LOGFILE[$name]}" 2>&1 &
+  # the same worker model for both (sync, WORKERS processes): the command line wins over a
+  # config file's workers/threads, so the figures compare with earlier runs and the anchors'
+  (cd "$dir" && exec "$venv/bin/gunicorn" -w "$WORKERS" -k sync --threads 1 -b "127.0.0.1:$port" \
+      ${extra[@]+"${extra[@]}"} "$module") >"${LOGFILE[$name]}" 2>&1 &
   PID[$name]=$!
   for _ in $(seq 120); do
     if curl -sf -o /dev/null "http://127.0.0.1:$port$probe"; then
@@ -167,7 +175,7 @@ PAGE_URL=""
 lb_start() {  # backend resource: serve, check, and walk the whole table (sets PAGE_URL)
   local backend=$1 path=/v1/$2 walk
   log "legacy-bridge ($backend) under gunicorn -w $WORKERS on 127.0.0.1:$LB_PORT"
-  start_server "legacy-bridge-$backend" "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz
+  start_server "legacy-bridge-$backend" "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz "$LB_GUNICORN_CONF"
   check_url "$LB_BASE/readyz" "d['status'] == 'ok'"
   check_url "$LB_BASE$path?id[gt]=$((ROWS - LIMIT))&limit=$LIMIT" \
     "len(d['data']) == $LIMIT and d['data'][0]['id'] == $((ROWS - LIMIT + 1)) and d['next'] is None"
@@ -211,7 +219,12 @@ do_setup() {
         'Flask-SQLAlchemy==2.4.0' 'SQLAlchemy==1.3.3' 'Flask-Admin<2' 'WTForms<3.1' \
         psycopg2-binary gunicorn
   fi
-  command -v wrk >/dev/null || die "wrk is not installed"
+  if ! command -v wrk >/dev/null; then      # Debian's package, as scripts/bootstrap.sh installs its own
+    log "installing wrk (Debian package)"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null \
+      || die "wrk is not installed and apt-get could not install it"
+  fi
   "$PY" - "$RESULTS_DIR/meta.json" <<EOF
 import json, os, platform, subprocess, sys
 def out(*cmd, cwd=None):
@@ -225,7 +238,9 @@ meta = {"date": out("date", "-Iseconds"), "rows": $ROWS, "runs": $RUNS, "wrk_dur
         "dirty": bool(out("git", "status", "--porcelain", "--untracked-files=no", cwd="$ROOT")),
         "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "python": platform.python_version(),
         "wrk_version": out("wrk", "-v").splitlines()[0] if out("wrk", "-v") else None,
-        "sandman2_venv": "$SM2VENV", "venv": "$VENV", "anchors": "$ANCHORS"}
+        "sandman2_venv": "$SM2VENV", "venv": "$VENV", "anchors": "$ANCHORS",
+        "gunicorn": {"legacy-bridge": "-w $WORKERS -k sync --threads 1 -c $LB_GUNICORN_CONF",
+                     "sandman2": "-w $WORKERS -k sync --threads 1, no config file (gunicorn defaults)"}}
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 }

@@ -84,6 +84,9 @@ def main() -> None:
                 f"commit {meta['commit']}{' + uncommitted changes' if meta.get('dirty') else ''}; "
                 f"{meta['cpus']} CPUs, load average at start {', '.join(f'{x:.2f}' for x in meta['loadavg_at_start'])}.",
                 ""]
+        for product, how in meta.get("gunicorn", {}).items():
+            out.append(f"- {product}: `gunicorn {how}`")
+        out += [""] if meta.get("gunicorn") else []
         if meta["rows"] != 1_000_000:
             out += [f"**Not the issue's setting:** the targets are defined on 1,000,000 rows. sandman2's list "
                     f"cost grows with the table (OFFSET + count per page), legacy-bridge's does not, so the "
