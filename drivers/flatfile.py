@@ -75,6 +75,7 @@ class FlatFileDriver(Driver):
     supports_pushdown = False
     supports_sort = False
     natural_order = PSEUDO
+    default_timeout = None              # local files do not go silent; see ``timeout``
     #: a resource over a flat-file source needs no table: the source names the files
     target_optional = True
 

@@ -124,6 +124,122 @@ def child_pids(parent_pid: int) -> list[int]:
     return sorted(children)
 
 
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to ``upstream``, and breaks the link on demand.
+
+    :meth:`cut` closes the listener and every connection (a database restart: clients see
+    refusals and resets); :meth:`restore` listens again on the same port.  :meth:`silence`
+    is a black hole: connections are still accepted (the kernel answers), but nothing
+    is forwarded either way until :meth:`resume` (a firewall dropping packets, a proxy
+    whose backend hangs); what was held is delivered late, as TCP retransmits it.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
+        # client sockets that sent a request into the silence, and when
+        self._silenced: dict[socket.socket, float] = {}
+        probe = socket.socket()
+        probe.bind((HOST, 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Close the listener and every connection through the proxy."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)     # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self) -> None:
+        self._flowing.set()
+        self.cut()
+
+    def silence(self) -> None:
+        """Forward nothing from now on (new connections are accepted and held)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def stuck_open(self, for_longer_than: float = 0.0) -> int:
+        """Connections on which the client sent a request into the silence more than
+        ``for_longer_than`` seconds ago and that it has not closed since."""
+        now = time.monotonic()
+        with self._lock:
+            return sum(1 for conn, since in self._silenced.items()
+                       if conn.fileno() >= 0 and now - since > for_longer_than)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return                                  # cut
+            with self._lock:
+                self._conns.add(client)
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self._flowing.wait()                            # a silent link: the connection hangs here
+        try:
+            server = socket.create_connection(self.upstream, timeout=5)
+            server.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._conns.add(server)
+        threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+        self._pump(client, server, client)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, client: socket.socket | None) -> None:
+        try:
+            while data := src.recv(65536):
+                if not self._flowing.is_set():
+                    if client is not None:
+                        with self._lock:
+                            self._silenced.setdefault(client, time.monotonic())
+                    self._flowing.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            if client is not None:            # the client closed (or the link was cut)
+                with self._lock:
+                    self._conns.discard(client)
+                client.close()
+
+
 @contextmanager
 def hanging_server(path: str = "/soap11") -> Iterator[str]:
     """A URL whose server accepts connections and never answers (a hung legacy service)."""

@@ -55,9 +55,10 @@ class Scripted(Driver):
         self._next()
 
 
-def guarded(*outcomes, attempts=3, failures=3, cooldown=0.3, delay=0.0) -> GuardedDriver:
+def guarded(*outcomes, attempts=3, failures=3, cooldown=0.3, delay=0.0, max_calls=8) -> GuardedDriver:
     return GuardedDriver(Scripted(*outcomes, delay=delay),
-                         Policy(attempts=attempts, backoff=0.01, failures=failures, cooldown=cooldown))
+                         Policy(attempts=attempts, backoff=0.01, failures=failures, cooldown=cooldown,
+                                max_calls=max_calls))
 
 
 def test_a_read_from_an_unreachable_source_is_tried_again_and_succeeds():
@@ -187,8 +188,9 @@ def test_the_guard_passes_every_other_attribute_to_the_driver():
 def test_retries_and_breaker_are_read_from_the_source_config():
     config = crm_config("DSN=x", retries={"attempts": "4", "backoff": "50ms"},
                         breaker={"failures": 7, "cooldown": "2s"})
-    assert Policy.of(validate(config).sources["crm"]) == Policy(attempts=4, backoff=0.05, failures=7, cooldown=2.0)
-    assert Policy.of(validate(crm_config("DSN=x")).sources["crm"]) == Policy()
+    assert Policy.of(validate(config).sources["crm"]) == Policy(attempts=4, backoff=0.05, failures=7, cooldown=2.0,
+                                                                timeout=5.0)
+    assert Policy.of(validate(crm_config("DSN=x")).sources["crm"]) == Policy(timeout=5.0)
 
 
 def test_bad_retries_and_breaker_keys_are_reported_with_their_paths():
