@@ -8,6 +8,10 @@ a call that finds none is refused at once (:class:`~legacy_bridge.errors.SourceB
 running on a helper thread keeps its place until it ends (:meth:`Bulkhead.keep`), so a
 silent source cannot pile up threads either.
 
+Exports are limited the same way per worker (:func:`streams_for`, ``service.max_exports``):
+a long stream holds a thread for its whole length, so a worker streams only so many at
+once and keeps its other threads for short requests.
+
 :class:`Throttled` logs a repeated refusal at most once per interval, with the count.
 """
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Callable
 
 from .errors import SourceBusy
 
-__all__ = ["Bulkhead", "Throttled", "threads_left_for_short_requests"]
+__all__ = ["Places", "Bulkhead", "Throttled", "threads_left_for_short_requests", "streams_for"]
 
 log = logging.getLogger("legacy_bridge.resilience")
 LOG_INTERVAL = 10.0
@@ -29,6 +33,12 @@ def threads_left_for_short_requests(threads: int) -> int:
     """The default place count of a source in a worker of ``threads`` threads: all but one,
     so one source can never hold every thread."""
     return max(1, threads - 1)
+
+
+def streams_for(threads: int) -> int:
+    """The default number of exports a worker of ``threads`` threads streams at once: half
+    of them, so the other half always serves short requests."""
+    return max(1, threads // 2)
 
 
 class Throttled:
@@ -51,28 +61,26 @@ class Throttled:
         log.warning(self.message + " (%d time(s) since the last such line)", *args, count)
 
 
-class Bulkhead:
-    """``limit`` places for the calls of one source in this process."""
+class Places:
+    """``limit`` places for calls that run at once in this process; ``refusal()`` is the
+    error of a call that finds none."""
 
-    def __init__(self, source: str, limit: int) -> None:
-        self.source = source
+    def __init__(self, limit: int, refusal: Callable[[int], Exception], refused_line: str) -> None:
         self.limit = limit
         self.in_flight = 0
+        self._refusal = refusal
         self._lock = threading.Lock()
-        self._refused = Throttled(f"source {source}: %d calls already running in this worker: call refused")
+        self._refused = Throttled(refused_line)
 
     def enter(self) -> None:
-        """Take a place, or raise :class:`SourceBusy` at once."""
+        """Take a place, or raise the refusal at once."""
         with self._lock:
-            if self.in_flight >= self.limit:
-                refused = True
-            else:
-                refused = False
+            full = self.in_flight >= self.limit
+            if not full:
                 self.in_flight += 1
-        if refused:
+        if full:
             self._refused.note(self.limit)
-            raise SourceBusy(f"source {self.source!r} already has {self.limit} calls running in this worker; "
-                             f"try again shortly", self.source)
+            raise self._refusal(self.limit)
 
     def leave(self) -> None:
         with self._lock:
@@ -89,3 +97,13 @@ class Bulkhead:
                 given_back.set()
                 self.leave()
         return release
+
+
+class Bulkhead(Places):
+    """The places of one source's calls (``max_calls``)."""
+
+    def __init__(self, source: str, limit: int) -> None:
+        super().__init__(limit, lambda n: SourceBusy(f"source {source!r} already has {n} calls running in this "
+                                                     f"worker; try again shortly", source),
+                         f"source {source}: %d calls already running in this worker: call refused")
+        self.source = source

@@ -116,6 +116,16 @@ class Busy(LegacyBridgeError):
     quiet = True
 
 
+class Stopping(LegacyBridgeError):
+    """The worker is stopping and the grace of in-flight streams is over (the last line
+    of an NDJSON export cut this way)."""
+
+    status = 503
+    slug = "service-stopping"
+    title = "Service stopping"
+    retry_safe = True
+
+
 class SourceTimeout(SourceError):
     """The legacy system did not answer within the source's timeout."""
 
