@@ -22,6 +22,7 @@ WRK_DURATION=${WRK_DURATION:-15s}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-16}
 WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-1}
 LB_PORT=${LB_PORT:-8811}
 SM2_PORT=${SM2_PORT:-8812}
 BASE_PORT=${BASE_PORT:-8813}
@@ -65,8 +66,11 @@ start_server() {  # name port venv chdir module probe-path
   # gunicorn >= 27 opens a control socket at one fixed path per user unless told not to
   "$venv/bin/gunicorn" --help | grep -q -- --no-control-socket && extra+=(--no-control-socket)
   LOGFILE[$name]="$RESULTS_DIR/gunicorn-$name.log"
-  "$venv/bin/gunicorn" -w "$WORKERS" -k sync -b "127.0.0.1:$port" --chdir "$dir" \
-      ${extra[@]+"${extra[@]}"} "$module" >"${LOGFILE[$name]}" 2>&1 &
+  # started in its own folder: gunicorn reads ./gunicorn.conf.py from there (legacy-bridge's
+  # production settings, each checkout its own); the command line overrides it
+  # sync workers (GUNICORN_THREADS=1: with more, gunicorn.conf.py makes them gthread workers)
+  (cd "$dir" && GUNICORN_THREADS=$THREADS exec "$venv/bin/gunicorn" -w "$WORKERS" -k sync -b "127.0.0.1:$port" --chdir "$dir" \
+      ${extra[@]+"${extra[@]}"} "$module") >"${LOGFILE[$name]}" 2>&1 &
   PID[$name]=$!
   for _ in $(seq 120); do
     if curl -sf -o /dev/null "http://127.0.0.1:$port$probe"; then
@@ -288,7 +292,8 @@ do_ab() {  # this tree (legacy-bridge) against BASE_ROOT (legacy-bridge-base), w
     warm_up "$BENCH/wrk/keyset_random.lua" "$base" WRK_PATH="/v1/$resource" WRK_MAX_KEY="$ROWS" WRK_LIMIT="$LIMIT"
     for i in $(seq "$RUNS"); do
       for scen in get list; do
-        for which in base new; do
+        order="base new"; [ $((i % 2)) -eq 0 ] && order="new base"     # neither always goes first
+        for which in $order; do
           local server=ab-$which product=legacy-bridge url=$LB_BASE
           [ "$which" = base ] && { product=legacy-bridge-base; url=$base; }
           case $scen in

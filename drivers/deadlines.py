@@ -25,7 +25,6 @@ import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, TypeVar
 
 __all__ = ["Budget", "budget", "begin", "end", "deadline", "remaining", "Watchdog", "WATCHDOG", "run_bounded", "Abandoned",
@@ -45,13 +44,15 @@ def _release_nothing() -> None:
     pass
 
 
-@dataclass(frozen=True)
 class Budget:
     """A call's deadline (``time.monotonic()``) and how an abandoned helper keeps the
     caller's place: ``keep()`` holds it and returns the function that gives it back."""
 
-    deadline: float
-    keep: Callable[[], Callable[[], None]] = _keep_nothing
+    __slots__ = ("deadline", "keep")
+
+    def __init__(self, deadline: float, keep: Callable[[], Callable[[], None]] = _keep_nothing) -> None:
+        self.deadline = deadline
+        self.keep = keep
 
 
 _budget: ContextVar[Budget | None] = ContextVar("legacy_bridge_call_budget", default=None)

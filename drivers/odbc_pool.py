@@ -84,6 +84,24 @@ def _decoder(encoding: str) -> Callable[[bytes | None], str | None]:
     return lambda raw: None if raw is None else raw.decode(encoding, "replace")
 
 
+class _Watched:
+    """The context manager of :meth:`OdbcPool.watched` (a class: it runs on every query)."""
+
+    __slots__ = ("proxy", "deadline", "watch")
+
+    def __init__(self, proxy: Any, deadline: float) -> None:
+        self.proxy = proxy
+        self.deadline = deadline
+
+    def __enter__(self) -> None:
+        handle = self.proxy.info.get("socket")
+        self.watch = None if handle is None else deadlines.WATCHDOG.arm(self.deadline, handle.shutdown)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.watch is not None and deadlines.WATCHDOG.disarm(self.watch):
+            self.proxy.info["stuck"] = True
+
+
 class OdbcPool:
     """Pooled connections to one connection string, set up for the source's options."""
 
@@ -213,20 +231,10 @@ class OdbcPool:
         if failed is not None:
             raise sa_exc.DisconnectionError(str(failed)) from failed
 
-    @contextmanager
-    def watched(self, proxy: Any) -> Iterator[None]:
-        """Bound what runs inside by the current deadline: the watchdog shuts the
-        connection's socket down at it, and the connection is then discarded."""
-        handle = proxy.info.get("socket")
-        if handle is None:
-            yield
-            return
-        watch = deadlines.WATCHDOG.arm(self.deadline(), handle.shutdown)
-        try:
-            yield
-        finally:
-            if deadlines.WATCHDOG.disarm(watch):
-                proxy.info["stuck"] = True
+    def watched(self, proxy: Any) -> _Watched:
+        """Bound what runs inside (a ``with`` block) by the current deadline: the watchdog
+        shuts the connection's socket down at it, and the connection is then discarded."""
+        return _Watched(proxy, self.deadline())
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
