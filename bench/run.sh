@@ -22,7 +22,7 @@ WRK_DURATION=${WRK_DURATION:-15s}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-16}
 WORKERS=${WORKERS:-2}
-THREADS=${THREADS:-1}
+THREADS=${THREADS:-4}
 LB_PORT=${LB_PORT:-8811}
 SM2_PORT=${SM2_PORT:-8812}
 BASE_PORT=${BASE_PORT:-8813}
@@ -68,7 +68,7 @@ start_server() {  # name port venv chdir module probe-path
   LOGFILE[$name]="$RESULTS_DIR/gunicorn-$name.log"
   # started in its own folder: gunicorn reads ./gunicorn.conf.py from there (legacy-bridge's
   # production settings, each checkout its own); the command line overrides it
-  # sync workers (GUNICORN_THREADS=1: with more, gunicorn.conf.py makes them gthread workers)
+  # -k sync with GUNICORN_THREADS > 1 is gunicorn's gthread worker: THREADS=1 for real sync workers
   (cd "$dir" && GUNICORN_THREADS=$THREADS exec "$venv/bin/gunicorn" -w "$WORKERS" -k sync -b "127.0.0.1:$port" --chdir "$dir" \
       ${extra[@]+"${extra[@]}"} "$module") >"${LOGFILE[$name]}" 2>&1 &
   PID[$name]=$!
@@ -284,7 +284,8 @@ do_ab() {  # this tree (legacy-bridge) against BASE_ROOT (legacy-bridge-base), w
     forget legacy-bridge-base "$backend-ab"
     log "A/B on $backend: this tree on 127.0.0.1:$LB_PORT, $BASE_ROOT on 127.0.0.1:$BASE_PORT"
     start_server "ab-new" "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz
-    start_server "ab-base" "$BASE_PORT" "$BASE_ROOT/.venv" "$BASE_ROOT" wsgi:app /healthz
+    LEGACY_BRIDGE_CONFIG="$BASE_ROOT/bench/legacy-bridge.yaml" \
+      start_server "ab-base" "$BASE_PORT" "$BASE_ROOT/.venv" "$BASE_ROOT" wsgi:app /healthz
     check_url "$LB_BASE/v1/$resource/1" "d['id'] == 1"
     check_url "$base/v1/$resource/1" "d['id'] == 1"
     lb_warm_up "$resource"

@@ -34,6 +34,7 @@ T = TypeVar("T")
 #: added to a source's timeout for the client-side deadline, so that a live server's own
 #: timeout (which cancels the query and keeps the connection) ends a slow call first
 GRACE = 0.25
+IDLE = 1.0                  # how often the watchdog looks when nothing is armed
 
 
 def _keep_nothing() -> Callable[[], None]:
@@ -144,6 +145,9 @@ class Watchdog:
             self.disarm(watch)
 
     def _run(self) -> None:
+        # With nothing armed the thread still looks every IDLE seconds rather than sleep
+        # for ever: a call armed next (its deadline further away) then needs no notify,
+        # which would cost every call a thread switch.
         while True:
             with self._lock:
                 now = time.monotonic()
@@ -152,9 +156,8 @@ class Watchdog:
                     watch.fired = True
                     del self._armed[id(watch)]
                 if not due:
-                    self._wakes_at = min((w.deadline for w in self._armed.values()), default=float("inf"))
-                    self._changed.wait(None if self._wakes_at == float("inf") else self._wakes_at - now)
-                    self._wakes_at = now         # awake: an earlier deadline need not notify
+                    self._wakes_at = min((w.deadline for w in self._armed.values()), default=now + IDLE)
+                    self._changed.wait(self._wakes_at - now)
                     continue
             for watch in due:
                 try:

@@ -141,7 +141,19 @@ class OdbcPool:
 
     def _new_connection(self) -> Any:
         """The pool's creator: a connection set up for use, within the connect timeout and
-        the current call's deadline (the connect is abandoned past them: a 504)."""
+        the current call's deadline (the connect is abandoned past them: a 504).
+
+        A SQLite file is opened in place: no network to wait on, and a process that never
+        starts a thread keeps the C library's faster single-threaded paths (sync workers
+        serving SQLite only, 3-5 % on a page)."""
+        if self.family == "sqlite":
+            conn = self.open(self.connect_timeout)
+            try:
+                self._set_up(conn)
+            except BaseException:
+                _close_quietly(conn)
+                raise
+            return conn
         # a little past the driver's own login timeout, so that its "cannot connect" comes first
         deadline = min(time.monotonic() + self.connect_timeout + deadlines.GRACE, self.deadline())
         try:
@@ -157,7 +169,8 @@ class OdbcPool:
         # "connect" event, right after the creator in the same thread
         handle, self._opened.handle = getattr(self._opened, "handle", None), None
         record.info["socket"] = handle
-        if handle is None and not self._unwatched_logged and "sqlite" not in (self.dbms_name or "").lower():
+        if handle is None and not self._unwatched_logged and self.family != "sqlite" \
+                and "sqlite" not in (self.dbms_name or "").lower():
             self._unwatched_logged = True
             log.warning("source %s: no socket found for its ODBC connection; its calls are bounded only by "
                         "the driver's own timeouts", self.source)

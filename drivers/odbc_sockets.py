@@ -44,8 +44,8 @@ def _attributes(connection_string: str) -> dict[str, str]:
 
 
 def driver_family(connection_string: str, dsn_drivers: Callable[[], dict[str, str]] | None = None) -> str | None:
-    """``postgresql`` (psqlODBC), ``mariadb`` (MariaDB Connector/ODBC) or None, from
-    ``Driver=`` or, for a ``DSN=``, the driver the DSN names."""
+    """``postgresql`` (psqlODBC), ``mariadb`` (MariaDB Connector/ODBC), ``sqlite`` (a local
+    file, no network) or None, from ``Driver=`` or, for a ``DSN=``, the driver it names."""
     attrs = _attributes(connection_string)
     name = attrs.get("driver", "")
     if not name and attrs.get("dsn") and dsn_drivers is not None:
@@ -58,6 +58,8 @@ def driver_family(connection_string: str, dsn_drivers: Callable[[], dict[str, st
         return "postgresql"
     if "mariadb" in name or "maodbc" in name:
         return "mariadb"
+    if "sqlite" in name:
+        return "sqlite"
     return None
 
 
