@@ -87,19 +87,19 @@ def _decoder(encoding: str) -> Callable[[bytes | None], str | None]:
 class _Watched:
     """The context manager of :meth:`OdbcPool.watched` (a class: it runs on every query)."""
 
-    __slots__ = ("proxy", "deadline", "watch")
+    __slots__ = ("info", "deadline", "watch")
 
-    def __init__(self, proxy: Any, deadline: float) -> None:
-        self.proxy = proxy
+    def __init__(self, info: dict, deadline: float) -> None:
+        self.info = info                   # the pooled connection's: its socket, and "stuck"
         self.deadline = deadline
 
     def __enter__(self) -> None:
-        handle = self.proxy.info.get("socket")
+        handle = self.info.get("socket")
         self.watch = None if handle is None else deadlines.WATCHDOG.arm(self.deadline, handle.shutdown)
 
     def __exit__(self, *exc: object) -> None:
         if self.watch is not None and deadlines.WATCHDOG.disarm(self.watch):
-            self.proxy.info["stuck"] = True
+            self.info["stuck"] = True
 
 
 class OdbcPool:
@@ -247,7 +247,7 @@ class OdbcPool:
     def watched(self, proxy: Any) -> _Watched:
         """Bound what runs inside (a ``with`` block) by the current deadline: the watchdog
         shuts the connection's socket down at it, and the connection is then discarded."""
-        return _Watched(proxy, self.deadline())
+        return _Watched(proxy.info, self.deadline())
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -262,10 +262,11 @@ class OdbcPool:
         except sa_exc.TimeoutError:
             raise SourceUnavailable(f"source {self.source!r}: no free connection in the pool",
                                     self.source) from None
+        info = proxy.info
         try:
             yield proxy
         except pyodbc.Error as error:
-            if proxy.info.get("stuck"):
+            if info.get("stuck"):
                 raise timed_out(self.source, "closed") from None
             if is_disconnect(error):
                 proxy.invalidate()
@@ -273,7 +274,7 @@ class OdbcPool:
                 proxy.info.pop("statements", None)    # a failed cursor is not reused
             raise translate(error, self.source) from None
         finally:
-            if proxy.is_valid and proxy.info.get("stuck"):
+            if info.get("stuck") and proxy.is_valid:
                 proxy.invalidate()              # its socket is shut down: never pooled again
             proxy.close()
 

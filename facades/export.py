@@ -52,8 +52,9 @@ def _problem(error: BaseException) -> dict[str, Any]:
 
 
 class _Progress:
-    """What an export has done so far: records read, records in the chunks sent, and how
-    it ended (None while it runs or when the client left)."""
+    """What an export has done so far: records read, records in the chunks handed to the
+    server ("sent"; a client that left may not have got the last one), and how it ended
+    (None while it runs or when the client left)."""
 
     __slots__ = ("read", "sent", "outcome")
 
@@ -70,8 +71,8 @@ def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progre
         for chunk in chunks:
             if stopping.due():
                 raise Stopping("the worker is stopping: the export was cut at the end of its grace")
+            progress.sent = progress.read       # the rows of the chunks handed to the server
             yield chunk
-            progress.sent = progress.read
         progress.outcome = "complete"
     except Exception as error:    # noqa: BLE001 - the status line is gone: the body must say it
         progress.outcome = "broken"

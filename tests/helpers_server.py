@@ -6,6 +6,7 @@ stopped by the context manager that started them, whatever the test did.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -143,6 +144,7 @@ class TcpProxy:
         self._flowing.set()
         # client sockets that sent a request into the silence, and when
         self._silenced: dict[socket.socket, float] = {}
+        self.accepted = 0                               # connections accepted so far
         probe = socket.socket()
         probe.bind((HOST, 0))
         self.port = probe.getsockname()[1]
@@ -187,8 +189,8 @@ class TcpProxy:
         self._flowing.set()
 
     def stuck_open(self, for_longer_than: float = 0.0) -> int:
-        """Connections on which the client sent a request into the silence more than
-        ``for_longer_than`` seconds ago and that it has not closed since."""
+        """Connections on which the client sent a request into the current silence more
+        than ``for_longer_than`` seconds ago and that it has not closed since."""
         now = time.monotonic()
         with self._lock:
             return sum(1 for conn, since in self._silenced.items()
@@ -202,6 +204,7 @@ class TcpProxy:
                 return                                  # cut
             with self._lock:
                 self._conns.add(client)
+                self.accepted += 1
             threading.Thread(target=self._connect, args=(client,), daemon=True).start()
 
     def _connect(self, client: socket.socket) -> None:
@@ -218,15 +221,30 @@ class TcpProxy:
         self._pump(client, server, client)
 
     def _pump(self, src: socket.socket, dst: socket.socket, client: socket.socket | None) -> None:
+        held: list[bytes] = []          # what arrived during a silence, delivered when it ends
+        readable = select.poll()        # (select() cannot watch descriptors past 1023)
+        readable.register(src, select.POLLIN)
         try:
-            while data := src.recv(65536):
-                if not self._flowing.is_set():
+            while True:
+                if held and self._flowing.is_set():
+                    dst.sendall(b"".join(held))
+                    held.clear()
                     if client is not None:
                         with self._lock:
-                            self._silenced.setdefault(client, time.monotonic())
-                    self._flowing.wait()
-                dst.sendall(data)
-        except OSError:
+                            self._silenced.pop(client, None)     # delivered: no longer stuck
+                if not readable.poll(100):
+                    continue             # keeps reading while silent: a peer that gives up is seen
+                data = src.recv(65536)
+                if not data:
+                    break
+                if self._flowing.is_set() and not held:
+                    dst.sendall(data)
+                    continue
+                held.append(data)
+                if client is not None:
+                    with self._lock:
+                        self._silenced.setdefault(client, time.monotonic())
+        except (OSError, ValueError):
             pass
         finally:
             for s in (src, dst):

@@ -102,7 +102,8 @@ def test_run_bounded_returns_or_raises_what_the_call_does_in_time():
 @pytest.mark.parametrize("connection, family, port", [
     ("Driver={PostgreSQL Unicode};Server=db;Port=6432;Database=x", "postgresql", 6432),
     ("DRIVER={MariaDB Unicode};SERVER=db;DATABASE=x", "mariadb", 3306),
-    ("Driver={SQLite3};Database=/tmp/x.db", None, None),
+    ("Driver={SQLite3};Database=/tmp/x.db", "sqlite", None),
+    ("Driver={IBM DB2 ODBC DRIVER};Hostname=db;Port=50000", None, 50000),
     ("DSN=crm", "postgresql", 5432),
 ])
 def test_the_driver_family_and_port_come_from_the_connection_string_or_the_dsn(connection, family, port):
@@ -117,7 +118,7 @@ def test_socket_level_timeouts_are_added_per_driver_unless_given():
     assert "pqopt={keepalives=1 " in pg and "tcp_user_timeout=3000}" in pg
     given = "Driver={PostgreSQL Unicode};pqopt={sslmode=require}"
     assert with_socket_timeouts(given, "postgresql", 2.0, 3.0) == given
-    assert with_socket_timeouts("Driver={SQLite3};Database=x", None, 2.0, 3.0) == "Driver={SQLite3};Database=x"
+    assert with_socket_timeouts("Driver={SQLite3};Database=x", "sqlite", 2.0, 3.0) == "Driver={SQLite3};Database=x"
 
 
 def test_the_socket_of_a_new_connection_is_the_one_to_its_port():

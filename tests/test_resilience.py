@@ -232,8 +232,9 @@ def _hold(g: GuardedDriver, calls: int) -> tuple[list[threading.Thread], threadi
 
     class Held(Scripted):
         def get(self, target, key, columns):
-            entered.wait(5)
-            release.wait(5)
+            if not release.is_set():
+                entered.wait(5)
+                release.wait(5)
             return (1,)
     g.driver = Held()
     threads = [threading.Thread(target=g.get, args=({}, {"ID": 1}, ["ID"])) for _ in range(calls)]

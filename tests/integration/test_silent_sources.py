@@ -175,7 +175,8 @@ def _assert_fails_fast_and_recovers(source: str, hammer: Hammer, silent_from: fl
     assert all(silent_from <= a[0] + a[1] for a in failed), f"{source}: a request failed before the silence"
     assert any(json.loads(a[4]).get("breaker") == "open" for a in failed), f"{source}: the breaker never opened"
     after = hammer.during(healed_at + COOLDOWN + 1.0, float("inf"))
-    assert after and all(a[2] == 200 for a in after), f"{source}: not serving again within the cool-down"
+    late = [(round(a[0] - healed_at, 2), a[2], a[4][:120]) for a in after if a[2] != 200]
+    assert after and not late, f"{source}: not serving again within the cool-down: {late[:5]}"
     _assert_right_records(source, answers)
 
 
@@ -194,7 +195,7 @@ def _silence(proxy: TcpProxy, seconds: float) -> tuple[float, float, int]:
 def test_each_silent_source_fails_fast_opens_its_breaker_and_the_others_keep_answering(served):
     windows = {}
     with ExitStack() as stack:
-        hammers = {s: stack.enter_context(Hammer(served.url, s, 4)) for s in SOURCES}
+        hammers = {s: stack.enter_context(Hammer(served.url, s, 3)) for s in SOURCES}   # <= max_calls
         sqlite = stack.enter_context(Hammer(served.url, "crm", 1))
         time.sleep(1.0)
         for source in SOURCES:                            # one silent source at a time
@@ -211,15 +212,18 @@ def test_each_silent_source_fails_fast_opens_its_breaker_and_the_others_keep_ans
 
 def test_a_flapping_link_gives_no_500_no_wrong_record_and_leaves_no_call_behind(served):
     pg, maria = served.proxies["pg"], served.proxies["maria"]
+    stuck = []
     with Hammer(served.url, "pg", 3) as pg_hammer, Hammer(served.url, "maria", 3) as maria_hammer:
         maria.silence()                                  # one of the two silent at any moment
         for _ in range(5):
             maria.resume()
             pg.silence()
             time.sleep(3)
+            stuck.append(pg.stuck_open(for_longer_than=TIMEOUT + 1))
             pg.resume()
             maria.silence()
             time.sleep(3)
+            stuck.append(maria.stuck_open(for_longer_than=TIMEOUT + 1))
         maria.resume()
         time.sleep(COOLDOWN + 1.5)
         settled = time.monotonic()
@@ -232,7 +236,7 @@ def test_a_flapping_link_gives_no_500_no_wrong_record_and_leaves_no_call_behind(
         assert max(a[1] for a in hammer.answers) < TIMEOUT + 1
         _assert_right_records(source, hammer.answers)
         assert all(a[2] == 200 for a in hammer.during(settled, float("inf")))
-    assert pg.stuck_open() == 0 and maria.stuck_open() == 0
+    assert stuck == [0] * 10, "a connection stuck in a silence was kept open"
     # no call still holds a place: as many requests at once as the workers' bulkheads allow pass
     results = []
     threads = [threading.Thread(target=lambda n=n: results.append(get(served.url + f"/v1/pg-customers/{n}")[0]))
