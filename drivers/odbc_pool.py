@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator
 
 import pyodbc
@@ -94,12 +94,14 @@ class _Watched:
         self.deadline = deadline
 
     def __enter__(self) -> None:
-        handle = self.info.get("socket")
-        self.watch = None if handle is None else deadlines.WATCHDOG.arm(self.deadline, handle.shutdown)
+        self.watch = deadlines.WATCHDOG.arm(self.deadline, self.info["socket"].shutdown)
 
     def __exit__(self, *exc: object) -> None:
-        if self.watch is not None and deadlines.WATCHDOG.disarm(self.watch):
+        if deadlines.WATCHDOG.disarm(self.watch):
             self.info["stuck"] = True
+
+
+_UNWATCHED = nullcontext()
 
 
 class OdbcPool:
@@ -244,10 +246,13 @@ class OdbcPool:
         if failed is not None:
             raise sa_exc.DisconnectionError(str(failed)) from failed
 
-    def watched(self, proxy: Any) -> _Watched:
+    def watched(self, proxy: Any) -> _Watched | nullcontext:
         """Bound what runs inside (a ``with`` block) by the current deadline: the watchdog
         shuts the connection's socket down at it, and the connection is then discarded."""
-        return _Watched(proxy.info, self.deadline())
+        info = proxy.info
+        if info.get("socket") is None:
+            return _UNWATCHED             # a file (SQLite), or a socket not found
+        return _Watched(info, self.deadline())
 
     @contextmanager
     def connection(self) -> Iterator[Any]:

@@ -191,6 +191,16 @@ _LOCKS: dict[int | None, threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
 
 
+def _forget_locks() -> None:
+    # a lock held while the process forks would stay held for ever in the child
+    global _LOCKS_LOCK
+    _LOCKS.clear()
+    _LOCKS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_locks)
+
+
 def connect_with_socket(connect: Callable[[], Any], port: int | None, deadline: float,
                         close: Callable[[Any], None]) -> tuple[Any, SocketHandle | None]:
     """``connect()`` and the socket of the connection it made (None when not found).

@@ -62,34 +62,68 @@ class Throttled:
 
 
 class Places:
-    """``limit`` places for calls that run at once in this process; ``refusal()`` is the
-    error of a call that finds none."""
+    """``limit`` places for calls that run at once in this process; ``refusal(limit)`` is
+    the error of a call that finds none.
+
+    The free places are tokens in a list: ``pop`` and ``append`` are atomic in CPython, so
+    taking and giving back a place costs no lock (it happens on every call).  Places owed
+    (an abandoned call kept one while none was free, or the limit was lowered while in
+    use) are taken from the next ones given back.
+    """
 
     def __init__(self, limit: int, refusal: Callable[[int], Exception], refused_line: str) -> None:
-        self.limit = limit
-        self.in_flight = 0
+        self._free: list[None] = []
+        self._owed = 0
+        self._limit = 0
+        self._lock = threading.Lock()          # for the rare paths: owing, changing the limit
         self._refusal = refusal
-        self._lock = threading.Lock()
         self._refused = Throttled(refused_line)
+        self.limit = limit
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @limit.setter
+    def limit(self, limit: int) -> None:
+        with self._lock:
+            change, self._limit = limit - self._limit, limit
+            self._free.extend([None] * max(0, change))
+            for _ in range(-change):
+                try:
+                    self._free.pop()
+                except IndexError:
+                    self._owed += 1
+
+    @property
+    def in_flight(self) -> int:
+        """Places taken now (abandoned calls included)."""
+        return self._limit - len(self._free) + self._owed
 
     def enter(self) -> None:
         """Take a place, or raise the refusal at once."""
-        with self._lock:
-            full = self.in_flight >= self.limit
-            if not full:
-                self.in_flight += 1
-        if full:
-            self._refused.note(self.limit)
-            raise self._refusal(self.limit)
+        try:
+            self._free.pop()
+        except IndexError:
+            self._refused.note(self._limit)
+            raise self._refusal(self._limit) from None
 
     def leave(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
+        if self._owed:
+            with self._lock:
+                if self._owed:
+                    self._owed -= 1
+                    return
+        self._free.append(None)
 
     def keep(self) -> Callable[[], None]:
-        """One more place, held by an abandoned call; the function it returns gives it back."""
-        with self._lock:
-            self.in_flight += 1
+        """One more place, for a call abandoned while it runs on: taken now, or owed when
+        none is free; the function returned gives it back (once)."""
+        try:
+            self._free.pop()
+        except IndexError:
+            with self._lock:
+                self._owed += 1
         given_back = threading.Event()
 
         def release() -> None:

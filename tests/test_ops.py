@@ -86,8 +86,9 @@ def test_readyz_is_503_naming_the_unreachable_postgresql_source(app_with_dead_so
 
 @pytest.mark.parametrize("connection", [_postgresql_at, _mariadb_at], ids=["postgresql", "mariadb"])
 def test_readyz_answers_in_bounded_time_when_a_source_never_speaks(sqlite_backend, silent_port, connection):
-    # MariaDB Connector/ODBC ignores the login timeout against a silent server; libpq
-    # rounds it up to 2 s. Either way /readyz must answer, not hang with the source.
+    # MariaDB Connector/ODBC ignores the login timeout against a silent server (its
+    # READ_TIMEOUT does not) and libpq rounds it up to 2 s: the probe's connect runs on a
+    # helper thread given up at the probe's deadline, so /readyz answers in time.
     app = make_app(_with_source(sqlite_backend, connection(silent_port)))
     answers = []
     # in a thread, so a regression fails here instead of hanging the suite (closing

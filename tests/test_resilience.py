@@ -13,6 +13,7 @@ import pytest
 
 from conftest import crm_config, make_app
 from helpers_server import free_port
+from legacy_bridge.bulkhead import Bulkhead
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers import deadlines
@@ -345,3 +346,17 @@ def test_bad_max_calls_and_max_exports_are_reported_with_their_paths():
     with pytest.raises(ConfigError) as raised:
         validate(config)
     assert {path for path, _ in raised.value.problems} == {"sources.crm.max_calls", "service.max_exports"}
+
+
+def test_a_call_abandoned_on_its_helper_thread_keeps_its_place_until_it_ends():
+    bulkhead = Bulkhead("src", 1)
+    bulkhead.enter()                       # the request
+    release = bulkhead.keep()              # its connect, given up at the deadline, runs on
+    bulkhead.leave()                       # the request answers its 504 and goes
+    with pytest.raises(SourceBusy):        # the helper still holds the source's only place
+        bulkhead.enter()
+    assert bulkhead.in_flight == 1
+    release()
+    release()                              # given back once, however often it is called
+    bulkhead.enter()
+    assert bulkhead.in_flight == 1
