@@ -20,9 +20,9 @@ worker keeps its own connection pools (pool size x workers connections per sourc
 Sizing (per worker, README "Running in production"): of GUNICORN_THREADS threads, each
 source may hold threads - 1 at once (its bulkhead, ``max_calls``) and exports may hold
 half (``service.max_exports``), so a silent source or a burst of exports always leaves
-threads for short requests.  Memory: a worker's base (~55 MiB) plus, per export
-streaming at once, its batch and the driver's fetch buffer (~10 MiB with psqlODBC's
-Fetch=1000; bench/export).
+threads for short requests.  Memory: a worker's base (~65 MiB) plus, per export
+streaming at once, its batch and the driver's fetch buffer (~7.5 MiB with psqlODBC's
+Fetch=1000, ~13 MiB with Fetch=10000; bench/export): ~80 MiB for 4 threads, 2 exports.
 
 Stop and reload: SIGTERM and SIGHUP give in-flight requests the same grace.  The worker
 (legacy_bridge.gunicorn_worker) stops listening at once, lets streams run for the
