@@ -16,6 +16,18 @@ Every default can be changed from the environment (README, "Running in productio
 
 Legacy calls wait on I/O, so each worker serves several requests on threads; every
 worker keeps its own connection pools (pool size x workers connections per source).
+
+Sizing (per worker, README "Running in production"): of GUNICORN_THREADS threads, each
+source may hold threads - 1 at once (its bulkhead, ``max_calls``) and exports may hold
+half (``service.max_exports``), so a silent source or a burst of exports always leaves
+threads for short requests.  Memory: a worker's base (~65 MiB) plus, per export
+streaming at once, its batch and the driver's fetch buffer (~7.5 MiB with psqlODBC's
+Fetch=1000, ~13 MiB with Fetch=10000; bench/export): ~80 MiB for 4 threads, 2 exports.
+
+Stop and reload: SIGTERM and SIGHUP give in-flight requests the same grace.  The worker
+(legacy_bridge.gunicorn_worker) stops listening at once, lets streams run for the
+graceful timeout less a fifth (at most 5 s), then ends them with their documented
+error and exits before GUNICORN_GRACEFUL_TIMEOUT.
 The app writes one JSON access line per request (request id, key id, route, status,
 duration, source) on stderr; gunicorn's own access log would repeat it and is off, and
 its error log is JSON too.
@@ -35,7 +47,8 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
 threads = _int("GUNICORN_THREADS", 4)
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread that stops listening when it drains and ends its streams in time (see above)
+worker_class = "legacy_bridge.gunicorn_worker.ThreadWorker" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 60)          # above every source's timeout x retry attempts
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
@@ -80,11 +93,13 @@ def child_exit(server, worker) -> None:
 
 
 def post_worker_init(worker) -> None:
-    """Each worker publishes its pool sizes at once: a scrape answered by another worker
-    would otherwise miss them until this one happens to answer one."""
+    """Each worker sizes its bulkheads and export limit for its threads, and publishes its
+    pool sizes at once: a scrape answered by another worker would otherwise miss them
+    until this one happens to answer one."""
     from legacy_bridge.metrics import report_pools
     bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
     if bridge is not None:
+        bridge.fit_threads(worker.cfg.threads)
         report_pools(bridge)
 
 

@@ -4,6 +4,8 @@
 #   bash bench/run.sh                        # everything: setup data pg sqlite summary
 #   ROWS=100000 WRK_DURATION=3s RUNS=1 bash bench/run.sh      # a quick check of the harness
 #   bash bench/run.sh sqlite summary         # only some steps (same RESULTS_DIR)
+#   BASE_ROOT=/tmp/lb-base bash bench/run.sh setup data ab summary
+#                                            # this tree against another checkout (its own .venv), A/B
 #
 # Reuses ../shared/anchors/bench by path (make_dataset.py, benchconf.py, sandman2_wsgi.py,
 # wrk/*.lua): nothing of it is copied. Results: bench/results/<date>/ (RESULTS_DIR overrides).
@@ -20,8 +22,11 @@ WRK_DURATION=${WRK_DURATION:-15s}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-16}
 WORKERS=${WORKERS:-2}
+THREADS=${THREADS:-4}
 LB_PORT=${LB_PORT:-8811}
 SM2_PORT=${SM2_PORT:-8812}
+BASE_PORT=${BASE_PORT:-8813}
+BASE_ROOT=${BASE_ROOT:-}
 LIMIT=100
 RESULTS_DIR=${RESULTS_DIR:-$BENCH/results/$(date +%F)}
 export BENCH_SQLITE_PATH=${BENCH_SQLITE_PATH:-$BENCH/data/legacy.db}
@@ -64,12 +69,14 @@ start_server() {  # name port venv chdir module probe-path [gunicorn config file
   # gunicorn >= 27 opens a control socket at one fixed path per user unless told not to
   "$venv/bin/gunicorn" --help | grep -q -- --no-control-socket && extra+=(--no-control-socket)
   # gunicorn reads ./gunicorn.conf.py of its working directory unless -c names one: each
-  # product starts in its own folder, and only a product with a config file gets one
-  [ -n "$conf" ] && extra+=(-c "$conf")
+  # product starts in its own folder, and only legacy-bridge is given one
   LOGFILE[$name]="$RESULTS_DIR/gunicorn-$name.log"
-  # the same worker model for both (sync, WORKERS processes): the command line wins over a
-  # config file's workers/threads, so the figures compare with earlier runs and the anchors'
-  (cd "$dir" && exec "$venv/bin/gunicorn" -w "$WORKERS" -k sync --threads 1 -b "127.0.0.1:$port" \
+  # legacy-bridge: its production gunicorn.conf.py (worker class, JSON logs, metrics) with
+  # WORKERS x THREADS; the anchors: gunicorn's defaults with WORKERS sync workers
+  local run=(-w "$WORKERS" -k sync)
+  [ -n "$conf" ] && run=(-c "$conf")
+  (cd "$dir" && WEB_CONCURRENCY=$WORKERS GUNICORN_THREADS=$THREADS exec "$venv/bin/gunicorn" "${run[@]}" \
+      -b "127.0.0.1:$port" \
       ${extra[@]+"${extra[@]}"} "$module") >"${LOGFILE[$name]}" 2>&1 &
   PID[$name]=$!
   for _ in $(seq 120); do
@@ -239,8 +246,8 @@ meta = {"date": out("date", "-Iseconds"), "rows": $ROWS, "runs": $RUNS, "wrk_dur
         "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "python": platform.python_version(),
         "wrk_version": out("wrk", "-v").splitlines()[0] if out("wrk", "-v") else None,
         "sandman2_venv": "$SM2VENV", "venv": "$VENV", "anchors": "$ANCHORS",
-        "gunicorn": {"legacy-bridge": "-w $WORKERS -k sync --threads 1 -c $LB_GUNICORN_CONF",
-                     "sandman2": "-w $WORKERS -k sync --threads 1, no config file (gunicorn defaults)"}}
+        "gunicorn": {"legacy-bridge": "-c $LB_GUNICORN_CONF with WEB_CONCURRENCY=$WORKERS GUNICORN_THREADS=$THREADS",
+                     "sandman2": "-w $WORKERS -k sync, no config file (gunicorn defaults)"}}
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 }
@@ -281,6 +288,42 @@ do_sqlite() {  # legacy-bridge over the SQLite file, for reference
   stop_all
 }
 
+do_ab() {  # this tree (legacy-bridge) against BASE_ROOT (legacy-bridge-base), wrk runs interleaved
+  local i scen backend resource base="http://127.0.0.1:$BASE_PORT"
+  [ -n "$BASE_ROOT" ] || die "ab needs BASE_ROOT: a checkout of the commit to compare with, with its own .venv"
+  [ -x "$BASE_ROOT/.venv/bin/gunicorn" ] || die "no venv at $BASE_ROOT/.venv (python -m venv + pip install -e)"
+  for backend in pg sqlite; do
+    resource=customers; [ "$backend" = sqlite ] && resource=customers-sqlite
+    forget legacy-bridge "$backend-ab"
+    forget legacy-bridge-base "$backend-ab"
+    log "A/B on $backend: this tree on 127.0.0.1:$LB_PORT, $BASE_ROOT on 127.0.0.1:$BASE_PORT"
+    start_server "ab-new" "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz "$LB_GUNICORN_CONF"
+    LEGACY_BRIDGE_CONFIG="$BASE_ROOT/bench/legacy-bridge.yaml" \
+      start_server "ab-base" "$BASE_PORT" "$BASE_ROOT/.venv" "$BASE_ROOT" wsgi:app /healthz "$BASE_ROOT/gunicorn.conf.py"
+    check_url "$LB_BASE/v1/$resource/1" "d['id'] == 1"
+    check_url "$base/v1/$resource/1" "d['id'] == 1"
+    lb_warm_up "$resource"
+    warm_up wrk/get_random.lua "$base" WRK_PATH="/v1/$resource/" WRK_MAX_KEY="$ROWS"
+    warm_up "$BENCH/wrk/keyset_random.lua" "$base" WRK_PATH="/v1/$resource" WRK_MAX_KEY="$ROWS" WRK_LIMIT="$LIMIT"
+    for i in $(seq "$RUNS"); do
+      for scen in get list; do
+        order="base new"; [ $((i % 2)) -eq 0 ] && order="new base"     # neither always goes first
+        for which in $order; do
+          local server=ab-$which product=legacy-bridge url=$LB_BASE
+          [ "$which" = base ] && { product=legacy-bridge-base; url=$base; }
+          case $scen in
+            get)  wrk_once "$server" "$product" "$backend-ab" get "$i" wrk/get_random.lua "$url" \
+                    WRK_PATH="/v1/$resource/" WRK_MAX_KEY="$ROWS" ;;
+            list) wrk_once "$server" "$product" "$backend-ab" list "$i" "$BENCH/wrk/keyset_random.lua" "$url" \
+                    WRK_PATH="/v1/$resource" WRK_MAX_KEY="$ROWS" WRK_LIMIT="$LIMIT" ;;
+          esac
+        done
+      done
+    done
+    stop_all
+  done
+}
+
 do_summary() {
   log "summary -> $RESULTS_DIR/summary.md"
   "$PY" "$BENCH/summarize.py" "$RESULTS_DIR" | tee "$RESULTS_DIR/summary.md"
@@ -290,6 +333,6 @@ STEPS="setup data pg sqlite summary"
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && read -ra steps <<<"$STEPS"
 for s in "${steps[@]}"; do
-  [[ " $STEPS " == *" $s "* ]] || die "unknown step '$s'; steps: $STEPS"
+  [[ " $STEPS ab " == *" $s "* ]] || die "unknown step '$s'; steps: $STEPS ab"
 done
 for s in "${steps[@]}"; do "do_$s"; done

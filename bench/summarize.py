@@ -130,6 +130,22 @@ def main() -> None:
                        + (f" ⚠ {pids} worker PIDs: a worker restarted" if pids > meta.get("gunicorn_workers", 2) else ""))
     out.append("")
 
+    ab = sorted({b for (p, b, _) in runs if p == "legacy-bridge-base"})
+    if ab:
+        out += ["## A/B: this tree against the base checkout (`ab` step, wrk runs interleaved)", "",
+                "| backend · scenario | base req/s | this req/s | change | base CPU ms/req | this CPU ms/req | change |",
+                "|---|---|---|---|---|---|---|"]
+        for backend in ab:
+            for scen in ("get", "list"):
+                new, old = runs.get(("legacy-bridge", backend, scen)), runs.get(("legacy-bridge-base", backend, scen))
+                if not new or not old:
+                    continue
+                a, b = new.median("rps"), old.median("rps")
+                ca, cb = new.cpu_ms(), old.cpu_ms()
+                cpu = f"{cb:.3f} | {ca:.3f} | {(ca / cb - 1) * 100:+.1f}%" if ca and cb else "- | - | -"
+                out.append(f"| {backend} · {scen} | {b:,.1f} | {a:,.1f} | {(a / b - 1) * 100:+.1f}% | {cpu} |")
+        out.append("")
+
     labels = {"list": "list page of 100, random place", "get": "get by key", "page1": "page 1 (`?limit=100`)"}
     if page_n:
         labels[page_n] = f"{page_n} (`?limit=100&cursor=...`)"

@@ -26,6 +26,8 @@ class Driver(ABC):
     supports_key_lookup: ClassVar[bool] = True
     supports_writes: ClassVar[bool] = False
     supports_sort: ClassVar[bool] = True         # any order; else only natural_order
+    #: a call's budget (seconds) when the source's config gives no ``timeout``; None: unbounded
+    default_timeout: ClassVar[float | None] = 30.0
     #: pseudo-columns the driver yields that give the source's own order (a file's
     #: record numbers), used for keyset cursors when it cannot sort by the key
     natural_order: tuple[str, ...] = ()

@@ -7,6 +7,12 @@ offset of its block, so page 10,000 seeks straight to its first record.  A reque
 open handle, so a file replaced atomically mid-request is seen whole, old or new;
 a cursor taken from a version that has since been replaced is refused (409).
 
+A source on a network mount (NFS, SMB) can hang inside the kernel, where nothing
+interrupts a read: with ``timeout`` set, each call (a get, each batch of rows, a
+probe) runs on a helper thread and is abandoned at its deadline (a 504; the read
+finishes in the background, holding its place in the source's bulkhead).  Without
+it, files are read in the request's thread, as local disks need.
+
 Get by key goes through a key -> offset index built by one pass over the file
 version on first use (see :mod:`.flatfile_index`).  Bad records follow the source's
 ``bad_records`` policy: ``reject`` refuses the whole file (503 naming the record and
@@ -16,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from itertools import islice
 from operator import itemgetter
 from typing import Any, Callable, Iterator
 
-from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceUnavailable
+from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query import Query
 
+from . import deadlines
 from . import flatfile_index as survey_io
 from .base import Driver
 from .flatfile_files import DataFile, list_files, open_version
@@ -75,6 +83,7 @@ class FlatFileDriver(Driver):
     supports_pushdown = False
     supports_sort = False
     natural_order = PSEUDO
+    default_timeout = None              # local files do not go silent; see ``timeout``
     #: a resource over a flat-file source needs no table: the source names the files
     target_optional = True
 
@@ -91,6 +100,7 @@ class FlatFileDriver(Driver):
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._warned: set[str] = set()
+        self.timeout: float | None = options.get("timeout")      # None: local files, read in place
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -198,7 +208,40 @@ class FlatFileDriver(Driver):
         raise CursorExpired(f"{name} is no longer served (a newer drop replaced it); start the walk again "
                             "without the cursor", source=self.name, file=name)
 
+    # -- calls bounded by a helper thread (``timeout``) -----------------------------
+
+    def _within(self, call: Callable[[], Any], dispose: Callable[[Any], Any] = lambda _: None) -> Any:
+        """``call()`` on a helper thread, abandoned at the call's deadline (a 504)."""
+        deadline = deadlines.deadline(self.timeout + deadlines.GRACE)
+        try:
+            return deadlines.run_bounded(call, deadline, dispose, name=f"legacy-bridge-file-{self.name}")
+        except deadlines.Abandoned:
+            error = SourceTimeout(f"source {self.name!r} did not answer in time", self.name)
+            error.discarded = "abandoned"
+            raise error from None
+
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+        rows = self._read(target, query)
+        if self.timeout is None:
+            yield from rows
+            return
+        size = 1000 if query.limit is None else query.limit + 1
+        abandoned = False
+        try:
+            while True:
+                try:
+                    batch = self._within(lambda: list(islice(rows, size)), lambda _: rows.close())
+                except SourceTimeout:
+                    abandoned = True          # the helper still reads: it closes the rows when done
+                    raise
+                if not batch:
+                    return
+                yield from batch
+        finally:
+            if not abandoned:
+                rows.close()
+
+    def _read(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         files = self.files()
         first, resume = self._resume(files, query.after)
         for df in files[first:]:
@@ -244,6 +287,11 @@ class FlatFileDriver(Driver):
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         """The first record with ``key``, found through the file version's index."""
+        if self.timeout is None:
+            return self._get(key, columns)
+        return self._within(lambda: self._get(key, columns))
+
+    def _get(self, key: dict[str, Any], columns: list[str]) -> tuple | None:
         key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
         for df in self.files():
             try:
@@ -290,7 +338,8 @@ class FlatFileDriver(Driver):
 
     def probe(self, timeout: float) -> None:
         """Ready when every served file can be read and, under ``reject``, holds no bad record."""
-        for df, found in self.survey_all():
+        surveyed = self.survey_all() if self.timeout is None else self._within(self.survey_all)
+        for df, found in surveyed:
             self._refuse_if_rejected(df, found)
 
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:

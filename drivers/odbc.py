@@ -15,6 +15,7 @@ import pyodbc
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query import Condition, Query
 
+from . import deadlines
 from .base import Driver
 from .odbc_catalog import describe
 from .odbc_pool import OdbcPool, translate
@@ -24,6 +25,18 @@ __all__ = ["OdbcDriver", "translate"]
 
 OPTIONS = {"kind", "connection", "stream_options", "timeout", "connect_timeout", "encoding",
            "read_only", "ping_query", "limit_syntax", "pool"}
+
+
+def _close_cursor(pool: OdbcPool, conn: Any, cur: Any) -> None:
+    """Close a stream's cursor (a round trip with a server-side cursor), within the
+    deadline; a connection that cannot close it is not pooled again."""
+    if conn.info.get("stuck"):
+        return
+    try:
+        with pool.watched(conn):
+            cur.close()
+    except pyodbc.Error:
+        conn.invalidate()
 
 
 class OdbcDriver(Driver):
@@ -91,18 +104,23 @@ class OdbcDriver(Driver):
     def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
         sql, params = compile_select(self.dialect, target, query)
         if query.limit is not None:           # a page: one fetch on a reused statement
-            with self.pool.connection() as conn, self.pool.statement(conn, sql) as cur:
+            pool = self.pool
+            with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
                 rows = self._execute(cur, sql, params).fetchmany(query.limit)
             yield from rows
             return
-        with self.stream_pool.connection() as conn:
+        pool = self.stream_pool
+        with pool.connection() as conn:       # each batch within its own deadline
             cur = conn.cursor()
             try:
-                self._execute(cur, sql, params)
-                while rows := cur.fetchmany(batch):
+                with pool.watched(conn):
+                    rows = self._execute(cur, sql, params).fetchmany(batch)
+                while rows:
                     yield from rows
+                    with pool.watched(conn):
+                        rows = cur.fetchmany(batch)
             finally:
-                cur.close()
+                _close_cursor(pool, conn, cur)
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         # The hot path of every record lookup: its SQL depends only on the shape, so it is
@@ -113,25 +131,19 @@ class OdbcDriver(Driver):
             where = [Condition(column, "eq", None) for column in key]
             sql, _ = compile_select(self.dialect, target, Query(columns=columns, where=where, limit=1))
             self._get_sql[shape] = sql
-        with self.pool.connection() as conn, self.pool.statement(conn, sql) as cur:
+        pool = self.pool
+        with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
             return self._execute(cur, sql, list(key.values())).fetchone()
 
     def probe(self, timeout: float) -> None:
-        """Open a fresh connection (not a pooled one) and run the ping query."""
-        try:
-            conn = self.pool.open(timeout)
-        except pyodbc.Error as error:
-            raise translate(error, self.name, connecting=True) from None
-        try:
+        """Run the ping query on a pooled connection, within ``timeout``."""
+        pool = self.pool
+        with deadlines.budget(timeout), pool.connection() as conn, pool.watched(conn):
+            cur = conn.cursor()
             try:
-                conn.timeout = max(1, int(timeout))
-            except pyodbc.Error:
-                pass        # psqlODBC refuses the attribute; the ping is cheap anyway
-            conn.cursor().execute(self.pool.ping_query).fetchall()
-        except pyodbc.Error as error:
-            raise translate(error, self.name) from None
-        finally:
-            conn.close()
+                cur.execute(pool.ping_query).fetchall()
+            finally:
+                cur.close()
 
     def describe(self, table: str, sample: int = 200) -> dict[str, Any]:
         """The catalog of ``table`` and a sample of its rows (see :func:`odbc_catalog.describe`)."""

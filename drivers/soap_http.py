@@ -7,6 +7,10 @@ urllib3 directly (the pool requests itself sits on) and keeps requests for what 
 good at and what is rare: fetching the WSDL and its imports, calls through a proxy, and
 redirects.
 Errors come out as the requests exceptions the driver already translates.
+
+Every post is bounded by the source's (connect, read) timeouts and, inside a call, by
+what is left of the call's budget (:mod:`.deadlines`): a silent service is a read
+timeout, never a wait longer than the call may take.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from requests.utils import get_environ_proxies, get_netrc_auth
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from zeep import Transport
+
+from . import deadlines
 
 __all__ = ["ServiceSession", "ServiceTransport"]
 
@@ -91,6 +97,7 @@ class ServiceTransport(Transport):
     def __init__(self, session: requests.Session, timeouts: tuple[float, float], pool_size: int,
                  **options: Any) -> None:
         super().__init__(session=session, timeout=timeouts, operation_timeout=timeouts, **options)
+        self._timeouts = timeouts
         self._timeout = urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
         self._pools: urllib3.PoolManager | None = None
         self._pool_size = pool_size
@@ -118,8 +125,13 @@ class ServiceTransport(Transport):
         auth = self.session.auth or self.session.environment(address).netrc_auth
         if auth:
             sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        timeout = self._timeout
+        left = deadlines.remaining(float("inf"))
+        if left < self._timeouts[1] or left < self._timeouts[0]:     # the call's budget is shorter
+            left = max(left, 0.001)
+            timeout = urllib3.Timeout(connect=min(self._timeouts[0], left), read=min(self._timeouts[1], left))
         try:
-            reply = pools.request("POST", address, body=message, headers=sent, timeout=self._timeout,
+            reply = pools.request("POST", address, body=message, headers=sent, timeout=timeout,
                                   retries=_NO_RETRY, redirect=False)
         except MaxRetryError as exc:
             raise _as_requests(exc.reason or exc) from exc

@@ -11,16 +11,22 @@ The first record is read before the response starts, so a bad parameter or a sou
 that is down is an ordinary problem+json answer.  After the first byte an error can
 only end the stream: NDJSON ends with an ``{"error": {...}}`` line, CSV without its
 final CRLF (see :mod:`legacy_bridge.export_formats`), and the log has the error.
+
+A worker streams at most ``service.max_exports`` exports at once (a 503 ``busy`` past
+that), so long streams never hold every thread.  Each export's end is logged and
+counted: ``complete``, ``broken`` (an error ended it, or the worker stopping) or
+``aborted`` (the client went away), with the rows sent.
 """
 from __future__ import annotations
 
 import logging
 from itertools import chain
-from typing import Any, Iterator
+from typing import Any, Callable, Generator, Iterator
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 
-from legacy_bridge.errors import BadRequest, LegacyBridgeError
+from legacy_bridge import metrics, stopping
+from legacy_bridge.errors import BadRequest, LegacyBridgeError, Stopping
 from legacy_bridge.export_formats import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
 from legacy_bridge.resources import ListRequest, Resource
 
@@ -45,26 +51,81 @@ def _problem(error: BaseException) -> dict[str, Any]:
             "detail": "an unexpected error; the log has the details"}
 
 
-def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, rows: list[int]) -> Iterator[bytes]:
-    """The chunks; an error mid-stream is logged and ends the stream visibly."""
+class _Progress:
+    """What an export has done so far: records read, records in the chunks handed to the
+    server ("sent"; a client that left may not have got the last one), and how it ended
+    (None while it runs or when the client left)."""
+
+    __slots__ = ("read", "sent", "outcome")
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.sent = 0
+        self.outcome: str | None = None
+
+
+def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progress) -> Iterator[bytes]:
+    """The chunks; an error mid-stream (or the end of a stopping worker's grace) is
+    logged and ends the stream visibly."""
     try:
-        yield from chunks
+        for chunk in chunks:
+            if stopping.due():
+                raise Stopping("the worker is stopping: the export was cut at the end of its grace")
+            progress.sent = progress.read       # the rows of the chunks handed to the server
+            yield chunk
+        progress.outcome = "complete"
     except Exception as error:    # noqa: BLE001 - the status line is gone: the body must say it
-        log.error("export of %s broken after %d rows: %s", resource, rows[0], error,
+        progress.outcome = "broken"
+        log.error("export of %s broken after %d rows: %s", resource, progress.sent, error,
                   exc_info=not isinstance(error, LegacyBridgeError))
         if fmt == "ndjson":
-            yield error_line(_problem(error))
+            # the last record's newline is still held back (export_formats): the error
+            # line starts a line of its own and, itself unterminated, ends the body
+            yield (b"\n" if progress.sent else b"") + error_line(_problem(error))
 
 
-def _counted(records: Iterator[dict], rows: list[int]) -> Iterator[dict]:
+class _Finish:
+    """Ends an export once, however its body ends (read to the end, closed when the
+    client left, or never read: a HEAD request): the source's stream is closed and the
+    worker's export place given back."""
+
+    def __init__(self, *steps: Callable[[], None]) -> None:
+        self.steps = steps
+        self.done = False
+
+    def __call__(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        for step in self.steps:
+            step()
+
+
+def _reported(chunks: Iterator[bytes], resource: str, fmt: str, progress: _Progress,
+              finish: _Finish, measured: bool) -> Iterator[bytes]:
+    """The outermost layer of an export's body: ends the export and logs and counts how
+    it ended, also when the client went away (the server closes the body: GeneratorExit)."""
+    try:
+        yield from chunks
+    finally:
+        finish()
+        outcome = progress.outcome or "aborted"
+        if outcome == "aborted":
+            log.warning("export of %s aborted by the client after %d rows", resource, progress.sent)
+        if measured:
+            metrics.export_ended(resource, fmt, outcome, progress.sent)
+
+
+def _counted(records: Iterator[dict], progress: _Progress) -> Iterator[dict]:
     for record in records:
-        rows[0] += 1
+        progress.read += 1
         yield record
 
 
-def start(resource: Resource, req: ListRequest) -> tuple[Iterator[dict], str | None]:
+def start(resource: Resource, req: ListRequest) -> tuple[Iterator[dict], Generator, str | None]:
     """The records of an export, with the first already read (errors raise here, before any
-    byte is sent), and the watermark the export ends at (incremental exports).
+    byte is sent); the stream they come from (to close); and the watermark the export
+    ends at (incremental exports).
 
     An incremental export reads the highest watermark first and stops there, so the
     ``X-Watermark`` it announces up front is exact even while rows are being written.
@@ -73,8 +134,9 @@ def start(resource: Resource, req: ListRequest) -> tuple[Iterator[dict], str | N
     records = resource.stream(req, upto)
     first = next(records, _END)
     if first is _END:
-        return iter(()), None
-    return chain([first], records), (resource.watermark_text(upto) if upto is not None else None)
+        return iter(()), records, None
+    return (chain([first], records), records,
+            resource.watermark_text(upto) if upto is not None else None)
 
 
 def export_response(resource: Resource, fmt: str, attachment: bool = False) -> Response:
@@ -86,9 +148,17 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
             raise BadRequest(f"an export streams every matching row; {name} belongs to pages",
                              parameter=name)
     req = parse_list(resource, args)
-    records, watermark = start(resource, req)
-    rows = [0]
-    chunks = _guarded(encoder(fmt)(_counted(records, rows), req.fields), fmt, resource.name, rows)
+    bridge = current_app.extensions["legacy_bridge"]
+    places = bridge.streams
+    places.enter()                 # a 503 busy at once when this worker streams enough already
+    try:
+        records, stream, watermark = start(resource, req)
+    except BaseException:
+        places.leave()
+        raise
+    finish = _Finish(stream.close, places.leave)
+    progress = _Progress()
+    chunks = _guarded(encoder(fmt)(_counted(records, progress), req.fields), fmt, resource.name, progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
     if req.incremental:
         given = request.args.get("updated_since")
@@ -98,10 +168,13 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
     if request.accept_encodings.quality("gzip") > 0:
         chunks = gzip_chunks(chunks)
         headers["Content-Encoding"] = "gzip"
+    chunks = _reported(chunks, resource.name, fmt, progress, finish, bridge.config.service["metrics"])
     if attachment:
         headers["Content-Disposition"] = f'attachment; filename="{resource.name}.{fmt}"'
-    return Response(stream_with_context(chunks), headers=headers, content_type=_CONTENT_TYPES[fmt],
-                     direct_passthrough=True)
+    response = Response(stream_with_context(chunks), headers=headers, content_type=_CONTENT_TYPES[fmt],
+                        direct_passthrough=True)
+    response.call_on_close(finish)       # a body never read (HEAD) ends the export too
+    return response
 
 
 def export_view(resource: Resource):

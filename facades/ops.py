@@ -1,4 +1,5 @@
-"""Operations endpoints: ``/healthz`` (process alive) and ``/readyz`` (every source probed)."""
+"""Operations endpoints: ``/healthz`` (process alive) and ``/readyz`` (every source probed,
+each on a pooled connection within ``service.readiness_timeout``)."""
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,10 @@ def healthz() -> Response:
     return _json({"status": "ok"})
 
 
-# Drivers round a login timeout up to whole seconds (libpq to at least 2 s); past
-# this grace a probe that still has not answered is reported instead of awaited.
-_GRACE = 2.0
+# Each probe runs within its own deadline (the guard's budget); past it and this grace, a
+# probe that still has not answered (a driver that ignores deadlines) is reported
+# instead of awaited.
+_GRACE = 1.0
 
 
 def _probe(driver, timeout: float) -> dict:

@@ -91,7 +91,7 @@ def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, 
     try:
         resource = bridge.resources[resource_name]
         req = parse_list(resource, _args(filters, fields, sort, since))
-        records, watermark = start(resource, req)
+        records, _, watermark = start(resource, req)
         progress = Progress(resource_name)
         out = sys.stdout.buffer if partial is None else open(partial, "wb")
         try:

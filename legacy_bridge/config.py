@@ -39,7 +39,7 @@ TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits",
 SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
-                    "state": None}
+                    "state": None, "max_exports": None}
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
                  "default_limit", "max_limit", "contract", "get", "list", "create", "faults",
                  "watermark"}
@@ -348,6 +348,8 @@ def validate(raw: Any, origin: str = "config") -> Config:
     for key in ("default_limit", "max_limit"):
         service[key] = ck.integer(service, key, "service", SERVICE_DEFAULTS[key])
     ck.duration(service, "readiness_timeout", "service")
+    if service["max_exports"] is not None:
+        service["max_exports"] = ck.integer(service, "max_exports", "service", 1)
     try:
         service["max_body"] = parse_size(service["max_body"])
     except ValueError:

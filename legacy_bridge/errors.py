@@ -18,6 +18,8 @@ class LegacyBridgeError(Exception):
     slug = "internal-error"
     title = "Internal error"
     retry_safe = False
+    #: a refusal its raiser logs itself, at most once per interval: the error handler does not
+    quiet = False
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -88,6 +90,40 @@ class SourceUnavailable(SourceError):
     title = "Legacy source unavailable"
     retry_safe = True
     retry_after = 5
+
+
+class SourceBusy(SourceError):
+    """The source's bulkhead is full: this worker already runs as many calls to it as it
+    may (``max_calls``).  Not a failure of the source: never retried, never counted by
+    its breaker."""
+
+    status = 503
+    slug = "source-busy"
+    title = "Legacy source busy"
+    retry_safe = True
+    retry_after = 1
+    quiet = True
+
+
+class Busy(LegacyBridgeError):
+    """This worker already streams as many exports as it may (``service.max_exports``)."""
+
+    status = 503
+    slug = "busy"
+    title = "Busy"
+    retry_safe = True
+    retry_after = 1
+    quiet = True
+
+
+class Stopping(LegacyBridgeError):
+    """The worker is stopping and the grace of in-flight streams is over (the last line
+    of an NDJSON export cut this way)."""
+
+    status = 503
+    slug = "service-stopping"
+    title = "Service stopping"
+    retry_safe = True
 
 
 class SourceTimeout(SourceError):

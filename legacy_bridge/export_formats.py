@@ -5,11 +5,14 @@ Both encode ``batch`` records per chunk (one orjson call per record, one csv
 holds only one batch in memory.  Neither knows HTTP: the export route and the CLI
 both feed a chunk iterator to their own sink.
 
-How a broken stream shows (an error after the first byte):
+How a broken stream shows (an error after the first byte, or a process killed mid-way):
+both formats send each line's end at the start of the next chunk, and the last one only
+when the export completes.  A complete export ends with a line end; a cut one does not,
+whatever cut it, so a client that reads lines can tell.
 
-- NDJSON: the last line is ``{"error": {<problem>}}``: an object no record has.
-- CSV: every row but the last ends with CRLF when the next one is written, the last
-  one when the export completes; a cut export ends without the final CRLF.
+- NDJSON: records end with ``\\n``; an error after the first byte adds a last line
+  ``{"error": {<problem>}}`` (an object no record is), itself without ``\\n``.
+- CSV: rows end with CRLF; a cut export ends without its final CRLF.
 """
 from __future__ import annotations
 
@@ -43,8 +46,14 @@ def _batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
 def ndjson_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -> Iterator[bytes]:
     """One JSON object per line (``\\n``), decimals as strings, as the JSON pages have them."""
     dumps = orjson.dumps
+    pending = b""
     for rows in _batches(records, batch):
-        yield b"".join([dumps(r, default=_default, option=_NDJSON) for r in rows])
+        body = b"".join([dumps(r, default=_default, option=_NDJSON) for r in rows])
+        # hold the last newline back until more records (or the end) come: a cut stream shows
+        yield pending + body[:-1]
+        pending = b"\n"
+    if pending:
+        yield pending
 
 
 def _text(value: Any) -> str:
@@ -95,8 +104,9 @@ def encoder(fmt: str) -> Callable[[Iterable[dict], list[str]], Iterator[bytes]]:
 
 
 def error_line(problem: dict[str, Any]) -> bytes:
-    """The NDJSON line that ends a stream broken by ``problem``."""
-    return orjson.dumps({"error": problem}, default=_default, option=_NDJSON)
+    """The NDJSON line that ends a stream broken by ``problem`` (no line end: the stream
+    is not complete)."""
+    return orjson.dumps({"error": problem}, default=_default)
 
 
 def gzip_chunks(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:

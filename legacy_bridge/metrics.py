@@ -21,7 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from .errors import SourceError
 
-__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "report_pools", "registry", "multiprocess_mode"]
+__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "calls_in_flight", "report_pools", "registry",
+           "multiprocess_mode", "export_ended"]
 
 _PREFIX = "legacy_bridge_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -40,13 +41,26 @@ SOURCE_RETRIES = Counter(_PREFIX + "source_retries", "Reads tried again after th
                          ["source"])
 SOURCE_REJECTED = Counter(_PREFIX + "source_rejected", "Calls refused at once by an open circuit breaker",
                           ["source"])
-# gauges: the worst worker's breaker; connections summed over live workers
+SOURCE_BUSY = Counter(_PREFIX + "source_busy", "Calls refused at once: the source's bulkhead was full (max_calls)",
+                      ["source"])
+SOURCE_DISCARDED = Counter(_PREFIX + "source_connections_discarded",
+                           "Connections never pooled again because a call on them passed its deadline "
+                           "(closed: cut by the watchdog; abandoned: left to a helper thread, closed when it ends)",
+                           ["source", "reason"])
+EXPORTS = Counter(_PREFIX + "exports", "Streamed exports by how they ended (complete, broken, aborted)",
+                  ["resource", "format", "outcome"])
+EXPORT_ROWS = Counter(_PREFIX + "export_rows", "Records sent by streamed exports, by how the export ended",
+                      ["resource", "outcome"])
+# gauges: the worst worker's breaker; connections and calls summed over live workers
 BREAKER_STATE = Gauge(_PREFIX + "breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open",
                       ["source"], multiprocess_mode="livemax")
 POOL_IN_USE = Gauge(_PREFIX + "pool_connections_in_use", "Pooled connections checked out",
                     ["source"], multiprocess_mode="livesum")
 POOL_SIZE = Gauge(_PREFIX + "pool_size", "Connections a pool keeps open (without overflow)",
                   ["source"], multiprocess_mode="livesum")
+CALLS_IN_FLIGHT = Gauge(_PREFIX + "source_calls_in_flight",
+                        "Calls to a source running now (streams and abandoned calls included)",
+                        ["source"], multiprocess_mode="livesum")
 
 
 def multiprocess_mode() -> bool:
@@ -71,6 +85,15 @@ def pool_usage(source: str, in_use: int, size: int) -> None:
     POOL_SIZE.labels(source).set(size)
 
 
+def calls_in_flight(source: str, count: int) -> None:
+    CALLS_IN_FLIGHT.labels(source).set(count)
+
+
+def export_ended(resource: str, fmt: str, outcome: str, rows: int) -> None:
+    EXPORTS.labels(resource, fmt, outcome).inc()
+    EXPORT_ROWS.labels(resource, outcome).inc(rows)
+
+
 class SourceCalls:
     """The metrics of one source's calls, children resolved once."""
 
@@ -79,6 +102,7 @@ class SourceCalls:
         self._seconds: dict[str, Histogram] = {}
         self._retries = SOURCE_RETRIES.labels(source)
         self._rejected = SOURCE_REJECTED.labels(source)
+        self._busy = SOURCE_BUSY.labels(source)
 
     @contextmanager
     def timed(self, operation: str) -> Iterator[None]:
@@ -90,6 +114,7 @@ class SourceCalls:
             yield
         except SourceError as error:
             SOURCE_ERRORS.labels(self.source, operation, error.slug).inc()
+            self.discarded(getattr(error, "discarded", None))
             raise
         finally:
             seconds.observe(time.perf_counter() - started)
@@ -99,6 +124,14 @@ class SourceCalls:
 
     def rejected(self) -> None:
         self._rejected.inc()
+
+    def busy(self) -> None:
+        self._busy.inc()
+
+    def discarded(self, reason: str | None) -> None:
+        """A connection given up at a call's deadline (``reason``: closed, abandoned)."""
+        if reason is not None:
+            SOURCE_DISCARDED.labels(self.source, reason).inc()
 
 
 class _Unmeasured(SourceCalls):
@@ -115,6 +148,12 @@ class _Unmeasured(SourceCalls):
         pass
 
     def rejected(self) -> None:
+        pass
+
+    def busy(self) -> None:
+        pass
+
+    def discarded(self, reason: str | None) -> None:
         pass
 
 

@@ -7,7 +7,7 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from .errors import PROBLEM_BASE, LegacyBridgeError, SourceUnavailable
+from .errors import PROBLEM_BASE, LegacyBridgeError
 from .jsonio import dumps
 
 log = logging.getLogger("legacy_bridge")
@@ -26,9 +26,10 @@ def problem(status: int, body: dict, headers: dict | None = None) -> Response:
 
 def _ours(error: LegacyBridgeError) -> Response:
     headers = {}
-    if isinstance(error, SourceUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    if error.status >= 500:
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None and error.status == 503:
+        headers["Retry-After"] = str(retry_after)
+    if error.status >= 500 and not error.quiet:
         log.warning("%s: %s", error.slug, error.detail)
     return problem(error.status, error.to_problem(), headers)
 

@@ -16,10 +16,11 @@ from legacy_bridge.drivers import Driver, driver_class
 
 from .config import Config, ResourceSpec
 from .cursors import CursorCodec, fingerprint
-from .errors import BadRequest
+from .bulkhead import Places, streams_for
+from .errors import BadRequest, Busy
 from .filtering import predicate
 from .query import Condition, Query, SortKey
-from .resilience import guard
+from .resilience import DEFAULT_THREADS, GuardedDriver, guard
 
 
 @dataclass
@@ -183,7 +184,7 @@ class Bridge:
         self.config = config
         self.codec = CursorCodec(secret)
         # each driver behind its source's retries and circuit breaker (resilience.py)
-        self.drivers: dict[str, Driver] = {
+        self.drivers: dict[str, GuardedDriver] = {
             name: guard(driver_class(opts["kind"])(name, opts), opts, measured=config.service.get("metrics", True))
             for name, opts in config.sources.items()
         }
@@ -191,6 +192,19 @@ class Bridge:
             name: Resource(spec, self.drivers[spec.source], self.codec)
             for name, spec in config.resources.items()
         }
+        #: exports streaming at once in this process (``service.max_exports``)
+        self.streams = Places(config.service.get("max_exports") or streams_for(DEFAULT_THREADS),
+                              lambda n: Busy(f"this worker already streams {n} exports; try again shortly"),
+                              "%d exports already streaming in this worker: export refused")
+
+    def fit_threads(self, threads: int) -> None:
+        """Size the bulkheads and the export limit for a server process of ``threads``
+        request threads (gunicorn.conf.py calls it in each worker), where the config
+        does not set them."""
+        for driver in self.drivers.values():
+            driver.fit_threads(threads)
+        if not self.config.service.get("max_exports"):
+            self.streams.limit = streams_for(threads)
 
     def close(self) -> None:
         for driver in self.drivers.values():

@@ -6,6 +6,7 @@ stopped by the context manager that started them, whatever the test did.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -122,6 +123,139 @@ def child_pids(parent_pid: int) -> list[int]:
         if int(fields[1]) == parent_pid:
             children.append(int(stat.parent.name))
     return sorted(children)
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to ``upstream``, and breaks the link on demand.
+
+    :meth:`cut` closes the listener and every connection (a database restart: clients see
+    refusals and resets); :meth:`restore` listens again on the same port.  :meth:`silence`
+    is a black hole: connections are still accepted (the kernel answers), but nothing
+    is forwarded either way until :meth:`resume` (a firewall dropping packets, a proxy
+    whose backend hangs); what was held is delivered late, as TCP retransmits it.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
+        # client sockets that sent a request into the silence, and when
+        self._silenced: dict[socket.socket, float] = {}
+        self.accepted = 0                               # connections accepted so far
+        probe = socket.socket()
+        probe.bind((HOST, 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Close the listener and every connection through the proxy."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)     # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            conns, self._conns = self._conns, set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def close(self) -> None:
+        self._flowing.set()
+        self.cut()
+
+    def silence(self) -> None:
+        """Forward nothing from now on (new connections are accepted and held)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    def stuck_open(self, for_longer_than: float = 0.0) -> int:
+        """Connections on which the client sent a request into the current silence more
+        than ``for_longer_than`` seconds ago and that it has not closed since."""
+        now = time.monotonic()
+        with self._lock:
+            return sum(1 for conn, since in self._silenced.items()
+                       if conn.fileno() >= 0 and now - since > for_longer_than)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return                                  # cut
+            with self._lock:
+                self._conns.add(client)
+                self.accepted += 1
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        self._flowing.wait()                            # a silent link: the connection hangs here
+        try:
+            server = socket.create_connection(self.upstream, timeout=5)
+            server.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self._lock:
+            self._conns.add(server)
+        threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+        self._pump(client, server, client)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, client: socket.socket | None) -> None:
+        held: list[bytes] = []          # what arrived during a silence, delivered when it ends
+        readable = select.poll()        # (select() cannot watch descriptors past 1023)
+        readable.register(src, select.POLLIN)
+        try:
+            while True:
+                if held and self._flowing.is_set():
+                    dst.sendall(b"".join(held))
+                    held.clear()
+                    if client is not None:
+                        with self._lock:
+                            self._silenced.pop(client, None)     # delivered: no longer stuck
+                if not readable.poll(100):
+                    continue             # keeps reading while silent: a peer that gives up is seen
+                data = src.recv(65536)
+                if not data:
+                    break
+                if self._flowing.is_set() and not held:
+                    dst.sendall(data)
+                    continue
+                held.append(data)
+                if client is not None:
+                    with self._lock:
+                        self._silenced.setdefault(client, time.monotonic())
+        except (OSError, ValueError):
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            if client is not None:            # the client closed (or the link was cut)
+                with self._lock:
+                    self._conns.discard(client)
+                client.close()
 
 
 @contextmanager

@@ -68,12 +68,32 @@ def test_ndjson_is_one_object_a_line_with_decimals_as_strings():
         {"id": 1, "x": "1.10", "d": "2020-01-02", "s": "a\nb"}, {"id": 2, "x": None}]
 
 
-def test_ndjson_encodes_a_batch_per_chunk():
-    assert len(list(ndjson_chunks(({"i": i} for i in range(2500)), ["i"], batch=1000))) == 3
+def test_ndjson_encodes_a_batch_per_chunk_and_ends_with_its_last_newline():
+    chunks = list(ndjson_chunks(({"i": i} for i in range(2500)), ["i"], batch=1000))
+    assert len(chunks) == 4 and chunks[-1] == b"\n"
+    assert all(not c.endswith(b"\n") for c in chunks[:-1])          # each batch holds its last newline back
+    assert b"".join(chunks) == b"".join(b'{"i":%d}\n' % i for i in range(2500))
 
 
-def test_the_error_line_is_an_object_no_record_is():
-    assert json.loads(error_line({"type": "t", "status": 503})) == {"error": {"type": "t", "status": 503}}
+def test_an_ndjson_stream_cut_by_an_error_has_no_final_newline():
+    def rows():
+        yield from ({"i": i} for i in range(3))
+        raise RuntimeError("source gone")
+    out = []
+    with pytest.raises(RuntimeError):
+        for chunk in ndjson_chunks(rows(), ["i"], batch=2):
+            out.append(chunk)
+    assert b"".join(out) == b'{"i":0}\n{"i":1}'      # a line-reading client sees the last line unterminated
+
+
+def test_an_empty_ndjson_export_is_empty():
+    assert list(ndjson_chunks([], ["i"])) == []
+
+
+def test_the_error_line_is_an_object_no_record_is_and_is_unterminated():
+    line = error_line({"type": "t", "status": 503})
+    assert json.loads(line) == {"error": {"type": "t", "status": 503}}
+    assert not line.endswith(b"\n")
 
 
 def test_gzip_chunks_form_one_gzip_member():

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import crm_config, make_app
-from helpers_server import HOST, free_port
+from conftest import PG, crm_config, make_app
+from helpers_server import HOST, TcpProxy, free_port
 from legacy_bridge import logs
 
 READINESS_TIMEOUT = 1
@@ -86,8 +86,9 @@ def test_readyz_is_503_naming_the_unreachable_postgresql_source(app_with_dead_so
 
 @pytest.mark.parametrize("connection", [_postgresql_at, _mariadb_at], ids=["postgresql", "mariadb"])
 def test_readyz_answers_in_bounded_time_when_a_source_never_speaks(sqlite_backend, silent_port, connection):
-    # MariaDB Connector/ODBC ignores the login timeout against a silent server; libpq
-    # rounds it up to 2 s. Either way /readyz must answer, not hang with the source.
+    # MariaDB Connector/ODBC ignores the login timeout against a silent server (its
+    # READ_TIMEOUT does not) and libpq rounds it up to 2 s: the probe's connect runs on a
+    # helper thread given up at the probe's deadline, so /readyz answers in time.
     app = make_app(_with_source(sqlite_backend, connection(silent_port)))
     answers = []
     # in a thread, so a regression fails here instead of hanging the suite (closing
@@ -105,6 +106,47 @@ def test_readyz_answers_in_bounded_time_when_a_source_never_speaks(sqlite_backen
     assert body["sources"]["warehouse"]["status"] == "failing"
     assert body["sources"]["crm"] == {"status": "ok"}
     assert "warehouse" in body["detail"]
+
+
+def test_readyz_probes_on_pooled_connections_not_a_new_one_each_time(sqlite_backend):
+    proxy = TcpProxy((HOST, 5432))          # counts the connections the app opens to PostgreSQL
+    app = make_app(_with_source(sqlite_backend, PG.replace("Port=5432", f"Port={proxy.port}")))
+    try:
+        client = app.test_client()
+        for _ in range(5):
+            response = client.get("/readyz")
+            assert response.status_code == 200, response.get_json()
+            assert response.get_json()["sources"]["warehouse"] == {"status": "ok"}
+        assert proxy.accepted == 1
+    finally:
+        app.extensions["legacy_bridge"].close()
+        proxy.close()
+
+
+def test_readyz_reports_a_silent_source_within_its_deadline_while_the_others_answer(sqlite_backend):
+    proxy = TcpProxy((HOST, 5432))
+    app = make_app(_with_source(sqlite_backend, PG.replace("Port=5432", f"Port={proxy.port}")))
+    try:
+        client = app.test_client()
+        assert client.get("/readyz").status_code == 200        # a pooled connection, then silence
+        proxy.silence()
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append((time.monotonic(), client.get("/readyz"))))
+                   for _ in range(4)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(READINESS_TIMEOUT + 5)
+        assert len(answers) == 4
+        for answered, response in answers:
+            assert answered - started < READINESS_TIMEOUT + 1
+            body = response.get_json()
+            assert response.status_code == 503 and body["sources"]["crm"] == {"status": "ok"}
+            assert body["sources"]["warehouse"] == {"status": "failing", "error": "source-timeout"}
+    finally:
+        proxy.close()
+        app.extensions["legacy_bridge"].close()
 
 
 # -- request ids ---------------------------------------------------------------------

@@ -6,9 +6,11 @@
 #
 #   bash bench/export/run.sh                 # RUNS=3 per backend
 #   RUNS=1 BACKENDS=sqlite bash bench/export/run.sh
+#   CONCURRENT=2 bash bench/export/run.sh    # exports streaming at once in the worker (memory per export)
 #
-# One sync gunicorn worker per backend (an export occupies one worker), restarted per
-# backend so its VmHWM (peak RSS) belongs to that backend. Loopback only; every process
+# One gunicorn worker per backend (the repository's gunicorn.conf.py: 4 threads, at most 2
+# exports at once), restarted per backend so its VmHWM (peak RSS) belongs to that backend;
+# CONCURRENT exports run at once in it. Loopback only; every process
 # started here is stopped here, by its PID. Results: bench/export/results/<date>/.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +19,7 @@ ROOT="$(dirname "$BENCH")"
 ANCHORS="$(cd "${ANCHORS:-$ROOT/../shared/anchors/bench}" && pwd)"
 PY=${PY:-$ROOT/.venv/bin/python}
 RUNS=${RUNS:-3}
+CONCURRENT=${CONCURRENT:-1}
 BACKENDS=${BACKENDS:-"pg sqlite"}
 PORT=${PORT:-8831}
 OUT=${RESULTS_DIR:-$HERE/results/$(date +%F)}
@@ -35,7 +38,7 @@ stop() { [ -n "$GPID" ] && kill -TERM "$GPID" 2>/dev/null && wait "$GPID" 2>/dev
 trap stop EXIT
 
 for backend in $BACKENDS; do
-  "$PY" -m gunicorn -w 1 -k sync -b "127.0.0.1:$PORT" --timeout 600 --no-control-socket \
+  "$PY" -m gunicorn -c "$ROOT/gunicorn.conf.py" -w 1 -b "127.0.0.1:$PORT" --timeout 600 --no-control-socket \
       --chdir "$ROOT" wsgi:app >"$OUT/gunicorn-$backend.log" 2>&1 &
   GPID=$!
   for _ in $(seq 60); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
@@ -45,7 +48,10 @@ for backend in $BACKENDS; do
   for run in $(seq "$RUNS"); do
     (cd "$ANCHORS" && "$PY" raw_odbc_fetch.py --backend "$backend" --mode convert \
         --odbc-extra "${EXTRA[$backend]}" --label "floor-$backend" --log "$LOG") >&2
-    "$PY" "$HERE/fetch.py" "$url" --label "export-$backend" --log "$LOG" >&2
+    for _ in $(seq "$CONCURRENT"); do
+      "$PY" "$HERE/fetch.py" "$url" --label "export-$backend" --log "$LOG" >&2 &
+    done
+    wait $(jobs -p | grep -v "^$GPID$")
   done
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$worker/status")
   echo "{\"label\": \"rss-$backend\", \"worker_vmhwm_kib\": $hwm}" >> "$LOG"

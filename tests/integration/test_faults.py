@@ -8,7 +8,6 @@ listens again on the same port.
 """
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -16,83 +15,10 @@ import pyodbc
 import pytest
 
 from conftest import IN_CI, PG, crm_config, make_app
-from helpers_server import HOST
+from helpers_server import HOST, TcpProxy
 
 UPSTREAM = (HOST, 5432)
 TABLE = "LB_FAULT_CUST"
-
-
-class TcpProxy:
-    """Forwards 127.0.0.1:<port> to ``upstream``; :meth:`cut` and :meth:`restore` it."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self._conns: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-        probe = socket.socket()
-        probe.bind((HOST, 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self.restore()
-
-    def restore(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((HOST, self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Close the listener and every connection through the proxy."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            try:
-                listener.shutdown(socket.SHUT_RDWR)     # wakes the thread blocked in accept()
-            except OSError:
-                pass
-            listener.close()
-        with self._lock:
-            conns, self._conns = self._conns, set()
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
-
-    close = cut
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return                                  # cut
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns.update((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @pytest.fixture(scope="module")

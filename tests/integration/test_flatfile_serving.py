@@ -3,6 +3,8 @@ key, drop folders (newest / all), and files replaced atomically between and duri
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -252,4 +254,36 @@ def test_the_index_is_kept_beside_a_local_state_store(tmp_path, monkeypatch):
         assert len(list((state.parent / "flatfile-index" / "files").iterdir())) == 1
         assert not (data.parent / ".legacy-bridge-index").exists()
     finally:
+        app.extensions["legacy_bridge"].close()
+
+
+def test_a_file_source_with_a_timeout_answers_504_when_a_read_hangs_and_holds_its_place_until_it_ends(
+        tmp_path, mocker):
+    # a hung network mount cannot be made on demand: the hang is injected at the reader
+    path = tmp_path / "inv.csv"
+    path.write_text(csv_text())
+    app = make_app(config({"path": str(path), "format": "csv", "columns": CSV_TYPES, "timeout": "500ms"}))
+    driver = app.extensions["legacy_bridge"].drivers["files"]
+    hung = threading.Event()
+    real_get = type(driver.driver)._get
+    mocker.patch.object(type(driver.driver), "_get", lambda self, key, columns: hung.wait(10) or None)
+    client = app.test_client()
+    try:
+        started = time.monotonic()
+        response = client.get("/v1/invoices/7")
+        took = time.monotonic() - started
+        assert response.status_code == 504 and response.get_json()["type"].endswith("source-timeout")
+        assert took < 0.5 + 1
+        assert driver.bulkhead.in_flight == 1          # the read goes on, holding the source's place
+        hung.set()
+        deadline = time.monotonic() + 5
+        while driver.bulkhead.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert driver.bulkhead.in_flight == 0
+        mocker.patch.object(type(driver.driver), "_get", real_get)
+        assert client.get("/v1/invoices/7").get_json()["no"] == 7      # and the source serves again
+        pages = client.get("/v1/invoices?limit=5").get_json()            # lists read in bounded batches
+        assert [r["no"] for r in pages["data"]] == [1, 2, 3, 4, 5] and pages["next"]
+    finally:
+        hung.set()
         app.extensions["legacy_bridge"].close()
