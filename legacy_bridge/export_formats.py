@@ -13,6 +13,7 @@ How a broken stream shows (an error after the first byte):
 """
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from .jsonio import _default
+from .jsonio import json_default
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "encoder", "gzip_chunks", "csv_cell"]
 
@@ -44,7 +45,7 @@ def ndjson_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH
     """One JSON object per line (``\\n``), decimals as strings, as the JSON pages have them."""
     dumps = orjson.dumps
     for rows in _batches(records, batch):
-        yield b"".join([dumps(r, default=_default, option=_NDJSON) for r in rows])
+        yield b"".join([dumps(r, default=json_default, option=_NDJSON) for r in rows])
 
 
 def _text(value: Any) -> str:
@@ -53,13 +54,14 @@ def _text(value: Any) -> str:
 
 # what a CSV cell holds for each canonical type (None -> empty, strings as they are)
 _CELLS: dict[type, Callable[[Any], Any]] = {
-    bool: lambda v: "true" if v else "false", Decimal: str, bytes: bytes.hex,
+    bool: lambda v: "true" if v else "false", Decimal: str,
+    bytes: lambda v: base64.b64encode(v).decode("ascii"),
     dt.datetime: _text, dt.date: _text, dt.time: _text,
 }
 
 
 def csv_cell(value: Any) -> Any:
-    """A canonical value as a CSV cell: ISO dates, true/false, decimals as written."""
+    """A canonical value as a CSV cell: ISO dates, true/false, decimals as written, bytes in base64."""
     convert = _CELLS.get(type(value))
     return value if convert is None else convert(value)
 
@@ -96,7 +98,7 @@ def encoder(fmt: str) -> Callable[[Iterable[dict], list[str]], Iterator[bytes]]:
 
 def error_line(problem: dict[str, Any]) -> bytes:
     """The NDJSON line that ends a stream broken by ``problem``."""
-    return orjson.dumps({"error": problem}, default=_default, option=_NDJSON)
+    return orjson.dumps({"error": problem}, default=json_default, option=_NDJSON)
 
 
 def gzip_chunks(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
