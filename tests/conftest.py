@@ -92,9 +92,10 @@ def _run_databases(create: bool) -> None:
         with conn:
             cur = conn.cursor()
             stale = [RUN_DATABASE]
-            if create:
+            if create:       # lbt_<pid> or lbt_<what>_<pid>: the last part is the run's pid
                 stale += [name for (name,) in cur.execute(list_sql).fetchall()
-                          if name != RUN_DATABASE and not _alive(int(name.rpartition("_")[2] or 0))]
+                          if name != RUN_DATABASE and name.rpartition("_")[2].isdigit()
+                          and not _alive(int(name.rpartition("_")[2]))]
             for name in stale:
                 try:
                     cur.execute(f"DROP DATABASE IF EXISTS {name}")
