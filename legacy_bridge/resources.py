@@ -128,9 +128,7 @@ class Resource:
         residual = [c for c in where if c not in pushed]
         names = list(dict.fromkeys(fields))
         marks = [f.column for f in self.watermark] if watermark else []
-        # a driver that describes its columns compares some otherwise than it reads them: the
-        # cursor keeps what it compares
-        sort_values = [SortValue(k.column) if self.driver.describes_columns else k.column for k in order]
+        sort_values = [self._sort_value(k.column) for k in order]
         columns: list[str | SortValue] = list(dict.fromkeys(
             self.mapping.columns(names) + sort_values + marks + [c.column for c in residual]))
         reader = self.mapping.row_reader(names, [columns.index(self.mapping.fields[n].column) for n in names])
@@ -139,6 +137,15 @@ class Resource:
             reader = lambda row: dump(read(row))   # noqa: E731
         return _Plan(columns, pushed, predicate(residual, columns) if residual else None, reader,
                      [columns.index(v) for v in sort_values], [columns.index(c) for c in marks])
+
+    def _sort_value(self, column: str) -> str | SortValue:
+        """What a cursor keeps of sort column ``column``: the column itself where the source
+        compares it as read, else what the driver compares it by (also while the source has
+        not described its columns yet)."""
+        if not self.driver.describes_columns:
+            return column
+        found = find_column(self.driver.known_column_types(self.spec.target), column)
+        return column if found is not None and found.compare == "value" else SortValue(column)
 
     def _after_since(self, req: ListRequest, order: list[SortKey]) -> tuple | None:
         # (watermark..., None...): the keyset terms of the key drop out, leaving exactly

@@ -96,3 +96,11 @@ def test_an_integer_beyond_its_column_is_a_400_naming_the_parameter(backend, ord
     problem = response.get_json()
     assert problem["parameter"] == parameter
     assert "holds integers from -2147483648 to 2147483647" in problem["detail"]
+
+
+@pytest.mark.parametrize("url, parameter", [(f"/v1/order-lines/1/{1 << 64}", "line_no"),
+                                            (f"/v1/order-lines?quantity={-(1 << 63) - 1}", "quantity")])
+def test_an_integer_past_64_bits_is_a_400_naming_the_parameter_on_every_backend(order_lines, url, parameter):
+    response = order_lines.get(url)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["parameter"] == parameter and "out of range" in response.get_json()["detail"]
