@@ -10,139 +10,50 @@ down.  Custom converters: subclass :class:`Converter` and :func:`register` it.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable
 
-__all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain"]
+from .converter_base import Chain, ConversionError, Converter, build, check_count, known, register
 
-
-class ConversionError(ValueError):
-    """A canonical value has no legacy form (or an option is wrong)."""
+__all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain", "as_text"]
 
 
-class Converter:
-    """Base class: identity in both directions.
-
-    Subclasses set ``name`` and ``type`` (the canonical type: string, integer,
-    number, decimal, boolean, date, time, datetime) and override the two methods.
-    Options come from the config: ``{yyyymmdd: {as: str}}`` -> ``YYYYMMDD(as_="str")``.
-    """
-
-    name: ClassVar[str] = "none"
-    type: ClassVar[str] = "string"
-    #: values the legacy column holds for "no value", besides NULL
-    legacy_nulls: tuple = ()
-    #: text converters keep prefixes, so startswith/contains can be pushed down
-    supports_like: ClassVar[bool] = False
-    enum: tuple[str, ...] | None = None
-
-    def __init__(self, null_if: list | None = None) -> None:
-        if null_if is not None:
-            self.legacy_nulls = tuple(null_if)
-
-    def to_canonical(self, value: Any) -> Any:
-        return value
-
-    def to_legacy(self, value: Any) -> Any:
-        return value
-
-    def reader(self) -> Callable[[Any], Any]:
-        """The per-value read function, with sentinels and NULL handled once."""
-        convert = self.to_canonical
-        nulls = frozenset(self.legacy_nulls)
-        if not nulls:
-            return lambda v: None if v is None else convert(v)
-        return lambda v: None if v is None or v in nulls else convert(v)
-
-
-_REGISTRY: dict[str, type[Converter]] = {}
-
-
-def register(cls: type[Converter]) -> type[Converter]:
-    """Register a converter class under ``cls.name`` (usable as a decorator)."""
-    if not (isinstance(cls, type) and issubclass(cls, Converter)):
-        raise TypeError(f"{cls!r} is not a Converter subclass")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def known() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-class Chain(Converter):
-    """Converters applied in order when reading, in reverse when writing."""
-
-    def __init__(self, parts: list[Converter]) -> None:
-        super().__init__()
-        self.parts = parts
-        self.type = parts[-1].type
-        self.enum = parts[-1].enum
-        self.legacy_nulls = parts[0].legacy_nulls
-        self.supports_like = all(p.supports_like for p in parts)
-        self._later = [p.reader() for p in parts[1:]]
-
-    def to_canonical(self, value: Any) -> Any:
-        value = self.parts[0].to_canonical(value)
-        for read in self._later:
-            value = read(value)
-        return value
-
-    def to_legacy(self, value: Any) -> Any:
-        for part in reversed(self.parts):
-            value = part.to_legacy(value)
-        return value
-
-
-def build(spec: Any) -> Converter:
-    """Build a converter from its config form: a name, ``{name: options}`` or a list.
-
-    Raises:
-        ConversionError: unknown name or bad options; the message lists known names.
-    """
-    if spec is None:
-        return _REGISTRY["none"]()
-    if isinstance(spec, list):
-        if not spec:
-            raise ConversionError("an empty converter list")
-        parts = [build(s) for s in spec]
-        return parts[0] if len(parts) == 1 else Chain(parts)
-    if isinstance(spec, str):
-        name, options = spec, {}
-    elif isinstance(spec, dict) and len(spec) == 1:
-        name, options = next(iter(spec.items()))
-        options = options if isinstance(options, dict) else {"value": options}
-    else:
-        raise ConversionError(f"expected a converter name, {{name: options}} or a list, got {spec!r}")
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise ConversionError(f"unknown converter {name!r}; known: {', '.join(known())}")
-    kwargs = {_option(k): v for k, v in options.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConversionError(f"converter {name!r}: bad options {options!r} ({exc})") from None
-
-
-def _option(key: Any) -> Any:
-    if isinstance(key, bool):     # YAML reads the flag codes' keys `true:` / `false:` as booleans
-        return str(key).lower()
-    return "as_" if key == "as" else key
-
-
-def _count(name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise TypeError(f"{name!r} must be a whole number >= 0, got {value!r}")
+def as_text(value: Any) -> str:
+    """A legacy value of any type as the text a field without converter shows: ISO 8601 for
+    dates and times, ``true``/``false``, decimals as written, bytes in base64."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
 
 
 # -- built-ins -------------------------------------------------------------------------
 
 @register
 class Identity(Converter):
-    """Values as the driver returns them, typed string in the contract: declare ``int``,
-    ``decimal``... for other columns, so filters bind values of the column's type."""
+    """No converter: the value as text (a string in the contract, whatever the column's type);
+    declare ``int``, ``decimal``... for other columns, so they are typed and filters bind
+    values of the column's type."""
     name = "none"
+
+    def to_canonical(self, value: Any) -> Any:
+        return value if isinstance(value, str) else as_text(value)
+
+
+@register
+class Binary(Converter):
+    """Binary columns (BLOB, BYTEA, VARBINARY): bytes, base64 in JSON and CSV (RFC 4648, with
+    padding), which is what OpenAPI's ``format: byte`` says; filter values are base64 too."""
+    name = "binary"
+    type = "binary"
+
+    def to_canonical(self, value: Any) -> Any:
+        return bytes(value)
 
 
 @register
@@ -152,7 +63,7 @@ class Text(Converter):
     supports_like = True
 
     def to_canonical(self, value: Any) -> Any:
-        return value if isinstance(value, str) else str(value)
+        return value if isinstance(value, str) else as_text(value)
 
 
 @register
@@ -163,7 +74,7 @@ class Trim(Converter):
 
     def __init__(self, width: int | None = None, both: bool = False, blank_is_null: bool = False,
                  null_if: list | None = None) -> None:
-        _count("width", width)
+        check_count("width", width)
         super().__init__(null_if)
         self.width, self.both = width, both
         self.blank_is_null = blank_is_null
@@ -207,10 +118,11 @@ class DecimalConverter(Converter):
 
     def __init__(self, scale: int | None = None, implied: int | None = None,
                  null_if: list | None = None) -> None:
-        _count("scale", scale)
-        _count("implied", implied)
+        check_count("scale", scale)
+        check_count("implied", implied)
         super().__init__(null_if)
         self.implied = implied
+        self.places = implied or None
         self.scale = scale
         self._quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 

@@ -10,7 +10,7 @@ from contextlib import closing
 from contextvars import ContextVar
 from typing import Any, ClassVar, Iterator
 
-from legacy_bridge.query import Condition, Query
+from legacy_bridge.query import ColumnType, Condition, Query
 
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
@@ -31,6 +31,12 @@ class Driver(ABC):
     #: pseudo-columns the driver yields that give the source's own order (a file's
     #: record numbers), used for keyset cursors when it cannot sort by the key
     natural_order: tuple[str, ...] = ()
+    #: whether :meth:`column_types` asks the source (then it is asked at start-up too)
+    describes_columns: ClassVar[bool] = False
+    #: the integers the driver can bind in a query (None: any Python int)
+    int_range: ClassVar[tuple[int, int] | None] = None
+    #: the code page text values are bound in (None: the driver takes any Unicode text)
+    encoding: str | None = None
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
@@ -57,6 +63,16 @@ class Driver(ABC):
         query = Query(columns=columns, where=[Condition(c, "eq", v) for c, v in key.items()], limit=1)
         with closing(self.fetch(target, query)) as rows:
             return next(rows, None)
+
+    def column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
+        """What the source says of the columns of ``target`` (by name): how each must be
+        compared so a keyset page resumes its order, and the integers it holds.  Asked once
+        per target; the default knows nothing (every column compares as read)."""
+        return {}
+
+    def known_column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
+        """What :meth:`column_types` found so far, without asking the source."""
+        return {}
 
     def probe(self, timeout: float) -> None:
         """Raise a :class:`~legacy_bridge.errors.SourceError` if the source is not usable."""

@@ -12,12 +12,13 @@ from typing import Any, Callable, Iterator
 
 import pyodbc
 
-from legacy_bridge.errors import BadRequest
-from legacy_bridge.query import Condition, Query
+from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.query import ColumnType, Condition, Query, find_column
 
 from . import deadlines
 from .base import Driver
 from .odbc_catalog import describe
+from .odbc_order import INT64, column_types
 from .odbc_pool import OdbcPool, translate
 from .sql import Dialect, compile_select, dialect_for
 
@@ -43,6 +44,8 @@ class OdbcDriver(Driver):
     """One ODBC data source: a DSN or a DSN-less connection string."""
 
     kind = "odbc"
+    describes_columns = True
+    int_range = INT64
 
     def __init__(self, name: str, options: dict[str, Any],
                  connect: Callable[..., Any] = pyodbc.connect) -> None:
@@ -54,6 +57,7 @@ class OdbcDriver(Driver):
         self._limit_syntax = options.get("limit_syntax", "auto")
         self._dialect: Dialect | None = None
         self._get_sql: dict[tuple, str] = {}
+        self._types: dict[tuple, dict[str, ColumnType]] = {}
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -101,8 +105,24 @@ class OdbcDriver(Driver):
         except OverflowError:       # pyodbc cannot bind an integer beyond 64 bits
             raise BadRequest(f"a value is out of range for source {self.name!r}") from None
 
+    def _compares(self, target: dict[str, Any], query: Query) -> dict[str, str]:
+        """How each column of ``query``'s order compares; a column that cannot be paged in order
+        (found on first use when the source was down at start-up) is a config error."""
+        if not query.order:
+            return {}
+        types = self.column_types(target)
+        compares = {}
+        for key in query.order:
+            found = find_column(types, key.column)
+            if found is not None and found.unsortable:
+                raise ConfigError([(f"sources.{self.name}", f"column {key.column} ({found.name}) is sorted "
+                                                             f"on but cannot be paged in order: {found.unsortable}")],
+                                  "the source's column types")
+            compares[key.column] = found.compare if found is not None else "value"
+        return compares
+
     def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
-        sql, params = compile_select(self.dialect, target, query)
+        sql, params = compile_select(self.dialect, target, query, self._compares(target, query))
         if query.limit is not None:           # a page: one fetch on a reused statement
             pool = self.pool
             with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
@@ -145,9 +165,30 @@ class OdbcDriver(Driver):
             finally:
                 cur.close()
 
+    def column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
+        """How the database orders each column of ``target`` (see :mod:`odbc_order`), from
+        queries that return no row; asked once per target."""
+        key = tuple(sorted(target.items()))
+        found = self._types.get(key)
+        if found is None:
+            dialect = self.dialect
+            with self.connection() as conn:
+                found = self._types[key] = column_types(conn, dialect, self.pool.dbms_name or "", target)
+        return found
+
+    def known_column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
+        return self._types.get(tuple(sorted(target.items())), {})
+
     def describe(self, table: str, sample: int = 200) -> dict[str, Any]:
-        """The catalog of ``table`` and a sample of its rows (see :func:`odbc_catalog.describe`)."""
-        return describe(self, table, sample)
+        """The catalog of ``table`` and a sample of its rows (see :func:`odbc_catalog.describe`);
+        each column also says how it orders: ``compare`` and ``unsortable`` (see ColumnType)."""
+        description = describe(self, table, sample)
+        types = self.column_types({"table": description["table"]}) if description["columns"] else {}
+        for column in description["columns"]:
+            found = find_column(types, column["name"])
+            column["compare"] = found.compare if found else "value"
+            column["unsortable"] = found.unsortable if found else None
+        return description
 
     def pool_usage(self) -> tuple[int, int]:
         pools = [self.pool] + ([self._stream_pool] if self._stream_pool is not None else [])

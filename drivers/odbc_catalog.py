@@ -10,9 +10,10 @@ from legacy_bridge.query import Query
 _BY_CODE = {1: "char", -8: "char", 12: "varchar", -9: "varchar", -1: "varchar", -10: "varchar",
             2: "decimal", 3: "decimal", 4: "integer", 5: "integer", -5: "integer", -6: "integer",
             6: "float", 7: "float", 8: "float", 9: "date", 91: "date", 10: "time", 92: "time",
-            11: "timestamp", 93: "timestamp", -7: "boolean"}
+            11: "timestamp", 93: "timestamp", -7: "boolean", -2: "binary", -3: "binary", -4: "binary"}
 _BY_NAME = {"CHAR": "char", "CHARACTER": "char", "NCHAR": "char", "BPCHAR": "char",
-            "DECIMAL": "decimal", "NUMERIC": "decimal", "DEC": "decimal", "NUMBER": "decimal"}
+            "DECIMAL": "decimal", "NUMERIC": "decimal", "DEC": "decimal", "NUMBER": "decimal",
+            "ENUM": "varchar", "SET": "varchar"}     # MariaDB reports ENUM and SET as CHAR
 
 
 def _column(row: Any) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def describe(driver: Any, table: str, sample: int = 200) -> dict[str, Any]:
     Returns ``{"table", "kind" ("table"|"view"), "columns": [{"name", "type", "type_name",
     "size", "scale", "nullable"}], "key": [primary key columns], "sample": [rows]}``;
     ``type`` is a family: char, varchar, integer, decimal, float, date, time,
-    timestamp, boolean or other.  ``table`` may be ``schema.table``.
+    timestamp, boolean, binary or other.  ``table`` may be ``schema.table``.
 
     Raises:
         NotFound: the source has no table or view of that name.

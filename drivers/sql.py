@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from legacy_bridge.query import Condition, Query, SortKey
+from typing import Mapping
+
+from legacy_bridge.query import ColumnValue, Condition, Query, SortKey, SortValue
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 LIKE_ESCAPE = "!"    # not a backslash: MySQL/MariaDB read '\' as an escape in literals
@@ -22,6 +24,7 @@ class Dialect:
 
     quote: str = '"'
     limit: str = "limit"          # limit | top | fetch | none
+    text: str = "TEXT"            # the type a value is cast to for its text (CHAR on MariaDB)
 
     def ident(self, name: str) -> str:
         """Quote a (possibly schema-qualified) identifier taken from the config."""
@@ -29,6 +32,30 @@ class Dialect:
         if not q:
             return name
         return ".".join(q + part.replace(q, q + q) + q for part in name.split("."))
+
+    def sort_expression(self, column: str, compare: str, operand: str | None = None) -> str:
+        """What ORDER BY and the keyset condition compare for ``column`` (``compare``: one of
+        legacy_bridge.query.COMPARES), applied to ``operand`` (the column by default)."""
+        return _MODES[compare][0].format(c=operand or self.ident(column), text=self.text)
+
+    def select_item(self, item: str | SortValue, position: int, compare: str = "value") -> str:
+        """A column, or the value a cursor keeps of a sort column, named so that ORDER BY
+        (which PostgreSQL and MariaDB resolve to output names first) still means the column."""
+        if isinstance(item, str):
+            return self.ident(item)
+        value = _MODES[compare][1].format(c=self.ident(item.column), text=self.text)
+        return f"{value} AS {self.ident(f'lb_sort_{position}')}"
+
+
+# per compare: (what ORDER BY and the keyset condition compare, what a cursor keeps of it,
+# how a kept value is bound)
+_MODES = {
+    "value": ("{c}", "{c}", "?"),
+    "number": ("({c}+0)", "({c}+0)", "?"),
+    "epoch": ("UNIX_TIMESTAMP({c})", "UNIX_TIMESTAMP({c})", "?"),
+    "text": ("{c}", "CAST({c} AS {text})", "?"),
+    "rounded": ("CAST(CAST({c} AS TEXT) AS REAL)", "CAST({c} AS TEXT)", "CAST(? AS REAL)"),
+}
 
 
 def dialect_for(dbms_name: str, quote_char: str, limit: str | None = None) -> Dialect:
@@ -45,7 +72,8 @@ def dialect_for(dbms_name: str, quote_char: str, limit: str | None = None) -> Di
         # SQLite reads a double-quoted name that matches no column as a string literal,
         # so a misspelt column would serve its own name; a backquoted one is an error.
         quote_char = "`"
-    return Dialect(quote=quote_char or '"', limit=limit)
+    text = "CHAR" if any(n in dbms_name.lower() for n in ("mariadb", "mysql")) else "TEXT"
+    return Dialect(quote=quote_char or '"', limit=limit, text=text)
 
 
 def escape_like(text: str) -> str:
@@ -80,26 +108,41 @@ def _condition(d: Dialect, c: Condition, params: list[Any]) -> str:
     return sql
 
 
-def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any]) -> str:
-    """Rows strictly after ``after`` in ``order`` (NULLs sort last in either direction)."""
+def _bound(d: Dialect, key: SortKey, compare: str, value: Any) -> tuple[str, Any]:
+    """The placeholder and parameter of one keyset value: a cursor's sort value as it is, a
+    column's own value (``updated_since``) taken through the key's sort expression."""
+    if isinstance(value, ColumnValue):
+        return d.sort_expression(key.column, compare, "?"), value.value
+    return _MODES[compare][2], value
+
+
+def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any],
+            compares: Mapping[str, str]) -> str:
+    """Rows strictly after ``after`` in ``order`` (NULLs sort last in either direction).
+
+    Each column is compared through the same expression ORDER BY sorts it by, so the
+    condition resumes exactly the order the pages follow.
+    """
+    how = [compares.get(k.column, "value") for k in order]
     alternatives, alt_params = [], []
     for i, key in enumerate(order):
         terms = []
-        for prev, value in zip(order[:i], after[:i]):
-            col = d.ident(prev.column)
+        for j, (prev, value) in enumerate(zip(order[:i], after[:i])):
             if value is None:
-                terms.append(f"{col} IS NULL")
+                terms.append(f"{d.ident(prev.column)} IS NULL")
             else:
-                terms.append(f"{col} = ?")
-                alt_params.append(value)
-        value, col = after[i], d.ident(key.column)
+                mark, param = _bound(d, prev, how[j], value)
+                terms.append(f"{d.sort_expression(prev.column, how[j])} = {mark}")
+                alt_params.append(param)
+        value, col = after[i], d.sort_expression(key.column, how[i])
         if value is None:
             del alt_params[len(alt_params) - sum(v is not None for v in after[:i]):]
             continue                      # nothing sorts after NULL
-        step = f"{col} {'<' if key.descending else '>'} ?"
-        alt_params.append(value)
+        mark, param = _bound(d, key, how[i], value)
+        step = f"{col} {'<' if key.descending else '>'} {mark}"
+        alt_params.append(param)
         if key.nullable:
-            step = f"({step} OR {col} IS NULL)"
+            step = f"({step} OR {d.ident(key.column)} IS NULL)"
         alternatives.append(" AND ".join(terms + [step]))
     if not alternatives:
         return "1 = 0"
@@ -107,39 +150,48 @@ def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any]) -
     first = order[0]
     if not first.nullable and after[0] is not None and len(alternatives) > 1:
         # a redundant range on the first column lets every backend use its index
-        lead = f"{d.ident(first.column)} {'<=' if first.descending else '>='} ? AND "
-        params.append(after[0])
+        mark, param = _bound(d, first, how[0], after[0])
+        lead = f"{d.sort_expression(first.column, how[0])} {'<=' if first.descending else '>='} {mark} AND "
+        params.append(param)
     params.extend(alt_params)
     return lead + "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
 
 
-def _order_by(d: Dialect, order: list[SortKey]) -> str:
+def _order_by(d: Dialect, order: list[SortKey], compares: Mapping[str, str]) -> str:
     parts = []
     for key in order:
-        col = d.ident(key.column)
         if key.nullable:
-            parts.append(f"CASE WHEN {col} IS NULL THEN 1 ELSE 0 END")
-        parts.append(col + (" DESC" if key.descending else ""))
+            parts.append(f"CASE WHEN {d.ident(key.column)} IS NULL THEN 1 ELSE 0 END")
+        parts.append(d.sort_expression(key.column, compares.get(key.column, "value"))
+                     + (" DESC" if key.descending else ""))
     return ", ".join(parts)
 
 
-def compile_select(d: Dialect, target: dict[str, Any], query: Query) -> tuple[str, list[Any]]:
-    """``SELECT <columns> FROM <target> WHERE ... ORDER BY ... <limit>`` and its parameters."""
-    params: list[Any] = []
-    columns = ", ".join(d.ident(c) for c in query.columns)
+def source_sql(d: Dialect, target: dict[str, Any]) -> str:
+    """The FROM item of a resource's target: a table, a view or a select."""
     if "select" in target:
-        source = f"({target['select']}) lb_src"
-    else:
-        source = d.ident(target.get("table") or target["view"])
+        return f"({target['select']}) lb_src"
+    return d.ident(target.get("table") or target["view"])
+
+
+def compile_select(d: Dialect, target: dict[str, Any], query: Query,
+                   compares: Mapping[str, str] | None = None) -> tuple[str, list[Any]]:
+    """``SELECT <columns> FROM <target> WHERE ... ORDER BY ... <limit>`` and its parameters;
+    ``compares`` says how each sort column compares (default: as the column, "value")."""
+    compares = compares or {}
+    params: list[Any] = []
+    columns = ", ".join(d.select_item(c, i, compares.get(c.column, "value") if isinstance(c, SortValue)
+                                      else "value") for i, c in enumerate(query.columns))
+    source = source_sql(d, target)
     where = [_condition(d, c, params) for c in query.where]
     if query.after is not None:
-        where.append(_keyset(d, query.order, query.after, params))
+        where.append(_keyset(d, query.order, query.after, params, compares))
     top = f"TOP {int(query.limit)} " if query.limit is not None and d.limit == "top" else ""
     sql = f"SELECT {top}{columns} FROM {source}"
     if where:
         sql += " WHERE " + " AND ".join(f"({w})" if " OR " in w else w for w in where)
     if query.order:
-        sql += " ORDER BY " + _order_by(d, query.order)
+        sql += " ORDER BY " + _order_by(d, query.order, compares)
     if query.limit is not None:
         if d.limit == "limit":
             sql += f" LIMIT {int(query.limit)}"

@@ -7,21 +7,17 @@ from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.auth import secure_document
 from legacy_bridge.config import Config
+from legacy_bridge.contracts.schema import Base64
 from legacy_bridge.errors import PROBLEM_BASE
+from legacy_bridge.export_formats import MEDIA_TYPES
 from legacy_bridge.ratelimit import document_limits
 from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
-from .params import RESERVED
+from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_schema, key_schema,
+                             names_schema, since_schema, value_schema, zone_note)
+from .params import MAX_IN_VALUES, RESERVED
 from .webhooks import add_openapi as add_webhook_paths
-
-# Legacy times carry no UTC offset: JSON Schema's "time" format (RFC 3339 full-time) requires
-# one, so a local time is documented as RFC 3339's partial-time, with a pattern to check it.
-_LOCAL_TIME = {"format": "partial-time", "pattern": r"^\d{2}:\d{2}:\d{2}(\.\d+)?$"}
-_TYPES = {"string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
-          "decimal": {"type": "string", "format": "decimal"}, "boolean": {"type": "boolean"},
-          "date": {"type": "string", "format": "date"}, "time": {"type": "string", **_LOCAL_TIME},
-          "datetime": {"type": "string", "format": "date-time"}}
 
 
 class Problem(Schema):
@@ -49,15 +45,6 @@ _ERRORS = {"400": _problem("invalid parameter (the body names it)"),
            "504": _problem("the legacy source timed out")}
 
 
-_AS_IS = "as the legacy column holds it (no converter)"
-
-
-def _untyped(resource: Resource, name: str) -> bool:
-    # Without a converter a record holds whatever the driver returns (an INTEGER column
-    # gives numbers): claiming "string" would mislead every generated client.
-    return resource.mapping.fields[name].converter.name == "none" and resource.spec.contract is None
-
-
 _READINESS = {"type": "object", "required": ["status", "sources"], "properties": {
     "status": {"type": "string", "enum": ["ok", "failing"]},
     "detail": {"type": "string", "description": "the failing sources, by name"},
@@ -69,31 +56,40 @@ _READINESS = {"type": "object", "required": ["status", "sources"], "properties":
                     "description": "the source's circuit breaker"}}}}}}
 
 
-def _value_schema(resource: Resource, name: str) -> dict:
-    """A filter or key value, as the query grammar parses it."""
-    fmap = resource.mapping.fields[name]
-    schema = dict(_TYPES[fmap.type])
-    if fmap.converter.enum:
-        schema["enum"] = list(fmap.converter.enum)
-    return schema
-
-
 def _wire_types(converter, field: fields.Field, **_) -> dict:
-    """What apispec gets wrong for our contracts: decimals travel as strings, times have a format."""
+    """What apispec gets wrong for our contracts: decimals travel as strings, times and
+    timestamps are local (no UTC offset), bytes are base64."""
     if isinstance(field, fields.Decimal) and field.as_string:
         return {"type": "string", "format": "decimal"}
     if isinstance(field, fields.Time):
-        return dict(_LOCAL_TIME)
+        return dict(LOCAL_TIME)
+    if isinstance(field, fields.DateTime):
+        return dict(LOCAL_DATE_TIME)
+    if isinstance(field, Base64):
+        return dict(RECORD_TYPES["binary"])
     return {}
 
 
-def _contract_schema(spec: APISpec, schema_name: str, resource: Resource) -> None:
+def _contract_schema(spec: APISpec, schema_name: str, resource: Resource) -> dict:
+    """The record schema, ``<Name>``: a field declared ``nullable: false`` (and every key field)
+    is required and never null; a date-time says its time zone.  And ``<Name>Selection``, the
+    same fields none of them required: what a ``fields`` selection returns (and what a create
+    takes).  A record response is either: ``{"anyOf": [<Name>, <Name>Selection]}`` (returned)."""
     spec.components.schema(schema_name, schema=resource.contract)
-    properties = spec.components.schemas[schema_name]["properties"]
-    for name in resource.mapping.fields:
-        if name in properties and _untyped(resource, name):
-            kept = {k: v for k, v in properties[name].items() if k not in ("type", "format")}
-            properties[name] = {**kept, "description": kept.get("description", _AS_IS)}
+    schema = spec.components.schemas[schema_name]
+    properties = schema["properties"]
+    if resource.spec.contract is None:    # a supplied contract says for itself what it requires
+        for name, fmap in resource.mapping.fields.items():
+            if fmap.type == "datetime" and name in properties:
+                properties[name]["description"] = properties[name].get("description") or zone_note(resource)
+        required = [n for n, f in resource.mapping.fields.items() if not f.nullable and n in properties]
+        if required:
+            schema["required"] = required
+    selection = {k: v for k, v in schema.items() if k != "required"}
+    spec.components.schema(f"{schema_name}Selection", {
+        **selection, "description": f"Any of the fields of {schema_name}, as a `fields` selection returns them"})
+    return {"anyOf": [{"$ref": f"#/components/schemas/{schema_name}"},
+                      {"$ref": f"#/components/schemas/{schema_name}Selection"}]}
 
 
 def _when(condition: bool, operations: dict) -> dict:
@@ -127,13 +123,14 @@ def _filter_params(resource: Resource) -> list[dict]:
     for name, fmap in resource.mapping.fields.items():
         if not fmap.filter:
             continue
-        value = _value_schema(resource, name)
+        value = value_schema(resource, name)
         like = fmap.type == "string" and fmap.converter.supports_like
         for op in OPERATORS:
             if op in ("startswith", "contains") and not like:
                 continue
             schema = {"type": "boolean"} if op == "isnull" else \
-                {"type": "string", "description": "comma-separated"} if op == "in" else value
+                in_list_schema(resource, name, MAX_IN_VALUES) if op == "in" else \
+                {"type": "string", "minLength": 1} if op in ("startswith", "contains") else value
             where = "" if not partial else " (passed to the legacy source)" if _pushed(resource, name, op) \
                 else " (applied after reading the legacy source)"
             params.append({"name": name if op == "eq" else f"{name}[{op}]", "in": "query",
@@ -152,18 +149,20 @@ def _list_params(resource: Resource) -> list[dict]:
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                     "maximum": spec.max_limit, "default": spec.default_limit}},
         {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "the `next` of the previous page (opaque, signed)"},
-        {"name": "sort", "in": "query", "schema": {"type": "string"},
-         "description": f"comma-separated, '-' for descending; sortable: {', '.join(sortable)}"},
-        {"name": "fields", "in": "query", "schema": {"type": "string"},
-         "description": f"comma-separated subset of: {', '.join(fmaps)}"},
+         "description": "the `next` of the previous page (opaque, signed: any other text is a 400)"},
+        {"name": "sort", "in": "query", "schema": names_schema(sortable, signed=True),
+         "description": f"comma-separated, '-' for descending (a field named again adds nothing); "
+                        f"sortable: {', '.join(sortable)}"},
+        {"name": "fields", "in": "query", "schema": names_schema(list(fmaps)),
+         "description": f"comma-separated subset of: {', '.join(fmaps)}; the records then hold only "
+                        f"these fields (the record schema's required list is for whole records)"},
     ] + _since_param(resource) + _filter_params(resource)
 
 
 def _since_param(resource: Resource) -> list[dict]:
     if not resource.spec.watermark:
         return []
-    return [{"name": "updated_since", "in": "query", "schema": {"type": "string"},
+    return [{"name": "updated_since", "in": "query", "schema": since_schema(resource),
              "description": f"rows whose watermark ({', '.join(resource.spec.watermark)}) is greater, in "
                             "watermark order; empty: from the first; the page's `watermark` resumes"}]
 
@@ -199,8 +198,8 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
     base = service["base_path"]
     for name, resource in resources.items():
         schema_name = resource.contract.__name__.removesuffix("Schema") or name
-        _contract_schema(spec, schema_name, resource)
-        ref = {"$ref": f"#/components/schemas/{schema_name}"}
+        ref = _contract_schema(spec, schema_name, resource)
+        selection = {"$ref": f"#/components/schemas/{schema_name}Selection"}
         spec.components.schema(f"{schema_name}Page", {
             "type": "object", "required": ["data", "next"],
             "properties": {"data": {"type": "array", "items": ref},
@@ -212,28 +211,31 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
         if "create" in resource.spec.operations:
             collection["post"] = {
                 "tags": [name], "operationId": f"create_{name}", "summary": f"Create one of {name}",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+                "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
                 "responses": {"201": {"description": "created; the record as the source returned it",
                                       "headers": {"Location": {"schema": {"type": "string"}}},
-                                      "content": {"application/json": {"schema": ref}}},
+                                      "content": {"application/json": {"schema": selection}}},
                               "404": _problem("the source says a record it needs does not exist"),
                               **_ERRORS}}
         spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
             "tags": [name], "operationId": f"list_{name}", "summary": f"List {name}",
             "description": "Keyset pages." + _filter_note(resource),
             "parameters": _list_params(resource),
-            "responses": {"200": {"description": "one page",
+            "responses": {"200": {"description": "one page (application/json); with Accept: "
+                                                 "application/x-ndjson or text/csv every matching record, "
+                                                 "streamed as the export route streams it",
                                   "headers": {"Link": {"schema": {"type": "string"},
                                                        "description": 'rel="next" when there is one'}},
                                   "content": {"application/json": {
-                                      "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}}}},
+                                      "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}},
+                                      **{media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()}}},
                           **_ERRORS}}})})
         if "list" in resource.spec.operations:
             spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name))
         key_path = "/".join("{" + k + "}" for k in resource.key)
         spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
             "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",
-            "parameters": [{"name": k, "in": "path", "required": True, "schema": _value_schema(resource, k)}
+            "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
                            for k in resource.key] +
                           [{"name": "fields", "in": "query", "schema": {"type": "string"}},
                            {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],

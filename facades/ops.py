@@ -2,16 +2,12 @@
 each on a pooled connection within ``service.readiness_timeout``)."""
 from __future__ import annotations
 
-import logging
-from concurrent.futures import ThreadPoolExecutor, wait
-
 from flask import Blueprint, Response, current_app
 
-from legacy_bridge.errors import LegacyBridgeError
 from legacy_bridge.jsonio import dumps
+from legacy_bridge.probes import probe_all
 
 bp = Blueprint("ops", __name__)
-log = logging.getLogger("legacy_bridge")
 
 
 def _json(body: dict, status: int = 200) -> Response:
@@ -21,41 +17,6 @@ def _json(body: dict, status: int = 200) -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     return _json({"status": "ok"})
-
-
-# Each probe runs within its own deadline (the guard's budget); past it and this grace, a
-# probe that still has not answered (a driver that ignores deadlines) is reported
-# instead of awaited.
-_GRACE = 1.0
-
-
-def _probe(driver, timeout: float) -> dict:
-    try:
-        driver.probe(timeout)
-        return {"status": "ok"}
-    except LegacyBridgeError as error:
-        return {"status": "failing", "error": error.slug,
-                **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
-                **getattr(error, "readiness", {})}      # e.g. which record of which file, and why
-    except Exception:     # a probe bug must not turn /readyz into a 500
-        log.exception("readiness probe of %s failed", getattr(driver, "name", driver))
-        return {"status": "failing", "error": "internal-error"}
-
-
-def probe_all(drivers: dict, timeout: float) -> dict[str, dict]:
-    """Probe every source at once, each with ``timeout``; a report per source.
-
-    The whole probe is bounded by ``timeout`` plus a short grace even when a driver
-    ignores its timeout: a source still silent then is reported as timing out.
-    """
-    if not drivers:
-        return {}
-    pool = ThreadPoolExecutor(max_workers=min(8, len(drivers)), thread_name_prefix="readyz")
-    futures = {name: pool.submit(_probe, driver, timeout) for name, driver in drivers.items()}
-    done, _ = wait(futures.values(), timeout=timeout + _GRACE)
-    pool.shutdown(wait=False, cancel_futures=True)
-    return {name: future.result() if future in done else {"status": "failing", "error": "source-timeout"}
-            for name, future in futures.items()}
 
 
 @bp.get("/readyz")

@@ -12,11 +12,14 @@
                                   empty: every row, in watermark order
 
 Values are parsed as the canonical type (a date is ``2020-01-01``) and converted to
-the legacy form before they reach the driver.  Anything else is a 400 naming the
-parameter.
+the legacy form before they reach the driver; a date-time with a UTC offset is first
+taken to the source's time zone (``sources.<name>.timezone``).  A value the source cannot
+hold (an integer past its column's range, text its code page lacks) is refused here.
+Anything else is a 400 naming the parameter.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 from typing import Any, Mapping as MappingT
@@ -41,18 +44,61 @@ def _value_field(type_name: str, enum: tuple | None) -> Any:
     return contract_field(type_name, enum, nullable=False)
 
 
-def parse_value(fmap: FieldMap, text: str, parameter: str) -> Any:
-    """A query-string value -> canonical value -> legacy value."""
+def _in_source_zone(resource: Resource, value: Any, text: str, parameter: str) -> Any:
+    """A date-time with a UTC offset as the naive local time of the source's time zone."""
+    if not isinstance(value, (dt.datetime, dt.time)) or value.utcoffset() is None:
+        return value
+    source = resource.spec.source
+    if isinstance(value, dt.time):
+        raise BadRequest(f"{parameter}: {text!r} is a time of day with a UTC offset, which no date "
+                         f"places in a time zone; give the local time of source {source!r}",
+                         parameter=parameter)
+    if resource.timezone is None:
+        raise BadRequest(f"{parameter}: {text!r} has a UTC offset, but source {source!r} declares no "
+                         f"time zone for its timestamps (sources.{source}.timezone, e.g. Europe/Berlin); "
+                         f"give its local time without an offset", parameter=parameter)
+    return value.astimezone(resource.timezone).replace(tzinfo=None)
+
+
+def _check_bindable(resource: Resource, fmap: FieldMap, value: Any, text: str, parameter: str) -> None:
+    """Refuse a legacy value the source cannot hold, naming the parameter."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        bounds = resource.int_range(fmap.column)
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            raise BadRequest(f"{parameter}: {text!r} is out of range: column {fmap.column} holds "
+                             f"integers from {bounds[0]} to {bounds[1]}", parameter=parameter)
+    encoding = resource.driver.encoding
+    if isinstance(value, str) and encoding:
+        try:
+            value.encode(encoding)
+        except UnicodeEncodeError:
+            raise BadRequest(f"{parameter}: {text!r} has characters the code page of source "
+                             f"{resource.spec.source!r} ({encoding}) cannot hold", parameter=parameter) from None
+
+
+def _canonical(resource: Resource, type_name: str, enum: tuple | None, text: str, parameter: str) -> Any:
     try:
-        canonical = _value_field(fmap.type, fmap.converter.enum).deserialize(text)
+        value = _value_field(type_name, enum).deserialize(text)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
         raise BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})",
                          parameter=parameter) from None
+    return _in_source_zone(resource, value, text, parameter)
+
+
+def _legacy(resource: Resource, fmap: FieldMap, canonical: Any, text: str, parameter: str) -> Any:
     try:
-        return fmap.converter.to_legacy(canonical)
+        value = fmap.converter.to_legacy(canonical)
     except (ConversionError, ValueError, TypeError, ArithmeticError) as exc:
         raise BadRequest(f"{parameter}: {text!r} has no legacy form ({exc})", parameter=parameter) from None
+    _check_bindable(resource, fmap, value, text, parameter)
+    return value
+
+
+def parse_value(resource: Resource, fmap: FieldMap, text: str, parameter: str) -> Any:
+    """A query-string value -> canonical value -> legacy value the source can hold."""
+    canonical = _canonical(resource, fmap.type, fmap.converter.enum, text, parameter)
+    return _legacy(resource, fmap, canonical, text, parameter)
 
 
 def _known(resource: Resource) -> str:
@@ -87,13 +133,17 @@ def _condition(resource: Resource, name: str, op: str, text: str, parameter: str
                              parameter=parameter, slug="unknown-operator")
         if not text:
             raise BadRequest(f"{parameter}: an empty value matches everything", parameter=parameter)
+        _check_bindable(resource, fmap, text, text, parameter)
         return Condition(fmap.column, op, text, nulls)
     if op == "in":
+        if not text:             # whatever the field's type: an empty text is no list
+            raise BadRequest(f"{parameter}: an empty list; give 1 to {MAX_IN_VALUES} comma-separated "
+                             f"values", parameter=parameter)
         items = text.split(",")
         if len(items) > MAX_IN_VALUES:
             raise BadRequest(f"{parameter}: at most {MAX_IN_VALUES} values", parameter=parameter)
-        return Condition(fmap.column, op, tuple(parse_value(fmap, i, parameter) for i in items), nulls)
-    return Condition(fmap.column, op, parse_value(fmap, text, parameter), nulls)
+        return Condition(fmap.column, op, tuple(parse_value(resource, fmap, i, parameter) for i in items), nulls)
+    return Condition(fmap.column, op, parse_value(resource, fmap, text, parameter), nulls)
 
 
 def _sort(resource: Resource, text: str) -> list[tuple[str, bool]]:
@@ -105,10 +155,9 @@ def _sort(resource: Resource, text: str) -> list[tuple[str, bool]]:
             sortable = ", ".join(n for n, f in resource.mapping.fields.items() if f.sort)
             raise BadRequest(f"{name!r} cannot be sorted on; sortable fields: {sortable}",
                              parameter="sort", slug="field-not-sortable")
-        if name in seen:
-            raise BadRequest(f"{name!r} appears twice in sort", parameter="sort")
-        seen.add(name)
-        order.append((name, part.startswith("-")))
+        if name not in seen:        # named again: the first mention already orders by it
+            seen.add(name)
+            order.append((name, part.startswith("-")))
     return order
 
 
@@ -177,12 +226,14 @@ def parse_since(resource: Resource, text: str) -> tuple | None:
         return None
     fields = [resource.mapping.fields[n] for n in names]
     if len(fields) == 1:
-        return (parse_value(fields[0], text, "updated_since"),)
-    day, sep, clock = text.partition("T")       # a YYYYMMDD+HHMMSS pair: one ISO timestamp
-    if not sep:
+        return (parse_value(resource, fields[0], text, "updated_since"),)
+    # a YYYYMMDD+HHMMSS pair: one ISO timestamp, split once it is in the source's time zone
+    if "T" not in text:
         raise BadRequest(f"updated_since: {text!r} is not valid (expected a timestamp such as "
                          f"2024-01-31T12:34:56)", parameter="updated_since")
-    return (parse_value(fields[0], day, "updated_since"), parse_value(fields[1], clock, "updated_since"))
+    stamp = _canonical(resource, "datetime", None, text, "updated_since")
+    return (_legacy(resource, fields[0], stamp.date(), text, "updated_since"),
+            _legacy(resource, fields[1], stamp.time(), text, "updated_since"))
 
 
 def parse_key(resource: Resource, segments: list[str]) -> list[Any]:
@@ -191,7 +242,7 @@ def parse_key(resource: Resource, segments: list[str]) -> list[Any]:
     if len(segments) != len(key):
         raise BadRequest(f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), "
                          f"got {len(segments)}", parameter="key")
-    return [parse_value(resource.mapping.fields[k], s, k) for k, s in zip(key, segments)]
+    return [parse_value(resource, resource.mapping.fields[k], s, k) for k, s in zip(key, segments)]
 
 
 def parse_body(resource: Resource, body: Any) -> dict[str, Any]:

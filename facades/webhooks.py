@@ -58,7 +58,8 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", slug="invalid-body")
+        raise BadRequest("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", parameter="body",
+                         slug="invalid-body")
     unknown = set(body) - {"url", "events", "description"}
     if unknown:
         raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",

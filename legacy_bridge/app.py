@@ -55,6 +55,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if folder is not None and options["kind"] == "flatfile":   # key indexes beside the state
             options.setdefault("index_dir", str(folder / "flatfile-index" / name))
     bridge = Bridge(config, _secret(config))
+    unpageable = bridge.order_problems(config.service["readiness_timeout"])
+    if unpageable:          # a sortable field the source cannot page in order: refuse to start
+        bridge.close()
+        raise ConfigError(unpageable, config.origin)
     bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)

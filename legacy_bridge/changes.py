@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from .changes_keys import KeyOrderError, encode_key, key_encoder, row_hash
 from .cursors import _tag, _untag
 from .errors import LegacyBridgeError
-from .jsonio import _default
+from .jsonio import json_default
 from .state import NewEvent, StateStore, scan_state, snapshots, utcnow
 
 log = logging.getLogger("legacy_bridge.changes")
@@ -270,7 +270,7 @@ class Scanner:
             else:
                 key = self._key(record)[1]
                 pending.inserts.append({"resource": name, "key_sort": sort, "row_hash": digest,
-                                        "key_json": orjson.dumps(key, default=_default).decode()})
+                                        "key_json": orjson.dumps(key, default=json_default).decode()})
                 result.created += 1
                 if emit:
                     pending.events.append(NewEvent(name, "created", key, record))
@@ -341,7 +341,7 @@ class Scanner:
             old = known.get(sort)
             if old is None:
                 pending.inserts.append({"resource": self.name, "key_sort": sort, "row_hash": digest,
-                                        "key_json": orjson.dumps(key, default=_default).decode()})
+                                        "key_json": orjson.dumps(key, default=json_default).decode()})
                 result.created += 1
                 kind = "created"
             elif bytes(old) != digest:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import orjson
 
 from .errors import LegacyBridgeError
-from .jsonio import _default
+from .jsonio import json_default
 
 
 class KeyOrderError(LegacyBridgeError):
@@ -89,6 +89,6 @@ def key_encoder(names: list[str]) -> Callable[[dict[str, Any]], bytes]:
 def row_hash(record: dict[str, Any]) -> bytes:
     """blake2b (16 bytes) of the record's canonical JSON (fields in mapping order, Decimals
     as text): changing a resource's fields makes the next scan report its rows as updated."""
-    return hashlib.blake2b(orjson.dumps(record, default=_default), digest_size=16).digest()
+    return hashlib.blake2b(orjson.dumps(record, default=json_default), digest_size=16).digest()
 
 

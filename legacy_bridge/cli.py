@@ -142,13 +142,16 @@ def _missing_columns(resource: Any) -> str | None:
 
 
 def _check_resource(resource: Any) -> str | None:
-    """Compare the columns with the catalog, then read one record with every field:
-    a wrong table, column or converter shows here."""
+    """Compare the columns with the catalog, ask how the sorted ones order, then read one
+    record with every field: a wrong table, column, order or converter shows here."""
     from .resources import ListRequest
     try:
         missing = _missing_columns(resource)
         if missing:
             return missing
+        unpageable = resource.order_problems()       # sortable fields the source cannot page in order
+        if unpageable:
+            return "; ".join(f"{path}: {message}" for path, message in unpageable)
         resource.page(ListRequest(fields=list(resource.mapping.fields), limit=1))
         return None
     except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:

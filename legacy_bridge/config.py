@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -185,11 +186,17 @@ def _check_source(ck: _Checker, name: str, node: Any) -> dict | None:
     except KeyError as exc:
         ck.fail(f"{path}.kind", exc.args[0])
         return None
-    # retries and breaker apply to every kind: checked here, not by the driver
-    policy = {k: node.pop(k) for k in POLICY_KEYS if k in node}
+    # retries, breaker and timezone apply to every kind: checked here, not by the driver
+    shared = {k: node.pop(k) for k in (*POLICY_KEYS, "timezone") if k in node}
     for key, message in cls.check_options(node):
         ck.fail(f"{path}.{key}", message)
-    node.update(policy)
+    node.update(shared)
+    if "timezone" in node:
+        try:
+            ZoneInfo(str(node["timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            ck.fail(f"{path}.timezone", f"unknown time zone {node['timezone']!r}; an IANA name such as "
+                                        "Europe/Berlin or UTC")
     check_policy(node, path, ck.fail, parse_duration)
     for key in ("timeout", "connect_timeout"):
         ck.duration(node, key, path)

@@ -16,6 +16,7 @@ whatever cut it, so a client that reads lines can tell.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -26,7 +27,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from .jsonio import _default
+from .jsonio import json_default
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "encoder", "gzip_chunks", "csv_cell"]
 
@@ -48,7 +49,7 @@ def ndjson_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH
     dumps = orjson.dumps
     pending = b""
     for rows in _batches(records, batch):
-        body = b"".join([dumps(r, default=_default, option=_NDJSON) for r in rows])
+        body = b"".join([dumps(r, default=json_default, option=_NDJSON) for r in rows])
         # hold the last newline back until more records (or the end) come: a cut stream shows
         yield pending + body[:-1]
         pending = b"\n"
@@ -62,13 +63,14 @@ def _text(value: Any) -> str:
 
 # what a CSV cell holds for each canonical type (None -> empty, strings as they are)
 _CELLS: dict[type, Callable[[Any], Any]] = {
-    bool: lambda v: "true" if v else "false", Decimal: str, bytes: bytes.hex,
+    bool: lambda v: "true" if v else "false", Decimal: str,
+    bytes: lambda v: base64.b64encode(v).decode("ascii"),
     dt.datetime: _text, dt.date: _text, dt.time: _text,
 }
 
 
 def csv_cell(value: Any) -> Any:
-    """A canonical value as a CSV cell: ISO dates, true/false, decimals as written."""
+    """A canonical value as a CSV cell: ISO dates, true/false, decimals as written, bytes in base64."""
     convert = _CELLS.get(type(value))
     return value if convert is None else convert(value)
 
@@ -106,7 +108,7 @@ def encoder(fmt: str) -> Callable[[Iterable[dict], list[str]], Iterator[bytes]]:
 def error_line(problem: dict[str, Any]) -> bytes:
     """The NDJSON line that ends a stream broken by ``problem`` (no line end: the stream
     is not complete)."""
-    return orjson.dumps({"error": problem}, default=_default)
+    return orjson.dumps({"error": problem}, default=json_default)
 
 
 def gzip_chunks(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:

@@ -35,7 +35,7 @@ _DATE_NULLS_STR = {"", "00000000", "99999999"}
 _FLAG_PAIRS = (("Y", "N"), ("T", "F"), ("J", "N"), ("1", "0"))
 _TEXT_TIMESTAMPS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
                     "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d-%H.%M.%S.%f")
-_NOT_NULL_SAFE = {None, "int", "float", "decimal", "trim", "date", "timestamp"}
+_NOT_NULL_SAFE = {None, "int", "float", "decimal", "trim", "text", "binary", "date", "timestamp"}
 
 
 @dataclass
@@ -157,8 +157,8 @@ def _text(col: dict, values: list[Any], tokens: set[str]) -> Suggestion:
     fmt = _text_timestamp(present) if present else None
     if fmt:
         return Suggestion({"timestamp": {"format": fmt}}, ["timestamps as text"])
-    if col["type"] != "char":
-        return Suggestion(None)
+    if col["type"] != "char":      # text as it is; a converter makes it text (startswith, contains)
+        return Suggestion("text")
     suggestion = Suggestion({"trim": {"width": col["size"]}} if col["size"] else "trim")
     if col["size"] and col["size"] <= 4 and 2 <= len(distinct) <= 12 and len(present) >= 3 * len(distinct):
         seen = ", ".join(distinct)
@@ -184,7 +184,9 @@ def suggest(col: dict, values: list[Any]) -> Suggestion:
         return Suggestion("float")
     if family in ("date", "timestamp"):
         return Suggestion(family)
-    return Suggestion(None, [f"{family} column: no converter suggested"])
+    if family == "binary":
+        return Suggestion("binary", ["bytes, base64 in JSON and CSV"])
+    return Suggestion(None, [f"{family} column: no converter suggested (its values read as text)"])
 
 
 # -- YAML ----------------------------------------------------------------------------
@@ -219,6 +221,15 @@ def _guess_key(columns: list[dict], rows: list[tuple]) -> list[str]:
     return [columns[0]["name"]]
 
 
+def _order_notes(col: dict) -> list[str]:
+    """What the draft says of a column's order (never a sort: true where it cannot be paged)."""
+    if col.get("unsortable"):
+        return [f"cannot be sorted: {col['unsortable']}"]
+    if col.get("compare") == "number":
+        return ["sorts by its number (member position or bit value), as the database does"]
+    return []
+
+
 def draft(description: dict[str, Any], source: str, name: str | None = None) -> str:
     """The draft resource YAML, indented to paste under ``resources:``.
 
@@ -242,6 +253,8 @@ def draft(description: dict[str, Any], source: str, name: str | None = None) -> 
              f"{len(rows)} sampled row(s).",
              "# Paste under `resources:`, then review names, converters and which fields get "
              "filter: true / sort: true.",
+             "# Text operators (startswith, contains) need a text converter (text, trim); a field "
+             "without converter reads as text.",
              f"{name or resource_name(table)}:",
              f"  source: {_flow(source)}",
              f"  {target}: {_flow(table)}",
@@ -253,6 +266,6 @@ def draft(description: dict[str, Any], source: str, name: str | None = None) -> 
             entry["converter"] = suggestion.converter
         if not col["nullable"] and col["name"] not in key_columns and suggestion.kind in _NOT_NULL_SAFE:
             entry["nullable"] = False
-        notes = "; ".join([_type_label(col)] + suggestion.notes)
+        notes = "; ".join([_type_label(col)] + suggestion.notes + _order_notes(col))
         lines.append(f"    {names[col['name']]}: {_flow(entry)}   # {_comment(notes)}")
     return "\n".join("  " + line for line in lines) + "\n"

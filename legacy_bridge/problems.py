@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
@@ -61,16 +62,49 @@ class _BoundedJSON(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
-def _utf8_query() -> Response | None:
-    # Werkzeug decodes the query string as strict UTF-8 on first use of request.args:
-    # refuse undecodable bytes up front, as a 400, instead of a UnicodeDecodeError (500).
-    try:
-        request.query_string.decode("utf-8")
-    except UnicodeDecodeError:
-        return problem(400, {"type": PROBLEM_BASE + "invalid-query-encoding", "title": "Invalid parameter",
-                             "status": 400, "detail": "the query string is not valid UTF-8 "
-                                                      "(percent-encode UTF-8 bytes)"})
+def _name(pair: bytes) -> str:
+    return unquote_to_bytes(pair.partition(b"=")[0].replace(b"+", b" ")).decode("utf-8", "backslashreplace")
+
+
+def undecodable_parameter(query_string: bytes) -> str | None:
+    """The first parameter of a raw query string whose name or value is not UTF-8 once
+    percent-decoded (``+`` is a space, as in forms), or None.  Werkzeug would keep such
+    bytes percent-encoded in ``request.args``, and a filter would run with that text."""
+    if query_string.isascii() and b"%" not in query_string:
+        return None
+    for pair in query_string.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        try:
+            unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return _name(pair)
     return None
+
+
+def unencoded_parameter(request_target: str) -> str | None:
+    """The first parameter whose raw bytes in the request line (a WSGI latin-1 string) are
+    above 0x7F, which RFC 3986 does not allow: the development server would pass them on
+    re-encoded (``\xe9`` as ``é``), gunicorn refuses the request line before the app."""
+    if request_target.isascii():
+        return None
+    query = request_target.partition("?")[2].encode("latin-1")
+    return next((_name(pair) for pair in query.split(b"&") if not pair.isascii()), "")
+
+
+def _utf8_query() -> Response | None:
+    # the check runs on the raw query string (under gunicorn and the development server
+    # alike), before anything reads request.args
+    parameter = unencoded_parameter(request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or "")
+    why = "bytes above 0x7F must be percent-encoded (RFC 3986)"
+    if parameter is None:
+        parameter, why = undecodable_parameter(request.query_string), "not UTF-8 once percent-decoded"
+    if parameter is None:
+        return None
+    return problem(400, {"type": PROBLEM_BASE + "invalid-query-encoding", "title": "Invalid parameter",
+                         "status": 400, "parameter": parameter or "path",
+                         "detail": f"{parameter or 'the path'}: {why} (percent-encode the UTF-8 bytes "
+                                   f"of the text)"})
 
 
 def init_app(app: Flask) -> None:

@@ -28,6 +28,56 @@ class SortKey:
     nullable: bool = True
 
 
+@dataclass(frozen=True)
+class SortValue:
+    """A select item: the value a driver compares sort column ``column`` by, for a keyset
+    cursor to keep (the column's own value, or another form of it where the database orders
+    the column otherwise than the value it reads compares: see drivers/odbc_order.py)."""
+
+    column: str
+
+
+@dataclass(frozen=True)
+class ColumnValue:
+    """A keyset value that is the column's own value (``updated_since``), not a sort value
+    read from a row: the driver takes it through the column's sort expression."""
+
+    value: Any
+
+
+#: how a driver compares a sort column so that its keyset condition orders as its ORDER BY
+#: (drivers/odbc_order.py): the column as read ("value"), its number ("number": MariaDB
+#: ENUM/SET/BIT), its instant ("epoch": a MariaDB TIMESTAMP under a time zone with DST), the
+#: column while the cursor keeps its text as the database prints it ("text"), or the number its
+#: text reads back as ("rounded": SQLite REAL, which the SQLite ODBC driver reads as 15 digits)
+COMPARES = ("value", "number", "epoch", "text", "rounded")
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What a driver knows of one legacy column, for the pager and the query parser.
+
+    ``compare`` (one of COMPARES) is how the keyset condition compares the column so that it
+    orders exactly as the ORDER BY it pages; ``unsortable`` says why no order can be paged
+    (the column cannot be sorted on); ``low``/``high`` bound the integers it holds.
+    """
+
+    name: str
+    compare: str = "value"
+    unsortable: str | None = None
+    low: int | None = None
+    high: int | None = None
+
+
+def find_column(types: dict[str, ColumnType], column: str) -> ColumnType | None:
+    """``column``'s type in what a driver described, by its name as the config writes it: the
+    exact name, else the same name in another case (MariaDB and SQLite names ignore case)."""
+    found = types.get(column)
+    if found is None:
+        found = next((t for name, t in types.items() if name.upper() == column.upper()), None)
+    return found
+
+
 @dataclass
 class Query:
     """One page (or one stream) of a resource.
@@ -37,7 +87,7 @@ class Query:
     (keyset pagination); ``limit`` of None means "all rows" (exports).
     """
 
-    columns: list[str]
+    columns: list[str | SortValue]
     where: list[Condition] = field(default_factory=list)
     order: list[SortKey] = field(default_factory=list)
     after: tuple | None = None

@@ -6,10 +6,12 @@ canonical records and signs the cursor of the next page.
 """
 from __future__ import annotations
 
+import logging
 from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
@@ -17,10 +19,13 @@ from legacy_bridge.drivers import Driver, driver_class
 from .config import Config, ResourceSpec
 from .cursors import CursorCodec, fingerprint
 from .bulkhead import Places, streams_for
-from .errors import BadRequest, Busy
+from .errors import BadRequest, Busy, LegacyBridgeError
 from .filtering import predicate
-from .query import Condition, Query, SortKey
+from .probes import probe_all
+from .query import ColumnValue, Condition, Query, SortKey, SortValue, find_column
 from .resilience import DEFAULT_THREADS, GuardedDriver, guard
+
+log = logging.getLogger("legacy_bridge")
 
 
 @dataclass
@@ -38,11 +43,12 @@ class ListRequest:
 
 @dataclass
 class _Plan:
-    columns: list[str]                        # legacy columns to read, in row order
+    columns: list[str | SortValue]            # legacy columns (and sort values) to read, in row order
     pushed: list[Condition]                   # conditions the driver applies
     keep: Callable[[tuple], bool] | None      # the others, applied here
     reader: Callable[[tuple], dict[str, Any]]
-    order_positions: list[int]                # where the order's columns sit in a row
+    order_positions: list[int]                # where the order's sort values sit in a row
+    watermark_positions: list[int]            # where the watermark's columns sit in a row
 
 
 @dataclass
@@ -64,6 +70,37 @@ class Resource:
         # a supplied contract dumps every record; the built one matches the mapping exactly
         self._dump = self.contract().dump if spec.contract else None
         self.watermark = [spec.mapping.fields[n] for n in spec.watermark]
+        zone = driver.options.get("timezone")
+        #: the time zone of the source's naive timestamps (None: not declared)
+        self.timezone = ZoneInfo(zone) if zone else None
+
+    # -- the source's columns ---------------------------------------------------------
+
+    def int_range(self, column: str) -> tuple[int, int] | None:
+        """The integers a filter or key value on ``column`` may take (None: any): the column's
+        range once the source has described its columns (at start-up, or on the first sorted
+        read when it was down then), before that what the driver can bind.  Parsing never waits
+        on the source."""
+        found = find_column(self.driver.known_column_types(self.spec.target), column)
+        if found is not None and found.low is not None:
+            return found.low, found.high
+        return self.driver.int_range
+
+    def _order_problem(self, name: str) -> tuple[str, str] | None:
+        fmap = self.mapping.fields[name]
+        found = find_column(self.driver.column_types(self.spec.target), fmap.column)
+        if found is None or found.unsortable is None:
+            return None
+        path = f"resources.{self.name}." + ("key" if name in self.key else "watermark"
+                                            if name in self.spec.watermark else f"fields.{name}.sort")
+        return path, (f"field {name!r} (column {fmap.column}, {found.name}) cannot be paged in order: "
+                      f"{found.unsortable}")
+
+    def order_problems(self) -> list[tuple[str, str]]:
+        """The fields the resource orders by (sortable ones, the key, the watermark) whose column
+        cannot be paged in order, as config problems (path, message).  Asks the source."""
+        ordered = [n for n, f in self.mapping.fields.items() if f.sort or n in self.spec.watermark]
+        return [p for p in map(self._order_problem, ordered) if p is not None]
 
     # -- reads ----------------------------------------------------------------------
 
@@ -84,27 +121,40 @@ class Resource:
         named = {n for n, _ in sort}
         return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in named]
 
-    def _plan(self, fields: list[str], order: list[SortKey], where: list[Condition]) -> _Plan:
-        """Which legacy columns to read, and how a row becomes a record."""
+    def _plan(self, fields: list[str], order: list[SortKey], where: list[Condition],
+              watermark: bool = False) -> _Plan:
+        """Which legacy columns (and sort values) to read, and how a row becomes a record."""
         target = self.spec.target
         pushed = [c for c in where if self.driver.pushable(c, target)]
         residual = [c for c in where if c not in pushed]
         names = list(dict.fromkeys(fields))
-        columns = list(dict.fromkeys(self.mapping.columns(names) + [k.column for k in order]
-                                     + [c.column for c in residual]))
+        marks = [f.column for f in self.watermark] if watermark else []
+        sort_values = [self._sort_value(k.column) for k in order]
+        columns: list[str | SortValue] = list(dict.fromkeys(
+            self.mapping.columns(names) + sort_values + marks + [c.column for c in residual]))
         reader = self.mapping.row_reader(names, [columns.index(self.mapping.fields[n].column) for n in names])
         if self._dump is not None:
             dump, read = self._dump, reader
             reader = lambda row: dump(read(row))   # noqa: E731
         return _Plan(columns, pushed, predicate(residual, columns) if residual else None, reader,
-                     [columns.index(k.column) for k in order])
+                     [columns.index(v) for v in sort_values], [columns.index(c) for c in marks])
+
+    def _sort_value(self, column: str) -> str | SortValue:
+        """What a cursor keeps of sort column ``column``: the column itself where the source
+        compares it as read, else what the driver compares it by (also while the source has
+        not described its columns yet)."""
+        if not self.driver.describes_columns:
+            return column
+        found = find_column(self.driver.known_column_types(self.spec.target), column)
+        return column if found is not None and found.compare == "value" else SortValue(column)
 
     def _after_since(self, req: ListRequest, order: list[SortKey]) -> tuple | None:
         # (watermark..., None...): the keyset terms of the key drop out, leaving exactly
-        # "watermark > since" (a YYYYMMDD+HHMMSS pair compared as one value)
+        # "watermark > since" (a YYYYMMDD+HHMMSS pair compared as one value); the values are
+        # the column's own, not sort values read from a row
         if req.since is None:
             return None
-        return tuple(req.since) + (None,) * (len(order) - len(req.since))
+        return tuple(ColumnValue(v) for v in req.since) + (None,) * (len(order) - len(req.since))
 
     def page(self, req: ListRequest) -> Page:
         """One keyset page: ``limit`` records and the cursor of the next, if any."""
@@ -112,7 +162,7 @@ class Resource:
         query_id = fingerprint(self.name, req.where, order, *((req.since,) if req.incremental else ()))
         after = (self.codec.load(req.cursor, query_id, len(order)) if req.cursor
                  else self._after_since(req, order))
-        plan = self._plan(req.fields, order, req.where)
+        plan = self._plan(req.fields, order, req.where, watermark=req.incremental)
         # with filters left to apply here, the driver cannot know how many rows make a page
         limit = None if plan.keep else req.limit + 1
         query = Query(columns=plan.columns, where=plan.pushed, order=order, after=after, limit=limit)
@@ -125,17 +175,17 @@ class Resource:
             token = self.codec.dump(query_id, tuple(batch[-1][p] for p in plan.order_positions))
         mark = None
         if req.incremental and batch:
-            mark = tuple(batch[-1][p] for p in plan.order_positions[:len(self.watermark)])
+            mark = tuple(batch[-1][p] for p in plan.watermark_positions)
         return Page(records=[plan.reader(r) for r in batch], next=token, watermark=mark)
 
     def stream(self, req: ListRequest, upto: tuple | None = None) -> Iterator[dict[str, Any]]:
         """Every record matching ``req`` in order, without holding them in memory;
         incremental streams stop after the watermark ``upto`` (legacy values)."""
         order = self._order(req.sort, req.incremental)
-        plan = self._plan(req.fields, order, req.where)
+        plan = self._plan(req.fields, order, req.where, watermark=upto is not None)
         query = Query(columns=plan.columns, where=plan.pushed, order=order, after=self._after_since(req, order))
         rows = self.driver.fetch(self.spec.target, query)
-        marks = plan.order_positions[:len(self.watermark)]
+        marks = plan.watermark_positions
         with closing(rows):
             for row in filter(plan.keep, rows) if plan.keep else rows:
                 if upto is not None and tuple(row[p] for p in marks) > upto:
@@ -145,11 +195,11 @@ class Resource:
     def high_watermark(self, req: ListRequest) -> tuple | None:
         """The largest watermark (legacy values) among the rows ``req``'s filters select."""
         order = [SortKey(f.column, True, False) for f in self.watermark]
-        plan = self._plan([], order, req.where)
+        plan = self._plan([], order, req.where, watermark=True)
         query = Query(columns=plan.columns, where=plan.pushed, order=order, limit=None if plan.keep else 1)
         with closing(self.driver.fetch(self.spec.target, query)) as rows:
             row = next(filter(plan.keep, rows) if plan.keep else rows, None)
-        return None if row is None else tuple(row[p] for p in plan.order_positions)
+        return None if row is None else tuple(row[p] for p in plan.watermark_positions)
 
     def watermark_text(self, values: tuple) -> str:
         """A watermark as clients send it back in ``updated_since`` (ISO for dates and
@@ -183,10 +233,14 @@ class Bridge:
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
         self.codec = CursorCodec(secret)
-        # each driver behind its source's retries and circuit breaker (resilience.py)
+        # each driver behind its source's deadline, bulkhead, retries and circuit breaker
+        # (resilience.py); the start-up check asks the bare ones, so it counts in no breaker
+        # and no metric
+        self._bare: dict[str, Driver] = {name: driver_class(opts["kind"])(name, opts)
+                                         for name, opts in config.sources.items()}
         self.drivers: dict[str, GuardedDriver] = {
-            name: guard(driver_class(opts["kind"])(name, opts), opts, measured=config.service.get("metrics", True))
-            for name, opts in config.sources.items()
+            name: guard(self._bare[name], config.sources[name], measured=config.service.get("metrics", True))
+            for name in config.sources
         }
         self.resources: dict[str, Resource] = {
             name: Resource(spec, self.drivers[spec.source], self.codec)
@@ -205,6 +259,32 @@ class Bridge:
             driver.fit_threads(threads)
         if not self.config.service.get("max_exports"):
             self.streams.limit = streams_for(threads)
+
+    def order_problems(self, timeout: float) -> list[tuple[str, str]]:
+        """Ask every source that answers within ``timeout`` how its columns order, and return
+        the sortable fields (keys, watermarks) that cannot be paged in order.  A source that
+        does not answer is asked on its first sorted read instead (the driver then refuses an
+        unpageable column).  The connections opened here are closed, so forked workers never
+        share one."""
+        describing = {n: d for n, d in self._bare.items() if d.describes_columns}
+        if not describing:
+            return []
+        reports = probe_all(describing, timeout)
+        for name, report in reports.items():
+            if report["status"] != "ok":
+                log.warning("source %s did not answer at start-up (%s): its column types are "
+                            "checked on first use", name, report.get("error"))
+        problems = []
+        for resource in self.resources.values():
+            if reports.get(resource.spec.source, {}).get("status") == "ok":
+                try:
+                    problems += resource.order_problems()
+                except LegacyBridgeError as error:
+                    log.warning("resource %s: its column types could not be read (%s); "
+                                "they are read on first use", resource.name, error.detail)
+        for driver in describing.values():
+            driver.close()
+        return problems
 
     def close(self) -> None:
         for driver in self.drivers.values():

@@ -92,9 +92,10 @@ def _run_databases(create: bool) -> None:
         with conn:
             cur = conn.cursor()
             stale = [RUN_DATABASE]
-            if create:
+            if create:       # lbt_<pid> or lbt_<what>_<pid>: the last part is the run's pid
                 stale += [name for (name,) in cur.execute(list_sql).fetchall()
-                          if name != RUN_DATABASE and not _alive(int(name.rpartition("_")[2] or 0))]
+                          if name != RUN_DATABASE and name.rpartition("_")[2].isdigit()
+                          and not _alive(int(name.rpartition("_")[2]))]
             for name in stale:
                 try:
                     cur.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -226,17 +227,40 @@ def _reachable(b: Backend) -> str | None:
         return f"{b.name} is not reachable over ODBC: {exc.args[-1] if exc.args else exc}"
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def backend(request, tmp_path_factory) -> Backend:
-    """Each ODBC backend in turn, with the legacy CRM tables created afresh."""
-    b = _backend(request.param, tmp_path_factory.mktemp(request.param))
+def reachable_backend(name: str, tmp_path_factory) -> Backend:
+    """Backend ``name`` (an empty database of this run): a failure in CI when it cannot be
+    reached, a skip elsewhere."""
+    b = _backend(name, tmp_path_factory.mktemp(name))
     problem = _reachable(b)
     if problem:
         if IN_CI:
             pytest.fail(problem + " (CI needs every backend)")
         pytest.skip(problem)
+    return b
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request, tmp_path_factory) -> Backend:
+    """Each ODBC backend in turn, with the legacy CRM tables created afresh."""
+    b = reachable_backend(request.param, tmp_path_factory)
     create_legacy_tables(b)
     return b
+
+
+@pytest.fixture(scope="session")
+def sqlite_only(tmp_path_factory) -> Backend:
+    """SQLite alone, for what only SQLite does (the CRM tables are not created)."""
+    return reachable_backend("sqlite", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgresql_only(tmp_path_factory) -> Backend:
+    return reachable_backend("postgresql", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def mariadb_only(tmp_path_factory) -> Backend:
+    return reachable_backend("mariadb", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

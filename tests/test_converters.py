@@ -8,7 +8,7 @@ import pytest
 import yaml
 from hypothesis import given, strategies as st
 
-from legacy_bridge.contracts import converters
+from legacy_bridge.contracts import converter_base
 from legacy_bridge.contracts.converters import Chain, ConversionError, Converter, build, known, register
 from legacy_bridge.config import validate
 
@@ -280,7 +280,7 @@ def upper():
         def to_legacy(self, value):
             return value.lower()
     yield Upper
-    converters._REGISTRY.pop("upper_test")
+    converter_base._REGISTRY.pop("upper_test")
 
 
 def test_a_registered_converter_is_usable_from_a_config(upper):
@@ -369,3 +369,20 @@ def test_timestamp_native_round_trip(stamp):
 @given(st.dates())
 def test_date_round_trip(day):
     assert round_trip("date", day) == day
+
+
+@pytest.mark.parametrize("value, text", [
+    (5, "5"), (Decimal("1.50"), "1.50"), (2.5, "2.5"), (True, "true"), (False, "false"),
+    (dt.date(2024, 2, 29), "2024-02-29"), (dt.time(9, 30, 5), "09:30:05"),
+    (dt.datetime(2024, 2, 29, 9, 30), "2024-02-29T09:30:00"), (b"\x00\xff", "AP8="), ("as is ", "as is ")])
+def test_a_field_without_converter_reads_as_text_of_any_type(value, text):
+    assert build(None).reader()(value) == text
+
+
+def test_the_binary_converter_keeps_bytes_which_json_and_csv_write_in_base64():
+    from legacy_bridge.export_formats import csv_cell
+    from legacy_bridge.jsonio import dumps
+    binary = build("binary")
+    value = binary.reader()(bytearray(b"\x00\xff\x10"))
+    assert value == b"\x00\xff\x10" and binary.type == "binary"
+    assert dumps({"b": value}) == b'{"b":"AP8Q"}' and csv_cell(value) == "AP8Q"

@@ -93,11 +93,36 @@ def test_fields_that_are_not_filterable_have_no_filter_parameters(spec):
 def test_filter_parameters_are_typed_from_the_contract(spec):
     params = _params(spec, "/v1/customers")
     assert params["opened_on[gte]"]["schema"] == {"type": "string", "format": "date"}
-    assert params["credit_limit[lt]"]["schema"] == {"type": "string", "format": "decimal"}
+    decimal = params["credit_limit[lt]"]["schema"]
+    assert (decimal["type"], decimal["format"]) == ("string", "decimal") and decimal["pattern"]
     assert params["active"]["schema"] == {"type": "boolean"}
     assert params["status"]["schema"]["enum"] == ["active", "closed", "on_hold"]
     assert params["status[isnull]"]["schema"] == {"type": "boolean"}
-    assert params["state[in]"]["schema"]["type"] == "string"
+    # the key is an INTEGER column (SQLite: 64 bits), described at start-up
+    assert params["id[gt]"]["schema"] == {"type": "integer", "minimum": -(1 << 63), "maximum": (1 << 63) - 1}
+
+
+def test_an_in_list_is_one_to_a_hundred_values_and_an_empty_one_is_documented_as_a_400(spec):
+    params = _params(spec, "/v1/customers")
+    for name in ("state[in]", "id[in]", "opened_on[in]", "status[in]"):
+        schema = params[name]["schema"]
+        assert schema["type"] == "string" and schema["minLength"] == 1
+        assert schema["pattern"].endswith("{0,99}$")
+        assert "an empty list is a 400" in schema["description"]
+    assert "(?:active|closed|on_hold)" in params["status[in]"]["schema"]["pattern"]
+
+
+def test_text_operators_take_a_value_of_at_least_one_character(spec):
+    params = _params(spec, "/v1/customers")
+    assert params["state[startswith]"]["schema"] == {"type": "string", "minLength": 1}
+    assert params["state[contains]"]["schema"] == {"type": "string", "minLength": 1}
+
+
+def test_sort_and_fields_name_only_the_fields_they_take(spec):
+    params = _params(spec, "/v1/customers")
+    assert "opened_at" not in params["sort"]["schema"]["pattern"]
+    assert "opened_at" in params["fields"]["schema"]["pattern"]
+    assert params["sort"]["schema"]["pattern"].startswith("^-?(?:")
 
 
 def test_component_schemas_are_typed_from_the_contracts(spec):
@@ -107,7 +132,10 @@ def test_component_schemas_are_typed_from_the_contracts(spec):
     assert (customer["opened_on"]["type"], customer["opened_on"]["format"]) == ("string", "date")
     # a local time (no UTC offset): RFC 3339 partial-time, not JSON Schema's offset-bearing "time"
     assert (customer["opened_at"]["type"], customer["opened_at"]["format"]) == ("string", "partial-time")
-    assert (customer["updated_at"]["type"], customer["updated_at"]["format"]) == ("string", "date-time")
+    # a legacy timestamp has no offset either: not JSON Schema's date-time, and it says so
+    assert (customer["updated_at"]["type"], customer["updated_at"]["format"]) == ("string", "local-date-time")
+    assert "without UTC offset" in customer["updated_at"]["description"]
+    assert "not declared" in customer["updated_at"]["description"]
     # decimals travel as JSON strings ("31.25"), so the schema must say string, not number
     assert (customer["credit_limit"]["type"], customer["credit_limit"]["format"]) == ("string", "decimal")
     assert customer["active"]["type"] == "boolean"
@@ -115,18 +143,44 @@ def test_component_schemas_are_typed_from_the_contracts(spec):
     assert customer["id"]["type"] == "integer"
 
 
-def test_a_field_without_converter_makes_no_false_type_claim(sqlite_backend):
+def test_a_field_without_converter_is_a_string_in_records_and_in_the_document(sqlite_backend):
     config = crm_config(sqlite_backend.connection)
     del config["resources"]["customers"]["fields"]["id"]["converter"]
+    del config["resources"]["customers"]["fields"]["opened_on"]["converter"]
+    app = make_app(config)
+    client = app.test_client()
+    document = client.get("/openapi.json").get_json()
+    record = client.get("/v1/customers/3").get_json()
+    app.extensions["legacy_bridge"].close()
+    validate(document)
+    # the INTEGER columns read as text, as the document says
+    assert _schema(document, "Customers")["id"] == {"type": "string"}
+    assert record["id"] == "3" and record["opened_on"] == "19930404"
+    assert _params(document, "/v1/customers")["id[gt]"]["schema"] == {"type": "string"}
+    assert "id[startswith]" not in _params(document, "/v1/customers")   # text operators need a text converter
+
+
+def test_fields_declared_not_nullable_and_key_fields_are_required(sqlite_backend):
+    config = crm_config(sqlite_backend.connection)
+    config["resources"]["customers"]["fields"]["state"]["nullable"] = False
     app = make_app(config)
     document = app.test_client().get("/openapi.json").get_json()
     app.extensions["legacy_bridge"].close()
-    validate(document)
-    # records carry whatever the driver returns (here numbers), so the schema names no type ...
-    assert "type" not in _schema(document, "Customers")["id"]
-    # ... while filter values are parsed as text, and documented so
-    assert _params(document, "/v1/customers")["id[gt]"]["schema"] == {"type": "string"}
-    assert "id[startswith]" not in _params(document, "/v1/customers")
+    schemas = document["components"]["schemas"]
+    customer = schemas["Customers"]
+    assert customer["required"] == ["id", "state"]
+    assert "nullable" not in customer["properties"]["state"]
+    assert customer["properties"]["name"]["nullable"] is True
+    # a `fields` selection leaves fields out: a record is a whole one or a selection of one
+    assert "required" not in schemas["CustomersSelection"]
+    assert schemas["CustomersSelection"]["properties"] == customer["properties"]
+    record = document["paths"]["/v1/customers/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert record["schema"]["anyOf"][0] == {"$ref": "#/components/schemas/Customers"}
+
+
+def test_the_list_route_documents_json_pages_and_the_streamed_formats(spec):
+    content = spec["paths"]["/v1/customers"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
 
 
 def test_component_schemas_match_what_the_api_returns(spec, sqlite_backend):
@@ -141,7 +195,8 @@ def test_component_schemas_match_what_the_api_returns(spec, sqlite_backend):
 
 def test_the_page_schema_carries_data_and_next(spec):
     page = spec["components"]["schemas"]["CustomersPage"]
-    assert page["properties"]["data"]["items"] == {"$ref": "#/components/schemas/Customers"}
+    assert page["properties"]["data"]["items"] == {"anyOf": [{"$ref": "#/components/schemas/Customers"},
+                                                             {"$ref": "#/components/schemas/CustomersSelection"}]}
     assert page["properties"]["next"]["nullable"] is True
 
 

@@ -2,13 +2,14 @@
 a Resource is built from the config; its driver never connects)."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
 from conftest import crm_config
 from legacy_bridge.config import validate
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
 from legacy_bridge.query import OPERATORS, Condition
 from legacy_bridge.resources import Bridge
@@ -133,7 +134,6 @@ def test_parse_key_converts_each_segment(bridge):
     ({"sort": "nope"}, "sort", "unknown-field", "unknown field 'nope'"),
     ({"sort": "-opened_at"}, "sort", "field-not-sortable",
      "'opened_at' cannot be sorted on; sortable fields: id, name, state, opened_on, credit_limit, updated_at"),
-    ({"sort": "name,-name"}, "sort", "invalid-parameter", "'name' appears twice in sort"),
     ({"fields": ","}, "fields", "invalid-parameter", "fields: name at least one field"),
     ({"fields": "id,CUST_NM"}, "fields", "unknown-field", "unknown field 'CUST_NM'"),
     ({"limit": "0"}, "limit", "limit-out-of-range", "limit must be an integer from 1 to 500, got '0'"),
@@ -147,6 +147,47 @@ def test_grammar_errors_name_the_parameter(customers, args, parameter, slug, wor
     assert error.extra["parameter"] == parameter
     assert error.type == "urn:legacy-bridge:problem:" + slug
     assert words in error.detail
+
+
+def test_a_field_named_again_in_sort_is_ordered_by_its_first_mention(customers):
+    assert parse(customers, sort="name,-state,-name").sort == [("name", False), ("state", True)]
+
+
+INT64 = 1 << 63
+
+
+@pytest.mark.parametrize("parameter, value", [
+    ("id", str(INT64)), ("id[gt]", str(-INT64 - 1)), ("id[in]", f"1,{INT64},3"),
+    ("id[lte]", "9" * 40)])
+def test_an_integer_past_64_bits_is_refused_while_parsing_naming_its_parameter(customers, parameter, value):
+    error = refused(customers, {parameter: value})
+    assert error.extra["parameter"] == parameter
+    assert error.type == "urn:legacy-bridge:problem:invalid-parameter"
+    assert f"is out of range: column CUST_NO holds integers from {-INT64} to {INT64 - 1}" in error.detail
+    assert one(customers, parameter.replace("[in]", "[gt]"), str(INT64 - 1)).value == INT64 - 1
+
+
+def test_an_updated_since_past_64_bits_is_refused_naming_it():
+    config = crm_config("DSN=never-connected")
+    config["resources"]["order-lines"]["watermark"] = "quantity"
+    lines = Bridge(validate(config), "secret").resources["order-lines"]
+    error = refused(lines, {"updated_since": str(INT64)})
+    assert error.extra["parameter"] == "updated_since" and "out of range" in error.detail
+    assert parse(lines, updated_since=str(INT64 - 1)).since == (INT64 - 1,)
+
+
+def test_a_key_past_64_bits_is_refused_naming_the_key_field(bridge):
+    with pytest.raises(BadRequest) as exc:
+        parse_key(bridge.resources["order-lines"], ["7", str(INT64)])
+    assert exc.value.extra["parameter"] == "line_no" and "out of range" in exc.value.detail
+
+
+@pytest.mark.parametrize("parameter", ["id[in]", "name[in]", "state[in]", "opened_on[in]", "status[in]",
+                                       "active[in]", "credit_limit[in]"])
+def test_an_empty_in_list_is_the_same_400_for_every_type(customers, parameter):
+    error = refused(customers, {parameter: ""})
+    assert error.extra["parameter"] == parameter
+    assert error.detail == f"{parameter}: an empty list; give 1 to {MAX_IN_VALUES} comma-separated values"
 
 
 def test_in_takes_at_most_a_hundred_values(customers):
@@ -192,3 +233,70 @@ def test_text_operators_refused_on_untyped_and_numeric_fields(bridge):
     with pytest.raises(BadRequest) as info:
         parse_list(bridge.resources["order-lines"], {"quantity[contains]": ["4"]})
     assert info.value.extra["parameter"] == "quantity[contains]"
+
+
+# -- time zones: an offset is never dropped --------------------------------------------
+
+def _zoned(timezone: str | None):
+    config = crm_config("DSN=never-connected", **({"timezone": timezone} if timezone else {}))
+    config["resources"]["events"] = {
+        "source": "crm", "table": "EVT", "key": "id", "watermark": ["day", "at"],
+        "fields": {"id": {"column": "ID", "converter": "int"},
+                   "stamp": {"column": "TS", "converter": "timestamp", "filter": True},
+                   "text_stamp": {"column": "TS_TX", "converter": {"timestamp": {"format": "%Y%m%d%H%M%S"}},
+                                  "filter": True},
+                   "day": {"column": "DT", "converter": "yyyymmdd", "filter": True},
+                   "at": {"column": "TM", "converter": "hhmmss", "filter": True}}}
+    return Bridge(validate(config), "secret").resources["events"]
+
+
+def test_an_offset_without_a_declared_time_zone_is_refused_naming_the_option():
+    events = _zoned(None)
+    for parameter in ("stamp[lt]", "text_stamp"):
+        error = refused(events, {parameter: "2024-07-06T12:00:00+02:00"})
+        assert error.extra["parameter"] == parameter
+        assert "has a UTC offset, but source 'crm' declares no time zone" in error.detail
+        assert "sources.crm.timezone" in error.detail
+    assert one(events, "stamp[lt]", "2024-07-06T12:00:00").value == dt.datetime(2024, 7, 6, 12)
+
+
+@pytest.mark.parametrize("given, local", [
+    ("2024-07-06T12:00:00+02:00", dt.datetime(2024, 7, 6, 12)),       # CEST: the same wall time
+    ("2024-07-06T10:00:00Z", dt.datetime(2024, 7, 6, 12)),
+    ("2024-01-06T10:00:00+00:00", dt.datetime(2024, 1, 6, 11)),       # CET
+    ("2024-07-06T12:00:00", dt.datetime(2024, 7, 6, 12)),             # naive: the source's own time
+    ("2024-03-31T02:30:00", dt.datetime(2024, 3, 31, 2, 30)),         # in the spring gap: as given
+    ("2024-10-27T00:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),       # the fold: two instants...
+    ("2024-10-27T01:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),       # ...one wall time
+])
+def test_an_offset_is_converted_to_the_sources_time_zone_before_it_is_bound(given, local):
+    events = _zoned("Europe/Berlin")
+    assert one(events, "stamp[gte]", given).value == local
+    assert one(events, "text_stamp", given).value == local.strftime("%Y%m%d%H%M%S")
+
+
+def test_a_time_of_day_with_an_offset_is_refused_even_with_a_time_zone():
+    error = refused(_zoned("Europe/Berlin"), {"at": "10:00:00+02:00"})
+    assert error.extra["parameter"] == "at" and "time of day with a UTC offset" in error.detail
+
+
+def test_updated_since_of_a_date_and_time_pair_is_split_in_the_sources_time_zone():
+    assert parse(_zoned("Europe/Berlin"), updated_since="2024-07-06T22:30:00Z").since == (20240707, 3000)
+    error = refused(_zoned(None), {"updated_since": "2024-07-06T22:30:00Z"})
+    assert error.extra["parameter"] == "updated_since"
+
+
+def test_an_unknown_time_zone_is_a_config_error():
+    with pytest.raises(ConfigError) as exc:
+        validate(crm_config("DSN=x", timezone="Europe/Atlantis"))
+    assert exc.value.problems == [("sources.crm.timezone", "unknown time zone 'Europe/Atlantis'; an IANA "
+                                                            "name such as Europe/Berlin or UTC")]
+
+
+def test_a_text_the_sources_code_page_cannot_hold_is_refused_while_parsing():
+    config = crm_config("DSN=never-connected", encoding="cp1252")
+    customers = Bridge(validate(config), "secret").resources["customers"]
+    error = refused(customers, {"name[startswith]": "Ωmega"})   # startswith: the value goes out as is
+    assert error.extra["parameter"] == "name[startswith]"
+    assert "characters the code page of source 'crm' (cp1252) cannot hold" in error.detail
+    assert one(customers, "state", "Café").value == "Café"

@@ -1,0 +1,120 @@
+r"""JSON Schemas of field values, in records and in query parameters.
+
+A parameter's schema is never looser than the parser (facades/params.py): every value it
+allows parses, so a client (or a fuzzer) that follows the document gets no 400 for the
+form of a value.  Where a regular expression cannot say exactly what parses, it says less
+(February 29 is left out, integers keep to the digits their column surely holds).  Digits
+are written ``[0-9]``: ``\d`` is any Unicode digit in Python and only ASCII in JSON Schema.
+(The cursor is the exception: any text is a well-formed cursor, only a signed one is taken.)
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from legacy_bridge.resources import Resource
+
+_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+DATE = rf"[1-9][0-9]{{3}}-{_MONTH_DAY}"
+CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+FRACTION = r"(?:\.[0-9]{1,6})?"
+OFFSET = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+
+# Legacy times and timestamps carry no UTC offset: JSON Schema's "time" and "date-time" formats
+# (RFC 3339) require one, so they are documented as local ones with a pattern to check them.
+# (A record's pattern takes every value a legacy column may hold, year 0001 and February 30
+# included: it describes what comes out, where a parameter's says what is taken in.)
+LOCAL_TIME = {"format": "partial-time", "pattern": r"^[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?$"}
+LOCAL_DATE_TIME = {"format": "local-date-time",
+                   "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?$"}
+RECORD_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "decimal": {"type": "string", "format": "decimal"}, "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"}, "time": {"type": "string", **LOCAL_TIME},
+    "datetime": {"type": "string", **LOCAL_DATE_TIME},
+    "binary": {"type": "string", "format": "byte", "description": "base64 (RFC 4648, padded)"},
+}
+
+
+def zone_note(resource: Resource) -> str:
+    """How a date-time field of ``resource`` reads, for descriptions."""
+    zone = resource.timezone
+    if zone is None:
+        return ("a local date-time without UTC offset, as the source holds it (its time zone is not "
+                "declared: filters take local times only)")
+    return (f"a local date-time without UTC offset, in {zone.key} (the source's time zone); filters "
+            f"also take one with an offset, converted to {zone.key}")
+
+
+def _item(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
+    """(regular expression without anchors, schema) of one value of field ``name``."""
+    fmap = resource.mapping.fields[name]
+    kind = fmap.type
+    if fmap.converter.enum:
+        names = list(fmap.converter.enum)
+        return "(?:" + "|".join(map(re.escape, names)) + ")", {"type": "string", "enum": names}
+    if kind == "integer":
+        low, high = resource.int_range(fmap.column) or (None, None)
+        if low is None:
+            return r"-?[0-9]+", {"type": "integer"}
+        digits = len(str(min(abs(low), high))) - 1 or 1
+        sign = "-?" if low < 0 else ""
+        return rf"{sign}[0-9]{{1,{digits}}}", {"type": "integer", "minimum": low, "maximum": high}
+    if kind == "boolean":
+        return "(?:true|false)", {"type": "boolean"}
+    if kind == "date":
+        return DATE, {"type": "string", "format": "date"}
+    if kind == "time":
+        clock = CLOCK if fmap.converter.name == "hhmmss" else CLOCK + FRACTION
+        return clock, {"type": "string", "format": "partial-time", "pattern": f"^{clock}$"}
+    if kind == "datetime":
+        stamp = rf"{DATE}T{CLOCK}{FRACTION}" + (f"{OFFSET}?" if resource.timezone else "")
+        return stamp, {"type": "string", "format": "local-date-time", "pattern": f"^{stamp}$"}
+    if kind == "decimal":
+        # an implied decimal point: so many places at most, and an integer the driver can bind
+        places = fmap.converter.places
+        number = (rf"[+-]?[0-9]{{1,{18 - places}}}(?:\.[0-9]{{1,{places}}})?" if places
+                  else r"[+-]?[0-9]{1,30}(?:\.[0-9]{1,30})?")
+        return number, {"type": "string", "format": "decimal", "pattern": f"^{number}$"}
+    if kind == "binary":
+        return BASE64, {"type": "string", "format": "byte", "pattern": f"^{BASE64}$"}
+    if kind == "number":
+        return r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?", {"type": "number"}
+    return "[^,]*", {"type": "string"}
+
+
+def value_schema(resource: Resource, name: str) -> dict[str, Any]:
+    """One filter value of field ``name``, as the query grammar parses it."""
+    return _item(resource, name)[1]
+
+
+def key_schema(resource: Resource, name: str) -> dict[str, Any]:
+    """One key segment of the record path: a value that holds no ``/``."""
+    schema = value_schema(resource, name)
+    return {**schema, "pattern": "^[^/]+$"} if schema == {"type": "string"} else schema
+
+
+def in_list_schema(resource: Resource, name: str, most: int) -> dict[str, Any]:
+    """``name[in]``: 1 to ``most`` comma-separated values; an empty list is a 400."""
+    item = _item(resource, name)[0]
+    return {"type": "string", "minLength": 1, "pattern": f"^{item}(?:,{item}){{0,{most - 1}}}$",
+            "description": f"1 to {most} comma-separated values (an empty list is a 400, whatever "
+                           f"the field's type)"}
+
+
+def since_schema(resource: Resource) -> dict[str, Any]:
+    """``updated_since``: the watermark's value (a date + time pair as one timestamp), or empty."""
+    names = resource.spec.watermark
+    if len(names) == 1:
+        item = _item(resource, names[0])[0]
+    else:
+        item = rf"{DATE}T{CLOCK}" + (f"{OFFSET}?" if resource.timezone else "")
+    return {"type": "string", "pattern": f"^(?:{item})?$"}
+
+
+def names_schema(names: list[str], signed: bool = False) -> dict[str, Any]:
+    """A comma-separated list of field names (``-`` before a name for descending)."""
+    one = ("-?" if signed else "") + "(?:" + "|".join(map(re.escape, names)) + ")"
+    return {"type": "string", "pattern": f"^{one}(?:,{one})*$"}
