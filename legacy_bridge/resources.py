@@ -266,7 +266,8 @@ class Bridge:
         does not answer is asked on its first sorted read instead (the driver then refuses an
         unpageable column).  The connections opened here are closed, so forked workers never
         share one."""
-        describing = {n: d for n, d in self._bare.items() if d.describes_columns}
+        used = {resource.spec.source for resource in self.resources.values()}
+        describing = {n: d for n, d in self._bare.items() if d.describes_columns and n in used}
         if not describing:
             return []
         reports = probe_all(describing, timeout)

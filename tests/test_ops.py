@@ -113,11 +113,12 @@ def test_readyz_probes_on_pooled_connections_not_a_new_one_each_time(sqlite_back
     app = make_app(_with_source(sqlite_backend, PG.replace("Port=5432", f"Port={proxy.port}")))
     try:
         client = app.test_client()
+        before = proxy.accepted          # a start-up check may have come and gone
         for _ in range(5):
             response = client.get("/readyz")
             assert response.status_code == 200, response.get_json()
             assert response.get_json()["sources"]["warehouse"] == {"status": "ok"}
-        assert proxy.accepted == 1
+        assert proxy.accepted - before == 1
     finally:
         app.extensions["legacy_bridge"].close()
         proxy.close()
