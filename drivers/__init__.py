@@ -1,4 +1,4 @@
-"""Drivers, one module per kind of legacy system, found by ``kind`` in the config."""
+"""Drivers, one package per kind of legacy system (odbc, soap, flatfile), found by ``kind`` in the config."""
 from __future__ import annotations
 
 from importlib import import_module
@@ -7,8 +7,9 @@ from .base import Driver
 
 __all__ = ["Driver", "register_driver", "driver_class", "known_kinds"]
 
-_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc:OdbcDriver", "soap": "legacy_bridge.drivers.soap:SoapDriver",
-            "flatfile": "legacy_bridge.drivers.flatfile:FlatFileDriver"}
+_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc.driver:OdbcDriver",
+            "soap": "legacy_bridge.drivers.soap.driver:SoapDriver",
+            "flatfile": "legacy_bridge.drivers.flatfile.driver:FlatFileDriver"}
 _REGISTRY: dict[str, type[Driver] | str] = dict(_BUILTIN)
 
 

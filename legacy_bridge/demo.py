@@ -140,12 +140,12 @@ INVOICES, EXTRACT_NAME, COPYBOOK_NAME = 300, "INVOICE.D20240131.bin", "INVOICE.c
 def _extract(folder: Path) -> Path:
     """The mainframe's nightly drop: EBCDIC records written by the copybook's own encoder."""
     from decimal import Decimal
-    from legacy_bridge.drivers.copybook import parse_copybook
+    from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
     rng = random.Random(2024)
     drops = folder / "drops"
     drops.mkdir(exist_ok=True)
     (folder / COPYBOOK_NAME).write_text(INVOICE_COPYBOOK, encoding="ascii")
-    encode = parse_copybook(INVOICE_COPYBOOK).encoder("cp037")
+    encode = make_encoder(parse_copybook(INVOICE_COPYBOOK), "cp037")
     day = dt.date(2023, 11, 1)
     records = b"".join(encode((700001 + i, rng.randrange(1, CUSTOMERS + 1),
                                _yyyymmdd(day + dt.timedelta(days=rng.randrange(92))),

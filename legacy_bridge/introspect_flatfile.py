@@ -8,10 +8,10 @@ from typing import Any
 
 import yaml
 
-from legacy_bridge.drivers.copybook import Condition, parse_copybook
-from legacy_bridge.drivers.copybook_conditions import code_table
-from legacy_bridge.drivers.flatfile_cobol import CopybookFormat, describe
-from legacy_bridge.drivers.flatfile_formats import BadRecord
+from legacy_bridge.drivers.flatfile.copybook import Condition, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook.conditions import code_table
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat, describe
+from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 from .introspect import field_names, resource_name
 

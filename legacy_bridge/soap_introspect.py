@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from legacy_bridge.drivers.soap_wsdl import build_transport, describe, draft_operation, load_document
+from legacy_bridge.drivers.soap.wsdl import build_transport, describe, draft_operation, load_document
 
 __all__ = ["introspect_wsdl"]
 

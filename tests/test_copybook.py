@@ -8,11 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from legacy_bridge.drivers.copybook import (
-    CopybookError, RecordError, conditions, ibm_float, iter_records, parse_copybook)
-from legacy_bridge.drivers.copybook_conditions import code_table
-from legacy_bridge.drivers.copybook_encode import ibm_float_bytes
-from legacy_bridge.drivers.flatfile_cobol import CopybookFormat
+from legacy_bridge.drivers.flatfile.copybook import (
+
+    make_decoder, make_encoder,
+    CopybookError, RecordError, conditions, ibm_float, iter_records, parse_copybook,
+)
+from legacy_bridge.drivers.flatfile.copybook.conditions import code_table
+from legacy_bridge.drivers.flatfile.copybook.encode import ibm_float_bytes
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 
 SEQUENCED = """\
 000100* A COMMENT LINE
@@ -48,7 +51,7 @@ def test_free_format_without_01_level_and_p_scaling():
     assert [(f.name, f.type, f.scale, f.length) for f in layout.fields] == [
         ("A", "decimal", 8, 3), ("B", "int", -3, 5), ("C", "int", -3, 2)]
     rec = bytes.fromhex("30503d") + "30503".encode("cp037") + (-3).to_bytes(2, "big", signed=True)
-    assert layout.decoder()(rec) == (Decimal("-0.00030503"), 30503000, -3000)
+    assert make_decoder(layout)(rec) == (Decimal("-0.00030503"), 30503000, -3000)
 
 
 def test_duplicate_names_are_qualified_by_their_group():
@@ -70,14 +73,14 @@ def test_bad_copybooks_are_refused_with_the_reason(text, message):
 
 def test_odo_elements_beyond_the_count_are_none_and_a_bad_count_raises():
     layout = parse_copybook(SEQUENCED)
-    encode, decode = layout.encoder(), layout.decoder(strict=False)   # ALT is text over packed
+    encode, decode = make_encoder(layout), make_decoder(layout, strict=False)   # ALT is text over packed
     rec = encode(("AB", "A", Decimal("-12.50"), None, 2, 1, -2, None))
     got = decode(rec)
     assert got[:3] == ("AB", "A", Decimal("-12.50")) and got[4:] == (2, 1, -2, None)
     odo = parse_copybook("01 R. 05 N PIC 9 COMP. 05 Q PIC 9 OCCURS 1 TO 3 DEPENDING ON N.")
-    assert odo.decoder()(odo.encoder()((3, 1, 2, 3))) == (3, 1, 2, 3)
+    assert make_decoder(odo)(make_encoder(odo)((3, 1, 2, 3))) == (3, 1, 2, 3)
     with pytest.raises(RecordError) as err:
-        odo.decoder()(odo.encoder()((4, 1, 2, 3)))
+        make_decoder(odo)(make_encoder(odo)((4, 1, 2, 3)))
     assert err.value.field == "N" and "OCCURS DEPENDING ON count 4" in err.value.reason
 
 
@@ -89,7 +92,7 @@ def _good() -> bytearray:
 
 
 def test_the_good_record_decodes():
-    assert BAD.decoder()(bytes(_good())) == ("ABC", 123, 45, -12)
+    assert make_decoder(BAD)(bytes(_good())) == ("ABC", 123, 45, -12)
 
 
 @pytest.mark.parametrize("pos, byte, field, reason", [
@@ -103,19 +106,19 @@ def test_bad_bytes_raise_record_error_naming_field_and_reason(pos, byte, field, 
     rec = _good()
     rec[pos] = byte
     with pytest.raises(RecordError) as err:
-        BAD.decoder()(bytes(rec))
+        make_decoder(BAD)(bytes(rec))
     assert err.value.field == field and reason in err.value.reason
     assert err.value.offset == {f.name: f.offset for f in BAD.fields}[field]
-    lenient = BAD.decoder(strict=False)(bytes(rec))
+    lenient = make_decoder(BAD, strict=False)(bytes(rec))
     assert lenient[BAD.columns.index(field)] in (None, "A C")   # text: bad byte read as space
 
 
 def test_blank_display_numeric_is_none_and_truncated_record_raises():
     rec = _good()
     rec[5:8] = b"\x40\x40\x40"
-    assert BAD.decoder()(bytes(rec))[2] is None
+    assert make_decoder(BAD)(bytes(rec))[2] is None
     with pytest.raises(RecordError, match="truncated record: 9 bytes"):
-        BAD.decoder()(bytes(rec[:9]))
+        make_decoder(BAD)(bytes(rec[:9]))
 
 
 def test_iter_records_fixed_variable_and_blocked():
@@ -177,9 +180,9 @@ def test_encode_then_decode_round_trips_every_pic_and_usage(fields, text, codepa
     lines = ["01 R.", "05 T PIC X(8)."] + [f"05 F{i} {pic}." for i, (pic, _) in enumerate(fields)]
     layout = parse_copybook("\n".join(lines))
     row = (text.rstrip(),) + tuple(v for _, v in fields)
-    rec = layout.encoder(codepage)(row)
+    rec = make_encoder(layout, codepage)(row)
     assert len(rec) == layout.record_length
-    got = layout.decoder(codepage)(rec)
+    got = make_decoder(layout, codepage)(rec)
     assert got == row
     assert [type(g) for g in got] == [type(v) for v in row]
 
@@ -189,7 +192,7 @@ def test_encode_then_decode_round_trips_every_pic_and_usage(fields, text, codepa
        fp=st.sampled_from(["ibm", "ieee"]))
 def test_comp1_comp2_round_trip(value, fp):
     layout = parse_copybook("01 R. 05 A COMP-2. 05 B COMP-1.")
-    got = layout.decoder(floating_point=fp)(layout.encoder(floating_point=fp)((value, value)))
+    got = make_decoder(layout, floating_point=fp)(make_encoder(layout, floating_point=fp)((value, value)))
     assert got[0] == pytest.approx(value, rel=1e-15, abs=1e-70)
     assert got[1] == pytest.approx(value, rel=1e-6, abs=1e-70)
 
@@ -203,7 +206,7 @@ def test_edited_numerics_round_trip(n, pic):
     if not f.signed:
         n = abs(n)
     value = Decimal(n).scaleb(-f.scale) if f.scale > 0 else n
-    assert layout.decoder()(layout.encoder()((value,))) == (value,)
+    assert make_decoder(layout)(make_encoder(layout)((value,))) == (value,)
 
 
 CONDITIONS = """\
@@ -226,7 +229,7 @@ def test_88_levels_are_boolean_columns_none_when_the_field_is_none():
     assert conds[0].values == ("O", "") and conds[1].ranges == (("C", "E"),)
     fmt = CopybookFormat(layout, "cp500")
     assert fmt.columns == layout.columns + [c.name for c in conds]
-    encode = layout.encoder("cp500")
+    encode = make_encoder(layout, "cp500")
     assert fmt.decode(encode(("O", Decimal("100.0"), 0, 3)))[4:] == (True, False, True, True, True, False)
     assert fmt.decode(encode(("D", Decimal("49.9"), 1, 0)))[4:] == (False, True, False, False, False, True)
     assert fmt.decode(encode(("", Decimal("-3"), 2, 2)))[4:] == (True, False, False, False, False, False)

@@ -10,8 +10,9 @@ import time
 import pytest
 
 from legacy_bridge.drivers import deadlines
-from legacy_bridge.drivers.odbc_sockets import (SocketHandle, connect_with_socket, driver_family, server_port,
-                                                with_socket_timeouts)
+from legacy_bridge.drivers.odbc.sockets import (
+    SocketHandle, connect_with_socket, driver_family, server_port, with_socket_timeouts,
+)
 
 
 def _handle(sock: socket.socket) -> SocketHandle:

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.flatfile_formats import BadRecord, Column, CsvFormat, FixedFormat
-from legacy_bridge.drivers.flatfile_index import key_text
+from legacy_bridge.drivers.flatfile.formats import BadRecord, Column, CsvFormat, FixedFormat
+from legacy_bridge.drivers.flatfile.index import key_text
 from legacy_bridge.errors import ConfigError
 
 from conftest import SHARED_TESTDATA
@@ -135,8 +135,8 @@ VB_COPYBOOK = "01 REC.\n   05 REC-NO PIC 9(5).\n   05 REC-NM PIC X(15).\n"
 
 def vb_file(n: int, per_block: int = 7) -> bytes:
     """``n`` records of VB_COPYBOOK, ``per_block`` per block, as a mainframe writes them."""
-    from legacy_bridge.drivers.copybook import parse_copybook
-    encode = parse_copybook(VB_COPYBOOK).encoder("cp037")
+    from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
+    encode = make_encoder(parse_copybook(VB_COPYBOOK), "cp037")
     records = [encode((i, f"NAME {i}")) for i in range(1, n + 1)]
     out = b""
     for b in range(0, n, per_block):
@@ -160,8 +160,8 @@ class Tracked(io.BytesIO):
 
 
 def test_a_vb_read_resumes_inside_its_block_without_reading_what_is_before_it():
-    from legacy_bridge.drivers.copybook import parse_copybook
-    from legacy_bridge.drivers.flatfile_cobol import CopybookFormat
+    from legacy_bridge.drivers.flatfile.copybook import parse_copybook
+    from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
     fmt = CopybookFormat(parse_copybook(VB_COPYBOOK), record_format="VB")
     raw = vb_file(50)
     reader = fmt.open(io.BytesIO(raw))

@@ -8,7 +8,7 @@ import pyodbc
 import pytest
 
 from conftest import crm_config, make_app
-from legacy_bridge.drivers.odbc import OdbcDriver
+from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.errors import BadRequest, ConfigError, NotFound, SourceError, SourceTimeout, SourceUnavailable
 
 PROBLEM = "urn:legacy-bridge:problem:"

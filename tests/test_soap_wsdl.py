@@ -11,8 +11,8 @@ from requests.adapters import BaseAdapter
 from conftest import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.soap import SoapDriver, fault_codes
-from legacy_bridge.drivers.soap_wsdl import build_transport, describe, forget_documents, load_document
+from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
+from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
 from legacy_bridge.errors import ConfigError, SourceUnavailable
 from legacy_bridge.tms_simulator import tms_config
 

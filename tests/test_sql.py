@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from legacy_bridge.drivers.odbc_order import compare_mode, int_range, session_has_dst
-from legacy_bridge.drivers.sql import Dialect, compile_select, dialect_for, escape_like
+from legacy_bridge.drivers.odbc.order import compare_mode, int_range, session_has_dst
+from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for, escape_like
 from legacy_bridge.query import ColumnValue, Condition, Query, SortKey, SortValue
 
 ANSI = Dialect()

@@ -23,12 +23,12 @@ sys.path.insert(0, str(ANCHORS))          # the anchors' common.py: paths and co
 
 from common import BIG_BIN, COPYBOOK, SMALL_BIN, WORK, compare  # noqa: E402
 
-from legacy_bridge.drivers.copybook import iter_records, parse_copybook  # noqa: E402
+from legacy_bridge.drivers.flatfile.copybook import iter_records, make_decoder, parse_copybook
 
 
 def prepare():
     layout = parse_copybook(COPYBOOK.read_text())
-    return layout, layout.decoder("cp037")
+    return layout, make_decoder(layout, "cp037")
 
 
 def speed(path: Path, decode, reclen: int) -> int:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from legacy_bridge.drivers.copybook import Layout, RecordError, iter_records, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, iter_records, parse_copybook
 from conftest import SHARED_TESTDATA
 
 COBOL = SHARED_TESTDATA / "cobol"
@@ -22,7 +22,7 @@ COBRIX = COBOL / "cobrix" / "data"
 
 
 def _read(layout: Layout, path, **options) -> list[tuple]:
-    decode = layout.decoder("cp037", **options)
+    decode = make_decoder(layout, "cp037", **options)
     with open(path, "rb") as f:
         return [decode(rec) for _, rec in iter_records(f, "F", layout.record_length)]
 

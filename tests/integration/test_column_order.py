@@ -94,7 +94,7 @@ def test_compared_as_read_a_mariadb_enum_walk_loses_rows_so_the_check_is_needed(
     """The finding itself: with ENUM compared as its text (the keyset condition of before),
     the walk ends early without an error."""
     backend = mariadb_only
-    mocker.patch("legacy_bridge.drivers.odbc_order.compare_mode", return_value=("value", None))
+    mocker.patch("legacy_bridge.drivers.odbc.order.compare_mode", return_value=("value", None))
     rows = [(n, MOODS[n % 3]) for n in range(1, 101)]
     app = _serve(backend, "ID INT PRIMARY KEY, KIND ENUM('zeta','alpha','Mid') NOT NULL", rows,
                  {"id": {"column": "ID", "converter": "int"}, "kind": {"column": "KIND", "sort": True}})

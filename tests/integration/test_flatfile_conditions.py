@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.copybook import parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
 
 from conftest import make_app
 
@@ -37,7 +37,7 @@ def rows(n: int = 40) -> list[tuple]:
 def write(tmp_path):
     cpy = tmp_path / "ACCT.cpy"
     cpy.write_text(COPYBOOK)
-    encode = parse_copybook(COPYBOOK).encoder("cp037")
+    encode = make_encoder(parse_copybook(COPYBOOK), "cp037")
     data = tmp_path / "ACCT.bin"
     data.write_bytes(b"".join(encode(r) for r in rows()))
     return cpy, data

@@ -36,8 +36,8 @@ def generate(path: Path, records: int) -> None:
 
 def expected_rows() -> list[tuple]:
     """The 379 template records decoded (keycode, store, ...)."""
-    from legacy_bridge.drivers.copybook import iter_records, parse_copybook
-    decode = parse_copybook(COPYBOOK.read_text()).decoder("cp037")
+    from legacy_bridge.drivers.flatfile.copybook import make_decoder, iter_records, parse_copybook
+    decode = make_decoder(parse_copybook(COPYBOOK.read_text()), "cp037")
     with open(TEMPLATES, "rb") as f:
         return [decode(record) for _, record in iter_records(f, "F", SIZE)]
 

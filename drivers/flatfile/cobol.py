@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Iterator
 
-from .copybook import Layout, RecordError, conditions, iter_records
-from .copybook_conditions import Condition, with_conditions
-from .flatfile_formats import BadRecord
+from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, conditions, iter_records
+from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
+from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["CopybookFormat"]
 
@@ -25,7 +25,7 @@ class CopybookFormat:
         # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None)
         self.conditions = conditions(layout)
         self.columns = list(layout.columns) + [c.name for c in self.conditions]
-        self.decode = with_conditions(layout.decoder(codepage=codepage, floating_point=floating_point, strict=True),
+        self.decode = with_conditions(make_decoder(layout, codepage_name=codepage, floating_point=floating_point, strict=True),
                                       layout, self.conditions)
         self.record_format = record_format
         self.record_length = layout.record_length

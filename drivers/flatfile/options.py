@@ -10,7 +10,9 @@ import hashlib
 import os
 from typing import Any
 
-from .flatfile_formats import CsvFormat, FixedFormat, parse_columns
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
+from legacy_bridge.drivers.flatfile.copybook import conditions, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
 
 __all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
 
@@ -43,7 +45,6 @@ def _copybook(options: dict[str, Any]) -> tuple[Any, str | None]:
             text = f.read()
     except OSError as exc:
         return None, f"cannot read the copybook ({exc.strerror})"
-    from .copybook import parse_copybook
     try:
         return parse_copybook(text), None
     except Exception as exc:   # noqa: BLE001 - any parse failure is a config problem, reported with its text
@@ -94,7 +95,8 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append(("copybook", message))
         elif "codepage" in options and "floating_point" not in [k for k, _ in problems]:
             try:        # the decoder knows code pages Python has no codec for (cp1047)
-                layout.decoder(codepage=str(options["codepage"]), floating_point=options.get("floating_point", "ibm"))
+                make_decoder(layout, codepage_name=str(options["codepage"]),
+                             floating_point=options.get("floating_point", "ibm"))
             except (ValueError, LookupError) as exc:
                 problems.append(("codepage", str(exc)))
     return problems
@@ -115,7 +117,6 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
         layout, message = _copybook(options)
         if message:
             return None
-        from .copybook_conditions import conditions
         return list(layout.columns) + [c.name for c in conditions(layout)]
     else:
         return None
@@ -130,7 +131,6 @@ def build_format(options: dict[str, Any]) -> Any:
         return CsvFormat(delimiter=options.get("delimiter", ","), quotechar=options.get("quotechar", '"'),
                          quoting=options.get("quoting", "minimal"), header=options.get("header", True),
                          columns=columns, encoding=options.get("encoding", "utf-8"))
-    from .flatfile_cobol import CopybookFormat
     if fmt == "fixed" and "columns" in options:
         return FixedFormat(parse_columns(options["columns"], fixed=True)[0],
                            encoding=options.get("encoding", "ascii"), record_length=options.get("record_length"))

@@ -13,8 +13,8 @@ from functools import lru_cache
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Callable
 
-from .copybook_codepages import codepage
-from .copybook_parse import Field, Layout
+from legacy_bridge.drivers.flatfile.copybook.codepages import codepage
+from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
 __all__ = ["RecordError", "make_decoder", "ibm_float"]
 

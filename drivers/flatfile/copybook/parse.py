@@ -9,10 +9,11 @@ occupies its maximum, as Cobrix reads fixed-length records), REDEFINES and FILLE
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from .copybook_pic import USAGES as _USAGES, CopybookError, leaf_info
+from legacy_bridge.drivers.flatfile.copybook.pic import USAGES as _USAGES, CopybookError, leaf_info
 
 __all__ = ["CopybookError", "Field", "Layout", "parse_copybook"]
 
@@ -51,17 +52,6 @@ class Layout:
     @property
     def columns(self) -> list[str]:
         return [f.name for f in self.fields]
-
-    def decoder(self, codepage: str = "cp037", floating_point: str = "ibm", strict: bool = True,
-                trim: str = "right") -> Callable[[bytes], tuple]:
-        """A function bytes -> tuple in :attr:`columns` order, generated once."""
-        from .copybook_decode import make_decoder
-        return make_decoder(self, codepage, floating_point, strict, trim)
-
-    def encoder(self, codepage: str = "cp037", floating_point: str = "ibm") -> Callable[[tuple], bytes]:
-        """The inverse of :meth:`decoder` (None encodes as spaces / zeros)."""
-        from .copybook_encode import make_encoder
-        return make_encoder(self, codepage, floating_point)
 
 
 _TOKEN = re.compile(r"""'[^']*'\.?|"[^"]*"\.?|[^\s]+""")
@@ -138,7 +128,6 @@ def _literal(tok: str) -> Any:
         return int(tok)
     except ValueError:
         try:
-            from decimal import Decimal
             return Decimal(tok)
         except ArithmeticError:
             return tok

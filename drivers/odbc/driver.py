@@ -15,12 +15,12 @@ import pyodbc
 from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.query import ColumnType, Condition, Query, find_column
 
-from . import deadlines
-from .base import Driver
-from .odbc_catalog import describe
-from .odbc_order import INT64, column_types
-from .odbc_pool import OdbcPool, translate
-from .sql import Dialect, compile_select, dialect_for
+from legacy_bridge.drivers import deadlines
+from legacy_bridge.drivers.base import Driver
+from legacy_bridge.drivers.odbc.catalog import describe
+from legacy_bridge.drivers.odbc.order import INT64, column_types
+from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
+from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 
 __all__ = ["OdbcDriver", "translate"]
 

@@ -20,7 +20,7 @@ from zeep.wsdl.bindings import Soap11Binding, Soap12Binding
 from zeep.wsse.username import UsernameToken
 from zeep.wsse.utils import WSU
 
-from .soap_http import ServiceSession, ServiceTransport
+from legacy_bridge.drivers.soap.http import ServiceSession, ServiceTransport
 
 __all__ = ["build_transport", "load_document", "select_port", "wsse_token", "describe", "draft_operation",
            "forget_documents"]

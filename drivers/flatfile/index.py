@@ -18,8 +18,8 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, Iterator
 
-from .flatfile_files import DataFile
-from .flatfile_formats import BadRecord
+from legacy_bridge.drivers.flatfile.files import DataFile
+from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["Survey", "survey_file", "build", "load", "key_text", "Index"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from .copybook_parse import Field, Layout
+from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
 __all__ = ["Condition", "conditions", "with_conditions", "code_table"]
 

@@ -37,7 +37,7 @@ import pyodbc
 
 from legacy_bridge.query import ColumnType
 
-from .sql import Dialect, source_sql
+from legacy_bridge.drivers.odbc.sql import Dialect, source_sql
 
 # what a keyset cursor can hold (legacy_bridge.cursors); pyodbc describes binary columns as
 # bytearray and reads their values as bytes

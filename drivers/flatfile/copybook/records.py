@@ -1,24 +1,11 @@
-"""COBOL copybooks and EBCDIC records: parse a layout once, decode records fast.
-
->>> layout = parse_copybook(open("DTAR020.cbl").read())
->>> decode = layout.decoder("cp037")
->>> for offset, rec in iter_records(open("DTAR020.bin", "rb"), "F", layout.record_length):
-...     row = decode(rec)          # tuple in layout.columns order
-
-Parsing lives in ``copybook_parse`` (PIC/USAGE rules in ``copybook_pic``), decoding in ``copybook_decode`` (code generated once
-per layout), encoding in ``copybook_encode``, code pages in ``copybook_codepages``, 88-level
-condition names as boolean columns in ``copybook_conditions``.
-"""
+"""Records of a legacy file: fixed length (F), variable with an RDW (V), blocked (VB)."""
 from __future__ import annotations
 
 from typing import BinaryIO, Callable, Iterator
 
-from .copybook_conditions import Condition, conditions
-from .copybook_decode import RecordError, ibm_float
-from .copybook_parse import CopybookError, Field, Layout, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook.decode import RecordError
 
-__all__ = ["Condition", "CopybookError", "Field", "Layout", "RecordError", "conditions", "ibm_float",
-           "iter_records", "parse_copybook"]
+__all__ = ["iter_records"]
 
 _CHUNK = 1 << 20
 

@@ -29,12 +29,12 @@ from typing import Any, Callable, Iterator
 from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query import Query
 
-from . import deadlines
-from . import flatfile_index as survey_io
-from .base import Driver
-from .flatfile_files import DataFile, list_files, open_version
-from .flatfile_formats import BadRecord
-from .flatfile_options import build_format, check, index_folder, known_columns, layout_id
+from legacy_bridge.drivers import deadlines
+from legacy_bridge.drivers.flatfile import index as survey_io
+from legacy_bridge.drivers.base import Driver
+from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
+from legacy_bridge.drivers.flatfile.formats import BadRecord
+from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 

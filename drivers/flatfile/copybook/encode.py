@@ -12,8 +12,8 @@ import struct
 from decimal import Decimal
 from typing import Any, Callable
 
-from .copybook_codepages import CodePage, codepage
-from .copybook_parse import Field, Layout
+from legacy_bridge.drivers.flatfile.copybook.codepages import CodePage, codepage
+from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
 __all__ = ["make_encoder", "ibm_float_bytes"]
 

@@ -27,7 +27,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from zeep import Transport
 
-from . import deadlines
+from legacy_bridge.drivers import deadlines
 
 __all__ = ["ServiceSession", "ServiceTransport"]
 

@@ -23,8 +23,10 @@ from sqlalchemy.pool import QueuePool
 
 from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 
-from . import deadlines
-from .odbc_sockets import SocketHandle, connect_with_socket, driver_family, server_port, with_socket_timeouts
+from legacy_bridge.drivers import deadlines
+from legacy_bridge.drivers.odbc.sockets import (
+    SocketHandle, connect_with_socket, driver_family, server_port, with_socket_timeouts,
+)
 
 log = logging.getLogger("legacy_bridge.drivers.odbc")
 pyodbc.pooling = False          # the SQLAlchemy pool owns connection reuse

@@ -38,8 +38,10 @@ from legacy_bridge.errors import (BadRequest, LegacyBridgeError, SourceError, So
 from legacy_bridge.filtering import predicate
 from legacy_bridge.query import Condition, Query
 
-from .base import Driver, outgoing_headers
-from .soap_wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
+from legacy_bridge.drivers.base import Driver, outgoing_headers
+from legacy_bridge.drivers.soap.wsdl import (
+    SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token,
+)
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"^\{(key|filter|body|page|limit)(?:\.([a-z][a-z0-9_]*))?\}$")

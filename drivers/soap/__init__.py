@@ -1,0 +1,1 @@
+"""Legacy SOAP services (zeep): the driver, WSDL loading, and its HTTP transport."""
