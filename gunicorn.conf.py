@@ -25,7 +25,7 @@ streaming at once, its batch and the driver's fetch buffer (~7.5 MiB with psqlOD
 Fetch=1000, ~13 MiB with Fetch=10000; bench/export): ~80 MiB for 4 threads, 2 exports.
 
 Stop and reload: SIGTERM and SIGHUP give in-flight requests the same grace.  The worker
-(legacy_bridge.gunicorn_worker) stops listening at once, lets streams run for the
+(legacy_bridge.ops.gunicorn_worker) stops listening at once, lets streams run for the
 graceful timeout less a fifth (at most 5 s), then ends them with their documented
 error and exits before GUNICORN_GRACEFUL_TIMEOUT.
 The app writes one JSON access line per request (request id, key id, route, status,
@@ -48,7 +48,7 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
 threads = _int("GUNICORN_THREADS", 4)
 # gthread that stops listening when it drains and ends its streams in time (see above)
-worker_class = "legacy_bridge.gunicorn_worker.ThreadWorker" if threads > 1 else "sync"
+worker_class = "legacy_bridge.ops.gunicorn_worker.ThreadWorker" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 60)          # above every source's timeout x retry attempts
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
@@ -67,7 +67,7 @@ errorlog = "-"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "legacy_bridge.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "legacy_bridge.ops.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
                             "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},
@@ -96,7 +96,7 @@ def post_worker_init(worker) -> None:
     """Each worker sizes its bulkheads and export limit for its threads, and publishes its
     pool sizes at once: a scrape answered by another worker would otherwise miss them
     until this one happens to answer one."""
-    from legacy_bridge.metrics import report_pools
+    from legacy_bridge.ops.metrics import report_pools
     bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
     if bridge is not None:
         bridge.fit_threads(worker.cfg.threads)

@@ -10,7 +10,7 @@ from contextlib import closing
 from contextvars import ContextVar
 from typing import Any, ClassVar, Iterator
 
-from legacy_bridge.query import ColumnType, Condition, Query
+from legacy_bridge.query.legacy import ColumnType, Condition, Query
 
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request

@@ -13,12 +13,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, request
 
-from legacy_bridge.changes import Scanner
-from legacy_bridge.cursors import fingerprint
+from legacy_bridge.events.changes import Scanner
+from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.errors import BadRequest, LegacyBridgeError
-from legacy_bridge.jsonio import dumps
+from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.resources import Resource
-from legacy_bridge.state import StateStore
+from legacy_bridge.events.state import StateStore
 
 log = logging.getLogger("legacy_bridge.changes")
 

@@ -6,7 +6,7 @@ import secrets
 from flask import Blueprint, Response, current_app, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from legacy_bridge.jsonio import dumps
+from legacy_bridge.formats.jsonio import dumps
 
 from .openapi import build_spec
 

@@ -25,9 +25,9 @@ from typing import Any, Callable, Generator, Iterator
 
 from flask import Response, current_app, request, stream_with_context
 
-from legacy_bridge import metrics, stopping
+from legacy_bridge.ops import metrics, stopping
 from legacy_bridge.errors import BadRequest, LegacyBridgeError, Stopping
-from legacy_bridge.export_formats import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
+from legacy_bridge.formats.encoders import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
 from legacy_bridge.resources import ListRequest, Resource
 
 from .params import parse_list

@@ -5,13 +5,13 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields
 
-from legacy_bridge.auth import secure_document
+from legacy_bridge.security.auth import secure_document
 from legacy_bridge.config import Config
 from legacy_bridge.contracts.schema import Base64
 from legacy_bridge.errors import PROBLEM_BASE
-from legacy_bridge.export_formats import MEDIA_TYPES
-from legacy_bridge.ratelimit import document_limits
-from legacy_bridge.query import OPERATORS, Condition
+from legacy_bridge.formats.encoders import MEDIA_TYPES
+from legacy_bridge.security.ratelimit import document_limits
+from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
 from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_schema, key_schema,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from legacy_bridge.jsonio import dumps
-from legacy_bridge.probes import probe_all
+from legacy_bridge.formats.jsonio import dumps
+from legacy_bridge.ops.probes import probe_all
 
 bp = Blueprint("ops", __name__)
 

@@ -30,7 +30,7 @@ from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.contracts.schema import contract_field
 from legacy_bridge.errors import BadRequest
-from legacy_bridge.query import OPERATORS, Condition
+from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import ListRequest, Resource
 
 RESERVED = ("sort", "fields", "limit", "cursor", "updated_since")

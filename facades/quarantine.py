@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, request
 
 from legacy_bridge.errors import BadRequest
-from legacy_bridge.jsonio import dumps
+from legacy_bridge.formats.jsonio import dumps
 
 MAX_LIMIT = 10_000
 

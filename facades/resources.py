@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 
 from legacy_bridge.errors import NotFound
-from legacy_bridge.jsonio import dumps
+from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.resources import Resource
 
 from .export import accepted_format, export_response, export_view

@@ -15,11 +15,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from legacy_bridge import webhooks_store as outbox
+from legacy_bridge.events import outbox
 from legacy_bridge.errors import BadRequest, LegacyBridgeError, NotFound
-from legacy_bridge.jsonio import dumps
-from legacy_bridge.state import StateStore, state_url
-from legacy_bridge.webhooks import EVENT_PATTERN, Settings, new_secret
+from legacy_bridge.formats.jsonio import dumps
+from legacy_bridge.events.state import StateStore, state_url
+from legacy_bridge.events.webhooks import EVENT_PATTERN, Settings, new_secret
 
 STATE_EXTENSION = "legacy_bridge.state"
 MAX_LIMIT = 500

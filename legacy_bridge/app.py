@@ -8,11 +8,13 @@ from typing import Any
 
 from flask import Flask
 
-from . import auth, logs, metrics, problems, ratelimit
-from .config import Config, load, validate
+from legacy_bridge.security import auth, ratelimit
+from legacy_bridge.ops import logs, metrics
+from legacy_bridge import problems
+from legacy_bridge.config import Config, load, validate
 from .errors import ConfigError
 from .resources import Bridge
-from .state import StateStore, local_folder, state_url
+from legacy_bridge.events.state import StateStore, local_folder, state_url
 
 log = logging.getLogger("legacy_bridge")
 

@@ -9,7 +9,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from .errors import PROBLEM_BASE, LegacyBridgeError
-from .jsonio import dumps
+from legacy_bridge.formats.jsonio import dumps
 
 log = logging.getLogger("legacy_bridge")
 

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
 
-from .config import Config, ResourceSpec
-from .cursors import CursorCodec, fingerprint
-from .bulkhead import Places, streams_for
+from legacy_bridge.config.model import Config, ResourceSpec
+from legacy_bridge.query.cursors import CursorCodec, fingerprint
+from legacy_bridge.ops.bulkhead import Places, streams_for
 from .errors import BadRequest, Busy, LegacyBridgeError
-from .filtering import predicate
-from .probes import probe_all
-from .query import ColumnValue, Condition, Query, SortKey, SortValue, find_column
-from .resilience import DEFAULT_THREADS, GuardedDriver, guard
+from legacy_bridge.query.filtering import predicate
+from legacy_bridge.ops.probes import probe_all
+from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue, find_column
+from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
 
 log = logging.getLogger("legacy_bridge")
 

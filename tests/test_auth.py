@@ -10,8 +10,9 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from legacy_bridge.auth import KeyRing, Principal, hash_key, new_key, resource_of, verb_of
-from legacy_bridge.auth_jwt import JwtVerifier
+from legacy_bridge.security.auth import KeyRing
+from legacy_bridge.security.scopes import Principal, hash_key, new_key, resource_of, verb_of
+from legacy_bridge.security.tokens import JwtVerifier
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError

@@ -380,8 +380,8 @@ def test_a_field_without_converter_reads_as_text_of_any_type(value, text):
 
 
 def test_the_binary_converter_keeps_bytes_which_json_and_csv_write_in_base64():
-    from legacy_bridge.export_formats import csv_cell
-    from legacy_bridge.jsonio import dumps
+    from legacy_bridge.formats.encoders import csv_cell
+    from legacy_bridge.formats.jsonio import dumps
     binary = build("binary")
     value = binary.reader()(bytearray(b"\x00\xff\x10"))
     assert value == b"\x00\xff\x10" and binary.type == "binary"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 from itsdangerous import URLSafeSerializer
 
-from legacy_bridge.cursors import CursorCodec, fingerprint
+from legacy_bridge.query.cursors import CursorCodec, fingerprint
 from legacy_bridge.errors import BadRequest
 
 QUERY = fingerprint("customers", [], [("id", False)])

@@ -9,8 +9,8 @@ import pytest
 from legacy_bridge.config import validate
 from legacy_bridge.drivers import Driver, register_driver
 from legacy_bridge.errors import BadRequest
-from legacy_bridge.filtering import predicate
-from legacy_bridge.query import Condition, Query
+from legacy_bridge.query.filtering import predicate
+from legacy_bridge.query.legacy import Condition, Query
 from legacy_bridge.resources import Bridge, ListRequest
 
 COLUMNS = ["NO", "NM", "DT"]

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import PG, crm_config, make_app
 from helpers_server import HOST, TcpProxy, free_port
-from legacy_bridge import logs
+from legacy_bridge.ops import logs
 
 READINESS_TIMEOUT = 1
 

@@ -11,7 +11,7 @@ from conftest import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
-from legacy_bridge.query import OPERATORS, Condition
+from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Bridge
 
 DATE_NULLS = (0, 99999999)

@@ -13,13 +13,13 @@ import pytest
 
 from conftest import crm_config, make_app
 from helpers_server import free_port
-from legacy_bridge.bulkhead import Bulkhead
+from legacy_bridge.ops.bulkhead import Bulkhead
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.errors import ConfigError, SourceBusy, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query import Query
-from legacy_bridge.resilience import CircuitOpen, GuardedDriver, Policy
+from legacy_bridge.query.legacy import Query
+from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver, Policy
 
 DOWN = SourceUnavailable("down", "src", "08001")
 SLOW = SourceTimeout("slow", "src")

@@ -14,7 +14,7 @@ from legacy_bridge.config import validate
 from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
 from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
 from legacy_bridge.errors import ConfigError, SourceUnavailable
-from legacy_bridge.tms_simulator import tms_config
+from legacy_bridge.demo.tms_simulator import tms_config
 
 WSDL = SHARED_TESTDATA / "wsdl"
 

@@ -14,7 +14,7 @@ import pytest
 
 from legacy_bridge.drivers.odbc.order import compare_mode, int_range, session_has_dst
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for, escape_like
-from legacy_bridge.query import ColumnValue, Condition, Query, SortKey, SortValue
+from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
 
 ANSI = Dialect()
 TABLE = {"table": "T"}

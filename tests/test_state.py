@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, strategies as st
 from sqlalchemy import inspect, select, update
 
-from legacy_bridge import state_migrations
-from legacy_bridge.changes import check_options, encode_key
-from legacy_bridge.state import NewEvent, StateStore, scan_state, state_url
+from legacy_bridge.events import migrations as state_migrations
+from legacy_bridge.events.changes import check_options, encode_key
+from legacy_bridge.events.state import NewEvent, StateStore, scan_state, state_url
 
 
 def test_a_fresh_store_is_migrated_to_the_latest_version(tmp_path):

@@ -9,11 +9,11 @@ from standardwebhooks import Webhook
 from conftest import crm_config, make_app
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError
-from legacy_bridge.state import NewEvent
-from legacy_bridge.webhook_targets import TargetPolicy, TargetRefused, post
-from legacy_bridge.webhooks import Settings, backoff, new_secret, signed_headers, wants
+from legacy_bridge.events.state import NewEvent
+from legacy_bridge.events.targets import TargetPolicy, TargetRefused, post
+from legacy_bridge.events.webhooks import Settings, backoff, new_secret, signed_headers, wants
 from legacy_bridge.facades.webhooks import store_of
-from legacy_bridge import webhooks_store as outbox
+from legacy_bridge.events import outbox
 
 DEFAULT = TargetPolicy()
 

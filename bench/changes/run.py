@@ -27,10 +27,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from legacy_bridge.changes import Scanner  # noqa: E402
-from legacy_bridge.config import validate  # noqa: E402
+from legacy_bridge.events.changes import Scanner
+from legacy_bridge.config import validate
 from legacy_bridge.resources import Bridge, ListRequest  # noqa: E402
-from legacy_bridge.state import StateStore  # noqa: E402
+from legacy_bridge.events.state import StateStore
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/legacy_bench"
 

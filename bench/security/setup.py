@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from legacy_bridge.auth import hash_key, new_key
+from legacy_bridge.security.scopes import hash_key, new_key
 
 
 def main(out: Path, rows: int) -> None:

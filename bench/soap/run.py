@@ -79,7 +79,7 @@ def worker_pid(master: int) -> int:
 
 
 def config(tms: str, sources: int) -> dict:
-    from legacy_bridge.tms_simulator import tms_config
+    from legacy_bridge.demo.tms_simulator import tms_config
     base = tms_config(tms)
     conf = {"service": {"secret": "bench"}, "sources": {}, "resources": {}}
     for i in range(sources):

@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query import Query
+from legacy_bridge.query.legacy import Query
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.flatfile import index as survey_io

@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from legacy_bridge.errors import NotFound
-from legacy_bridge.query import Query
+from legacy_bridge.query.legacy import Query
 
 _BY_CODE = {1: "char", -8: "char", 12: "varchar", -9: "varchar", -1: "varchar", -10: "varchar",
             2: "decimal", 3: "decimal", 4: "integer", 5: "integer", -5: "integer", -6: "integer",

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import pyodbc
 
 from legacy_bridge.errors import BadRequest, ConfigError
-from legacy_bridge.query import ColumnType, Condition, Query, find_column
+from legacy_bridge.query.legacy import ColumnType, Condition, Query, find_column
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver

@@ -35,7 +35,7 @@ from typing import Any
 
 import pyodbc
 
-from legacy_bridge.query import ColumnType
+from legacy_bridge.query.legacy import ColumnType
 
 from legacy_bridge.drivers.odbc.sql import Dialect, source_sql
 

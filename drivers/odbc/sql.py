@@ -12,7 +12,7 @@ from typing import Any
 
 from typing import Mapping
 
-from legacy_bridge.query import ColumnValue, Condition, Query, SortKey, SortValue
+from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 LIKE_ESCAPE = "!"    # not a backslash: MySQL/MariaDB read '\' as an escape in literals

@@ -35,8 +35,8 @@ from zeep.xsd import SkipValue
 
 from legacy_bridge.errors import (BadRequest, LegacyBridgeError, SourceError, SourceFault, SourceTimeout,
                                   SourceUnavailable)
-from legacy_bridge.filtering import predicate
-from legacy_bridge.query import Condition, Query
+from legacy_bridge.query.filtering import predicate
+from legacy_bridge.query.legacy import Condition, Query
 
 from legacy_bridge.drivers.base import Driver, outgoing_headers
 from legacy_bridge.drivers.soap.wsdl import (

@@ -13,8 +13,8 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_spec_validator import validate as validate_openapi
 
-from legacy_bridge.auth import hash_key, new_key, resource_of, verb_of
-from legacy_bridge.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.security.scopes import hash_key, new_key, resource_of, verb_of
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 from conftest import crm_config, make_app
 
 FULL, CUSTOMERS_READ, UNRELATED = new_key(), new_key(), new_key()

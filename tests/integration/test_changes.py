@@ -8,8 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from legacy_bridge.changes import KeyOrderError, Scanner
-from legacy_bridge.state import StateStore
+from legacy_bridge.events.changes import KeyOrderError, Scanner
+from legacy_bridge.events.state import StateStore
 
 from conftest import IN_CI, Backend, _backend, _reachable, make_app
 

@@ -16,7 +16,7 @@ import pytest
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load
-from legacy_bridge.demo import build, curl_lines, sample_urls
+from legacy_bridge.demo.crm import build, curl_lines, sample_urls
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from conftest import crm_config, make_app
-from legacy_bridge import stopping
+from legacy_bridge.ops import stopping
 from legacy_bridge.errors import SourceUnavailable
 from test_metrics import scrape, value
 

@@ -223,7 +223,7 @@ def test_the_index_lives_in_index_dir_and_follows_the_file_version(tmp_path):
 
 
 def test_the_demo_serves_its_ebcdic_invoice_extract(tmp_path):
-    from legacy_bridge import demo
+    from legacy_bridge.demo import crm as demo
     built = demo.build(tmp_path / "demo")
     from legacy_bridge.app import create_app
     app = create_app({"LEGACY_BRIDGE_CONFIG": str(built.config)})

@@ -59,7 +59,7 @@ def served(sqlite_backend, tmp_path_factory):
 
 def test_workers_and_threads_come_from_the_environment(served):
     assert len(child_pids(served.process.pid)) == 2
-    assert "Using worker: legacy_bridge.gunicorn_worker.ThreadWorker" in served.log()     # gthread, draining cleanly
+    assert "Using worker: legacy_bridge.ops.gunicorn_worker.ThreadWorker" in served.log()     # gthread, draining cleanly
 
 
 def test_metrics_add_up_every_workers_requests(served):

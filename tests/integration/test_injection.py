@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from legacy_bridge.tms_simulator import TmsSimulator, serve
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from conftest import make_app
 from test_auth_routes import FULL, walk_config
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
-from legacy_bridge.introspect import draft, field_names, resource_name, suggest
+from legacy_bridge.introspect.odbc import draft, field_names, resource_name, suggest
 
 from conftest import make_app
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import redis
 
-from legacy_bridge.auth import hash_key, new_key
+from legacy_bridge.security.scopes import hash_key, new_key
 from conftest import IN_CI, crm_config, make_app
 
 REDIS = "redis://127.0.0.1:6379/0"

@@ -12,9 +12,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
-from legacy_bridge import demo as demo_module
-from legacy_bridge.auth import hash_key, new_key
-from legacy_bridge.tms_simulator import TmsSimulator, add_to_config, serve
+from legacy_bridge.demo import crm as demo_module
+from legacy_bridge.security.scopes import hash_key, new_key
+from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
 from conftest import make_app
 
 KEY = new_key()

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from legacy_bridge.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
 from conftest import make_app
 
 SHIPMENTS = sample_shipments()

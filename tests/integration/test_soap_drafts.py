@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import make_app
 from legacy_bridge.cli import main
-from legacy_bridge.tms_simulator import TmsSimulator, sample_shipments, serve
+from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve
 
 SHIPMENTS = sample_shipments()
 

@@ -12,7 +12,7 @@ import yaml
 from conftest import make_app
 from helpers_server import HOST, free_port, hanging_server
 from legacy_bridge.cli import main
-from legacy_bridge.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 
 TIMEOUT = 2.0   # generous: a loaded CI machine must not turn the WSDL load into a timeout
 

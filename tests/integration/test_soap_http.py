@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from conftest import make_app
 from helpers_server import HOST, serve_app
-from legacy_bridge.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 
 
 @pytest.fixture(scope="module")

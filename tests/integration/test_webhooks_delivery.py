@@ -19,11 +19,11 @@ import yaml
 from sqlalchemy import create_engine, select, text
 
 from conftest import IN_CI, crm_config, make_app
-from legacy_bridge import webhooks_store as outbox
+from legacy_bridge.events import outbox
 from legacy_bridge.facades.webhooks import store_of
-from legacy_bridge.state import NewEvent, StateStore
-from legacy_bridge.webhook_worker import Worker
-from legacy_bridge.webhooks import Settings
+from legacy_bridge.events.state import NewEvent, StateStore
+from legacy_bridge.events.worker import Worker
+from legacy_bridge.events.webhooks import Settings
 from webhook_receiver import Receiver
 
 FAST = {"allow_networks": ["127.0.0.0/8"], "backoff": "200ms", "max_backoff": "1s", "timeout": "2s",
@@ -209,7 +209,7 @@ def test_two_workers_on_postgresql_never_deliver_an_event_twice(sqlite_backend, 
 
 
 def _scanned(store: StateStore) -> bool:
-    from legacy_bridge.state import scan_state
+    from legacy_bridge.events.state import scan_state
     with store.connect() as conn:
         return conn.execute(select(scan_state.c.last_scan_at)).scalar() is not None
 

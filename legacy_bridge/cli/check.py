@@ -1,0 +1,110 @@
+"""``legacy-bridge check``: the config validated, every source probed, one record of every
+resource read, without starting a server."""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from typing import Any
+
+import click
+
+from legacy_bridge.cli.common import EXIT_FAILING, config_option, fail, load_config, quiet_drivers, reason
+from legacy_bridge.errors import LegacyBridgeError
+
+
+def _probe(driver: Any, timeout: float) -> tuple[str | None, float]:
+    started = time.monotonic()
+    try:
+        driver.probe(timeout)
+        return None, time.monotonic() - started
+    except Exception as error:      # noqa: BLE001 - any failure is reported, not raised
+        return reason(error), time.monotonic() - started
+
+
+def _missing_columns(resource: Any) -> str | None:
+    """Columns the catalog does not know.  A read alone cannot tell: SQLite takes an
+    unknown double-quoted column for a string literal and answers without an error."""
+    kind, target = next(iter(resource.spec.target.items()))
+    describe = getattr(resource.driver, "describe", None)
+    if describe is None or kind == "select":
+        return None
+    known = {c["name"].upper() for c in describe(target, 0)["columns"]}
+    missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items()
+               if f.column.upper() not in known]
+    return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
+
+
+def _check_resource(resource: Any) -> str | None:
+    """Compare the columns with the catalog, ask how the sorted ones order, then read one
+    record with every field: a wrong table, column, order or converter shows here."""
+    from legacy_bridge.resources import ListRequest
+    try:
+        missing = _missing_columns(resource)
+        if missing:
+            return missing
+        unpageable = resource.order_problems()       # sortable fields the source cannot page in order
+        if unpageable:
+            return "; ".join(f"{path}: {message}" for path, message in unpageable)
+        resource.page(ListRequest(fields=list(resource.mapping.fields), limit=1))
+        return None
+    except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:
+        return reason(error)
+
+
+def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
+    """The bad records a file source skips (quarantine policy): none is dropped silently."""
+    if not callable(getattr(driver, "quarantine", None)):
+        return
+    report = driver.quarantine(shown)
+    if report["total"]:
+        click.echo(f"  {'':<{width}}  quarantined: {report['total']} bad record(s)")
+        for bad in report["data"]:
+            field = f", {bad['field']}" if bad.get("field") else ""
+            click.echo(f"  {'':<{width}}    {bad['file']} record {bad['record']} (byte offset "
+                       f"{bad['offset']}{field}): {bad['reason']}")
+
+
+@click.command()
+@config_option
+@click.option("--timeout", type=float, default=None,
+              help="Seconds per source probe (default: service.readiness_timeout).")
+def check(config_path: str | None, timeout: float | None) -> None:
+    """Validate the config, probe every source and read one record of every resource."""
+    from legacy_bridge.resources import Bridge
+    config = load_config(config_path)
+    timeout = timeout or config.service["readiness_timeout"]
+    click.echo(f"config ok: {config.origin} ({len(config.sources)} source(s), "
+               f"{len(config.resources)} resource(s))")
+    bridge = Bridge(config, secret="check")
+    failing = 0
+    with quiet_drivers(), closing(bridge):
+        click.echo("sources:")
+        width = max([len(n) for n in [*config.sources, *config.resources]] + [1])
+        if bridge.drivers:
+            with ThreadPoolExecutor(max_workers=min(8, len(bridge.drivers))) as pool:
+                probes = dict(zip(bridge.drivers, pool.map(lambda d: _probe(d, timeout),
+                                                          bridge.drivers.values())))
+        else:
+            probes = {}
+        for name, (problem, took) in probes.items():
+            failing += problem is not None
+            state = f"ok       ({took * 1000:.0f} ms)" if problem is None else f"FAILING  {problem}"
+            click.echo(f"  {name:<{width}}  {state}")
+            if problem is None:
+                _echo_quarantine(bridge.drivers[name], width)
+        click.echo("resources:")
+        for name, resource in bridge.resources.items():
+            spec = resource.spec
+            kind, target = next(iter(spec.target.items()))
+            what = f"{kind} {target if kind != 'select' else '(...)'} on {spec.source}, " \
+                   f"{len(spec.mapping.fields)} field(s), key {', '.join(spec.mapping.key)}"
+            if probes[spec.source][0] is not None:
+                problem = f"source {spec.source!r} is failing"
+            else:
+                problem = _check_resource(resource)
+            failing += problem is not None
+            click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
+    if failing:
+        fail(f"{failing} problem(s) found", EXIT_FAILING)
+    click.echo("all well")

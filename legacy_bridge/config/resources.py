@@ -1,0 +1,153 @@
+"""Checks of one resource of the ``resources:`` section: its source and target, fields,
+key, limits, contract, operations (SOAP), watermark and change feed."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from legacy_bridge.config.checker import Checker, import_object
+from legacy_bridge.config.model import ResourceSpec
+from legacy_bridge.config.operations import check_operations, target_keys
+from legacy_bridge.contracts.converters import ConversionError, build as build_converter
+from legacy_bridge.contracts.mapping import FieldMap, Mapping
+from legacy_bridge.drivers import driver_class
+from legacy_bridge.events.changes import check_options as check_changes_options
+from legacy_bridge.query.watermark import check_watermark
+
+__all__ = ["check_resource", "check_changes", "RESOURCE_KEYS", "FIELD_KEYS"]
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
+                 "default_limit", "max_limit", "contract", "get", "list", "create", "faults",
+                 "watermark", "changes"}
+FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
+
+
+def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | None:
+    if not NAME.match(str(name)):
+        ck.fail(path, "field names are lower_snake_case (letters, digits, _)")
+    if isinstance(node, str):
+        node = {"column": node}
+    node = ck.mapping(node, path)
+    ck.unknown(node, FIELD_KEYS, path)
+    column = node.get("column")
+    if not isinstance(column, str) or not column:
+        ck.fail(f"{path}.column", "required: the legacy column name")
+    try:
+        converter = build_converter(node.get("converter"))
+    except ConversionError as exc:
+        ck.fail(f"{path}.converter", str(exc))
+        return None
+    for flag in ("filter", "sort", "nullable"):
+        if flag in node and not isinstance(node[flag], bool):
+            ck.fail(f"{path}.{flag}", f"expected true or false, got {node[flag]!r}")
+    if not isinstance(column, str):
+        return None
+    return FieldMap(name=name, column=column, converter=converter,
+                    filter=node.get("filter") is True, sort=node.get("sort") is True,
+                    description=node.get("description"), nullable=node.get("nullable", True) is True)
+
+
+def _names_its_files(source: Any) -> bool:
+    """A source whose driver needs no table (a flat-file source names its files itself)."""
+    try:
+        return isinstance(source, dict) and getattr(driver_class(source.get("kind")), "target_optional", False)
+    except (KeyError, TypeError):
+        return False
+
+
+def _column_problems(source: Any, fields: dict[str, FieldMap]) -> list[tuple[str, str]]:
+    """Fields naming a column the source's layout lacks, when its config alone gives the
+    layout (a flat file's copybook or declared columns): found at start-up, not per request."""
+    try:
+        check = getattr(driver_class(source.get("kind")), "check_columns", None)
+    except (KeyError, TypeError, AttributeError):
+        return []
+    return check(source, {n: f.column for n, f in fields.items()}) if check else []
+
+
+def _sorts(source: Any) -> bool:
+    try:
+        return isinstance(source, dict) and driver_class(source.get("kind")).supports_sort
+    except (KeyError, TypeError):
+        return False
+
+
+def check_changes(ck: Checker, node: dict, spec: ResourceSpec, source: Any) -> dict | None:
+    """A resource's ``changes:`` (the change feed), checked by legacy_bridge.changes."""
+    path = f"resources.{spec.name}.changes"
+    options, problems = check_changes_options(node["changes"], spec.mapping.fields,
+                                      tuple(getattr(spec, "watermark", ())), _sorts(source))
+    for key, message in problems:
+        ck.fail(f"{path}.{key}" if key else path, message)
+    return options
+
+
+def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: dict) -> ResourceSpec | None:
+    path = f"resources.{name}"
+    if not RESOURCE_NAME.match(str(name)):
+        ck.fail(path, "resource names are lower case letters, digits, - and _")
+    node = ck.mapping(node, path)
+    ck.unknown(node, RESOURCE_KEYS, path)
+    source = node.get("source")
+    if source not in sources:
+        ck.fail(f"{path}.source", f"unknown source {source!r}; known: {', '.join(sorted(sources)) or 'none'}")
+    kind = (sources.get(source) or {}).get("kind") if isinstance(sources.get(source), dict) else None
+    by_operation = "get" in target_keys(kind)
+    targets = {k: node[k] for k in ("table", "view", "select") if k in node}
+    if not targets and _names_its_files(sources.get(source)):
+        targets = {"file": str(sources[source].get("path"))}
+    if by_operation:
+        for k in targets:
+            ck.fail(f"{path}.{k}", f"sources of kind {kind} take operations (get, list, create), not {k}")
+    for k in ("get", "list", "create", "faults"):
+        if k in node and not by_operation:
+            ck.fail(f"{path}.{k}", f"only for sources whose kind binds operations (soap), not {kind}")
+    if not by_operation and len(targets) != 1:
+        ck.fail(path, "exactly one of table, view or select is required")
+    for key, value in targets.items():
+        if not isinstance(value, str) or not value.strip():
+            ck.fail(f"{path}.{key}", "expected a non-empty string")
+    select = targets.get("select")
+    if isinstance(select, str) and (";" in select or not re.match(r"^\s*(select|with)\b", select, re.I)):
+        ck.fail(f"{path}.select", "must be one read-only SELECT statement (no ';')")
+    raw_fields = ck.mapping(node.get("fields"), f"{path}.fields")
+    if not raw_fields:
+        ck.fail(f"{path}.fields", "required: at least one field")
+    fields = {}
+    for fname, fnode in raw_fields.items():
+        fmap = _check_field(ck, fname, fnode, f"{path}.fields.{fname}")
+        if fmap is not None:
+            fields[fname] = fmap
+    for fname, message in _column_problems(sources.get(source), fields):
+        ck.fail(f"{path}.fields.{fname}.column", message)
+    key = node.get("key")
+    key = [key] if isinstance(key, str) else key
+    if not isinstance(key, list) or not key:
+        ck.fail(f"{path}.key", "required: the field(s) that identify a record, e.g. [id]")
+        key = []
+    for k in key:
+        if k not in raw_fields:
+            ck.fail(f"{path}.key", f"key field {k!r} is not among the fields")
+    limits = {k: ck.integer(node, k, path, service[k]) for k in ("default_limit", "max_limit")}
+    contract = None
+    if "contract" in node:
+        try:
+            contract = import_object(str(node["contract"]))
+        except (ImportError, AttributeError, ValueError) as exc:
+            ck.fail(f"{path}.contract", f"cannot import {node['contract']!r} ({exc})")
+    operations: tuple[str, ...] = ("get", "list")
+    if by_operation:
+        targets, operations = check_operations(ck, node, path, fields, key)
+    watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
+    for problem in problems:
+        ck.fail(f"{path}.watermark", problem)
+    if ck.problems or not fields:
+        return None
+    # keys are always filterable and sortable, and never null
+    for k in key:
+        fields[k] = FieldMap(**{**fields[k].__dict__, "filter": True, "sort": True, "nullable": False})
+    return ResourceSpec(name=name, source=source, target=targets, description=node.get("description"),
+                        mapping=Mapping(fields=fields, key=list(key)), contract=contract,
+                        operations=operations, watermark=watermark, **limits)

@@ -1,0 +1,328 @@
+"""Resilience per source: a deadline and a bulkhead for every call, retries for
+idempotent reads and a circuit breaker.
+
+The Bridge puts a :class:`GuardedDriver` around each driver: the one place where a
+call to a legacy system meets its source's policy, so drivers stay plain.
+
+- Every call has a budget of the source's ``timeout`` (plus a short grace): connect,
+  query and first rows (a get, a page, the start of a stream) end within it, enforced on
+  the client side by the driver (:mod:`legacy_bridge.drivers.deadlines`); a stream's
+  later batches get ``timeout`` each.  Retries happen only inside the budget.
+- A bulkhead (:mod:`legacy_bridge.bulkhead`) lets at most ``max_calls`` calls run at
+  once; the rest are refused at once (503 ``source-busy``).  A stream holds its place
+  until it ends.
+
+- Reads (``fetch`` up to its first row, ``get``) are retried with exponential backoff
+  (tenacity) when the source could not be reached (:class:`SourceUnavailable`): the
+  next attempt gets a fresh connection.  A timeout is not retried (the caller would
+  wait ``attempts`` times the timeout), nor is a write, nor a row stream once it began.
+- A circuit breaker (pybreaker) counts calls that end unreachable or timed out; after
+  ``failures`` of them in a row it opens and every call fails at once with a 503 whose
+  ``Retry-After`` is the rest of the cool-down.  After ``cooldown`` the next call is a
+  trial (half-open): success closes the breaker, failure opens it again.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import Future, TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, TypeVar
+
+import pybreaker
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from legacy_bridge.drivers import Driver, deadlines
+from legacy_bridge.query.legacy import Query
+
+from legacy_bridge.ops import metrics
+from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
+from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
+
+__all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
+
+T = TypeVar("T")
+POLICY_KEYS = ("retries", "breaker", "max_calls")
+#: threads per worker assumed until the server says (gunicorn.conf.py's default)
+DEFAULT_THREADS = 4
+RETRIES_DEFAULTS = {"attempts": 2, "backoff": 0.2}
+BREAKER_DEFAULTS = {"failures": 5, "cooldown": 5.0}
+
+
+class CircuitOpen(SourceUnavailable):
+    """The source's breaker is open: the call was not even tried."""
+
+    quiet = True            # logged once per interval by the guard, not per request
+
+    def __init__(self, source: str, remaining: float) -> None:
+        super().__init__(f"source {source!r} is failing; calls are paused for {remaining:.1f}s more",
+                         source, breaker="open")
+        self.retry_after = max(1, math.ceil(remaining))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A source's ``retries: {attempts, backoff}`` and ``breaker: {failures, cooldown}``."""
+
+    attempts: int = RETRIES_DEFAULTS["attempts"]
+    backoff: float = RETRIES_DEFAULTS["backoff"]
+    failures: int = BREAKER_DEFAULTS["failures"]
+    cooldown: float = BREAKER_DEFAULTS["cooldown"]
+    timeout: float | None = None        # a call's budget (seconds); None: unbounded
+    max_calls: int | None = None        # the bulkhead; None: sized from the worker's threads
+
+    @classmethod
+    def of(cls, options: dict[str, Any], default_timeout: float | None = None) -> Policy:
+        """The policy in a validated source config (see :func:`check_policy`)."""
+        retries, breaker = options.get("retries") or {}, options.get("breaker") or {}
+        return cls(attempts=retries.get("attempts", cls.attempts), backoff=retries.get("backoff", cls.backoff),
+                   failures=breaker.get("failures", cls.failures), cooldown=breaker.get("cooldown", cls.cooldown),
+                   timeout=options.get("timeout", default_timeout), max_calls=options.get("max_calls"))
+
+
+def check_policy(node: dict[str, Any], path: str, fail: Callable[[str, str], None],
+                 duration: Callable[[Any], float]) -> None:
+    """Validate (and normalise in place) a source's ``retries`` and ``breaker`` keys."""
+    shapes = {"retries": ({"attempts": 1}, {"backoff": 0.0}), "breaker": ({"failures": 1}, {"cooldown": 0.0})}
+    if "max_calls" in node:
+        value = node["max_calls"]
+        value = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            fail(f"{path}.max_calls", f"expected an integer >= 1, got {node['max_calls']!r}")
+        node["max_calls"] = value
+    for key, (integers, durations) in shapes.items():
+        value = node.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            fail(f"{path}.{key}", f"expected a mapping with {', '.join([*integers, *durations])}")
+            continue
+        for k in value:
+            if k not in integers and k not in durations:
+                fail(f"{path}.{key}.{k}", f"unknown key; known: {', '.join(sorted([*integers, *durations]))}")
+        for k, low in integers.items():
+            if k in value:
+                v = value[k]
+                v = int(v) if isinstance(v, str) and v.strip().isdecimal() else v
+                if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                    fail(f"{path}.{key}.{k}", f"expected an integer >= {low}, got {value[k]!r}")
+                value[k] = v
+        for k in durations:
+            if k in value:
+                try:
+                    value[k] = duration(value[k])
+                except ValueError:
+                    fail(f"{path}.{key}.{k}", f"expected a duration such as 5s or 500ms, got {value[k]!r}")
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, SourceUnavailable) and not isinstance(error, CircuitOpen)
+
+
+def _not_a_source_failure(error: BaseException) -> bool:
+    # only "unreachable" and "timed out" say the source is unwell; a rejected query, a
+    # SOAP fault or a client closing a stream early (GeneratorExit) do not
+    return not isinstance(error, (SourceUnavailable, SourceTimeout))
+
+
+class _StateGauge(pybreaker.CircuitBreakerListener):
+    def __init__(self, guarded: GuardedDriver) -> None:
+        self.guarded = guarded
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        metrics.breaker_state(self.guarded.name, new_state.name)
+
+
+class GuardedDriver:
+    """A driver behind its source's :class:`Policy`; every other attribute is the driver's."""
+
+    def __init__(self, driver: Driver, policy: Policy, measured: bool = True) -> None:
+        self.driver = driver
+        self.name = driver.name
+        self.policy = policy
+        self._storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        self.breaker = pybreaker.CircuitBreaker(
+            fail_max=policy.failures, reset_timeout=policy.cooldown, exclude=[_not_a_source_failure],
+            listeners=[_StateGauge(self)] if measured else [], state_storage=self._storage, name=driver.name,
+            throw_new_error_on_trip=False)     # the caller sees the source's own error
+        self.measured = measured
+        self._calls = metrics.SourceCalls(driver.name) if measured else metrics.UNMEASURED
+        if measured:
+            metrics.breaker_state(self.name, pybreaker.STATE_CLOSED)
+        self._budget = math.inf if policy.timeout is None else policy.timeout + deadlines.GRACE
+        self.bulkhead = Bulkhead(self.name, policy.max_calls or threads_left_for_short_requests(DEFAULT_THREADS))
+        self._refused = Throttled(f"source {self.name}: circuit breaker open, call refused")
+        self._probe_lock = threading.Lock()
+        self._probing: Future | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.driver, name)
+
+    def fit_threads(self, threads: int) -> None:
+        """Size the bulkhead for a worker of ``threads`` request threads, unless the
+        source's ``max_calls`` says otherwise."""
+        if self.policy.max_calls is None:
+            self.bulkhead.limit = threads_left_for_short_requests(threads)
+
+    # -- state ------------------------------------------------------------------------
+
+    def remaining_cooldown(self) -> float:
+        opened = self._storage.opened_at
+        if self.breaker.current_state != pybreaker.STATE_OPEN or opened is None:
+            return 0.0
+        return max(0.0, opened.timestamp() + self.policy.cooldown - datetime.now(timezone.utc).timestamp())
+
+    def breaker_state(self) -> str:
+        """``closed``, ``open`` or ``half-open`` (open with its cool-down over: the next call is a trial)."""
+        state = self.breaker.current_state
+        if state == pybreaker.STATE_OPEN and self.remaining_cooldown() == 0.0:
+            return pybreaker.STATE_HALF_OPEN
+        return state
+
+    # -- the guarded calls ------------------------------------------------------------
+
+    def _enter(self) -> None:
+        try:
+            self.bulkhead.enter()
+        except SourceError:
+            self._calls.busy()
+            raise
+
+    def _guard(self, generator: Callable[[], Iterator[T]]) -> Iterator[T]:
+        """``generator()`` under the breaker.  A generator function, so pybreaker holds
+        its lock only while admitting the call, never while the source works."""
+        try:
+            return self.breaker.call(generator)
+        except pybreaker.CircuitBreakerError:
+            self._calls.rejected()
+            self._refused.note()
+            raise CircuitOpen(self.name, self.remaining_cooldown()) from None
+
+    def _once(self, operation: str, call: Callable[[], T], retry: bool, budget: float | None = None,
+              bulkhead: bool = True) -> T:
+        def attempt() -> Iterator[T]:
+            with self._calls.timed(operation):
+                yield self._retried(call) if retry else call()
+        if bulkhead:
+            self._enter()
+        token = deadlines.begin(self._budget if budget is None else budget, self.bulkhead.keep)
+        try:
+            (result,) = self._guard(attempt)       # running it to the end tells the breaker "success"
+        finally:
+            deadlines.end(token)
+            if bulkhead:
+                self.bulkhead.leave()
+        return result
+
+    def _retried(self, call: Callable[[], T]) -> T:
+        """``call()``; while the source is unreachable, again with backoff (first try
+        untouched), as long as the call's budget leaves time for it."""
+        try:
+            return call()
+        except SourceUnavailable as error:
+            if self.policy.attempts < 2 or not _retryable(error):
+                raise
+            failed: list[BaseException] = [error]
+        # tenacity takes over as if its own first attempt had failed with that error
+        def attempt() -> T:
+            if failed:
+                raise failed.pop()
+            return call()
+
+        def out_of_time(state: Any) -> bool:
+            return deadlines.remaining(math.inf) <= state.upcoming_sleep
+        retrying = Retrying(stop=stop_after_attempt(self.policy.attempts) | out_of_time, reraise=True,
+                            wait=wait_exponential(multiplier=self.policy.backoff, max=max(self.policy.backoff, 5)),
+                            retry=retry_if_exception(_retryable), before_sleep=lambda _: self._calls.retried())
+        return retrying(attempt)
+
+    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+        """The driver's rows; the source's place in the bulkhead is held until the rows
+        are read to the end or closed (iterate or close what this returns)."""
+        def start() -> tuple[list[tuple], Iterator[tuple]]:
+            rows = self.driver.fetch(target, query)
+            try:
+                return [next(rows)], rows
+            except StopIteration:
+                return [], iter(())
+            except BaseException:
+                rows.close()
+                raise
+
+        def read() -> Iterator[tuple]:
+            rows: Iterator[tuple] = iter(())
+            try:
+                token = deadlines.begin(self._budget, self.bulkhead.keep)
+                try:
+                    with self._calls.timed("fetch"):  # up to the first row: a stream's rest is the client's pace
+                        first, rows = self._retried(start)
+                finally:
+                    deadlines.end(token)
+                yield from first
+                try:
+                    yield from rows
+                except SourceError as error:         # a later batch cut at its deadline
+                    self._calls.discarded(getattr(error, "discarded", None))
+                    raise
+            finally:
+                self.bulkhead.leave()
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()
+        self._enter()
+        try:
+            return self._guard(read)
+        except BaseException:
+            self.bulkhead.leave()
+            raise
+
+    def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
+        return self._once("get", lambda: self.driver.get(target, key, columns), retry=True)
+
+    def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
+        # a write is never retried: the source may have done it before the link broke
+        return self._once("create", lambda: self.driver.create(target, values, columns), retry=False)
+
+    def probe(self, timeout: float) -> None:
+        """Probe the source within ``timeout``.  Probes pass by the bulkhead (a busy source
+        is not an unready one), one at a time: a probe asked while another runs shares
+        its outcome."""
+        with self._probe_lock:
+            running, mine = self._probing, self._probing is None
+            if mine:
+                running = self._probing = Future()
+        if not mine:
+            try:
+                return running.result(timeout + deadlines.GRACE)
+            except FutureTimeout:
+                raise SourceTimeout(f"source {self.name!r} did not answer in time", self.name) from None
+        try:
+            self._once("probe", lambda: self.driver.probe(timeout), retry=False, budget=timeout + deadlines.GRACE,
+                       bulkhead=False)
+            running.set_result(None)
+        except BaseException as error:
+            running.set_exception(error)
+            raise
+        finally:
+            with self._probe_lock:
+                self._probing = None
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def report_usage(self) -> None:
+        """Publish the driver's pool usage (connections in use and pool size) and the calls
+        running now as metrics."""
+        if not self.measured:
+            return
+        usage = self.driver.pool_usage()
+        if usage is not None:
+            metrics.pool_usage(self.name, *usage)
+        metrics.calls_in_flight(self.name, self.bulkhead.in_flight)
+
+
+def guard(driver: Driver, options: dict[str, Any], measured: bool = True) -> GuardedDriver:
+    """``driver`` behind the policy of its source config ``options``; ``measured``:
+    its calls, errors and breaker state feed the Prometheus metrics."""
+    return GuardedDriver(driver, Policy.of(options, driver.default_timeout), measured)
