@@ -32,7 +32,7 @@ stamp=".venv/.installed-$(sha1sum setup.cfg | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "== installing legacy-bridge and its test tools into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -e '.[demo,test]'
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 

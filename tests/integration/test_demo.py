@@ -122,11 +122,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_demo_command_serves_on_its_port_until_terminated(tmp_path):
+def test_demo_command_serves_with_gunicorn_on_its_port_until_terminated(tmp_path):
     port = _free_port()
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([CLI, "demo", "--dir", str(tmp_path / "data"), "--port", str(port)],
+        process = subprocess.Popen([CLI, "demo", "--dir", str(tmp_path / "data"), "--port", str(port),
+                                    "--tms-port", "0"],
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -144,6 +145,9 @@ def test_demo_command_serves_on_its_port_until_terminated(tmp_path):
         with urllib.request.urlopen(url.replace("[", "%5B").replace("]", "%5D"), timeout=10) as response:
             assert response.status == 200
             assert len(json.loads(response.read())["data"]) == 3
+        # gunicorn with the production settings: its JSON log, the threaded worker class
+        assert '"logger":"gunicorn.error"' in log.read_text()
+        assert "Using worker: legacy_bridge.ops.gunicorn_worker.ThreadWorker" in log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)
         try:
