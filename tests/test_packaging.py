@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, crm_config
+from helpers.backends import ROOT, crm_config
 
 # What a build of the working tree must not pick up: caches, other builds, data.
 _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",

@@ -7,7 +7,7 @@ import logging
 import pyodbc
 import pytest
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.errors import BadRequest, ConfigError, NotFound, SourceError, SourceTimeout, SourceUnavailable
 

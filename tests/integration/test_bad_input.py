@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ROWS, crm_config, make_app
+from helpers.backends import ROWS, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"
 

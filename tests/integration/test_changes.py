@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from legacy_bridge.events.changes import KeyOrderError, Scanner
 from legacy_bridge.events.state import StateStore
 
-from conftest import IN_CI, Backend, _backend, _reachable, make_app
+from helpers.backends import IN_CI, Backend, backend_named, reachable, make_app
 
 TABLE = "LB_CHG_ITEM"
 ROWS = 300
@@ -146,11 +146,11 @@ def test_two_scans_at_once_emit_each_change_once(backend, tmp_path):
 def test_a_collation_that_is_not_binary_stops_the_scan_instead_of_false_deletions(tmp_path):
     """MariaDB's default collation sorts 'b' before 'C'; the byte order does not."""
 
-    b = _backend("mariadb", tmp_path)
-    if _reachable(b):
+    b = backend_named("mariadb", tmp_path)
+    if reachable(b):
         if IN_CI:
-            pytest.fail(_reachable(b))
-        pytest.skip(_reachable(b))
+            pytest.fail(reachable(b))
+        pytest.skip(reachable(b))
     b.drop("TABLE", "LB_CHG_CI")
     b.execute("CREATE TABLE `LB_CHG_CI` (`CD` VARCHAR(5) NOT NULL PRIMARY KEY, `N` INTEGER NOT NULL)")
     b.executemany("INSERT INTO `LB_CHG_CI` VALUES (?, ?)", [("a", 1), ("b", 2), ("C", 3)])

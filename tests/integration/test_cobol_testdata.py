@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, iter_records, parse_copybook
-from conftest import SHARED_TESTDATA
+from helpers.backends import SHARED_TESTDATA
 
 COBOL = SHARED_TESTDATA / "cobol"
 DTAR = COBOL / "cobol-to-csv" / "Examples"

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import IN_CI, PG_SERVER, _in_database, make_app
+from helpers.backends import IN_CI, PG_SERVER, in_database, make_app
 from legacy_bridge.cli import main
 from legacy_bridge.errors import ConfigError
 
@@ -213,7 +213,7 @@ def test_a_type_postgresql_cannot_order_stops_the_start(postgresql_only, cleanup
 def test_a_source_down_at_start_up_is_checked_on_first_use_and_never_serves_a_broken_walk(postgresql_only):
     backend = postgresql_only
     database = f"lbt_late_{os.getpid()}"        # dropped below, or by the next run (conftest)
-    connection = _in_database(PG_SERVER, database)
+    connection = in_database(PG_SERVER, database)
     app = make_app({"service": {"secret": "s", "readiness_timeout": 1},
                     "sources": {"db": {"kind": "odbc", "connection": connection}},
                     "resources": {"items": {"source": "db", "table": "DOCS", "key": ["id"], "fields": {

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import IN_CI, crm_config, make_app
-from helpers_server import HOST, get, serve_app
+from helpers.backends import IN_CI, crm_config, make_app
+from helpers.servers import HOST, get, serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

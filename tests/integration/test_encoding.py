@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import make_app
+from helpers.backends import make_app
 
 TABLE = "LGCY_NOTE_1252"
 # (key, raw cp1252 bytes of NOTE_TX, what the API must return)

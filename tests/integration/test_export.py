@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import ROWS, crm_config, customer_record, make_app
+from helpers.backends import ROWS, crm_config, customer_record, make_app
 from legacy_bridge.errors import SourceUnavailable
 
 NDJSON = "application/x-ndjson"

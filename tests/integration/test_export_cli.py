@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import ROWS, crm_config, customer_record
+from helpers.backends import ROWS, crm_config, customer_record
 
 
 def _run(tmp_path, config: dict, *args: str) -> subprocess.CompletedProcess:

@@ -9,10 +9,10 @@ import logging
 
 import pytest
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 from legacy_bridge.ops import stopping
 from legacy_bridge.errors import SourceUnavailable
-from test_metrics import scrape, value
+from helpers.metrics import scrape, value
 
 CROSSED = "SELECT a.CUST_NO AS CUST_NO, b.CUST_NO AS OTHER_NO FROM LGCY_CUST a CROSS JOIN LGCY_CUST b"
 ROWS = 250 * 250

@@ -14,8 +14,8 @@ import pytest
 import requests
 import yaml
 
-from conftest import ROOT
-from helpers_server import HOST, free_port, serve_process, child_pids
+from helpers.backends import ROOT
+from helpers.servers import HOST, free_port, serve_process, child_pids
 
 ROWS = 200_000
 MAX_GROWTH_MB = 100

@@ -14,8 +14,8 @@ import time
 import pyodbc
 import pytest
 
-from conftest import IN_CI, PG, crm_config, make_app
-from helpers_server import HOST, TcpProxy
+from helpers.backends import IN_CI, PG, crm_config, make_app
+from helpers.servers import HOST, TcpProxy
 
 UPSTREAM = (HOST, 5432)
 TABLE = "LB_FAULT_CUST"

@@ -10,8 +10,8 @@ import shutil
 
 import pytest
 
-from conftest import make_app
-from test_flatfile_copybook import DATA, SIZE, config as dtar_config, corrupt, expected_rows
+from helpers.backends import make_app
+from helpers.dtar020 import DATA, SIZE, config as dtar_config, corrupt, expected_rows
 
 N = 40
 BAD = 23        # the record made bad in each format

@@ -10,7 +10,7 @@ from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
 
-from conftest import make_app
+from helpers.backends import make_app
 
 COPYBOOK = """\
       * an account extract with condition names

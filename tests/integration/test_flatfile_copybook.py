@@ -13,32 +13,8 @@ from click.testing import CliRunner
 
 from legacy_bridge.cli import main
 
-from conftest import SHARED_TESTDATA, make_app
-
-EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
-COPYBOOK, DATA, EXPECTED = EXAMPLES / "DTAR020.cbl", EXAMPLES / "in" / "DTAR020.bin", EXAMPLES / "in" / "DTAR020_a.csv"
-SIZE = 27
-FIELDS = {"keycode": {"column": "DTAR020-KEYCODE-NO", "converter": "trim"},
-          "store": {"column": "DTAR020-STORE-NO", "converter": "int", "filter": True},
-          "day": {"column": "DTAR020-DATE", "converter": "int"},
-          "dept": {"column": "DTAR020-DEPT-NO", "converter": "int", "filter": True},
-          "qty": {"column": "DTAR020-QTY-SOLD", "converter": "int", "filter": True},
-          "price": {"column": "DTAR020-SALE-PRICE", "converter": "decimal", "filter": True}}
-
-
-def expected_rows() -> list[dict]:
-    with open(EXPECTED, newline="", encoding="ascii") as f:
-        rows = list(csv.reader(f, delimiter="\t"))[1:]
-    return [{"keycode": r[0], "store": int(r[1]), "day": int(r[2]), "dept": int(r[3]), "qty": int(r[4]),
-             "price": str(Decimal(r[5]))} for r in rows]
-
-
-def config(path, policy: str = "reject", key: str = "keycode") -> dict:
-    return {"service": {"secret": "s", "max_limit": 500},
-            "sources": {"sales": {"kind": "flatfile", "path": str(path), "copybook": str(COPYBOOK),
-                                  "codepage": "cp037", "record_format": "F", "bad_records": policy}},
-            "resources": {"sales": {"source": "sales", "key": [key], "fields": FIELDS}}}
-
+from helpers.backends import make_app
+from helpers.dtar020 import COPYBOOK, DATA, EXAMPLES, FIELDS, SIZE, config, corrupt, expected_rows
 
 @pytest.fixture
 def data(tmp_path):
@@ -76,12 +52,6 @@ def test_filters_and_get_by_key_on_ebcdic_records(data):
         assert client.get("/v1/sales/00000000").status_code == 404
     finally:
         app.extensions["legacy_bridge"].close()
-
-
-def corrupt(path, record: int, at: int, value: bytes) -> None:
-    raw = bytearray(path.read_bytes())
-    raw[(record - 1) * SIZE + at:(record - 1) * SIZE + at + len(value)] = value
-    path.write_bytes(bytes(raw))
 
 
 BAD = {  # what is broken: (record number, byte in the record, bytes written, field named)

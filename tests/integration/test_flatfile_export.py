@@ -15,8 +15,8 @@ import pytest
 import requests
 import yaml
 
-from conftest import ROOT, SHARED_TESTDATA
-from helpers_server import HOST, free_port, serve_process
+from helpers.backends import ROOT, SHARED_TESTDATA
+from helpers.servers import HOST, free_port, serve_process
 
 EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
 COPYBOOK, TEMPLATES = EXAMPLES / "DTAR020.cbl", EXAMPLES / "in" / "DTAR020.bin"

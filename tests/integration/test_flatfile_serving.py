@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import make_app
+from helpers.backends import make_app
 
 N = 60
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import customer_record, customer_row
+from helpers.backends import customer_record, customer_row
 
 NOT_FOUND = "urn:legacy-bridge:problem:not-found"
 

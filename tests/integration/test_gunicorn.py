@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, crm_config
-from helpers_server import HOST, free_port, get, serve_process, child_pids
+from helpers.backends import ROOT, crm_config
+from helpers.servers import HOST, free_port, get, serve_process, child_pids
 
 
 @pytest.fixture(scope="module")

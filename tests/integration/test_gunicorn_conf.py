@@ -14,8 +14,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT, crm_config
-from helpers_server import HOST, free_port, get, serve_process, child_pids
+from helpers.backends import ROOT, crm_config
+from helpers.servers import HOST, free_port, get, serve_process, child_pids
 
 
 

@@ -19,8 +19,8 @@ from contextlib import contextmanager
 import pytest
 import yaml
 
-from conftest import ROOT, crm_config
-from helpers_server import HOST, child_pids, free_port, get, serve_process
+from helpers.backends import ROOT, crm_config
+from helpers.servers import HOST, child_pids, free_port, get, serve_process
 
 BIG_ROWS = 3_000_000
 GRACEFUL = 3          # GUNICORN_GRACEFUL_TIMEOUT of the servers stopped here: exports get 2.4 s

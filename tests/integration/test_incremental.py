@@ -9,8 +9,8 @@ import threading
 import pytest
 import requests
 
-from conftest import make_app
-from helpers_server import serve_app
+from helpers.backends import make_app
+from helpers.servers import serve_app
 
 ROWS = 120
 TABLE = f"INC_ITEM_{os.getpid()}"      # several suites may share the test databases

@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pytest
 
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
-from conftest import make_app
-from test_auth_routes import FULL, walk_config
+from helpers.backends import make_app
+from helpers.auth import FULL, walk_config
 
 KEY = {"X-API-Key": FULL}
 SQL = ["1' OR '1'='1", "1; DROP TABLE LGCY_CUST; --", "x'); DELETE FROM \"LGCY_CUST\"; --",

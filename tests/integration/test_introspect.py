@@ -14,7 +14,7 @@ from legacy_bridge.config import validate
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.introspect.odbc import draft, field_names, resource_name, suggest
 
-from conftest import make_app
+from helpers.backends import make_app
 
 
 @pytest.fixture

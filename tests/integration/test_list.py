@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ROWS, customer_record, customer_row
+from helpers.backends import ROWS, customer_record, customer_row
 
 ALL = range(1, ROWS + 1)
 LEGACY_POS = {"id": 0, "name": 1, "state": 2, "opened_on": 3, "credit_limit": 7, "updated_at": 8}

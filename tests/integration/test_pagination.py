@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import CUST_DDL, ROWS, _Quoter, crm_config, customer_row, make_app
+from helpers.backends import CUST_DDL, ROWS, Quoter, crm_config, customer_row, make_app
 
 LINK = re.compile(r'^<([^>]+)>; rel="next"$')
 LEGACY_POS = {"id": 0, "name": 1, "state": 2, "opened_on": 3, "credit_limit": 7}
@@ -107,7 +107,7 @@ def walk_app(backend):
     """A client of an app whose ``walk-customers`` reads a private copy of LGCY_CUST (even
     customers only), and ``insert(n)`` to copy customer ``n`` into it mid-walk."""
     table = f"LB_WALK_{os.getpid()}"
-    quoter = _Quoter(backend.quote)
+    quoter = Quoter(backend.quote)
     quoter["LGCY_CUST"] = backend.q(table)
     backend.drop("TABLE", table)
     backend.execute(CUST_DDL.format(q=quoter, **backend.types))

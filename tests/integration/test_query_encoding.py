@@ -12,8 +12,8 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, crm_config, make_app
-from helpers_server import HOST, free_port, serve_app, serve_process
+from helpers.backends import ROOT, crm_config, make_app
+from helpers.servers import HOST, free_port, serve_app, serve_process
 
 PROBLEM = "urn:legacy-bridge:problem:invalid-query-encoding"
 # (raw query string, the parameter the problem must name)

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from legacy_bridge.security.scopes import hash_key, new_key
-from conftest import IN_CI, crm_config, make_app
+from helpers.backends import IN_CI, crm_config, make_app
 
 REDIS = "redis://127.0.0.1:6379/0"
 ETL, OTHER = new_key(), new_key()

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 
 TABLE = "LB_BLOBS"
 BLOBS = [(1, b"\x00\xff\x10 raw"), (2, b""), (3, b"PK\x03\x04"), (4, None)]

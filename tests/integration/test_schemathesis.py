@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 from legacy_bridge.demo import crm as demo_module
 from legacy_bridge.security.scopes import hash_key, new_key
 from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
-from conftest import make_app
+from helpers.backends import make_app
 
 KEY = new_key()
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from werkzeug.serving import make_server
 
-from conftest import IN_CI, MARIADB, PG, ROOT, crm_config
-from helpers_server import HOST, TcpProxy, child_pids, free_port, get, serve_process
+from helpers.backends import IN_CI, MARIADB, PG, ROOT, crm_config
+from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
 from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
 
 TIMEOUT, COOLDOWN = 1.0, 2.0

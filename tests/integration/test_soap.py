@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
-from conftest import make_app
+from helpers.backends import make_app
 
 SHIPMENTS = sample_shipments()
 STATUS = {"BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import make_app
+from helpers.backends import make_app
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve
 

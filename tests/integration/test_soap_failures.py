@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 import yaml
 
-from conftest import make_app
-from helpers_server import HOST, free_port, hanging_server
+from helpers.backends import make_app
+from helpers.servers import HOST, free_port, hanging_server
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 

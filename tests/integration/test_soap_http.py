@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
-from conftest import make_app
-from helpers_server import HOST, serve_app
+from helpers.backends import make_app
+from helpers.servers import HOST, serve_app
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 
 

@@ -15,8 +15,8 @@ import yaml
 from click.testing import CliRunner
 from lxml import etree
 
-from conftest import make_app
-from helpers_server import serve_app
+from helpers.backends import make_app
+from helpers.servers import serve_app
 from legacy_bridge.cli import main
 
 NS = "urn:legacy:rates"

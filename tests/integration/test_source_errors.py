@@ -8,7 +8,7 @@ import socket
 import pyodbc
 import pytest
 
-from conftest import MARIADB, PG, crm_config, make_app
+from helpers.backends import MARIADB, PG, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"
 MISSING = "LB_NO_SUCH_TABLE"

@@ -1,7 +1,7 @@
 """Unbounded reads stream on their own pool (``stream_options``), bounded ones do not."""
 from __future__ import annotations
 
-from conftest import ROWS, crm_config, make_app
+from helpers.backends import ROWS, crm_config, make_app
 from legacy_bridge.resources import ListRequest
 
 STREAM_OPTIONS = {"sqlite": "StepAPI=1", "postgresql": "UseDeclareFetch=1;Fetch=50",

@@ -7,7 +7,7 @@ import copy
 import pytest
 from marshmallow import Schema, fields
 
-from conftest import ROWS, crm_config, customer_row, make_app
+from helpers.backends import ROWS, crm_config, customer_row, make_app
 
 
 def _select_resource(backend) -> dict:

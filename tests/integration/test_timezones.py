@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 
 
 def _config(backend, timezone: str | None) -> dict:

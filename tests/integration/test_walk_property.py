@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import make_app
+from helpers.backends import make_app
 
 TABLE = "LB_SORTS"
 TEXTS = ["a", "A", "\u00e1", "b", "a ", " a", "", "B", "ab"]

@@ -18,13 +18,13 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, select, text
 
-from conftest import IN_CI, crm_config, make_app
+from helpers.backends import IN_CI, crm_config, make_app
 from legacy_bridge.events import outbox
 from legacy_bridge.facades.webhooks import store_of
 from legacy_bridge.events.state import NewEvent, StateStore
 from legacy_bridge.events.worker import Worker
 from legacy_bridge.events.webhooks import Settings
-from webhook_receiver import Receiver
+from helpers.webhook_receiver import Receiver
 
 FAST = {"allow_networks": ["127.0.0.0/8"], "backoff": "200ms", "max_backoff": "1s", "timeout": "2s",
         "claim_ttl": "4s", "poll_interval": "100ms", "max_attempts": 50}
@@ -215,8 +215,8 @@ def _scanned(store: StateStore) -> bool:
 
 
 def test_a_legacy_row_updated_reaches_the_subscriber_as_a_signed_webhook(tmp_path):
-    from conftest import _backend, create_legacy_tables
-    legacy = _backend("sqlite", tmp_path)            # a legacy database of this test's own
+    from helpers.backends import backend_named, create_legacy_tables
+    legacy = backend_named("sqlite", tmp_path)            # a legacy database of this test's own
     create_legacy_tables(legacy, rows=20)
     state = f"sqlite:///{tmp_path / 'state.db'}"
     raw = crm_config(legacy.connection)

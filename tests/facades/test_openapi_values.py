@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import crm_config
+from helpers.backends import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.facades.params import parse_key, parse_list

@@ -15,7 +15,7 @@ from legacy_bridge.drivers.flatfile.formats import BadRecord, Column, CsvFormat,
 from legacy_bridge.drivers.flatfile.index import key_text
 from legacy_bridge.errors import ConfigError
 
-from conftest import SHARED_TESTDATA
+from helpers.backends import SHARED_TESTDATA
 
 EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from standardwebhooks import Webhook
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.events.state import NewEvent

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import crm_config
+from helpers.backends import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 from legacy_bridge.ops import logs
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import crm_config, make_app
-from helpers_server import free_port
+from helpers.backends import crm_config, make_app
+from helpers.servers import free_port
 from legacy_bridge.ops.bulkhead import Bulkhead
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.base import Driver

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from legacy_bridge.cli import main
 
-from conftest import crm_config
+from helpers.backends import crm_config
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
 UNREACHABLE = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=test;Uid=postgres"

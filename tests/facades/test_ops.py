@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import PG, crm_config, make_app
-from helpers_server import HOST, TcpProxy, free_port
+from helpers.backends import PG, crm_config, make_app
+from helpers.servers import HOST, TcpProxy, free_port
 from legacy_bridge.ops import logs
 
 READINESS_TIMEOUT = 1

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from helpers_server import HOST, free_port
+from helpers.servers import HOST, free_port
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from openapi_spec_validator import validate
 
-from conftest import crm_config, make_app
+from helpers.backends import crm_config, make_app
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "startswith", "contains", "isnull")
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "isnull")

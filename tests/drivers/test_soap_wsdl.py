@@ -8,7 +8,7 @@ import yaml
 from click.testing import CliRunner
 from requests.adapters import BaseAdapter
 
-from conftest import SHARED_TESTDATA
+from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes

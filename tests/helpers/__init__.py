@@ -1,0 +1,1 @@
+"""What tests share besides fixtures: real backends, servers, receivers, test data."""
