@@ -6,9 +6,15 @@ What the fixtures are built from lives in the importable ``helpers`` package
 from __future__ import annotations
 
 import pytest
-
 from helpers.backends import (
-    BACKENDS, Backend, backend_named, create_legacy_tables, crm_config, make_app, reachable_backend, run_databases,
+    BACKENDS,
+    Backend,
+    backend_named,
+    create_legacy_tables,
+    crm_config,
+    make_app,
+    reachable_backend,
+    run_databases,
 )
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers.backends import ROOT, crm_config
 
 # What a build of the working tree must not pick up: caches, other builds, data.

@@ -6,10 +6,17 @@ import logging
 
 import pyodbc
 import pytest
-
 from helpers.backends import crm_config, make_app
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
-from legacy_bridge.errors import BadRequest, ConfigError, NotFound, SourceError, SourceTimeout, SourceUnavailable
+
+from legacy_bridge.errors import (
+    BadRequest,
+    ConfigError,
+    NotFound,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
 
 PROBLEM = "urn:legacy-bridge:problem:"
 SECRET = "PWD=hunter2"

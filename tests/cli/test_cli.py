@@ -19,10 +19,9 @@ from typing import Iterator
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.backends import crm_config
 
 from legacy_bridge.cli import main
-
-from helpers.backends import crm_config
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
 UNREACHABLE = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=test;Uid=postgres"

@@ -5,12 +5,12 @@ import copy
 import textwrap
 
 import pytest
+from legacy_bridge.contracts.converters import known
+from legacy_bridge.drivers import known_kinds
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load, parse_duration, validate
 from legacy_bridge.config.loader import TOP_KEYS
-from legacy_bridge.contracts.converters import known
-from legacy_bridge.drivers import known_kinds
 from legacy_bridge.errors import ConfigError
 
 GOOD = {

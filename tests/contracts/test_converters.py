@@ -6,10 +6,18 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from hypothesis import given, strategies as st
-
+from hypothesis import given
+from hypothesis import strategies as st
 from legacy_bridge.contracts import converter_base
-from legacy_bridge.contracts.converters import Chain, ConversionError, Converter, build, known, register
+from legacy_bridge.contracts.converters import (
+    Chain,
+    ConversionError,
+    Converter,
+    build,
+    known,
+    register,
+)
+
 from legacy_bridge.config import validate
 
 

@@ -7,15 +7,19 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import (
-
-    make_decoder, make_encoder,
-    CopybookError, RecordError, conditions, ibm_float, iter_records, parse_copybook,
+    CopybookError,
+    RecordError,
+    conditions,
+    ibm_float,
+    iter_records,
+    make_decoder,
+    make_encoder,
+    parse_copybook,
 )
 from legacy_bridge.drivers.flatfile.copybook.conditions import code_table
 from legacy_bridge.drivers.flatfile.copybook.encode import ibm_float_bytes
-from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 
 SEQUENCED = """\
 000100* A COMMENT LINE

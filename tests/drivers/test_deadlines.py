@@ -8,10 +8,13 @@ import threading
 import time
 
 import pytest
-
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.odbc.sockets import (
-    SocketHandle, connect_with_socket, driver_family, server_port, with_socket_timeouts,
+    SocketHandle,
+    connect_with_socket,
+    driver_family,
+    server_port,
+    with_socket_timeouts,
 )
 
 

@@ -8,14 +8,18 @@ from decimal import Decimal
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.backends import SHARED_TESTDATA
+from legacy_bridge.drivers.flatfile.formats import (
+    BadRecord,
+    Column,
+    CsvFormat,
+    FixedFormat,
+)
+from legacy_bridge.drivers.flatfile.index import key_text
 
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.flatfile.formats import BadRecord, Column, CsvFormat, FixedFormat
-from legacy_bridge.drivers.flatfile.index import key_text
 from legacy_bridge.errors import ConfigError
-
-from helpers.backends import SHARED_TESTDATA
 
 EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
 
@@ -160,8 +164,8 @@ class Tracked(io.BytesIO):
 
 
 def test_a_vb_read_resumes_inside_its_block_without_reading_what_is_before_it():
-    from legacy_bridge.drivers.flatfile.copybook import parse_copybook
     from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
+    from legacy_bridge.drivers.flatfile.copybook import parse_copybook
     fmt = CopybookFormat(parse_copybook(VB_COPYBOOK), record_format="VB")
     raw = vb_file(50)
     reader = fmt.open(io.BytesIO(raw))

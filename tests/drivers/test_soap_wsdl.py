@@ -6,15 +6,20 @@ import pytest
 import requests
 import yaml
 from click.testing import CliRunner
+from helpers.backends import SHARED_TESTDATA
+from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
+from legacy_bridge.drivers.soap.wsdl import (
+    build_transport,
+    describe,
+    forget_documents,
+    load_document,
+)
 from requests.adapters import BaseAdapter
 
-from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
-from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
-from legacy_bridge.errors import ConfigError, SourceUnavailable
 from legacy_bridge.demo.tms_simulator import tms_config
+from legacy_bridge.errors import ConfigError, SourceUnavailable
 
 WSDL = SHARED_TESTDATA / "wsdl"
 

@@ -11,9 +11,14 @@ import sqlite3
 import uuid
 
 import pytest
-
 from legacy_bridge.drivers.odbc.order import compare_mode, int_range, session_has_dst
-from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for, escape_like
+from legacy_bridge.drivers.odbc.sql import (
+    Dialect,
+    compile_select,
+    dialect_for,
+    escape_like,
+)
+
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
 
 ANSI = Dialect()

@@ -5,7 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import inspect, select, update
 
 from legacy_bridge.events import migrations as state_migrations

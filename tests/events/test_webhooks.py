@@ -4,16 +4,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from helpers.backends import crm_config, make_app
+from legacy_bridge.facades.webhooks import store_of
 from standardwebhooks import Webhook
 
-from helpers.backends import crm_config, make_app
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.events import outbox
 from legacy_bridge.events.state import NewEvent
 from legacy_bridge.events.targets import TargetPolicy, TargetRefused, post
-from legacy_bridge.events.webhooks import Settings, backoff, new_secret, signed_headers, wants
-from legacy_bridge.facades.webhooks import store_of
-from legacy_bridge.events import outbox
+from legacy_bridge.events.webhooks import (
+    Settings,
+    backoff,
+    new_secret,
+    signed_headers,
+    wants,
+)
 
 DEFAULT = TargetPolicy()
 

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from openapi_spec_validator import validate
-
 from helpers.backends import crm_config, make_app
+from openapi_spec_validator import validate
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "startswith", "contains", "isnull")
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "isnull")

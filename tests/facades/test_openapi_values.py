@@ -4,12 +4,13 @@ values from the schemas themselves (their patterns, enums, ranges), bounded and 
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from helpers.backends import crm_config
-from legacy_bridge.config import validate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.facades.params import parse_key, parse_list
+
+from legacy_bridge.config import validate
 from legacy_bridge.resources import Bridge
 
 

@@ -10,9 +10,9 @@ import threading
 import time
 
 import pytest
-
 from helpers.backends import PG, crm_config, make_app
 from helpers.servers import HOST, TcpProxy, free_port
+
 from legacy_bridge.ops import logs
 
 READINESS_TIMEOUT = 1

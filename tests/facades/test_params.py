@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-
 from helpers.backends import crm_config
+from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
+
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
-from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
 from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Bridge
 

@@ -10,7 +10,13 @@ from decimal import Decimal
 
 import pytest
 
-from legacy_bridge.formats.encoders import csv_chunks, encoder, error_line, gzip_chunks, ndjson_chunks
+from legacy_bridge.formats.encoders import (
+    csv_chunks,
+    encoder,
+    error_line,
+    gzip_chunks,
+    ndjson_chunks,
+)
 
 TRICKY = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\r\nlf", "", " padded ", "Café ß €"]
 

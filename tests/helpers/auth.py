@@ -1,10 +1,9 @@
 """API keys of every kind of scope, and a config with every kind of resource behind them."""
 from __future__ import annotations
 
+from helpers.backends import crm_config
 from legacy_bridge.demo.tms_simulator import tms_config
 from legacy_bridge.security.scopes import hash_key, new_key
-
-from helpers.backends import crm_config
 
 FULL, CUSTOMERS_READ, UNRELATED = new_key(), new_key(), new_key()
 KEYS = [{"id": "admin", "hash": hash_key(FULL), "scopes": ["*:*"]},

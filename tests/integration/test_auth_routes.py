@@ -11,12 +11,13 @@ import jwt
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
-from openapi_spec_validator import validate as validate_openapi
-
-from legacy_bridge.security.scopes import hash_key, new_key, resource_of, verb_of
-from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 from helpers.auth import CUSTOMERS_READ, FULL, KEYS, METHODS, UNRELATED, walk_config
 from helpers.backends import crm_config, make_app
+from openapi_spec_validator import validate as validate_openapi
+
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
+from legacy_bridge.security.scopes import hash_key, new_key, resource_of, verb_of
+
 
 @pytest.fixture(scope="module")
 def tms_url():

@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-
 from helpers.backends import ROWS, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"

@@ -12,9 +12,14 @@ import struct
 from decimal import Decimal
 
 import pytest
-
-from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, iter_records, parse_copybook
 from helpers.backends import SHARED_TESTDATA
+from legacy_bridge.drivers.flatfile.copybook import (
+    Layout,
+    RecordError,
+    iter_records,
+    make_decoder,
+    parse_copybook,
+)
 
 COBOL = SHARED_TESTDATA / "cobol"
 DTAR = COBOL / "cobol-to-csv" / "Examples"

@@ -15,8 +15,8 @@ import pyodbc
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.backends import PG_SERVER, in_database, make_app
 
-from helpers.backends import IN_CI, PG_SERVER, in_database, make_app
 from legacy_bridge.cli import main
 from legacy_bridge.errors import ConfigError
 

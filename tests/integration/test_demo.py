@@ -13,11 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load
 from legacy_bridge.demo.crm import build, curl_lines, sample_urls
-from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
 

@@ -7,8 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from helpers.backends import IN_CI, crm_config, make_app
+from helpers.backends import crm_config, make_app, unavailable
 from helpers.servers import HOST, get, serve_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,9 +34,7 @@ def server(sqlite_backend):
 def browser(tmp_path):
     problem = _missing()
     if problem:
-        if IN_CI:
-            pytest.fail(problem + " (CI runs the docs page test)")
-        pytest.skip(problem)
+        unavailable(problem, "CI runs the docs page test")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -11,7 +11,6 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
-
 from helpers.backends import make_app
 
 TABLE = "LGCY_NOTE_1252"

@@ -8,8 +8,8 @@ import io
 import json
 
 import pytest
-
 from helpers.backends import ROWS, crm_config, customer_record, make_app
+
 from legacy_bridge.errors import SourceUnavailable
 
 NDJSON = "application/x-ndjson"

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import yaml
-
 from helpers.backends import ROWS, crm_config, customer_record
 
 

@@ -8,11 +8,11 @@ import json
 import logging
 
 import pytest
-
 from helpers.backends import crm_config, make_app
-from legacy_bridge.ops import stopping
-from legacy_bridge.errors import SourceUnavailable
 from helpers.metrics import scrape, value
+
+from legacy_bridge.errors import SourceUnavailable
+from legacy_bridge.ops import stopping
 
 CROSSED = "SELECT a.CUST_NO AS CUST_NO, b.CUST_NO AS OTHER_NO FROM LGCY_CUST a CROSS JOIN LGCY_CUST b"
 ROWS = 250 * 250

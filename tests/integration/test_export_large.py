@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from helpers.backends import ROOT
-from helpers.servers import HOST, free_port, serve_process, child_pids
+from helpers.servers import HOST, child_pids, free_port, serve_process
 
 ROWS = 200_000
 MAX_GROWTH_MB = 100
@@ -112,9 +111,9 @@ def test_a_200k_row_export_has_every_row_and_the_worker_memory_stays_flat(big_ex
 
 
 def test_a_200k_row_csv_export_gzipped_decodes_to_every_row(big_export):
+    import csv
     import gzip
     import io
-    import csv
     response = requests.get(f"{big_export.url}/v1/rows?fields=id,amount", headers={
         "Accept": "text/csv", "Accept-Encoding": "gzip"}, stream=True, timeout=120)
     assert response.headers["Content-Encoding"] == "gzip"

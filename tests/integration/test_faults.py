@@ -13,8 +13,7 @@ import time
 
 import pyodbc
 import pytest
-
-from helpers.backends import IN_CI, PG, crm_config, make_app
+from helpers.backends import PG, crm_config, make_app, unavailable
 from helpers.servers import HOST, TcpProxy
 
 UPSTREAM = (HOST, 5432)
@@ -26,9 +25,7 @@ def pg_table():
     try:
         conn = pyodbc.connect(PG, autocommit=True)
     except pyodbc.Error as exc:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+        unavailable(f"PostgreSQL is not reachable: {exc}")
     cur = conn.cursor()
     cur.execute(f'DROP TABLE IF EXISTS "{TABLE}"')
     cur.execute(f'CREATE TABLE "{TABLE}" ("CUST_NO" INTEGER PRIMARY KEY, "CUST_NM" CHAR(20))')

@@ -9,10 +9,10 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from werkzeug.serving import make_server
-
 from helpers.backends import crm_config, make_app
 from helpers.servers import HOST, hanging_server
+from werkzeug.serving import make_server
+
 from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
 
 TIMEOUT = 2.0   # generous: a loaded CI machine must not turn the WSDL load into a timeout

@@ -9,9 +9,9 @@ import os
 import shutil
 
 import pytest
-
 from helpers.backends import make_app
-from helpers.dtar020 import DATA, SIZE, config as dtar_config, corrupt, expected_rows
+from helpers.dtar020 import DATA, SIZE, corrupt, expected_rows
+from helpers.dtar020 import config as dtar_config
 
 N = 40
 BAD = 23        # the record made bad in each format

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import yaml
 from click.testing import CliRunner
+from helpers.backends import make_app
+from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
 
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
-
-from helpers.backends import make_app
 
 COPYBOOK = """\
       * an account extract with condition names

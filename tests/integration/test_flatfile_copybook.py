@@ -3,18 +3,22 @@ under both policies: reject refuses the file naming the record, quarantine skips
 lists it.  Never a crash, never a silent drop, never a 500."""
 from __future__ import annotations
 
-import csv
 import shutil
-from decimal import Decimal
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.backends import make_app
+from helpers.dtar020 import (
+    DATA,
+    SIZE,
+    config,
+    corrupt,
+    expected_rows,
+)
 
 from legacy_bridge.cli import main
 
-from helpers.backends import make_app
-from helpers.dtar020 import COPYBOOK, DATA, EXAMPLES, FIELDS, SIZE, config, corrupt, expected_rows
 
 @pytest.fixture
 def data(tmp_path):

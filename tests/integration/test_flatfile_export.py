@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-
 from helpers.backends import ROOT, SHARED_TESTDATA
 from helpers.servers import HOST, free_port, serve_process
 
@@ -36,7 +35,11 @@ def generate(path: Path, records: int) -> None:
 
 def expected_rows() -> list[tuple]:
     """The 379 template records decoded (keycode, store, ...)."""
-    from legacy_bridge.drivers.flatfile.copybook import make_decoder, iter_records, parse_copybook
+    from legacy_bridge.drivers.flatfile.copybook import (
+        iter_records,
+        make_decoder,
+        parse_copybook,
+    )
     decode = make_decoder(parse_copybook(COPYBOOK.read_text()), "cp037")
     with open(TEMPLATES, "rb") as f:
         return [decode(record) for _, record in iter_records(f, "F", SIZE)]

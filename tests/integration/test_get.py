@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers.backends import customer_record, customer_row
 
 NOT_FOUND = "urn:legacy-bridge:problem:not-found"

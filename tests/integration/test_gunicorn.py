@@ -4,13 +4,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers.backends import ROOT, crm_config
-from helpers.servers import HOST, free_port, get, serve_process, child_pids
+from helpers.servers import HOST, child_pids, free_port, get, serve_process
 
 
 @pytest.fixture(scope="module")

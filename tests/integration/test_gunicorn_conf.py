@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client.parser import text_string_to_metric_families
-
 from helpers.backends import ROOT, crm_config
-from helpers.servers import HOST, free_port, get, serve_process, child_pids
-
+from helpers.servers import HOST, child_pids, free_port, get, serve_process
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def _until(condition, timeout: float = 10.0) -> None:

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 
 import pytest
 import yaml
-
 from helpers.backends import ROOT, crm_config
 from helpers.servers import HOST, child_pids, free_port, get, serve_process
 

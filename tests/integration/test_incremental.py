@@ -8,7 +8,6 @@ import threading
 
 import pytest
 import requests
-
 from helpers.backends import make_app
 from helpers.servers import serve_app
 

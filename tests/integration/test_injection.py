@@ -9,10 +9,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from helpers.auth import FULL, walk_config
+from helpers.backends import make_app
 
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
-from helpers.backends import make_app
-from helpers.auth import FULL, walk_config
 
 KEY = {"X-API-Key": FULL}
 SQL = ["1' OR '1'='1", "1; DROP TABLE LGCY_CUST; --", "x'); DELETE FROM \"LGCY_CUST\"; --",

@@ -8,13 +8,12 @@ import re
 import pytest
 import yaml
 from click.testing import CliRunner
+from helpers.backends import make_app
+from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.introspect.odbc import draft, field_names, resource_name, suggest
-
-from helpers.backends import make_app
 
 
 @pytest.fixture

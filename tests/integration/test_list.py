@@ -11,7 +11,6 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-
 from helpers.backends import ROWS, customer_record, customer_row
 
 ALL = range(1, ROWS + 1)

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-
 from helpers.backends import CUST_DDL, ROWS, Quoter, crm_config, customer_row, make_app
 
 LINK = re.compile(r'^<([^>]+)>; rel="next"$')

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 import yaml
-
 from helpers.backends import ROOT, crm_config, make_app
 from helpers.servers import HOST, free_port, serve_app, serve_process
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 import redis
+from helpers.backends import crm_config, make_app, unavailable
 
 from legacy_bridge.security.scopes import hash_key, new_key
-from helpers.backends import IN_CI, crm_config, make_app
 
 REDIS = "redis://127.0.0.1:6379/0"
 ETL, OTHER = new_key(), new_key()
@@ -28,9 +28,7 @@ def _redis_problem() -> str | None:
 @pytest.fixture(params=["memory://", REDIS])
 def storage(request):
     if request.param == REDIS and (problem := _redis_problem()):
-        if IN_CI:
-            pytest.fail(problem + " (CI needs Redis)")
-        pytest.skip(problem)
+        unavailable(problem, "CI needs Redis")
     return request.param
 
 
@@ -87,9 +85,7 @@ def test_without_auth_the_client_address_is_limited(sqlite_backend, storage):
 
 def test_redis_counters_are_shared_by_every_app_that_uses_them(sqlite_backend):
     if problem := _redis_problem():
-        if IN_CI:
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     prefix = f"lb-test-{uuid.uuid4().hex}"
     first, second = (limited_app(sqlite_backend.connection, REDIS, prefix, resources={"customers": "3/minute"})
                      .test_client() for _ in range(2))

@@ -9,7 +9,6 @@ import io
 import json
 
 import pytest
-
 from helpers.backends import crm_config, make_app
 
 TABLE = "LB_BLOBS"

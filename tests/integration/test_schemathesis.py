@@ -7,15 +7,19 @@ from __future__ import annotations
 import pytest
 import schemathesis
 import yaml
+from helpers.backends import make_app
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from legacy_bridge.demo import crm as demo_module
-from legacy_bridge.security.scopes import hash_key, new_key
 from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
-from helpers.backends import make_app
+from legacy_bridge.security.scopes import hash_key, new_key
 
 KEY = new_key()
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -21,10 +21,10 @@ from contextlib import ExitStack
 import pyodbc
 import pytest
 import yaml
+from helpers.backends import MARIADB, PG, ROOT, crm_config, unavailable
+from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
 from werkzeug.serving import make_server
 
-from helpers.backends import IN_CI, MARIADB, PG, ROOT, crm_config
-from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
 from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
 
 TIMEOUT, COOLDOWN = 1.0, 2.0
@@ -41,9 +41,7 @@ def _connect(connection: str):
     try:
         return pyodbc.connect(connection, autocommit=True)
     except pyodbc.Error as exc:
-        if IN_CI:
-            pytest.fail(f"not reachable: {exc}")
-        pytest.skip(f"not reachable: {exc}")
+        unavailable(f"not reachable: {exc}")
 
 
 @pytest.fixture(scope="module")

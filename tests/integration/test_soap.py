@@ -5,9 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
-from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
 from helpers.backends import make_app
+
+from legacy_bridge.demo.tms_simulator import (
+    TmsSimulator,
+    sample_shipments,
+    serve,
+    tms_config,
+)
 
 SHIPMENTS = sample_shipments()
 STATUS = {"BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from helpers.backends import make_app
+
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve
 

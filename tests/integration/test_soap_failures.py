@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from click.testing import CliRunner
 import yaml
-
+from click.testing import CliRunner
 from helpers.backends import make_app
 from helpers.servers import HOST, free_port, hanging_server
+
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 

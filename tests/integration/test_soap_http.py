@@ -16,10 +16,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from werkzeug.serving import make_server
-
 from helpers.backends import make_app
 from helpers.servers import HOST, serve_app
+from werkzeug.serving import make_server
+
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 
 

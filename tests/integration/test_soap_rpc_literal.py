@@ -13,10 +13,10 @@ from decimal import Decimal
 import pytest
 import yaml
 from click.testing import CliRunner
-from lxml import etree
-
 from helpers.backends import make_app
 from helpers.servers import serve_app
+from lxml import etree
+
 from legacy_bridge.cli import main
 
 NS = "urn:legacy:rates"

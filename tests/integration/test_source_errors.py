@@ -7,7 +7,6 @@ import socket
 
 import pyodbc
 import pytest
-
 from helpers.backends import MARIADB, PG, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"

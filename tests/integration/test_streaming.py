@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from helpers.backends import ROWS, crm_config, make_app
+
 from legacy_bridge.resources import ListRequest
 
 STREAM_OPTIONS = {"sqlite": "StepAPI=1", "postgresql": "UseDeclareFetch=1;Fetch=50",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from marshmallow import Schema, fields
-
 from helpers.backends import ROWS, crm_config, customer_row, make_app
+from marshmallow import Schema, fields
 
 
 def _select_resource(backend) -> dict:

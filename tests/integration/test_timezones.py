@@ -13,7 +13,6 @@ import io
 import json
 
 import pytest
-
 from helpers.backends import crm_config, make_app
 
 

@@ -19,9 +19,9 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from helpers.backends import make_app
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 TABLE = "LB_SORTS"
 TEXTS = ["a", "A", "\u00e1", "b", "a ", " a", "", "B", "ab"]

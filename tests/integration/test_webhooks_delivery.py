@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,15 +15,15 @@ from typing import Iterator
 
 import pytest
 import yaml
+from helpers.backends import crm_config, make_app, unavailable
+from helpers.webhook_receiver import Receiver
+from legacy_bridge.facades.webhooks import store_of
 from sqlalchemy import create_engine, select, text
 
-from helpers.backends import IN_CI, crm_config, make_app
 from legacy_bridge.events import outbox
-from legacy_bridge.facades.webhooks import store_of
 from legacy_bridge.events.state import NewEvent, StateStore
-from legacy_bridge.events.worker import Worker
 from legacy_bridge.events.webhooks import Settings
-from helpers.webhook_receiver import Receiver
+from legacy_bridge.events.worker import Worker
 
 FAST = {"allow_networks": ["127.0.0.0/8"], "backoff": "200ms", "max_backoff": "1s", "timeout": "2s",
         "claim_ttl": "4s", "poll_interval": "100ms", "max_attempts": 50}
@@ -176,9 +175,7 @@ def pg_state() -> Iterator[str]:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
             conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     except Exception as exc:        # noqa: BLE001 - reported below with the reason
-        if IN_CI:
-            pytest.fail(f"PostgreSQL state store unreachable: {exc} (CI needs it)")
-        pytest.skip(f"PostgreSQL state store unreachable: {exc}")
+        unavailable(f"PostgreSQL state store unreachable: {exc}", "CI needs it")
     yield PG_STATE
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))

@@ -6,11 +6,8 @@ taken after its requests with one taken before them.
 from __future__ import annotations
 
 import pytest
-from prometheus_client import CONTENT_TYPE_LATEST
-from prometheus_client.parser import text_string_to_metric_families
-
-from helpers.metrics import scrape, value
 from helpers.backends import crm_config, make_app
+from helpers.metrics import scrape, value
 from helpers.servers import free_port
 
 

@@ -10,16 +10,22 @@ import threading
 import time
 
 import pytest
-
 from helpers.backends import crm_config, make_app
 from helpers.servers import free_port
-from legacy_bridge.ops.bulkhead import Bulkhead
-from legacy_bridge.config import validate
-from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers import deadlines
-from legacy_bridge.errors import ConfigError, SourceBusy, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query.legacy import Query
+from legacy_bridge.drivers.base import Driver
+
+from legacy_bridge.config import validate
+from legacy_bridge.errors import (
+    ConfigError,
+    SourceBusy,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from legacy_bridge.ops.bulkhead import Bulkhead
 from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver, Policy
+from legacy_bridge.query.legacy import Query
 
 DOWN = SourceUnavailable("down", "src", "08001")
 SLOW = SourceTimeout("slow", "src")

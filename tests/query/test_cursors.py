@@ -5,11 +5,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
-from legacy_bridge.query.cursors import CursorCodec, fingerprint
 from legacy_bridge.errors import BadRequest
+from legacy_bridge.query.cursors import CursorCodec, fingerprint
 
 QUERY = fingerprint("customers", [], [("id", False)])
 VALUES = (42, "CUSTOMER 0042   ", Decimal("1234.50"), dt.date(2020, 1, 31),

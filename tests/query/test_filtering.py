@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from legacy_bridge.drivers import Driver, register_driver
 
 from legacy_bridge.config import validate
-from legacy_bridge.drivers import Driver, register_driver
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query

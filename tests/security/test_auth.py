@@ -10,12 +10,18 @@ import yaml
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from legacy_bridge.security.auth import KeyRing
-from legacy_bridge.security.scopes import Principal, hash_key, new_key, resource_of, verb_of
-from legacy_bridge.security.tokens import JwtVerifier
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.security.auth import KeyRing
+from legacy_bridge.security.scopes import (
+    Principal,
+    hash_key,
+    new_key,
+    resource_of,
+    verb_of,
+)
+from legacy_bridge.security.tokens import JwtVerifier
 
 BASE = {"sources": {}, "resources": {}}
 
