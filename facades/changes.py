@@ -9,27 +9,19 @@ A request may run the resource's scan first when the last one is older than ``ev
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, request
 
 from legacy_bridge.events.changes import Scanner
 from legacy_bridge.query.cursors import fingerprint
-from legacy_bridge.errors import BadRequest, LegacyBridgeError
-from legacy_bridge.formats.jsonio import dumps
+from legacy_bridge.errors import LegacyBridgeError
+from legacy_bridge.problems import body_of
 from legacy_bridge.resources import Resource
 from legacy_bridge.events.state import StateStore
 
+from .http import integer_arg, json_response, next_link
+
 log = logging.getLogger("legacy_bridge.changes")
-
-
-def _limit(resource: Resource) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return resource.spec.default_limit
-    if not raw.isdecimal() or not 1 <= int(raw) <= resource.spec.max_limit:
-        raise BadRequest(f"limit must be an integer from 1 to {resource.spec.max_limit}", parameter="limit")
-    return int(raw)
 
 
 def feed_view(resource: Resource, store: StateStore):
@@ -37,7 +29,7 @@ def feed_view(resource: Resource, store: StateStore):
     query_id = fingerprint("changes", resource.name)
 
     def view() -> Response:
-        limit = _limit(resource)
+        limit = integer_arg("limit", resource.spec.default_limit, 1, resource.spec.max_limit)
         cursor = request.args.get("cursor")
         after = resource.codec.load(cursor, query_id, 1)[0] if cursor else 0
         scan = None
@@ -46,17 +38,16 @@ def feed_view(resource: Resource, store: StateStore):
                 scan = scanner.scan().as_dict()
             except LegacyBridgeError as error:     # stored events are still worth serving
                 log.warning("scan of %s on request failed: %s", resource.name, error.detail)
-                scan = {"resource": resource.name, "error": error.to_problem()}
+                scan = {"resource": resource.name, "error": body_of(error)}
         events = store.events(resource.name, after, limit)
         last = events[-1].id if events else after
         token = resource.codec.dump(query_id, (last,))
         body = {"data": [e.to_json() for e in events], "next": token}
         if scan is not None:
             body["scan"] = scan
-        response = Response(dumps(body), mimetype="application/json")
+        response = json_response(body)
         if len(events) == limit:      # more may be waiting: the standard paginators follow it
-            args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-            response.headers["Link"] = f'<{request.base_url}?{urlencode(args + [("cursor", token)])}>; rel="next"'
+            response.headers["Link"] = next_link(token)
         return response
     return view
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 from itertools import chain
-from typing import Any, Callable, Generator, Iterator
+from typing import Callable, Generator, Iterator
 
 from flask import Response, current_app, request, stream_with_context
 
 from legacy_bridge.ops import metrics, stopping
-from legacy_bridge.errors import BadRequest, LegacyBridgeError, Stopping
+from legacy_bridge.errors import InvalidInput, LegacyBridgeError, Stopping
+from legacy_bridge.problems import body_of
 from legacy_bridge.formats.encoders import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
 from legacy_bridge.resources import ListRequest, Resource
 
@@ -42,13 +43,6 @@ def accepted_format() -> str | None:
     """The export format the ``Accept`` header prefers over JSON pages, if any."""
     best = request.accept_mimetypes.best_match(["application/json", *MEDIA_TYPES.values()])
     return FORMATS.get(best or "")
-
-
-def _problem(error: BaseException) -> dict[str, Any]:
-    if isinstance(error, LegacyBridgeError):
-        return error.to_problem()
-    return {"type": "urn:legacy-bridge:problem:internal-error", "title": "Internal error", "status": 500,
-            "detail": "an unexpected error; the log has the details"}
 
 
 class _Progress:
@@ -81,7 +75,7 @@ def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progre
         if fmt == "ndjson":
             # the last record's newline is still held back (export_formats): the error
             # line starts a line of its own and, itself unterminated, ends the body
-            yield (b"\n" if progress.sent else b"") + error_line(_problem(error))
+            yield (b"\n" if progress.sent else b"") + error_line(body_of(error))
 
 
 class _Finish:
@@ -145,7 +139,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
     args.pop("format", None)
     for name in _PAGE_ONLY:
         if name in args:
-            raise BadRequest(f"an export streams every matching row; {name} belongs to pages",
+            raise InvalidInput(f"an export streams every matching row; {name} belongs to pages",
                              parameter=name)
     req = parse_list(resource, args)
     bridge = current_app.extensions["legacy_bridge"]
@@ -181,7 +175,7 @@ def export_view(resource: Resource):
     def view() -> Response:
         fmt = request.args.get("format") or accepted_format() or "ndjson"
         if fmt not in MEDIA_TYPES:
-            raise BadRequest(f"format must be one of {', '.join(MEDIA_TYPES)}, got {fmt!r}",
+            raise InvalidInput(f"format must be one of {', '.join(MEDIA_TYPES)}, got {fmt!r}",
                              parameter="format")
         return export_response(resource, fmt, attachment=True)
     return view

@@ -8,8 +8,8 @@ from marshmallow import INCLUDE, Schema, fields
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.config import Config
 from legacy_bridge.contracts.schema import Base64
-from legacy_bridge.errors import PROBLEM_BASE
 from legacy_bridge.formats.encoders import MEDIA_TYPES
+from legacy_bridge.problems import PROBLEM_BASE, openapi_response
 from legacy_bridge.security.ratelimit import document_limits
 from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Resource
@@ -34,15 +34,11 @@ class Problem(Schema):
     legacy_code = fields.String(metadata={"description": "the legacy system's own code, e.g. SQLSTATE"})
 
 
-def _problem(description: str) -> dict:
-    return {"description": description, "content": {"application/problem+json": {"schema": "Problem"}}}
-
-
-_ERRORS = {"400": _problem("invalid parameter (the body names it)"),
-           "500": _problem("an unexpected error (the log has the details, tied by X-Request-ID)"),
-           "502": _problem("the legacy source answered with an error"),
-           "503": _problem("the legacy source is unavailable; see Retry-After"),
-           "504": _problem("the legacy source timed out")}
+_ERRORS = {"400": openapi_response("invalid parameter (the body names it)"),
+           "500": openapi_response("an unexpected error (the log has the details, tied by X-Request-ID)"),
+           "502": openapi_response("the legacy source answered with an error"),
+           "503": openapi_response("the legacy source is unavailable; see Retry-After"),
+           "504": openapi_response("the legacy source timed out")}
 
 
 _READINESS = {"type": "object", "required": ["status", "sources"], "properties": {
@@ -215,7 +211,7 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                 "responses": {"201": {"description": "created; the record as the source returned it",
                                       "headers": {"Location": {"schema": {"type": "string"}}},
                                       "content": {"application/json": {"schema": selection}}},
-                              "404": _problem("the source says a record it needs does not exist"),
+                              "404": openapi_response("the source says a record it needs does not exist"),
                               **_ERRORS}}
         spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
             "tags": [name], "operationId": f"list_{name}", "summary": f"List {name}",
@@ -242,7 +238,7 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
             "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
                                   "content": {"application/json": {"schema": ref}}},
                           "304": {"description": "not modified (If-None-Match)"},
-                          "404": _problem("no record with this key"), **_ERRORS}}})
+                          "404": openapi_response("no record with this key"), **_ERRORS}}})
     spec.components.schema("Readiness", _READINESS)
     ready = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}
     spec.path(path="/healthz", operations={"get": {"tags": ["operations"], "summary": "process alive",

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.ops.probes import probe_all
+
+from .http import json_response
 
 bp = Blueprint("ops", __name__)
 
 
-def _json(body: dict, status: int = 200) -> Response:
-    return Response(dumps(body), status=status, mimetype="application/json")
-
-
 @bp.get("/healthz")
 def healthz() -> Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @bp.get("/readyz")
@@ -31,4 +28,4 @@ def readyz() -> Response:
     body = {"status": "ok" if not failing else "failing", "sources": report}
     if failing:
         body["detail"] = f"failing source(s): {', '.join(failing)}"
-    return _json(body, 503 if failing else 200)
+    return json_response(body, 503 if failing else 200)

@@ -8,22 +8,17 @@ the routing, so a record whose key is the word ``quarantine`` cannot be read by 
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response
 
-from legacy_bridge.errors import BadRequest
-from legacy_bridge.formats.jsonio import dumps
+from .http import integer_arg, json_response
 
 MAX_LIMIT = 10_000
 
 
 def _view(resource):
     def view() -> Response:
-        text = request.args.get("limit", "1000")
-        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-            raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {text!r}",
-                             parameter="limit", slug="limit-out-of-range")
-        body = {"resource": resource.name, **resource.driver.quarantine(int(text))}
-        return Response(dumps(body), mimetype="application/json")
+        limit = integer_arg("limit", 1000, 1, MAX_LIMIT, slug="limit-out-of-range")
+        return json_response({"resource": resource.name, **resource.driver.quarantine(limit)})
     return view
 
 

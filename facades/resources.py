@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, request
 
@@ -10,17 +9,9 @@ from legacy_bridge.errors import NotFound
 from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.resources import Resource
 
+from .http import json_response, next_link
 from .export import accepted_format, export_response, export_view
 from .params import parse_body, parse_fields, parse_key, parse_list
-
-
-def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status=status, mimetype="application/json")
-
-
-def _next_link(cursor: str) -> str:
-    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-    return f"{request.base_url}?{urlencode(args + [('cursor', cursor)])}"
 
 
 def list_view(resource: Resource):
@@ -34,9 +25,9 @@ def list_view(resource: Resource):
         if req.incremental:            # resume from here: updated_since=<watermark>
             body["watermark"] = (resource.watermark_text(page.watermark) if page.watermark
                                  else request.args.get("updated_since") or None)
-        response = _json(dumps(body))
+        response = json_response(dumps(body))
         if page.next:
-            response.headers["Link"] = f'<{_next_link(page.next)}>; rel="next"'
+            response.headers["Link"] = next_link(page.next)
         if body.get("watermark"):
             response.headers["X-Watermark"] = body["watermark"]
         return response
@@ -62,7 +53,7 @@ def get_view(resource: Resource):
         if _etag_matches(request.headers.get("If-None-Match"), etag):
             response = Response(status=304)
         else:
-            response = _json(body)
+            response = json_response(body)
         response.headers["ETag"] = etag
         return response
     return view
@@ -71,7 +62,7 @@ def get_view(resource: Resource):
 def create_view(resource: Resource):
     def view() -> Response:
         record = resource.create(parse_body(resource, request.get_json(silent=True)))
-        response = _json(dumps(record if record is not None else {}), 201)
+        response = json_response(dumps(record if record is not None else {}), 201)
         if record is not None and all(record.get(k) is not None for k in resource.key):
             key = "/".join(str(record[k]) for k in resource.key)
             response.headers["Location"] = f"{request.base_url.rstrip('/')}/{key}"

@@ -16,20 +16,17 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from legacy_bridge.events import outbox
-from legacy_bridge.errors import BadRequest, LegacyBridgeError, NotFound
-from legacy_bridge.formats.jsonio import dumps
+from legacy_bridge.errors import Conflict, InvalidInput, NotFound
+from legacy_bridge.problems import openapi_response
 from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.events.webhooks import EVENT_PATTERN, Settings, new_secret
 
+from .http import integer_arg, json_response
+
 STATE_EXTENSION = "legacy_bridge.state"
 MAX_LIMIT = 500
+MAX_ID = (1 << 63) - 1          # the largest id a 64-bit state store column holds
 STATUSES = (outbox.PENDING, outbox.DELIVERED, outbox.DEAD)
-
-
-class Conflict(LegacyBridgeError):
-    status = 409
-    slug = "conflict"
-    title = "Conflict"
 
 
 def store_of(app: Flask) -> StateStore:
@@ -51,33 +48,29 @@ def _shown(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _iso(v) if k.endswith("_at") else v for k, v in item.items()}
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status=status, mimetype="application/json", headers=headers)
-
-
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", parameter="body",
+        raise InvalidInput("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", parameter="body",
                          slug="invalid-body")
     unknown = set(body) - {"url", "events", "description"}
     if unknown:
-        raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",
+        raise InvalidInput(f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",
                          parameter=sorted(unknown)[0], slug="invalid-body")
     return body
 
 
 def _events(value: Any, resources: dict) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise BadRequest("events must be a non-empty list such as [\"customers.updated\", \"orders.*\"]",
+        raise InvalidInput("events must be a non-empty list such as [\"customers.updated\", \"orders.*\"]",
                          parameter="events", slug="invalid-body")
     for pattern in value:
         match = EVENT_PATTERN.match(pattern)
         if match is None:
-            raise BadRequest(f"{pattern!r} is not <resource|*>.<created|updated|deleted|*>",
+            raise InvalidInput(f"{pattern!r} is not <resource|*>.<created|updated|deleted|*>",
                              parameter="events", slug="invalid-body")
         if match.group(1) != "*" and match.group(1) not in resources:
-            raise BadRequest(f"{pattern!r}: no resource {match.group(1)!r}; resources: "
+            raise InvalidInput(f"{pattern!r}: no resource {match.group(1)!r}; resources: "
                              f"{', '.join(sorted(resources))}", parameter="events", slug="invalid-body")
     return list(dict.fromkeys(value))
 
@@ -89,14 +82,12 @@ def _subscription(sub_id: str) -> dict[str, Any]:
     return sub
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
-    text = request.args.get(name)
-    if text is None:
-        return default
-    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
-        raise BadRequest(f"{name} must be an integer from {low}" + (f" to {high}" if high else ""),
-                         parameter=name)
-    return int(text)
+def _delivery(store: StateStore, sub_id: str, delivery_id: int) -> dict[str, Any]:
+    # ids are 64-bit in the state store: a larger one names no delivery (and cannot be bound)
+    row = outbox.get_delivery(store, sub_id, delivery_id) if delivery_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"no delivery {delivery_id} of webhook subscription {sub_id!r}")
+    return row
 
 
 def register(app: Flask, base_path: str) -> None:
@@ -110,25 +101,25 @@ def register(app: Flask, base_path: str) -> None:
         body = _body()
         url = body.get("url")
         if not isinstance(url, str):
-            raise BadRequest("url is required: the http(s) URL to POST events to", parameter="url",
+            raise InvalidInput("url is required: the http(s) URL to POST events to", parameter="url",
                              slug="invalid-body")
         settings.policy.resolve(url)          # TargetRefused (400) for a forbidden target
         events = _events(body.get("events"), bridge.resources)
         description = body.get("description")
         if description is not None and not isinstance(description, str):
-            raise BadRequest("description must be a string", parameter="description", slug="invalid-body")
+            raise InvalidInput("description must be a string", parameter="description", slug="invalid-body")
         secret = new_secret()
         sub = outbox.create_subscription(store_of(current_app), url, events, secret, description)
-        return _json({**_shown(sub), "secret": secret}, 201,
+        return json_response({**_shown(sub), "secret": secret}, 201,
                      {"Location": f"{request.base_url.rstrip('/')}/{sub['id']}"})
 
     @bp.get("")
     def index() -> Response:
-        return _json({"data": [_shown(s) for s in outbox.list_subscriptions(store_of(current_app))]})
+        return json_response({"data": [_shown(s) for s in outbox.list_subscriptions(store_of(current_app))]})
 
     @bp.get("/<sub_id>")
     def show(sub_id: str) -> Response:
-        return _json(_shown(_subscription(sub_id)))
+        return json_response(_shown(_subscription(sub_id)))
 
     @bp.delete("/<sub_id>")
     def remove(sub_id: str) -> Response:
@@ -141,28 +132,25 @@ def register(app: Flask, base_path: str) -> None:
         _subscription(sub_id)
         status = request.args.get("status")
         if status is not None and status not in STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(STATUSES)}", parameter="status")
-        limit = _int_arg("limit", 50, 1, MAX_LIMIT)
-        rows = outbox.list_deliveries(store_of(current_app), sub_id, status, _int_arg("before", None, 1), limit)
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", parameter="status")
+        limit = integer_arg("limit", 50, 1, MAX_LIMIT)
+        rows = outbox.list_deliveries(store_of(current_app), sub_id, status, integer_arg("before", None, 1, MAX_ID),
+                                      limit)
         more = len(rows) == limit
-        return _json({"data": [_shown(r) for r in rows], "next_before": rows[-1]["id"] if more else None})
+        return json_response({"data": [_shown(r) for r in rows], "next_before": rows[-1]["id"] if more else None})
 
     @bp.get("/<sub_id>/deliveries/<int:delivery_id>")
     def delivery(sub_id: str, delivery_id: int) -> Response:
-        row = outbox.get_delivery(store_of(current_app), sub_id, delivery_id)
-        if row is None:
-            raise NotFound(f"no delivery {delivery_id} of webhook subscription {sub_id!r}")
-        return _json(_shown(row))
+        return json_response(_shown(_delivery(store_of(current_app), sub_id, delivery_id)))
 
     @bp.post("/<sub_id>/deliveries/<int:delivery_id>/redeliver")
     def redeliver(sub_id: str, delivery_id: int) -> Response:
         store = store_of(current_app)
-        if outbox.get_delivery(store, sub_id, delivery_id) is None:
-            raise NotFound(f"no delivery {delivery_id} of webhook subscription {sub_id!r}")
+        _delivery(store, sub_id, delivery_id)
         row = outbox.redeliver(store, sub_id, delivery_id)
         if row is None:
             raise Conflict(f"delivery {delivery_id} is still pending: it will be attempted again by itself")
-        return _json(_shown(row), 202)
+        return json_response(_shown(row), 202)
 
     app.register_blueprint(bp)
 
@@ -176,7 +164,6 @@ def _ok(description: str, schema: str | dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 _TIME = {"type": "string", "format": "date-time", "nullable": True}
 
 
@@ -200,9 +187,10 @@ def add_openapi(document: dict, base_path: str) -> None:
         "last_error": {"type": "string", "nullable": True}, "last_worker": {"type": "string", "nullable": True},
         "next_attempt_at": _TIME, "last_attempt_at": _TIME, "delivered_at": _TIME, "created_at": _TIME}}
     sub = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-    dlv = {"name": "delivery", "in": "path", "required": True, "schema": {"type": "integer"}}
-    missing = {"description": "no such subscription or delivery", **_PROBLEM}
-    bad = {"description": "invalid body or parameter (named in the problem)", **_PROBLEM}
+    dlv = {"name": "delivery", "in": "path", "required": True,
+           "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID}}
+    missing = openapi_response("no such subscription or delivery")
+    bad = openapi_response("invalid body or parameter (named in the problem)")
     root = f"{base_path}/webhooks"
     paths = document.setdefault("paths", {})
     paths[root] = {
@@ -226,12 +214,12 @@ def add_openapi(document: dict, base_path: str) -> None:
             "400": bad, "404": missing}, operationId="list_webhook_deliveries", parameters=[
             {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-            {"name": "before", "in": "query", "schema": {"type": "integer"}}])}
+            {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}])}
     paths[f"{root}/{{id}}/deliveries/{{delivery}}"] = {"parameters": [sub, dlv], "get": _op(
         "One delivery", {"200": _ok("the delivery", "WebhookDelivery"), "404": missing},
         operationId="get_webhook_delivery")}
     paths[f"{root}/{{id}}/deliveries/{{delivery}}/redeliver"] = {"parameters": [sub, dlv], "post": _op(
         "Send a dead (or delivered) delivery again", {
             "202": _ok("queued again: same body and webhook-id, fresh attempt budget", "WebhookDelivery"),
-            "404": missing, "409": {"description": "still pending: it is retried by itself", **_PROBLEM}},
+            "404": missing, "409": openapi_response("still pending: it is retried by itself")},
         operationId="redeliver_webhook_delivery")}

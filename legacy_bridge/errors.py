@@ -1,23 +1,23 @@
-"""One error tree for the whole service; one handler turns it into problem+json.
+"""The domain errors of the whole service, in its own terms and without HTTP.
 
-Each class carries what a client needs (a stable ``type``, the HTTP status) and what
-ops need (the legacy system's own code).  Whether a retry is safe is encoded in the
-type, as Singer SDK does with ``RetriableAPIError``.
+Each class says what went wrong (rejected input, not found, source unavailable, ...);
+:mod:`legacy_bridge.problems` maps each one to its problem type and HTTP status, in one
+table.  An error carries what a client needs (a stable ``slug``: the problem type's last
+part, also the label of logs and metrics) and what ops need (the legacy system's own code).
+Whether a retry is safe is encoded in the type, as Singer SDK does with ``RetriableAPIError``.
 """
 from __future__ import annotations
 
 from typing import Any
 
-PROBLEM_BASE = "urn:legacy-bridge:problem:"
-
 
 class LegacyBridgeError(Exception):
     """Root of every error legacy-bridge raises on purpose."""
 
-    status = 500
     slug = "internal-error"
-    title = "Internal error"
     retry_safe = False
+    #: seconds after which a retry may succeed, when the error knows (Retry-After)
+    retry_after: int | None = None
     #: a refusal its raiser logs itself, at most once per interval: the error handler does not
     quiet = False
 
@@ -26,21 +26,11 @@ class LegacyBridgeError(Exception):
         self.detail = detail
         self.extra = {k: v for k, v in extra.items() if v is not None}
 
-    @property
-    def type(self) -> str:
-        return PROBLEM_BASE + self.slug
-
-    def to_problem(self) -> dict[str, Any]:
-        """The RFC 9457 body, without ``instance`` (the handler adds it)."""
-        return {"type": self.type, "title": self.title, "status": self.status,
-                "detail": self.detail, **self.extra}
-
 
 class ConfigError(LegacyBridgeError):
     """The config file is invalid; ``problems`` lists every (path, message)."""
 
     slug = "invalid-config"
-    title = "Invalid configuration"
 
     def __init__(self, problems: list[tuple[str, str]], origin: str = "config") -> None:
         self.problems = problems
@@ -49,12 +39,10 @@ class ConfigError(LegacyBridgeError):
         super().__init__(f"{origin}: {len(problems)} problem(s)\n{lines}")
 
 
-class BadRequest(LegacyBridgeError):
-    """The client sent something we refuse; ``parameter`` names it."""
+class InvalidInput(LegacyBridgeError):
+    """The caller sent something we refuse; ``parameter`` names it."""
 
-    status = 400
     slug = "invalid-parameter"
-    title = "Invalid parameter"
 
     def __init__(self, detail: str, parameter: str | None = None, slug: str | None = None) -> None:
         super().__init__(detail, parameter=parameter)
@@ -62,18 +50,82 @@ class BadRequest(LegacyBridgeError):
             self.slug = slug
 
 
+#: the old name, still used by facades/params.py (rewritten by the canonical query model)
+BadRequest = InvalidInput
+
+
+class TargetRefused(InvalidInput):
+    """A webhook's target URL is not one events may be sent to (scheme, host or address)."""
+
+    slug = "webhook-target-refused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, parameter="url", slug=self.slug)
+
+
 class NotFound(LegacyBridgeError):
-    status = 404
     slug = "not-found"
-    title = "Not found"
+
+
+class NotAuthenticated(LegacyBridgeError):
+    """No credential, or one no key or token matches; ``challenge`` is the OAuth error code
+    a client is told (``invalid_token``), if any."""
+
+    slug = "unauthorized"
+
+    def __init__(self, detail: str, challenge: str | None = None) -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
+
+class NotPermitted(LegacyBridgeError):
+    """The caller's scopes do not allow the call; ``required_scope`` says which would."""
+
+    slug = "forbidden"
+
+    def __init__(self, detail: str, required_scope: str) -> None:
+        super().__init__(detail, required_scope=required_scope)
+
+
+class RateLimited(LegacyBridgeError):
+    """The caller went past a rate limit (``limit``); ``retry_after`` seconds until it resets."""
+
+    slug = "rate-limited"
+    retry_safe = True
+
+    def __init__(self, detail: str, limit: str, retry_after: int) -> None:
+        super().__init__(detail, limit=limit)
+        self.retry_after = retry_after
+
+
+class Conflict(LegacyBridgeError):
+    """The call cannot be done in the state things are in (it may be later)."""
+
+    slug = "conflict"
+
+
+class CursorExpired(Conflict):
+    """The cursor's file was replaced by a new version (or is gone) since it was issued."""
+
+    slug = "cursor-expired"
+
+
+class ScanLost(Conflict):
+    """Another change scan took the resource over (this one outlived its lease)."""
+
+    slug = "scan-lost"
+
+
+class KeyOrderError(LegacyBridgeError):
+    """The source returned keys out of a change snapshot's order; a diff would be wrong."""
+
+    slug = "key-order-mismatch"
 
 
 class SourceError(LegacyBridgeError):
     """The legacy system answered with an error; ``legacy_code`` keeps its own code."""
 
-    status = 502
     slug = "source-error"
-    title = "Legacy source error"
 
     def __init__(self, detail: str, source: str, legacy_code: str | None = None,
                  **extra: Any) -> None:
@@ -85,9 +137,7 @@ class SourceError(LegacyBridgeError):
 class SourceUnavailable(SourceError):
     """The legacy system cannot be reached; safe to retry after a pause."""
 
-    status = 503
     slug = "source-unavailable"
-    title = "Legacy source unavailable"
     retry_safe = True
     retry_after = 5
 
@@ -97,20 +147,68 @@ class SourceBusy(SourceError):
     may (``max_calls``).  Not a failure of the source: never retried, never counted by
     its breaker."""
 
-    status = 503
     slug = "source-busy"
-    title = "Legacy source busy"
     retry_safe = True
     retry_after = 1
     quiet = True
 
 
+class SourceTimeout(SourceError):
+    """The legacy system did not answer within the source's timeout."""
+
+    slug = "source-timeout"
+    retry_safe = True
+
+
+class FileRejected(SourceError):
+    """A data file holds a bad record and the source's policy is ``reject``.
+
+    Refused like an unreachable source, but not a :class:`SourceUnavailable`: retrying
+    cannot help until a new drop replaces the file, and a circuit breaker counting it
+    as a failure would open and hide which record of which file is bad.
+    """
+
+    slug = "file-rejected"
+
+    def __init__(self, source: str, file: str, bad: dict) -> None:
+        where = f"record {bad['record']} (byte offset {bad['offset']})"
+        field = f", field {bad['field']}" if bad.get("field") else ""
+        super().__init__(f"{file} is refused: {where}{field}: {bad['reason']}", source=source,
+                         file=file, record=bad["record"], offset=bad["offset"], reason=bad["reason"],
+                         field=bad.get("field"))
+        #: what /readyz shows besides the slug: which record of which file, and why
+        self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
+
+
+class SourceFault(SourceError):
+    """The legacy system refused the call with a fault of its own (a SOAP fault).
+
+    It keeps ``fault_code`` and ``fault_string``.  A source's config may say that some
+    codes mean "not found" (:class:`FaultNotFound`) or "invalid input" (:class:`FaultInvalidInput`).
+    """
+
+    slug = "source-fault"
+
+    def __init__(self, detail: str, source: str, fault_code: str, fault_string: str) -> None:
+        super().__init__(detail, source, fault_code, fault_code=fault_code, fault_string=fault_string)
+
+
+class FaultNotFound(SourceFault):
+    """A fault whose code the source's config lists under ``faults.not_found``."""
+
+    slug = "not-found"
+
+
+class FaultInvalidInput(SourceFault):
+    """A fault whose code the source's config lists under ``faults.invalid``."""
+
+    slug = "invalid-input"
+
+
 class Busy(LegacyBridgeError):
     """This worker already streams as many exports as it may (``service.max_exports``)."""
 
-    status = 503
     slug = "busy"
-    title = "Busy"
     retry_safe = True
     retry_after = 1
     quiet = True
@@ -120,34 +218,5 @@ class Stopping(LegacyBridgeError):
     """The worker is stopping and the grace of in-flight streams is over (the last line
     of an NDJSON export cut this way)."""
 
-    status = 503
     slug = "service-stopping"
-    title = "Service stopping"
     retry_safe = True
-
-
-class SourceTimeout(SourceError):
-    """The legacy system did not answer within the source's timeout."""
-
-    status = 504
-    slug = "source-timeout"
-    title = "Legacy source timed out"
-    retry_safe = True
-
-
-class SourceFault(SourceError):
-    """The legacy system refused the call with a fault of its own (a SOAP fault).
-
-    The problem keeps ``fault_code`` and ``fault_string``.  A source's config may say
-    that some codes mean "not found" (404) or "invalid input" (400); any other is 502.
-    """
-
-    slug = "source-fault"
-    title = "Legacy source fault"
-    _BY_STATUS = {404: ("not-found", "Not found"), 400: ("invalid-input", "Invalid input")}
-
-    def __init__(self, detail: str, source: str, fault_code: str, fault_string: str,
-                 status: int = 502) -> None:
-        super().__init__(detail, source, fault_code, fault_code=fault_code, fault_string=fault_string)
-        self.status = status
-        self.slug, self.title = self._BY_STATUS.get(status, (self.slug, self.title))

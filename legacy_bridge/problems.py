@@ -1,4 +1,6 @@
-"""The one place errors become ``application/problem+json`` (RFC 9457) responses."""
+"""The one place errors become ``application/problem+json`` (RFC 9457) responses: the table
+from each domain error (legacy_bridge.errors) to its HTTP status and title, the one builder
+of problem bodies (also for auth, rate limits, exports and change scans), and the handlers."""
 from __future__ import annotations
 
 import logging
@@ -8,48 +10,107 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from .errors import PROBLEM_BASE, LegacyBridgeError
+from . import errors as e
 from legacy_bridge.formats.jsonio import dumps
 
 log = logging.getLogger("legacy_bridge")
 
+PROBLEM_BASE = "urn:legacy-bridge:problem:"
+PROBLEM_JSON = "application/problem+json"
+
+#: every domain error's HTTP status and problem title; a subclass not listed takes its
+#: nearest listed ancestor's (the type is always ``PROBLEM_BASE + error.slug``)
+STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
+    e.LegacyBridgeError: (500, "Internal error"),
+    e.ConfigError: (500, "Invalid configuration"),
+    e.InvalidInput: (400, "Invalid parameter"),
+    e.TargetRefused: (400, "Webhook target refused"),
+    e.NotAuthenticated: (401, "Unauthorized"),
+    e.NotPermitted: (403, "Forbidden"),
+    e.NotFound: (404, "Not found"),
+    e.Conflict: (409, "Conflict"),
+    e.CursorExpired: (409, "Cursor expired"),
+    e.ScanLost: (409, "Scan lease lost"),
+    e.RateLimited: (429, "Too many requests"),
+    e.KeyOrderError: (500, "Key order mismatch"),
+    e.SourceError: (502, "Legacy source error"),
+    e.SourceFault: (502, "Legacy source fault"),
+    e.FaultNotFound: (404, "Not found"),
+    e.FaultInvalidInput: (400, "Invalid input"),
+    e.SourceUnavailable: (503, "Legacy source unavailable"),
+    e.SourceBusy: (503, "Legacy source busy"),
+    e.FileRejected: (503, "Data file rejected"),
+    e.Busy: (503, "Busy"),
+    e.Stopping: (503, "Service stopping"),
+    e.SourceTimeout: (504, "Legacy source timed out"),
+}
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
                406: "not-acceptable", 400: "bad-request"}
 
 
-def problem(status: int, body: dict, headers: dict | None = None) -> Response:
-    body.setdefault("instance", request.path)
-    response = Response(dumps(body), status=status, mimetype="application/problem+json")
+def status_and_title(error: e.LegacyBridgeError) -> tuple[int, str]:
+    return next(STATUS_AND_TITLE[cls] for cls in type(error).__mro__ if cls in STATUS_AND_TITLE)
+
+
+def status_of(error: e.LegacyBridgeError) -> int:
+    return status_and_title(error)[0]
+
+
+def body(slug: str, title: str, status: int, detail: str, **extra) -> dict:
+    """An RFC 9457 body, without ``instance`` (the response adds it): every problem's shape."""
+    return {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+
+
+def body_of(error: BaseException) -> dict:
+    """The body for any error; one that is not ours says nothing of itself (it can hold
+    connection strings or SQL: the log has it)."""
+    if not isinstance(error, e.LegacyBridgeError):
+        return body("internal-error", "Internal error", 500, "an unexpected error; the log has the details")
+    status, title = status_and_title(error)
+    return body(error.slug, title, status, error.detail, **error.extra)
+
+
+def problem(status: int, content: dict, headers: dict | None = None) -> Response:
+    content.setdefault("instance", request.path)
+    response = Response(dumps(content), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _ours(error: LegacyBridgeError) -> Response:
+def response_of(error: e.LegacyBridgeError) -> Response:
+    """The problem+json response of a domain error, with the headers its status needs."""
+    status, _ = status_and_title(error)
     headers = {}
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None and error.status == 503:
-        headers["Retry-After"] = str(retry_after)
-    if error.status >= 500 and not error.quiet:
+    if error.retry_after is not None and status in (429, 503):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, e.NotAuthenticated):
+        challenge = 'Bearer realm="legacy-bridge"'
+        headers["WWW-Authenticate"] = challenge + (f', error="{error.challenge}"' if error.challenge else "")
+    if status >= 500 and not error.quiet:
         log.warning("%s: %s", error.slug, error.detail)
-    return problem(error.status, error.to_problem(), headers)
+    return problem(status, body_of(error), headers)
+
+
+def openapi_response(description: str, headers: dict | None = None) -> dict:
+    """An OpenAPI response object whose content is a problem (the ``Problem`` schema)."""
+    return {"description": description, **({"headers": headers} if headers else {}),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def _http(error: HTTPException) -> Response:
     status = error.code or 500
-    slug = _HTTP_SLUGS.get(status, f"http-{status}")
     # keep what the status needs besides the body (Allow on a 405, RFC 9110)
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-    return problem(status, {"type": PROBLEM_BASE + slug, "title": error.name, "status": status,
-                            "detail": error.description}, headers)
+    return problem(status, body(_HTTP_SLUGS.get(status, f"http-{status}"), error.name, status,
+                                error.description or ""), headers)
 
 
 def _unexpected(error: Exception) -> Response:
-    # Never the stack trace or the exception text to the client: it can hold
-    # connection strings or SQL.  The log has it, tied by the request id.
+    # Never the stack trace or the exception text to the client: the log has it, tied by
+    # the request id.
     log.exception("unhandled error")
-    return problem(500, {"type": PROBLEM_BASE + "internal-error", "title": "Internal error",
-                         "status": 500, "detail": "an unexpected error; the log has the details"})
+    return problem(500, body_of(error))
 
 
 class _BoundedJSON(DefaultJSONProvider):
@@ -101,15 +162,14 @@ def _utf8_query() -> Response | None:
         parameter, why = undecodable_parameter(request.query_string), "not UTF-8 once percent-decoded"
     if parameter is None:
         return None
-    return problem(400, {"type": PROBLEM_BASE + "invalid-query-encoding", "title": "Invalid parameter",
-                         "status": 400, "parameter": parameter or "path",
-                         "detail": f"{parameter or 'the path'}: {why} (percent-encode the UTF-8 bytes "
-                                   f"of the text)"})
+    return response_of(e.InvalidInput(f"{parameter or 'the path'}: {why} (percent-encode the UTF-8 "
+                                      f"bytes of the text)", parameter=parameter or "path",
+                                      slug="invalid-query-encoding"))
 
 
 def init_app(app: Flask) -> None:
     app.json = _BoundedJSON(app)
     app.before_request(_utf8_query)
-    app.register_error_handler(LegacyBridgeError, _ours)
+    app.register_error_handler(e.LegacyBridgeError, response_of)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

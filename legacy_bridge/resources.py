@@ -19,7 +19,7 @@ from legacy_bridge.drivers import Driver, driver_class
 from legacy_bridge.config.model import Config, ResourceSpec
 from legacy_bridge.query.cursors import CursorCodec, fingerprint
 from legacy_bridge.ops.bulkhead import Places, streams_for
-from .errors import BadRequest, Busy, LegacyBridgeError
+from .errors import Busy, InvalidInput, LegacyBridgeError
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.ops.probes import probe_all
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue, find_column
@@ -113,7 +113,7 @@ class Resource:
             return order + [SortKey(fmap[k].column, False, False) for k in self.key
                             if k not in self.spec.watermark]
         if sort and not self.driver.supports_sort:
-            raise BadRequest(f"{self.name!r} is read in its source's own order and cannot be sorted",
+            raise InvalidInput(f"{self.name!r} is read in its source's own order and cannot be sorted",
                              parameter="sort", slug="field-not-sortable")
         order = [SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in sort]
         if self.driver.natural_order:
@@ -221,7 +221,7 @@ class Resource:
         """Create one record from legacy values (legacy column -> value, already
         validated and converted); the record the source returns, or None."""
         if "create" not in self.spec.operations:
-            raise BadRequest(f"{self.name!r} cannot be created through its source", slug="not-creatable")
+            raise InvalidInput(f"{self.name!r} cannot be created through its source", slug="not-creatable")
         plan = self._plan(list(self.mapping.fields), [], [])
         row = self.driver.create(self.spec.target, values, plan.columns)
         return None if row is None else plan.reader(row)

@@ -9,6 +9,7 @@ import pytest
 from helpers.backends import crm_config, make_app
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
+from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.errors import (
     BadRequest,
     ConfigError,
@@ -138,6 +139,6 @@ def test_every_error_of_ours_becomes_its_problem(client, mocker, error, status, 
 
 
 def test_problem_bodies_hold_the_rfc_9457_members_and_no_nulls():
-    body = SourceError("rejected", "crm").to_problem()
+    body = body_of(SourceError("rejected", "crm"))
     assert set(body) == {"type", "title", "status", "detail", "source"}    # legacy_code None is left out
-    assert ConfigError([("a.b", "wrong")], "f.yaml").status == 500
+    assert status_of(ConfigError([("a.b", "wrong")], "f.yaml")) == 500

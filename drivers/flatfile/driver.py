@@ -26,7 +26,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any, Callable, Iterator
 
-from legacy_bridge.errors import LegacyBridgeError, SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query.legacy import Query
 
 from legacy_bridge.drivers import deadlines
@@ -44,36 +44,6 @@ PSEUDO = ("__file__", "__record__", "__offset__", "__block__")
 
 def _plain(name: str) -> str:
     return name.upper().replace("-", "_")
-
-
-class FileRejected(SourceError):
-    """A data file holds a bad record and the source's policy is ``reject``.
-
-    A 503 like an unreachable source, but not a :class:`SourceUnavailable`: retrying
-    cannot help until a new drop replaces the file, and a circuit breaker counting it
-    as a failure would open and hide which record of which file is bad.
-    """
-
-    status = 503
-    slug = "file-rejected"
-    title = "Data file rejected"
-
-    def __init__(self, source: str, df: DataFile, bad: dict) -> None:
-        where = f"record {bad['record']} (byte offset {bad['offset']})"
-        field = f", field {bad['field']}" if bad.get("field") else ""
-        super().__init__(f"{df.name} is refused: {where}{field}: {bad['reason']}", source=source,
-                         file=df.name, record=bad["record"], offset=bad["offset"], reason=bad["reason"],
-                         field=bad.get("field"))
-        #: what /readyz shows besides the slug: which record of which file, and why
-        self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
-
-
-class CursorExpired(LegacyBridgeError):
-    """The cursor's file was replaced by a new version (or is gone) since it was issued."""
-
-    status = 409
-    slug = "cursor-expired"
-    title = "Cursor expired"
 
 
 class FlatFileDriver(Driver):
@@ -191,7 +161,7 @@ class FlatFileDriver(Driver):
 
     def _refuse_if_rejected(self, df: DataFile, found: survey_io.Survey | None) -> None:
         if self.reject and found is not None and found.first_bad is not None:
-            raise FileRejected(self.name, df, found.first_bad)
+            raise FileRejected(self.name, df.name, found.first_bad)
 
     # -- reads -----------------------------------------------------------------------
 
@@ -279,7 +249,7 @@ class FlatFileDriver(Driver):
     def _bad(self, df: DataFile, recno: int, offset: int, bad: BadRecord) -> None:
         entry = {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
         if self.reject:
-            raise FileRejected(self.name, df, entry)
+            raise FileRejected(self.name, df.name, entry)
         if df.token not in self._warned:        # listed by quarantine(); logged once per version
             self._warned.add(df.token)
             log.warning("%s: %s has bad records, skipped (quarantine); first: record %d: %s",

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pyodbc
 
-from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.query.legacy import ColumnType, Condition, Query, find_column
 
 from legacy_bridge.drivers import deadlines
@@ -100,10 +100,10 @@ class OdbcDriver(Driver):
         try:
             return cur.execute(sql, params)
         except UnicodeEncodeError:
-            raise BadRequest(f"a value has characters the code page of source {self.name!r} "
+            raise InvalidInput(f"a value has characters the code page of source {self.name!r} "
                              f"({self.encoding}) cannot hold") from None
         except OverflowError:       # pyodbc cannot bind an integer beyond 64 bits
-            raise BadRequest(f"a value is out of range for source {self.name!r}") from None
+            raise InvalidInput(f"a value is out of range for source {self.name!r}") from None
 
     def _compares(self, target: dict[str, Any], query: Query) -> dict[str, str]:
         """How each column of ``query``'s order compares; a column that cannot be paged in order

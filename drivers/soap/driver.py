@@ -33,8 +33,8 @@ from zeep import exceptions as zx
 from zeep.helpers import serialize_object
 from zeep.xsd import SkipValue
 
-from legacy_bridge.errors import (BadRequest, LegacyBridgeError, SourceError, SourceFault, SourceTimeout,
-                                  SourceUnavailable)
+from legacy_bridge.errors import (FaultInvalidInput, FaultNotFound, InvalidInput, LegacyBridgeError, SourceError,
+                                  SourceFault, SourceTimeout, SourceUnavailable)
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query
 
@@ -115,7 +115,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def _refuse_non_xml(value: Any, operation: str) -> None:
     if isinstance(value, str):
         if _NOT_XML.search(value):
-            raise BadRequest(f"{operation} cannot send a value with a control character or a lone "
+            raise InvalidInput(f"{operation} cannot send a value with a control character or a lone "
                              "surrogate (XML cannot carry it)", slug="invalid-input")
     elif isinstance(value, dict):
         for item in value.values():
@@ -255,7 +255,7 @@ class SoapDriver(Driver):
             raise cls(f"source {self.name!r} answered HTTP {exc.status_code}", self.name,
                       f"HTTP {exc.status_code}") from None
         except (zx.ValidationError, TypeError) as exc:
-            raise BadRequest(f"{spec['operation']} refuses these values: {exc}",
+            raise InvalidInput(f"{spec['operation']} refuses these values: {exc}",
                              slug="invalid-input") from None
         except (zx.XMLSyntaxError, zx.XMLParseError, zx.Error) as exc:
             log.warning("source %s: unreadable answer: %s", self.name, exc)
@@ -265,12 +265,12 @@ class SoapDriver(Driver):
     def translate_fault(self, fault: zx.Fault, target: dict[str, Any]) -> LegacyBridgeError:
         codes = fault_codes(fault)
         faults = target.get("faults", {})
-        status = 404 if set(codes) & set(faults.get("not_found", ())) else \
-            400 if set(codes) & set(faults.get("invalid", ())) else 502
-        log.log(logging.WARNING if status == 502 else logging.INFO, "source %s: SOAP fault %s: %s",
+        kind = FaultNotFound if set(codes) & set(faults.get("not_found", ())) else \
+            FaultInvalidInput if set(codes) & set(faults.get("invalid", ())) else SourceFault
+        log.log(logging.WARNING if kind is SourceFault else logging.INFO, "source %s: SOAP fault %s: %s",
                 self.name, codes, fault.message)
-        return SourceFault(f"source {self.name!r} answered with a fault: {fault.message}", self.name,
-                           fault_code=codes[-1], fault_string=fault.message, status=status)
+        return kind(f"source {self.name!r} answered with a fault: {fault.message}", self.name,
+                    fault_code=codes[-1], fault_string=fault.message)
 
     def params(self, spec: dict[str, Any], target: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """The operation's arguments: ``spec["params"]`` with placeholders filled from
@@ -311,7 +311,7 @@ class SoapDriver(Driver):
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         spec = target.get("list")
         if spec is None:
-            raise BadRequest("this resource cannot be listed", slug="not-listable")
+            raise InvalidInput("this resource cannot be listed", slug="not-listable")
         values = self._filter_values(target, query.where)
         if values is None:
             return
@@ -321,10 +321,8 @@ class SoapDriver(Driver):
             try:
                 result = self.call(spec, self.params(spec, target, {**values, "page": token,
                                                                     "limit": query.limit}), target)
-            except SourceFault as fault:
-                if fault.status == 404:           # "no such parent": an empty list, as a filter would give
-                    return
-                raise
+            except FaultNotFound:                 # "no such parent": an empty list, as a filter would give
+                return
             for index, record in enumerate(as_records(walk(result, spec.get("records")))):
                 if index > skip:
                     yield row(record, token, index)

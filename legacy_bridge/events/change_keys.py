@@ -9,16 +9,8 @@ from typing import Any, Callable
 
 import orjson
 
-from legacy_bridge.errors import LegacyBridgeError
+from legacy_bridge.errors import KeyOrderError
 from legacy_bridge.formats.jsonio import json_default
-
-
-class KeyOrderError(LegacyBridgeError):
-    """The source returned keys out of the snapshot's order; a diff would be wrong."""
-
-    status = 500
-    slug = "key-order-mismatch"
-    title = "Key order mismatch"
 
 
 _SMALL = 1 << 63

@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from legacy_bridge.config.checker import parse_duration
 from legacy_bridge.events.change_keys import KeyOrderError, encode_key, key_encoder, row_hash
 from legacy_bridge.query.cursors import tag_value, untag_value
-from legacy_bridge.errors import LegacyBridgeError
+from legacy_bridge.errors import ScanLost
 from legacy_bridge.formats.jsonio import json_default
 from legacy_bridge.events.state import NewEvent, StateStore, scan_state, snapshots, utcnow
 
@@ -41,14 +41,6 @@ log = logging.getLogger("legacy_bridge.changes")
 
 BATCH = 5000        # rows per state-store read and per committed write batch
 LEASE = 300.0       # seconds a scan owns a resource without renewing its lease
-
-
-class ScanLost(LegacyBridgeError):
-    """Another scan took the resource over (this one outlived its lease)."""
-
-    status = 409
-    slug = "scan-lost"
-    title = "Scan lease lost"
 
 
 def check_options(node: Any, fields: dict[str, Any], watermark: tuple, sortable: bool) -> tuple[dict | None, list[tuple[str, str]]]:

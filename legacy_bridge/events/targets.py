@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 from urllib.parse import urlsplit
 
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import TargetRefused
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -37,16 +37,6 @@ BLOCKED_NETWORKS: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in (
 BLOCKED_NAMES = ("metadata.google.internal", "metadata.goog", "metadata", "instance-data",
                  "instance-data.ec2.internal", "metadata.azure.internal")
 MAX_RESPONSE = 4096       # bytes of a receiver's answer kept for the delivery log
-
-
-class TargetRefused(BadRequest):
-    """The target URL is not one a webhook may be sent to (scheme, host or address)."""
-
-    slug = "webhook-target-refused"
-    title = "Webhook target refused"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, parameter="url", slug=self.slug)
 
 
 @dataclass(frozen=True)

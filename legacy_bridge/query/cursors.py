@@ -14,7 +14,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 
 _TAGS: dict[type, str] = {bool: "b", int: "i", float: "f", str: "s", Decimal: "n",
                           dt.datetime: "t", dt.date: "d", dt.time: "h", bytes: "x"}
@@ -64,12 +64,12 @@ class CursorCodec:
             found_id, items = self._signer.loads(token)
             values = tuple(untag_value(i) for i in items)
         except BadSignature:
-            raise BadRequest("the cursor is not one this service issued (tampered or truncated)",
+            raise InvalidInput("the cursor is not one this service issued (tampered or truncated)",
                              parameter="cursor", slug="invalid-cursor") from None
         except (ValueError, TypeError, KeyError, ArithmeticError):   # Decimal("x") is an ArithmeticError
-            raise BadRequest("the cursor cannot be read", parameter="cursor",
+            raise InvalidInput("the cursor cannot be read", parameter="cursor",
                              slug="invalid-cursor") from None
         if found_id != query_id or len(values) != width:
-            raise BadRequest("the cursor belongs to another resource or to other filters or sort; "
+            raise InvalidInput("the cursor belongs to another resource or to other filters or sort; "
                              "start again without it", parameter="cursor", slug="invalid-cursor")
         return values

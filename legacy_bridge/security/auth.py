@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Flask, Response, g, request
+from flask import Flask, g, request
 
 from legacy_bridge.config.checker import Checker
 from legacy_bridge.security.tokens import JwtVerifier
 from legacy_bridge.security.scopes import HASH, KEY_ID, SCOPE, Principal, resource_of, verb_of
-from legacy_bridge.errors import PROBLEM_BASE
-from legacy_bridge.problems import problem
+from legacy_bridge.errors import NotAuthenticated, NotPermitted
+from legacy_bridge.problems import openapi_response
 
 AUTH_KEYS = {"keys", "keys_file", "public_metrics", "jwt"}
 JWT_KEYS = {"issuer", "audience", "jwks_file", "algorithms", "scopes_claim", "id_claim", "leeway"}
@@ -154,18 +154,6 @@ def _credential() -> str | None:
     return request.headers.get("X-API-Key", "").strip() or None
 
 
-def unauthorized(detail: str, error: str | None = None) -> Response:
-    challenge = 'Bearer realm="legacy-bridge"' + (f', error="{error}"' if error else "")
-    return problem(401, {"type": PROBLEM_BASE + "unauthorized", "title": "Unauthorized", "status": 401,
-                         "detail": detail}, {"WWW-Authenticate": challenge})
-
-
-def forbidden(principal: Principal, resource: str, verb: str) -> Response:
-    return problem(403, {"type": PROBLEM_BASE + "forbidden", "title": "Forbidden", "status": 403,
-                         "detail": f"key {principal.id!r} may not {verb} {resource!r}",
-                         "required_scope": f"{resource}:{verb}"})
-
-
 class Guard:
     """The before-request check: public paths pass, others need a key whose scopes allow them."""
 
@@ -186,21 +174,21 @@ class Guard:
             return self.jwt.verify(credential)
         return self.keys.find(credential)
 
-    def __call__(self) -> Response | None:
+    def __call__(self) -> None:
         if self.is_public(request.path):
             return None
         credential = _credential()
         if credential is None:
-            return unauthorized("an API key is required: Authorization: Bearer <key> or X-API-Key: <key>")
+            raise NotAuthenticated("an API key is required: Authorization: Bearer <key> or X-API-Key: <key>")
         principal = self.authenticate(credential)
         if principal is None:
-            return unauthorized("the API key or token is not valid", "invalid_token")
+            raise NotAuthenticated("the API key or token is not valid", "invalid_token")
         g.key_id = principal.id
         if request.url_rule is None:          # no such route: the 404/405 follows, key checked
             return None
         resource, verb = resource_of(request.path, self.base_path), verb_of(request.method)
         if not principal.allows(resource, verb):
-            return forbidden(principal, resource, verb)
+            raise NotPermitted(f"key {principal.id!r} may not {verb} {resource!r}", f"{resource}:{verb}")
         return None
 
 
@@ -224,7 +212,6 @@ def secure_document(document: dict, options: dict | None, base_path: str) -> Non
                    **({"bearerFormat": "JWT"} if options.get("jwt") else {})}})
     document["security"] = [{"apiKey": []}, {"bearer": []}]
     public = PUBLIC + (("/metrics",) if options.get("public_metrics", True) else ())
-    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete", "head", "options"):
@@ -234,8 +221,6 @@ def secure_document(document: dict, options: dict | None, base_path: str) -> Non
                 continue
             operation["x-required-scope"] = f"{resource_of(path, base_path)}:{verb_of(method)}"
             responses = operation.setdefault("responses", {})
-            responses.setdefault("401", {"description": "no API key, or an unknown one "
-                                                        "(WWW-Authenticate)", "content": problem_ref})
-            responses.setdefault("403", {"description": "the key's scopes do not allow "
-                                                        + operation["x-required-scope"],
-                                         "content": problem_ref})
+            responses.setdefault("401", openapi_response("no API key, or an unknown one (WWW-Authenticate)"))
+            responses.setdefault("403", openapi_response("the key's scopes do not allow "
+                                                         + operation["x-required-scope"]))

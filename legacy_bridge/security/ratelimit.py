@@ -19,8 +19,8 @@ from limits import parse_many
 
 from legacy_bridge.security.auth import PUBLIC
 from legacy_bridge.security.scopes import resource_of
-from legacy_bridge.errors import PROBLEM_BASE
-from legacy_bridge.problems import problem
+from legacy_bridge.errors import RateLimited
+from legacy_bridge.problems import openapi_response, response_of
 
 log = logging.getLogger("legacy_bridge")
 RATE_KEYS = {"storage_uri", "strategy", "default", "keys", "resources", "key_prefix"}
@@ -86,10 +86,8 @@ def _too_many(error: RateLimitExceeded) -> Response:
     limiter: Limiter = current_app.extensions["legacy_bridge_limiter"]
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 1
-    return problem(429, {"type": PROBLEM_BASE + "rate-limited", "title": "Too many requests",
-                         "status": 429, "detail": f"rate limit {error.description} exceeded; "
-                                                  f"retry in {wait} s", "limit": error.description},
-                   {"Retry-After": str(wait)})
+    return response_of(RateLimited(f"rate limit {error.description} exceeded; retry in {wait} s",
+                                   error.description, wait))
 
 
 def init_app(app: Flask, options: dict | None, base_path: str) -> Limiter | None:
@@ -119,13 +117,10 @@ def document_limits(document: dict, options: dict | None) -> None:
     """A 429 response on every operation that a limit can reach."""
     if options is None or not (options.get("default") or options["keys"] or options["resources"]):
         return
-    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in document.get("paths", {}).items():
         if path in PUBLIC or path == "/metrics" or path.startswith("/docs/"):
             continue
         for method, operation in operations.items():
             if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"].setdefault("429", {
-                    "description": "rate limit exceeded; see Retry-After",
-                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                    "content": problem_ref})
+                operation["responses"].setdefault("429", openapi_response(
+                    "rate limit exceeded; see Retry-After", {"Retry-After": {"schema": {"type": "integer"}}}))

@@ -20,6 +20,7 @@ from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.demo.tms_simulator import tms_config
 from legacy_bridge.errors import ConfigError, SourceUnavailable
+from legacy_bridge.problems import status_of
 
 WSDL = SHARED_TESTDATA / "wsdl"
 
@@ -78,7 +79,7 @@ def test_the_rpc_encoded_wsdl_fails_naming_the_schema_it_needs():
     with pytest.raises(SourceUnavailable) as info:
         driver.proxy()
     assert "http://schemas.xmlsoap.org/soap/encoding/" in info.value.detail
-    assert info.value.status == 503 and info.value.legacy_code == "wsdl"
+    assert status_of(info.value) == 503 and info.value.legacy_code == "wsdl"
 
 
 def test_a_soap_12_port_is_chosen_by_version():

@@ -11,6 +11,7 @@ from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
 
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Bridge
 
@@ -46,7 +47,7 @@ def one(resource, parameter: str, value: str) -> Condition:
 def refused(resource, args: dict) -> BadRequest:
     with pytest.raises(BadRequest) as exc:
         parse_list(resource, {k: v if isinstance(v, list) else [v] for k, v in args.items()})
-    assert exc.value.status == 400
+    assert status_of(exc.value) == 400
     return exc.value
 
 
@@ -145,7 +146,7 @@ def test_parse_key_converts_each_segment(bridge):
 def test_grammar_errors_name_the_parameter(customers, args, parameter, slug, words):
     error = refused(customers, args)
     assert error.extra["parameter"] == parameter
-    assert error.type == "urn:legacy-bridge:problem:" + slug
+    assert body_of(error)["type"] == "urn:legacy-bridge:problem:" + slug
     assert words in error.detail
 
 
@@ -162,7 +163,7 @@ INT64 = 1 << 63
 def test_an_integer_past_64_bits_is_refused_while_parsing_naming_its_parameter(customers, parameter, value):
     error = refused(customers, {parameter: value})
     assert error.extra["parameter"] == parameter
-    assert error.type == "urn:legacy-bridge:problem:invalid-parameter"
+    assert body_of(error)["type"] == "urn:legacy-bridge:problem:invalid-parameter"
     assert f"is out of range: column CUST_NO holds integers from {-INT64} to {INT64 - 1}" in error.detail
     assert one(customers, parameter.replace("[in]", "[gt]"), str(INT64 - 1)).value == INT64 - 1
 

@@ -25,6 +25,7 @@ from legacy_bridge.errors import (
 )
 from legacy_bridge.ops.bulkhead import Bulkhead
 from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver, Policy
+from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import Query
 
 DOWN = SourceUnavailable("down", "src", "08001")
@@ -124,8 +125,8 @@ def test_the_breaker_opens_after_n_failed_calls_then_refuses_at_once_with_the_co
         list(g.fetch({}, QUERY))
     assert time.monotonic() - started < 0.05
     assert g.driver.calls == 3                      # the source was not called
-    assert raised.value.status == 503 and raised.value.retry_after in (29, 30)
-    assert raised.value.to_problem()["breaker"] == "open"
+    assert status_of(raised.value) == 503 and raised.value.retry_after in (29, 30)
+    assert body_of(raised.value)["breaker"] == "open"
 
 
 def test_after_the_cooldown_one_trial_call_closes_the_breaker_when_it_succeeds():
@@ -260,7 +261,7 @@ def test_a_call_over_max_calls_is_refused_at_once_with_source_busy_and_the_break
             with pytest.raises(SourceBusy) as raised:
                 g.get({}, {"ID": 1}, ["ID"])
         assert time.monotonic() - started < 0.5            # refused, not queued
-        assert raised.value.status == 503 and raised.value.retry_after == 1
+        assert status_of(raised.value) == 503 and raised.value.retry_after == 1
         assert raised.value.slug == "source-busy"
     finally:
         release.set()

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
 from legacy_bridge.errors import BadRequest
+from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.cursors import CursorCodec, fingerprint
 
 QUERY = fingerprint("customers", [], [("id", False)])
@@ -56,7 +57,7 @@ def refused(codec: CursorCodec, token: str, query: str = QUERY, width: int = 2) 
         codec.load(token, query, width)
     error = exc.value
     assert error.extra["parameter"] == "cursor"
-    assert error.status == 400 and error.type.endswith(":invalid-cursor")
+    assert status_of(error) == 400 and body_of(error)["type"].endswith(":invalid-cursor")
     return error
 
 
