@@ -20,6 +20,7 @@ from legacy_bridge.resources import Resource
 from legacy_bridge.events.state import StateStore
 
 from .http import integer_arg, json_response, next_link
+from .openapi_values import record_schema_name
 
 log = logging.getLogger("legacy_bridge.changes")
 
@@ -60,3 +61,33 @@ def register(app: Flask, resources: dict[str, Resource], store: StateStore, base
             bp.add_url_rule(f"{base_path}/{name}/changes", f"changes_{name.replace('-', '_')}",
                             feed_view(resource, store), methods=["GET"])
     app.register_blueprint(bp)
+
+
+def add_openapi(document: dict, resources: dict[str, Resource], base_path: str, errors: dict) -> None:
+    """Document each ``/changes`` route in an OpenAPI 3.0 ``document`` (in place); ``errors``
+    are the responses every read may give (400, 5xx)."""
+    paths = document.setdefault("paths", {})
+    for name, resource in resources.items():
+        if not getattr(resource.spec, "changes", None):
+            continue
+        record = {"$ref": f"#/components/schemas/{record_schema_name(resource)}"}
+        event = {"type": "object", "required": ["id", "resource", "kind", "key", "occurred_at", "record"],
+                 "properties": {"id": {"type": "integer"}, "resource": {"type": "string"},
+                                "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
+                                "key": {"type": "object"}, "occurred_at": {"type": "string", "format": "date-time"},
+                                "record": {"allOf": [record], "nullable": True}}}
+        page = {"type": "object", "required": ["data", "next"], "properties": {
+            "data": {"type": "array", "items": event},
+            "next": {"type": "string", "description": "resume right after the last event (also on an empty page)"},
+            "scan": {"type": "object", "description": "the scan this request ran first, or its error"}}}
+        paths[f"{base_path}/{name}/changes"] = {"get": {
+            "tags": [name], "operationId": f"changes_{name}", "summary": f"Change events of {name}, oldest first",
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                            "maximum": resource.spec.max_limit,
+                                                            "default": resource.spec.default_limit}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                 "description": "the `next` of the previous page (opaque, signed: any other text is a 400)"}],
+            "responses": {"200": {"description": "one page of events", "headers": {
+                "Link": {"schema": {"type": "string"}, "description": 'rel="next" when the page is full'}},
+                "content": {"application/json": {"schema": page}}}, **errors}}}

@@ -15,9 +15,11 @@ from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.resources import Resource
 
 from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_schema, key_schema,
-                             names_schema, since_schema, value_schema, zone_note)
+                             names_schema, record_schema_name, since_schema, value_schema, zone_note)
 from .params import MAX_IN_VALUES, RESERVED
-from .webhooks import add_openapi as add_webhook_paths
+from .changes import add_openapi as add_feed_paths
+from .quarantine import add_openapi as add_quarantine_paths
+from .webhooks import add_openapi as add_webhook_paths, usable as webhooks_usable
 
 
 class Problem(Schema):
@@ -193,7 +195,7 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
     spec.components.schema("Problem", schema=Problem)
     base = service["base_path"]
     for name, resource in resources.items():
-        schema_name = resource.contract.__name__.removesuffix("Schema") or name
+        schema_name = record_schema_name(resource)
         ref = _contract_schema(spec, schema_name, resource)
         selection = {"$ref": f"#/components/schemas/{schema_name}Selection"}
         spec.components.schema(f"{schema_name}Page", {
@@ -247,8 +249,16 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                                                   "responses": {"200": {"description": "ready", **ready},
                                                                 "503": {"description": "a source is failing "
                                                                         "(named in detail)", **ready}}}})
+    if service.get("metrics", True):
+        spec.path(path="/metrics", operations={"get": {
+            "tags": ["operations"], "summary": "Prometheus metrics (text exposition format)",
+            "responses": {"200": {"description": "the metrics", "content": {"text/plain": {
+                "schema": {"type": "string"}}}}}}})
     document = spec.to_dict()
-    add_webhook_paths(document, base)
+    add_feed_paths(document, resources, base, _ERRORS)
+    add_quarantine_paths(document, resources, base, _ERRORS)
+    if webhooks_usable(resources):
+        add_webhook_paths(document, base)
     document["x-reserved-parameters"] = list(RESERVED)
     if config is not None:
         secure_document(document, config.auth, base)

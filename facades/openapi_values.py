@@ -118,3 +118,8 @@ def names_schema(names: list[str], signed: bool = False) -> dict[str, Any]:
     """A comma-separated list of field names (``-`` before a name for descending)."""
     one = ("-?" if signed else "") + "(?:" + "|".join(map(re.escape, names)) + ")"
     return {"type": "string", "pattern": f"^{one}(?:,{one})*$"}
+
+
+def record_schema_name(resource: Resource) -> str:
+    """The name of a resource's record schema among the document's components."""
+    return resource.contract.__name__.removesuffix("Schema") or resource.name

@@ -22,11 +22,37 @@ def _view(resource):
     return view
 
 
+def lists_bad_records(resource) -> bool:
+    return callable(getattr(resource.driver, "quarantine", None))
+
+
 def register(app: Flask, resources: dict, base_path: str) -> None:
     """One quarantine route per resource whose driver lists bad records."""
     bp = Blueprint("quarantine", __name__)
     for name, resource in resources.items():
-        if callable(getattr(resource.driver, "quarantine", None)):
+        if lists_bad_records(resource):
             bp.add_url_rule(f"{base_path}/{name}/quarantine", f"quarantine_{name.replace('-', '_')}",
                             _view(resource), methods=["GET"])
     app.register_blueprint(bp)
+
+
+def add_openapi(document: dict, resources: dict, base_path: str, errors: dict) -> None:
+    """Document each ``/quarantine`` route in an OpenAPI 3.0 ``document`` (in place)."""
+    bad = {"type": "object", "properties": {"file": {"type": "string"}, "record": {"type": "integer"},
+                                            "offset": {"type": "integer"}, "reason": {"type": "string"},
+                                            "field": {"type": "string"}}}
+    report = {"type": "object", "required": ["resource", "policy", "files", "data", "total"], "properties": {
+        "resource": {"type": "string"}, "policy": {"type": "string", "enum": ["quarantine", "reject"]},
+        "files": {"type": "array", "items": {"type": "object", "properties": {
+            "file": {"type": "string"}, "records": {"type": "integer"}, "bad": {"type": "integer"},
+            "complete": {"type": "boolean"}}}},
+        "data": {"type": "array", "items": bad}, "total": {"type": "integer"}}}
+    for name, resource in resources.items():
+        if not lists_bad_records(resource):
+            continue
+        document.setdefault("paths", {})[f"{base_path}/{name}/quarantine"] = {"get": {
+            "tags": [name], "operationId": f"quarantine_{name}", "summary": f"Bad records {name} skips",
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                       "maximum": MAX_LIMIT, "default": 1000}}],
+            "responses": {"200": {"description": "per served file, records read and bad; each bad record",
+                                  "content": {"application/json": {"schema": report}}}, **errors}}}

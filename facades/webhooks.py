@@ -90,6 +90,13 @@ def _delivery(store: StateStore, sub_id: str, delivery_id: int) -> dict[str, Any
     return row
 
 
+def usable(resources: dict) -> bool:
+    """Whether a config can use webhooks: their events are those of the change feed, so
+    some resource must declare ``changes:``.  Otherwise the routes are neither served nor
+    documented."""
+    return any(getattr(resource.spec, "changes", None) for resource in resources.values())
+
+
 def register(app: Flask, base_path: str) -> None:
     """Add the webhook routes under ``base_path``."""
     bp = Blueprint("webhooks", __name__, url_prefix=f"{base_path}/webhooks")

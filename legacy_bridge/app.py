@@ -77,7 +77,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs.bp)
     quarantine.register(app, bridge.resources, config.service["base_path"])
     from legacy_bridge.facades import webhooks as webhook_routes
-    webhook_routes.register(app, config.service["base_path"])
+    if webhook_routes.usable(bridge.resources):
+        webhook_routes.register(app, config.service["base_path"])
     from legacy_bridge.facades import changes
     changes.register(app, bridge.resources, state, config.service["base_path"])    # before /<key>
     resources.register(app, bridge.resources, config.service["base_path"])

@@ -110,6 +110,7 @@ def test_webhooks_config_problems_are_reported_with_their_paths():
 def api(sqlite_backend):
     config = crm_config(sqlite_backend.connection)
     config["webhooks"] = {"allow_networks": ["127.0.0.0/8"]}
+    config["resources"]["customers"]["changes"] = True      # webhooks carry change events
     app = make_app(config)
     yield app, app.test_client()
     app.extensions["legacy_bridge"].close()
@@ -176,3 +177,20 @@ def test_the_openapi_document_describes_the_webhook_routes_and_stays_valid(api):
     assert {"post", "get"} <= set(paths["/v1/webhooks"])
     assert "post" in paths["/v1/webhooks/{id}/deliveries/{delivery}/redeliver"]
     assert "secret" in document["components"]["schemas"]["WebhookSubscription"]["properties"]
+
+
+@pytest.mark.parametrize("method, suffix", [("get", ""), ("post", "/redeliver")])
+def test_a_delivery_id_past_64_bits_is_not_found_not_a_server_error(api, method, suffix):
+    app, client = api
+    sub = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["customers.*"]}).get_json()
+    for delivery in (1 << 63, 10 ** 30):
+        response = getattr(client, method)(f"/v1/webhooks/{sub['id']}/deliveries/{delivery}{suffix}")
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_before_past_64_bits_is_refused_naming_it(api):
+    app, client = api
+    sub = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["customers.*"]}).get_json()
+    response = client.get(f"/v1/webhooks/{sub['id']}/deliveries?before={1 << 63}")
+    assert response.status_code == 400 and response.get_json()["parameter"] == "before"
+    assert client.get(f"/v1/webhooks/{sub['id']}/deliveries?before={(1 << 63) - 1}").status_code == 200

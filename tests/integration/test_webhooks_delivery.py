@@ -36,6 +36,7 @@ def _app(connection: str, state: str, **webhooks):
     config = crm_config(connection)
     config["service"]["state"] = state
     config["webhooks"] = {**FAST, **webhooks}
+    config["resources"]["customers"]["changes"] = True      # webhooks carry change events
     return make_app(config)
 
 
