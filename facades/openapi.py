@@ -7,6 +7,7 @@ from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.config import Config
+from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.contracts.schema import Base64
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
@@ -19,6 +20,7 @@ from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_
 from .params import MAX_IN_VALUES, RESERVED
 from .changes import add_openapi as add_feed_paths
 from .quarantine import add_openapi as add_quarantine_paths
+from .versions import document_deprecation
 from .webhooks import add_openapi as add_webhook_paths, usable as webhooks_usable
 
 
@@ -165,12 +167,12 @@ def _since_param(resource: Resource) -> list[dict]:
                             "watermark order; empty: from the first; the page's `watermark` resumes"}]
 
 
-def _export_operation(resource: Resource, name: str) -> dict:
+def _export_operation(resource: Resource, name: str, suffix: str = "", tag: str = "") -> dict:
     """GET /<resource>/export: the list's filters, streamed as NDJSON or CSV."""
     params = [p for p in _list_params(resource) if p["name"] not in ("limit", "cursor")]
     text = {"schema": {"type": "string"}}
     return {"get": {
-        "tags": [name], "operationId": f"export_{name}", "summary": f"Export every matching {name}",
+        "tags": [tag or name], "operationId": f"export_{name}{suffix}", "summary": f"Export every matching {name}",
         "description": "Streamed (chunked); gzip with Accept-Encoding: gzip. The list route streams the "
                        "same with Accept: application/x-ndjson or text/csv. A stream broken after its "
                        "first byte ends with an {\"error\": problem} line (NDJSON) or without its final "
@@ -184,8 +186,64 @@ def _export_operation(resource: Resource, name: str) -> dict:
                       **_ERRORS}}}
 
 
-def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None) -> dict:
-    """The document; with ``config``, its security (auth) and 429s (rate limits) too."""
+def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, version: str | None) -> None:
+    """The list, export, create and get operations of one resource in one version (``version``
+    None: the base version, whose operation ids and tags carry no version)."""
+    suffix = f"_{version}" if version else ""
+    schema_name = record_schema_name(resource)
+    ref = _contract_schema(spec, schema_name, resource)
+    selection = {"$ref": f"#/components/schemas/{schema_name}Selection"}
+    spec.components.schema(f"{schema_name}Page", {
+        "type": "object", "required": ["data", "next"],
+        "properties": {"data": {"type": "array", "items": ref},
+                       "next": {"type": "string", "nullable": True,
+                                "description": "cursor of the next page; null on the last"}}})
+    tag = f"{name} ({version})" if version else name
+    spec.tag({"name": tag, "description": resource.spec.description or name})
+    collection = {}
+    if "create" in resource.spec.operations:
+        collection["post"] = {
+            "tags": [tag], "operationId": f"create_{name}{suffix}", "summary": f"Create one of {name}",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
+            "responses": {"201": {"description": "created; the record as the source returned it",
+                                  "headers": {"Location": {"schema": {"type": "string"}}},
+                                  "content": {"application/json": {"schema": selection}}},
+                          "404": openapi_response("the source says a record it needs does not exist"),
+                          **_ERRORS}}
+    spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
+        "tags": [tag], "operationId": f"list_{name}{suffix}", "summary": f"List {name}",
+        "description": "Keyset pages." + _filter_note(resource),
+        "parameters": _list_params(resource),
+        "responses": {"200": {"description": "one page (application/json); with Accept: "
+                                             "application/x-ndjson or text/csv every matching record, "
+                                             "streamed as the export route streams it",
+                              "headers": {"Link": {"schema": {"type": "string"},
+                                                   "description": 'rel="next" when there is one'}},
+                              "content": {"application/json": {
+                                  "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}},
+                                  **{media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()}}},
+                      **_ERRORS}}})})
+    if "list" in resource.spec.operations:
+        spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name, suffix, tag))
+    key_path = "/".join("{" + k + "}" for k in resource.key)
+    spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
+        "tags": [tag], "operationId": f"get_{name}{suffix}", "summary": f"One of {name} by key",
+        "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
+                       for k in resource.key] +
+                      [{"name": "fields", "in": "query", "schema": {"type": "string"}},
+                       {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
+                              "content": {"application/json": {"schema": ref}}},
+                      "304": {"description": "not modified (If-None-Match)"},
+                      "404": openapi_response("no record with this key"), **_ERRORS}}})
+
+
+def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None,
+               versions: list[tuple[ApiVersion, dict[str, Resource]]] | None = None,
+               operations: bool = True) -> dict:
+    """The document; with ``config``, its security (auth) and 429s (rate limits) too.
+    ``versions``: the API versions to document with their resources (default: ``resources`` at
+    ``service.base_path``); ``operations``: with /healthz, /readyz and /metrics."""
     marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(title=service["title"], version=str(service["version"]), openapi_version="3.0.3",
                    plugins=[marshmallow_plugin],
@@ -193,54 +251,30 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                                         "application/problem+json (RFC 9457)."})
     marshmallow_plugin.converter.add_attribute_function(_wire_types)
     spec.components.schema("Problem", schema=Problem)
-    base = service["base_path"]
-    for name, resource in resources.items():
-        schema_name = record_schema_name(resource)
-        ref = _contract_schema(spec, schema_name, resource)
-        selection = {"$ref": f"#/components/schemas/{schema_name}Selection"}
-        spec.components.schema(f"{schema_name}Page", {
-            "type": "object", "required": ["data", "next"],
-            "properties": {"data": {"type": "array", "items": ref},
-                           "next": {"type": "string", "nullable": True,
-                                    "description": "cursor of the next page; null on the last"}}})
-        tag = resource.spec.description or name
-        spec.tag({"name": name, "description": tag})
-        collection = {}
-        if "create" in resource.spec.operations:
-            collection["post"] = {
-                "tags": [name], "operationId": f"create_{name}", "summary": f"Create one of {name}",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
-                "responses": {"201": {"description": "created; the record as the source returned it",
-                                      "headers": {"Location": {"schema": {"type": "string"}}},
-                                      "content": {"application/json": {"schema": selection}}},
-                              "404": openapi_response("the source says a record it needs does not exist"),
-                              **_ERRORS}}
-        spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
-            "tags": [name], "operationId": f"list_{name}", "summary": f"List {name}",
-            "description": "Keyset pages." + _filter_note(resource),
-            "parameters": _list_params(resource),
-            "responses": {"200": {"description": "one page (application/json); with Accept: "
-                                                 "application/x-ndjson or text/csv every matching record, "
-                                                 "streamed as the export route streams it",
-                                  "headers": {"Link": {"schema": {"type": "string"},
-                                                       "description": 'rel="next" when there is one'}},
-                                  "content": {"application/json": {
-                                      "schema": {"$ref": f"#/components/schemas/{schema_name}Page"}},
-                                      **{media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()}}},
-                          **_ERRORS}}})})
-        if "list" in resource.spec.operations:
-            spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name))
-        key_path = "/".join("{" + k + "}" for k in resource.key)
-        spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
-            "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",
-            "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
-                           for k in resource.key] +
-                          [{"name": "fields", "in": "query", "schema": {"type": "string"}},
-                           {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
-                                  "content": {"application/json": {"schema": ref}}},
-                          "304": {"description": "not modified (If-None-Match)"},
-                          "404": openapi_response("no record with this key"), **_ERRORS}}})
+    versions = versions or [(base_version(service, {}), resources)]
+    for version, served in versions:
+        for name, resource in served.items():
+            _document_resource(spec, version.path, name, resource, None if version.base else version.name)
+    if operations:
+        _document_operations(spec, service)
+    document = spec.to_dict()
+    for version, served in versions:
+        if version.base:         # the change feed, quarantine and webhooks belong to the base version
+            add_feed_paths(document, served, version.path, _ERRORS)
+            add_quarantine_paths(document, served, version.path, _ERRORS)
+            if webhooks_usable(served):
+                add_webhook_paths(document, version.path)
+    for version, _ in versions:
+        document_deprecation(document, version)
+    document["x-reserved-parameters"] = list(RESERVED)
+    if config is not None:
+        prefixes = tuple(v.path for v, _ in versions)
+        secure_document(document, config.auth, prefixes)
+        document_limits(document, config.rate_limits)
+    return document
+
+
+def _document_operations(spec: APISpec, service: dict) -> None:
     spec.components.schema("Readiness", _READINESS)
     ready = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}
     spec.path(path="/healthz", operations={"get": {"tags": ["operations"], "summary": "process alive",
@@ -254,13 +288,3 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
             "tags": ["operations"], "summary": "Prometheus metrics (text exposition format)",
             "responses": {"200": {"description": "the metrics", "content": {"text/plain": {
                 "schema": {"type": "string"}}}}}}})
-    document = spec.to_dict()
-    add_feed_paths(document, resources, base, _ERRORS)
-    add_quarantine_paths(document, resources, base, _ERRORS)
-    if webhooks_usable(resources):
-        add_webhook_paths(document, base)
-    document["x-reserved-parameters"] = list(RESERVED)
-    if config is not None:
-        secure_document(document, config.auth, base)
-        document_limits(document, config.rate_limits)
-    return document

@@ -70,9 +70,10 @@ def create_view(resource: Resource):
     return view
 
 
-def register(app: Flask, resources: dict[str, Resource], base_path: str) -> None:
-    """One list and one get route per resource, e.g. ``/v1/customers`` and ``/v1/customers/<key>``."""
-    bp = Blueprint("resources", __name__)
+def register(app: Flask, resources: dict[str, Resource], base_path: str, blueprint: str = "resources") -> None:
+    """One list and one get route per resource, e.g. ``/v1/customers`` and ``/v1/customers/<key>``
+    (``blueprint``: its name, one per API version)."""
+    bp = Blueprint(blueprint, __name__)
     for name, resource in resources.items():
         endpoint = name.replace("-", "_")
         if "list" in resource.spec.operations:

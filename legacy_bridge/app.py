@@ -67,19 +67,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
         state.migrate()      # a wrong state URL stops the start, not the first request
 
-    from legacy_bridge.facades import docs, ops, quarantine, resources
+    from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
+    from legacy_bridge.facades import webhooks as webhook_routes
+    base_paths = tuple(version.path for version, _ in bridge.versions)
     logs.init_app(app)
     metrics.init_app(app, enabled=config.service["metrics"])
     problems.init_app(app)
-    auth.init_app(app, config.auth, config.service["base_path"])             # before the limiter:
-    ratelimit.init_app(app, config.rate_limits, config.service["base_path"])  # it limits per key
+    auth.init_app(app, config.auth, base_paths)             # before the limiter:
+    ratelimit.init_app(app, config.rate_limits, base_paths)  # it limits per key
+    versions.init_app(app, [version for version, _ in bridge.versions], measured=config.service["metrics"])
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
-    quarantine.register(app, bridge.resources, config.service["base_path"])
-    from legacy_bridge.facades import webhooks as webhook_routes
-    if webhook_routes.usable(bridge.resources):
-        webhook_routes.register(app, config.service["base_path"])
-    from legacy_bridge.facades import changes
-    changes.register(app, bridge.resources, state, config.service["base_path"])    # before /<key>
-    resources.register(app, bridge.resources, config.service["base_path"])
+    docs.register_versions(app, bridge)
+    for version, served in bridge.versions:
+        if version.base:     # the change feed, quarantine and webhooks belong to the base version
+            quarantine.register(app, served, version.path)
+            if webhook_routes.usable(served):
+                webhook_routes.register(app, version.path)
+            changes.register(app, served, state, version.path)    # before /<key>
+        resources.register(app, served, version.path, "resources" if version.base else f"resources_{version.name}")
     return app

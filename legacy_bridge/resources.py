@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
 
-from legacy_bridge.config.model import Config, ResourceSpec
+from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
 from legacy_bridge.query.cursors import CursorCodec, fingerprint
 from legacy_bridge.ops.bulkhead import Places, streams_for
 from .errors import Busy, InvalidInput, LegacyBridgeError
@@ -66,7 +66,9 @@ class Resource:
         self.key = spec.mapping.key
         self.driver = driver
         self.codec = codec
-        self.contract = spec.contract or build_contract(spec.name, spec.mapping)
+        # another version's contract is named after it (CustomersV2): one document lists both
+        self.contract = spec.contract or build_contract(
+            spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping)
         # a supplied contract dumps every record; the built one matches the mapping exactly
         self._dump = self.contract().dump if spec.contract else None
         self.watermark = [spec.mapping.fields[n] for n in spec.watermark]
@@ -246,6 +248,11 @@ class Bridge:
             name: Resource(spec, self.drivers[spec.source], self.codec)
             for name, spec in config.resources.items()
         }
+        #: every API version served with its resources, the base version (self.resources) first
+        self.versions: list[tuple[ApiVersion, dict[str, Resource]]] = [
+            (version, self.resources if version.base else
+             {name: Resource(spec, self.drivers[spec.source], self.codec) for name, spec in version.resources.items()})
+            for version in config.versions or [base_version(config.service, config.resources)]]
         #: exports streaming at once in this process (``service.max_exports``)
         self.streams = Places(config.service.get("max_exports") or streams_for(DEFAULT_THREADS),
                               lambda n: Busy(f"this worker already streams {n} exports; try again shortly"),
@@ -276,7 +283,7 @@ class Bridge:
                 log.warning("source %s did not answer at start-up (%s): its column types are "
                             "checked on first use", name, report.get("error"))
         problems = []
-        for resource in self.resources.values():
+        for resource in (r for _, resources in self.versions for r in resources.values()):
             if reports.get(resource.spec.source, {}).get("status") == "ok":
                 try:
                     problems += resource.order_problems()

@@ -1,12 +1,14 @@
 """The validated config as the rest of the service reads it."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from legacy_bridge.contracts.mapping import Mapping
 
-__all__ = ["Config", "ResourceSpec"]
+__all__ = ["Config", "ResourceSpec", "ApiVersion", "base_version"]
+
 
 
 @dataclass
@@ -22,6 +24,26 @@ class ResourceSpec:
     operations: tuple[str, ...] = ("get", "list")    # the routes it has: get, list, create
     changes: dict[str, Any] | None = None    # change feed options (legacy_bridge.changes)
     watermark: tuple[str, ...] = ()      # field(s) that grow on every write: updated_since
+    version: str | None = None           # the API version of this contract; None: the base version's
+
+
+@dataclass
+class ApiVersion:
+    """One version of the API: its routes' prefix, its resources' contracts, its deprecation."""
+
+    name: str                                # e.g. v2: the last segment of ``path``
+    path: str                                # e.g. /v2
+    resources: dict[str, ResourceSpec]
+    base: bool = False                       # the version at service.base_path: every resource
+    deprecated: dt.datetime | None = None    # RFC 9745 Deprecation
+    sunset: dt.datetime | None = None        # RFC 8594 Sunset
+    link: str | None = None                  # rel="deprecation": the page that explains it
+
+
+def base_version(service: dict[str, Any], resources: dict[str, ResourceSpec]) -> ApiVersion:
+    """The version every resource is served in, at ``service.base_path``."""
+    path = str(service["base_path"]).rstrip("/")
+    return ApiVersion(name=path.rsplit("/", 1)[-1], path=path, resources=resources, base=True)
 
 
 @dataclass
@@ -33,3 +55,4 @@ class Config:
     auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
     rate_limits: dict[str, Any] | None = None
     webhooks: dict[str, Any] = field(default_factory=dict)    # the webhooks: section, defaults filled in
+    versions: list[ApiVersion] = field(default_factory=list)  # the base version first; empty: only it

@@ -20,7 +20,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
                  "default_limit", "max_limit", "contract", "get", "list", "create", "faults",
-                 "watermark", "changes"}
+                 "watermark", "changes", "versions"}
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
 
 

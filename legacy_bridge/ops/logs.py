@@ -62,16 +62,17 @@ def trace_context(header: str) -> tuple[str, str]:
 
 
 def _source() -> str | None:
-    """The source behind the matched route (``/v1/<resource>...``), if any."""
+    """The source behind the matched route (``/v1/<resource>...``, in any API version), if any."""
     rule = request.url_rule
     bridge = current_app.extensions.get("legacy_bridge")
     if rule is None or bridge is None:
         return None
-    base = bridge.config.service["base_path"].rstrip("/") + "/"
-    if not rule.rule.startswith(base):
-        return None
-    resource = bridge.resources.get(rule.rule[len(base):].split("/", 1)[0])
-    return resource.spec.source if resource is not None else None
+    for version, resources in bridge.versions:
+        base = version.path + "/"
+        if rule.rule.startswith(base):
+            resource = resources.get(rule.rule[len(base):].split("/", 1)[0])
+            return resource.spec.source if resource is not None else None
+    return None
 
 
 def init_app(app: Flask) -> None:

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from legacy_bridge.errors import SourceError
 
 __all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "calls_in_flight", "report_pools", "registry",
-           "multiprocess_mode", "export_ended"]
+           "multiprocess_mode", "export_ended", "version_called"]
 
 _PREFIX = "legacy_bridge_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -47,6 +47,8 @@ SOURCE_DISCARDED = Counter(_PREFIX + "source_connections_discarded",
                            "Connections never pooled again because a call on them passed its deadline "
                            "(closed: cut by the watchdog; abandoned: left to a helper thread, closed when it ends)",
                            ["source", "reason"])
+VERSION_REQUESTS = Counter(_PREFIX + "api_version_requests", "Requests to each API version, by caller "
+                           "(the key id; anonymous without one)", ["version", "key_id"])
 EXPORTS = Counter(_PREFIX + "exports", "Streamed exports by how they ended (complete, broken, aborted)",
                   ["resource", "format", "outcome"])
 EXPORT_ROWS = Counter(_PREFIX + "export_rows", "Records sent by streamed exports, by how the export ended",
@@ -173,6 +175,10 @@ def report_pools(bridge) -> None:
 def scrape() -> Response:
     report_pools(current_app.extensions["legacy_bridge"])      # this worker's pools, read now
     return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def version_called(version: str, key_id: str | None) -> None:
+    VERSION_REQUESTS.labels(version, key_id or "anonymous").inc()
 
 
 def init_app(app: Flask, enabled: bool = True) -> None:

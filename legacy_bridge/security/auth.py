@@ -31,6 +31,14 @@ JWT_KEYS = {"issuer", "audience", "jwks_file", "algorithms", "scopes_claim", "id
 PUBLIC = ("/healthz", "/readyz", "/openapi.json", "/docs")
 
 
+def public_paths(base_paths: str | tuple[str, ...], metrics: bool = True) -> tuple[str, ...]:
+    """The paths open without a key: probes, the documents and docs pages (also each API
+    version's, ``/v2/openapi.json`` and ``/v2/docs``), and ``/metrics`` when ``metrics``."""
+    bases = (base_paths,) if isinstance(base_paths, str) else base_paths
+    return PUBLIC + tuple(f"{b.rstrip('/')}/{doc}" for b in bases for doc in ("openapi.json", "docs")) + \
+        (("/metrics",) if metrics else ())
+
+
 def check_keys(ck: Any, entries: Any, path: str) -> list[dict]:
     """Validate a list of ``{id, hash, scopes}`` (config or keys file); the valid ones."""
     if entries is None:
@@ -157,9 +165,9 @@ def _credential() -> str | None:
 class Guard:
     """The before-request check: public paths pass, others need a key whose scopes allow them."""
 
-    def __init__(self, options: dict, base_path: str) -> None:
+    def __init__(self, options: dict, base_path: str | tuple[str, ...]) -> None:
         self.base_path = base_path
-        self.public = PUBLIC + (("/metrics",) if options.get("public_metrics", True) else ())
+        self.public = public_paths(base_path, options.get("public_metrics", True))
         self.keys = KeyRing(options.get("keys", []), options.get("keys_file"))
         self.jwt = None
         if options.get("jwt"):
@@ -192,7 +200,7 @@ class Guard:
         return None
 
 
-def init_app(app: Flask, options: dict | None, base_path: str) -> None:
+def init_app(app: Flask, options: dict | None, base_path: str | tuple[str, ...]) -> None:
     """Require keys on every non-public route when ``options`` (the ``auth:`` section) is given."""
     if options is None:
         return
@@ -201,7 +209,7 @@ def init_app(app: Flask, options: dict | None, base_path: str) -> None:
     app.before_request(guard)
 
 
-def secure_document(document: dict, options: dict | None, base_path: str) -> None:
+def secure_document(document: dict, options: dict | None, base_path: str | tuple[str, ...]) -> None:
     """Security schemes, per-operation scope and 401/403 responses in the OpenAPI document."""
     if options is None:
         return
@@ -211,7 +219,7 @@ def secure_document(document: dict, options: dict | None, base_path: str) -> Non
         "bearer": {"type": "http", "scheme": "bearer",
                    **({"bearerFormat": "JWT"} if options.get("jwt") else {})}})
     document["security"] = [{"apiKey": []}, {"bearer": []}]
-    public = PUBLIC + (("/metrics",) if options.get("public_metrics", True) else ())
+    public = public_paths(base_path, options.get("public_metrics", True))
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete", "head", "options"):

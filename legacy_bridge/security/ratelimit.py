@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits import parse_many
 
-from legacy_bridge.security.auth import PUBLIC
+from legacy_bridge.security.auth import public_paths
 from legacy_bridge.security.scopes import resource_of
 from legacy_bridge.errors import RateLimited
 from legacy_bridge.problems import openapi_response, response_of
@@ -60,9 +60,10 @@ def check_config(ck: Any, node: Any) -> dict:
 class _Policy:
     """Which limit applies to the current request, from the config."""
 
-    def __init__(self, options: dict, base_path: str) -> None:
+    def __init__(self, options: dict, base_path: str | tuple[str, ...]) -> None:
         self.options = options
         self.base_path = base_path
+        self.public = public_paths(base_path)
 
     def caller(self) -> str:
         key_id = g.get("key_id")
@@ -79,7 +80,7 @@ class _Policy:
 
     def exempt(self) -> bool:
         path = request.path.rstrip("/")
-        return path in PUBLIC or path == "/metrics" or path.startswith("/docs/")
+        return path in self.public or path.startswith("/docs/")
 
 
 def _too_many(error: RateLimitExceeded) -> Response:
@@ -90,7 +91,7 @@ def _too_many(error: RateLimitExceeded) -> Response:
                                    error.description, wait))
 
 
-def init_app(app: Flask, options: dict | None, base_path: str) -> Limiter | None:
+def init_app(app: Flask, options: dict | None, base_path: str | tuple[str, ...]) -> Limiter | None:
     """Register the limiter when ``options`` (the ``rate_limits:`` section) is given.
 
     Call after auth's init_app: the key's id must be known when the limits are checked.
@@ -117,8 +118,9 @@ def document_limits(document: dict, options: dict | None) -> None:
     """A 429 response on every operation that a limit can reach."""
     if options is None or not (options.get("default") or options["keys"] or options["resources"]):
         return
+    public = public_paths(())
     for path, operations in document.get("paths", {}).items():
-        if path in PUBLIC or path == "/metrics" or path.startswith("/docs/"):
+        if path in public or path.startswith("/docs/"):
             continue
         for method, operation in operations.items():
             if isinstance(operation, dict) and "responses" in operation:

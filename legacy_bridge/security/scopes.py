@@ -33,11 +33,14 @@ def verb_of(method: str) -> str:
     return "read" if method.upper() in READ_METHODS else "write"
 
 
-def resource_of(path: str, base_path: str) -> str:
-    """The scope's resource part of a request path."""
-    base = base_path.rstrip("/")
-    if base and (path == base or path.startswith(base + "/")):
-        path = path[len(base):]
+def resource_of(path: str, base_paths: str | tuple[str, ...]) -> str:
+    """The scope's resource part of a request path (under any of the API versions' base paths:
+    a key's scopes hold in every version)."""
+    for base in (base_paths,) if isinstance(base_paths, str) else base_paths:
+        base = base.rstrip("/")
+        if base and (path == base or path.startswith(base + "/")):
+            path = path[len(base):]
+            break
     return path.strip("/").split("/", 1)[0]
 
 

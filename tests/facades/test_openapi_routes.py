@@ -15,8 +15,9 @@ from legacy_bridge.demo import crm as demo_module
 from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
 
 METHODS = {"get", "post", "put", "patch", "delete"}
-#: served, but not API operations: the document itself and the page that shows it
+#: served, but not API operations: the documents themselves (each version's too) and the pages that show them
 META = {"docs.openapi_json", "docs.docs", "docs.asset", "static"}
+META_PREFIX = "version_docs."
 
 
 def _template(path: str) -> str:
@@ -28,7 +29,7 @@ def _template(path: str) -> str:
 
 def served(app) -> set[tuple[str, str]]:
     return {(_template(rule.rule), method.lower()) for rule in app.url_map.iter_rules()
-            if rule.endpoint not in META for method in rule.methods if method.lower() in METHODS}
+            if rule.endpoint not in META and not rule.endpoint.startswith(META_PREFIX) for method in rule.methods if method.lower() in METHODS}
 
 
 def documented(document: dict) -> set[tuple[str, str]]:
