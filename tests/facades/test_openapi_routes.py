@@ -1,7 +1,8 @@
 """The OpenAPI document lists exactly the routes the app serves: every rule of the URL map
 (but the document itself and its docs page) is in it, and nothing the app does not serve.
 Checked on the configs that change which routes exist: the demo (ODBC, a flat file with its
-quarantine, SOAP with create), a change feed (and so webhooks), metrics off, auth and limits."""
+quarantine, SOAP with create), a change feed (and so webhooks), metrics off, auth and limits,
+API versions side by side."""
 from __future__ import annotations
 
 import re
@@ -9,6 +10,7 @@ import re
 import pytest
 import yaml
 from helpers.backends import crm_config, make_app
+from helpers.versions import versioned_config
 from openapi_spec_validator import validate
 
 from legacy_bridge.demo import crm as demo_module
@@ -60,9 +62,9 @@ def test_the_demo_documents_every_route_it_serves_and_no_other(demo_config):
     app.extensions["legacy_bridge"].close()
 
 
-@pytest.mark.parametrize("change", ["changes", "no-metrics", "auth-and-limits"])
+@pytest.mark.parametrize("change", ["changes", "no-metrics", "auth-and-limits", "versions"])
 def test_each_config_documents_every_route_it_serves_and_no_other(sqlite_backend, tmp_path, change):
-    config = crm_config(sqlite_backend.connection)
+    config = (versioned_config if change == "versions" else crm_config)(sqlite_backend.connection)
     config["service"]["state"] = f"sqlite:///{tmp_path / 'state.db'}"
     if change == "changes":
         config["resources"]["customers"]["changes"] = True
@@ -75,5 +77,6 @@ def test_each_config_documents_every_route_it_serves_and_no_other(sqlite_backend
     routes = {path for path, _ in served(app)}
     assert ("/v1/customers/changes" in routes) == ("/v1/webhooks" in routes) == (change == "changes")
     assert ("/metrics" in routes) == (change != "no-metrics")
+    assert ("/v2/customers" in routes) == (change == "versions")
     assert_document_matches_url_map(app)
     app.extensions["legacy_bridge"].close()
