@@ -230,7 +230,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
         "tags": [tag], "operationId": f"get_{name}{suffix}", "summary": f"One of {name} by key",
         "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
                        for k in resource.key] +
-                      [{"name": "fields", "in": "query", "schema": {"type": "string"}},
+                      [{"name": "fields", "in": "query", "schema": names_schema(list(resource.mapping.fields)),
+                        "description": "comma-separated subset of the fields; the record then holds only these"},
                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
                               "content": {"application/json": {"schema": ref}}},

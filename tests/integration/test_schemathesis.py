@@ -8,8 +8,8 @@ import pytest
 import schemathesis
 import yaml
 from helpers.backends import make_app
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from hypothesis import HealthCheck, given, seed, settings
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -60,6 +60,86 @@ def test_every_operation_answers_as_documented(api):
     for operation in operations:
         try:
             run_operation(operation)
-        except Exception as error:      # noqa: BLE001 - collected, every operation is tried
+        except BaseExceptionGroup as error:     # schemathesis' FailureGroup: collected, every operation is tried
             failures.append(f"{operation.label}: {error}")
     assert failures == [], "\n\n".join(failures)
+
+
+# -- every check, another seed -------------------------------------------------------------
+
+SEED = 20261129       # not the derandomized seed above: other cases, the same every run
+
+
+@pytest.fixture(scope="module")
+def feed_app(tmp_path_factory):
+    """The demo with a change feed on customers: its /changes route and the webhook routes too."""
+    built = demo_module.build(tmp_path_factory.mktemp("demo-feed"))
+    with serve(TmsSimulator()) as tms_url:
+        add_to_config(built.config, tms_url)
+        config = yaml.safe_load(built.config.read_text())
+        config["auth"] = {"keys": [{"id": "fuzz", "hash": hash_key(KEY), "scopes": ["*:*"]}]}
+        config["resources"]["customers"]["changes"] = {"scan_on_request": False}
+        config["service"]["state"] = f"sqlite:///{tmp_path_factory.mktemp('state') / 'state.db'}"
+        config["webhooks"] = {"allow_networks": ["127.0.0.0/8"]}
+        app = make_app(config)
+        yield app
+        app.extensions["legacy_bridge"].close()
+
+
+#: refusals no schema can announce, each said in the document: a cursor is a signed token (any
+#: other text is a 400), a webhook's host must resolve, the legacy system checks values by its
+#: own rules (a SOAP fault the source maps to invalid input)
+ANNOUNCED = (":invalid-cursor\"", "cannot resolve", "answered with a fault")
+#: why the service refuses a value its parameter's schema allows, for now: a value outside the
+#: source's code page or that XML cannot carry, an empty ``[in]`` list, ``fields=`` or ``sort=``,
+#: a filter a SOAP list operation requires but the document does not mark required.  The
+#: canonical query model (issue 10 parts 1-3, branch issue-10-core) generates the parameters
+#: from the schema that parses them.
+LOOSER_THAN_THE_PARSER = ("code page of source", "an empty list; give", "name at least one field",
+                          "XML cannot carry it", "cannot be sorted", "are required")
+LOOSER_REASON = ("parameter schemas looser than the parser (code page, XML characters, empty [in], fields= "
+                 "or sort=, required SOAP filters): issue 10 parts 1-3 (branch issue-10-core)")
+
+
+def run_every_check(operation, checks: dict) -> None:
+    """Up to 25 examples of one operation from SEED, each called and checked as ``checks``
+    says (``call_and_validate`` arguments)."""
+    @seed(SEED)
+    @given(case=operation.as_strategy())
+    @settings(max_examples=25, deadline=None, derandomize=False, database=None,
+              suppress_health_check=list(HealthCheck))
+    def examples(case) -> None:
+        case.call_and_validate(headers={"X-API-Key": KEY}, **checks)
+    examples()
+
+
+def failures_of(app, checks: dict) -> list[str]:
+    failures = []
+    for result in schemathesis.openapi.from_wsgi("/openapi.json", app).get_all_operations():
+        operation = result.ok()
+        try:
+            run_every_check(operation, checks)
+        except BaseExceptionGroup as error:     # schemathesis' FailureGroup: collected, every operation is tried
+            failures.append(f"{operation.label}: {error}")
+    return failures
+
+
+@pytest.mark.parametrize("which", ["demo", "demo-with-feed"])
+def test_every_operation_passes_every_check_from_another_seed(request, which):
+    """Every check schemathesis has (stateless ones; positive data acceptance in the next test)."""
+    app = request.getfixturevalue("demo_app" if which == "demo" else "feed_app")
+    failures = failures_of(app, {"excluded_checks": [positive_data_acceptance]})
+    assert failures == [], "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("which", ["demo", "demo-with-feed"])
+def test_what_the_document_allows_is_taken_from_another_seed(request, which):
+    """Positive data acceptance: a request the document allows is not refused.  A refusal for a
+    known looseness (LOOSER_THAN_THE_PARSER) makes this an expected failure; any other fails it."""
+    app = request.getfixturevalue("demo_app" if which == "demo" else "feed_app")
+    failures = [f for f in failures_of(app, {"checks": [positive_data_acceptance, not_a_server_error]})
+                if not any(why in f for why in ANNOUNCED)]
+    unknown = [f for f in failures if not any(why in f for why in LOOSER_THAN_THE_PARSER)]
+    assert unknown == [], "\n\n".join(unknown)
+    if failures:
+        pytest.xfail(f"{LOOSER_REASON}: {len(failures)} operation(s), e.g. {failures[0].splitlines()[0]}")
