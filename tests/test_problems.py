@@ -3,21 +3,24 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pyodbc
 import pytest
 from helpers.backends import crm_config, make_app
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
-from legacy_bridge.problems import body_of, status_of
+from legacy_bridge import errors as errors_module
 from legacy_bridge.errors import (
     BadRequest,
     ConfigError,
+    LegacyBridgeError,
     NotFound,
     SourceError,
     SourceTimeout,
     SourceUnavailable,
 )
+from legacy_bridge.problems import STATUS_AND_TITLE, body_of, status_of
 
 PROBLEM = "urn:legacy-bridge:problem:"
 SECRET = "PWD=hunter2"
@@ -142,3 +145,38 @@ def test_problem_bodies_hold_the_rfc_9457_members_and_no_nulls():
     body = body_of(SourceError("rejected", "crm"))
     assert set(body) == {"type", "title", "status", "detail", "source"}    # legacy_code None is left out
     assert status_of(ConfigError([("a.b", "wrong")], "f.yaml")) == 500
+
+
+# -- one place: domain errors know no HTTP, problems.py maps them ---------------------------
+
+def _every_error_class() -> set[type]:
+    import importlib
+    import pkgutil
+
+    import legacy_bridge
+    for module in pkgutil.walk_packages(legacy_bridge.__path__, "legacy_bridge."):
+        if ".demo" not in module.name and not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    found, todo = set(), [LegacyBridgeError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo += cls.__subclasses__()
+    return found
+
+
+def test_domain_errors_carry_no_http_status_and_each_maps_to_one():
+    for cls in _every_error_class():
+        assert not {"status", "title", "to_problem", "type"} & set(vars(cls)), cls
+        assert status_of(cls.__new__(cls)) in range(400, 600)
+    declared = {cls for cls in vars(errors_module).values()
+                if isinstance(cls, type) and issubclass(cls, LegacyBridgeError)}
+    assert declared - set(STATUS_AND_TITLE) == set()       # each one's status said in problems.py
+
+
+def test_problem_types_and_media_type_are_written_in_problems_py_only():
+    root = Path(errors_module.__file__).resolve().parent.parent
+    sources = [p for folder in ("legacy_bridge", "drivers", "facades", "contracts") for p in (root / folder).rglob("*.py")]
+    assert sorted(str(p.relative_to(root)) for p in sources
+                  if p.name != "problems.py" and ("urn:legacy-bridge" in p.read_text() or
+                                                  "problem+json\"" in p.read_text())) == []
