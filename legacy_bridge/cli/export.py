@@ -18,7 +18,7 @@ import click
 
 from legacy_bridge.cli.common import EXIT_FAILING, EXIT_USAGE, fail, load_config, reason
 
-from legacy_bridge.errors import ConfigError, LegacyBridgeError
+from legacy_bridge.errors import ConfigError, FaultInvalidInput, InvalidInput, LegacyBridgeError
 
 
 
@@ -115,4 +115,5 @@ def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, 
 
 
 def _usage(error: Exception) -> bool:
-    return getattr(error, "status", 500) == 400
+    """Whether the error is the caller's (exit 2), not the source's or ours (exit 1)."""
+    return isinstance(error, (InvalidInput, FaultInvalidInput))
