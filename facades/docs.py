@@ -59,6 +59,8 @@ def register_versions(app: Flask, bridge) -> None:
     """``<version>/openapi.json`` and ``<version>/docs`` for every API version ``bridge`` serves."""
     versions_bp = Blueprint("version_docs", __name__)
     for version, resources in bridge.versions:
+        if not version.name:        # base_path "/": /openapi.json and /docs are the version's
+            continue
         versions_bp.add_url_rule(f"{version.path}/openapi.json", f"openapi_{version.name}",
                                  _version_document(bridge, version, resources), methods=["GET"])
         versions_bp.add_url_rule(f"{version.path}/docs", f"docs_{version.name}", _version_page(bridge, version),

@@ -35,6 +35,7 @@ def _version_of(path: str, versions: list[ApiVersion]) -> ApiVersion | None:
 
 def init_app(app: Flask, versions: list[ApiVersion], measured: bool = True) -> None:
     """Mark the responses of deprecated versions; count calls per version and key id."""
+    versions = [v for v in versions if v.name]      # base_path "/": no version prefix to tell
     headers = {v.name: deprecation_headers(v) for v in versions}
 
     @app.after_request

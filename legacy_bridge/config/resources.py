@@ -88,6 +88,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     path = f"resources.{name}"
     if not RESOURCE_NAME.match(str(name)):
         ck.fail(path, "resource names are lower case letters, digits, - and _")
+    elif name == "docs":
+        ck.fail(path, "docs is reserved: <base_path>/docs is the version's docs page")
     node = ck.mapping(node, path)
     ck.unknown(node, RESOURCE_KEYS, path)
     source = node.get("source")

@@ -160,3 +160,23 @@ def test_a_wrong_version_declaration_is_refused_naming_its_path(sqlite_backend, 
     with pytest.raises(ConfigError) as info:
         make_app(config)
     assert path in [p for p, _ in info.value.problems]
+
+
+def test_a_resource_named_docs_is_refused_its_path_is_the_docs_page(sqlite_backend):
+    config = versioned_config(sqlite_backend.connection)
+    config["resources"]["docs"] = config["resources"].pop("active-customers")
+    with pytest.raises(ConfigError) as info:
+        make_app(config)
+    assert "resources.docs" in [p for p, _ in info.value.problems]
+
+
+def test_without_a_version_prefix_the_service_still_serves_its_one_version(sqlite_backend):
+    config = versioned_config(sqlite_backend.connection)
+    del config["resources"]["customers"]["versions"], config["versions"]
+    config["service"]["base_path"] = "/"
+    app = make_app(config)
+    client = app.test_client()
+    assert client.get("/customers/3").get_json()["id"] == 3
+    assert client.get("/openapi.json").status_code == client.get("/docs").status_code == 200
+    assert "Deprecation" not in client.get("/customers/3").headers
+    app.extensions["legacy_bridge"].close()
