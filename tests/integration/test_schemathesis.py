@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 import yaml
 from helpers.backends import make_app
 from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -101,11 +103,11 @@ LOOSER_REASON = ("parameter schemas looser than the parser (code page, XML chara
                  "or sort=, required SOAP filters): issue 10 parts 1-3 (branch issue-10-core)")
 
 
-def run_every_check(operation, checks: dict) -> None:
-    """Up to 25 examples of one operation from SEED, each called and checked as ``checks``
-    says (``call_and_validate`` arguments)."""
+def run_every_check(operation, checks: dict, mode: GenerationMode = GenerationMode.POSITIVE) -> None:
+    """Up to 25 examples of one operation from SEED (valid ones, or invalid ones for ``mode``
+    NEGATIVE), each called and checked as ``checks`` says (``call_and_validate`` arguments)."""
     @seed(SEED)
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(mode))
     @settings(max_examples=25, deadline=None, derandomize=False, database=None,
               suppress_health_check=list(HealthCheck))
     def examples(case) -> None:
@@ -113,12 +115,17 @@ def run_every_check(operation, checks: dict) -> None:
     examples()
 
 
-def failures_of(app, checks: dict) -> list[str]:
+def failures_of(app, checks: dict, modes: tuple[GenerationMode, ...] = (GenerationMode.POSITIVE,)) -> list[str]:
     failures = []
     for result in schemathesis.openapi.from_wsgi("/openapi.json", app).get_all_operations():
         operation = result.ok()
         try:
-            run_every_check(operation, checks)
+            for mode in modes:
+                try:
+                    run_every_check(operation, checks, mode)
+                except Unsatisfiable:        # nothing to send wrong (no parameter, no body)
+                    if mode is not GenerationMode.NEGATIVE:
+                        raise
         except BaseExceptionGroup as error:     # schemathesis' FailureGroup: collected, every operation is tried
             failures.append(f"{operation.label}: {error}")
     return failures
@@ -126,9 +133,10 @@ def failures_of(app, checks: dict) -> list[str]:
 
 @pytest.mark.parametrize("which", ["demo", "demo-with-feed"])
 def test_every_operation_passes_every_check_from_another_seed(request, which):
-    """Every check schemathesis has (stateless ones; positive data acceptance in the next test)."""
+    """Every check schemathesis has, on valid and on invalid requests (negative data is refused);
+    positive data acceptance in the next test."""
     app = request.getfixturevalue("demo_app" if which == "demo" else "feed_app")
-    failures = failures_of(app, {"excluded_checks": [positive_data_acceptance]})
+    failures = failures_of(app, {"excluded_checks": [positive_data_acceptance]}, tuple(GenerationMode))
     assert failures == [], "\n\n".join(failures)
 
 
