@@ -24,11 +24,11 @@ class Converter:
     """
 
     name: ClassVar[str] = "none"
-    type: ClassVar[str] = "string"      # or integer, number, decimal, boolean, date, time, datetime, binary
+    type: str = "string"      # or integer, number, decimal, boolean, date, time, datetime, binary
     #: values the legacy column holds for "no value", besides NULL
     legacy_nulls: tuple = ()
     #: text converters keep prefixes, so startswith/contains can be pushed down
-    supports_like: ClassVar[bool] = False
+    supports_like: bool = False
     enum: tuple[str, ...] | None = None
     #: the decimal places a filter value may have (an implied decimal point), None: any
     places: int | None = None
@@ -104,6 +104,7 @@ def build(spec: Any) -> Converter:
             raise ConversionError("an empty converter list")
         parts = [build(s) for s in spec]
         return parts[0] if len(parts) == 1 else Chain(parts)
+    options: Any
     if isinstance(spec, str):
         name, options = spec, {}
     elif isinstance(spec, dict) and len(spec) == 1:

@@ -248,7 +248,7 @@ class CodeTable(Converter):
         try:
             return self.names[value]
         except KeyError:
-            raise ConversionError(f"must be one of {', '.join(self.enum)}") from None
+            raise ConversionError(f"must be one of {', '.join(self.enum or ())}") from None
 
 
 @register

@@ -9,7 +9,7 @@ last record is a fatal one, since nothing after it can be located.
 """
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Generator, Iterator
 
 from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, conditions, iter_records
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
@@ -41,7 +41,7 @@ class _CopybookReader:
     first = 0
     #: VB: the offset of the block (its BDW) holding the record ``scan`` yielded last;
     #: a cursor keeps it, so the next page enters that block without reading from the start
-    block = 0
+    block: int | None = 0
 
     def __init__(self, fmt: CopybookFormat, f: BinaryIO) -> None:
         self.fmt, self.f, self.columns = fmt, f, fmt.columns
@@ -91,7 +91,7 @@ class _CopybookReader:
         end = block + int.from_bytes(bdw[:2], "big") if len(bdw) == 4 else 0
         return end if block + 4 <= pos < end else None
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         """(offset, row) from ``pos``; a VB read resumes inside ``block`` (a BDW offset) when given."""
         decode = self._decode
         for offset, record in self._raw(pos or 0, block):

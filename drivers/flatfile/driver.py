@@ -261,13 +261,18 @@ class FlatFileDriver(Driver):
             return self._get(key, columns)
         return self._within(lambda: self._get(key, columns))
 
-    def _get(self, key: dict[str, Any], columns: list[str]) -> tuple | None:
-        key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
+    def _opened(self) -> Iterator[tuple[Any, DataFile]]:
+        """Each served file opened at its current version (the caller closes the handle);
+        a file removed since the listing is no longer served."""
         for df in self.files():
             try:
-                handle, version = open_version(df)
+                yield open_version(df)
             except FileNotFoundError:
                 continue
+
+    def _get(self, key: dict[str, Any], columns: list[str]) -> tuple | None:
+        key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
+        for handle, version in self._opened():
             with handle:
                 found = self._survey(handle, version, key_columns)
                 self._refuse_if_rejected(version, found)
@@ -290,11 +295,7 @@ class FlatFileDriver(Driver):
     def survey_all(self) -> list[tuple[DataFile, survey_io.Survey]]:
         """Every served file version surveyed (once each): its bad records counted."""
         done = []
-        for df in self.files():
-            try:
-                handle, version = open_version(df)
-            except FileNotFoundError:
-                continue
+        for handle, version in self._opened():
             with handle:
                 found = self._known(version) or self._survey(handle, version, None)
             done.append((version, found))

@@ -12,7 +12,7 @@ import csv
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Generator, Iterator
 
 __all__ = ["BadRecord", "Column", "CsvFormat", "FixedFormat", "parse_columns", "TYPES"]
 
@@ -120,6 +120,9 @@ def _lines(f: BinaryIO, pos: int) -> Iterator[tuple[int, bytes]]:
 class _Reader:
     """What every text reader shares: one record read at a byte offset through ``scan``."""
 
+    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
+        raise NotImplementedError
+
     def read_at(self, pos: int) -> tuple | BadRecord | None:
         rows = self.scan(pos)
         try:
@@ -133,7 +136,7 @@ class CsvFormat:
 
     def __init__(self, delimiter: str = ",", quotechar: str = '"', quoting: str = "minimal",
                  header: bool = True, columns: list[Column] | None = None, encoding: str = "utf-8") -> None:
-        self.dialect = {"delimiter": delimiter, "quotechar": quotechar,
+        self.dialect: dict[str, Any] = {"delimiter": delimiter, "quotechar": quotechar,
                         "quoting": csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
                         "doublequote": True, "strict": True}
         self.header, self.declared, self.encoding = header, columns or [], encoding
@@ -151,11 +154,11 @@ class _CsvReader(_Reader):
         header: list[str] | None = None
         if fmt.header:
             rows = self._rows(0)
-            offset, header = next(rows, (0, None))
+            offset, first = next(rows, (0, None))
             rows.close()
-            if isinstance(header, BadRecord):
-                raise ValueError(f"the header row cannot be read: {header.reason}")
-            header = [h.strip() for h in header] if header is not None else []
+            if isinstance(first, BadRecord):
+                raise ValueError(f"the header row cannot be read: {first.reason}")
+            header = [h.strip() for h in first] if first is not None else []
             self.first = self._end
         # a header names the columns; declared ones give their types (the rest stay text)
         self.columns = header if header is not None else [c.name for c in fmt.declared]
@@ -166,7 +169,7 @@ class _CsvReader(_Reader):
         self.typed = [(self.columns.index(c.name), c.name, TYPES[c.type]) for c in fmt.declared
                       if c.type != "text"]
 
-    def _rows(self, pos: int) -> Iterator[tuple[int, list[str] | BadRecord]]:
+    def _rows(self, pos: int) -> Generator[tuple[int, list[str] | BadRecord], None, None]:
         """Raw rows and where each starts; a row may span lines (quoted newlines)."""
         self._end = pos
         encoding = self.fmt.encoding
@@ -192,7 +195,7 @@ class _CsvReader(_Reader):
                 continue
             yield start, row
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         for offset, row in self._rows(self.first if pos is None else pos):
             yield offset, row if isinstance(row, BadRecord) else self._record(row)
 
@@ -211,7 +214,9 @@ class FixedFormat:
 
     def __init__(self, columns: list[Column], encoding: str = "ascii", record_length: int | None = None) -> None:
         self.columns = [c.name for c in columns]
-        self.slices = [(c.name, c.start - 1, c.start - 1 + c.length) for c in columns]
+        # parse_columns has required start and length of every fixed-width column
+        self.slices = [(c.name, c.start - 1, c.start - 1 + c.length) for c in columns
+                       if c.start is not None and c.length is not None]
         self.typed = _typed(columns)
         self.encoding, self.record_length = encoding, record_length
         self.width = max(end for _, _, end in self.slices)
@@ -242,7 +247,7 @@ class _FixedReader(_Reader):
             yield pos, record
             pos += len(record)
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Iterator[tuple[int, tuple | BadRecord]]:
+    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         for offset, record in self._records(pos or 0):
             yield offset, self._record(record)
 

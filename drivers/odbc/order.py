@@ -145,14 +145,14 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
         columns, reads = zip(*[(entry[0], entry[1]) for entry in cur.description])
         cur.fetchall()
         if kind == "postgresql":
-            names: list[str | None] = _pg_names(cur, d, source, columns)
+            names: list[str | None] = list(_pg_names(cur, d, source, list(columns)))
         else:                   # select: targets have no catalog entry: their names are unknown
             catalog = _catalog_names(cur, target)
             names = [catalog.get(c.upper()) for c in columns]
         numbers: list[type | None] = [None] * len(columns)
         dst = False
         if kind == "mariadb":
-            numbers = _probe_types(cur, source, [f"{d.ident(c)}+0" for c in columns])
+            numbers = list(_probe_types(cur, source, [f"{d.ident(c)}+0" for c in columns]))
             dst = session_has_dst(cur)
         types = {}
         for column, name, read, number in zip(columns, names, reads, numbers):

@@ -140,7 +140,7 @@ def _same_socket(fd: int, inode: int) -> Iterator[socket.socket | None]:
 
 def _sockets() -> dict[int, int]:
     """fd -> inode of every socket this process holds."""
-    found = {}
+    found: dict[int, int] = {}
     try:
         entries = os.listdir(_FD_DIR)
     except OSError:
@@ -220,7 +220,7 @@ def connect_with_socket(connect: Callable[[], Any], port: int | None, deadline: 
                 found = _the_new_socket(before, port)
             except Exception:      # noqa: BLE001 - the connection works without a handle
                 found = None
-            if found is not False:
+            if found is None or isinstance(found, SocketHandle):     # not False: ambiguous
                 return conn, found
             if attempt == 1:
                 close(conn)

@@ -113,7 +113,7 @@ class ServiceTransport(Transport):
                 if self._pools is None:
                     # requests' defaults, so both paths trust the same certificates
                     bundle = session.environment(address).ca_bundle or certifi.where()
-                    where = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
+                    where: dict[str, Any] = {"ca_cert_dir": bundle} if os.path.isdir(bundle) else {"ca_certs": bundle}
                     self._pools = urllib3.PoolManager(num_pools=2, maxsize=self._pool_size, **where)
         return self._pools
 

@@ -59,7 +59,8 @@ def load_document(location: str, transport: Transport, strict: bool = True) -> D
     with _LOCK:
         document = _DOCUMENTS.get(key)
     if document is None:
-        document = Document(str(location), transport, settings=Settings(strict=strict))
+        # zeep annotates ``transport`` as the class, yet takes (and needs) an instance
+        document = Document(str(location), transport, settings=Settings(strict=strict))  # type: ignore[arg-type]
         with _LOCK:
             document = _DOCUMENTS.setdefault(key, document)
     return document

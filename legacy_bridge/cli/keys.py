@@ -124,9 +124,11 @@ def revoke(key_id: str, config_path: str | None, keys_file: str | None) -> None:
     inline, keys_file = _sources(config_path, keys_file)
     if any(e["id"] == key_id for e in inline):
         fail(f"key {key_id!r} is written in the config's auth.keys: remove its line there and restart")
-    entries = _checked_file(keys_file) if keys_file else []
+    if not keys_file:
+        fail(f"no key {key_id!r} (no keys file)")
+    entries = _checked_file(keys_file)
     kept = [e for e in entries if e["id"] != key_id]
     if len(kept) == len(entries):
-        fail(f"no key {key_id!r}" + (f" in {keys_file}" if keys_file else " (no keys file)"))
+        fail(f"no key {key_id!r} in {keys_file}")
     _write(keys_file, kept)
     click.echo(f"revoked {key_id}")

@@ -25,7 +25,7 @@ from legacy_bridge.security import auth, ratelimit
 __all__ = ["validate", "load", "SERVICE_DEFAULTS", "TOP_KEYS"]
 
 TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "versions"}
-SERVICE_DEFAULTS = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
+SERVICE_DEFAULTS: dict[str, Any] = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
                     "state": None, "max_exports": None}

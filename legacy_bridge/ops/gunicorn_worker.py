@@ -42,7 +42,7 @@ def _log_uncaught(exc_type, exc, tb) -> None:  # noqa: ANN001
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is not SystemExit:
         log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
-                  exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+                  exc_info=args.exc_value)
 
 
 class ThreadWorker(GunicornThreadWorker):

@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 import hashlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -18,7 +18,7 @@ from legacy_bridge.errors import InvalidInput
 
 _TAGS: dict[type, str] = {bool: "b", int: "i", float: "f", str: "s", Decimal: "n",
                           dt.datetime: "t", dt.date: "d", dt.time: "h", bytes: "x"}
-_READ = {"b": bool, "i": int, "f": float, "s": str, "n": Decimal,
+_READ: dict[str, Callable[[Any], Any]] = {"b": bool, "i": int, "f": float, "s": str, "n": Decimal,
          "t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat,
          "h": dt.time.fromisoformat, "x": base64.urlsafe_b64decode}
 

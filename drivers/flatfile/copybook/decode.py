@@ -123,7 +123,7 @@ def _packed_table(length: int, signed: bool, scale: int) -> dict[bytes, Any]:
     for n in range(10 ** (2 * length - 1)):
         digits = str(n).rjust(2 * length - 1, "0")
         for nib, sign in (_SIGNED if signed else _UNSIGNED).items():
-            v = sign * n
+            v: int | Decimal = sign * n
             if scale > 0:
                 v = Decimal(v).scaleb(-scale, _CTX)
             elif scale < 0:
@@ -181,9 +181,9 @@ def _reason(f: Field, raw: bytes, cp) -> str:
         return f"bad code point 0x{raw[k]:02X} at field byte {k}"
     if f.usage == "packed":
         h = raw.hex()
-        k = next((i for i, c in enumerate(h[:-1]) if c > "9"), None)
-        if k is not None:
-            return f"bad packed digit nibble {h[k].upper()} at nibble {k}"
+        nibble = next((i for i, c in enumerate(h[:-1]) if c > "9"), None)
+        if nibble is not None:
+            return f"bad packed digit nibble {h[nibble].upper()} at nibble {nibble}"
         return f"bad packed sign nibble {h[-1].upper()}"
     if f.usage == "display":
         k = next((i for i, b in enumerate(raw) if cp.chars[b] is None or not cp.chars[b].isdigit()), 0)
@@ -254,7 +254,7 @@ def make_decoder(layout: Layout, codepage_name: str = "cp037", floating_point: s
     def slow(r: bytes) -> tuple:
         h = r.hex()
         out: list[Any] = []
-        value = {}
+        value: dict[str, Any] = {}
         for i, f in enumerate(fields):
             if any(not isinstance(value.get(d), int) or value[d] <= k for d, k in f.odo):
                 out.append(None)

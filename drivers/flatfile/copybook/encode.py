@@ -105,8 +105,8 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
     body = [cp.digit_bytes[int(c)] for c in str(abs(n)).rjust(width, "0")]
     if f.signed:
         if f.sign_separate:
-            s = cp.minus if n < 0 else cp.plus
-            body = [s] + body if f.sign == "leading" else body + [s]
+            sign = cp.minus if n < 0 else cp.plus
+            body = [sign] + body if f.sign == "leading" else body + [sign]
         else:
             k = 0 if f.sign == "leading" else -1
             body[k] = cp.overpunch_byte(body[k] - cp.digit_bytes[0], n < 0)
