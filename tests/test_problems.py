@@ -155,7 +155,9 @@ def _every_error_class() -> set[type]:
 
     import legacy_bridge
     for module in pkgutil.walk_packages(legacy_bridge.__path__, "legacy_bridge."):
-        if ".demo" not in module.name and not module.name.endswith("__main__"):
+        # not the demo, nor what runs on import (the CLI's __main__; the gunicorn config, which
+        # points prometheus at a multiprocess directory)
+        if not any(part in module.name for part in (".demo", "__main__", "gunicorn")):
             importlib.import_module(module.name)
     found, todo = set(), [LegacyBridgeError]
     while todo:
