@@ -264,7 +264,7 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
             add_feed_paths(document, served, version.path, _ERRORS)
             add_quarantine_paths(document, served, version.path, _ERRORS)
             if webhooks_usable(served):
-                add_webhook_paths(document, version.path)
+                add_webhook_paths(document, version.path, tuple(served))
     for version, _ in versions:
         document_deprecation(document, version)
     document["x-reserved-parameters"] = list(RESERVED)

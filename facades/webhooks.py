@@ -174,13 +174,22 @@ def _ok(description: str, schema: str | dict) -> dict:
 _TIME = {"type": "string", "format": "date-time", "nullable": True}
 
 
-def add_openapi(document: dict, base_path: str) -> None:
-    """Document the webhook routes in an OpenAPI 3.0 ``document`` (in place)."""
+#: a target URL as the route surely takes it (its host must still resolve to an allowed address)
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#]\S*)?$"
+KINDS = ("created", "updated", "deleted", "*")
+
+
+def add_openapi(document: dict, base_path: str, resources: tuple[str, ...] = ()) -> None:
+    """Document the webhook routes in an OpenAPI 3.0 ``document`` (in place); ``resources``:
+    the names events may be subscribed to."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas["WebhookSubscription"] = {"type": "object", "required": ["url", "events"], "properties": {
+    events = [f"{r}.{k}" for r in (*resources, "*") for k in KINDS]
+    schemas["WebhookSubscription"] = {"type": "object", "required": ["url", "events"],
+                                      "additionalProperties": False, "properties": {
         "id": {"type": "string", "readOnly": True},
-        "url": {"type": "string", "format": "uri", "description": "http(s); no loopback, link-local or metadata address"},
-        "events": {"type": "array", "items": {"type": "string", "example": "customers.updated"},
+        "url": {"type": "string", "format": "uri", "pattern": URL_PATTERN,
+                "description": "http(s); no credentials, no loopback, link-local or metadata address"},
+        "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": events},
                    "description": "<resource|*>.<created|updated|deleted|*>"},
         "description": {"type": "string", "nullable": True},
         "secret": {"type": "string", "readOnly": True,
