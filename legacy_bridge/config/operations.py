@@ -79,6 +79,6 @@ def check_operations(ck: Checker, node: dict, path: str, fields: dict[str, Field
 def target_keys(kind: Any) -> tuple[str, ...]:
     """What a source kind's resources name: tables (ODBC) or operations (SOAP)."""
     try:
-        return getattr(driver_class(kind), "target_keys", ("table", "view", "select"))
+        return driver_class(kind).target_keys
     except (KeyError, TypeError):
         return ("table", "view", "select")

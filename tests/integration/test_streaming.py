@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from helpers.backends import ROWS, crm_config, make_app
 
-from legacy_bridge.resources import ListRequest
+from legacy_bridge.query.model import ListQuery
 
 STREAM_OPTIONS = {"sqlite": "StepAPI=1", "postgresql": "UseDeclareFetch=1;Fetch=50",
                   "mariadb": "NO_CACHE=1"}
@@ -14,7 +14,7 @@ def test_a_stream_reads_every_row_in_key_order_on_the_stream_pool(backend):
     bridge = app.extensions["legacy_bridge"]
     try:
         resource = bridge.resources["customers"]
-        ids = [r["id"] for r in resource.stream(ListRequest(fields=["id"]))]
+        ids = [r["id"] for r in resource.stream(ListQuery(fields=["id"]))]
         assert ids == list(range(1, ROWS + 1))
         driver = bridge.drivers["crm"]
         assert driver.stream_pool is not driver.pool

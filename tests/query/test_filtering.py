@@ -11,7 +11,8 @@ from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query
-from legacy_bridge.resources import Bridge, ListRequest
+from legacy_bridge.query.model import Filter, ListQuery
+from legacy_bridge.resources import Bridge
 
 COLUMNS = ["NO", "NM", "DT"]
 
@@ -72,7 +73,7 @@ def resource():
 def _walk(resource, where, limit=7):
     seen, cursor = [], None
     while True:
-        page = resource.page(ListRequest(fields=["no"], where=where, limit=limit, cursor=cursor))
+        page = resource.page(ListQuery(fields=["no"], filters=where, limit=limit, cursor=cursor))
         seen += [r["no"] for r in page.records]
         if not page.next:
             return seen
@@ -80,12 +81,12 @@ def _walk(resource, where, limit=7):
 
 
 def test_residual_filters_walk_every_matching_row_once(resource):
-    where = [Condition("DT", "isnull", False, (0,)), Condition("NO", "gt", 10)]
+    where = [Filter("day", "isnull", False, "day[isnull]", "false"), Filter("no", "gt", 10, "no[gt]", "10")]
     expected = [n for n, _, dt in ListDriver.rows if dt and n > 10]
     assert _walk(resource, where) == expected
 
 
 def test_a_source_that_cannot_sort_refuses_sort(resource):
     with pytest.raises(BadRequest) as info:
-        resource.page(ListRequest(fields=["no"], sort=[("name", False)]))
+        resource.page(ListQuery(fields=["no"], sort=[("name", False)]))
     assert info.value.extra["parameter"] == "sort"

@@ -1,7 +1,7 @@
 r"""JSON Schemas of field values, in records and in query parameters.
 
-A parameter's schema is never looser than the parser (facades/params.py): every value it
-allows parses, so a client (or a fuzzer) that follows the document gets no 400 for the
+A parameter's schema is never looser than the parser (:mod:`.schema`, which documents each
+parameter with these): every value it allows parses, so a client (or a fuzzer) that follows the document gets no 400 for the
 form of a value.  Where a regular expression cannot say exactly what parses, it says less
 (February 29 is left out, integers keep to the digits their column surely holds).  Digits
 are written ``[0-9]``: ``\d`` is any Unicode digit in Python and only ASCII in JSON Schema.
@@ -10,9 +10,17 @@ are written ``[0-9]``: ``\d`` is any Unicode digit in Python and only ASCII in J
 from __future__ import annotations
 
 import re
-from typing import Any
+import datetime as dt
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from legacy_bridge.resources import Resource
+from marshmallow import ValidationError, fields
+
+from legacy_bridge.contracts.schema import contract_field
+from legacy_bridge.errors import BadRequest
+
+if TYPE_CHECKING:                      # resources.py runs queries; this only reads its fields
+    from legacy_bridge.resources import Resource
 
 _MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
               r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
@@ -48,7 +56,7 @@ def zone_note(resource: Resource) -> str:
             f"also take one with an offset, converted to {zone.key}")
 
 
-def _item(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
+def item_pattern(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
     """(regular expression without anchors, schema) of one value of field ``name``."""
     fmap = resource.mapping.fields[name]
     kind = fmap.type
@@ -87,7 +95,7 @@ def _item(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
 
 def value_schema(resource: Resource, name: str) -> dict[str, Any]:
     """One filter value of field ``name``, as the query grammar parses it."""
-    return _item(resource, name)[1]
+    return item_pattern(resource, name)[1]
 
 
 def key_schema(resource: Resource, name: str) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def key_schema(resource: Resource, name: str) -> dict[str, Any]:
 
 def in_list_schema(resource: Resource, name: str, most: int) -> dict[str, Any]:
     """``name[in]``: 1 to ``most`` comma-separated values; an empty list is a 400."""
-    item = _item(resource, name)[0]
+    item = item_pattern(resource, name)[0]
     return {"type": "string", "minLength": 1, "pattern": f"^{item}(?:,{item}){{0,{most - 1}}}$",
             "description": f"1 to {most} comma-separated values (an empty list is a 400, whatever "
                            f"the field's type)"}
@@ -108,7 +116,7 @@ def since_schema(resource: Resource) -> dict[str, Any]:
     """``updated_since``: the watermark's value (a date + time pair as one timestamp), or empty."""
     names = resource.spec.watermark
     if len(names) == 1:
-        item = _item(resource, names[0])[0]
+        item = item_pattern(resource, names[0])[0]
     else:
         item = rf"{DATE}T{CLOCK}" + (f"{OFFSET}?" if resource.timezone else "")
     return {"type": "string", "pattern": f"^(?:{item})?$"}
@@ -118,3 +126,57 @@ def names_schema(names: list[str], signed: bool = False) -> dict[str, Any]:
     """A comma-separated list of field names (``-`` before a name for descending)."""
     one = ("-?" if signed else "") + "(?:" + "|".join(map(re.escape, names)) + ")"
     return {"type": "string", "pattern": f"^{one}(?:,{one})*$"}
+
+
+# -- parsing one value: text -> canonical value ------------------------------------------
+
+@lru_cache(maxsize=None)
+def _value_field(type_name: str, enum: tuple | None) -> fields.Field:
+    return contract_field(type_name, enum, nullable=False)
+
+
+def _in_source_zone(resource: Resource, value: Any, text: str, parameter: str) -> Any:
+    """A date-time with a UTC offset as the naive local time of the source's time zone."""
+    if not isinstance(value, (dt.datetime, dt.time)) or value.utcoffset() is None:
+        return value
+    source = resource.spec.source
+    if isinstance(value, dt.time):
+        raise BadRequest(f"{parameter}: {text!r} is a time of day with a UTC offset, which no date "
+                         f"places in a time zone; give the local time of source {source!r}",
+                         parameter=parameter)
+    if resource.timezone is None:
+        raise BadRequest(f"{parameter}: {text!r} has a UTC offset, but source {source!r} declares no "
+                         f"time zone for its timestamps (sources.{source}.timezone, e.g. Europe/Berlin); "
+                         f"give its local time without an offset", parameter=parameter)
+    return value.astimezone(resource.timezone).replace(tzinfo=None)
+
+
+def _invalid(exc: ValidationError, text: str, parameter: str) -> BadRequest:
+    messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+    return BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})",
+                      parameter=parameter)
+
+
+def typed_value(resource: Resource, type_name: str, text: str, parameter: str,
+                enum: tuple | None = None) -> Any:
+    """``text`` as a canonical value of ``type_name``, in the source's time zone."""
+    try:
+        value = _value_field(type_name, enum).deserialize(text)
+    except ValidationError as exc:
+        raise _invalid(exc, text, parameter) from None
+    return _in_source_zone(resource, value, text, parameter)
+
+
+def canonical_value(resource: Resource, name: str, text: str, parameter: str) -> Any:
+    """``text`` as a canonical value of field ``name``: typed as the mapping says, then held to
+    the supplied contract's own rules for the field (its validators), when there is one."""
+    fmap = resource.mapping.fields[name]
+    value = typed_value(resource, fmap.type, text, parameter, fmap.converter.enum)
+    supplied = resource.supplied_fields.get(name)
+    if supplied is not None:
+        try:
+            for check in supplied.validators:
+                check(value)
+        except ValidationError as exc:
+            raise _invalid(exc, text, parameter) from None
+    return value
