@@ -141,7 +141,7 @@ class Resource:
     def since(self, values: tuple) -> Watermark:
         """The ``updated_since`` of a pull that resumes after the watermark ``values`` (legacy)."""
         return Watermark(tuple(f.converter.reader()(v) for f, v in zip(self.watermark, values)),
-                         self.watermark_text(values))
+                         self.watermark_text(values), source=values)
 
     def watermark_text(self, values: tuple) -> str:
         """A watermark as clients send it back in ``updated_since`` (ISO for dates and

@@ -30,10 +30,16 @@ class Filter:
 class Watermark:
     """``updated_since``: the canonical value of each watermark field (a date + time pair
     for a YYYYMMDD+HHMMSS watermark), or ``values`` None for "from the first row"; ``text``
-    as the client gave it, to hand back when a pull finds nothing newer."""
+    as the client gave it, to hand back when a pull finds nothing newer.
+
+    ``source``: the watermark exactly as the source returned it (legacy values), for a pull
+    that resumes from its own last row (the change scanner): a round trip through canonical
+    values could change its form (SQLite keeps timestamps as text, with their fraction).
+    """
 
     values: tuple | None
     text: str
+    source: tuple | None = None
 
 
 @dataclass

@@ -148,6 +148,8 @@ class Planner:
 
     def since(self, since: Watermark | None) -> tuple | None:
         """``updated_since``'s legacy watermark values; None from the first row."""
+        if since is not None and since.source is not None:
+            return since.source
         if since is None or since.values is None:
             return None
         return tuple(self.legacy_value(f, v, since.text, "updated_since")

@@ -39,13 +39,12 @@ class ListDriver(Driver):
     """Rows of a Python list, in list order: no pushdown, no sorting, a natural order."""
 
     kind = "test-list"
-    supports_pushdown = False
     supports_sort = False
     natural_order = ("__recno__",)
     rows = [(n, f"NAME {n:03d}", 20200101 + n % 20 if n % 7 else 0) for n in range(1, 101)]
 
-    def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
-        return condition.column == "NO"            # partial pushdown, like a SOAP operation
+    def filter_columns(self, target: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"NO"})                   # partial pushdown, like a SOAP operation
 
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         assert all(c.column == "NO" for c in query.where)
