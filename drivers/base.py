@@ -48,6 +48,8 @@ class Driver(ABC):
     int_range: ClassVar[tuple[int, int] | None] = None
     #: the code page text values are bound in (None: the driver takes any Unicode text)
     encoding: str | None = None
+    #: code point ranges (first, last) no text value sent to the source may hold
+    unsendable: ClassVar[tuple[tuple[int, int], ...]] = ()
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name

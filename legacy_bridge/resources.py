@@ -105,12 +105,13 @@ class Resource:
         if len(batch) > query.limit:
             batch = batch[:query.limit]
             token = self.codec.dump(plan.query_id, plan.cursor_values(batch[-1]))
-        mark = plan.watermark(batch[-1]) if query.incremental and batch else None
-        return Page(records=[plan.reader(r) for r in batch], next=token, watermark=mark)
+        watermark = plan.watermark(batch[-1]) if query.incremental and batch else None
+        return Page(records=[plan.reader(r) for r in batch], next=token, watermark=watermark)
 
-    def stream(self, query: ListQuery, until: tuple | None = None) -> Generator[dict[str, Any], None, None]:
+    def stream(self, query: ListQuery, last_watermark: tuple | None = None) -> Generator[dict[str, Any], None, None]:
         """Every record matching ``query`` in order, without holding them in memory;
-        incremental streams stop after the watermark ``until`` (legacy values)."""
+        incremental streams stop after ``last_watermark`` (legacy values)."""
+        until = last_watermark
         plan = self.planner.read(query, page=False, until_watermark=until is not None)
         rows = self._rows(plan)
         with closing(rows):
@@ -131,7 +132,7 @@ class Resource:
         is sent).  An incremental export reads the highest watermark first and stops there, so
         the watermark it announces up front is exact even while rows are being written."""
         until = self.high_watermark(query) if query.incremental else None
-        records = self.stream(query, until)
+        records = self.stream(query, last_watermark=until)
         first = next(records, None)
         if first is None:
             return Export(iter(()), records, None)

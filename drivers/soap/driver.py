@@ -108,7 +108,8 @@ def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
 
 # XML 1.0 cannot carry these at all: a value holding one is the caller's error (400), found
 # before lxml refuses it with a bare ValueError deep inside zeep.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML = ((0x0, 0x8), (0xB, 0xC), (0xE, 0x1F), (0xD800, 0xDFFF), (0xFFFE, 0xFFFF))
+_NOT_XML = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in NOT_XML) + "]")
 
 
 def _refuse_non_xml(value: Any, operation: str) -> None:
@@ -130,6 +131,7 @@ class SoapDriver(Driver):
     kind = "soap"
     supports_pushdown = True          # eq filters on the list operation's {filter.x} parameters
     pushdown_operators = frozenset({"eq"})
+    unsendable = NOT_XML
     supports_sort = False             # read in the service's own order
     supports_writes = True
     natural_order = (PAGE, ROW)

@@ -120,6 +120,17 @@ class Planner:
                 raise BadRequest(f"{parameter}: {text!r} has characters the code page of source "
                                  f"{self.spec.source!r} ({encoding}) cannot hold", parameter=parameter) from None
 
+    def _check_sendable(self, condition: Condition, f: Filter) -> Condition:
+        """Refuse a value the driver cannot send to the source (XML cannot carry control
+        characters), for a condition the source applies itself; one applied here takes any text."""
+        ranges = self.driver.unsendable
+        if ranges and self.driver.pushable(condition, self.target):
+            values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+            if any(isinstance(v, str) and any(a <= ord(c) <= b for c in v for a, b in ranges) for v in values):
+                raise BadRequest(f"{f.parameter}: {f.text!r} has a character source {self.spec.source!r} cannot "
+                                 f"be sent (a control character or a lone surrogate)", parameter=f.parameter)
+        return condition
+
     # -- canonical values -> legacy values ---------------------------------------------
 
     def legacy_value(self, fmap: FieldMap, canonical: Any, text: str, parameter: str) -> Any:
@@ -133,6 +144,9 @@ class Planner:
 
     def condition(self, f: Filter) -> Condition:
         """A canonical filter as a legacy condition on its column."""
+        return self._check_sendable(self._condition(f), f)
+
+    def _condition(self, f: Filter) -> Condition:
         fmap = self.mapping.fields[f.field]
         nulls = fmap.converter.legacy_nulls
         if f.op == "isnull":
@@ -197,16 +211,16 @@ class Planner:
         pushed = [c for c in where if self.driver.pushable(c, self.target)]
         residual = [c for c in where if c not in pushed]
         names = list(dict.fromkeys(fields))
-        marks = [f.column for f in self.watermark] if watermark else []
+        watermark_columns = [f.column for f in self.watermark] if watermark else []
         sort_values = [self._sort_value(k.column) for k in order]
         columns: list[str | SortValue] = list(dict.fromkeys(
-            self.mapping.columns(names) + sort_values + marks + [c.column for c in residual]))
+            self.mapping.columns(names) + sort_values + watermark_columns + [c.column for c in residual]))
         keep = predicate(residual, columns) if residual else None
         # with filters left to apply here, the driver cannot know how many rows make the read
         query = Query(columns=columns, where=pushed, order=order, after=after,
                       limit=None if keep else limit)
         return ReadPlan(query, keep, self._reader(names, columns),
-                        [columns.index(v) for v in sort_values], [columns.index(c) for c in marks])
+                        [columns.index(v) for v in sort_values], [columns.index(c) for c in watermark_columns])
 
     def read(self, query: ListQuery, page: bool = True, until_watermark: bool = False) -> ReadPlan:
         """A page of ``query`` (``page``: its limit and one more row, to know there is a next) or

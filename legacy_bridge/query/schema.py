@@ -29,8 +29,8 @@ from marshmallow import Schema, ValidationError, fields, pre_load
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query.legacy import OPERATORS
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
-from legacy_bridge.query.values import (canonical_value, in_list_schema, names_schema, since_schema, typed_value,
-                                        value_schema)
+from legacy_bridge.query.values import (canonical_value, in_list_schema, like_schema, names_schema, since_schema,
+                                        typed_value, value_schema)
 
 if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
@@ -109,6 +109,11 @@ class Names(Parameter):
 
 
 class Sort(Parameter):
+    def __init__(self, resource: Resource, parameter: str, **kwargs: Any) -> None:
+        super().__init__(resource, parameter, **kwargs)
+        # a source read in its own order takes no sort: the document does not offer one
+        self.documented = resource.capabilities.supports_sort and bool(self._sortable())
+
     def _sortable(self) -> list[str]:
         return [n for n, f in self.resource.mapping.fields.items() if f.sort]
 
@@ -190,13 +195,14 @@ class Condition(Parameter):
         return Filter(name, op, canonical_value(resource, name, value, parameter), parameter, value)
 
     def json_schema(self) -> dict[str, Any]:
+        sent = self.resource.planner.pushed(self.name, self.op)     # else compared here: any text
         if self.op == "isnull":
             return {"type": "boolean"}
         if self.op == "in":
-            return in_list_schema(self.resource, self.name, MAX_IN_VALUES)
+            return in_list_schema(self.resource, self.name, MAX_IN_VALUES, sent)
         if self.op in LIKE_OPERATORS:
-            return {"type": "string", "minLength": 1}
-        return value_schema(self.resource, self.name)
+            return like_schema(self.resource, sent)
+        return value_schema(self.resource, self.name, sent)
 
     def description(self) -> str:
         return f"{self.name} {self.op}" + (" (legacy sentinels count as null)" if self.op == "isnull" else "")

@@ -10,6 +10,7 @@ are written ``[0-9]``: ``\d`` is any Unicode digit in Python and only ASCII in J
 from __future__ import annotations
 
 import re
+import codecs
 import datetime as dt
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -56,8 +57,9 @@ def zone_note(resource: Resource) -> str:
             f"also take one with an offset, converted to {zone.key}")
 
 
-def item_pattern(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
-    """(regular expression without anchors, schema) of one value of field ``name``."""
+def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str, dict[str, Any]]:
+    """(regular expression without anchors, schema) of one value of field ``name``; ``sent``: the
+    value goes to the source (else it is compared here, and any text will do)."""
     fmap = resource.mapping.fields[name]
     kind = fmap.type
     if fmap.converter.enum:
@@ -90,23 +92,92 @@ def item_pattern(resource: Resource, name: str) -> tuple[str, dict[str, Any]]:
         return BASE64, {"type": "string", "format": "byte", "pattern": f"^{BASE64}$"}
     if kind == "number":
         return r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?", {"type": "number"}
-    return "[^,]*", {"type": "string"}
+    text = text_class(resource, sent=sent)
+    return text_class(resource, ",", sent) + "*", ({"type": "string"} if text == "[^]" else
+                                            {"type": "string", "pattern": f"^{text}*$"})
 
 
-def value_schema(resource: Resource, name: str) -> dict[str, Any]:
+def _escaped(char: str) -> str:
+    return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else char
+
+
+@lru_cache(maxsize=None)
+def _encodable(encoding: str) -> frozenset[str] | None:
+    """The characters a code page holds (None: any); a multi-byte one other than Unicode's is
+    taken as ASCII only: the pattern says less than the parser takes, never more."""
+    if codecs.lookup(encoding).name.startswith(("utf-8", "utf-16", "utf-32")):
+        return None
+    chars = set()
+    for byte in range(256):
+        try:
+            chars.add(bytes([byte]).decode(encoding))
+        except UnicodeDecodeError:
+            pass
+    return frozenset(c for c in chars if len(c) == 1)
+
+
+def _char_class(allowed: list[tuple[int, int]]) -> str:
+    return "[" + "".join(_escaped(chr(a)) + ("" if a == b else "-" + _escaped(chr(b))) for a, b in allowed) + "]"
+
+
+def _runs(points: list[int]) -> list[tuple[int, int]]:
+    """Sorted code points as runs (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for point in points:
+        if runs and runs[-1][1] == point - 1:
+            runs[-1] = (runs[-1][0], point)
+        else:
+            runs.append((point, point))
+    return runs
+
+
+def _without(ranges: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``ranges`` less every range in ``holes``."""
+    for low, high in holes:
+        ranges = [part for a, b in ranges
+                  for part in ((a, min(b, low - 1)), (max(a, high + 1), b)) if part[0] <= part[1]]
+    return ranges
+
+
+def text_class(resource: Resource, exclude: str = "", sent: bool = True) -> str:
+    """A regular expression character class of the text a filter on ``resource`` may hold: the
+    characters its source's code page holds (``sources.<name>.encoding``), but ``exclude`` and what
+    the driver cannot send (XML cannot carry control characters).  Spelt as the characters allowed
+    (a generator draws from it as it is), except where anything but ``exclude`` will do."""
+    driver = resource.capabilities
+    unsendable = list(driver.unsendable) if sent else []
+    holes = unsendable + [(ord(c), ord(c)) for c in exclude]
+    chars = _encodable(driver.encoding) if driver.encoding else None
+    if chars is not None:
+        return _char_class(_without(_runs(sorted(map(ord, chars))), holes))
+    if not unsendable:
+        return "[^" + "".join(_escaped(c) for c in exclude) + "]"
+    # the Basic Multilingual Plane but surrogates (JSON Schema's patterns count UTF-16 units)
+    return _char_class(_without([(0, 0xFFFD)], holes + [(0xD800, 0xDFFF)]))
+
+
+def value_schema(resource: Resource, name: str, sent: bool = True) -> dict[str, Any]:
     """One filter value of field ``name``, as the query grammar parses it."""
-    return item_pattern(resource, name)[1]
+    return item_pattern(resource, name, sent)[1]
 
 
 def key_schema(resource: Resource, name: str) -> dict[str, Any]:
     """One key segment of the record path: a value that holds no ``/``."""
     schema = value_schema(resource, name)
-    return {**schema, "pattern": "^[^/]+$"} if schema == {"type": "string"} else schema
+    if schema.get("type") == "string" and "format" not in schema and "enum" not in schema:
+        return {"type": "string", "pattern": f"^{text_class(resource, '/')}+$"}
+    return schema
 
 
-def in_list_schema(resource: Resource, name: str, most: int) -> dict[str, Any]:
+def like_schema(resource: Resource, sent: bool = True) -> dict[str, Any]:
+    """The text of ``startswith`` / ``contains``: one character at least, each one the source holds."""
+    text = text_class(resource, sent=sent)
+    return {"type": "string", "minLength": 1, **({} if text == "[^]" else {"pattern": f"^{text}+$"})}
+
+
+def in_list_schema(resource: Resource, name: str, most: int, sent: bool = True) -> dict[str, Any]:
     """``name[in]``: 1 to ``most`` comma-separated values; an empty list is a 400."""
-    item = item_pattern(resource, name)[0]
+    item = item_pattern(resource, name, sent)[0]
     return {"type": "string", "minLength": 1, "pattern": f"^{item}(?:,{item}){{0,{most - 1}}}$",
             "description": f"1 to {most} comma-separated values (an empty list is a 400, whatever "
                            f"the field's type)"}
