@@ -231,6 +231,12 @@ class ListSchema(Schema):
                 raise self.refusal(parameter)
         return single
 
+    def parse(self, args: MappingT[str, list[str]]) -> dict[str, Any]:
+        """What :meth:`load` returns, by the same fields and hooks, without walking the fields not
+        given (a resource has one per filter and operator): the hot path of every list request."""
+        single = self.single_values(args)
+        return {f"q:{p}": self.fields[f"q:{p}"].deserialize(text) for p, text in single.items()}
+
     def refusal(self, parameter: str) -> BadRequest:
         """Why ``parameter`` is not one of this resource's."""
         resource = self.resource
@@ -283,7 +289,7 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
     if "updated_since" in args and not resource.spec.watermark:
         raise BadRequest(f"{resource.name!r} declares no watermark, so it has no updated_since",
                          parameter="updated_since", slug="no-watermark")
-    loaded = list_schema(resource).load(args)
+    loaded = list_schema(resource).parse(args)
     order = list(args)                  # filters in the order the query string gives them
     query = ListQuery(fields=loaded.get("q:fields") or list(resource.mapping.fields),
                       filters=sorted((v for v in loaded.values() if isinstance(v, Filter)),
