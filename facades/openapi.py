@@ -15,6 +15,7 @@ from legacy_bridge.query.parameters import fields_parameter, filter_note, limit_
 from legacy_bridge.query.schema import RESERVED
 from legacy_bridge.query.values import LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, key_schema, zone_note
 from legacy_bridge.resources import Resource
+from .quarantine import LIMIT_SCHEMA as QUARANTINE_LIMIT
 from .webhooks import add_openapi as add_webhook_paths
 
 
@@ -141,6 +142,27 @@ def _changes_operation(resource: Resource, name: str, record: dict) -> dict:
                       **_ERRORS}}}
 
 
+def _quarantine_operation(name: str) -> dict:
+    """GET /<resource>/quarantine: the bad records a file source skips (quarantine policy)."""
+    bad = {"type": "object", "properties": {k: {"type": t} for k, t in (
+        ("file", "string"), ("record", "integer"), ("offset", "integer"), ("field", "string"),
+        ("reason", "string"))}}
+    return {"get": {
+        "tags": [name], "operationId": f"quarantine_{name}", "summary": f"Bad records of {name}",
+        "description": "Per served file, the records read and the bad ones; the first `limit` bad records.",
+        "parameters": [{"name": "limit", "in": "query", "required": False, "schema": dict(QUARANTINE_LIMIT)}],
+        "responses": {"200": {"description": "the quarantine", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["resource", "policy", "files", "data", "total"],
+            "properties": {"resource": {"type": "string"},
+                           "policy": {"type": "string", "enum": ["reject", "quarantine"]},
+                           "files": {"type": "array", "items": {"type": "object", "properties": {
+                               "file": {"type": "string"}, "records": {"type": "integer"},
+                               "bad": {"type": "integer"}, "complete": {"type": "boolean"}}}},
+                           "total": {"type": "integer"}, "data": {"type": "array", "items": bad}},
+            "additionalProperties": True}}}},
+            **_ERRORS}}}
+
+
 def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None) -> dict:
     """The document; with ``config``, its security (auth) and 429s (rate limits) too."""
     marshmallow_plugin = MarshmallowPlugin()
@@ -189,6 +211,8 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
             spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name))
         if resource.spec.changes:
             spec.path(path=f"{base}/{name}/changes", operations=_changes_operation(resource, name, ref))
+        if resource.capabilities.lists_quarantine:
+            spec.path(path=f"{base}/{name}/quarantine", operations=_quarantine_operation(name))
         key_path = "/".join("{" + k + "}" for k in resource.key)
         spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
             "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",

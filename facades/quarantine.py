@@ -14,11 +14,14 @@ from legacy_bridge.errors import BadRequest
 from legacy_bridge.formats.jsonio import dumps
 
 MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 1000
+#: ``limit`` as the route takes it, for the OpenAPI document
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
 
 
 def _view(resource):
     def view() -> Response:
-        text = request.args.get("limit", "1000")
+        text = request.args.get("limit", str(DEFAULT_LIMIT))
         if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
             raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {text!r}",
                              parameter="limit", slug="limit-out-of-range")

@@ -4,6 +4,8 @@ response (status, content type, headers, body) as the document says.  Fixed seed
 (derandomized), bounded examples, so CI runs the same cases every time."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 import yaml
@@ -89,3 +91,22 @@ def test_every_operation_answers_as_documented(api):
         except Exception as error:      # noqa: BLE001 - collected, every operation is tried
             failures.append(f"{operation.label}: {error}")
     assert failures == [], "\n\n".join(failures)
+
+
+def _documented(document: dict, rule: str, method: str) -> bool:
+    # a path parameter by any name: the route's variable and the document's template may differ
+    paths = {re.sub(r"\{\w+\}", "{}", p) for p, operations in document["paths"].items()
+             if method.lower() in operations}
+    if "<path:key>" not in rule:
+        return re.sub(r"<(?:\w+:)?\w+>", "{}", rule) in paths
+    prefix = rule.split("<", 1)[0]               # /v1/<resource>/<key...>: the key's own templates
+    return any(p.startswith(prefix) and p[len(prefix):].startswith("{") for p in paths)
+
+
+def test_every_resource_route_the_app_serves_is_documented(demo_app):
+    document = demo_app.test_client().get("/openapi.json").get_json()
+    base = "/v1"
+    served = [(rule.rule, method) for rule in demo_app.url_map.iter_rules() if rule.rule.startswith(base + "/")
+              for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert served
+    assert [f"{method} {rule}" for rule, method in served if not _documented(document, rule, method)] == []
