@@ -91,7 +91,8 @@ class Resource:
 
     # -- reads ----------------------------------------------------------------------
 
-    def _rows(self, plan: ReadPlan) -> Generator:
+    def _rows(self, plan: ReadPlan) -> Any:
+        """The driver's rows for ``plan`` (a generator: close it when done)."""
         return self.driver.fetch(self.spec.target, plan.query)
 
     def page(self, query: ListQuery) -> Page:

@@ -30,7 +30,8 @@ def partial_pushdown(resource: Resource) -> bool:
 
 def required_filters(resource: Resource) -> tuple[str, ...]:
     """The filters the source's list operation cannot do without (``list.required``)."""
-    return tuple(resource.spec.target.get("list", {}).get("required") or ())
+    listing = resource.spec.target.get("list")
+    return tuple(listing.get("required") or ()) if isinstance(listing, dict) else ()
 
 
 def filter_note(resource: Resource) -> str:
@@ -53,8 +54,8 @@ def _parameter(resource: Resource, field: Parameter, partial: bool, required: tu
                              "schema": field.json_schema()}
     description = field.description()
     if isinstance(field, Condition):
-        pushed = resource.planner.pushed(field.name, field.op)
-        entry["required"] = field.op == "eq" and field.name in required
+        pushed = resource.planner.pushed(field.field_name, field.op)
+        entry["required"] = field.op == "eq" and field.field_name in required
         if partial:
             description += " (passed to the legacy source)" if pushed else " (applied after reading the legacy source)"
             entry["x-pushdown"] = pushed
@@ -74,11 +75,17 @@ def list_parameters(resource: Resource, page: bool = True) -> list[dict[str, Any
     return [_parameter(resource, f, partial, required) for f in reserved + filters]
 
 
+def _reserved(resource: Resource, name: str) -> dict[str, Any]:
+    field = list_schema(resource).fields[f"q:{name}"]
+    assert isinstance(field, Parameter)
+    return _parameter(resource, field, False, ())
+
+
 def fields_parameter(resource: Resource) -> dict[str, Any]:
     """``fields``, as a get takes it too."""
-    return _parameter(resource, list_schema(resource).fields["q:fields"], False, ())
+    return _reserved(resource, "fields")
 
 
 def limit_parameter(resource: Resource) -> dict[str, Any]:
     """``limit``, as the change feed takes it too."""
-    return _parameter(resource, list_schema(resource).fields["q:limit"], False, ())
+    return _reserved(resource, "limit")

@@ -63,7 +63,7 @@ class KeyPlan:
     else ``read``, the list filtered by the key, whose first row is the record."""
 
     key: dict[str, Any]
-    columns: list[str | SortValue]
+    columns: list[str]
     reader: Reader
     read: ReadPlan | None = None
 
@@ -73,7 +73,7 @@ class WritePlan:
     """A canonical body as legacy values by column, and how to read the row the source returns."""
 
     values: dict[str, Any]
-    columns: list[str | SortValue]
+    columns: list[str]
     reader: Reader
 
 
@@ -97,7 +97,7 @@ class Planner:
         source has described its columns, before that what the driver can bind.  Planning never
         waits on the source."""
         found = find_column(self.driver.known_column_types(self.target), column)
-        if found is not None and found.low is not None:
+        if found is not None and found.low is not None and found.high is not None:
             return found.low, found.high
         return self.driver.int_range
 
@@ -197,7 +197,7 @@ class Planner:
         found = find_column(self.driver.known_column_types(self.target), column)
         return column if found is not None and found.compare == "value" else SortValue(column)
 
-    def _reader(self, names: list[str], columns: list[str | SortValue]) -> Reader:
+    def _reader(self, names: list[str], columns: list[str] | list[str | SortValue]) -> Reader:
         reader = self.mapping.row_reader(names, [columns.index(self.mapping.fields[n].column) for n in names])
         if self.dump is not None:
             dump, read = self.dump, reader
@@ -250,8 +250,8 @@ class Planner:
         where = [self.condition(f) for f in key]
         if not self.driver.key_lookup(self.target):      # no lookup: the list, filtered by the key
             plan = self._plan(names, [], where)
-            return KeyPlan({}, plan.query.columns, plan.reader, plan)
-        columns: list[str | SortValue] = list(dict.fromkeys(self.mapping.columns(names)))
+            return KeyPlan({}, [], plan.reader, plan)
+        columns = list(dict.fromkeys(self.mapping.columns(names)))
         return KeyPlan({c.column: c.value for c in where}, columns, self._reader(names, columns))
 
     # -- writes ---------------------------------------------------------------------
@@ -267,5 +267,5 @@ class Planner:
                 raise BadRequest(f"{name}: {value!r} has no legacy form ({exc})", parameter=name,
                                  slug="invalid-body") from None
         names = list(self.mapping.fields)
-        columns: list[str | SortValue] = list(dict.fromkeys(self.mapping.columns(names)))
+        columns = list(dict.fromkeys(self.mapping.columns(names)))
         return WritePlan(values, columns, self._reader(names, columns))

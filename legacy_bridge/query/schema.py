@@ -170,11 +170,11 @@ class Condition(Parameter):
 
     def __init__(self, resource: Resource, name: str, op: str, parameter: str, **kwargs: Any) -> None:
         super().__init__(resource, parameter, **kwargs)
-        self.name, self.op = name, op
+        self.field_name, self.op = name, op
         self.documented = parameter == name or op != "eq"      # name[eq] is an alias of name
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Filter:
-        resource, name, op, parameter = self.resource, self.name, self.op, self.parameter
+        resource, name, op, parameter = self.resource, self.field_name, self.op, self.parameter
         if op == "isnull":
             if value not in ("true", "false"):
                 raise BadRequest(f"{parameter}: expected true or false, got {value!r}", parameter=parameter)
@@ -195,17 +195,17 @@ class Condition(Parameter):
         return Filter(name, op, canonical_value(resource, name, value, parameter), parameter, value)
 
     def json_schema(self) -> dict[str, Any]:
-        sent = self.resource.planner.pushed(self.name, self.op)     # else compared here: any text
+        sent = self.resource.planner.pushed(self.field_name, self.op)     # else compared here: any text
         if self.op == "isnull":
             return {"type": "boolean"}
         if self.op == "in":
-            return in_list_schema(self.resource, self.name, MAX_IN_VALUES, sent)
+            return in_list_schema(self.resource, self.field_name, MAX_IN_VALUES, sent)
         if self.op in LIKE_OPERATORS:
             return like_schema(self.resource, sent)
-        return value_schema(self.resource, self.name, sent)
+        return value_schema(self.resource, self.field_name, sent)
 
     def description(self) -> str:
-        return f"{self.name} {self.op}" + (" (legacy sentinels count as null)" if self.op == "isnull" else "")
+        return f"{self.field_name} {self.op}" + (" (legacy sentinels count as null)" if self.op == "isnull" else "")
 
 
 def _operators(resource: Resource, name: str) -> list[str]:
