@@ -83,10 +83,12 @@ def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str,
         stamp = rf"{DATE}T{CLOCK}{FRACTION}" + (f"{OFFSET}?" if resource.timezone else "")
         return stamp, {"type": "string", "format": "local-date-time", "pattern": f"^{stamp}$"}
     if kind == "decimal":
-        # an implied decimal point: so many places at most, and an integer the driver can bind
-        places = fmap.converter.places
+        # an implied decimal point: so many places at most, and an integer the driver can bind;
+        # a fixed scale: a number its record can hold (28 digits, the scale's among them)
+        places, scale = fmap.converter.places, getattr(fmap.converter, "scale", None)
+        whole = 30 if scale is None else 28 - scale
         number = (rf"[+-]?[0-9]{{1,{18 - places}}}(?:\.[0-9]{{1,{places}}})?" if places
-                  else r"[+-]?[0-9]{1,30}(?:\.[0-9]{1,30})?")
+                  else rf"[+-]?[0-9]{{1,{whole}}}(?:\.[0-9]{{1,30}})?")
         return number, {"type": "string", "format": "decimal", "pattern": f"^{number}$"}
     if kind == "binary":
         return BASE64, {"type": "string", "format": "byte", "pattern": f"^{BASE64}$"}
