@@ -15,7 +15,8 @@ from flask import Blueprint, Flask, Response, request
 
 from legacy_bridge.events.changes import Scanner
 from legacy_bridge.query.cursors import fingerprint
-from legacy_bridge.errors import BadRequest, LegacyBridgeError
+from legacy_bridge.errors import LegacyBridgeError
+from legacy_bridge.query.schema import list_schema
 from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.resources import Resource
 from legacy_bridge.events.state import StateStore
@@ -24,12 +25,11 @@ log = logging.getLogger("legacy_bridge.changes")
 
 
 def _limit(resource: Resource) -> int:
+    """``limit``, parsed by the field that parses a list's (the document says the same of both)."""
     raw = request.args.get("limit")
     if raw is None:
         return resource.spec.default_limit
-    if not raw.isdecimal() or not 1 <= int(raw) <= resource.spec.max_limit:
-        raise BadRequest(f"limit must be an integer from 1 to {resource.spec.max_limit}", parameter="limit")
-    return int(raw)
+    return list_schema(resource).fields["q:limit"].deserialize(raw)
 
 
 def feed_view(resource: Resource, store: StateStore):
@@ -65,7 +65,7 @@ def register(app: Flask, resources: dict[str, Resource], store: StateStore, base
     """One ``/changes`` route per resource with ``changes:``; before the ``/<path:key>`` routes."""
     bp = Blueprint("changes", __name__)
     for name, resource in resources.items():
-        if getattr(resource.spec, "changes", None):
+        if resource.spec.changes:
             bp.add_url_rule(f"{base_path}/{name}/changes", f"changes_{name.replace('-', '_')}",
                             feed_view(resource, store), methods=["GET"])
     app.register_blueprint(bp)

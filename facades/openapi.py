@@ -11,12 +11,11 @@ from legacy_bridge.contracts.schema import Base64
 from legacy_bridge.errors import PROBLEM_BASE
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.security.ratelimit import document_limits
-from legacy_bridge.query.legacy import OPERATORS, Condition
+from legacy_bridge.query.parameters import fields_parameter, filter_note, limit_parameter, list_parameters
+from legacy_bridge.query.schema import RESERVED
+from legacy_bridge.query.values import LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, key_schema, zone_note
 from legacy_bridge.resources import Resource
-
-from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_schema, key_schema,
-                             names_schema, since_schema, value_schema, zone_note)
-from .params import MAX_IN_VALUES, RESERVED
+from .quarantine import LIMIT_SCHEMA as QUARANTINE_LIMIT
 from .webhooks import add_openapi as add_webhook_paths
 
 
@@ -96,80 +95,9 @@ def _when(condition: bool, operations: dict) -> dict:
     return operations if condition else {}
 
 
-def _pushed(resource: Resource, name: str, op: str) -> bool:
-    """Whether the source itself applies ``name[op]`` (else legacy-bridge does, after reading)."""
-    return resource.driver.pushable(Condition(resource.mapping.fields[name].column, op, None),
-                                    resource.spec.target)
-
-
-def _partial_pushdown(resource: Resource) -> bool:
-    return not all(_pushed(resource, n, op) for n, f in resource.mapping.fields.items() if f.filter
-                   for op in OPERATORS)
-
-
-def _filter_note(resource: Resource) -> str:
-    """The list operation's word on which filters the legacy source takes (SOAP operations)."""
-    if not _partial_pushdown(resource):
-        return ""
-    pushed = [f"{n}[{op}]" if op != "eq" else n for n, f in resource.mapping.fields.items() if f.filter
-              for op in OPERATORS if _pushed(resource, n, op)]
-    return (" Filters passed to the legacy source: " + (", ".join(pushed) or "none") +
-            "; every other filter is applied by legacy-bridge after reading, so it costs a full read.")
-
-
-def _filter_params(resource: Resource) -> list[dict]:
-    params = []
-    partial = _partial_pushdown(resource)
-    for name, fmap in resource.mapping.fields.items():
-        if not fmap.filter:
-            continue
-        value = value_schema(resource, name)
-        like = fmap.type == "string" and fmap.converter.supports_like
-        for op in OPERATORS:
-            if op in ("startswith", "contains") and not like:
-                continue
-            schema = {"type": "boolean"} if op == "isnull" else \
-                in_list_schema(resource, name, MAX_IN_VALUES) if op == "in" else \
-                {"type": "string", "minLength": 1} if op in ("startswith", "contains") else value
-            where = "" if not partial else " (passed to the legacy source)" if _pushed(resource, name, op) \
-                else " (applied after reading the legacy source)"
-            params.append({"name": name if op == "eq" else f"{name}[{op}]", "in": "query",
-                           "required": False, "schema": schema,
-                           "description": f"{name} {op}" + (" (legacy sentinels count as null)"
-                                                          if op == "isnull" else "") + where,
-                           **({"x-pushdown": _pushed(resource, name, op)} if partial else {})})
-    return params
-
-
-def _list_params(resource: Resource) -> list[dict]:
-    fmaps = resource.mapping.fields
-    sortable = [n for n, f in fmaps.items() if f.sort]
-    spec = resource.spec
-    return [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                    "maximum": spec.max_limit, "default": spec.default_limit}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "the `next` of the previous page (opaque, signed: any other text is a 400)"},
-        {"name": "sort", "in": "query", "schema": names_schema(sortable, signed=True),
-         "description": f"comma-separated, '-' for descending (a field named again adds nothing); "
-                        f"sortable: {', '.join(sortable)}"},
-        {"name": "fields", "in": "query", "schema": names_schema(list(fmaps)),
-         "description": f"comma-separated subset of: {', '.join(fmaps)}; the records then hold only "
-                        f"these fields (the record schema's required list is for whole records)"},
-    ] + _since_param(resource) + _filter_params(resource)
-
-
-def _since_param(resource: Resource) -> list[dict]:
-    if not resource.spec.watermark:
-        return []
-    return [{"name": "updated_since", "in": "query", "schema": since_schema(resource),
-             "description": f"rows whose watermark ({', '.join(resource.spec.watermark)}) is greater, in "
-                            "watermark order; empty: from the first; the page's `watermark` resumes"}]
-
-
 def _export_operation(resource: Resource, name: str) -> dict:
     """GET /<resource>/export: the list's filters, streamed as NDJSON or CSV."""
-    params = [p for p in _list_params(resource) if p["name"] not in ("limit", "cursor")]
+    params = list_parameters(resource, page=False)
     text = {"schema": {"type": "string"}}
     return {"get": {
         "tags": [name], "operationId": f"export_{name}", "summary": f"Export every matching {name}",
@@ -184,6 +112,55 @@ def _export_operation(resource: Resource, name: str) -> dict:
                                                           "description": "with updated_since: resume here"}},
                               "content": {"application/x-ndjson": text, "text/csv": text}},
                       **_ERRORS}}}
+
+
+def _changes_operation(resource: Resource, name: str, record: dict) -> dict:
+    """GET /<resource>/changes: the change feed of a resource with ``changes:``."""
+    event = {"type": "object", "required": ["id", "resource", "kind", "key", "occurred_at", "record"],
+             "properties": {"id": {"type": "integer"}, "resource": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
+                            "key": {"type": "object", "description": "the record's key fields"},
+                            "occurred_at": {"type": "string", "format": "date-time"},
+                            "record": {**record, "nullable": True,
+                                       "description": "the record after the change (null: deleted)"}}}
+    cursor = {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+              "description": "the `next` of the previous answer (opaque, signed: any other text is a 400)"}
+    return {"get": {
+        "tags": [name], "operationId": f"changes_{name}", "summary": f"Changes of {name}",
+        "description": "Events in ascending id order; `next` resumes right after the last one and is "
+                       "returned even when the page is empty, so a client polls with it.",
+        "parameters": [limit_parameter(resource), cursor],
+        "responses": {"200": {"description": "a page of change events",
+                              "headers": {"Link": {"schema": {"type": "string"},
+                                                   "description": 'rel="next" when the page is full'}},
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "required": ["data", "next"],
+                                  "properties": {"data": {"type": "array", "items": event},
+                                                 "next": {"type": "string"},
+                                                 "scan": {"type": "object", "description":
+                                                          "the scan this request ran (scan_on_request)"}}}}}},
+                      **_ERRORS}}}
+
+
+def _quarantine_operation(name: str) -> dict:
+    """GET /<resource>/quarantine: the bad records a file source skips (quarantine policy)."""
+    bad = {"type": "object", "properties": {k: {"type": t} for k, t in (
+        ("file", "string"), ("record", "integer"), ("offset", "integer"), ("field", "string"),
+        ("reason", "string"))}}
+    return {"get": {
+        "tags": [name], "operationId": f"quarantine_{name}", "summary": f"Bad records of {name}",
+        "description": "Per served file, the records read and the bad ones; the first `limit` bad records.",
+        "parameters": [{"name": "limit", "in": "query", "required": False, "schema": dict(QUARANTINE_LIMIT)}],
+        "responses": {"200": {"description": "the quarantine", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["resource", "policy", "files", "data", "total"],
+            "properties": {"resource": {"type": "string"},
+                           "policy": {"type": "string", "enum": ["reject", "quarantine"]},
+                           "files": {"type": "array", "items": {"type": "object", "properties": {
+                               "file": {"type": "string"}, "records": {"type": "integer"},
+                               "bad": {"type": "integer"}, "complete": {"type": "boolean"}}}},
+                           "total": {"type": "integer"}, "data": {"type": "array", "items": bad}},
+            "additionalProperties": True}}}},
+            **_ERRORS}}}
 
 
 def build_spec(resources: dict[str, Resource], service: dict, config: Config | None = None) -> dict:
@@ -219,8 +196,8 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                               **_ERRORS}}
         spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
             "tags": [name], "operationId": f"list_{name}", "summary": f"List {name}",
-            "description": "Keyset pages." + _filter_note(resource),
-            "parameters": _list_params(resource),
+            "description": "Keyset pages." + filter_note(resource),
+            "parameters": list_parameters(resource),
             "responses": {"200": {"description": "one page (application/json); with Accept: "
                                                  "application/x-ndjson or text/csv every matching record, "
                                                  "streamed as the export route streams it",
@@ -232,12 +209,16 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
                           **_ERRORS}}})})
         if "list" in resource.spec.operations:
             spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name))
+        if resource.spec.changes:
+            spec.path(path=f"{base}/{name}/changes", operations=_changes_operation(resource, name, ref))
+        if resource.capabilities.lists_quarantine:
+            spec.path(path=f"{base}/{name}/quarantine", operations=_quarantine_operation(name))
         key_path = "/".join("{" + k + "}" for k in resource.key)
         spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
             "tags": [name], "operationId": f"get_{name}", "summary": f"One of {name} by key",
             "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
                            for k in resource.key] +
-                          [{"name": "fields", "in": "query", "schema": {"type": "string"}},
+                          [fields_parameter(resource),
                            {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
             "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
                                   "content": {"application/json": {"schema": ref}}},

@@ -24,7 +24,7 @@ def readyz() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     report = probe_all(bridge.drivers, bridge.config.service["readiness_timeout"])
     for name, driver in bridge.drivers.items():     # a source's circuit breaker, when not closed
-        state = driver.breaker_state() if hasattr(driver, "breaker_state") else "closed"
+        state = driver.breaker_state()
         if state != "closed":
             report[name]["breaker"] = state
     failing = sorted(name for name, r in report.items() if r["status"] != "ok")

@@ -1,7 +1,7 @@
 """``GET /v1/<resource>/quarantine``: the bad records a file-backed resource skips.
 
-Only resources whose source can say (a driver with ``quarantine()``, the flat-file
-driver) get the route.  It lists, per served file, how many records were read and
+Only resources whose source can say (a driver that declares ``lists_quarantine``, the
+flat-file driver) get the route.  It lists, per served file, how many records were read and
 how many were bad, and each bad record with its file, record number, byte offset
 and reason, so nothing is dropped silently.  A static path wins over ``<key>`` in
 the routing, so a record whose key is the word ``quarantine`` cannot be read by key.
@@ -14,11 +14,14 @@ from legacy_bridge.errors import BadRequest
 from legacy_bridge.formats.jsonio import dumps
 
 MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 1000
+#: ``limit`` as the route takes it, for the OpenAPI document
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
 
 
 def _view(resource):
     def view() -> Response:
-        text = request.args.get("limit", "1000")
+        text = request.args.get("limit", str(DEFAULT_LIMIT))
         if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
             raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {text!r}",
                              parameter="limit", slug="limit-out-of-range")
@@ -31,7 +34,7 @@ def register(app: Flask, resources: dict, base_path: str) -> None:
     """One quarantine route per resource whose driver lists bad records."""
     bp = Blueprint("quarantine", __name__)
     for name, resource in resources.items():
-        if callable(getattr(resource.driver, "quarantine", None)):
+        if resource.capabilities.lists_quarantine:
             bp.add_url_rule(f"{base_path}/{name}/quarantine", f"quarantine_{name.replace('-', '_')}",
                             _view(resource), methods=["GET"])
     app.register_blueprint(bp)

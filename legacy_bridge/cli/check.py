@@ -26,10 +26,9 @@ def _missing_columns(resource: Any) -> str | None:
     """Columns the catalog does not know.  A read alone cannot tell: SQLite takes an
     unknown double-quoted column for a string literal and answers without an error."""
     kind, target = next(iter(resource.spec.target.items()))
-    describe = getattr(resource.driver, "describe", None)
-    if describe is None or kind == "select":
+    if not resource.capabilities.describes_tables or kind == "select":
         return None
-    known = {c["name"].upper() for c in describe(target, 0)["columns"]}
+    known = {c["name"].upper() for c in resource.capabilities.describe(target, 0)["columns"]}
     missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items()
                if f.column.upper() not in known]
     return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
@@ -38,7 +37,7 @@ def _missing_columns(resource: Any) -> str | None:
 def _check_resource(resource: Any) -> str | None:
     """Compare the columns with the catalog, ask how the sorted ones order, then read one
     record with every field: a wrong table, column, order or converter shows here."""
-    from legacy_bridge.resources import ListRequest
+    from legacy_bridge.query.model import ListQuery
     try:
         missing = _missing_columns(resource)
         if missing:
@@ -46,7 +45,7 @@ def _check_resource(resource: Any) -> str | None:
         unpageable = resource.order_problems()       # sortable fields the source cannot page in order
         if unpageable:
             return "; ".join(f"{path}: {message}" for path, message in unpageable)
-        resource.page(ListRequest(fields=list(resource.mapping.fields), limit=1))
+        resource.page(ListQuery(fields=list(resource.mapping.fields), limit=1))
         return None
     except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:
         return reason(error)
@@ -54,7 +53,7 @@ def _check_resource(resource: Any) -> str | None:
 
 def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
     """The bad records a file source skips (quarantine policy): none is dropped silently."""
-    if not callable(getattr(driver, "quarantine", None)):
+    if not driver.driver.lists_quarantine:
         return
     report = driver.quarantine(shown)
     if report["total"]:

@@ -164,9 +164,7 @@ bp = Blueprint("metrics", __name__)
 def report_pools(bridge) -> None:
     """Publish this process's connection pool usage (a worker at start, and at every scrape)."""
     for driver in bridge.drivers.values():
-        report = getattr(driver, "report_usage", None)
-        if report is not None:
-            report()
+        driver.report_usage()
 
 
 @bp.get("/metrics")
