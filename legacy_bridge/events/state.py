@@ -79,7 +79,13 @@ change_events = Table("lb_change_events", metadata,
                       Column("kind", String(10), nullable=False),
                       Column("key_json", Text, nullable=False),
                       Column("occurred_at", DateTime, nullable=False),
-                      Column("record_json", Text))
+                      Column("record_json", Text),
+                      Column("key_hash", Integer))     # partition of a key for event sinks (migration 210)
+
+
+def key_hash(resource: str, key_json: str) -> int:
+    """The partition hash of one key, stored with its events (stable across processes and hosts)."""
+    return zlib.crc32(f"{resource}\0{key_json}".encode()) & 0x7FFFFFFF
 
 
 def utcnow() -> dt.datetime:
@@ -229,9 +235,12 @@ class StateStore:
     def append_events(self, conn: Connection, events: Iterable[NewEvent], at: dt.datetime | None = None) -> int:
         """Add events to the log inside ``conn``'s write transaction; how many."""
         at = at or utcnow()
-        rows = [{"resource": e.resource, "kind": e.kind, "key_json": dumps(e.key).decode(),
-                 "occurred_at": at, "record_json": None if e.record is None else dumps(e.record).decode()}
-                for e in events]
+        rows = []
+        for e in events:
+            key_json = dumps(e.key).decode()
+            rows.append({"resource": e.resource, "kind": e.kind, "key_json": key_json, "occurred_at": at,
+                         "record_json": None if e.record is None else dumps(e.record).decode(),
+                         "key_hash": key_hash(e.resource, key_json)})
         if rows:
             # ids must commit in ascending order or a tailing reader could skip one
             self.lock(conn, "legacy-bridge.events")
