@@ -36,3 +36,11 @@ def test_a_lease_shorter_than_a_batch_may_take_is_refused():
     with pytest.raises(ConfigError, match="events.relay.lease"):
         validate({"events": {"relay": {"lease": "5s"},
                              "sinks": {"hub": {"kind": "rabbitmq", "url": "amqp://mq", "timeout": "10s"}}}})
+
+
+def test_binary_mode_on_mqtt_3_1_1_is_refused_it_has_no_user_properties():
+    with pytest.raises(ConfigError, match="events.sinks.plant.mode: binary mode needs MQTT 5"):
+        validate({"events": {"sinks": {"plant": {"kind": "mqtt", "url": "mqtt://broker", "protocol": "3.1.1"}}}})
+    config = validate({"events": {"sinks": {"plant": {"kind": "mqtt", "url": "mqtt://broker", "protocol": "3.1.1",
+                                                      "mode": "structured"}}}})
+    assert config.events["sinks"]["plant"]["topic_prefix"] == "legacy-bridge"

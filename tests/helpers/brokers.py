@@ -58,16 +58,16 @@ class RabbitConsumer:
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue     # gone with the connection
         self.channel.queue_bind(self.queue, exchange, routing_key=binding)
         self.received: list[Received] = []
+        self.channel.basic_consume(self.queue, lambda ch, method, properties, body: self.received.append(
+            _parse(method.routing_key, properties, body)), auto_ack=True)
 
     def collect(self, count: int, timeout: float = 30) -> list[Received]:
-        """Wait until ``count`` messages in all arrived (or ``timeout``); every one so far."""
+        """Wait until ``count`` different events arrived (or ``timeout``); every message so far.
+        One consumer for the queue's life: cancelling one between calls would drop the messages
+        pika had already prefetched."""
         deadline = time.monotonic() + timeout
-        for method, properties, body in self.channel.consume(self.queue, auto_ack=True, inactivity_timeout=0.2):
-            if method is not None:
-                self.received.append(_parse(method.routing_key, properties, body))
-            if len(self.received) >= count or time.monotonic() > deadline:
-                break
-        self.channel.cancel()
+        while unique(self.received) < count and time.monotonic() < deadline:
+            self.connection.process_data_events(time_limit=0.2)
         return self.received
 
     def close(self) -> None:
@@ -89,6 +89,11 @@ def _parse(routing_key: str, properties: Any, body: bytes) -> Received:
                                        content_type=properties.content_type, body=body)
     event = rabbitmq.from_rabbitmq(message, JSONFormat())
     return Received(routing_key, headers, properties.content_type, body, event)
+
+
+def unique(received: list[Received]) -> int:
+    """How many different events arrived (a re-published one counts once)."""
+    return len({r.id for r in received})
 
 
 def per_key(received: list[Any], key_of: Any = lambda r: r.event.get_subject()) -> dict[str, list[int]]:
@@ -113,3 +118,109 @@ def assert_complete_and_ordered(received: list[Any], expected_ids: set[int]) -> 
 
 def json_body(body: bytes) -> Any:
     return orjson.loads(body)
+
+
+NATS_URL, MQTT_HOST, MQTT_PORT = "nats://127.0.0.1:4222", "127.0.0.1", 1883
+
+
+def _from_headers(subject: str, headers: dict[str, str], body: bytes) -> Received:
+    """A CloudEvent carried with HTTP-binding headers (binary) or as a JSON document (structured)."""
+    from cloudevents.core.bindings.http import HTTPMessage, from_http
+    lowered = {k.lower(): v for k, v in headers.items()}
+    event = from_http(HTTPMessage(headers=lowered, body=body), JSONFormat())
+    return Received(subject, lowered, lowered.get("content-type"), body, event)
+
+
+class NatsConsumer:
+    """A per-run JetStream stream over ``<prefix>.>`` and an ephemeral pull consumer on it."""
+
+    def __init__(self, prefix: str) -> None:
+        import asyncio
+        self.prefix, self.stream = prefix, prefix.replace("-", "_")
+        self.loop = asyncio.new_event_loop()
+        self.received: list[Received] = []
+        try:
+            self.loop.run_until_complete(self._start())
+        except Exception as exc:        # noqa: BLE001 - the reason goes into the message
+            unavailable(f"NATS JetStream on {NATS_URL} is not reachable: {exc!r}", "CI tests the sinks")
+
+    async def _start(self) -> None:
+        import nats
+        self.client = await nats.connect(NATS_URL, connect_timeout=3, allow_reconnect=False)
+        self.js = self.client.jetstream()
+        await self.js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
+        self.sub = await self.js.pull_subscribe(f"{self.prefix}.>", stream=self.stream)
+
+    async def _collect(self, count: int, timeout: float) -> None:
+        import nats.errors
+        deadline = time.monotonic() + timeout
+        while unique(self.received) < count and time.monotonic() < deadline:
+            try:
+                messages = await self.sub.fetch(500, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):     # nothing came within the wait
+                continue
+            for m in messages:
+                self.received.append(_from_headers(m.subject, dict(m.headers or {}), m.data))
+                await m.ack()
+
+    def collect(self, count: int, timeout: float = 30) -> list[Received]:
+        self.loop.run_until_complete(self._collect(count, timeout))
+        return self.received
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.js.delete_stream(self.stream)
+            await self.client.close()
+        self.loop.run_until_complete(stop())
+        self.loop.close()
+
+    def __enter__(self) -> "NatsConsumer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class MqttConsumer:
+    """An MQTT 5 client subscribed (QoS 1) to ``<prefix>/#``."""
+
+    def __init__(self, prefix: str) -> None:
+        import threading
+
+        import paho.mqtt.client as mqtt
+        self.received: list[Received] = []
+        self._arrived = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=prefix, protocol=mqtt.MQTTv5)
+        subscribed = threading.Event()
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        try:
+            self.client.connect(MQTT_HOST, MQTT_PORT)
+        except OSError as exc:
+            unavailable(f"Mosquitto on {MQTT_HOST}:{MQTT_PORT} is not reachable: {exc!r}", "CI tests the sinks")
+        self.client.loop_start()
+        self.client.subscribe(f"{prefix}/#", qos=1)
+        assert subscribed.wait(10), "no SUBACK"
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        props = getattr(message, "properties", None)
+        headers = {f"ce-{k}": v for k, v in (getattr(props, "UserProperty", None) or [])}
+        headers["content-type"] = getattr(props, "ContentType", None) or "application/cloudevents+json"
+        with self._arrived:
+            self.received.append(_from_headers(message.topic, headers, message.payload))
+            self._arrived.notify_all()
+
+    def collect(self, count: int, timeout: float = 30) -> list[Received]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: unique(self.received) >= count, timeout)
+            return list(self.received)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def __enter__(self) -> "MqttConsumer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

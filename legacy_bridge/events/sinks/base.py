@@ -56,6 +56,11 @@ class Sink(ABC):
     #: the content modes this broker carries (binary needs message headers)
     modes: ClassVar[tuple[str, ...]] = ("binary", "structured")
 
+    @classmethod
+    def check(cls, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems of a sink entry beyond the declared keys, as (key, message)."""
+        return []
+
     def __init__(self, name: str, settings: dict[str, Any]) -> None:
         self.name = name
         self.settings = settings

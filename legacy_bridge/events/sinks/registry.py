@@ -21,7 +21,7 @@ from legacy_bridge.events.webhooks import EVENT_PATTERN
 __all__ = ["KINDS", "sink_class", "build", "check_config", "RELAY_DEFAULTS"]
 
 KINDS = {"rabbitmq": "legacy_bridge.events.sinks.rabbitmq:RabbitMQSink",
-         "nats": "legacy_bridge.events.sinks.nats:NatsSink",
+         "nats": "legacy_bridge.events.sinks.nats_jetstream:NatsSink",
          "mqtt": "legacy_bridge.events.sinks.mqtt:MqttSink"}
 COMMON = {"kind": None, "events": ["*.*"], "mode": "binary", "timeout": 5.0}
 RELAY_DEFAULTS: dict[str, Any] = {"partitions": 4, "batch": 500, "lease": 30.0, "poll_interval": 0.5,
@@ -66,6 +66,8 @@ def _check_sink(ck: Any, name: str, node: Any) -> dict[str, Any] | None:
         for i, pattern in enumerate(events):
             if not isinstance(pattern, str) or not EVENT_PATTERN.match(pattern):
                 ck.fail(f"{path}.events[{i}]", f"expected <resource|*>.<created|updated|deleted|*>, got {pattern!r}")
+    for key, message in cls.check(settings):
+        ck.fail(f"{path}.{key}", message)
     if "unroutable" in cls.options and settings["unroutable"] not in ("report", "retry"):
         ck.fail(f"{path}.unroutable", f"expected report or retry, got {settings['unroutable']!r}")
     return settings
