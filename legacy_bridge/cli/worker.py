@@ -35,7 +35,8 @@ def worker(config_path: str | None, once: bool, name: str | None, scan: bool = T
     store = StateStore(state_url(config.service, config.origin))
     store.migrate()
     bridge = Bridge(config, secret="worker")      # reads only: no cursor is signed
-    runner = Worker(store, Settings.from_config(config.webhooks), name, due_scans(store, bridge) if scan else None)
+    runner = Worker(store, Settings.from_config(config.webhooks), name, due_scans(store, bridge) if scan else None,
+                    config.events.get("retention"))
     relay = Relay(store, config.events, runner.name) if config.events.get("sinks") else None
     relay_thread = None
     try:

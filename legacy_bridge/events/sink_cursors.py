@@ -15,6 +15,7 @@ by its name: a relay that lost its lease cannot move a cursor.  Times are epoch 
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any, Collection
@@ -50,7 +51,8 @@ def _sink_cursors(conn: Connection) -> None:
                  Column("owner", String(200)),
                  Column("lease_until", Float),
                  Column("next_attempt_at", Float, nullable=False),
-                 Column("failures", Integer, nullable=False),
+                 Column("failures", Integer, nullable=False),          # in a row: the backoff
+                 Column("failed_attempts", BigInteger, nullable=False),  # ever: the metric
                  Column("last_error", Text),
                  Column("published", BigInteger, nullable=False),
                  Column("unroutable", BigInteger, nullable=False),
@@ -60,7 +62,8 @@ def _sink_cursors(conn: Connection) -> None:
 cursors = Table("lb_sink_cursors", MetaData(),
                 Column("sink", String(200), primary_key=True), Column("partition", Integer, primary_key=True),
                 Column("position", BigInteger), Column("owner", String(200)), Column("lease_until", Float),
-                Column("next_attempt_at", Float), Column("failures", Integer), Column("last_error", Text),
+                Column("next_attempt_at", Float), Column("failures", Integer),
+                Column("failed_attempts", BigInteger), Column("last_error", Text),
                 Column("published", BigInteger), Column("unroutable", BigInteger),
                 Column("last_published_at", Float))
 
@@ -88,7 +91,7 @@ def ensure(store: StateStore, sink: str, partitions: int) -> None:
             start = conn.scalar(select(func.max(change_events.c.id))) or 0
         conn.execute(delete(cursors).where(cursors.c.sink == sink))
         conn.execute(insert(cursors), [{"sink": sink, "partition": p, "position": start, "next_attempt_at": 0.0,
-                                        "failures": 0, "published": 0, "unroutable": 0} for p in range(partitions)])
+                                        "failures": 0, "failed_attempts": 0, "published": 0, "unroutable": 0} for p in range(partitions)])
 
 
 def _free(now: float) -> Any:
@@ -157,7 +160,8 @@ def failed(store: StateStore, cursor: Cursor, relay: str, error: str, retry_at: 
     with store.begin() as conn:
         conn.execute(update(cursors).where(cursors.c.sink == cursor.sink, cursors.c.partition == cursor.partition,
                                            cursors.c.owner == relay)
-                     .values(failures=cursors.c.failures + 1, last_error=error[:2000], next_attempt_at=retry_at,
+                     .values(failures=cursors.c.failures + 1, failed_attempts=cursors.c.failed_attempts + 1,
+                             last_error=error[:2000], next_attempt_at=retry_at,
                              owner=None, lease_until=None))
 
 
@@ -189,9 +193,11 @@ def status(store: StateStore, sink: str, now: float | None = None) -> dict[str, 
             if first is not None and (oldest is None or first < oldest):
                 oldest = first
     last = max((r.last_published_at for r in rows if r.last_published_at), default=None)
+    age = None if oldest is None else max(0.0, now - oldest.replace(tzinfo=dt.timezone.utc).timestamp())
     return {"lag": lag, "oldest_unsent": None if oldest is None else oldest.isoformat() + "Z",
+            "oldest_unsent_age": age,
             "published": sum(r.published for r in rows), "unroutable": sum(r.unroutable for r in rows),
-            "failures": sum(r.failures for r in rows), "partitions": partitions,
+            "failed_attempts": sum(r.failed_attempts for r in rows), "partitions": partitions,
             "last_error": next((r.last_error for r in rows if r.last_error), None),
             "last_published_at": last, "retrying": sum(1 for r in rows if r.next_attempt_at > now)}
 

@@ -20,10 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from legacy_bridge.events import outbox
+from legacy_bridge.events.sink_ops import prune
 from legacy_bridge.events.state import StateStore
 from legacy_bridge.events.webhooks import Settings, deliver
 
 log = logging.getLogger("legacy_bridge.webhooks")
+PRUNE_EVERY = 60.0      # seconds between two prunes of the event log (events.retention)
 
 
 def worker_name() -> str:
@@ -35,8 +37,10 @@ class Worker:
     """One worker process's loop.  ``scan`` (optional) detects changes before each fan-out."""
 
     def __init__(self, store: StateStore, settings: Settings, name: str | None = None,
-                 scan: Callable[[], Any] | None = None) -> None:
+                 scan: Callable[[], Any] | None = None, retention: float | None = None) -> None:
         self.store = store
+        self.retention = retention      # events.retention: the log is pruned once a minute
+        self._pruned_at = 0.0
         self.settings = settings
         self.name = name or worker_name()
         self.scan = scan
@@ -62,6 +66,9 @@ class Worker:
             except Exception:       # a failing legacy source must not stop deliveries
                 log.exception("change scan failed")
         outbox.fan_out(self.store)
+        if self.retention is not None and time.monotonic() - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            prune(self.store, self.retention)
         rows = outbox.claim(self.store, self.name, self.settings.batch, self.settings.claim_ttl)
         return len(list(self._pool.map(self._send, rows)))
 

@@ -61,12 +61,13 @@ class RabbitConsumer:
         self.channel.basic_consume(self.queue, lambda ch, method, properties, body: self.received.append(
             _parse(method.routing_key, properties, body)), auto_ack=True)
 
-    def collect(self, count: int, timeout: float = 30) -> list[Received]:
-        """Wait until ``count`` different events arrived (or ``timeout``); every message so far.
-        One consumer for the queue's life: cancelling one between calls would drop the messages
-        pika had already prefetched."""
+    def collect(self, count: int, timeout: float = 30, distinct: bool = True) -> list[Received]:
+        """Wait until ``count`` different events (or messages, when not ``distinct``) arrived, or
+        ``timeout``; every message so far.  One consumer for the queue's life: cancelling one
+        between calls would drop the messages pika had already prefetched."""
         deadline = time.monotonic() + timeout
-        while unique(self.received) < count and time.monotonic() < deadline:
+        counted = unique if distinct else len
+        while counted(self.received) < count and time.monotonic() < deadline:
             self.connection.process_data_events(time_limit=0.2)
         return self.received
 

@@ -2,8 +2,12 @@
 reported (the behaviours every broker shares are in test_sinks.py)."""
 from __future__ import annotations
 
-from helpers.brokers import RabbitConsumer, rabbit_url, run_name
-from helpers.sink_fixtures import checked_events, emit
+import yaml
+from click.testing import CliRunner
+from helpers.brokers import RabbitConsumer, assert_complete_and_ordered, rabbit_url, run_name
+from helpers.sink_fixtures import checked_events, emit, events_section
+
+from legacy_bridge.cli import main
 
 from legacy_bridge.events import sink_cursors
 from legacy_bridge.events.relay import Relay
@@ -40,3 +44,25 @@ def test_an_event_no_queue_takes_is_reported_as_unroutable(tmp_path):
         relay.close()
     status = sink_cursors.status(store, "hub")
     assert (status["unroutable"], status["published"], status["lag"]) == (3, 3, 0)
+
+
+def test_a_replay_publishes_a_range_again_in_order_with_the_same_ids(tmp_path):
+    exchange = run_name("replay")
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    sink = _rabbit(exchange)
+    config = tmp_path / "lb.yaml"
+    config.write_text(yaml.safe_dump({"service": {"state": store.url}, "events": events_section({"hub": sink})}))
+    with RabbitConsumer(exchange) as consumer:
+        relay = Relay(store, checked_events({"hub": sink}))
+        ids = sorted(emit(store, keys=3, rounds=4))
+        assert relay.run_once() == 12
+        consumer.collect(12)
+        result = CliRunner().invoke(main, ["events", "replay", "--config", str(config), "--sink", "hub",
+                                           "--since", f"evt_{ids[6]}"])
+        assert result.exit_code == 0, result.output
+        assert relay.run_once() == 6
+        relay.close()
+        consumer.collect(18, distinct=False)
+    again = [int(r.id[4:]) for r in consumer.received[12:]]
+    assert sorted(again) == ids[6:]
+    assert assert_complete_and_ordered(consumer.received[12:], set(ids[6:])) == 0

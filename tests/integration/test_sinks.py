@@ -104,7 +104,7 @@ def test_the_broker_cut_away_while_changes_pile_up_gets_every_event_in_order_per
             consumer.collect(keys, timeout=30)
             proxy.cut()                                                     # ...the broker is away mid-stream
             expected |= emit(store, keys=keys, rounds=rounds - rounds // 5)  # the rest piles up meanwhile
-            assert wait_until(lambda: sink_cursors.status(store, "hub")["failures"] > 0, 10)
+            assert wait_until(lambda: sink_cursors.status(store, "hub")["failed_attempts"] > 0, 10)
             time.sleep(1)                                                   # retries back off meanwhile
             proxy.restore()
             consumer.collect(len(expected), timeout=120)
