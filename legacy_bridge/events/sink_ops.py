@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 
 from legacy_bridge.events import sink_cursors
 from legacy_bridge.events.outbox import subscriptions
-from legacy_bridge.events.state import StateStore, change_events
+from legacy_bridge.events.state import StateStore, change_events, parse_instant
 
 log = logging.getLogger("legacy_bridge.relay")
 
@@ -90,12 +90,10 @@ def first_event_at(store: StateStore, since: str) -> int:
     if text.isdecimal():
         return int(text)
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_instant(text)
     except ValueError:
         raise ValueError(f"--since: expected an event id (42, evt_42) or a time (2026-11-29T10:00:00Z), "
                          f"got {since!r}") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
     with store.connect() as conn:
         first = conn.scalar(select(func.min(change_events.c.id)).where(change_events.c.occurred_at >= moment))
         return first if first is not None else (conn.scalar(select(func.max(change_events.c.id))) or 0) + 1

@@ -48,7 +48,7 @@ from sqlalchemy.pool import StaticPool
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.formats.jsonio import dumps
 
-__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS"]
+__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS", "parse_instant", "key_hash"]
 
 KINDS = ("created", "updated", "deleted")
 DEFAULT_FILE = "legacy-bridge-state.db"
@@ -91,6 +91,15 @@ def key_hash(resource: str, key_json: str) -> int:
 def utcnow() -> dt.datetime:
     """Naive UTC, as the store keeps times (SQLite has no time zones)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO 8601 time (``2026-11-29T10:00:00Z``, an offset, or naive = UTC) as naive UTC,
+    as the store keeps times; ValueError when it is not one."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 def state_url(service: dict[str, Any], origin: str) -> str:

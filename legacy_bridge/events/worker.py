@@ -6,7 +6,9 @@ per subscription and each outbox row is claimed by one worker at a time
 duplicates.  A worker that dies holding rows (SIGKILL, a lost host) loses them after
 ``webhooks.claim_ttl``; another worker, or itself restarted, then sends them.  A row
 is marked delivered only after the receiver's 2xx: a worker killed between the send
-and the record sends it again (at-least-once, same ``webhook-id``).
+and the record sends it again (at-least-once, same ``webhook-id``); the attempt it made is
+counted all the same (at claim time).  With ``events.retention`` the worker also prunes the
+change-event log once a minute.
 """
 from __future__ import annotations
 

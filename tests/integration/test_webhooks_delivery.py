@@ -163,6 +163,7 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(sqlite_backend, tmp
     assert receiver.ids() == [event_id, event_id]            # at-least-once, the same webhook-id
     [row] = outbox.list_deliveries(store, sub["id"])
     assert row["last_worker"] == "second"
+    assert row["attempts"] == 2          # the attempt the killed worker made counts too
     app.extensions["legacy_bridge"].close()
 
 
