@@ -5,6 +5,7 @@ relays sharing the work.  RabbitMQ at the issue's scale (10,000 changes), the ot
 Exchanges, streams and topics are named per run."""
 from __future__ import annotations
 
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from helpers.backends import make_app
+from helpers.backends import make_app, pg_state
 from helpers.brokers import (MqttConsumer, NatsConsumer, RabbitConsumer, assert_complete_and_ordered, rabbit_url,
                              run_name)
 from helpers.servers import TcpProxy, stop, wait_until
@@ -114,11 +115,12 @@ def test_the_broker_cut_away_while_changes_pile_up_gets_every_event_in_order_per
     assert sink_cursors.status(store, "hub")["lag"] == 0
 
 
-def _relay_processes_setup(broker: Broker, tmp_path: Path, batch: int) -> tuple[str, StateStore, Path, Path]:
+def _relay_processes_setup(broker: Broker, tmp_path: Path, batch: int,
+                           state: str | None = None) -> tuple[str, StateStore, Path, Path]:
     """A per-run name, a state store whose sink cursors stand at the (empty) log's head, and
     the config file and log of worker processes that relay to the sink."""
     name = run_name(broker.kind)
-    state = f"sqlite:///{tmp_path / 'state.db'}"
+    state = state or f"sqlite:///{tmp_path / 'state.db'}"
     store = StateStore(state)
     Relay(store, checked_events({"hub": broker.sink(name)})).close()
     return name, store, worker_config(tmp_path, state, {"hub": broker.sink(name)}, batch=batch), tmp_path / "relay.log"
@@ -147,7 +149,18 @@ def test_a_relay_killed_mid_batch_loses_nothing(broker, tmp_path):
 
 
 def test_two_relays_share_the_work_and_publish_no_event_twice(broker, tmp_path):
-    name, store, config, log = _relay_processes_setup(broker, tmp_path, batch=20)
+    _two_relays(broker, *_relay_processes_setup(broker, tmp_path, batch=20))
+
+
+def test_two_relays_on_a_postgresql_state_store_publish_no_event_twice(tmp_path):
+    with pg_state(f"lb_sinks_test_{os.getpid()}") as state:     # candidates picked FOR UPDATE SKIP LOCKED
+        setup = _relay_processes_setup(BROKERS["rabbitmq"], tmp_path, batch=20, state=state)
+        assert setup[1].dialect == "postgresql"
+        _two_relays(BROKERS["rabbitmq"], *setup)
+        setup[1].close()
+
+
+def _two_relays(broker: Broker, name: str, store: StateStore, config: Path, log: Path) -> None:
     with broker.consumer(name) as consumer:
         relays = [worker_process(config, log, f"r{n}") for n in (1, 2)]
         try:
