@@ -101,7 +101,8 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; a pass that published nothing waits ``poll_interval``."""
-        log.info("relay %s started for sink(s) %s", self.name, ", ".join(self.sinks))
+        log.info("relay %s started for sink(s) %s", self.name,
+                 ", ".join(f"{name} ({sink.describe()})" for name, sink in self.sinks.items()))
         while not stop.is_set():
             try:
                 busy = self.run_once()

@@ -101,3 +101,19 @@ def test_the_worker_prunes_the_log_by_the_configured_retention(tmp_path):
     time.sleep(0.01)
     Worker(store, Settings.from_config({}), retention=0.001).run_once()
     assert [e.id for e in store.events(limit=100)] == ids[-1:]
+
+
+def test_events_status_and_prune_from_the_command_line(tmp_path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    sink_cursors.ensure(store, "hub", 4)
+    emit(store, keys=2, rounds=1)
+    config = tmp_path / "lb.yaml"
+    config.write_text(yaml.safe_dump({"service": {"state": store.url}, "events": events_section({"hub": NOWHERE})}))
+    shown = CliRunner().invoke(main, ["events", "status", "--config", str(config)])
+    assert shown.exit_code == 0 and '"hub":{"lag":2' in shown.output, shown.output
+    refused = CliRunner().invoke(main, ["events", "prune", "--config", str(config)])
+    assert refused.exit_code == 2 and "events.retention is not set" in refused.output
+    config.write_text(yaml.safe_dump({"service": {"state": store.url},
+                                      "events": {**events_section({"hub": NOWHERE}), "retention": "1h"}}))
+    pruned = CliRunner().invoke(main, ["events", "prune", "--config", str(config)])
+    assert pruned.exit_code == 0 and "0 event(s) pruned" in pruned.output
