@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 from click.testing import CliRunner
 from helpers.brokers import RabbitConsumer, assert_complete_and_ordered, rabbit_url, run_name
+from helpers.servers import free_port
 from helpers.sink_fixtures import checked_events, emit, events_section
 
 from legacy_bridge.cli import main
@@ -66,3 +67,15 @@ def test_a_replay_publishes_a_range_again_in_order_with_the_same_ids(tmp_path):
     again = [int(r.id[4:]) for r in consumer.received[12:]]
     assert sorted(again) == ids[6:]
     assert assert_complete_and_ordered(consumer.received[12:], set(ids[6:])) == 0
+
+
+def test_check_reaches_every_sink_and_fails_on_an_unreachable_one(tmp_path):
+    config, exchange = tmp_path / "lb.yaml", run_name("check")
+    config.write_text(yaml.safe_dump({"service": {"state": f"sqlite:///{tmp_path / 'state.db'}"}, "events": events_section({
+        "hub": _rabbit(exchange), "away": _rabbit("x", port=free_port())})}))
+    with RabbitConsumer(exchange):            # removes the exchange the check declared
+        result = CliRunner().invoke(main, ["check", "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[-4:] if line.startswith("  ")}
+    assert " ok " in lines["hub"] and "amqp://127.0.0.1:5672/ exchange lb-test-check" in lines["hub"]
+    assert "FAILING" in lines["away"] and "cannot connect" in lines["away"]
