@@ -24,7 +24,6 @@ def _stop_on_signals(stop: threading.Event) -> None:
               help="Also run the due change scans of resources with changes: (or leave them to legacy-bridge scan).")
 def worker(config_path: str | None, once: bool, name: str | None, scan: bool = True) -> None:
     """Deliver webhooks and publish change events to the configured sinks, with retries."""
-    from legacy_bridge.events.relay import Relay
     from legacy_bridge.events.state import StateStore, state_url
     from legacy_bridge.events.webhooks import Settings
     from legacy_bridge.events.worker import Worker, due_scans
@@ -37,7 +36,10 @@ def worker(config_path: str | None, once: bool, name: str | None, scan: bool = T
     bridge = Bridge(config, secret="worker")      # reads only: no cursor is signed
     runner = Worker(store, Settings.from_config(config.webhooks), name, due_scans(store, bridge) if scan else None,
                     config.events.get("retention"))
-    relay = Relay(store, config.events, runner.name) if config.events.get("sinks") else None
+    relay = None
+    if config.events.get("sinks"):          # the broker clients are the [events] extra
+        from legacy_bridge.events.relay import Relay
+        relay = Relay(store, config.events, runner.name)
     relay_thread = None
     try:
         if once:
