@@ -79,20 +79,27 @@ class Relay:
         try:
             done = sink.publish(messages) if messages else Published(0)
         except SinkUnavailable as exc:
-            self._report_unroutable(name, exc.unroutable)
-            if exc.confirmed:
-                # keep what the broker took: the retry starts at the first unconfirmed event
-                sink_cursors.advance(self.store, cursor, self.name, messages[exc.confirmed - 1].event_id,
-                                     exc.confirmed, len(exc.unroutable), release=False)
-            delay = backoff(cursor.failures + 1, self.settings)
-            log.warning("sink %s partition %d: %s; retrying in %.1fs", name, cursor.partition, exc, delay)
-            sink_cursors.failed(self.store, cursor, self.name, str(exc), time.time() + delay)
-            return exc.confirmed
+            return self._failed(name, cursor, messages, exc)
+        except Exception as exc:    # a client bug or an event it cannot encode: back off, do not spin
+            log.exception("sink %s partition %d: publishing failed", name, cursor.partition)
+            sink.close()
+            return self._failed(name, cursor, messages, SinkUnavailable(f"unexpected {exc!r}"))
         self._report_unroutable(name, done.unroutable)
         if not sink_cursors.advance(self.store, cursor, self.name, end, done.confirmed, len(done.unroutable)):
             log.warning("sink %s partition %d: lease lost before the position was recorded (replayed or "
                         "taken over); its events may be published again", name, cursor.partition)
         return done.confirmed
+
+    def _failed(self, name: str, cursor: sink_cursors.Cursor, messages: list[Message], exc: SinkUnavailable) -> int:
+        """Keep what the broker took (the retry starts at the first unconfirmed event), back off."""
+        self._report_unroutable(name, exc.unroutable)
+        if exc.confirmed:
+            sink_cursors.advance(self.store, cursor, self.name, messages[exc.confirmed - 1].event_id,
+                                 exc.confirmed, len(exc.unroutable), release=False)
+        delay = backoff(cursor.failures + 1, self.settings)
+        log.warning("sink %s partition %d: %s; retrying in %.1fs", name, cursor.partition, exc, delay)
+        sink_cursors.failed(self.store, cursor, self.name, str(exc), time.time() + delay)
+        return exc.confirmed
 
     def _report_unroutable(self, sink: str, event_ids: list[int]) -> None:
         if event_ids:

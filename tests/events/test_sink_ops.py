@@ -13,6 +13,7 @@ from helpers.servers import free_port
 from helpers.sink_fixtures import emit, events_section
 
 from legacy_bridge.cli import main
+from legacy_bridge.config import validate
 from legacy_bridge.events import sink_cursors
 from legacy_bridge.events.outbox import create_subscription
 from legacy_bridge.events.relay import Relay
@@ -117,3 +118,25 @@ def test_events_status_and_prune_from_the_command_line(tmp_path):
                                       "events": {**events_section({"hub": NOWHERE}), "retention": "1h"}}))
     pruned = CliRunner().invoke(main, ["events", "prune", "--config", str(config)])
     assert pruned.exit_code == 0 and "0 event(s) pruned" in pruned.output
+
+
+class _Broken:
+    """A sink whose client fails in a way nobody planned for."""
+
+    def publish(self, messages):
+        raise KeyError("surprise")
+
+    def close(self):
+        pass
+
+
+def test_an_unexpected_client_error_backs_the_partition_off_instead_of_spinning(tmp_path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    events = validate({"events": events_section({"hub": NOWHERE})}).events
+    relay = Relay(store, events, sinks={"hub": _Broken()})
+    emit(store, keys=4, rounds=1)
+    assert relay.run_once() == 0
+    status = sink_cursors.status(store, "hub")
+    assert status["retrying"] >= 1 and "unexpected KeyError" in status["last_error"] and status["lag"] == 4
+    assert relay.run_once() == 0                   # backing off: not tried again at once
+    assert sink_cursors.status(store, "hub")["failed_attempts"] == status["failed_attempts"]
