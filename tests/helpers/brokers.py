@@ -72,10 +72,13 @@ class RabbitConsumer:
         return self.received
 
     def close(self) -> None:
+        """Delete the run's exchange, on a fresh channel if a failure closed this one."""
         try:
-            self.channel.exchange_delete(self.exchange)
+            channel = self.channel if self.channel.is_open else self.connection.channel()
+            channel.exchange_delete(self.exchange)
         finally:
-            self.connection.close()
+            if self.connection.is_open:
+                self.connection.close()
 
     def __enter__(self) -> "RabbitConsumer":
         return self
