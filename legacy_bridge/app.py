@@ -70,6 +70,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from legacy_bridge.facades import docs, ops, quarantine, resources
     logs.init_app(app)
     metrics.init_app(app, enabled=config.service["metrics"])
+    if config.events.get("sinks"):      # sink lag and counters, read from the state store at each scrape
+        from legacy_bridge.events import sink_ops
+        app.extensions["legacy_bridge.sinks"] = list(config.events["sinks"])
+        app.extensions.setdefault(metrics.COLLECTORS, []).append(sink_ops.registry(state, list(config.events["sinks"])))
     problems.init_app(app)
     auth.init_app(app, config.auth, config.service["base_path"])             # before the limiter:
     ratelimit.init_app(app, config.rate_limits, config.service["base_path"])  # it limits per key

@@ -1,5 +1,5 @@
 """``legacy-bridge check``: the config validated, every source probed, one record of every
-resource read, without starting a server."""
+resource read, every event sink's broker reached, without starting a server."""
 from __future__ import annotations
 
 import time
@@ -104,6 +104,29 @@ def check(config_path: str | None, timeout: float | None) -> None:
                 problem = _check_resource(resource)
             failing += problem is not None
             click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
+    failing += _check_sinks(config.events.get("sinks", {}))
     if failing:
         fail(f"{failing} problem(s) found", EXIT_FAILING)
     click.echo("all well")
+
+
+def _check_sinks(sinks: dict[str, dict]) -> int:
+    """Connect to every event sink's broker (an empty publish: nothing is sent); how many failed."""
+    if not sinks:
+        return 0
+    from legacy_bridge.events.sinks.base import SinkUnavailable
+    from legacy_bridge.events.sinks.registry import build
+    click.echo("event sinks:")
+    width, failing = max(len(n) for n in sinks), 0
+    for name, settings in sinks.items():
+        sink = build(name, settings)
+        started = time.monotonic()
+        try:
+            sink.publish([])
+            click.echo(f"  {name:<{width}}  ok       ({(time.monotonic() - started) * 1000:.0f} ms) {sink.describe()}")
+        except SinkUnavailable as error:
+            failing += 1
+            click.echo(f"  {name:<{width}}  FAILING  {sink.describe()}: {error}")
+        finally:
+            sink.close()
+    return failing

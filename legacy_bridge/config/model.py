@@ -33,3 +33,4 @@ class Config:
     auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
     rate_limits: dict[str, Any] | None = None
     webhooks: dict[str, Any] = field(default_factory=dict)    # the webhooks: section, defaults filled in
+    events: dict[str, Any] = field(default_factory=dict)      # the events: section (sinks, relay, retention)
