@@ -37,6 +37,10 @@ class Broker:
     sink_options: Callable[[str, int], dict]
     scale: int              # events per test = keys * rounds, in units of 1,000
     separator: str
+    #: repeats a cut link may cause: what the relay's partitions (4) had sent unacknowledged when the
+    #: link broke (RabbitMQ: confirms awaited in turn, with a margin; NATS: the stream drops repeats
+    #: by Nats-Msg-Id; MQTT: paho keeps up to 20 QoS 1 messages in flight per connection)
+    repeats: int
 
     def sink(self, name: str, port: int | None = None, **options: Any) -> dict:
         return {"kind": self.kind, "timeout": "1s", **self.sink_options(name, port or self.port), **options}
@@ -47,12 +51,12 @@ class Broker:
 
 BROKERS = {
     "rabbitmq": Broker("rabbitmq", 5672, RabbitConsumer,
-                       lambda name, port: {"url": rabbit_url(port), "exchange": name}, 10, "."),
+                       lambda name, port: {"url": rabbit_url(port), "exchange": name}, 10, ".", 120),
     "nats": Broker("nats", 4222, NatsConsumer,
-                   lambda name, port: {"url": f"nats://127.0.0.1:{port}", "subject_prefix": name}, 2, "."),
+                   lambda name, port: {"url": f"nats://127.0.0.1:{port}", "subject_prefix": name}, 2, ".", 0),
     "mqtt": Broker("mqtt", 1883, MqttConsumer,
                    # 1,000: Mosquitto queues at most 1,000 QoS 1 messages for a subscriber that lags behind
-                   lambda name, port: {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": name}, 1, "/"),
+                   lambda name, port: {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": name}, 1, "/", 4 * 20),
 }
 
 
@@ -113,9 +117,7 @@ def test_the_broker_cut_away_while_changes_pile_up_gets_every_event_in_order_per
             consumer.collect(len(expected), timeout=120)
         proxy.close()
     duplicates = assert_complete_and_ordered(consumer.received, expected)
-    assert duplicates <= 4 * 3 * broker.scale      # at most what was unacknowledged when the link broke
-    if broker.kind == "nats":
-        assert duplicates == 0                     # the stream drops a re-publish by its Nats-Msg-Id
+    assert duplicates <= broker.repeats            # at most what was unacknowledged when the link broke
     assert sink_cursors.status(store, "hub")["lag"] == 0
 
 
