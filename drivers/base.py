@@ -1,7 +1,8 @@
 """The driver contract: one kind of legacy system, nothing of HTTP.
 
 A driver subclass implements :meth:`Driver.fetch`; everything else has a default.
-Capabilities are class attributes the facade asks before it relies on them.
+What a driver can do is declared here (class attributes and hooks with defaults), so the
+planner and the facades ask the driver instead of probing it for methods.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import closing
 from contextvars import ContextVar
 from typing import Any, ClassVar, Iterator
 
-from legacy_bridge.query.legacy import ColumnType, Condition, Query
+from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Query
 
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
@@ -23,9 +24,19 @@ class Driver(ABC):
 
     kind: ClassVar[str]
     supports_pushdown: ClassVar[bool] = True     # filters and order run in the source
+    #: the filter operators :meth:`fetch` applies itself (on the columns :meth:`filter_columns` allows)
+    pushdown_operators: ClassVar[frozenset[str]] = frozenset(OPERATORS)
     supports_key_lookup: ClassVar[bool] = True
     supports_writes: ClassVar[bool] = False
     supports_sort: ClassVar[bool] = True         # any order; else only natural_order
+    #: :meth:`quarantine` lists the bad records the source skips (flat files)
+    lists_quarantine: ClassVar[bool] = False
+    #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
+    describes_tables: ClassVar[bool] = False
+    #: what a resource's config names on this source (tables, or operations)
+    target_keys: ClassVar[tuple[str, ...]] = ("table", "view", "select")
+    #: a resource needs none of ``target_keys`` (a flat-file source names its files itself)
+    target_optional: ClassVar[bool] = False
     #: a call's budget (seconds) when the source's config gives no ``timeout``; None: unbounded
     default_timeout: ClassVar[float | None] = 30.0
     #: pseudo-columns the driver yields that give the source's own order (a file's
@@ -37,18 +48,38 @@ class Driver(ABC):
     int_range: ClassVar[tuple[int, int] | None] = None
     #: the code page text values are bound in (None: the driver takes any Unicode text)
     encoding: str | None = None
+    #: code point ranges (first, last) no text value sent to the source may hold
+    unsendable: ClassVar[tuple[tuple[int, int], ...]] = ()
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
         self.options = options
 
+    def filter_columns(self, target: dict[str, Any]) -> frozenset[str] | None:
+        """The columns of ``target`` that :meth:`fetch` filters on itself (None: any)."""
+        return None
+
     def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
-        """Whether ``fetch`` applies ``condition`` itself; the rest is applied after it."""
-        return self.supports_pushdown
+        """Whether ``fetch`` applies ``condition`` itself; the planner applies the rest after it."""
+        if not self.supports_pushdown or condition.op not in self.pushdown_operators:
+            return False
+        columns = self.filter_columns(target)
+        return columns is None or condition.column in columns
+
+    def key_lookup(self, target: dict[str, Any]) -> bool:
+        """Whether :meth:`get` finds a record of ``target`` by key (else the planner reads the
+        list filtered by the key)."""
+        return self.supports_key_lookup
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems in a source's config, as (key, message); called at start-up."""
+        return []
+
+    @classmethod
+    def check_columns(cls, options: dict[str, Any], columns: dict[str, str]) -> list[tuple[str, str]]:
+        """Fields (name -> column) whose column the source's config says it lacks, as
+        (field, message); the default knows no layout before it reads."""
         return []
 
     @abstractmethod
@@ -73,6 +104,19 @@ class Driver(ABC):
     def known_column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
         """What :meth:`column_types` found so far, without asking the source."""
         return {}
+
+    def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
+        """Create one record (legacy column -> value); the row the source returns, or None.
+        Only drivers that declare ``supports_writes``."""
+        raise NotImplementedError(f"{self.kind} sources take no writes")
+
+    def quarantine(self, limit: int = 1000) -> dict[str, Any]:
+        """The bad records skipped (``lists_quarantine`` drivers): per file, and the first ``limit``."""
+        raise NotImplementedError(f"{self.kind} sources keep no quarantine")
+
+    def describe(self, table: str, sample: int = 200) -> dict[str, Any]:
+        """The catalog of ``table`` and a sample of its rows (``describes_tables`` drivers)."""
+        raise NotImplementedError(f"{self.kind} sources cannot describe a table")
 
     def probe(self, timeout: float) -> None:
         """Raise a :class:`~legacy_bridge.errors.SourceError` if the source is not usable."""

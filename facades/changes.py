@@ -16,13 +16,21 @@ from legacy_bridge.events.changes import Scanner
 from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.errors import LegacyBridgeError
 from legacy_bridge.problems import body_of
+from legacy_bridge.query.schema import list_schema
 from legacy_bridge.resources import Resource
 from legacy_bridge.events.state import StateStore
 
-from .http import integer_arg, json_response, next_link
-from .openapi_values import record_schema_name
+from .http import json_response, next_link
 
 log = logging.getLogger("legacy_bridge.changes")
+
+
+def _limit(resource: Resource) -> int:
+    """``limit``, parsed by the field that parses a list's (the document says the same of both)."""
+    raw = request.args.get("limit")
+    if raw is None:
+        return resource.spec.default_limit
+    return list_schema(resource).fields["q:limit"].deserialize(raw)
 
 
 def feed_view(resource: Resource, store: StateStore):
@@ -30,7 +38,7 @@ def feed_view(resource: Resource, store: StateStore):
     query_id = fingerprint("changes", resource.name)
 
     def view() -> Response:
-        limit = integer_arg("limit", resource.spec.default_limit, 1, resource.spec.max_limit)
+        limit = _limit(resource)
         cursor = request.args.get("cursor")
         after = resource.codec.load(cursor, query_id, 1)[0] if cursor else 0
         scan = None
@@ -57,37 +65,8 @@ def register(app: Flask, resources: dict[str, Resource], store: StateStore, base
     """One ``/changes`` route per resource with ``changes:``; before the ``/<path:key>`` routes."""
     bp = Blueprint("changes", __name__)
     for name, resource in resources.items():
-        if getattr(resource.spec, "changes", None):
+        if resource.spec.changes:
             bp.add_url_rule(f"{base_path}/{name}/changes", f"changes_{name.replace('-', '_')}",
                             feed_view(resource, store), methods=["GET"])
     app.register_blueprint(bp)
 
-
-def add_openapi(document: dict, resources: dict[str, Resource], base_path: str, errors: dict) -> None:
-    """Document each ``/changes`` route in an OpenAPI 3.0 ``document`` (in place); ``errors``
-    are the responses every read may give (400, 5xx)."""
-    paths = document.setdefault("paths", {})
-    for name, resource in resources.items():
-        if not getattr(resource.spec, "changes", None):
-            continue
-        record = {"$ref": f"#/components/schemas/{record_schema_name(resource)}"}
-        event = {"type": "object", "required": ["id", "resource", "kind", "key", "occurred_at", "record"],
-                 "properties": {"id": {"type": "integer"}, "resource": {"type": "string"},
-                                "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
-                                "key": {"type": "object"}, "occurred_at": {"type": "string", "format": "date-time"},
-                                "record": {"allOf": [record], "nullable": True}}}
-        page = {"type": "object", "required": ["data", "next"], "properties": {
-            "data": {"type": "array", "items": event},
-            "next": {"type": "string", "description": "resume right after the last event (also on an empty page)"},
-            "scan": {"type": "object", "description": "the scan this request ran first, or its error"}}}
-        paths[f"{base_path}/{name}/changes"] = {"get": {
-            "tags": [name], "operationId": f"changes_{name}", "summary": f"Change events of {name}, oldest first",
-            "parameters": [
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                            "maximum": resource.spec.max_limit,
-                                                            "default": resource.spec.default_limit}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"},
-                 "description": "the `next` of the previous page (opaque, signed: any other text is a 400)"}],
-            "responses": {"200": {"description": "one page of events", "headers": {
-                "Link": {"schema": {"type": "string"}, "description": 'rel="next" when the page is full'}},
-                "content": {"application/json": {"schema": page}}}, **errors}}}

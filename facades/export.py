@@ -20,8 +20,7 @@ counted: ``complete``, ``broken`` (an error ended it, or the worker stopping) or
 from __future__ import annotations
 
 import logging
-from itertools import chain
-from typing import Callable, Generator, Iterator
+from typing import Callable, Iterator
 
 from flask import Response, current_app, request, stream_with_context
 
@@ -29,12 +28,10 @@ from legacy_bridge.ops import metrics, stopping
 from legacy_bridge.errors import InvalidInput, LegacyBridgeError, Stopping
 from legacy_bridge.problems import body_of
 from legacy_bridge.formats.encoders import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
-from legacy_bridge.resources import ListRequest, Resource
-
-from .params import parse_list
+from legacy_bridge.query.schema import parse_list
+from legacy_bridge.resources import Resource
 
 log = logging.getLogger("legacy_bridge.export")
-_END = object()
 _CONTENT_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8; header=present"}
 _PAGE_ONLY = ("limit", "cursor")
 
@@ -116,23 +113,6 @@ def _counted(records: Iterator[dict], progress: _Progress) -> Iterator[dict]:
         yield record
 
 
-def start(resource: Resource, req: ListRequest) -> tuple[Iterator[dict], Generator, str | None]:
-    """The records of an export, with the first already read (errors raise here, before any
-    byte is sent); the stream they come from (to close); and the watermark the export
-    ends at (incremental exports).
-
-    An incremental export reads the highest watermark first and stops there, so the
-    ``X-Watermark`` it announces up front is exact even while rows are being written.
-    """
-    upto = resource.high_watermark(req) if req.incremental else None
-    records = resource.stream(req, upto)
-    first = next(records, _END)
-    if first is _END:
-        return iter(()), records, None
-    return (chain([first], records), records,
-            resource.watermark_text(upto) if upto is not None else None)
-
-
 def export_response(resource: Resource, fmt: str, attachment: bool = False) -> Response:
     """The streamed export of the current request's list query in ``fmt``."""
     args = request.args.to_dict(flat=False)
@@ -141,22 +121,22 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         if name in args:
             raise InvalidInput(f"an export streams every matching row; {name} belongs to pages",
                              parameter=name)
-    req = parse_list(resource, args)
+    query = parse_list(resource, args)
     bridge = current_app.extensions["legacy_bridge"]
     places = bridge.streams
     places.enter()                 # a 503 busy at once when this worker streams enough already
     try:
-        records, stream, watermark = start(resource, req)
+        export = resource.export(query)
     except BaseException:
         places.leave()
         raise
-    finish = _Finish(stream.close, places.leave)
+    finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    chunks = _guarded(encoder(fmt)(_counted(records, progress), req.fields), fmt, resource.name, progress)
+    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), query.fields), fmt, resource.name,
+                      progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
-    if req.incremental:
-        given = request.args.get("updated_since")
-        watermark = watermark or given
+    if query.since is not None:
+        watermark = export.watermark or query.since.text
         if watermark:
             headers["X-Watermark"] = watermark
     if request.accept_encodings.quality("gzip") > 0:

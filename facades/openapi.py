@@ -7,19 +7,16 @@ from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.config import Config
-from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.contracts.schema import Base64
-from legacy_bridge.formats.encoders import MEDIA_TYPES
+from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
+from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.security.ratelimit import document_limits
-from legacy_bridge.query.legacy import OPERATORS, Condition
+from legacy_bridge.query.parameters import fields_parameter, filter_note, limit_parameter, list_parameters
+from legacy_bridge.query.schema import RESERVED
+from legacy_bridge.query.values import LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, key_schema, zone_note
 from legacy_bridge.resources import Resource
-
-from .openapi_values import (LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, in_list_schema, key_schema,
-                             names_schema, record_schema_name, since_schema, value_schema, zone_note)
-from .params import MAX_IN_VALUES, RESERVED
-from .changes import add_openapi as add_feed_paths
-from .quarantine import add_openapi as add_quarantine_paths
+from .quarantine import LIMIT_SCHEMA as QUARANTINE_LIMIT
 from .versions import document_deprecation
 from .webhooks import add_openapi as add_webhook_paths, usable as webhooks_usable
 
@@ -96,80 +93,9 @@ def _when(condition: bool, operations: dict) -> dict:
     return operations if condition else {}
 
 
-def _pushed(resource: Resource, name: str, op: str) -> bool:
-    """Whether the source itself applies ``name[op]`` (else legacy-bridge does, after reading)."""
-    return resource.driver.pushable(Condition(resource.mapping.fields[name].column, op, None),
-                                    resource.spec.target)
-
-
-def _partial_pushdown(resource: Resource) -> bool:
-    return not all(_pushed(resource, n, op) for n, f in resource.mapping.fields.items() if f.filter
-                   for op in OPERATORS)
-
-
-def _filter_note(resource: Resource) -> str:
-    """The list operation's word on which filters the legacy source takes (SOAP operations)."""
-    if not _partial_pushdown(resource):
-        return ""
-    pushed = [f"{n}[{op}]" if op != "eq" else n for n, f in resource.mapping.fields.items() if f.filter
-              for op in OPERATORS if _pushed(resource, n, op)]
-    return (" Filters passed to the legacy source: " + (", ".join(pushed) or "none") +
-            "; every other filter is applied by legacy-bridge after reading, so it costs a full read.")
-
-
-def _filter_params(resource: Resource) -> list[dict]:
-    params = []
-    partial = _partial_pushdown(resource)
-    for name, fmap in resource.mapping.fields.items():
-        if not fmap.filter:
-            continue
-        value = value_schema(resource, name)
-        like = fmap.type == "string" and fmap.converter.supports_like
-        for op in OPERATORS:
-            if op in ("startswith", "contains") and not like:
-                continue
-            schema = {"type": "boolean"} if op == "isnull" else \
-                in_list_schema(resource, name, MAX_IN_VALUES) if op == "in" else \
-                {"type": "string", "minLength": 1} if op in ("startswith", "contains") else value
-            where = "" if not partial else " (passed to the legacy source)" if _pushed(resource, name, op) \
-                else " (applied after reading the legacy source)"
-            params.append({"name": name if op == "eq" else f"{name}[{op}]", "in": "query",
-                           "required": False, "schema": schema,
-                           "description": f"{name} {op}" + (" (legacy sentinels count as null)"
-                                                          if op == "isnull" else "") + where,
-                           **({"x-pushdown": _pushed(resource, name, op)} if partial else {})})
-    return params
-
-
-def _list_params(resource: Resource) -> list[dict]:
-    fmaps = resource.mapping.fields
-    sortable = [n for n, f in fmaps.items() if f.sort]
-    spec = resource.spec
-    return [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                    "maximum": spec.max_limit, "default": spec.default_limit}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "the `next` of the previous page (opaque, signed: any other text is a 400)"},
-        {"name": "sort", "in": "query", "schema": names_schema(sortable, signed=True),
-         "description": f"comma-separated, '-' for descending (a field named again adds nothing); "
-                        f"sortable: {', '.join(sortable)}"},
-        {"name": "fields", "in": "query", "schema": names_schema(list(fmaps)),
-         "description": f"comma-separated subset of: {', '.join(fmaps)}; the records then hold only "
-                        f"these fields (the record schema's required list is for whole records)"},
-    ] + _since_param(resource) + _filter_params(resource)
-
-
-def _since_param(resource: Resource) -> list[dict]:
-    if not resource.spec.watermark:
-        return []
-    return [{"name": "updated_since", "in": "query", "schema": since_schema(resource),
-             "description": f"rows whose watermark ({', '.join(resource.spec.watermark)}) is greater, in "
-                            "watermark order; empty: from the first; the page's `watermark` resumes"}]
-
-
 def _export_operation(resource: Resource, name: str, suffix: str = "", tag: str = "") -> dict:
     """GET /<resource>/export: the list's filters, streamed as NDJSON or CSV."""
-    params = [p for p in _list_params(resource) if p["name"] not in ("limit", "cursor")]
+    params = list_parameters(resource, page=False)
     text = {"schema": {"type": "string"}}
     return {"get": {
         "tags": [tag or name], "operationId": f"export_{name}{suffix}", "summary": f"Export every matching {name}",
@@ -186,9 +112,63 @@ def _export_operation(resource: Resource, name: str, suffix: str = "", tag: str 
                       **_ERRORS}}}
 
 
+def _changes_operation(resource: Resource, name: str, record: dict) -> dict:
+    """GET /<resource>/changes: the change feed of a resource with ``changes:``."""
+    event = {"type": "object", "required": ["id", "resource", "kind", "key", "occurred_at", "record"],
+             "properties": {"id": {"type": "integer"}, "resource": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
+                            "key": {"type": "object", "description": "the record's key fields"},
+                            "occurred_at": {"type": "string", "format": "date-time"},
+                            "record": {**record, "nullable": True,
+                                       "description": "the record after the change (null: deleted)"}}}
+    cursor = {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+              "description": "the `next` of the previous answer (opaque, signed: any other text is a 400)"}
+    return {"get": {
+        "tags": [name], "operationId": f"changes_{name}", "summary": f"Changes of {name}",
+        "description": "Events in ascending id order; `next` resumes right after the last one and is "
+                       "returned even when the page is empty, so a client polls with it.",
+        "parameters": [limit_parameter(resource), cursor],
+        "responses": {"200": {"description": "a page of change events",
+                              "headers": {"Link": {"schema": {"type": "string"},
+                                                   "description": 'rel="next" when the page is full'}},
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "required": ["data", "next"],
+                                  "properties": {"data": {"type": "array", "items": event},
+                                                 "next": {"type": "string"},
+                                                 "scan": {"type": "object", "description":
+                                                          "the scan this request ran (scan_on_request)"}}}}}},
+                      **_ERRORS}}}
+
+
+def _quarantine_operation(name: str) -> dict:
+    """GET /<resource>/quarantine: the bad records a file source skips (quarantine policy)."""
+    bad = {"type": "object", "properties": {k: {"type": t} for k, t in (
+        ("file", "string"), ("record", "integer"), ("offset", "integer"), ("field", "string"),
+        ("reason", "string"))}}
+    return {"get": {
+        "tags": [name], "operationId": f"quarantine_{name}", "summary": f"Bad records of {name}",
+        "description": "Per served file, the records read and the bad ones; the first `limit` bad records.",
+        "parameters": [{"name": "limit", "in": "query", "required": False, "schema": dict(QUARANTINE_LIMIT)}],
+        "responses": {"200": {"description": "the quarantine", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["resource", "policy", "files", "data", "total"],
+            "properties": {"resource": {"type": "string"},
+                           "policy": {"type": "string", "enum": ["reject", "quarantine"]},
+                           "files": {"type": "array", "items": {"type": "object", "properties": {
+                               "file": {"type": "string"}, "records": {"type": "integer"},
+                               "bad": {"type": "integer"}, "complete": {"type": "boolean"}}}},
+                           "total": {"type": "integer"}, "data": {"type": "array", "items": bad}},
+            "additionalProperties": True}}}},
+            **_ERRORS}}}
+
+
+def record_schema_name(resource: Resource) -> str:
+    """The name of a resource's record schema among the document's components."""
+    return resource.contract.__name__.removesuffix("Schema") or resource.name
+
+
 def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, version: str | None) -> None:
-    """The list, export, create and get operations of one resource in one version (``version``
-    None: the base version, whose operation ids and tags carry no version)."""
+    """The operations of one resource in one version (``version`` None: the base version, whose
+    operation ids and tags carry no version, and which alone has the change feed and quarantine)."""
     suffix = f"_{version}" if version else ""
     schema_name = record_schema_name(resource)
     ref = _contract_schema(spec, schema_name, resource)
@@ -212,8 +192,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                           **_ERRORS}}
     spec.path(path=f"{base}/{name}", operations={**collection, **_when("list" in resource.spec.operations, {"get": {
         "tags": [tag], "operationId": f"list_{name}{suffix}", "summary": f"List {name}",
-        "description": "Keyset pages." + _filter_note(resource),
-        "parameters": _list_params(resource),
+        "description": "Keyset pages." + filter_note(resource),
+        "parameters": list_parameters(resource),
         "responses": {"200": {"description": "one page (application/json); with Accept: "
                                              "application/x-ndjson or text/csv every matching record, "
                                              "streamed as the export route streams it",
@@ -225,13 +205,16 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                       **_ERRORS}}})})
     if "list" in resource.spec.operations:
         spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name, suffix, tag))
+    if version is None and resource.spec.changes:       # the feed and quarantine: the base version's
+        spec.path(path=f"{base}/{name}/changes", operations=_changes_operation(resource, name, ref))
+    if version is None and resource.capabilities.lists_quarantine:
+        spec.path(path=f"{base}/{name}/quarantine", operations=_quarantine_operation(name))
     key_path = "/".join("{" + k + "}" for k in resource.key)
     spec.path(path=f"{base}/{name}/{key_path}", operations={"get": {
         "tags": [tag], "operationId": f"get_{name}{suffix}", "summary": f"One of {name} by key",
         "parameters": [{"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)}
                        for k in resource.key] +
-                      [{"name": "fields", "in": "query", "schema": names_schema(list(resource.mapping.fields)),
-                        "description": "comma-separated subset of the fields; the record then holds only these"},
+                      [fields_parameter(resource),
                        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the record", "headers": {"ETag": {"schema": {"type": "string"}}},
                               "content": {"application/json": {"schema": ref}}},
@@ -260,17 +243,13 @@ def build_spec(resources: dict[str, Resource], service: dict, config: Config | N
         _document_operations(spec, service)
     document = spec.to_dict()
     for version, served in versions:
-        if version.base:         # the change feed, quarantine and webhooks belong to the base version
-            add_feed_paths(document, served, version.path, _ERRORS)
-            add_quarantine_paths(document, served, version.path, _ERRORS)
-            if webhooks_usable(served):
-                add_webhook_paths(document, version.path, tuple(served))
+        if version.base and webhooks_usable(served):     # webhooks carry the base version's events
+            add_webhook_paths(document, version.path, tuple(served))
     for version, _ in versions:
         document_deprecation(document, version)
     document["x-reserved-parameters"] = list(RESERVED)
     if config is not None:
-        prefixes = tuple(v.path for v, _ in versions)
-        secure_document(document, config.auth, prefixes)
+        secure_document(document, config.auth, tuple(v.path for v, _ in versions))
         document_limits(document, config.rate_limits)
     return document
 

@@ -1,9 +1,11 @@
 """Operations endpoints: ``/healthz`` (process alive) and ``/readyz`` (every source probed,
-each on a pooled connection within ``service.readiness_timeout``)."""
+each on a pooled connection within ``service.readiness_timeout``; with event sinks, each sink's
+lag and state as details that do not change the answer)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
+from legacy_bridge.events.sink_ops import report as sink_report
 from legacy_bridge.ops.probes import probe_all
 
 from .http import json_response
@@ -21,11 +23,14 @@ def readyz() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     report = probe_all(bridge.drivers, bridge.config.service["readiness_timeout"])
     for name, driver in bridge.drivers.items():     # a source's circuit breaker, when not closed
-        state = driver.breaker_state() if hasattr(driver, "breaker_state") else "closed"
+        state = driver.breaker_state()
         if state != "closed":
             report[name]["breaker"] = state
     failing = sorted(name for name, r in report.items() if r["status"] != "ok")
     body = {"status": "ok" if not failing else "failing", "sources": report}
     if failing:
         body["detail"] = f"failing source(s): {', '.join(failing)}"
+    sinks = current_app.extensions.get("legacy_bridge.sinks")
+    if sinks:       # details only: a broker away delays events, the API still serves
+        body["sinks"] = sink_report(current_app.extensions["legacy_bridge.state"], sinks)
     return json_response(body, 503 if failing else 200)

@@ -11,7 +11,7 @@ from legacy_bridge.resources import Resource
 
 from .http import json_response, next_link
 from .export import accepted_format, export_response, export_view
-from .params import parse_body, parse_fields, parse_key, parse_list
+from legacy_bridge.query.schema import parse_body, parse_fields, parse_key, parse_list
 
 
 def list_view(resource: Resource):
@@ -19,12 +19,12 @@ def list_view(resource: Resource):
         fmt = accepted_format()        # Accept: application/x-ndjson or text/csv streams
         if fmt:
             return export_response(resource, fmt)
-        req = parse_list(resource, request.args.to_dict(flat=False))
-        page = resource.page(req)
+        query = parse_list(resource, request.args.to_dict(flat=False))
+        page = resource.page(query)
         body: dict = {"data": page.records, "next": page.next}
-        if req.incremental:            # resume from here: updated_since=<watermark>
+        if query.since is not None:    # resume from here: updated_since=<watermark>
             body["watermark"] = (resource.watermark_text(page.watermark) if page.watermark
-                                 else request.args.get("updated_since") or None)
+                                 else query.since.text or None)
         response = json_response(dumps(body))
         if page.next:
             response.headers["Link"] = next_link(page.next)
@@ -44,8 +44,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 def get_view(resource: Resource):
     def view(key: str) -> Response:
-        values = parse_key(resource, key.rstrip("/").split("/"))
-        record = resource.get(values, parse_fields(resource, request.args.get("fields")))
+        record = resource.get(parse_key(resource, key.rstrip("/").split("/")),
+                              parse_fields(resource, request.args.get("fields")))
         if record is None:
             raise NotFound(f"no {resource.name} with key {key!r}", resource=resource.name)
         body = dumps(record)

@@ -7,6 +7,8 @@
 - ``GET /v1/webhooks/<id>/deliveries/<delivery id>``
 - ``POST /v1/webhooks/<id>/deliveries/<delivery id>/redeliver`` -> 202: a dead (or delivered)
   delivery is sent again, same body and ``webhook-id``, with a fresh attempt budget.
+- ``POST /v1/webhooks/<id>/redeliver`` ``{"status": "dead"|"delivered", "since", "until"}`` -> 202
+  ``{"redelivered": n}``: every such delivery made in [since, until) at once.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from legacy_bridge.events import outbox
 from legacy_bridge.errors import Conflict, InvalidInput, NotFound
 from legacy_bridge.problems import openapi_response
-from legacy_bridge.events.state import StateStore, state_url
+from legacy_bridge.events.state import StateStore, parse_instant, state_url
 from legacy_bridge.events.webhooks import EVENT_PATTERN, Settings, new_secret
 
 from .http import integer_arg, json_response
@@ -97,6 +99,34 @@ def usable(resources: dict) -> bool:
     return any(getattr(resource.spec, "changes", None) for resource in resources.values())
 
 
+def _bulk_body() -> tuple[str, float | None, float | None]:
+    """``{"status": "dead"|"delivered", "since": time, "until": time}`` (every member optional)."""
+    body = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object such as {\"status\": \"dead\", \"since\": "
+                         "\"2026-11-29T00:00:00Z\"}", parameter="body", slug="invalid-body")
+    unknown = set(body) - {"status", "since", "until"}
+    if unknown:
+        raise InvalidInput(f"unknown member(s): {', '.join(sorted(unknown))}; known: status, since, until",
+                         parameter=sorted(unknown)[0], slug="invalid-body")
+    status = body.get("status", outbox.DEAD)
+    if status not in (outbox.DEAD, outbox.DELIVERED):
+        raise InvalidInput("status must be dead or delivered (pending ones are retried by themselves)",
+                         parameter="status", slug="invalid-body")
+    bounds = []
+    for name in ("since", "until"):
+        value = body.get(name)
+        try:
+            bounds.append(None if value is None else
+                          parse_instant(value).replace(tzinfo=dt.timezone.utc).timestamp())
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidInput(f"{name} must be a time such as 2026-11-29T10:00:00Z", parameter=name,
+                             slug="invalid-body") from None
+    if None not in bounds and bounds[0] >= bounds[1]:
+        raise InvalidInput("since must be before until", parameter="until", slug="invalid-body")
+    return status, bounds[0], bounds[1]
+
+
 def register(app: Flask, base_path: str) -> None:
     """Add the webhook routes under ``base_path``."""
     bp = Blueprint("webhooks", __name__, url_prefix=f"{base_path}/webhooks")
@@ -158,6 +188,13 @@ def register(app: Flask, base_path: str) -> None:
         if row is None:
             raise Conflict(f"delivery {delivery_id} is still pending: it will be attempted again by itself")
         return json_response(_shown(row), 202)
+
+    @bp.post("/<sub_id>/redeliver")
+    def redeliver_many(sub_id: str) -> Response:
+        _subscription(sub_id)
+        status, since, until = _bulk_body()
+        count = outbox.redeliver_many(store_of(current_app), sub_id, status, since, until)
+        return json_response({"redelivered": count, "status": status}, 202)
 
     app.register_blueprint(bp)
 
@@ -239,3 +276,13 @@ def add_openapi(document: dict, base_path: str, resources: tuple[str, ...] = ())
             "202": _ok("queued again: same body and webhook-id, fresh attempt budget", "WebhookDelivery"),
             "404": missing, "409": openapi_response("still pending: it is retried by itself")},
         operationId="redeliver_webhook_delivery")}
+    paths[f"{root}/{{id}}/redeliver"] = {"parameters": [sub], "post": _op(
+        "Send again every dead (or delivered) delivery made in a time range", {
+            "202": _ok("queued again, each with its body and webhook-id and a fresh attempt budget", {
+                "type": "object", "properties": {"redelivered": {"type": "integer"}, "status": {"type": "string"}}}),
+            "400": bad, "404": missing}, operationId="redeliver_webhook_deliveries", requestBody={
+            "required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "status": {"type": "string", "enum": [outbox.DEAD, outbox.DELIVERED], "default": outbox.DEAD},
+                "since": {"type": "string", "format": "date-time", "description": "deliveries made at or after"},
+                "until": {"type": "string", "format": "date-time", "description": "deliveries made before"}},
+                "additionalProperties": False}}}})}

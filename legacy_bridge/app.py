@@ -72,6 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     base_paths = tuple(version.path for version, _ in bridge.versions)
     logs.init_app(app)
     metrics.init_app(app, enabled=config.service["metrics"])
+    if config.events.get("sinks"):      # sink lag and counters, read from the state store at each scrape
+        from legacy_bridge.events import sink_ops
+        app.extensions["legacy_bridge.sinks"] = list(config.events["sinks"])
+        app.extensions.setdefault(metrics.COLLECTORS, []).append(sink_ops.registry(state, list(config.events["sinks"])))
     problems.init_app(app)
     auth.init_app(app, config.auth, base_paths)             # before the limiter:
     ratelimit.init_app(app, config.rate_limits, base_paths)  # it limits per key

@@ -6,6 +6,7 @@ neither, the demo is off the production path).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,10 @@ def _importers(prefix: str, forbidden: tuple[str, ...]) -> list[str]:
                                "legacy_bridge.app", "legacy_bridge.problems", "legacy_bridge.resources")),
     ("legacy_bridge.contracts", ("legacy_bridge.drivers", "legacy_bridge.facades")),
     ("legacy_bridge.facades", ("legacy_bridge.drivers.odbc", "legacy_bridge.cli")),
+    # the command line runs the query path in-process: through query/ and resources, not facade code
+    ("legacy_bridge.cli.export", ("legacy_bridge.facades",)),
+    # the canonical request and its planner know neither HTTP nor a facade
+    ("legacy_bridge.query", ("legacy_bridge.facades", "legacy_bridge.app", "legacy_bridge.cli")),
 ])
 def test_each_layer_imports_only_what_it_may(layer, forbidden):
     assert _importers(layer, forbidden) == []
@@ -137,3 +142,12 @@ def test_the_demo_is_off_the_production_path():
     assert sorted(f"{m} imports {t}" for m in production for t in GRAPH[m]
                   if t.startswith("legacy_bridge.demo")) == []
     assert sorted(m for m in production if "spyne" in THIRD_PARTY[m]) == []
+
+
+def test_no_driver_is_probed_for_what_it_can_do():
+    """Capabilities are declared on the Driver base class; nothing asks getattr/hasattr of a driver."""
+    probing = re.compile(r"\b(?:getattr|hasattr)\(\s*[\w.]*driver(?:_class\([^)]*\))?[,)]")
+    found = [f"{p.relative_to(ROOT)}:{n}" for folder in ("legacy_bridge", "facades")
+             for p in sorted((ROOT / folder).rglob("*.py"))
+             for n, line in enumerate(p.read_text().splitlines(), 1) if probing.search(line)]
+    assert found == []

@@ -83,9 +83,9 @@ def test_the_wheel_holds_only_the_legacy_bridge_package_and_the_docs_template(wh
 def test_the_installed_build_imports_from_itself_and_installs_no_generic_top_level_module(site, tmp_path):
     report = _run_installed(site, """
         import importlib.util, json, sys
-        import legacy_bridge.drivers.odbc.driver, legacy_bridge.facades.params, legacy_bridge.contracts.converters
+        import legacy_bridge.drivers.odbc.driver, legacy_bridge.facades.openapi, legacy_bridge.contracts.converters
         print(json.dumps({
-            "files": [m.__file__ for m in (legacy_bridge.drivers.odbc.driver, legacy_bridge.facades.params,
+            "files": [m.__file__ for m in (legacy_bridge.drivers.odbc.driver, legacy_bridge.facades.openapi,
                                            legacy_bridge.contracts.converters)],
             "generic": {n: importlib.util.find_spec(n) is not None for n in ("contracts", "drivers", "facades")},
             "path": sys.path}))

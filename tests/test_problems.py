@@ -116,7 +116,7 @@ def test_a_source_that_cannot_be_reached_is_a_503_with_retry_after(client, mocke
 
 
 def test_a_pyodbc_error_at_connect_is_translated_and_keeps_its_sqlstate_only(app, mocker):
-    driver = app.extensions["legacy_bridge"].drivers["crm"]
+    driver = app.extensions["legacy_bridge"].drivers["crm"].driver
     driver.close()          # the next request needs a new connection
     mocker.patch.object(driver.pool, "_connect",
                         side_effect=pyodbc.OperationalError("08001", f"could not connect with {SECRET}"))

@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from legacy_bridge.events.changes import Scanner
 from legacy_bridge.config import validate
-from legacy_bridge.resources import Bridge, ListRequest  # noqa: E402
+from legacy_bridge.query.model import ListQuery  # noqa: E402
+from legacy_bridge.resources import Bridge  # noqa: E402
 from legacy_bridge.events.state import StateStore
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/legacy_bench"
@@ -102,7 +103,7 @@ def main() -> None:
         scanner = Scanner(store, resource)
 
         started = time.perf_counter()
-        rows = sum(1 for _ in resource.stream(ListRequest(fields=list(resource.mapping.fields))))
+        rows = sum(1 for _ in resource.stream(ListQuery(fields=list(resource.mapping.fields))))
         fetch = time.perf_counter() - started
         baseline = scanner.scan()
         change(args.backend, target, args.rows_changed)

@@ -56,6 +56,7 @@ class FlatFileDriver(Driver):
     default_timeout = None              # local files do not go silent; see ``timeout``
     #: a resource over a flat-file source needs no table: the source names the files
     target_optional = True
+    lists_quarantine = True
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)

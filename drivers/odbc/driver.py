@@ -45,6 +45,7 @@ class OdbcDriver(Driver):
 
     kind = "odbc"
     describes_columns = True
+    describes_tables = True
     int_range = INT64
 
     def __init__(self, name: str, options: dict[str, Any],

@@ -35,7 +35,6 @@ from zeep.xsd import SkipValue
 
 from legacy_bridge.errors import (FaultInvalidInput, FaultNotFound, InvalidInput, LegacyBridgeError, SourceError,
                                   SourceFault, SourceTimeout, SourceUnavailable)
-from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query
 
 from legacy_bridge.drivers.base import Driver, outgoing_headers
@@ -109,7 +108,8 @@ def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
 
 # XML 1.0 cannot carry these at all: a value holding one is the caller's error (400), found
 # before lxml refuses it with a bare ValueError deep inside zeep.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML = ((0x0, 0x8), (0xB, 0xC), (0xE, 0x1F), (0xD800, 0xDFFF), (0xFFFE, 0xFFFF))
+_NOT_XML = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in NOT_XML) + "]")
 
 
 def _refuse_non_xml(value: Any, operation: str) -> None:
@@ -129,7 +129,9 @@ class SoapDriver(Driver):
     """One SOAP service, described by its WSDL (URL or file)."""
 
     kind = "soap"
-    supports_pushdown = True          # some filters, per operation: see pushable()
+    supports_pushdown = True          # eq filters on the list operation's {filter.x} parameters
+    pushdown_operators = frozenset({"eq"})
+    unsendable = NOT_XML
     supports_sort = False             # read in the service's own order
     supports_writes = True
     natural_order = (PAGE, ROW)
@@ -287,7 +289,7 @@ class SoapDriver(Driver):
 
     # -- reads -----------------------------------------------------------------------
 
-    def _filter_columns(self, target: dict[str, Any]) -> frozenset[str]:
+    def filter_columns(self, target: dict[str, Any]) -> frozenset[str]:
         cached = self._pushable.get(id(target))
         if cached is None:
             fields = target.get("fields", {})
@@ -296,8 +298,8 @@ class SoapDriver(Driver):
             cached = self._pushable[id(target)] = frozenset(fields[n] for n in names if n in fields)
         return cached
 
-    def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
-        return condition.op == "eq" and condition.column in self._filter_columns(target)
+    def key_lookup(self, target: dict[str, Any]) -> bool:
+        return "get" in target
 
     def _filter_values(self, target: dict[str, Any], where: list[Condition]) -> dict[str, Any] | None:
         by_column: dict[str, Any] = {}
@@ -332,18 +334,7 @@ class SoapDriver(Driver):
             token, skip = following, -1
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
-        spec = target.get("get")
-        if spec is None:              # no lookup operation: the list, filtered by the key
-            where = [Condition(c, "eq", v) for c, v in key.items()]
-            pushed = [c for c in where if self.pushable(c, target)]
-            rest = [c for c in where if c not in pushed]
-            wanted = list(dict.fromkeys(columns + [c.column for c in rest]))
-            keep = predicate(rest, wanted) if rest else None
-            rows = self.fetch(target, Query(columns=wanted, where=pushed))
-            found = next(filter(keep, rows) if keep else rows, None)
-            rows.close()
-            return None if found is None else found[:len(columns)] if len(wanted) == len(columns) \
-                else tuple(found[wanted.index(c)] for c in columns)
+        spec = target["get"]          # without one, the planner reads the list (see key_lookup)
         fields = target.get("fields", {})
         values = {f"key.{n}": key[c] for n, c in fields.items() if c in key}
         if len(key) == 1:

@@ -1,5 +1,5 @@
 """``legacy-bridge check``: the config validated, every source probed, one record of every
-resource read, without starting a server."""
+resource read, every event sink's broker reached, without starting a server."""
 from __future__ import annotations
 
 import time
@@ -26,10 +26,9 @@ def _missing_columns(resource: Any) -> str | None:
     """Columns the catalog does not know.  A read alone cannot tell: SQLite takes an
     unknown double-quoted column for a string literal and answers without an error."""
     kind, target = next(iter(resource.spec.target.items()))
-    describe = getattr(resource.driver, "describe", None)
-    if describe is None or kind == "select":
+    if not resource.capabilities.describes_tables or kind == "select":
         return None
-    known = {c["name"].upper() for c in describe(target, 0)["columns"]}
+    known = {c["name"].upper() for c in resource.capabilities.describe(target, 0)["columns"]}
     missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items()
                if f.column.upper() not in known]
     return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
@@ -38,7 +37,7 @@ def _missing_columns(resource: Any) -> str | None:
 def _check_resource(resource: Any) -> str | None:
     """Compare the columns with the catalog, ask how the sorted ones order, then read one
     record with every field: a wrong table, column, order or converter shows here."""
-    from legacy_bridge.resources import ListRequest
+    from legacy_bridge.query.model import ListQuery
     try:
         missing = _missing_columns(resource)
         if missing:
@@ -46,7 +45,7 @@ def _check_resource(resource: Any) -> str | None:
         unpageable = resource.order_problems()       # sortable fields the source cannot page in order
         if unpageable:
             return "; ".join(f"{path}: {message}" for path, message in unpageable)
-        resource.page(ListRequest(fields=list(resource.mapping.fields), limit=1))
+        resource.page(ListQuery(fields=list(resource.mapping.fields), limit=1))
         return None
     except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:
         return reason(error)
@@ -54,7 +53,7 @@ def _check_resource(resource: Any) -> str | None:
 
 def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
     """The bad records a file source skips (quarantine policy): none is dropped silently."""
-    if not callable(getattr(driver, "quarantine", None)):
+    if not driver.driver.lists_quarantine:
         return
     report = driver.quarantine(shown)
     if report["total"]:
@@ -105,6 +104,29 @@ def check(config_path: str | None, timeout: float | None) -> None:
                 problem = _check_resource(resource)
             failing += problem is not None
             click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
+    failing += _check_sinks(config.events.get("sinks", {}))
     if failing:
         fail(f"{failing} problem(s) found", EXIT_FAILING)
     click.echo("all well")
+
+
+def _check_sinks(sinks: dict[str, dict]) -> int:
+    """Connect to every event sink's broker (an empty publish: nothing is sent); how many failed."""
+    if not sinks:
+        return 0
+    from legacy_bridge.events.sinks.base import SinkUnavailable
+    from legacy_bridge.events.sinks.registry import build
+    click.echo("event sinks:")
+    width, failing = max(len(n) for n in sinks), 0
+    for name, settings in sinks.items():
+        sink = build(name, settings)
+        started = time.monotonic()
+        try:
+            sink.publish([])
+            click.echo(f"  {name:<{width}}  ok       ({(time.monotonic() - started) * 1000:.0f} ms) {sink.describe()}")
+        except SinkUnavailable as error:
+            failing += 1
+            click.echo(f"  {name:<{width}}  FAILING  {sink.describe()}: {error}")
+        finally:
+            sink.close()
+    return failing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -13,6 +14,17 @@ import click
 from legacy_bridge.cli.common import fail
 
 GUNICORN_SETTINGS = "python:legacy_bridge.ops.gunicorn_conf"
+LOCAL_RABBITMQ = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+def _local_rabbitmq() -> str | None:
+    """The local RabbitMQ's URL when one answers and its client is installed, else None."""
+    try:
+        import pika  # noqa: F401 - the [events] extra
+        socket.create_connection(("127.0.0.1", 5672), timeout=0.5).close()
+    except (ImportError, OSError):
+        return None
+    return LOCAL_RABBITMQ
 
 
 @click.command()
@@ -24,7 +36,10 @@ GUNICORN_SETTINGS = "python:legacy_bridge.ops.gunicorn_conf"
               help="Where the legacy TMS (a SOAP server) listens while the demo serves (0: any free port).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes (WEB_CONCURRENCY).")
-def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001, workers: int = 2) -> None:
+@click.option("--broker", default="auto", show_default=True,
+              help="RabbitMQ for the change events: auto (the local one, if it answers), none, or an amqp:// URL.")
+def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001, workers: int = 2,
+         broker: str = "auto") -> None:
     """Build a small legacy CRM in SQLite and an EBCDIC extract, write their config and
     serve it on 127.0.0.1 with gunicorn, as production runs, beside a legacy TMS: a real
     SOAP server (spyne) exposed as /v1/shipments etc."""
@@ -33,7 +48,8 @@ def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001, worker
         from legacy_bridge.demo.tms_simulator import add_to_config, serve as serve_tms
     except ImportError as error:         # spyne is an extra
         fail(f"error: the demo needs its extra: pip install 'legacy-bridge[demo]' ({error})")
-    built = crm.build(directory)
+    broker_url = {"auto": _local_rabbitmq, "none": lambda: None}.get(broker, lambda: broker)()
+    built = crm.build(directory, broker_url)
     with ExitStack() as stack:
         if not no_serve:
             tms_url = stack.enter_context(serve_tms(port=tms_port))
@@ -50,6 +66,11 @@ def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001, worker
             click.echo(f"  curl '{base}/v1/shipments/TMS000001'")
             click.echo(f"  curl -g '{base}/v1/shipments?carrier=UPSN&consignee_country=US&limit=3'")
         click.echo(f"  docs: {base}/docs")
+        click.echo("\nWatch a change become events (the worker scans customers and delivers"
+                   + (f"; publishes to RabbitMQ, exchange {crm.DEMO_EXCHANGE}):" if broker_url else
+                      "; no RabbitMQ, so no broker sink):"))
+        for line in crm.event_lines(built, base, broker_url, sys.executable):
+            click.echo(f"  {line}")
         if no_serve:
             click.echo(f"\nserve it: LEGACY_BRIDGE_CONFIG={built.config} gunicorn -c gunicorn.conf.py wsgi:app")
             return
@@ -58,15 +79,23 @@ def demo(directory: str, port: int, no_serve: bool, tms_port: int = 8001, worker
 
 
 def _gunicorn(config: os.PathLike, port: int, workers: int) -> int:
-    """gunicorn in the foreground until it stops; Ctrl-C and SIGTERM stop it gracefully."""
+    """gunicorn in the foreground, and beside it a ``legacy-bridge worker`` (change scans,
+    webhooks, the broker relay), until they stop; Ctrl-C and SIGTERM stop both gracefully."""
     env = {**os.environ, "LEGACY_BRIDGE_CONFIG": str(config), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "WEB_CONCURRENCY": str(workers)}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", GUNICORN_SETTINGS,
                                "legacy_bridge.app:create_app()"], env=env)
-    stop = lambda *_: server.send_signal(signal.SIGTERM)      # noqa: E731 - one line, two signals
+    worker = subprocess.Popen([sys.executable, "-m", "legacy_bridge.cli", "worker", "--config", str(config)], env=env)
+
+    def stop(*_: object) -> None:
+        for process in (server, worker):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = server.wait()
+        stop()
+        worker.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -76,10 +76,8 @@ def _args(filters: tuple[str, ...], fields: str | None, sort: str | None, since:
 def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, ...], fields: str | None,
            sort: str | None, output: str, config_path: str | None) -> None:
     """Export every matching record of RESOURCE as NDJSON or CSV, with progress on stderr."""
-    from legacy_bridge.facades.export import start
-    from legacy_bridge.facades.params import parse_list
-
     from legacy_bridge.formats.encoders import encoder
+    from legacy_bridge.query.schema import parse_list
     from legacy_bridge.resources import Bridge
     config = load_config(config_path)
     if resource_name not in config.resources:
@@ -89,12 +87,13 @@ def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, 
     partial = None if target is None else target.with_name(target.name + ".part")
     try:
         resource = bridge.resources[resource_name]
-        req = parse_list(resource, _args(filters, fields, sort, since))
-        records, _, watermark = start(resource, req)
+        query = parse_list(resource, _args(filters, fields, sort, since))
+        export = resource.export(query)
+        watermark = export.watermark
         progress = Progress(resource_name)
         out = sys.stdout.buffer if partial is None else open(partial, "wb")
         try:
-            for chunk in encoder(fmt)(progress.count(records), req.fields):
+            for chunk in encoder(fmt)(progress.count(export.records), query.fields):
                 out.write(chunk)
         finally:
             if partial is not None:
@@ -110,7 +109,7 @@ def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, 
         os.replace(partial, target)
     where = "stdout" if target is None else str(target)
     click.echo(f"exported {progress.rows:,} rows to {where}"
-               + (f"; resume with --since '{watermark or since}'" if req.incremental and (watermark or since) else ""),
+               + (f"; resume with --since '{watermark or since}'" if query.incremental and (watermark or since) else ""),
                err=True)
 
 

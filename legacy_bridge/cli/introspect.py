@@ -45,7 +45,7 @@ def introspect(source: str | None, table: str | None, config_path: str | None, s
         fail(f"error: unknown source {source!r}; known: {', '.join(sorted(config.sources)) or 'none'}")
     driver = driver_class(options["kind"])(source, options)
     try:
-        if not hasattr(driver, "describe"):
+        if not driver.describes_tables:
             fail(f"error: sources of kind {options['kind']!r} cannot be introspected")
         try:
             with quiet_drivers():

@@ -19,12 +19,14 @@ from legacy_bridge.config.resources import check_changes, check_resource
 from legacy_bridge.config.sources import check_source, import_plugins
 from legacy_bridge.config.versions import check_versions
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.events.sinks.registry import check_config as check_events
 from legacy_bridge.events.webhooks import check_config as check_webhooks
 from legacy_bridge.security import auth, ratelimit
 
 __all__ = ["validate", "load", "SERVICE_DEFAULTS", "TOP_KEYS"]
 
-TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "versions"}
+TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "events",
+            "versions"}
 SERVICE_DEFAULTS: dict[str, Any] = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
                     "default_limit": 100, "max_limit": 1000, "secret": None,
                     "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
@@ -74,10 +76,12 @@ def validate(raw: Any, origin: str = "config") -> Config:
     auth_options = auth.check_config(ck, raw["auth"]) if "auth" in raw else None
     limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
     webhook_options = check_webhooks(ck, raw.get("webhooks"))
+    event_options = check_events(ck, raw.get("events"), service)
     if ck.problems:
         raise ConfigError(ck.problems, origin)
     return Config(service=service, sources=sources, resources=resources, origin=origin,
-                  auth=auth_options, rate_limits=limits, webhooks=webhook_options, versions=versions)
+                  auth=auth_options, rate_limits=limits, webhooks=webhook_options,
+                  events=event_options, versions=versions)
 
 
 def load(path: str | os.PathLike) -> Config:

@@ -10,7 +10,6 @@ from legacy_bridge.contracts.mapping import Mapping
 __all__ = ["Config", "ResourceSpec", "ApiVersion", "base_version"]
 
 
-
 @dataclass
 class ResourceSpec:
     name: str
@@ -55,4 +54,5 @@ class Config:
     auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
     rate_limits: dict[str, Any] | None = None
     webhooks: dict[str, Any] = field(default_factory=dict)    # the webhooks: section, defaults filled in
+    events: dict[str, Any] = field(default_factory=dict)      # the events: section (sinks, relay, retention)
     versions: list[ApiVersion] = field(default_factory=list)  # the base version first; empty: only it

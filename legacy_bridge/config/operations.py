@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from legacy_bridge.config.checker import Checker
 
 OPERATION_KEYS = {"operation", "params", "records", "next"}
+LIST_KEYS = OPERATION_KEYS | {"required"}
 PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": ("body",)}
 _PLACEHOLDER = re.compile(r"^\{([a-z]+)(?:\.([a-z][a-z0-9_]*))?\}$")
 
@@ -19,7 +20,7 @@ _PLACEHOLDER = re.compile(r"^\{([a-z]+)(?:\.([a-z][a-z0-9_]*))?\}$")
 def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[str, FieldMap],
                      key: list) -> dict:
     node = ck.mapping(node, path)
-    ck.unknown(node, OPERATION_KEYS, path)
+    ck.unknown(node, LIST_KEYS if op == "list" else OPERATION_KEYS, path)
     if not isinstance(node.get("operation"), str) or not node.get("operation"):
         ck.fail(f"{path}.operation", "required: the name of the operation in the WSDL")
     for k in ("records", "next"):
@@ -50,10 +51,29 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
             ck.fail(f"{path}.params.{param}", "{key} needs a single-field key; use {key.<field>}")
         elif kind in ("page", "limit") and name is not None:
             ck.fail(f"{path}.params.{param}", f"{{{kind}}} takes no field name")
+    if op == "list":
+        _check_required(ck, node, params, f"{path}.required")
     if op == "list" and ("next" in node) != ("page" in used):
         ck.fail(path, "next (where the response holds the next page token) and a {page} parameter "
                       "(where the request takes it) go together")
     return node
+
+
+def _check_required(ck: Checker, node: dict, params: dict, path: str) -> None:
+    """``list.required``: the filters the operation cannot do without, each a ``{filter.<field>}``
+    parameter (the OpenAPI document marks them required)."""
+    required = node.get("required")
+    if required is None:
+        return
+    filters = [m.group(2) for t in params.values()
+               if isinstance(t, str) and (m := _PLACEHOLDER.match(t)) and m.group(1) == "filter"]
+    if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+        ck.fail(path, "expected a list of field names, e.g. [origin, destination]")
+        return
+    for name in required:
+        if name not in filters:
+            ck.fail(path, f"{name!r} is not a {{filter.<field>}} parameter of the operation; "
+                          f"filter parameters: {', '.join(filters) or 'none'}")
 
 
 def check_operations(ck: Checker, node: dict, path: str, fields: dict[str, FieldMap],
@@ -79,6 +99,6 @@ def check_operations(ck: Checker, node: dict, path: str, fields: dict[str, Field
 def target_keys(kind: Any) -> tuple[str, ...]:
     """What a source kind's resources name: tables (ODBC) or operations (SOAP)."""
     try:
-        return getattr(driver_class(kind), "target_keys", ("table", "view", "select"))
+        return driver_class(kind).target_keys
     except (KeyError, TypeError):
         return ("table", "view", "select")

@@ -52,7 +52,7 @@ def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | Non
 def _names_its_files(source: Any) -> bool:
     """A source whose driver needs no table (a flat-file source names its files itself)."""
     try:
-        return isinstance(source, dict) and getattr(driver_class(source.get("kind")), "target_optional", False)
+        return isinstance(source, dict) and driver_class(source.get("kind")).target_optional
     except (KeyError, TypeError):
         return False
 
@@ -61,10 +61,10 @@ def _column_problems(source: Any, fields: dict[str, FieldMap]) -> list[tuple[str
     """Fields naming a column the source's layout lacks, when its config alone gives the
     layout (a flat file's copybook or declared columns): found at start-up, not per request."""
     try:
-        check = getattr(driver_class(source.get("kind")), "check_columns", None)
+        driver = driver_class(source.get("kind"))
     except (KeyError, TypeError, AttributeError):
         return []
-    return check(source, {n: f.column for n, f in fields.items()}) if check else []
+    return driver.check_columns(source, {n: f.column for n, f in fields.items()})
 
 
 def _sorts(source: Any) -> bool:
@@ -78,7 +78,7 @@ def check_changes(ck: Checker, node: dict, spec: ResourceSpec, source: Any) -> d
     """A resource's ``changes:`` (the change feed), checked by legacy_bridge.changes."""
     path = f"resources.{spec.name}.changes"
     options, problems = check_changes_options(node["changes"], spec.mapping.fields,
-                                      tuple(getattr(spec, "watermark", ())), _sorts(source))
+                                      tuple(spec.watermark), _sorts(source))
     for key, message in problems:
         ck.fail(f"{path}.{key}" if key else path, message)
     return options

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import yaml
 
-__all__ = ["build", "config_for", "sample_urls", "curl_lines", "Built"]
+__all__ = ["build", "config_for", "sample_urls", "curl_lines", "event_lines", "Built", "DEMO_EXCHANGE"]
 
 CUSTOMERS, ORDERS, DB_NAME, CONFIG_NAME = 500, 2000, "legacy-crm.db", "legacy-bridge.yaml"
 SECRET = "demo-only-not-a-secret"
@@ -157,9 +157,13 @@ def _extract(folder: Path) -> Path:
     return drops
 
 
-def config_for(database: Path) -> dict:
-    """The config that serves the demo database (and the billing extract beside it)."""
-    return {
+DEMO_EXCHANGE = "legacy-bridge.demo"
+
+
+def config_for(database: Path, broker_url: str | None = None) -> dict:
+    """The config that serves the demo database (and the billing extract beside it); customers
+    are in the change feed, published to RabbitMQ at ``broker_url`` when one is given."""
+    config = {
         "service": {"title": "Legacy CRM (legacy-bridge demo)", "secret": SECRET, "max_limit": 500},
         "sources": {"crm": {"kind": "odbc", "encoding": "cp1252", "timeout": "5s",
                             "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1"},
@@ -170,6 +174,7 @@ def config_for(database: Path) -> dict:
             "customers": {
                 "source": "crm", "table": "LGCY_CUST", "key": ["id"],
                 "description": "Customers (LGCY_CUST)",
+                "changes": {"mode": "snapshot", "every": "5s"},     # no update timestamp: snapshot diffs
                 "fields": {
                     "id": {"column": "CUST_NO", "converter": "int"},
                     "name": {"column": "CUST_NM", "converter": {"trim": {"width": 40}}, "filter": True, "sort": True},
@@ -238,10 +243,15 @@ def config_for(database: Path) -> dict:
                 },
             },
         },
+        "webhooks": {"allow_networks": ["127.0.0.0/8"]},      # a receiver on this machine may subscribe
     }
+    if broker_url:
+        config["events"] = {"source": "legacy-crm-demo", "type_prefix": "com.example.crm",
+                            "sinks": {"demo-hub": {"kind": "rabbitmq", "url": broker_url, "exchange": DEMO_EXCHANGE}}}
+    return config
 
 
-def build(directory: str | os.PathLike) -> Built:
+def build(directory: str | os.PathLike, broker_url: str | None = None) -> Built:
     """(Re)build the demo database and its config in ``directory``; safe to run again,
     also while a server reads the previous file (both are replaced atomically)."""
     folder = Path(directory).resolve()
@@ -253,7 +263,7 @@ def build(directory: str | os.PathLike) -> Built:
     os.replace(staging, database)
     _extract(folder)
     text = ("# legacy-bridge demo config, written by `legacy-bridge demo`; rebuilt on every run.\n"
-            + yaml.safe_dump(config_for(database), sort_keys=False, allow_unicode=True))
+            + yaml.safe_dump(config_for(database, broker_url), sort_keys=False, allow_unicode=True))
     staging = folder / (CONFIG_NAME + ".building")
     staging.write_text(text, encoding="utf-8")
     os.replace(staging, config)
@@ -291,3 +301,21 @@ def curl_lines(config: str | os.PathLike, base_url: str) -> list[str]:
     """``curl`` commands for :func:`sample_urls` (``-g``: the brackets are not globs)."""
     first, by_key, third = sample_urls(config)
     return [f"curl -g '{base_url}{first}'", f"curl -i '{base_url}{by_key}'", f"curl -g '{base_url}{third}'"]
+
+
+def event_lines(built: Built, base_url: str, broker_url: str | None, python: str = "python3") -> list[str]:
+    """How to watch one legacy change become a change event, a webhook and a broker message."""
+    change = (f'{python} -c "import sqlite3; c = sqlite3.connect(\'{built.database}\'); '
+              f'c.execute(\'UPDATE LGCY_CUST SET CRDT_LMT = CRDT_LMT + 100 WHERE CUST_NO = 1\'); c.commit()"')
+    lines = [f"curl '{base_url}/v1/customers/changes'            # the change feed (scanned every 5 s)",
+             f"{change}   # change the legacy row",
+             f"curl -X POST '{base_url}/v1/webhooks' -H 'content-type: application/json' "
+             "-d '{\"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"customers.*\"]}'   # a webhook"]
+    if broker_url:
+        lines.append(f'{python} -c "import pika; c = pika.BlockingConnection(pika.URLParameters(\'{broker_url}\')).channel(); '
+                     f"c.exchange_declare('{DEMO_EXCHANGE}', 'topic', durable=True); "
+                     "q = c.queue_declare('', exclusive=True).method.queue; "
+                     f"c.queue_bind(q, '{DEMO_EXCHANGE}', 'customers.*'); "
+                     "[print(m.routing_key, p.headers['ce-id'], b.decode()) for m, p, b in c.consume(q, auto_ack=True)]\"   "
+                     "# CloudEvents on RabbitMQ")
+    return lines

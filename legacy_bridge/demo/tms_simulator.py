@@ -307,7 +307,8 @@ def tms_config(base_url: str, soap_version: str = "1.1", **source: Any) -> dict[
                 "description": "Rate quotes: origin, destination and weight_kg are required filters",
                 "list": {"operation": "QuoteRates",
                          "params": {"Origin": "{filter.origin}", "Destination": "{filter.destination}",
-                                    "WeightKg": "{filter.weight_kg}"}},
+                                    "WeightKg": "{filter.weight_kg}"},
+                         "required": ["origin", "destination", "weight_kg"]},
                 "faults": {"invalid": ["Client.MissingParameter"]},
                 "fields": {
                     "carrier": {"column": "Carrier", "converter": "trim"},

@@ -33,6 +33,7 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 from legacy_bridge.config.checker import parse_duration
 from legacy_bridge.events.change_keys import KeyOrderError, encode_key, key_encoder, row_hash
 from legacy_bridge.query.cursors import tag_value, untag_value
+from legacy_bridge.query.model import ListQuery
 from legacy_bridge.errors import ScanLost
 from legacy_bridge.formats.jsonio import json_default
 from legacy_bridge.events.state import NewEvent, StateStore, scan_state, snapshots, utcnow
@@ -115,8 +116,8 @@ class Scanner:
         self.store = store
         self.resource = resource
         self.name = resource.name
-        options = options or getattr(resource.spec, "changes", None) or {}
-        self.mode = options.get("mode") or ("watermark" if getattr(resource.spec, "watermark", ()) else "snapshot")
+        options = options or resource.spec.changes or {}
+        self.mode = options.get("mode") or ("watermark" if resource.spec.watermark else "snapshot")
         self.every = float(options.get("every", 30.0))
         self.batch = int(options.get("batch", BATCH))
         self.lease = LEASE
@@ -193,10 +194,11 @@ class Scanner:
         log.info("scan of %s: %s", self.name, result.as_dict())
         return result
 
-    def _records(self, upto: tuple | None = None, **request: Any) -> Iterator[dict[str, Any]]:
-        from legacy_bridge.resources import ListRequest
-        req = ListRequest(fields=list(self.resource.mapping.fields), **request)
-        return self.resource.stream(req, upto=upto) if upto else self.resource.stream(req)
+    def _records(self, until: tuple | None = None, since: tuple | None = None) -> Iterator[dict[str, Any]]:
+        """Every record, or those whose watermark is above ``since`` up to ``until`` (legacy values)."""
+        query = ListQuery(fields=list(self.resource.mapping.fields),
+                          since=None if since is None else self.resource.since(since))
+        return self.resource.stream(query, until)
 
     def _key(self, record: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         key = {k: record[k] for k in self.resource.key}
@@ -300,14 +302,13 @@ class Scanner:
 
     def _pull(self, owner: str, state: dict[str, Any], result: ScanResult) -> str | None:
         """Watermark mode: rows above the last watermark; the new watermark (stored form)."""
-        from legacy_bridge.resources import ListRequest
         since = None if result.baseline or not state["watermark"] else \
             tuple(untag_value(v) for v in orjson.loads(state["watermark"]))
-        high = self.resource.high_watermark(ListRequest(fields=[]))
+        high = self.resource.high_watermark(ListQuery(fields=[]))
         if high is None or (since is not None and high <= since):
             return state["watermark"]
         batch: list[tuple[bytes, dict, dict]] = []
-        records = self._records(high, incremental=True, since=since) if since else self._records()
+        records = self._records(high, since) if since else self._records()
         for record in records:
             sort, key = self._key(record)
             batch.append((sort, key, record))

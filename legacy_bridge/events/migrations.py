@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex
 
 #: modules whose import registers more migrations (e.g. "legacy_bridge.events.outbox")
-MIGRATION_MODULES: list[str] = ["legacy_bridge.events.outbox"]
+MIGRATION_MODULES: list[str] = ["legacy_bridge.events.outbox", "legacy_bridge.events.sink_cursors"]
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,8 @@ def fan_out(store: StateStore, now: float | None = None) -> int:
 
 @dataclass
 class Claimed:
-    """One outbox row a worker holds, with what it needs to send it."""
+    """One outbox row a worker holds, with what it needs to send it; ``attempts`` counts the
+    attempt about to be made."""
 
     id: int
     subscription_id: str
@@ -193,7 +194,8 @@ def _free(now: float) -> Any:
 
 
 def claim(store: StateStore, worker: str, limit: int, claim_ttl: float, now: float | None = None) -> list[Claimed]:
-    """Take up to ``limit`` due rows for ``claim_ttl`` seconds; rows another worker holds are skipped."""
+    """Take up to ``limit`` due rows for ``claim_ttl`` seconds; rows another worker holds are skipped.
+    The attempt is counted here, before the request: a worker that dies mid-request leaves it counted."""
     now = now or time.time()
     due = (select(deliveries.c.id).where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now,
                                          _free(now))
@@ -205,7 +207,8 @@ def claim(store: StateStore, worker: str, limit: int, claim_ttl: float, now: flo
         for row_id in list(conn.scalars(due)):
             won = conn.execute(update(deliveries)
                                .where(deliveries.c.id == row_id, deliveries.c.status == PENDING, _free(now))
-                               .values(claimed_by=worker, claim_until=now + claim_ttl))
+                               .values(claimed_by=worker, claim_until=now + claim_ttl,
+                                       attempts=deliveries.c.attempts + 1, last_attempt_at=now, last_worker=worker))
             if won.rowcount == 1:           # 0: another worker got there first
                 taken.append(row_id)
         if not taken:
@@ -278,3 +281,21 @@ def redeliver(store: StateStore, sub_id: str, delivery_id: int, now: float | Non
         if done.rowcount != 1:
             return None
         return _delivery(conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one())
+
+
+def redeliver_many(store: StateStore, sub_id: str | None, status: str = DEAD, since: float | None = None,
+                   until: float | None = None, now: float | None = None) -> int:
+    """Send again, each with a fresh attempt budget and its same webhook-id, every ``status``
+    (dead or delivered) delivery of one subscription (every one when None) made in
+    [``since``, ``until``); how many."""
+    now = now or time.time()
+    where = [deliveries.c.status == status]
+    if sub_id is not None:
+        where.append(deliveries.c.subscription_id == sub_id)
+    if since is not None:
+        where.append(deliveries.c.created_at >= since)
+    if until is not None:
+        where.append(deliveries.c.created_at < until)
+    with store.begin() as conn:
+        return conn.execute(update(deliveries).where(*where).values(
+            status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claim_until=None)).rowcount

@@ -48,7 +48,7 @@ from sqlalchemy.pool import StaticPool
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.formats.jsonio import dumps
 
-__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS"]
+__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS", "parse_instant", "key_hash"]
 
 KINDS = ("created", "updated", "deleted")
 DEFAULT_FILE = "legacy-bridge-state.db"
@@ -79,12 +79,27 @@ change_events = Table("lb_change_events", metadata,
                       Column("kind", String(10), nullable=False),
                       Column("key_json", Text, nullable=False),
                       Column("occurred_at", DateTime, nullable=False),
-                      Column("record_json", Text))
+                      Column("record_json", Text),
+                      Column("key_hash", Integer))     # partition of a key for event sinks (migration 210)
+
+
+def key_hash(resource: str, key_json: str) -> int:
+    """The partition hash of one key, stored with its events (stable across processes and hosts)."""
+    return zlib.crc32(f"{resource}\0{key_json}".encode()) & 0x7FFFFFFF
 
 
 def utcnow() -> dt.datetime:
     """Naive UTC, as the store keeps times (SQLite has no time zones)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO 8601 time (``2026-11-29T10:00:00Z``, an offset, or naive = UTC) as naive UTC,
+    as the store keeps times; ValueError when it is not one."""
+    moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 def state_url(service: dict[str, Any], origin: str) -> str:
@@ -229,9 +244,12 @@ class StateStore:
     def append_events(self, conn: Connection, events: Iterable[NewEvent], at: dt.datetime | None = None) -> int:
         """Add events to the log inside ``conn``'s write transaction; how many."""
         at = at or utcnow()
-        rows = [{"resource": e.resource, "kind": e.kind, "key_json": dumps(e.key).decode(),
-                 "occurred_at": at, "record_json": None if e.record is None else dumps(e.record).decode()}
-                for e in events]
+        rows = []
+        for e in events:
+            key_json = dumps(e.key).decode()
+            rows.append({"resource": e.resource, "kind": e.kind, "key_json": key_json, "occurred_at": at,
+                         "record_json": None if e.record is None else dumps(e.record).decode(),
+                         "key_hash": key_hash(e.resource, key_json)})
         if rows:
             # ids must commit in ascending order or a tailing reader could skip one
             self.lock(conn, "legacy-bridge.events")

@@ -30,8 +30,10 @@ EVENT_KINDS = ("created", "updated", "deleted")
 EVENT_PATTERN = re.compile(r"^([a-z][a-z0-9_-]*|\*)\.(created|updated|deleted|\*)$")
 SETTINGS_KEYS = {"allowed_hosts", "allow_networks", "max_attempts", "backoff", "max_backoff",
                  "timeout", "claim_ttl", "poll_interval", "batch", "concurrency"}
-DEFAULTS: dict[str, Any] = {"allowed_hosts": [], "allow_networks": [], "max_attempts": 8,
-                            "backoff": 1.0, "max_backoff": 3600.0, "timeout": 10.0,
+# retries for a day and more of receiver outage (retry_window: 27.4 h at the least, 54.8 h at
+# the most with the jitter), as hosted webhook services do; tests shorten it
+DEFAULTS: dict[str, Any] = {"allowed_hosts": [], "allow_networks": [], "max_attempts": 24,
+                            "backoff": 10.0, "max_backoff": 14400.0, "timeout": 10.0,
                             "claim_ttl": 60.0, "poll_interval": 1.0, "batch": 50, "concurrency": 4}
 
 
@@ -40,9 +42,9 @@ class Settings:
     """The ``webhooks:`` section, validated (durations in seconds)."""
 
     policy: TargetPolicy
-    max_attempts: int = 8
-    backoff: float = 1.0          # the first retry waits about this long; each next one twice as long
-    max_backoff: float = 3600.0
+    max_attempts: int = 24
+    backoff: float = 10.0         # the first retry waits about this long; each next one twice as long
+    max_backoff: float = 14400.0
     timeout: float = 10.0         # one attempt, connection to last byte
     claim_ttl: float = 60.0       # how long a worker holds a row; a killed worker's rows free up after it
     poll_interval: float = 1.0
@@ -115,6 +117,15 @@ def backoff(failures: int, settings: Settings, rng: Callable[[], float] = random
     return ceiling / 2 + rng() * ceiling / 2
 
 
+def retry_window(settings: Settings) -> tuple[float, float]:
+    """Seconds from a delivery's first attempt to its last, at the least and at the most (the
+    jitter draws each delay between half and all of its ceiling): how long a receiver may be
+    down before the delivery is dead."""
+    ceilings = [min(settings.max_backoff, settings.backoff * 2 ** min(n - 1, 60))
+                for n in range(1, settings.max_attempts)]
+    return sum(ceilings) / 2, float(sum(ceilings))
+
+
 @dataclass
 class Outcome:
     """What one attempt did to a row: ``status`` delivered/pending/dead and when to retry."""
@@ -127,9 +138,9 @@ class Outcome:
 
 def deliver(url: str, secret: str, webhook_id: str, body: bytes, attempts: int, settings: Settings,
             now: float) -> Outcome:
-    """One attempt at one outbox row that has already failed ``attempts`` times."""
+    """Attempt number ``attempts`` at one outbox row (counted when it was claimed, so an attempt
+    cut short by a dying worker counts too)."""
     answer = post(url, body, signed_headers(secret, webhook_id, body), settings.policy, settings.timeout)
-    attempts += 1
     if answer.ok:
         return Outcome("delivered", attempts, answer)
     if attempts >= settings.max_attempts:

@@ -6,7 +6,9 @@ per subscription and each outbox row is claimed by one worker at a time
 duplicates.  A worker that dies holding rows (SIGKILL, a lost host) loses them after
 ``webhooks.claim_ttl``; another worker, or itself restarted, then sends them.  A row
 is marked delivered only after the receiver's 2xx: a worker killed between the send
-and the record sends it again (at-least-once, same ``webhook-id``).
+and the record sends it again (at-least-once, same ``webhook-id``); the attempt it made is
+counted all the same (at claim time).  With ``events.retention`` the worker also prunes the
+change-event log once a minute.
 """
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from legacy_bridge.events import outbox
+from legacy_bridge.events.sink_ops import prune
 from legacy_bridge.events.state import StateStore
 from legacy_bridge.events.webhooks import Settings, deliver
 
 log = logging.getLogger("legacy_bridge.webhooks")
+PRUNE_EVERY = 60.0      # seconds between two prunes of the event log (events.retention)
 
 
 def worker_name() -> str:
@@ -35,8 +39,10 @@ class Worker:
     """One worker process's loop.  ``scan`` (optional) detects changes before each fan-out."""
 
     def __init__(self, store: StateStore, settings: Settings, name: str | None = None,
-                 scan: Callable[[], Any] | None = None) -> None:
+                 scan: Callable[[], Any] | None = None, retention: float | None = None) -> None:
         self.store = store
+        self.retention = retention      # events.retention: the log is pruned once a minute
+        self._pruned_at = 0.0
         self.settings = settings
         self.name = name or worker_name()
         self.scan = scan
@@ -62,6 +68,9 @@ class Worker:
             except Exception:       # a failing legacy source must not stop deliveries
                 log.exception("change scan failed")
         outbox.fan_out(self.store)
+        if self.retention is not None and time.monotonic() - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            prune(self.store, self.retention)
         rows = outbox.claim(self.store, self.name, self.settings.batch, self.settings.claim_ttl)
         return len(list(self._pool.map(self._send, rows)))
 

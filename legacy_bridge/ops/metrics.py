@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from legacy_bridge.errors import SourceError
 
 __all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "calls_in_flight", "report_pools", "registry",
-           "multiprocess_mode", "export_ended", "version_called"]
+           "multiprocess_mode", "export_ended", "COLLECTORS", "version_called"]
 
 _PREFIX = "legacy_bridge_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -166,15 +166,20 @@ bp = Blueprint("metrics", __name__)
 def report_pools(bridge) -> None:
     """Publish this process's connection pool usage (a worker at start, and at every scrape)."""
     for driver in bridge.drivers.values():
-        report = getattr(driver, "report_usage", None)
-        if report is not None:
-            report()
+        driver.report_usage()
+
+
+#: app.extensions key: more registries a scrape reads (e.g. the event sinks', kept in the state store)
+COLLECTORS = "legacy_bridge.collectors"
 
 
 @bp.get("/metrics")
 def scrape() -> Response:
     report_pools(current_app.extensions["legacy_bridge"])      # this worker's pools, read now
-    return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry())
+    for extra in current_app.extensions.get(COLLECTORS, []):
+        body += generate_latest(extra)
+    return Response(body, content_type=CONTENT_TYPE_LATEST)
 
 
 def version_called(version: str, key_id: str | None) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Mapping, Protocol
 
 from legacy_bridge.errors import LegacyBridgeError
 
@@ -14,7 +15,15 @@ log = logging.getLogger("legacy_bridge")
 _GRACE = 1.0
 
 
-def _probe(driver, timeout: float) -> dict:
+class Probed(Protocol):
+    """What a probe asks: a driver, or a driver behind its guard."""
+
+    name: str
+
+    def probe(self, timeout: float) -> None: ...
+
+
+def _probe(driver: Probed, timeout: float) -> dict:
     try:
         driver.probe(timeout)
         return {"status": "ok"}
@@ -23,11 +32,11 @@ def _probe(driver, timeout: float) -> dict:
                 **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
                 **getattr(error, "readiness", {})}      # e.g. which record of which file, and why
     except Exception:     # a probe bug must not turn /readyz into a 500
-        log.exception("readiness probe of %s failed", getattr(driver, "name", driver))
+        log.exception("readiness probe of %s failed", driver.name)
         return {"status": "failing", "error": "internal-error"}
 
 
-def probe_all(drivers: dict, timeout: float) -> dict[str, dict]:
+def probe_all(drivers: Mapping[str, Probed], timeout: float) -> dict[str, dict]:
     """Probe every source at once, each with ``timeout``; a report per source.
 
     The whole probe is bounded by ``timeout`` plus a short grace even when a driver

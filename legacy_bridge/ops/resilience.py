@@ -135,7 +135,9 @@ class _StateGauge(pybreaker.CircuitBreakerListener):
 
 
 class GuardedDriver:
-    """A driver behind its source's :class:`Policy`; every other attribute is the driver's."""
+    """A driver behind its source's :class:`Policy`: its calls to the source (fetch, get,
+    create, probe) go through the policy.  Not a :class:`Driver` itself: what the source can do
+    is declared by ``driver``, the one it guards."""
 
     def __init__(self, driver: Driver, policy: Policy, measured: bool = True) -> None:
         self.driver = driver
@@ -156,8 +158,9 @@ class GuardedDriver:
         self._probe_lock = threading.Lock()
         self._probing: Future | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.driver, name)
+    @property
+    def kind(self) -> str:
+        return self.driver.kind
 
     def fit_threads(self, threads: int) -> None:
         """Size the bulkhead for a worker of ``threads`` request threads, unless the
@@ -310,6 +313,10 @@ class GuardedDriver:
 
     def close(self) -> None:
         self.driver.close()
+
+    def quarantine(self, limit: int = 1000) -> dict[str, Any]:
+        """The driver's bad records (reads its own surveys, not the source: unguarded)."""
+        return self.driver.quarantine(limit)
 
     def report_usage(self) -> None:
         """Publish the driver's pool usage (connections in use and pool size) and the calls

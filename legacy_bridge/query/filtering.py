@@ -6,7 +6,7 @@ each filter value to its legacy form, and legacy "no value" sentinels never matc
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from legacy_bridge.query.legacy import Condition
 
@@ -39,7 +39,7 @@ def _test(c: Condition) -> Callable[[Any], bool]:
     return test
 
 
-def predicate(conditions: list[Condition], columns: list[str]) -> Callable[[tuple], bool]:
+def predicate(conditions: list[Condition], columns: Sequence[object]) -> Callable[[tuple], bool]:
     """A row test for ``conditions`` over rows whose values are in ``columns`` order."""
     tests = [(columns.index(c.column), _test(c)) for c in conditions]
     return lambda row: all(test(row[i]) for i, test in tests)

@@ -32,7 +32,7 @@ class SortKey:
 class SortValue:
     """A select item: the value a driver compares sort column ``column`` by, for a keyset
     cursor to keep (the column's own value, or another form of it where the database orders
-    the column otherwise than the value it reads compares: see drivers/odbc_order.py)."""
+    the column otherwise than the value it reads compares: see drivers/odbc/order.py)."""
 
     column: str
 
@@ -46,7 +46,7 @@ class ColumnValue:
 
 
 #: how a driver compares a sort column so that its keyset condition orders as its ORDER BY
-#: (drivers/odbc_order.py): the column as read ("value"), its number ("number": MariaDB
+#: (drivers/odbc/order.py): the column as read ("value"), its number ("number": MariaDB
 #: ENUM/SET/BIT), its instant ("epoch": a MariaDB TIMESTAMP under a time zone with DST), the
 #: column while the cursor keeps its text as the database prints it ("text"), or the number its
 #: text reads back as ("rounded": SQLite REAL, which the SQLite ODBC driver reads as 15 digits)

@@ -236,11 +236,14 @@ def test_openapi_refuses_an_invalid_config(runner, invalid_file):
 
 # -- demo --------------------------------------------------------------------------
 
-def test_demo_no_serve_builds_and_prints_three_curl_lines(runner, tmp_path):
-    result = invoke(runner, "demo", "--dir", str(tmp_path / "demo"), "--port", "8123", "--no-serve")
+def test_demo_no_serve_builds_and_prints_three_curl_lines_and_how_to_watch_events(runner, tmp_path):
+    result = invoke(runner, "demo", "--dir", str(tmp_path / "demo"), "--port", "8123", "--no-serve",
+                    "--broker", "none")
     assert result.exit_code == 0, result.output
-    curls = [line.strip() for line in result.output.splitlines() if line.strip().startswith("curl ")]
+    tried, watch = result.output.split("Try:")[1].split("Watch a change become events")
+    curls = [line.strip() for line in tried.splitlines() if line.strip().startswith("curl ")]
     assert len(curls) == 3
+    assert "curl 'http://127.0.0.1:8123/v1/customers/changes'" in watch and "no RabbitMQ" in watch
     assert all("http://127.0.0.1:8123/v1/" in line for line in curls)
     assert "cursor=" in curls[2]
     assert (tmp_path / "demo" / "legacy-crm.db").is_file()

@@ -353,7 +353,7 @@ def test_sqlite_quotes_with_backquotes_so_a_misspelt_column_is_an_error():
         conn.execute(f"SELECT {d.ident('NO_SUCH_COL')} FROM t")
 
 
-# -- sort columns compared otherwise than read (drivers/odbc_order.py) -------------------
+# -- sort columns compared otherwise than read (drivers/odbc/order.py) -------------------
 
 MARIADB = dialect_for("MariaDB", "`")
 

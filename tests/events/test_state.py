@@ -11,7 +11,7 @@ from sqlalchemy import inspect, select, update
 
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.events.changes import check_options, encode_key
-from legacy_bridge.events.state import NewEvent, StateStore, scan_state, state_url
+from legacy_bridge.events.state import NewEvent, StateStore, change_events, key_hash, scan_state, state_url
 
 
 def test_a_fresh_store_is_migrated_to_the_latest_version(tmp_path):
@@ -26,8 +26,9 @@ def test_an_older_state_database_is_migrated_on_start_and_keeps_its_data(tmp_pat
     url = f"sqlite:///{tmp_path}/old.db"
     old = StateStore(url)
     assert old.migrate(target=1) == 1
-    with old.begin() as conn:
-        old.append_events(conn, [NewEvent("items", "created", {"id": 1}, {"id": 1, "name": "a"})])
+    with old.begin() as conn:       # as version 1 wrote events (no key_hash yet)
+        conn.exec_driver_sql("INSERT INTO lb_change_events (resource, kind, key_json, occurred_at, record_json) "
+                             "VALUES ('items', 'created', '{\"id\":1}', '2026-11-01 10:00:00', '{\"id\":1,\"name\":\"a\"}')")
     columns = {c["name"] for c in inspect(old.engine).get_columns("lb_scan_state")}
     assert "last_summary" not in columns
     old.close()
@@ -36,6 +37,8 @@ def test_an_older_state_database_is_migrated_on_start_and_keeps_its_data(tmp_pat
     new.ready()
     assert new.version() == max(state_migrations.MIGRATIONS)
     assert [e.to_json()["record"] for e in new.events("items")] == [{"id": 1, "name": "a"}]
+    with new.connect() as conn:     # migration 210 gave the old event its partition hash
+        assert conn.scalar(select(change_events.c.key_hash)) == key_hash("items", '{"id":1}')
     with new.begin() as conn:      # the column migration 2 added is usable
         conn.execute(scan_state.insert().values(resource="items", mode="snapshot"))
         conn.execute(update(scan_state).values(last_summary="{}"))

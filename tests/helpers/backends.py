@@ -11,10 +11,11 @@ import copy
 import datetime as dt
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Iterator, NoReturn
 
 import pyodbc
 import pytest
@@ -255,3 +256,23 @@ def customer_record(n: int) -> dict:
             "opened_on": opened_on.isoformat() if opened_on else None, "opened_at": opened_at,
             "active": flag == "Y", "status": {"A": "active", "C": "closed", "H": "on_hold"}[code],
             "credit_limit": str(limit.quantize(Decimal("0.01"))), "updated_at": updated.isoformat()}
+
+
+@contextmanager
+def pg_state(schema: str) -> Iterator[str]:
+    """A state-store URL on a fresh schema of the PostgreSQL server (dropped afterwards)."""
+    from sqlalchemy import create_engine, text
+    base = os.environ.get("LB_TEST_PG_STATE", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    engine = create_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:        # noqa: BLE001 - reported below with the reason
+        unavailable(f"PostgreSQL state store unreachable: {exc}", "CI needs it")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()

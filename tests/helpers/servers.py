@@ -17,7 +17,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from werkzeug.serving import make_server
 
@@ -66,6 +66,16 @@ def _wait_until_answering(server: Server, path: str, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server did not answer {path} within {timeout}s:\n{server.log()}") from None
             time.sleep(0.1)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` every 50 ms until it holds or ``timeout`` passes; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def stop(process: subprocess.Popen, timeout: float = 15) -> int:
@@ -215,6 +225,8 @@ class TcpProxy:
         except OSError:
             client.close()
             return
+        for end in (client, server):       # forward small frames at once (Nagle + delayed ACKs: 40 ms stalls)
+            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self._conns.add(server)
         threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from helpers.servers import HOST, free_port
+from helpers.servers import HOST, free_port, wait_until
 
 
 @dataclass
@@ -56,12 +56,7 @@ class Receiver:
         return [r.webhook_id for r in self.verified(path)]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.05)
-        return condition()
+        return wait_until(condition, timeout)
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load
-from legacy_bridge.demo.crm import build, curl_lines, sample_urls
+from legacy_bridge.demo.crm import build, curl_lines, event_lines, sample_urls
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
 
@@ -127,7 +127,7 @@ def test_demo_command_serves_with_gunicorn_on_its_port_until_terminated(tmp_path
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([CLI, "demo", "--dir", str(tmp_path / "data"), "--port", str(port),
-                                    "--tms-port", "0"],
+                                    "--tms-port", "0", "--broker", "none"],
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -156,3 +156,16 @@ def test_demo_command_serves_with_gunicorn_on_its_port_until_terminated(tmp_path
             process.kill()
             process.wait(15)
     assert process.returncode == 0, log.read_text()
+
+
+def test_the_demo_opts_customers_into_the_change_feed_and_publishes_them_when_a_broker_is_given(tmp_path):
+    with_broker = build(tmp_path / "hub", broker_url="amqp://guest:guest@127.0.0.1:5672/%2F")
+    config = load(with_broker.config)
+    assert config.resources["customers"].changes["mode"] == "snapshot"
+    assert config.events["sinks"]["demo-hub"]["exchange"] == "legacy-bridge.demo"
+    lines = event_lines(with_broker, "http://127.0.0.1:8000", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    assert lines[0].startswith("curl 'http://127.0.0.1:8000/v1/customers/changes'")
+    assert "queue_bind(q, 'legacy-bridge.demo', 'customers.*')" in lines[-1]
+    without = build(tmp_path / "plain")
+    assert not load(without.config).events["sinks"]
+    assert not any("pika" in line for line in event_lines(without, "http://127.0.0.1:8000", None))

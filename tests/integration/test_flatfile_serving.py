@@ -150,8 +150,8 @@ def test_a_cursor_from_a_replaced_file_is_a_409_and_a_fresh_walk_reads_the_new_o
 def test_a_file_swapped_mid_request_is_read_whole_from_the_old_version(csv_app):
     app, path = csv_app
     resource = app.extensions["legacy_bridge"].resources["invoices"]
-    from legacy_bridge.resources import ListRequest
-    stream = resource.stream(ListRequest(fields=["no", "name"]))
+    from legacy_bridge.query.model import ListQuery
+    stream = resource.stream(ListQuery(fields=["no", "name"]))
     head = [next(stream) for _ in range(3)]
     replace(path, csv_text(n=5, name="New"))          # the open handle keeps the old file
     rest = list(stream)

@@ -190,9 +190,10 @@ def test_the_breaker_does_not_serialise_calls_to_one_source():
     assert time.monotonic() - started < 0.9          # 4 x 0.3 s would be 1.2 s in a row
 
 
-def test_the_guard_passes_every_other_attribute_to_the_driver():
+def test_the_guard_is_no_driver_and_names_the_one_it_guards():
     g = guarded()
-    assert g.kind == "scripted" and g.supports_sort is True and g.name == "src"
+    assert g.kind == "scripted" and g.name == "src" and g.driver.supports_sort is True
+    assert not isinstance(g, Driver) and not hasattr(g, "supports_sort")   # capabilities: ask g.driver
 
 
 def test_retries_and_breaker_are_read_from_the_source_config():

@@ -11,7 +11,8 @@ from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query
-from legacy_bridge.resources import Bridge, ListRequest
+from legacy_bridge.query.model import Filter, ListQuery
+from legacy_bridge.resources import Bridge
 
 COLUMNS = ["NO", "NM", "DT"]
 
@@ -38,13 +39,12 @@ class ListDriver(Driver):
     """Rows of a Python list, in list order: no pushdown, no sorting, a natural order."""
 
     kind = "test-list"
-    supports_pushdown = False
     supports_sort = False
     natural_order = ("__recno__",)
     rows = [(n, f"NAME {n:03d}", 20200101 + n % 20 if n % 7 else 0) for n in range(1, 101)]
 
-    def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
-        return condition.column == "NO"            # partial pushdown, like a SOAP operation
+    def filter_columns(self, target: dict[str, Any]) -> frozenset[str]:
+        return frozenset({"NO"})                   # partial pushdown, like a SOAP operation
 
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         assert all(c.column == "NO" for c in query.where)
@@ -72,7 +72,7 @@ def resource():
 def _walk(resource, where, limit=7):
     seen, cursor = [], None
     while True:
-        page = resource.page(ListRequest(fields=["no"], where=where, limit=limit, cursor=cursor))
+        page = resource.page(ListQuery(fields=["no"], filters=where, limit=limit, cursor=cursor))
         seen += [r["no"] for r in page.records]
         if not page.next:
             return seen
@@ -80,12 +80,12 @@ def _walk(resource, where, limit=7):
 
 
 def test_residual_filters_walk_every_matching_row_once(resource):
-    where = [Condition("DT", "isnull", False, (0,)), Condition("NO", "gt", 10)]
+    where = [Filter("day", "isnull", False, "day[isnull]", "false"), Filter("no", "gt", 10, "no[gt]", "10")]
     expected = [n for n, _, dt in ListDriver.rows if dt and n > 10]
     assert _walk(resource, where) == expected
 
 
 def test_a_source_that_cannot_sort_refuses_sort(resource):
     with pytest.raises(BadRequest) as info:
-        resource.page(ListRequest(fields=["no"], sort=[("name", False)]))
+        resource.page(ListQuery(fields=["no"], sort=[("name", False)]))
     assert info.value.extra["parameter"] == "sort"

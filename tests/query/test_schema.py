@@ -1,5 +1,6 @@
-"""The list query grammar, parsed against a resource's contract (no database needed:
-a Resource is built from the config; its driver never connects)."""
+"""The list query grammar, parsed by the schema generated from a resource's contract into a
+canonical ListQuery, and what the planner makes of its values in legacy terms (no database
+needed: a Resource is built from the config; its driver never connects)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from helpers.backends import crm_config
-from legacy_bridge.facades.params import MAX_IN_VALUES, parse_key, parse_list
+from legacy_bridge.query.schema import MAX_IN_VALUES, parse_key, parse_list
 
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
@@ -39,14 +40,26 @@ def parse(resource, **args):
     return parse_list(resource, {k: v if isinstance(v, list) else [v] for k, v in args.items()})
 
 
+def planned(resource, args: dict):
+    """The query of ``args``, planned (the planner refuses values the source cannot hold)."""
+    query = parse_list(resource, {k: v if isinstance(v, list) else [v] for k, v in args.items()})
+    resource.planner.read(query)
+    return query
+
+
 def one(resource, parameter: str, value: str) -> Condition:
-    [condition] = parse_list(resource, {parameter: [value]}).where
-    return condition
+    """The legacy condition the planner makes of one filter."""
+    [canonical] = parse_list(resource, {parameter: [value]}).filters
+    return resource.planner.condition(canonical)
+
+
+def legacy_key(resource, segments: list[str]) -> list:
+    return list(resource.planner.by_key(parse_key(resource, segments)).key.values())
 
 
 def refused(resource, args: dict) -> BadRequest:
     with pytest.raises(BadRequest) as exc:
-        parse_list(resource, {k: v if isinstance(v, list) else [v] for k, v in args.items()})
+        planned(resource, args)
     assert status_of(exc.value) == 400
     return exc.value
 
@@ -56,7 +69,13 @@ def refused(resource, args: dict) -> BadRequest:
 def test_no_parameters_means_every_field_default_limit_no_filter(customers):
     req = parse(customers)
     assert req.fields == list(customers.mapping.fields)
-    assert (req.where, req.sort, req.limit, req.cursor) == ([], [], 100, None)
+    assert (req.filters, req.sort, req.limit, req.cursor, req.since) == ([], [], 100, None, None)
+
+
+def test_filters_are_canonical_names_and_values(customers):
+    req = parse(customers, **{"opened_on[gte]": "2020-01-01", "status[in]": "active,on_hold"})
+    assert [(f.field, f.op, f.value) for f in req.filters] == [
+        ("opened_on", "gte", dt.date(2020, 1, 1)), ("status", "in", ("active", "on_hold"))]
 
 
 def test_a_bare_field_is_an_equality_in_legacy_terms(bridge, customers):
@@ -102,12 +121,12 @@ def test_sort_fields_limit_cursor(customers):
 
 def test_several_filters_are_all_kept(customers):
     req = parse(customers, state="MA", active="true", **{"opened_on[lt]": "2000-01-01"})
-    assert [c.column for c in req.where] == ["ST_CD", "ACTV_FLG", "OPEN_DT"]
+    assert [f.field for f in req.filters] == ["state", "active", "opened_on"]
 
 
 def test_parse_key_converts_each_segment(bridge):
-    assert parse_key(bridge.resources["ledger"], ["42"]) == [42]
-    assert parse_key(bridge.resources["order-lines"], ["7", "2"]) == [7, 2]
+    assert legacy_key(bridge.resources["ledger"], ["42"]) == [42]
+    assert legacy_key(bridge.resources["order-lines"], ["7", "2"]) == [7, 2]
 
 
 # -- what is refused, and how it says so ----------------------------------------------
@@ -174,12 +193,12 @@ def test_an_updated_since_past_64_bits_is_refused_naming_it():
     lines = Bridge(validate(config), "secret").resources["order-lines"]
     error = refused(lines, {"updated_since": str(INT64)})
     assert error.extra["parameter"] == "updated_since" and "out of range" in error.detail
-    assert parse(lines, updated_since=str(INT64 - 1)).since == (INT64 - 1,)
+    assert parse(lines, updated_since=str(INT64 - 1)).since.values == (INT64 - 1,)
 
 
 def test_a_key_past_64_bits_is_refused_naming_the_key_field(bridge):
     with pytest.raises(BadRequest) as exc:
-        parse_key(bridge.resources["order-lines"], ["7", str(INT64)])
+        legacy_key(bridge.resources["order-lines"], ["7", str(INT64)])
     assert exc.value.extra["parameter"] == "line_no" and "out of range" in exc.value.detail
 
 
@@ -282,7 +301,8 @@ def test_a_time_of_day_with_an_offset_is_refused_even_with_a_time_zone():
 
 
 def test_updated_since_of_a_date_and_time_pair_is_split_in_the_sources_time_zone():
-    assert parse(_zoned("Europe/Berlin"), updated_since="2024-07-06T22:30:00Z").since == (20240707, 3000)
+    berlin = _zoned("Europe/Berlin")
+    assert berlin.planner.since(parse(berlin, updated_since="2024-07-06T22:30:00Z").since) == (20240707, 3000)
     error = refused(_zoned(None), {"updated_since": "2024-07-06T22:30:00Z"})
     assert error.extra["parameter"] == "updated_since"
 

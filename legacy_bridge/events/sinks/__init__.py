@@ -1,0 +1,1 @@
+"""Event sinks: change events published to message brokers as CloudEvents (see base.py)."""
