@@ -6,4 +6,5 @@ The settings live in the package (``legacy_bridge/ops/gunicorn_conf.py``, where 
 environment variables that change them are listed), so an installed legacy-bridge and
 ``legacy-bridge demo`` run with the same ones: ``gunicorn -c python:legacy_bridge.ops.gunicorn_conf``.
 """
+
 from legacy_bridge.ops.gunicorn_conf import *  # noqa: F401,F403

@@ -8,6 +8,7 @@ table is missing or holds another number of rows is (re)built by the anchors' ow
 ``make_dataset.py``, so the project measures exactly the rows the anchors measured.
 Prints one JSON line: rows per target and what was rebuilt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,24 @@ def sqlite_rows(path: Path, table: str) -> tuple[int, int] | None:
 def pg_rows(conf) -> tuple[int, int] | None:
     """(count, max key) of the PostgreSQL table, or None when it (or the database) is not there."""
     env = dict(os.environ, PGPASSWORD=conf.PG_PASSWORD)
-    cmd = ["psql", "-X", "-q", "-At", "-F", " ", "-h", conf.PG_HOST, "-p", conf.PG_PORT, "-U", conf.PG_USER,
-           "-d", conf.PG_DB, "-c", f"SELECT count(*), max(cust_no) FROM {conf.TABLE.lower()}"]
+    cmd = [
+        "psql",
+        "-X",
+        "-q",
+        "-At",
+        "-F",
+        " ",
+        "-h",
+        conf.PG_HOST,
+        "-p",
+        conf.PG_PORT,
+        "-U",
+        conf.PG_USER,
+        "-d",
+        conf.PG_DB,
+        "-c",
+        f"SELECT count(*), max(cust_no) FROM {conf.TABLE.lower()}",
+    ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         return None
@@ -49,7 +66,7 @@ def main() -> None:
     ap.add_argument("--force", action="store_true", help="rebuild both targets")
     args = ap.parse_args()
     sys.path.insert(0, str(args.anchors.resolve()))
-    import benchconf as conf   # the anchors' settings, with the same env overrides
+    import benchconf as conf  # the anchors' settings, with the same env overrides
 
     want = (args.rows, args.rows)
     found = {"sqlite": sqlite_rows(conf.SQLITE_PATH, conf.TABLE), "pg": pg_rows(conf)}
@@ -63,8 +80,7 @@ def main() -> None:
     bad = {t: got for t, got in found.items() if got != want}
     if bad:
         sys.exit(f"dataset check failed: expected {args.rows} rows (keys 1..{args.rows}), found {bad}")
-    print(json.dumps({"rows": args.rows, "sqlite_path": str(conf.SQLITE_PATH), "pg_db": conf.PG_DB,
-                      "rebuilt": stale}))
+    print(json.dumps({"rows": args.rows, "sqlite_path": str(conf.SQLITE_PATH), "pg_db": conf.PG_DB, "rebuilt": stale}))
 
 
 if __name__ == "__main__":

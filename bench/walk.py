@@ -9,6 +9,7 @@ first and last 100 pages, and ``page_url``: the URL (path + query, with the real
 cursor the service issued) of page ``--page`` (or of the last page if the table is
 shorter), which the benchmark then hammers with wrk as "page 10,000".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def main() -> None:
             sys.exit(f"walk: {url} -> HTTP {resp.status}: {body[:300]!r}")
         pages += 1
         if pages <= args.page:
-            page_url = url          # ends as page --page, or the last page of a shorter table
+            page_url = url  # ends as page --page, or the last page of a shorter table
         doc = json.loads(body)
         for record in doc["data"]:
             if record[args.key] != expected:
@@ -56,13 +57,21 @@ def main() -> None:
     if expected - 1 != args.rows:
         sys.exit(f"walk: read {expected - 1} rows, expected {args.rows}")
     ms = [x * 1000 for x in latencies]
-    print(json.dumps({
-        "pages": pages, "rows": expected - 1, "seconds": round(seconds, 3),
-        "rows_per_s": round((expected - 1) / seconds), "page_p50_ms": round(statistics.median(ms), 2),
-        "first100_p50_ms": round(statistics.median(ms[:100]), 2),
-        "last100_p50_ms": round(statistics.median(ms[-100:]), 2),
-        "page_number": min(args.page, pages), "page_url": page_url,
-    }))
+    print(
+        json.dumps(
+            {
+                "pages": pages,
+                "rows": expected - 1,
+                "seconds": round(seconds, 3),
+                "rows_per_s": round((expected - 1) / seconds),
+                "page_p50_ms": round(statistics.median(ms), 2),
+                "first100_p50_ms": round(statistics.median(ms[:100]), 2),
+                "last100_p50_ms": round(statistics.median(ms[-100:]), 2),
+                "page_number": min(args.page, pages),
+                "page_url": page_url,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

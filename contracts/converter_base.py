@@ -4,9 +4,11 @@
 ``to_legacy`` runs once per filter value, so a filter on a canonical field is pushed
 down in the legacy system's own terms (``2020-01-01`` -> ``20200101``).
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 __all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain", "check_count"]
 
@@ -24,7 +26,7 @@ class Converter:
     """
 
     name: ClassVar[str] = "none"
-    type: str = "string"      # or integer, number, decimal, boolean, date, time, datetime, binary
+    type: str = "string"  # or integer, number, decimal, boolean, date, time, datetime, binary
     #: values the legacy column holds for "no value", besides NULL
     legacy_nulls: tuple = ()
     #: text converters keep prefixes, so startswith/contains can be pushed down
@@ -123,7 +125,7 @@ def build(spec: Any) -> Converter:
 
 
 def _option(key: Any) -> Any:
-    if isinstance(key, bool):     # YAML reads the flag codes' keys `true:` / `false:` as booleans
+    if isinstance(key, bool):  # YAML reads the flag codes' keys `true:` / `false:` as booleans
         return str(key).lower()
     return "as_" if key == "as" else key
 

@@ -8,12 +8,14 @@ A converter that maps legacy sentinels (``0``, ``99999999``, blanks) to null lis
 them in ``legacy_nulls`` so that ``isnull`` and comparisons stay correct when pushed
 down.  Custom converters: subclass :class:`Converter` and :func:`register` it.
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from .converter_base import Chain, ConversionError, Converter, build, check_count, known, register
 
@@ -34,11 +36,13 @@ def as_text(value: Any) -> str:
 
 # -- built-ins -------------------------------------------------------------------------
 
+
 @register
 class Identity(Converter):
     """No converter: the value as text (a string in the contract, whatever the column's type);
     declare ``int``, ``decimal``... for other columns, so they are typed and filters bind
     values of the column's type."""
+
     name = "none"
 
     def to_canonical(self, value: Any) -> Any:
@@ -49,6 +53,7 @@ class Identity(Converter):
 class Binary(Converter):
     """Binary columns (BLOB, BYTEA, VARBINARY): bytes, base64 in JSON and CSV (RFC 4648, with
     padding), which is what OpenAPI's ``format: byte`` says; filter values are base64 too."""
+
     name = "binary"
     type = "binary"
 
@@ -59,6 +64,7 @@ class Binary(Converter):
 @register
 class Text(Converter):
     """Legacy text kept as it is (use ``trim`` for CHAR padding)."""
+
     name = "text"
     supports_like = True
 
@@ -69,11 +75,13 @@ class Text(Converter):
 @register
 class Trim(Converter):
     """CHAR padding removed; ``width`` pads filter values back for exact matches."""
+
     name = "trim"
     supports_like = True
 
-    def __init__(self, width: int | None = None, both: bool = False, blank_is_null: bool = False,
-                 null_if: list | None = None) -> None:
+    def __init__(
+        self, width: int | None = None, both: bool = False, blank_is_null: bool = False, null_if: list | None = None
+    ) -> None:
         check_count("width", width)
         super().__init__(null_if)
         self.width, self.both = width, both
@@ -86,7 +94,7 @@ class Trim(Converter):
     def reader(self) -> Callable[[Any], Any]:
         if self.both or self.blank_is_null or self.legacy_nulls:
             return super().reader()
-        return lambda v: v if v is None else v.rstrip()   # the hot path: no extra call
+        return lambda v: v if v is None else v.rstrip()  # the hot path: no extra call
 
     def to_legacy(self, value: Any) -> Any:
         return value.ljust(self.width) if self.width else value
@@ -113,11 +121,11 @@ class Number(Converter):
 @register
 class DecimalConverter(Converter):
     """DECIMAL columns, or integers with an implied decimal point (``scale``)."""
+
     name = "decimal"
     type = "decimal"
 
-    def __init__(self, scale: int | None = None, implied: int | None = None,
-                 null_if: list | None = None) -> None:
+    def __init__(self, scale: int | None = None, implied: int | None = None, null_if: list | None = None) -> None:
         check_count("scale", scale)
         check_count("implied", implied)
         super().__init__(null_if)
@@ -137,7 +145,7 @@ class DecimalConverter(Converter):
     def to_legacy(self, value: Any) -> Any:
         if self.implied:
             scaled = Decimal(value).scaleb(self.implied)
-            if scaled != scaled.to_integral_value():   # truncating would change what a filter matches
+            if scaled != scaled.to_integral_value():  # truncating would change what a filter matches
                 raise ConversionError(f"at most {self.implied} decimal places")
             return int(scaled)
         return Decimal(value)
@@ -153,13 +161,14 @@ def _digits(value: Any, width: int) -> str:
 @register
 class YYYYMMDD(Converter):
     """Dates stored as 8 digits; ``as: int`` (default) or ``as: str`` in the legacy column."""
+
     name = "yyyymmdd"
     type = "date"
 
     def __init__(self, as_: str = "int", null_if: list | None = None) -> None:
         if as_ not in ("int", "str"):
             raise TypeError("'as' must be int or str")
-        if null_if is None:    # the usual "no date" sentinels, typed like the column
+        if null_if is None:  # the usual "no date" sentinels, typed like the column
             null_if = [0, 99999999] if as_ == "int" else ["", " " * 8, "00000000", "99999999"]
         super().__init__(null_if)
         self.as_ = as_
@@ -169,7 +178,7 @@ class YYYYMMDD(Converter):
         try:
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
         except ValueError:
-            return None      # an impossible legacy date reads as "no date"
+            return None  # an impossible legacy date reads as "no date"
 
     def to_legacy(self, value: dt.date) -> Any:
         text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
@@ -179,6 +188,7 @@ class YYYYMMDD(Converter):
 @register
 class HHMMSS(Converter):
     """Times stored as 6 digits (``as: int`` or ``as: str``)."""
+
     name = "hhmmss"
     type = "time"
 
@@ -205,6 +215,7 @@ class HHMMSS(Converter):
 @register
 class Flag(Converter):
     """Legacy flags -> bool; codes configurable (``{flag: {true: Y, false: N}}``)."""
+
     name = "flag"
     type = "boolean"
 
@@ -226,11 +237,11 @@ class Flag(Converter):
 @register
 class CodeTable(Converter):
     """Legacy code table -> enum string (``{code: {codes: {A: active, C: closed}}}``)."""
+
     name = "code"
     type = "string"
 
-    def __init__(self, codes: dict | None = None, value: dict | None = None,
-                 null_if: list | None = None) -> None:
+    def __init__(self, codes: dict | None = None, value: dict | None = None, null_if: list | None = None) -> None:
         codes = codes if codes is not None else value
         if not isinstance(codes, dict) or not codes:
             raise TypeError("'codes' must map legacy codes to names")
@@ -254,6 +265,7 @@ class CodeTable(Converter):
 @register
 class NullIf(Converter):
     """Sentinel values -> null, anything else unchanged (``{null_if: [0, 99999999]}``)."""
+
     name = "null_if"
 
     def __init__(self, value: list | None = None, null_if: list | None = None) -> None:
@@ -263,6 +275,7 @@ class NullIf(Converter):
 @register
 class Timestamp(Converter):
     """Timestamps, native or as text (``format`` as for strptime; ISO by default)."""
+
     name = "timestamp"
     type = "datetime"
 
@@ -292,6 +305,7 @@ class Timestamp(Converter):
 @register
 class Date(Converter):
     """Native DATE columns (or ISO text)."""
+
     name = "date"
     type = "date"
 
@@ -304,4 +318,3 @@ class Date(Converter):
             return dt.date.fromisoformat(str(value).strip()[:10])
         except ValueError:
             return None
-

@@ -1,8 +1,10 @@
 """Field mappings: canonical name <- legacy column + converter, declared once per resource."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .converters import Converter
 

@@ -3,6 +3,7 @@
 It validates filter values, dumps records for a supplied contract, and drives the
 OpenAPI document.  A hand-written schema can replace it (``contract: module:Class``).
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,8 +41,9 @@ _FIELD_TYPES: dict[str, type[fields.Field]] = {
 }
 
 
-def contract_field(type_name: str, enum: tuple | None = None, description: str | None = None,
-                   nullable: bool = True) -> fields.Field:
+def contract_field(
+    type_name: str, enum: tuple | None = None, description: str | None = None, nullable: bool = True
+) -> fields.Field:
     """The marshmallow field for one canonical type."""
     cls = _FIELD_TYPES[type_name]
     kwargs: dict = {"allow_none": nullable}

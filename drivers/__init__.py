@@ -1,4 +1,5 @@
 """Drivers, one package per kind of legacy system (odbc, soap, flatfile), found by ``kind`` in the config."""
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -7,9 +8,11 @@ from .base import Driver
 
 __all__ = ["Driver", "register_driver", "driver_class", "known_kinds"]
 
-_BUILTIN = {"odbc": "legacy_bridge.drivers.odbc.driver:OdbcDriver",
-            "soap": "legacy_bridge.drivers.soap.driver:SoapDriver",
-            "flatfile": "legacy_bridge.drivers.flatfile.driver:FlatFileDriver"}
+_BUILTIN = {
+    "odbc": "legacy_bridge.drivers.odbc.driver:OdbcDriver",
+    "soap": "legacy_bridge.drivers.soap.driver:SoapDriver",
+    "flatfile": "legacy_bridge.drivers.flatfile.driver:FlatFileDriver",
+}
 _REGISTRY: dict[str, type[Driver] | str] = dict(_BUILTIN)
 
 
@@ -29,7 +32,7 @@ def driver_class(kind: str) -> type[Driver]:
     entry = _REGISTRY.get(kind)
     if entry is None:
         raise KeyError(f"unknown source kind {kind!r}; known: {', '.join(known_kinds())}")
-    if isinstance(entry, str):          # imported on first use: pyodbc only when needed
+    if isinstance(entry, str):  # imported on first use: pyodbc only when needed
         module, _, attr = entry.partition(":")
         entry = _REGISTRY[kind] = getattr(import_module(module), attr)
     return entry

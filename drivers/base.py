@@ -4,31 +4,36 @@ A driver subclass implements :meth:`Driver.fetch`; everything else has a default
 What a driver can do is declared here (class attributes and hooks with defaults), so the
 planner and the facades ask the driver instead of probing it for methods.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from contextvars import ContextVar
-from typing import Any, ClassVar, Iterator
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Query
 
-
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
 #: (the W3C ``traceparent``); the service sets them per request.
-outgoing_headers: ContextVar[dict[str, str]] = ContextVar("outgoing_headers", default={})
+outgoing_headers: ContextVar[Mapping[str, str]] = ContextVar(
+    "outgoing_headers",
+    default=MappingProxyType({}),  # read-only: a default shared by every context
+)
 
 
 class Driver(ABC):
     """A configured source (one ODBC database, one SOAP service, one file drop)."""
 
     kind: ClassVar[str]
-    supports_pushdown: ClassVar[bool] = True     # filters and order run in the source
+    supports_pushdown: ClassVar[bool] = True  # filters and order run in the source
     #: the filter operators :meth:`fetch` applies itself (on the columns :meth:`filter_columns` allows)
     pushdown_operators: ClassVar[frozenset[str]] = frozenset(OPERATORS)
     supports_key_lookup: ClassVar[bool] = True
     supports_writes: ClassVar[bool] = False
-    supports_sort: ClassVar[bool] = True         # any order; else only natural_order
+    supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)

@@ -18,23 +18,36 @@ never got the query), so every call is bounded here, on the client side.
   keeps its caller's bulkhead slot (:attr:`Budget.keep`) until it ends, and what it
   returns late is disposed of, never used.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["Budget", "budget", "begin", "end", "deadline", "remaining", "Watchdog", "WATCHDOG", "run_bounded", "Abandoned",
-           "GRACE"]
+__all__ = [
+    "Budget",
+    "budget",
+    "begin",
+    "end",
+    "deadline",
+    "remaining",
+    "Watchdog",
+    "WATCHDOG",
+    "run_bounded",
+    "Abandoned",
+    "GRACE",
+]
 
 T = TypeVar("T")
 #: added to a source's timeout for the client-side deadline, so that a live server's own
 #: timeout (which cancels the query and keeps the connection) ends a slow call first
 GRACE = 0.25
-IDLE = 1.0                  # how often the watchdog looks when nothing is armed
+IDLE = 1.0  # how often the watchdog looks when nothing is armed
 
 
 def _keep_nothing() -> Callable[[], None]:
@@ -115,7 +128,7 @@ class Watchdog:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._armed: dict[int, _Watch] = {}
-        self._wakes_at = float("inf")       # when the thread next looks, unless notified
+        self._wakes_at = float("inf")  # when the thread next looks, unless notified
         self._thread: threading.Thread | None = None
 
     def arm(self, deadline: float, unblock: Callable[[], None]) -> _Watch:
@@ -162,7 +175,7 @@ class Watchdog:
             for watch in due:
                 try:
                     watch.unblock()
-                except Exception:       # noqa: BLE001 - a failed unblock must not stop the watchdog
+                except Exception:  # noqa: BLE001 - a failed unblock must not stop the watchdog
                     pass
 
 
@@ -173,8 +186,9 @@ class Abandoned(TimeoutError):
     """:func:`run_bounded` stopped waiting: the call goes on without its caller."""
 
 
-def run_bounded(call: Callable[[], T], deadline: float, dispose: Callable[[T], Any],
-                name: str = "legacy-bridge-bounded") -> T:
+def run_bounded(
+    call: Callable[[], T], deadline: float, dispose: Callable[[T], Any], name: str = "legacy-bridge-bounded"
+) -> T:
     """``call()`` on a helper thread, waited for until ``deadline``.
 
     Past the deadline, raise :class:`Abandoned` at once.  The call runs on; whatever it
@@ -184,13 +198,13 @@ def run_bounded(call: Callable[[], T], deadline: float, dispose: Callable[[T], A
     """
     lock = threading.Lock()
     finished = threading.Event()
-    outcome: list[Any] = []               # [result] or [None, exception]
-    left: list[Callable[[], None]] = []   # set once the caller is gone: give its place back
+    outcome: list[Any] = []  # [result] or [None, exception]
+    left: list[Callable[[], None]] = []  # set once the caller is gone: give its place back
 
     def body() -> None:
         try:
             result: list[Any] = [call()]
-        except BaseException as error:    # noqa: BLE001 - handed to the caller, or dropped
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, or dropped
             result = [None, error]
         with lock:
             outcome[:] = result

@@ -6,19 +6,20 @@ client polls with it).  Without a cursor the feed starts at the oldest stored ev
 A request may run the resource's scan first when the last one is older than ``every``
 (``scan_on_request``); a scan already running elsewhere is not waited for.
 """
+
 from __future__ import annotations
 
 import logging
 
 from flask import Blueprint, Flask, Response, request
 
-from legacy_bridge.events.changes import Scanner
-from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.errors import LegacyBridgeError
+from legacy_bridge.events.changes import Scanner
+from legacy_bridge.events.state import StateStore
 from legacy_bridge.problems import body_of
+from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.query.schema import list_schema
 from legacy_bridge.resources import Resource
-from legacy_bridge.events.state import StateStore
 
 from .http import json_response, next_link
 
@@ -45,7 +46,7 @@ def feed_view(resource: Resource, store: StateStore):
         if resource.spec.changes.get("scan_on_request") and scanner.due():
             try:
                 scan = scanner.scan().as_dict()
-            except LegacyBridgeError as error:     # stored events are still worth serving
+            except LegacyBridgeError as error:  # stored events are still worth serving
                 log.warning("scan of %s on request failed: %s", resource.name, error.detail)
                 scan = {"resource": resource.name, "error": body_of(error)}
         events = store.events(resource.name, after, limit)
@@ -55,9 +56,10 @@ def feed_view(resource: Resource, store: StateStore):
         if scan is not None:
             body["scan"] = scan
         response = json_response(body)
-        if len(events) == limit:      # more may be waiting: the standard paginators follow it
+        if len(events) == limit:  # more may be waiting: the standard paginators follow it
             response.headers["Link"] = next_link(token)
         return response
+
     return view
 
 
@@ -66,7 +68,10 @@ def register(app: Flask, resources: dict[str, Resource], store: StateStore, base
     bp = Blueprint("changes", __name__)
     for name, resource in resources.items():
         if resource.spec.changes:
-            bp.add_url_rule(f"{base_path}/{name}/changes", f"changes_{name.replace('-', '_')}",
-                            feed_view(resource, store), methods=["GET"])
+            bp.add_url_rule(
+                f"{base_path}/{name}/changes",
+                f"changes_{name.replace('-', '_')}",
+                feed_view(resource, store),
+                methods=["GET"],
+            )
     app.register_blueprint(bp)
-

@@ -3,6 +3,7 @@ each API version's own document and page (``/v2/openapi.json``, ``/v2/docs``).
 
 ``/openapi.json`` lists every version the service serves (every route, as the URL map has
 them); a version's document lists that version's routes only."""
+
 from __future__ import annotations
 
 import secrets
@@ -15,24 +16,32 @@ from legacy_bridge.formats.jsonio import dumps
 from .openapi import build_spec
 
 bp = Blueprint("docs", __name__)
-_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-           "favicon-32x32.png", "favicon-16x16.png")
+_ASSETS = (
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "favicon-32x32.png",
+    "favicon-16x16.png",
+)
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
-    if bridge.openapi is None:        # built once per process, on first ask
-        bridge.openapi = dumps(build_spec(bridge.resources, bridge.config.service, bridge.config,
-                                          versions=bridge.versions))
+    if bridge.openapi is None:  # built once per process, on first ask
+        bridge.openapi = dumps(
+            build_spec(bridge.resources, bridge.config.service, bridge.config, versions=bridge.versions)
+        )
     return Response(bridge.openapi, mimetype="application/json")
 
 
 # The page may only load what this service serves: a CDN or injected script is refused
 # by the browser itself, not only absent from the template.
-_CSP = ("default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'")
+_CSP = (
+    "default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 @bp.get("/docs")
@@ -59,12 +68,17 @@ def register_versions(app: Flask, bridge) -> None:
     """``<version>/openapi.json`` and ``<version>/docs`` for every API version ``bridge`` serves."""
     versions_bp = Blueprint("version_docs", __name__)
     for version, resources in bridge.versions:
-        if not version.name:        # base_path "/": /openapi.json and /docs are the version's
+        if not version.name:  # base_path "/": /openapi.json and /docs are the version's
             continue
-        versions_bp.add_url_rule(f"{version.path}/openapi.json", f"openapi_{version.name}",
-                                 _version_document(bridge, version, resources), methods=["GET"])
-        versions_bp.add_url_rule(f"{version.path}/docs", f"docs_{version.name}", _version_page(bridge, version),
-                                 methods=["GET"])
+        versions_bp.add_url_rule(
+            f"{version.path}/openapi.json",
+            f"openapi_{version.name}",
+            _version_document(bridge, version, resources),
+            methods=["GET"],
+        )
+        versions_bp.add_url_rule(
+            f"{version.path}/docs", f"docs_{version.name}", _version_page(bridge, version), methods=["GET"]
+        )
     app.register_blueprint(versions_bp)
 
 
@@ -72,14 +86,25 @@ def _version_document(bridge, version, resources):
     built: list[bytes] = []
 
     def view() -> Response:
-        if not built:             # built once per process, on first ask
-            built.append(dumps(build_spec(resources, bridge.config.service, bridge.config,
-                                          versions=[(version, resources)], operations=False)))
+        if not built:  # built once per process, on first ask
+            built.append(
+                dumps(
+                    build_spec(
+                        resources,
+                        bridge.config.service,
+                        bridge.config,
+                        versions=[(version, resources)],
+                        operations=False,
+                    )
+                )
+            )
         return Response(built[0], mimetype="application/json")
+
     return view
 
 
 def _version_page(bridge, version):
     def view() -> Response:
         return _page(f"{version.path}/openapi.json", f"{bridge.config.service['title']} ({version.name})")
+
     return view

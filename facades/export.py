@@ -17,17 +17,18 @@ that), so long streams never hold every thread.  Each export's end is logged and
 counted: ``complete``, ``broken`` (an error ended it, or the worker stopping) or
 ``aborted`` (the client went away), with the rows sent.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Response, current_app, request, stream_with_context
 
-from legacy_bridge.ops import metrics, stopping
 from legacy_bridge.errors import InvalidInput, LegacyBridgeError, Stopping
-from legacy_bridge.problems import body_of
 from legacy_bridge.formats.encoders import FORMATS, MEDIA_TYPES, encoder, error_line, gzip_chunks
+from legacy_bridge.ops import metrics, stopping
+from legacy_bridge.problems import body_of
 from legacy_bridge.query.schema import parse_list
 from legacy_bridge.resources import Resource
 
@@ -62,13 +63,18 @@ def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progre
         for chunk in chunks:
             if stopping.due():
                 raise Stopping("the worker is stopping: the export was cut at the end of its grace")
-            progress.sent = progress.read       # the rows of the chunks handed to the server
+            progress.sent = progress.read  # the rows of the chunks handed to the server
             yield chunk
         progress.outcome = "complete"
-    except Exception as error:    # noqa: BLE001 - the status line is gone: the body must say it
+    except Exception as error:  # noqa: BLE001 - the status line is gone: the body must say it
         progress.outcome = "broken"
-        log.error("export of %s broken after %d rows: %s", resource, progress.sent, error,
-                  exc_info=not isinstance(error, LegacyBridgeError))
+        log.error(
+            "export of %s broken after %d rows: %s",
+            resource,
+            progress.sent,
+            error,
+            exc_info=not isinstance(error, LegacyBridgeError),
+        )
         if fmt == "ndjson":
             # the last record's newline is still held back (export_formats): the error
             # line starts a line of its own and, itself unterminated, ends the body
@@ -92,8 +98,9 @@ class _Finish:
             step()
 
 
-def _reported(chunks: Iterator[bytes], resource: str, fmt: str, progress: _Progress,
-              finish: _Finish, measured: bool) -> Iterator[bytes]:
+def _reported(
+    chunks: Iterator[bytes], resource: str, fmt: str, progress: _Progress, finish: _Finish, measured: bool
+) -> Iterator[bytes]:
     """The outermost layer of an export's body: ends the export and logs and counts how
     it ended, also when the client went away (the server closes the body: GeneratorExit)."""
     try:
@@ -119,12 +126,11 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
     args.pop("format", None)
     for name in _PAGE_ONLY:
         if name in args:
-            raise InvalidInput(f"an export streams every matching row; {name} belongs to pages",
-                             parameter=name)
+            raise InvalidInput(f"an export streams every matching row; {name} belongs to pages", parameter=name)
     query = parse_list(resource, args)
     bridge = current_app.extensions["legacy_bridge"]
     places = bridge.streams
-    places.enter()                 # a 503 busy at once when this worker streams enough already
+    places.enter()  # a 503 busy at once when this worker streams enough already
     try:
         export = resource.export(query)
     except BaseException:
@@ -132,8 +138,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), query.fields), fmt, resource.name,
-                      progress)
+    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), query.fields), fmt, resource.name, progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
     if query.since is not None:
         watermark = export.watermark or query.since.text
@@ -145,9 +150,10 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
     chunks = _reported(chunks, resource.name, fmt, progress, finish, bridge.config.service["metrics"])
     if attachment:
         headers["Content-Disposition"] = f'attachment; filename="{resource.name}.{fmt}"'
-    response = Response(stream_with_context(chunks), headers=headers, content_type=_CONTENT_TYPES[fmt],
-                        direct_passthrough=True)
-    response.call_on_close(finish)       # a body never read (HEAD) ends the export too
+    response = Response(
+        stream_with_context(chunks), headers=headers, content_type=_CONTENT_TYPES[fmt], direct_passthrough=True
+    )
+    response.call_on_close(finish)  # a body never read (HEAD) ends the export too
     return response
 
 
@@ -155,7 +161,7 @@ def export_view(resource: Resource):
     def view() -> Response:
         fmt = request.args.get("format") or accepted_format() or "ndjson"
         if fmt not in MEDIA_TYPES:
-            raise InvalidInput(f"format must be one of {', '.join(MEDIA_TYPES)}, got {fmt!r}",
-                             parameter="format")
+            raise InvalidInput(f"format must be one of {', '.join(MEDIA_TYPES)}, got {fmt!r}", parameter="format")
         return export_response(resource, fmt, attachment=True)
+
     return view

@@ -1,4 +1,5 @@
 """What every facade needs of HTTP, once: JSON answers, the next page's link, integer arguments."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,9 @@ from legacy_bridge.formats.jsonio import dumps
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """``body`` (already encoded bytes, or data to encode) as application/json."""
-    return Response(body if isinstance(body, bytes) else dumps(body), status=status,
-                    mimetype="application/json", headers=headers)
+    return Response(
+        body if isinstance(body, bytes) else dumps(body), status=status, mimetype="application/json", headers=headers
+    )
 
 
 def next_link(cursor: str) -> str:
@@ -22,14 +24,18 @@ def next_link(cursor: str) -> str:
     return f'<{request.base_url}?{urlencode(args + [("cursor", cursor)])}>; rel="next"'
 
 
-def integer_arg(name: str, default: int | None, low: int, high: int | None = None,
-                slug: str | None = None) -> int | None:
+def integer_arg(
+    name: str, default: int | None, low: int, high: int | None = None, slug: str | None = None
+) -> int | None:
     """The query argument ``name`` as an integer from ``low`` to ``high`` (ASCII digits only),
     or ``default`` when it is absent."""
     text = request.args.get(name)
     if text is None:
         return default
     if not (text.isascii() and text.isdigit()) or int(text) < low or (high is not None and int(text) > high):
-        raise InvalidInput(f"{name} must be an integer from {low}" + (f" to {high}" if high else "")
-                           + f", got {text!r}", parameter=name, slug=slug)
+        raise InvalidInput(
+            f"{name} must be an integer from {low}" + (f" to {high}" if high else "") + f", got {text!r}",
+            parameter=name,
+            slug=slug,
+        )
     return int(text)

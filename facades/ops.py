@@ -1,6 +1,7 @@
 """Operations endpoints: ``/healthz`` (process alive) and ``/readyz`` (every source probed,
 each on a pooled connection within ``service.readiness_timeout``; with event sinks, each sink's
 lag and state as details that do not change the answer)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
@@ -22,7 +23,7 @@ def healthz() -> Response:
 def readyz() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     report = probe_all(bridge.drivers, bridge.config.service["readiness_timeout"])
-    for name, driver in bridge.drivers.items():     # a source's circuit breaker, when not closed
+    for name, driver in bridge.drivers.items():  # a source's circuit breaker, when not closed
         state = driver.breaker_state()
         if state != "closed":
             report[name]["breaker"] = state
@@ -31,6 +32,6 @@ def readyz() -> Response:
     if failing:
         body["detail"] = f"failing source(s): {', '.join(failing)}"
     sinks = current_app.extensions.get("legacy_bridge.sinks")
-    if sinks:       # details only: a broker away delays events, the API still serves
+    if sinks:  # details only: a broker away delays events, the API still serves
         body["sinks"] = sink_report(current_app.extensions["legacy_bridge.state"], sinks)
     return json_response(body, 503 if failing else 200)

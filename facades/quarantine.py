@@ -6,6 +6,7 @@ how many were bad, and each bad record with its file, record number, byte offset
 and reason, so nothing is dropped silently.  A static path wins over ``<key>`` in
 the routing, so a record whose key is the word ``quarantine`` cannot be read by key.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
@@ -22,6 +23,7 @@ def _view(resource):
     def view() -> Response:
         limit = integer_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT, slug="limit-out-of-range")
         return json_response({"resource": resource.name, **resource.driver.quarantine(limit)})
+
     return view
 
 
@@ -30,7 +32,10 @@ def register(app: Flask, resources: dict, base_path: str) -> None:
     bp = Blueprint("quarantine", __name__)
     for name, resource in resources.items():
         if resource.capabilities.lists_quarantine:
-            bp.add_url_rule(f"{base_path}/{name}/quarantine", f"quarantine_{name.replace('-', '_')}",
-                            _view(resource), methods=["GET"])
+            bp.add_url_rule(
+                f"{base_path}/{name}/quarantine",
+                f"quarantine_{name.replace('-', '_')}",
+                _view(resource),
+                methods=["GET"],
+            )
     app.register_blueprint(bp)
-

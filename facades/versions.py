@@ -6,6 +6,7 @@ rel="deprecation"``; its operations are ``deprecated: true`` in the OpenAPI docu
 call to a version is counted per key id (``legacy_bridge_api_version_requests_total``), so ops
 know who still calls an old version before they switch it off.
 """
+
 from __future__ import annotations
 
 from email.utils import format_datetime
@@ -35,7 +36,7 @@ def _version_of(path: str, versions: list[ApiVersion]) -> ApiVersion | None:
 
 def init_app(app: Flask, versions: list[ApiVersion], measured: bool = True) -> None:
     """Mark the responses of deprecated versions; count calls per version and key id."""
-    versions = [v for v in versions if v.name]      # base_path "/": no version prefix to tell
+    versions = [v for v in versions if v.name]  # base_path "/": no version prefix to tell
     headers = {v.name: deprecation_headers(v) for v in versions}
 
     @app.after_request
@@ -44,7 +45,7 @@ def init_app(app: Flask, versions: list[ApiVersion], measured: bool = True) -> N
         if version is None:
             return response
         for name, value in headers[version.name].items():
-            if name == "Link" and response.headers.get("Link"):    # beside rel="next"
+            if name == "Link" and response.headers.get("Link"):  # beside rel="next"
                 value = f"{response.headers['Link']}, {value}"
             response.headers[name] = value
         if measured:
@@ -57,9 +58,11 @@ def document_deprecation(document: dict, version: ApiVersion) -> None:
     headers = deprecation_headers(version)
     if not headers:
         return
-    described = {"Deprecation": "RFC 9745: @<epoch> of the day this version was deprecated",
-                 "Sunset": "RFC 8594: when this version stops answering",
-                 "Link": 'rel="deprecation": what to use instead'}
+    described = {
+        "Deprecation": "RFC 9745: @<epoch> of the day this version was deprecated",
+        "Sunset": "RFC 8594: when this version stops answering",
+        "Link": 'rel="deprecation": what to use instead',
+    }
     for path, operations in document.get("paths", {}).items():
         if not (path == version.path or path.startswith(version.path + "/")):
             continue

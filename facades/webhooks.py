@@ -10,6 +10,7 @@
 - ``POST /v1/webhooks/<id>/redeliver`` ``{"status": "dead"|"delivered", "since", "until"}`` -> 202
   ``{"redelivered": n}``: every such delivery made in [since, until) at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,17 +18,17 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from legacy_bridge.events import outbox
 from legacy_bridge.errors import Conflict, InvalidInput, NotFound
-from legacy_bridge.problems import openapi_response
+from legacy_bridge.events import outbox
 from legacy_bridge.events.state import StateStore, parse_instant, state_url
 from legacy_bridge.events.webhooks import EVENT_PATTERN, Settings, new_secret
+from legacy_bridge.problems import openapi_response
 
 from .http import integer_arg, json_response
 
 STATE_EXTENSION = "legacy_bridge.state"
 MAX_LIMIT = 500
-MAX_ID = (1 << 63) - 1          # the largest id a 64-bit state store column holds
+MAX_ID = (1 << 63) - 1  # the largest id a 64-bit state store column holds
 STATUSES = (outbox.PENDING, outbox.DELIVERED, outbox.DEAD)
 
 
@@ -43,7 +44,7 @@ def store_of(app: Flask) -> StateStore:
 def _iso(value: float | None) -> str | None:
     if value is None:
         return None
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _shown(item: dict[str, Any]) -> dict[str, Any]:
@@ -53,27 +54,38 @@ def _shown(item: dict[str, Any]) -> dict[str, Any]:
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object: {\"url\": ..., \"events\": [...]}", parameter="body",
-                         slug="invalid-body")
+        raise InvalidInput(
+            'the body must be a JSON object: {"url": ..., "events": [...]}', parameter="body", slug="invalid-body"
+        )
     unknown = set(body) - {"url", "events", "description"}
     if unknown:
-        raise InvalidInput(f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",
-                         parameter=sorted(unknown)[0], slug="invalid-body")
+        raise InvalidInput(
+            f"unknown member(s): {', '.join(sorted(unknown))}; known: url, events, description",
+            parameter=sorted(unknown)[0],
+            slug="invalid-body",
+        )
     return body
 
 
 def _events(value: Any, resources: dict) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise InvalidInput("events must be a non-empty list such as [\"customers.updated\", \"orders.*\"]",
-                         parameter="events", slug="invalid-body")
+        raise InvalidInput(
+            'events must be a non-empty list such as ["customers.updated", "orders.*"]',
+            parameter="events",
+            slug="invalid-body",
+        )
     for pattern in value:
         match = EVENT_PATTERN.match(pattern)
         if match is None:
-            raise InvalidInput(f"{pattern!r} is not <resource|*>.<created|updated|deleted|*>",
-                             parameter="events", slug="invalid-body")
+            raise InvalidInput(
+                f"{pattern!r} is not <resource|*>.<created|updated|deleted|*>", parameter="events", slug="invalid-body"
+            )
         if match.group(1) != "*" and match.group(1) not in resources:
-            raise InvalidInput(f"{pattern!r}: no resource {match.group(1)!r}; resources: "
-                             f"{', '.join(sorted(resources))}", parameter="events", slug="invalid-body")
+            raise InvalidInput(
+                f"{pattern!r}: no resource {match.group(1)!r}; resources: {', '.join(sorted(resources))}",
+                parameter="events",
+                slug="invalid-body",
+            )
     return list(dict.fromkeys(value))
 
 
@@ -103,25 +115,34 @@ def _bulk_body() -> tuple[str, float | None, float | None]:
     """``{"status": "dead"|"delivered", "since": time, "until": time}`` (every member optional)."""
     body = request.get_json(silent=True) if request.get_data() else {}
     if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object such as {\"status\": \"dead\", \"since\": "
-                         "\"2026-11-29T00:00:00Z\"}", parameter="body", slug="invalid-body")
+        raise InvalidInput(
+            'the body must be a JSON object such as {"status": "dead", "since": "2026-11-29T00:00:00Z"}',
+            parameter="body",
+            slug="invalid-body",
+        )
     unknown = set(body) - {"status", "since", "until"}
     if unknown:
-        raise InvalidInput(f"unknown member(s): {', '.join(sorted(unknown))}; known: status, since, until",
-                         parameter=sorted(unknown)[0], slug="invalid-body")
+        raise InvalidInput(
+            f"unknown member(s): {', '.join(sorted(unknown))}; known: status, since, until",
+            parameter=sorted(unknown)[0],
+            slug="invalid-body",
+        )
     status = body.get("status", outbox.DEAD)
     if status not in (outbox.DEAD, outbox.DELIVERED):
-        raise InvalidInput("status must be dead or delivered (pending ones are retried by themselves)",
-                         parameter="status", slug="invalid-body")
+        raise InvalidInput(
+            "status must be dead or delivered (pending ones are retried by themselves)",
+            parameter="status",
+            slug="invalid-body",
+        )
     bounds = []
     for name in ("since", "until"):
         value = body.get(name)
         try:
-            bounds.append(None if value is None else
-                          parse_instant(value).replace(tzinfo=dt.timezone.utc).timestamp())
+            bounds.append(None if value is None else parse_instant(value).replace(tzinfo=dt.UTC).timestamp())
         except (TypeError, ValueError, AttributeError):
-            raise InvalidInput(f"{name} must be a time such as 2026-11-29T10:00:00Z", parameter=name,
-                             slug="invalid-body") from None
+            raise InvalidInput(
+                f"{name} must be a time such as 2026-11-29T10:00:00Z", parameter=name, slug="invalid-body"
+            ) from None
     if None not in bounds and bounds[0] >= bounds[1]:
         raise InvalidInput("since must be before until", parameter="until", slug="invalid-body")
     return status, bounds[0], bounds[1]
@@ -138,17 +159,19 @@ def register(app: Flask, base_path: str) -> None:
         body = _body()
         url = body.get("url")
         if not isinstance(url, str):
-            raise InvalidInput("url is required: the http(s) URL to POST events to", parameter="url",
-                             slug="invalid-body")
-        settings.policy.resolve(url)          # TargetRefused (400) for a forbidden target
+            raise InvalidInput(
+                "url is required: the http(s) URL to POST events to", parameter="url", slug="invalid-body"
+            )
+        settings.policy.resolve(url)  # TargetRefused (400) for a forbidden target
         events = _events(body.get("events"), bridge.resources)
         description = body.get("description")
         if description is not None and not isinstance(description, str):
             raise InvalidInput("description must be a string", parameter="description", slug="invalid-body")
         secret = new_secret()
         sub = outbox.create_subscription(store_of(current_app), url, events, secret, description)
-        return json_response({**_shown(sub), "secret": secret}, 201,
-                     {"Location": f"{request.base_url.rstrip('/')}/{sub['id']}"})
+        return json_response(
+            {**_shown(sub), "secret": secret}, 201, {"Location": f"{request.base_url.rstrip('/')}/{sub['id']}"}
+        )
 
     @bp.get("")
     def index() -> Response:
@@ -171,8 +194,9 @@ def register(app: Flask, base_path: str) -> None:
         if status is not None and status not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", parameter="status")
         limit = integer_arg("limit", 50, 1, MAX_LIMIT)
-        rows = outbox.list_deliveries(store_of(current_app), sub_id, status, integer_arg("before", None, 1, MAX_ID),
-                                      limit)
+        rows = outbox.list_deliveries(
+            store_of(current_app), sub_id, status, integer_arg("before", None, 1, MAX_ID), limit
+        )
         more = len(rows) == limit
         return json_response({"data": [_shown(r) for r in rows], "next_before": rows[-1]["id"] if more else None})
 
@@ -221,68 +245,194 @@ def add_openapi(document: dict, base_path: str, resources: tuple[str, ...] = ())
     the names events may be subscribed to."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     events = [f"{r}.{k}" for r in (*resources, "*") for k in KINDS]
-    schemas["WebhookSubscription"] = {"type": "object", "required": ["url", "events"],
-                                      "additionalProperties": False, "properties": {
-        "id": {"type": "string", "readOnly": True},
-        "url": {"type": "string", "format": "uri", "pattern": URL_PATTERN,
-                "description": "http(s); no credentials, no loopback, link-local or metadata address"},
-        "events": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": events},
-                   "description": "<resource|*>.<created|updated|deleted|*>"},
-        "description": {"type": "string", "nullable": True},
-        "secret": {"type": "string", "readOnly": True,
-                   "description": "whsec_...: in the 201 answer only, to verify webhook-signature"},
-        "created_at": {"type": "string", "format": "date-time", "readOnly": True}}}
-    schemas["WebhookDelivery"] = {"type": "object", "properties": {
-        "id": {"type": "integer"}, "event_id": {"type": "integer"},
-        "webhook_id": {"type": "string", "description": "the webhook-id header: the same on every attempt"},
-        "event_type": {"type": "string"}, "status": {"type": "string", "enum": list(STATUSES)},
-        "attempts": {"type": "integer"}, "last_status": {"type": "integer", "nullable": True},
-        "last_error": {"type": "string", "nullable": True}, "last_worker": {"type": "string", "nullable": True},
-        "next_attempt_at": _TIME, "last_attempt_at": _TIME, "delivered_at": _TIME, "created_at": _TIME}}
+    schemas["WebhookSubscription"] = {
+        "type": "object",
+        "required": ["url", "events"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "readOnly": True},
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "pattern": URL_PATTERN,
+                "description": "http(s); no credentials, no loopback, link-local or metadata address",
+            },
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": events},
+                "description": "<resource|*>.<created|updated|deleted|*>",
+            },
+            "description": {"type": "string", "nullable": True},
+            "secret": {
+                "type": "string",
+                "readOnly": True,
+                "description": "whsec_...: in the 201 answer only, to verify webhook-signature",
+            },
+            "created_at": {"type": "string", "format": "date-time", "readOnly": True},
+        },
+    }
+    schemas["WebhookDelivery"] = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "event_id": {"type": "integer"},
+            "webhook_id": {"type": "string", "description": "the webhook-id header: the same on every attempt"},
+            "event_type": {"type": "string"},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "attempts": {"type": "integer"},
+            "last_status": {"type": "integer", "nullable": True},
+            "last_error": {"type": "string", "nullable": True},
+            "last_worker": {"type": "string", "nullable": True},
+            "next_attempt_at": _TIME,
+            "last_attempt_at": _TIME,
+            "delivered_at": _TIME,
+            "created_at": _TIME,
+        },
+    }
     sub = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-    dlv = {"name": "delivery", "in": "path", "required": True,
-           "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID}}
+    dlv = {
+        "name": "delivery",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID},
+    }
     missing = openapi_response("no such subscription or delivery")
     bad = openapi_response("invalid body or parameter (named in the problem)")
     root = f"{base_path}/webhooks"
     paths = document.setdefault("paths", {})
     paths[root] = {
-        "post": _op("Subscribe a URL to change events", {"201": _ok("subscribed; the secret is shown this once",
-                                                                    "WebhookSubscription"), "400": bad},
-                    operationId="create_webhook", requestBody={"required": True, "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}}}),
-        "get": _op("List subscriptions", {"200": _ok("every subscription", {"type": "object", "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookSubscription"}}}})},
-                   operationId="list_webhooks")}
+        "post": _op(
+            "Subscribe a URL to change events",
+            {"201": _ok("subscribed; the secret is shown this once", "WebhookSubscription"), "400": bad},
+            operationId="create_webhook",
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSubscription"}}},
+            },
+        ),
+        "get": _op(
+            "List subscriptions",
+            {
+                "200": _ok(
+                    "every subscription",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookSubscription"}}
+                        },
+                    },
+                )
+            },
+            operationId="list_webhooks",
+        ),
+    }
     paths[f"{root}/{{id}}"] = {
         "parameters": [sub],
-        "get": _op("One subscription", {"200": _ok("the subscription", "WebhookSubscription"), "404": missing},
-                   operationId="get_webhook"),
-        "delete": _op("Unsubscribe", {"204": {"description": "gone, with its deliveries"}, "404": missing},
-                      operationId="delete_webhook")}
-    paths[f"{root}/{{id}}/deliveries"] = {"parameters": [sub], "get": _op(
-        "A subscription's deliveries, newest first", {"200": _ok("one page", {"type": "object", "properties": {
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}},
-            "next_before": {"type": "integer", "nullable": True, "description": "pass as before= for the next page"}}}),
-            "400": bad, "404": missing}, operationId="list_webhook_deliveries", parameters=[
-            {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-            {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}])}
-    paths[f"{root}/{{id}}/deliveries/{{delivery}}"] = {"parameters": [sub, dlv], "get": _op(
-        "One delivery", {"200": _ok("the delivery", "WebhookDelivery"), "404": missing},
-        operationId="get_webhook_delivery")}
-    paths[f"{root}/{{id}}/deliveries/{{delivery}}/redeliver"] = {"parameters": [sub, dlv], "post": _op(
-        "Send a dead (or delivered) delivery again", {
-            "202": _ok("queued again: same body and webhook-id, fresh attempt budget", "WebhookDelivery"),
-            "404": missing, "409": openapi_response("still pending: it is retried by itself")},
-        operationId="redeliver_webhook_delivery")}
-    paths[f"{root}/{{id}}/redeliver"] = {"parameters": [sub], "post": _op(
-        "Send again every dead (or delivered) delivery made in a time range", {
-            "202": _ok("queued again, each with its body and webhook-id and a fresh attempt budget", {
-                "type": "object", "properties": {"redelivered": {"type": "integer"}, "status": {"type": "string"}}}),
-            "400": bad, "404": missing}, operationId="redeliver_webhook_deliveries", requestBody={
-            "required": False, "content": {"application/json": {"schema": {"type": "object", "properties": {
-                "status": {"type": "string", "enum": [outbox.DEAD, outbox.DELIVERED], "default": outbox.DEAD},
-                "since": {"type": "string", "format": "date-time", "description": "deliveries made at or after"},
-                "until": {"type": "string", "format": "date-time", "description": "deliveries made before"}},
-                "additionalProperties": False}}}})}
+        "get": _op(
+            "One subscription",
+            {"200": _ok("the subscription", "WebhookSubscription"), "404": missing},
+            operationId="get_webhook",
+        ),
+        "delete": _op(
+            "Unsubscribe",
+            {"204": {"description": "gone, with its deliveries"}, "404": missing},
+            operationId="delete_webhook",
+        ),
+    }
+    paths[f"{root}/{{id}}/deliveries"] = {
+        "parameters": [sub],
+        "get": _op(
+            "A subscription's deliveries, newest first",
+            {
+                "200": _ok(
+                    "one page",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "data": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}},
+                            "next_before": {
+                                "type": "integer",
+                                "nullable": True,
+                                "description": "pass as before= for the next page",
+                            },
+                        },
+                    },
+                ),
+                "400": bad,
+                "404": missing,
+            },
+            operationId="list_webhook_deliveries",
+            parameters=[
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+                {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+            ],
+        ),
+    }
+    paths[f"{root}/{{id}}/deliveries/{{delivery}}"] = {
+        "parameters": [sub, dlv],
+        "get": _op(
+            "One delivery",
+            {"200": _ok("the delivery", "WebhookDelivery"), "404": missing},
+            operationId="get_webhook_delivery",
+        ),
+    }
+    paths[f"{root}/{{id}}/deliveries/{{delivery}}/redeliver"] = {
+        "parameters": [sub, dlv],
+        "post": _op(
+            "Send a dead (or delivered) delivery again",
+            {
+                "202": _ok("queued again: same body and webhook-id, fresh attempt budget", "WebhookDelivery"),
+                "404": missing,
+                "409": openapi_response("still pending: it is retried by itself"),
+            },
+            operationId="redeliver_webhook_delivery",
+        ),
+    }
+    paths[f"{root}/{{id}}/redeliver"] = {
+        "parameters": [sub],
+        "post": _op(
+            "Send again every dead (or delivered) delivery made in a time range",
+            {
+                "202": _ok(
+                    "queued again, each with its body and webhook-id and a fresh attempt budget",
+                    {
+                        "type": "object",
+                        "properties": {"redelivered": {"type": "integer"}, "status": {"type": "string"}},
+                    },
+                ),
+                "400": bad,
+                "404": missing,
+            },
+            operationId="redeliver_webhook_deliveries",
+            requestBody={
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "status": {
+                                    "type": "string",
+                                    "enum": [outbox.DEAD, outbox.DELIVERED],
+                                    "default": outbox.DEAD,
+                                },
+                                "since": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "deliveries made at or after",
+                                },
+                                "until": {
+                                    "type": "string",
+                                    "format": "date-time",
+                                    "description": "deliveries made before",
+                                },
+                            },
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+        ),
+    }

@@ -1,4 +1,5 @@
 """The app factory: defaults, then the config file, then overrides (Flask's layering)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,13 +9,14 @@ from typing import Any
 
 from flask import Flask
 
-from legacy_bridge.security import auth, ratelimit
-from legacy_bridge.ops import logs, metrics
 from legacy_bridge import problems
 from legacy_bridge.config import Config, load, validate
+from legacy_bridge.events.state import StateStore, local_folder, state_url
+from legacy_bridge.ops import logs, metrics
+from legacy_bridge.security import auth, ratelimit
+
 from .errors import ConfigError
 from .resources import Bridge
-from legacy_bridge.events.state import StateStore, local_folder, state_url
 
 log = logging.getLogger("legacy_bridge")
 
@@ -47,47 +49,49 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config = load_config(test_config)
     logs.configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
     app = Flask("legacy_bridge")
-    app.url_map.strict_slashes = False      # /v1/customers/ is /v1/customers
+    app.url_map.strict_slashes = False  # /v1/customers/ is /v1/customers
     app.config.from_mapping(MAX_CONTENT_LENGTH=config.service["max_body"], JSON_SORT_KEYS=False)
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
     url = state_url(config.service, config.origin)
     folder = local_folder(url)
     for name, options in config.sources.items():
-        if folder is not None and options["kind"] == "flatfile":   # key indexes beside the state
+        if folder is not None and options["kind"] == "flatfile":  # key indexes beside the state
             options.setdefault("index_dir", str(folder / "flatfile-index" / name))
     bridge = Bridge(config, _secret(config))
     unpageable = bridge.order_problems(config.service["readiness_timeout"])
-    if unpageable:          # a sortable field the source cannot page in order: refuse to start
+    if unpageable:  # a sortable field the source cannot page in order: refuse to start
         bridge.close()
         raise ConfigError(unpageable, config.origin)
     bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
-        state.migrate()      # a wrong state URL stops the start, not the first request
+        state.migrate()  # a wrong state URL stops the start, not the first request
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes
+
     base_paths = tuple(version.path for version, _ in bridge.versions)
     logs.init_app(app)
     metrics.init_app(app, enabled=config.service["metrics"])
-    if config.events.get("sinks"):      # sink lag and counters, read from the state store at each scrape
+    if config.events.get("sinks"):  # sink lag and counters, read from the state store at each scrape
         from legacy_bridge.events import sink_ops
+
         app.extensions["legacy_bridge.sinks"] = list(config.events["sinks"])
         app.extensions.setdefault(metrics.COLLECTORS, []).append(sink_ops.registry(state, list(config.events["sinks"])))
     problems.init_app(app)
-    auth.init_app(app, config.auth, base_paths)             # before the limiter:
+    auth.init_app(app, config.auth, base_paths)  # before the limiter:
     ratelimit.init_app(app, config.rate_limits, base_paths)  # it limits per key
     versions.init_app(app, [version for version, _ in bridge.versions], measured=config.service["metrics"])
     app.register_blueprint(ops.bp)
     app.register_blueprint(docs.bp)
     docs.register_versions(app, bridge)
     for version, served in bridge.versions:
-        if version.base:     # the change feed, quarantine and webhooks belong to the base version
+        if version.base:  # the change feed, quarantine and webhooks belong to the base version
             quarantine.register(app, served, version.path)
             if webhook_routes.usable(served):
                 webhook_routes.register(app, version.path)
-            changes.register(app, served, state, version.path)    # before /<key>
+            changes.register(app, served, state, version.path)  # before /<key>
         resources.register(app, served, version.path, "resources" if version.base else f"resources_{version.name}")
     return app

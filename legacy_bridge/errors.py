@@ -6,6 +6,7 @@ table.  An error carries what a client needs (a stable ``slug``: the problem typ
 part, also the label of logs and metrics) and what ops need (the legacy system's own code).
 Whether a retry is safe is encoded in the type, as Singer SDK does with ``RetriableAPIError``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -127,8 +128,7 @@ class SourceError(LegacyBridgeError):
 
     slug = "source-error"
 
-    def __init__(self, detail: str, source: str, legacy_code: str | None = None,
-                 **extra: Any) -> None:
+    def __init__(self, detail: str, source: str, legacy_code: str | None = None, **extra: Any) -> None:
         super().__init__(detail, source=source, legacy_code=legacy_code, **extra)
         self.source = source
         self.legacy_code = legacy_code
@@ -173,9 +173,15 @@ class FileRejected(SourceError):
     def __init__(self, source: str, file: str, bad: dict) -> None:
         where = f"record {bad['record']} (byte offset {bad['offset']})"
         field = f", field {bad['field']}" if bad.get("field") else ""
-        super().__init__(f"{file} is refused: {where}{field}: {bad['reason']}", source=source,
-                         file=file, record=bad["record"], offset=bad["offset"], reason=bad["reason"],
-                         field=bad.get("field"))
+        super().__init__(
+            f"{file} is refused: {where}{field}: {bad['reason']}",
+            source=source,
+            file=file,
+            record=bad["record"],
+            offset=bad["offset"],
+            reason=bad["reason"],
+            field=bad.get("field"),
+        )
         #: what /readyz shows besides the slug: which record of which file, and why
         self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
 

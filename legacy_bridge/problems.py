@@ -1,6 +1,7 @@
 """The one place errors become ``application/problem+json`` (RFC 9457) responses: the table
 from each domain error (legacy_bridge.errors) to its HTTP status and title, the one builder
 of problem bodies (also for auth, rate limits, exports and change scans), and the handlers."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,9 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from . import errors as e
 from legacy_bridge.formats.jsonio import dumps
+
+from . import errors as e
 
 log = logging.getLogger("legacy_bridge")
 
@@ -44,8 +46,13 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.Stopping: (503, "Service stopping"),
     e.SourceTimeout: (504, "Legacy source timed out"),
 }
-_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
-               406: "not-acceptable", 400: "bad-request"}
+_HTTP_SLUGS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    406: "not-acceptable",
+    400: "bad-request",
+}
 
 
 def status_and_title(error: e.LegacyBridgeError) -> tuple[int, str]:
@@ -94,16 +101,20 @@ def response_of(error: e.LegacyBridgeError) -> Response:
 
 def openapi_response(description: str, headers: dict | None = None) -> dict:
     """An OpenAPI response object whose content is a problem (the ``Problem`` schema)."""
-    return {"description": description, **({"headers": headers} if headers else {}),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {
+        "description": description,
+        **({"headers": headers} if headers else {}),
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def _http(error: HTTPException) -> Response:
     status = error.code or 500
     # keep what the status needs besides the body (Allow on a 405, RFC 9110)
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
-    return problem(status, body(_HTTP_SLUGS.get(status, f"http-{status}"), error.name, status,
-                                error.description or ""), headers)
+    return problem(
+        status, body(_HTTP_SLUGS.get(status, f"http-{status}"), error.name, status, error.description or ""), headers
+    )
 
 
 def _unexpected(error: Exception) -> Response:
@@ -162,9 +173,13 @@ def _utf8_query() -> Response | None:
         parameter, why = undecodable_parameter(request.query_string), "not UTF-8 once percent-decoded"
     if parameter is None:
         return None
-    return response_of(e.InvalidInput(f"{parameter or 'the path'}: {why} (percent-encode the UTF-8 "
-                                      f"bytes of the text)", parameter=parameter or "path",
-                                      slug="invalid-query-encoding"))
+    return response_of(
+        e.InvalidInput(
+            f"{parameter or 'the path'}: {why} (percent-encode the UTF-8 bytes of the text)",
+            parameter=parameter or "path",
+            slug="invalid-query-encoding",
+        )
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -4,27 +4,29 @@ This is the middle of the request path: it has a canonical request (a :class:`Li
 a key, a body) planned (:mod:`legacy_bridge.query.planner`), runs the plan against the
 driver, maps legacy rows to canonical records and signs the cursor of the next page.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import chain, islice
-from typing import Any, Generator, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
-
-from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
-from legacy_bridge.query.cursors import CursorCodec
 from legacy_bridge.ops.bulkhead import Places, streams_for
-from .errors import Busy, InvalidInput, LegacyBridgeError
 from legacy_bridge.ops.probes import probe_all
+from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
+from legacy_bridge.query.cursors import CursorCodec
 from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.planner import Planner, ReadPlan
-from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
+
+from .errors import Busy, InvalidInput, LegacyBridgeError
 
 log = logging.getLogger("legacy_bridge")
 
@@ -33,7 +35,7 @@ log = logging.getLogger("legacy_bridge")
 class Page:
     records: list[dict[str, Any]]
     next: str | None
-    watermark: tuple | None = None      # incremental pages: the last row's (legacy values)
+    watermark: tuple | None = None  # incremental pages: the last row's (legacy values)
 
 
 @dataclass
@@ -59,7 +61,8 @@ class Resource:
         self.codec = codec
         # another version's contract is named after it (CustomersV2): one document lists both
         self.contract = spec.contract or build_contract(
-            spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping)
+            spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping
+        )
         #: a supplied contract's fields (its own rules hold for filter values too); none when built
         self.supplied_fields = self.contract().fields if spec.contract else {}
         # a supplied contract dumps every record; the built one matches the mapping exactly
@@ -80,10 +83,12 @@ class Resource:
         found = find_column(self.capabilities.column_types(self.spec.target), fmap.column)
         if found is None or found.unsortable is None:
             return None
-        path = f"resources.{self.name}." + ("key" if name in self.key else "watermark"
-                                            if name in self.spec.watermark else f"fields.{name}.sort")
-        return path, (f"field {name!r} (column {fmap.column}, {found.name}) cannot be paged in order: "
-                      f"{found.unsortable}")
+        path = f"resources.{self.name}." + (
+            "key" if name in self.key else "watermark" if name in self.spec.watermark else f"fields.{name}.sort"
+        )
+        return path, (
+            f"field {name!r} (column {fmap.column}, {found.name}) cannot be paged in order: {found.unsortable}"
+        )
 
     def order_problems(self) -> list[tuple[str, str]]:
         """The fields the resource orders by (sortable ones, the key, the watermark) whose column
@@ -106,7 +111,7 @@ class Resource:
             batch = list(islice(plan.rows(rows), query.limit + 1))
         token = None
         if len(batch) > query.limit:
-            batch = batch[:query.limit]
+            batch = batch[: query.limit]
             token = self.codec.dump(plan.query_id, plan.cursor_values(batch[-1]))
         watermark = plan.watermark(batch[-1]) if query.incremental and batch else None
         return Page(records=[plan.reader(r) for r in batch], next=token, watermark=watermark)
@@ -120,7 +125,7 @@ class Resource:
         with closing(rows):
             for row in plan.rows(rows):
                 if until is not None and plan.watermark(row) > until:
-                    return       # ordered by the watermark: every later row is newer still
+                    return  # ordered by the watermark: every later row is newer still
                 yield plan.reader(row)
 
     def high_watermark(self, query: ListQuery) -> tuple | None:
@@ -139,13 +144,15 @@ class Resource:
         first = next(records, None)
         if first is None:
             return Export(iter(()), records, None)
-        return Export(chain([first], records), records,
-                      self.watermark_text(until) if until is not None else None)
+        return Export(chain([first], records), records, self.watermark_text(until) if until is not None else None)
 
     def since(self, values: tuple) -> Watermark:
         """The ``updated_since`` of a pull that resumes after the watermark ``values`` (legacy)."""
-        return Watermark(tuple(f.converter.reader()(v) for f, v in zip(self.watermark, values)),
-                         self.watermark_text(values), source=values)
+        return Watermark(
+            tuple(f.converter.reader()(v) for f, v in zip(self.watermark, values)),
+            self.watermark_text(values),
+            source=values,
+        )
 
     def watermark_text(self, values: tuple) -> str:
         """A watermark as clients send it back in ``updated_since`` (ISO for dates and
@@ -185,25 +192,35 @@ class Bridge:
         # each driver behind its source's deadline, bulkhead, retries and circuit breaker
         # (resilience.py); the start-up check asks the bare ones, so it counts in no breaker
         # and no metric
-        self._bare: dict[str, Driver] = {name: driver_class(opts["kind"])(name, opts)
-                                         for name, opts in config.sources.items()}
+        self._bare: dict[str, Driver] = {
+            name: driver_class(opts["kind"])(name, opts) for name, opts in config.sources.items()
+        }
         self.drivers: dict[str, GuardedDriver] = {
             name: guard(self._bare[name], config.sources[name], measured=config.service.get("metrics", True))
             for name in config.sources
         }
         self.resources: dict[str, Resource] = {
-            name: Resource(spec, self.drivers[spec.source], self.codec)
-            for name, spec in config.resources.items()
+            name: Resource(spec, self.drivers[spec.source], self.codec) for name, spec in config.resources.items()
         }
         #: every API version served with its resources, the base version (self.resources) first
         self.versions: list[tuple[ApiVersion, dict[str, Resource]]] = [
-            (version, self.resources if version.base else
-             {name: Resource(spec, self.drivers[spec.source], self.codec) for name, spec in version.resources.items()})
-            for version in config.versions or [base_version(config.service, config.resources)]]
+            (
+                version,
+                self.resources
+                if version.base
+                else {
+                    name: Resource(spec, self.drivers[spec.source], self.codec)
+                    for name, spec in version.resources.items()
+                },
+            )
+            for version in config.versions or [base_version(config.service, config.resources)]
+        ]
         #: exports streaming at once in this process (``service.max_exports``)
-        self.streams = Places(config.service.get("max_exports") or streams_for(DEFAULT_THREADS),
-                              lambda n: Busy(f"this worker already streams {n} exports; try again shortly"),
-                              "%d exports already streaming in this worker: export refused")
+        self.streams = Places(
+            config.service.get("max_exports") or streams_for(DEFAULT_THREADS),
+            lambda n: Busy(f"this worker already streams {n} exports; try again shortly"),
+            "%d exports already streaming in this worker: export refused",
+        )
 
     def fit_threads(self, threads: int) -> None:
         """Size the bulkheads and the export limit for a server process of ``threads``
@@ -227,16 +244,22 @@ class Bridge:
         reports = probe_all(describing, timeout)
         for name, report in reports.items():
             if report["status"] != "ok":
-                log.warning("source %s did not answer at start-up (%s): its column types are "
-                            "checked on first use", name, report.get("error"))
+                log.warning(
+                    "source %s did not answer at start-up (%s): its column types are checked on first use",
+                    name,
+                    report.get("error"),
+                )
         problems = []
         for resource in (r for _, resources in self.versions for r in resources.values()):
             if reports.get(resource.spec.source, {}).get("status") == "ok":
                 try:
                     problems += resource.order_problems()
                 except LegacyBridgeError as error:
-                    log.warning("resource %s: its column types could not be read (%s); "
-                                "they are read on first use", resource.name, error.detail)
+                    log.warning(
+                        "resource %s: its column types could not be read (%s); they are read on first use",
+                        resource.name,
+                        error.detail,
+                    )
         for driver in describing.values():
             driver.close()
         return problems

@@ -3,9 +3,11 @@
 What the fixtures are built from lives in the importable ``helpers`` package
 (``tests/helpers``): tests import from there, never from this file.
 """
+
 from __future__ import annotations
 
 import pytest
+
 from helpers.backends import (
     BACKENDS,
     Backend,

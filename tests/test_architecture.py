@@ -3,6 +3,7 @@ included): no import cycle, no private name imported from another module, and ea
 imports only what it may (a driver knows nothing of HTTP, a facade no SQL, contracts
 neither, the demo is off the production path).
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # the folders as setup.cfg installs them
-FOLDERS = {"legacy_bridge": "legacy_bridge", "drivers": "legacy_bridge.drivers",
-           "facades": "legacy_bridge.facades", "contracts": "legacy_bridge.contracts"}
+FOLDERS = {
+    "legacy_bridge": "legacy_bridge",
+    "drivers": "legacy_bridge.drivers",
+    "facades": "legacy_bridge.facades",
+    "contracts": "legacy_bridge.contracts",
+}
 
 
 def _module(path: Path) -> str:
@@ -109,45 +114,76 @@ def test_no_module_imports_a_private_name_of_another():
 
 
 def _importers(prefix: str, forbidden: tuple[str, ...]) -> list[str]:
-    return sorted(f"{m} imports {t}" for m, targets in GRAPH.items() if m.startswith(prefix)
-                  for t in targets if t.startswith(forbidden))
+    return sorted(
+        f"{m} imports {t}"
+        for m, targets in GRAPH.items()
+        if m.startswith(prefix)
+        for t in targets
+        if t.startswith(forbidden)
+    )
 
 
-@pytest.mark.parametrize("layer, forbidden", [
-    ("legacy_bridge.drivers", ("legacy_bridge.facades", "legacy_bridge.security", "legacy_bridge.cli",
-                               "legacy_bridge.app", "legacy_bridge.problems", "legacy_bridge.resources")),
-    ("legacy_bridge.contracts", ("legacy_bridge.drivers", "legacy_bridge.facades")),
-    ("legacy_bridge.facades", ("legacy_bridge.drivers.odbc", "legacy_bridge.cli")),
-    # the command line runs the query path in-process: through query/ and resources, not facade code
-    ("legacy_bridge.cli.export", ("legacy_bridge.facades",)),
-    # the canonical request and its planner know neither HTTP nor a facade
-    ("legacy_bridge.query", ("legacy_bridge.facades", "legacy_bridge.app", "legacy_bridge.cli")),
-])
+@pytest.mark.parametrize(
+    "layer, forbidden",
+    [
+        (
+            "legacy_bridge.drivers",
+            (
+                "legacy_bridge.facades",
+                "legacy_bridge.security",
+                "legacy_bridge.cli",
+                "legacy_bridge.app",
+                "legacy_bridge.problems",
+                "legacy_bridge.resources",
+            ),
+        ),
+        ("legacy_bridge.contracts", ("legacy_bridge.drivers", "legacy_bridge.facades")),
+        ("legacy_bridge.facades", ("legacy_bridge.drivers.odbc", "legacy_bridge.cli")),
+        # the command line runs the query path in-process: through query/ and resources, not facade code
+        ("legacy_bridge.cli.export", ("legacy_bridge.facades",)),
+        # the canonical request and its planner know neither HTTP nor a facade
+        ("legacy_bridge.query", ("legacy_bridge.facades", "legacy_bridge.app", "legacy_bridge.cli")),
+    ],
+)
 def test_each_layer_imports_only_what_it_may(layer, forbidden):
     assert _importers(layer, forbidden) == []
 
 
-@pytest.mark.parametrize("layer, packages", [
-    ("legacy_bridge.drivers", ("flask", "werkzeug")),        # a driver knows nothing of HTTP
-    ("legacy_bridge.facades", ("pyodbc", "sqlalchemy")),     # a facade writes no SQL
-    ("legacy_bridge.contracts", ("flask", "pyodbc", "zeep")),
-])
+@pytest.mark.parametrize(
+    "layer, packages",
+    [
+        ("legacy_bridge.drivers", ("flask", "werkzeug")),  # a driver knows nothing of HTTP
+        ("legacy_bridge.facades", ("pyodbc", "sqlalchemy")),  # a facade writes no SQL
+        ("legacy_bridge.contracts", ("flask", "pyodbc", "zeep")),
+    ],
+)
 def test_layers_do_not_reach_for_the_wrong_libraries(layer, packages):
-    assert sorted(f"{m} imports {p}" for m, names in THIRD_PARTY.items() if m.startswith(layer)
-                  for p in names if p in packages) == []
+    assert (
+        sorted(
+            f"{m} imports {p}"
+            for m, names in THIRD_PARTY.items()
+            if m.startswith(layer)
+            for p in names
+            if p in packages
+        )
+        == []
+    )
 
 
 def test_the_demo_is_off_the_production_path():
     production = [m for m in GRAPH if not m.startswith(("legacy_bridge.demo", "legacy_bridge.cli"))]
-    assert sorted(f"{m} imports {t}" for m in production for t in GRAPH[m]
-                  if t.startswith("legacy_bridge.demo")) == []
+    assert sorted(f"{m} imports {t}" for m in production for t in GRAPH[m] if t.startswith("legacy_bridge.demo")) == []
     assert sorted(m for m in production if "spyne" in THIRD_PARTY[m]) == []
 
 
 def test_no_driver_is_probed_for_what_it_can_do():
     """Capabilities are declared on the Driver base class; nothing asks getattr/hasattr of a driver."""
     probing = re.compile(r"\b(?:getattr|hasattr)\(\s*[\w.]*driver(?:_class\([^)]*\))?[,)]")
-    found = [f"{p.relative_to(ROOT)}:{n}" for folder in ("legacy_bridge", "facades")
-             for p in sorted((ROOT / folder).rglob("*.py"))
-             for n, line in enumerate(p.read_text().splitlines(), 1) if probing.search(line)]
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for folder in ("legacy_bridge", "facades")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if probing.search(line)
+    ]
     assert found == []

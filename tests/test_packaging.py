@@ -1,6 +1,7 @@
 """The installed (non-editable) build: drivers/, facades/, contracts/ live only inside
 legacy_bridge, so no generic top-level name (PyContracts' ``contracts``) can clash,
 and the docs template ships in the wheel."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,23 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helpers.backends import ROOT, crm_config
 
 # What a build of the working tree must not pick up: caches, other builds, data.
-_NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__",
-                                     ".pytest_cache", ".hypothesis", "bench", "demo-data", "tests")
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "bench",
+    "demo-data",
+    "tests",
+)
 GENERIC = ("contracts", "drivers", "facades")
 
 
@@ -30,9 +43,24 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp / "source"
     shutil.copytree(ROOT, source, ignore=_NOT_SOURCE)
     # offline and quick: the venv's setuptools + wheel (the `test` extra) are the backend
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                             "--no-index", "-q", "-w", str(tmp / "dist"), str(source)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (built,) = (tmp / "dist").glob("legacy_bridge-*.whl")
     return built
@@ -42,8 +70,12 @@ def wheel(tmp_path_factory) -> Path:
 def site(wheel) -> Path:
     """The wheel installed with pip into a directory of its own."""
     target = wheel.parent.parent / "site"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-                             "--target", str(target), str(wheel)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return target
 
@@ -52,12 +84,17 @@ def _run_installed(site: Path, code: str, cwd: Path, shadow: Path | None = None)
     """Run ``code`` on the installed build: PYTHONPATH = [shadow], site, the venv's
     dependencies; never the repository, and ``-S`` so the editable install's hook
     (a .pth in site-packages) cannot map legacy_bridge back to it."""
-    path = [str(p) for p in (shadow, site) if p] + [sysconfig.get_paths()["purelib"],
-                                                    sysconfig.get_paths()["platlib"]]
+    path = [str(p) for p in (shadow, site) if p] + [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LEGACY_BRIDGE"))}
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
-    result = subprocess.run([sys.executable, "-S", "-c", textwrap.dedent(code)], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -72,16 +109,25 @@ def test_the_wheel_holds_only_the_legacy_bridge_package_and_the_docs_template(wh
     for package in GENERIC:
         assert f"legacy_bridge/{package}/__init__.py" in names
     # every module of the source folders is in the wheel (setup.cfg lists each package)
-    sources = {"legacy_bridge": "legacy_bridge", "drivers": "legacy_bridge/drivers",
-               "facades": "legacy_bridge/facades", "contracts": "legacy_bridge/contracts"}
-    expected = {f"{inside}/{path.relative_to(ROOT / folder).as_posix()}"
-                for folder, inside in sources.items() for path in (ROOT / folder).rglob("*.py")}
+    sources = {
+        "legacy_bridge": "legacy_bridge",
+        "drivers": "legacy_bridge/drivers",
+        "facades": "legacy_bridge/facades",
+        "contracts": "legacy_bridge/contracts",
+    }
+    expected = {
+        f"{inside}/{path.relative_to(ROOT / folder).as_posix()}"
+        for folder, inside in sources.items()
+        for path in (ROOT / folder).rglob("*.py")
+    }
     assert expected - set(names) == set()
     assert not [n for n in names if n.startswith("tests/") or "conftest" in n]
 
 
 def test_the_installed_build_imports_from_itself_and_installs_no_generic_top_level_module(site, tmp_path):
-    report = _run_installed(site, """
+    report = _run_installed(
+        site,
+        """
         import importlib.util, json, sys
         import legacy_bridge.drivers.odbc.driver, legacy_bridge.facades.openapi, legacy_bridge.contracts.converters
         print(json.dumps({
@@ -89,13 +135,16 @@ def test_the_installed_build_imports_from_itself_and_installs_no_generic_top_lev
                                            legacy_bridge.contracts.converters)],
             "generic": {n: importlib.util.find_spec(n) is not None for n in ("contracts", "drivers", "facades")},
             "path": sys.path}))
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     for file in report["files"]:
         assert Path(file).resolve().is_relative_to(site.resolve()), file
     assert report["generic"] == {"contracts": False, "drivers": False, "facades": False}
     assert not any(Path(p).resolve() == ROOT for p in report["path"] if p)
-    assert sorted(p.name for p in site.iterdir() if p.name not in ("bin",)) == \
-        sorted(["legacy_bridge", next(site.glob("legacy_bridge-*.dist-info")).name])
+    assert sorted(p.name for p in site.iterdir() if p.name not in ("bin",)) == sorted(
+        ["legacy_bridge", next(site.glob("legacy_bridge-*.dist-info")).name]
+    )
 
 
 def test_a_foreign_contracts_module_cannot_shadow_ours(site, tmp_path, sqlite_backend):
@@ -104,12 +153,15 @@ def test_a_foreign_contracts_module_cannot_shadow_ours(site, tmp_path, sqlite_ba
     shadow = tmp_path / "other-distribution"
     for name in GENERIC:
         (shadow / name).mkdir(parents=True)
-        (shadow / name / "__init__.py").write_text(f"OWNER = 'another distribution'\n"
-                                                   f"raise ImportError('{name}: not legacy-bridge')\n")
+        (shadow / name / "__init__.py").write_text(
+            f"OWNER = 'another distribution'\nraise ImportError('{name}: not legacy-bridge')\n"
+        )
     (shadow / "contracts" / "__init__.py").write_text("OWNER = 'PyContracts stand-in'\n")
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(crm_config(sqlite_backend.connection)))
-    report = _run_installed(site, f"""
+    report = _run_installed(
+        site,
+        f"""
         import json
         import contracts
         from legacy_bridge import create_app
@@ -118,14 +170,19 @@ def test_a_foreign_contracts_module_cannot_shadow_ours(site, tmp_path, sqlite_ba
         record = app.test_client().get("/v1/customers/1").get_json()
         print(json.dumps({{"theirs": contracts.OWNER, "date": str(build("yyyymmdd").to_canonical(20200131)),
                           "name": record["name"]}}))
-    """, cwd=tmp_path, shadow=shadow)
+    """,
+        cwd=tmp_path,
+        shadow=shadow,
+    )
     assert report == {"theirs": "PyContracts stand-in", "date": "2020-01-31", "name": "CUSTOMER 0001"}
 
 
 def test_the_docs_page_renders_from_the_installed_build(site, tmp_path, sqlite_backend):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(crm_config(sqlite_backend.connection)))
-    report = _run_installed(site, f"""
+    report = _run_installed(
+        site,
+        f"""
         import json
         from legacy_bridge import create_app
         app = create_app({{"LEGACY_BRIDGE_CONFIG": {str(config)!r}}})
@@ -136,7 +193,9 @@ def test_the_docs_page_renders_from_the_installed_build(site, tmp_path, sqlite_b
         print(json.dumps({{"status": page.status_code, "html": page.get_data(as_text=True),
                           "templates": app.jinja_loader.searchpath, "bundle": bundle.status_code,
                           "paths": sorted(spec.get_json()["paths"])}}))
-    """, cwd=tmp_path)
+    """,
+        cwd=tmp_path,
+    )
     assert report["status"] == 200
     assert '<div id="swagger-ui"></div>' in report["html"]
     assert 'src="/docs/assets/swagger-ui-bundle.js"' in report["html"]

@@ -8,6 +8,7 @@ prepare_s = copybook parse + decoder generation; decode_s = perf_counter around 
 record loop alone (iter_records' 1 MiB reads + decode of every record, tuples discarded),
 like the anchors' readers. Peak RSS comes from /usr/bin/time -v in run.sh.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,11 @@ import time
 from pathlib import Path
 
 ANCHORS = Path(os.environ.get("CPY_ANCHORS", "/work/shared/anchors/copybook"))
-sys.path.insert(0, str(ANCHORS))          # the anchors' common.py: paths and compare()
+sys.path.insert(0, str(ANCHORS))  # the anchors' common.py: paths and compare()
 
 from common import BIG_BIN, COPYBOOK, SMALL_BIN, WORK, compare  # noqa: E402
 
-from legacy_bridge.drivers.flatfile.copybook import iter_records, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import iter_records, make_decoder, parse_copybook  # noqa: E402
 
 
 def prepare():
@@ -46,14 +47,14 @@ def bigfile(size: int) -> Path:
     records = size // 27
     if out.exists() and out.stat().st_size == records * 27:
         return out
-    block = small * 2000                   # ~20 MB per write; never the whole file in memory
+    block = small * 2000  # ~20 MB per write; never the whole file in memory
     per_block = len(block) // 27
     tmp = out.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         left = records
         while left:
             k = min(left, per_block)
-            f.write(block[:k * 27])
+            f.write(block[: k * 27])
             left -= k
     tmp.replace(out)
     return out
@@ -68,8 +69,14 @@ def main() -> int:
     if a.mode == "bigfile":
         print(bigfile(a.size))
         return 0
-    out = {"reader": "legacy-bridge", "title": "legacy-bridge (copybook decoder)", "mode": a.mode,
-           "version": "this repo", "copybook": "original", "sink": "in-memory: tuple per record"}
+    out = {
+        "reader": "legacy-bridge",
+        "title": "legacy-bridge (copybook decoder)",
+        "mode": a.mode,
+        "version": "this repo",
+        "copybook": "original",
+        "sink": "in-memory: tuple per record",
+    }
     t0 = time.perf_counter()
     layout, decode = prepare()
     out["prepare_s"] = round(time.perf_counter() - t0, 4)
@@ -83,8 +90,13 @@ def main() -> int:
         t0 = time.perf_counter()
         n = speed(path, decode, layout.record_length)
         dt = time.perf_counter() - t0
-        out.update(status="ok", records=n, decode_s=round(dt, 4), rec_per_s=round(n / dt, 1),
-                   mb_per_s=round(os.path.getsize(path) / dt / 1e6, 1))
+        out.update(
+            status="ok",
+            records=n,
+            decode_s=round(dt, 4),
+            rec_per_s=round(n / dt, 1),
+            mb_per_s=round(os.path.getsize(path) / dt / 1e6, 1),
+        )
     out["maxrss_self_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(out, default=str))
     return 0

@@ -13,6 +13,7 @@ due every 1 s and a relay polling every 500 ms (the defaults), as `legacy-bridge
 them; ``--changes`` updates at ~10 per second, each timed from its commit to its arrival at a
 consumer.  Prints and writes JSON to bench/events/results/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,14 +68,28 @@ class Queue:
 
 
 def _events_config(exchange: str, **relay) -> dict:
-    return validate({"events": {"source": "bench", "type_prefix": "com.example.bench",
-                                "relay": {"partitions": 4, "batch": 500, **relay},
-                                "sinks": {"hub": {"kind": "rabbitmq", "url": URL, "exchange": exchange}}}}).events
+    return validate(
+        {
+            "events": {
+                "source": "bench",
+                "type_prefix": "com.example.bench",
+                "relay": {"partitions": 4, "batch": 500, **relay},
+                "sinks": {"hub": {"kind": "rabbitmq", "url": URL, "exchange": exchange}},
+            }
+        }
+    ).events
 
 
 def _record(n: int) -> dict:
-    return {"id": n, "name": f"CUSTOMER {n:07d}", "state": "MA", "opened_on": "2011-04-05", "active": True,
-            "credit_limit": "1250.00", "city": "Springfield"}
+    return {
+        "id": n,
+        "name": f"CUSTOMER {n:07d}",
+        "state": "MA",
+        "opened_on": "2011-04-05",
+        "active": True,
+        "credit_limit": "1250.00",
+        "city": "Springfield",
+    }
 
 
 def relay_run(work: Path, exchange: str, count: int) -> float:
@@ -82,8 +97,13 @@ def relay_run(work: Path, exchange: str, count: int) -> float:
     relay = Relay(store, _events_config(exchange))
     for start in range(0, count, 5000):
         with store.begin() as conn:
-            store.append_events(conn, [NewEvent("customers", "updated", {"id": n}, _record(n))
-                                       for n in range(start, min(count, start + 5000))])
+            store.append_events(
+                conn,
+                [
+                    NewEvent("customers", "updated", {"id": n}, _record(n))
+                    for n in range(start, min(count, start + 5000))
+                ],
+            )
     started, done = time.perf_counter(), 0
     while done < count:
         done += relay.run_once()
@@ -95,7 +115,7 @@ def relay_run(work: Path, exchange: str, count: int) -> float:
 
 def bare_run(exchange: str, count: int) -> float:
     envelope = Envelope("bench", "com.example.bench", "1")
-    store = StateStore("sqlite://")          # only to shape the same events as the relay sends
+    store = StateStore("sqlite://")  # only to shape the same events as the relay sends
     with store.begin() as conn:
         store.append_events(conn, [NewEvent("customers", "updated", {"id": n}, _record(n)) for n in range(count)])
     wires = [rabbitmq_message(envelope.cloud_event(e), "binary") for e in store.events(limit=count)]
@@ -104,8 +124,13 @@ def bare_run(exchange: str, count: int) -> float:
     channel.confirm_delivery()
     started = time.perf_counter()
     for wire in wires:
-        channel.basic_publish(exchange, "customers.updated", wire.body, pika.BasicProperties(
-            delivery_mode=2, content_type=wire.content_type, headers=wire.headers), mandatory=True)
+        channel.basic_publish(
+            exchange,
+            "customers.updated",
+            wire.body,
+            pika.BasicProperties(delivery_mode=2, content_type=wire.content_type, headers=wire.headers),
+            mandatory=True,
+        )
     seconds = time.perf_counter() - started
     connection.close()
     return count / seconds
@@ -122,56 +147,85 @@ def throughput(work: Path, count: int, rounds: int) -> dict:
             target.purge()
     finally:
         target.close()
-    return {"events": count, "rounds": rounds, "bare_events_per_s": [round(v) for v in bare],
-            "relay_events_per_s": [round(v) for v in relay], "bare_median": round(st.median(bare)),
-            "relay_median": round(st.median(relay)), "ratio": round(st.median(relay) / st.median(bare), 3)}
+    return {
+        "events": count,
+        "rounds": rounds,
+        "bare_events_per_s": [round(v) for v in bare],
+        "relay_events_per_s": [round(v) for v in relay],
+        "bare_median": round(st.median(bare)),
+        "relay_median": round(st.median(relay)),
+        "ratio": round(st.median(relay) / st.median(bare), 3),
+    }
 
 
 def latency(work: Path, changes: int) -> dict:
     db = work / "legacy.db"
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE PARTS (PART_NO INTEGER PRIMARY KEY, PART_NM CHAR(20) NOT NULL, SEQ INTEGER NOT NULL)")
+        conn.execute(
+            "CREATE TABLE PARTS (PART_NO INTEGER PRIMARY KEY, PART_NM CHAR(20) NOT NULL, SEQ INTEGER NOT NULL)"
+        )
         conn.executemany("INSERT INTO PARTS VALUES (?, ?, ?)", [(n, f"PART {n}", n) for n in range(1, 1001)])
     target = Queue()
-    config = validate({
-        "service": {"state": f"sqlite:///{work / 'latency-state.db'}"},
-        "sources": {"legacy": {"kind": "odbc", "connection": f"Driver={{SQLite3}};Database={db};StepAPI=1"}},
-        "resources": {"parts": {"source": "legacy", "table": "PARTS", "key": ["part_no"], "watermark": "seq",
-                                "changes": {"mode": "watermark", "every": "1s"},
-                                "fields": {"part_no": {"column": "PART_NO", "converter": "int"},
-                                           "name": {"column": "PART_NM", "converter": "trim"},
-                                           "seq": {"column": "SEQ", "converter": "int", "sort": True}}}},
-        "events": {"relay": {"poll_interval": "500ms"},
-                   "sinks": {"hub": {"kind": "rabbitmq", "url": URL, "exchange": target.exchange}}}})
+    config = validate(
+        {
+            "service": {"state": f"sqlite:///{work / 'latency-state.db'}"},
+            "sources": {"legacy": {"kind": "odbc", "connection": f"Driver={{SQLite3}};Database={db};StepAPI=1"}},
+            "resources": {
+                "parts": {
+                    "source": "legacy",
+                    "table": "PARTS",
+                    "key": ["part_no"],
+                    "watermark": "seq",
+                    "changes": {"mode": "watermark", "every": "1s"},
+                    "fields": {
+                        "part_no": {"column": "PART_NO", "converter": "int"},
+                        "name": {"column": "PART_NM", "converter": "trim"},
+                        "seq": {"column": "SEQ", "converter": "int", "sort": True},
+                    },
+                }
+            },
+            "events": {
+                "relay": {"poll_interval": "500ms"},
+                "sinks": {"hub": {"kind": "rabbitmq", "url": URL, "exchange": target.exchange}},
+            },
+        }
+    )
     bridge = Bridge(config, secret="bench")
     store = StateStore(config.service["state"])
     scanner = Scanner(store, bridge.resources["parts"])
-    scanner.scan()                                   # the baseline
+    scanner.scan()  # the baseline
     relay = Relay(store, config.events)
     stop = threading.Event()
 
-    def scans() -> None:                             # what the worker does: a due scan, each loop
+    def scans() -> None:  # what the worker does: a due scan, each loop
         while not stop.is_set():
             if scanner.due():
                 scanner.scan()
             stop.wait(0.1)
+
     committed: dict[str, float] = {}
     arrived: dict[str, float] = {}
-    threads = [threading.Thread(target=scans, daemon=True), threading.Thread(target=relay.run, args=(stop,), daemon=True)]
+    threads = [
+        threading.Thread(target=scans, daemon=True),
+        threading.Thread(target=relay.run, args=(stop,), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     consumer = pika.BlockingConnection(pika.URLParameters(URL))
     channel = consumer.channel()
     queue = channel.queue_declare("", exclusive=True).method.queue
     channel.queue_bind(queue, target.exchange, "#")
-    channel.basic_consume(queue, lambda ch, m, p, body: arrived.setdefault(json.loads(body)["name"], time.time()),
-                          auto_ack=True)
+    channel.basic_consume(
+        queue, lambda ch, m, p, body: arrived.setdefault(json.loads(body)["name"], time.time()), auto_ack=True
+    )
     try:
         with sqlite3.connect(db, isolation_level=None) as legacy:
             for n in range(changes):
                 name = f"V{n}"
-                legacy.execute("UPDATE PARTS SET PART_NM = ?, SEQ = (SELECT MAX(SEQ) + 1 FROM PARTS) WHERE PART_NO = ?",
-                               (name, n % 1000 + 1))
+                legacy.execute(
+                    "UPDATE PARTS SET PART_NM = ?, SEQ = (SELECT MAX(SEQ) + 1 FROM PARTS) WHERE PART_NO = ?",
+                    (name, n % 1000 + 1),
+                )
                 committed[name] = time.time()
                 deadline = time.monotonic() + 0.1
                 while time.monotonic() < deadline:
@@ -188,10 +242,15 @@ def latency(work: Path, changes: int) -> dict:
         bridge.close()
         target.close()
     seconds = sorted(arrived[k] - committed[k] for k in committed if k in arrived)
-    return {"changes": changes, "arrived": len(seconds), "scan_every_s": 1.0, "relay_poll_s": 0.5,
-            "p50_ms": round(1000 * seconds[len(seconds) // 2]),
-            "p99_ms": round(1000 * seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))]),
-            "max_ms": round(1000 * seconds[-1])}
+    return {
+        "changes": changes,
+        "arrived": len(seconds),
+        "scan_every_s": 1.0,
+        "relay_poll_s": 0.5,
+        "p50_ms": round(1000 * seconds[len(seconds) // 2]),
+        "p99_ms": round(1000 * seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))]),
+        "max_ms": round(1000 * seconds[-1]),
+    }
 
 
 def main() -> None:
@@ -201,9 +260,13 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "python": platform.python_version(),
-                  "cpus": os.cpu_count(), "throughput": throughput(Path(work), args.events, args.rounds),
-                  "latency": latency(Path(work), args.changes)}
+        result = {
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "throughput": throughput(Path(work), args.events, args.rounds),
+            "latency": latency(Path(work), args.changes),
+        }
     print(json.dumps(result, indent=2))
     out = ROOT / "bench" / "events" / "results" / f"{result['when'][:10]}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """GET an export and count its NDJSON lines as they arrive: time to first byte, rows/s.
 
-    fetch.py URL [--label L] [--log FILE]      one JSON result line on stdout (and --log)
+fetch.py URL [--label L] [--log FILE]      one JSON result line on stdout (and --log)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,14 @@ def main() -> None:
     # a complete export ends with a newline; a cut one does not (its last line may be an error)
     if not last.endswith(b"\n"):
         raise SystemExit(f"the export was cut: it ends with {last[-300:]!r}")
-    result = {"label": args.label, "rows": rows, "bytes": size, "ttfb_s": round(ttfb, 4),
-              "total_s": round(total, 3), "rows_per_s": round(rows / total)}
+    result = {
+        "label": args.label,
+        "rows": rows,
+        "bytes": size,
+        "ttfb_s": round(ttfb, 4),
+        "total_s": round(total, 3),
+        "rows_per_s": round(rows / total),
+    }
     line = json.dumps(result)
     print(line)
     if args.log:

@@ -13,6 +13,7 @@
    peak RSS (VmHWM from /proc) after all of it.
 3. Writes ``results.json`` and ``summary.md`` in ``--out``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,14 @@ SIZE = 27
 def write_unique(path: Path, records: int) -> None:
     """``records`` DTAR020 records cycling through the 379 templates, each with its own key."""
     templates = TEMPLATES.read_bytes()
-    rows = [templates[i:i + SIZE] for i in range(0, len(templates), SIZE)]
+    rows = [templates[i : i + SIZE] for i in range(0, len(templates), SIZE)]
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         for start in range(0, records, 100_000):
-            chunk = [f"{i + 1:08d}".encode("cp037") + rows[i % len(rows)][8:]
-                     for i in range(start, min(records, start + 100_000))]
+            chunk = [
+                f"{i + 1:08d}".encode("cp037") + rows[i % len(rows)][8:]
+                for i in range(start, min(records, start + 100_000))
+            ]
             f.write(b"".join(chunk))
     tmp.replace(path)
 
@@ -58,7 +61,7 @@ def write_big(path: Path, source: Path, size: int) -> None:
     with open(tmp, "wb") as f:
         written = 0
         while written < target:
-            piece = data[:target - written]
+            piece = data[: target - written]
             f.write(piece)
             written += len(piece)
     tmp.replace(path)
@@ -107,23 +110,44 @@ def worker_pid(master: int) -> int:
 
 
 def serve(data: Path, work: Path) -> tuple[subprocess.Popen, str]:
-    config = {"service": {"secret": "bench", "max_limit": 10000},
-              "sources": {"sales": {"kind": "flatfile", "path": str(data), "copybook": str(COPYBOOK),
-                                    "codepage": "cp037", "bad_records": "reject",
-                                    "index_dir": str(work / f"index-{data.stem}")}},
-              "resources": {"sales": {"source": "sales", "key": ["keycode"], "fields": {
-                  "keycode": {"column": "DTAR020-KEYCODE-NO", "converter": "trim"},
-                  "store": {"column": "DTAR020-STORE-NO", "converter": "int", "filter": True},
-                  "day": {"column": "DTAR020-DATE", "converter": "int"},
-                  "qty": {"column": "DTAR020-QTY-SOLD", "converter": "int"},
-                  "price": {"column": "DTAR020-SALE-PRICE", "converter": "decimal"}}}}}
+    config = {
+        "service": {"secret": "bench", "max_limit": 10000},
+        "sources": {
+            "sales": {
+                "kind": "flatfile",
+                "path": str(data),
+                "copybook": str(COPYBOOK),
+                "codepage": "cp037",
+                "bad_records": "reject",
+                "index_dir": str(work / f"index-{data.stem}"),
+            }
+        },
+        "resources": {
+            "sales": {
+                "source": "sales",
+                "key": ["keycode"],
+                "fields": {
+                    "keycode": {"column": "DTAR020-KEYCODE-NO", "converter": "trim"},
+                    "store": {"column": "DTAR020-STORE-NO", "converter": "int", "filter": True},
+                    "day": {"column": "DTAR020-DATE", "converter": "int"},
+                    "qty": {"column": "DTAR020-QTY-SOLD", "converter": "int"},
+                    "price": {"column": "DTAR020-SALE-PRICE", "converter": "decimal"},
+                },
+            }
+        },
+    }
     cfg = work / f"{data.stem}.yaml"
     cfg.write_text(yaml.safe_dump(config))
     port = free_port()
     env = {**os.environ, "LEGACY_BRIDGE_CONFIG": str(cfg)}
     log = open(work / f"gunicorn-{data.stem}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}",
-                             "--timeout", "1800", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "--timeout", "1800", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -137,16 +161,24 @@ def serve(data: Path, work: Path) -> tuple[subprocess.Popen, str]:
 
 def percentiles(ms: list[float]) -> dict[str, float]:
     ms = sorted(ms)
-    return {"p50": round(statistics.median(ms), 3), "p90": round(ms[int(len(ms) * 0.9)], 3),
-            "p99": round(ms[int(len(ms) * 0.99)], 3), "n": len(ms)}
+    return {
+        "p50": round(statistics.median(ms), 3),
+        "p90": round(ms[int(len(ms) * 0.9)], 3),
+        "p99": round(ms[int(len(ms) * 0.99)], 3),
+        "n": len(ms),
+    }
 
 
 def measure(data: Path, work: Path, keys: list[str], lookups: int, walk_limit: int) -> dict:
     proc, url = serve(data, work)
     try:
         worker = worker_pid(proc.pid)
-        result: dict = {"file": data.name, "bytes": data.stat().st_size, "records": data.stat().st_size // SIZE,
-                        "rss_after_start_mib": round(peak_rss_mib(worker), 1)}
+        result: dict = {
+            "file": data.name,
+            "bytes": data.stat().st_size,
+            "records": data.stat().st_size // SIZE,
+            "rss_after_start_mib": round(peak_rss_mib(worker), 1),
+        }
         status, body, ms = fetch(f"{url}/v1/sales/{keys[0]}")
         assert status == 200, body
         result["index_build_s"] = round(ms / 1000, 2)
@@ -182,24 +214,36 @@ def walk(url: str, limit: int) -> dict:
             break
         last, cursor = cursor, body["next"]
     tail = f"&cursor={last}" if last else ""
-    return {"walk": {"pages": pages, "limit": limit, "seconds": round(time.perf_counter() - t, 2)},
-            "last_page_ms": percentiles([fetch(f"{url}/v1/sales?limit={limit}{tail}")[2] for _ in range(20)]),
-            "first_page_same_limit_ms": percentiles([fetch(f"{url}/v1/sales?limit={limit}")[2] for _ in range(20)])}
+    return {
+        "walk": {"pages": pages, "limit": limit, "seconds": round(time.perf_counter() - t, 2)},
+        "last_page_ms": percentiles([fetch(f"{url}/v1/sales?limit={limit}{tail}")[2] for _ in range(20)]),
+        "first_page_same_limit_ms": percentiles([fetch(f"{url}/v1/sales?limit={limit}")[2] for _ in range(20)]),
+    }
 
 
 def summary(results: dict) -> str:
-    lines = ["| file | records | index build s | lookup p50 / p90 / p99 ms | page of 100 at the start, p50 ms | "
-             "page of N at the start / at the end, p50 ms | peak RSS MiB |", "|---|---:|---:|---|---:|---|---:|"]
+    lines = [
+        "| file | records | index build s | lookup p50 / p90 / p99 ms | page of 100 at the start, p50 ms | "
+        "page of N at the start / at the end, p50 ms | peak RSS MiB |",
+        "|---|---:|---:|---|---:|---|---:|",
+    ]
     for r in results["runs"]:
         lk = r["lookup_ms"]
-        pages = (f"N={r['walk']['limit']}: {r['first_page_same_limit_ms']['p50']} / {r['last_page_ms']['p50']}"
-                 if "walk" in r else "(no walk)")
-        lines.append(f"| {r['file']} ({r['bytes'] / 1e6:,.0f} MB) | {r['records']:,} | {r['index_build_s']} | "
-                     f"{lk['p50']} / {lk['p90']} / {lk['p99']} | {r['first_page_ms']['p50']} | {pages} | "
-                     f"{r['peak_rss_mib']} |")
+        pages = (
+            f"N={r['walk']['limit']}: {r['first_page_same_limit_ms']['p50']} / {r['last_page_ms']['p50']}"
+            if "walk" in r
+            else "(no walk)"
+        )
+        lines.append(
+            f"| {r['file']} ({r['bytes'] / 1e6:,.0f} MB) | {r['records']:,} | {r['index_build_s']} | "
+            f"{lk['p50']} / {lk['p90']} / {lk['p99']} | {r['first_page_ms']['p50']} | {pages} | "
+            f"{r['peak_rss_mib']} |"
+        )
     lines.append("")
-    lines.append("Lookups of random keys over HTTP (gunicorn -w 1, a new connection each); the page at the end is "
-                 "the last one of a cursor walk; peak RSS is the worker's VmHWM after everything.")
+    lines.append(
+        "Lookups of random keys over HTTP (gunicorn -w 1, a new connection each); the page at the end is "
+        "the last one of a cursor walk; peak RSS is the worker's VmHWM after everything."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -226,10 +270,14 @@ def main() -> None:
         # keys repeat every --records records: the index keeps the first, which is what a get returns
         runs.append(measure(big, work, keys, min(args.lookups, 500), 0))
         print(json.dumps(runs[-1]), flush=True)
-    results = {"date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                        capture_output=True, text=True).stdout.strip(),
-               "cpu": os.cpu_count(), "runs": runs}
+    results = {
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "commit": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+        "cpu": os.cpu_count(),
+        "runs": runs,
+    }
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "summary.md").write_text(summary(results))
     print(summary(results))

@@ -3,6 +3,7 @@ and checks that the full build really authenticated, counted and logged every re
 
     python summarize.py RESULTS_DIR
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,12 @@ def wrk(path: Path) -> dict[str, float]:
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     lat = {p: re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", text, re.M) for p in ("50", "99")}
     scale = {"us": 0.001, "ms": 1, "s": 1000}
-    return {"rps": rps, "requests": total, "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            **{f"p{p}_ms": float(m.group(1)) * scale[m.group(2)] for p, m in lat.items() if m}}
+    return {
+        "rps": rps,
+        "requests": total,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        **{f"p{p}_ms": float(m.group(1)) * scale[m.group(2)] for p, m in lat.items() if m},
+    }
 
 
 def main(out: Path) -> None:
@@ -35,20 +40,31 @@ def main(out: Path) -> None:
     print("| --- | --- | --- | --- | --- |")
     for name, rs in runs.items():
         rounds = ", ".join(f"{r['rps']:.0f}" for r in rs)
-        print(f"| {name} | {rounds} | {median[name]:.0f} | "
-              f"{statistics.median(r['p50_ms'] for r in rs):.2f} | {statistics.median(r['p99_ms'] for r in rs):.2f} |")
+        print(
+            f"| {name} | {rounds} | {median[name]:.0f} | "
+            f"{statistics.median(r['p50_ms'] for r in rs):.2f} | {statistics.median(r['p99_ms'] for r in rs):.2f} |"
+        )
     verdict = "met" if cost <= TARGET else "NOT met"
     print(f"\ncost: {cost * 100:.1f} % of req/s (target <= {TARGET * 100:.0f} %: {verdict})")
     errors = {name: sum(r["non2xx"] for r in rs) for name, rs in runs.items()}
     print(f"non-2xx responses: bare {errors['bare']}, full {errors['full']}")
     # the full build did the work: every request counted by Prometheus and logged
     families = text_string_to_metric_families((out / "metrics-full.txt").read_text())
-    counted = sum(s.value for f in families for s in f.samples
-                  if s.name == "legacy_bridge_http_requests_total" and s.labels.get("route") == "/v1/customers")
-    logged = sum(1 for line in (out / "gunicorn-full.log").read_text().splitlines()
-                 if '"legacy_bridge.access"' in line and '"/v1/customers"' in line and '"key_id":"bench"' in line)
-    print(f"full build: {counted:.0f} list requests in /metrics, {logged} access lines with key_id bench, "
-          f"{sum(r['requests'] for r in runs['full'])} sent by wrk in the measured rounds (plus warm-up)")
+    counted = sum(
+        s.value
+        for f in families
+        for s in f.samples
+        if s.name == "legacy_bridge_http_requests_total" and s.labels.get("route") == "/v1/customers"
+    )
+    logged = sum(
+        1
+        for line in (out / "gunicorn-full.log").read_text().splitlines()
+        if '"legacy_bridge.access"' in line and '"/v1/customers"' in line and '"key_id":"bench"' in line
+    )
+    print(
+        f"full build: {counted:.0f} list requests in /metrics, {logged} access lines with key_id bench, "
+        f"{sum(r['requests'] for r in runs['full'])} sent by wrk in the measured rounds (plus warm-up)"
+    )
 
 
 if __name__ == "__main__":

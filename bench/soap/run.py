@@ -7,6 +7,7 @@ urllib3 (keep-alive), as a proxy or a lean client would, and with requests.Sessi
 the record.  Requests alternate in rounds, so drift on a shared machine hits all alike.
 Usage: ``.venv/bin/python bench/soap/run.py [N]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def wait(url: str, timeout: float = 30) -> None:
 
 
 def start(argv: list[str], url: str, log: Path, env: dict | None = None) -> subprocess.Popen:
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=open(log, "wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
     wait(url)
     return proc
 
@@ -80,14 +82,17 @@ def worker_pid(master: int) -> int:
 
 def config(tms: str, sources: int) -> dict:
     from legacy_bridge.demo.tms_simulator import tms_config
+
     base = tms_config(tms)
     conf = {"service": {"secret": "bench"}, "sources": {}, "resources": {}}
     for i in range(sources):
         name = "tms" if i == 0 else f"tms{i}"
         # a distinct WSDL URL per source, so no source shares another's parsed WSDL
         conf["sources"][name] = {**base["sources"]["tms"], "wsdl": f"{tms}/s{i}/soap11?wsdl"}
-        conf["resources"]["shipments" if i == 0 else f"shipments{i}"] = {**base["resources"]["shipments"],
-                                                                        "source": name}
+        conf["resources"]["shipments" if i == 0 else f"shipments{i}"] = {
+            **base["resources"]["shipments"],
+            "source": name,
+        }
     return conf
 
 
@@ -95,9 +100,12 @@ def facade(tms: str, sources: int, tmp: Path) -> tuple[subprocess.Popen, str]:
     path = tmp / f"bench-{sources}.yaml"
     path.write_text(yaml.safe_dump(config(tms, sources)))
     port = free_port()
-    proc = start([str(Path(PY).parent / "gunicorn"), "-w", "1", *WORKER, "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                 f"http://127.0.0.1:{port}/healthz", tmp / f"gunicorn-{sources}.log",
-                 {"LEGACY_BRIDGE_CONFIG": str(path)})
+    proc = start(
+        [str(Path(PY).parent / "gunicorn"), "-w", "1", *WORKER, "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        f"http://127.0.0.1:{port}/healthz",
+        tmp / f"gunicorn-{sources}.log",
+        {"LEGACY_BRIDGE_CONFIG": str(path)},
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -109,8 +117,16 @@ def main(n: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="soap-bench-"))
     tms_port = free_port()
     tms = f"http://127.0.0.1:{tms_port}"
-    sim = start([PY, "-c", "import time; from legacy_bridge.tms_simulator import serve\n"
-                 f"with serve(port={tms_port}):\n    time.sleep(10**6)"], f"{tms}/soap11?wsdl", tmp / "tms.log")
+    sim = start(
+        [
+            PY,
+            "-c",
+            "import time; from legacy_bridge.tms_simulator import serve\n"
+            f"with serve(port={tms_port}):\n    time.sleep(10**6)",
+        ],
+        f"{tms}/soap11?wsdl",
+        tmp / "tms.log",
+    )
     try:
         proc, url = facade(tms, 1, tmp)
         try:
@@ -128,42 +144,46 @@ def main(n: int) -> dict:
                 assert status == 200, status
                 return elapsed
 
-            for _ in range(50):                               # warm every path
+            for _ in range(50):  # warm every path
                 rest(f"/v1/shipments/{KEY}")
                 rest(f"/v1/shipments/{KEY}", via_requests=True)
                 zeep.helpers.serialize_object(get(KEY), target_cls=dict)
             direct, through, through_requests, hop = [], [], [], []
-            for _ in range(n):                                # alternate, so drift hits all alike
+            for _ in range(n):  # alternate, so drift hits all alike
                 t = time.perf_counter()
                 zeep.helpers.serialize_object(get(KEY), target_cls=dict)
                 direct.append(time.perf_counter() - t)
                 through.append(rest(f"/v1/shipments/{KEY}"))
                 through_requests.append(rest(f"/v1/shipments/{KEY}", via_requests=True))
-                hop.append(rest("/healthz"))                  # the HTTP hop alone, for the record
+                hop.append(rest("/healthz"))  # the HTTP hop alone, for the record
             rss_one = rss_kb(worker_pid(proc.pid))
         finally:
             stop(proc)
         proc, url = facade(tms, 1 + EXTRA_SOURCES, tmp)
         try:
             http = requests.Session()
-            for i in range(1 + EXTRA_SOURCES):                # each source loads its WSDL and calls
+            for i in range(1 + EXTRA_SOURCES):  # each source loads its WSDL and calls
                 http.get(f"{url}/v1/shipments{i or ''}/{KEY}").raise_for_status()
             rss_many = rss_kb(worker_pid(proc.pid))
         finally:
             stop(proc)
     finally:
         stop(sim)
-    result = {"requests": n, "direct_zeep_p50_ms": round(p50_ms(direct), 3),
-              "facade_p50_ms": round(p50_ms(through), 3),
-              "ratio": round(p50_ms(through) / p50_ms(direct), 3),
-              "facade_healthz_p50_ms": round(p50_ms(hop), 3),
-              "facade_via_requests_p50_ms": round(p50_ms(through_requests), 3),
-              "ratio_via_requests": round(p50_ms(through_requests) / p50_ms(direct), 3),
-              "direct_zeep_p90_ms": round(statistics.quantiles(direct, n=10)[-1] * 1000, 3),
-              "facade_p90_ms": round(statistics.quantiles(through, n=10)[-1] * 1000, 3),
-              "worker_rss_kb_1_source": rss_one, "worker_rss_kb_11_sources": rss_many,
-              "rss_per_source_mb": round((rss_many - rss_one) / EXTRA_SOURCES / 1024, 3),
-              "loadavg": os.getloadavg()}
+    result = {
+        "requests": n,
+        "direct_zeep_p50_ms": round(p50_ms(direct), 3),
+        "facade_p50_ms": round(p50_ms(through), 3),
+        "ratio": round(p50_ms(through) / p50_ms(direct), 3),
+        "facade_healthz_p50_ms": round(p50_ms(hop), 3),
+        "facade_via_requests_p50_ms": round(p50_ms(through_requests), 3),
+        "ratio_via_requests": round(p50_ms(through_requests) / p50_ms(direct), 3),
+        "direct_zeep_p90_ms": round(statistics.quantiles(direct, n=10)[-1] * 1000, 3),
+        "facade_p90_ms": round(statistics.quantiles(through, n=10)[-1] * 1000, 3),
+        "worker_rss_kb_1_source": rss_one,
+        "worker_rss_kb_11_sources": rss_many,
+        "rss_per_source_mb": round((rss_many - rss_one) / EXTRA_SOURCES / 1024, 3),
+        "loadavg": os.getloadavg(),
+    }
     out = ROOT / "bench" / "soap" / "results.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return result

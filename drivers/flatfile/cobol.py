@@ -7,11 +7,13 @@ fixed-width text file).  A record the decoder refuses (bad packed nibble, bad co
 point, truncated) is a :class:`BadRecord`; a broken descriptor word or a truncated
 last record is a fatal one, since nothing after it can be located.
 """
+
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any, BinaryIO
 
-from legacy_bridge.drivers.flatfile.copybook import make_decoder, Layout, RecordError, conditions, iter_records
+from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, conditions, iter_records, make_decoder
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
@@ -19,21 +21,30 @@ __all__ = ["CopybookFormat"]
 
 
 class CopybookFormat:
-    def __init__(self, layout: Layout, codepage: str = "cp037", record_format: str = "F",
-                 floating_point: str = "ibm", lines: bool = False) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        codepage: str = "cp037",
+        record_format: str = "F",
+        floating_point: str = "ibm",
+        lines: bool = False,
+    ) -> None:
         self.layout = layout
         # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None)
         self.conditions = conditions(layout)
         self.columns = list(layout.columns) + [c.name for c in self.conditions]
-        self.decode = with_conditions(make_decoder(layout, codepage_name=codepage, floating_point=floating_point, strict=True),
-                                      layout, self.conditions)
+        self.decode = with_conditions(
+            make_decoder(layout, codepage_name=codepage, floating_point=floating_point, strict=True),
+            layout,
+            self.conditions,
+        )
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
         # a text line shorter than the layout lost its trailing blanks on the way
         self.blank = " ".encode(codepage) if lines else b""
 
-    def open(self, f: BinaryIO) -> "_CopybookReader":
+    def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
 
 
@@ -66,14 +77,20 @@ class _CopybookReader:
         base, block_end = pos, None
         if fmt.record_format == "VB" and pos:
             block_end = self._block_end(block, pos)
-            if block_end is None:       # no block known: read from the start, skip what is before pos
+            if block_end is None:  # no block known: read from the start, skip what is before pos
                 base = 0
             else:
                 self.block = block
         self.f.seek(base)
         try:
-            for offset, record in iter_records(self.f, fmt.record_format, fmt.record_length, base, block_end,
-                                               self._entered if fmt.record_format == "VB" else None):
+            for offset, record in iter_records(
+                self.f,
+                fmt.record_format,
+                fmt.record_length,
+                base,
+                block_end,
+                self._entered if fmt.record_format == "VB" else None,
+            ):
                 if offset >= pos:
                     yield offset, record
         except RecordError as exc:
@@ -91,7 +108,9 @@ class _CopybookReader:
         end = block + int.from_bytes(bdw[:2], "big") if len(bdw) == 4 else 0
         return end if block + 4 <= pos < end else None
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
+    def scan(
+        self, pos: int | None = None, block: int | None = None
+    ) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         """(offset, row) from ``pos``; a VB read resumes inside ``block`` (a BDW offset) when given."""
         decode = self._decode
         for offset, record in self._raw(pos or 0, block):
@@ -106,7 +125,7 @@ class _CopybookReader:
                 return next(rows, (pos, None))[1]
             finally:
                 rows.close()
-        rdw = f.read(4)                      # V and VB: the offset is the record's descriptor word
+        rdw = f.read(4)  # V and VB: the offset is the record's descriptor word
         if len(rdw) < 4:
             return None
         return self._decode(f.read(int.from_bytes(rdw[:2], "big") - 4))
@@ -119,11 +138,20 @@ def describe(layout: Layout) -> list[dict[str, Any]]:
         tested.setdefault(c.field, []).append(c)
     rows = []
     for f in layout.fields:
-        rows.append({"field": f.name, "offset": f.offset, "length": f.length,
-                     "type": f.type + (f"({f.scale})" if f.type == "decimal" else ""),
-                     "usage": f.usage, "pic": f.pic})
-        rows += [{"field": c.name, "offset": f.offset, "length": f.length, "type": "bool", "usage": "88",
-                  "pic": _values(c)} for c in tested.get(f.name, [])]
+        rows.append(
+            {
+                "field": f.name,
+                "offset": f.offset,
+                "length": f.length,
+                "type": f.type + (f"({f.scale})" if f.type == "decimal" else ""),
+                "usage": f.usage,
+                "pic": f.pic,
+            }
+        )
+        rows += [
+            {"field": c.name, "offset": f.offset, "length": f.length, "type": "bool", "usage": "88", "pic": _values(c)}
+            for c in tested.get(f.name, [])
+        ]
     return rows
 
 

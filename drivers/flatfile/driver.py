@@ -18,23 +18,24 @@ version on first use (see :mod:`.flatfile_index`).  Bad records follow the sourc
 ``bad_records`` policy: ``reject`` refuses the whole file (503 naming the record and
 why), ``quarantine`` skips them and lists them (:meth:`FlatFileDriver.quarantine`).
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from itertools import islice
 from operator import itemgetter
-from typing import Any, Callable, Iterator
-
-from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query.legacy import Query
+from typing import Any
 
 from legacy_bridge.drivers import deadlines
-from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.base import Driver
+from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
+from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.query.legacy import Query
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
@@ -53,7 +54,7 @@ class FlatFileDriver(Driver):
     supports_pushdown = False
     supports_sort = False
     natural_order = PSEUDO
-    default_timeout = None              # local files do not go silent; see ``timeout``
+    default_timeout = None  # local files do not go silent; see ``timeout``
     #: a resource over a flat-file source needs no table: the source names the files
     target_optional = True
     lists_quarantine = True
@@ -71,7 +72,7 @@ class FlatFileDriver(Driver):
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._warned: set[str] = set()
-        self.timeout: float | None = options.get("timeout")      # None: local files, read in place
+        self.timeout: float | None = options.get("timeout")  # None: local files, read in place
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -85,8 +86,11 @@ class FlatFileDriver(Driver):
         if known is None:
             return []
         names = {_plain(n) for n in list(known) + list(PSEUDO)}
-        return [(field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
-                for field, column in columns.items() if _plain(column) not in names]
+        return [
+            (field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
+            for field, column in columns.items()
+            if _plain(column) not in names
+        ]
 
     # -- files -----------------------------------------------------------------------
 
@@ -119,8 +123,10 @@ class FlatFileDriver(Driver):
         names = {_plain(n): i for i, n in enumerate(list(reader.columns) + list(PSEUDO))}
         missing = [c for c in columns if _plain(c) not in names]
         if missing:
-            raise SourceError(f"column(s) {', '.join(missing)} not in {df.name}; columns: "
-                              f"{', '.join(reader.columns)}", source=self.name)
+            raise SourceError(
+                f"column(s) {', '.join(missing)} not in {df.name}; columns: {', '.join(reader.columns)}",
+                source=self.name,
+            )
         return [names[_plain(c)] for c in columns]
 
     # -- surveys: bad records and the key index ----------------------------------------
@@ -150,8 +156,10 @@ class FlatFileDriver(Driver):
                 try:
                     found = survey_io.build(dest, reader.scan(), positions, self.reject)
                 except OSError as exc:
-                    raise SourceUnavailable(f"cannot read {df.name} or write its index in {self.index_dir} "
-                                            f"({exc.strerror})", source=self.name) from None
+                    raise SourceUnavailable(
+                        f"cannot read {df.name} or write its index in {self.index_dir} ({exc.strerror})",
+                        source=self.name,
+                    ) from None
                 log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
             with self._lock:
                 self._surveys[memo] = found
@@ -176,8 +184,11 @@ class FlatFileDriver(Driver):
             if df.name == name:
                 block = None if after[3] is None else int(after[3])
                 return i, (token, int(after[1]), int(after[2]), block)
-        raise CursorExpired(f"{name} is no longer served (a newer drop replaced it); start the walk again "
-                            "without the cursor", source=self.name, file=name)
+        raise CursorExpired(
+            f"{name} is no longer served (a newer drop replaced it); start the walk again without the cursor",
+            source=self.name,
+            file=name,
+        )
 
     # -- calls bounded by a helper thread (``timeout``) -----------------------------
 
@@ -203,7 +214,7 @@ class FlatFileDriver(Driver):
                 try:
                     batch = self._within(lambda: list(islice(rows, size)), lambda _: rows.close())
                 except SourceTimeout:
-                    abandoned = True          # the helper still reads: it closes the rows when done
+                    abandoned = True  # the helper still reads: it closes the rows when done
                     raise
                 if not batch:
                     return
@@ -218,10 +229,11 @@ class FlatFileDriver(Driver):
         for df in files[first:]:
             try:
                 handle, version = open_version(df)
-            except FileNotFoundError:           # removed since the listing: it is no longer served
+            except FileNotFoundError:  # removed since the listing: it is no longer served
                 if resume is not None:
-                    raise CursorExpired(f"{df.name} is gone; start again without the cursor",
-                                        source=self.name, file=df.name) from None
+                    raise CursorExpired(
+                        f"{df.name} is gone; start again without the cursor", source=self.name, file=df.name
+                    ) from None
                 continue
             with handle:
                 yield from self._rows(handle, version, query.columns, resume)
@@ -229,15 +241,18 @@ class FlatFileDriver(Driver):
 
     def _rows(self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None) -> Iterator[tuple]:
         if resume is not None and resume[0] != df.token:
-            raise CursorExpired(f"{df.name} was replaced since this cursor was issued; start the walk "
-                                "again without the cursor", source=self.name, file=df.name)
+            raise CursorExpired(
+                f"{df.name} was replaced since this cursor was issued; start the walk again without the cursor",
+                source=self.name,
+                file=df.name,
+            )
         self._refuse_if_rejected(df, self._known(df))
         reader = self._reader(handle, df)
         project = self._project(reader, df, columns)
         recno, start, block = resume[1:] if resume else (0, None, None)
         records = reader.scan(start, block)
         if resume is not None:
-            next(records, None)                 # the cursor's own record was on the previous page
+            next(records, None)  # the cursor's own record was on the previous page
         for offset, row in records:
             recno += 1
             if isinstance(row, BadRecord):
@@ -251,10 +266,15 @@ class FlatFileDriver(Driver):
         entry = {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
         if self.reject:
             raise FileRejected(self.name, df.name, entry)
-        if df.token not in self._warned:        # listed by quarantine(); logged once per version
+        if df.token not in self._warned:  # listed by quarantine(); logged once per version
             self._warned.add(df.token)
-            log.warning("%s: %s has bad records, skipped (quarantine); first: record %d: %s",
-                        self.name, df.name, recno, bad.reason)
+            log.warning(
+                "%s: %s has bad records, skipped (quarantine); first: record %d: %s",
+                self.name,
+                df.name,
+                recno,
+                bad.reason,
+            )
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         """The first record with ``key``, found through the file version's index."""
@@ -318,12 +338,15 @@ class FlatFileDriver(Driver):
         """The bad records of the served files: file, record number, byte offset, reason."""
         files, records = [], []
         for df, found in self.survey_all():
-            files.append({"file": df.name, "records": found.records, "bad": found.bad,
-                          "complete": found.complete})
+            files.append({"file": df.name, "records": found.records, "bad": found.bad, "complete": found.complete})
             if found.bad and len(records) < limit:
                 records += [{"file": df.name, **r} for r in self.index.bad_records(found, limit - len(records))]
-        return {"policy": "reject" if self.reject else "quarantine", "files": files, "data": records,
-                "total": sum(f["bad"] for f in files)}
+        return {
+            "policy": "reject" if self.reject else "quarantine",
+            "files": files,
+            "data": records,
+            "total": sum(f["bad"] for f in files),
+        }
 
     def close(self) -> None:
         self.index.close()

@@ -5,6 +5,7 @@ file, or every file in name order.  A file version is identified by device, inod
 size and modification time, so an atomic replacement (``os.replace``) is a new
 version even when the name and size stay the same.
 """
+
 from __future__ import annotations
 
 import glob
@@ -37,7 +38,7 @@ class DataFile:
         return f"{self.name}|{self.dev}:{self.ino}:{self.size}:{self.mtime_ns}"
 
     @classmethod
-    def from_stat(cls, path: str, st: os.stat_result) -> "DataFile":
+    def from_stat(cls, path: str, st: os.stat_result) -> DataFile:
         return cls(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -62,7 +63,7 @@ def list_files(path: str, pick: str) -> list[DataFile]:
     for name in _candidates(path):
         try:
             st = os.stat(name)
-        except OSError:          # vanished between the listing and the stat
+        except OSError:  # vanished between the listing and the stat
             continue
         if os.path.isfile(name):
             found.append(DataFile.from_stat(name, st))

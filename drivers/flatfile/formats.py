@@ -6,17 +6,19 @@ byte position: ``scan(pos)`` yields ``(offset, row)`` where ``row`` is a tuple i
 byte positions a later ``scan`` or ``read_at`` can start from, which is what cursors
 and the key index keep.  Nothing here holds more than one record in memory.
 """
+
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO, Callable, Generator, Iterator
+from typing import Any, BinaryIO
 
 __all__ = ["BadRecord", "Column", "CsvFormat", "FixedFormat", "parse_columns", "TYPES"]
 
-_ESCAPED = re.compile("[\udc80-\udcff]")      # bytes the code page cannot map (surrogateescape)
+_ESCAPED = re.compile("[\udc80-\udcff]")  # bytes the code page cannot map (surrogateescape)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Column:
 
     name: str
     type: str = "text"
-    start: int | None = None      # 1-based byte position (fixed width)
+    start: int | None = None  # 1-based byte position (fixed width)
     length: int | None = None
 
 
@@ -75,8 +77,13 @@ def parse_columns(spec: Any, fixed: bool) -> tuple[list[Column], list[tuple[str,
             continue
         unknown = set(item) - {"name", "type", "start", "length"}
         if unknown:
-            problems.append((key, f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-                                  "known: name, type" + (", start, length" if fixed else "")))
+            problems.append(
+                (
+                    key,
+                    f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                    "known: name, type" + (", start, length" if fixed else ""),
+                )
+            )
         name, type_ = item.get("name"), item.get("type", "text")
         if not isinstance(name, str) or not name:
             problems.append((f"{key}.name", "required: the legacy column name"))
@@ -117,10 +124,13 @@ def _lines(f: BinaryIO, pos: int) -> Iterator[tuple[int, bytes]]:
 
 # -- CSV -------------------------------------------------------------------------------
 
+
 class _Reader:
     """What every text reader shares: one record read at a byte offset through ``scan``."""
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
+    def scan(
+        self, pos: int | None = None, block: int | None = None
+    ) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         raise NotImplementedError
 
     def read_at(self, pos: int) -> tuple | BadRecord | None:
@@ -134,19 +144,30 @@ class _Reader:
 class CsvFormat:
     """Delimited text: a header row or declared columns, any encoding, standard quoting."""
 
-    def __init__(self, delimiter: str = ",", quotechar: str = '"', quoting: str = "minimal",
-                 header: bool = True, columns: list[Column] | None = None, encoding: str = "utf-8") -> None:
-        self.dialect: dict[str, Any] = {"delimiter": delimiter, "quotechar": quotechar,
-                        "quoting": csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
-                        "doublequote": True, "strict": True}
+    def __init__(
+        self,
+        delimiter: str = ",",
+        quotechar: str = '"',
+        quoting: str = "minimal",
+        header: bool = True,
+        columns: list[Column] | None = None,
+        encoding: str = "utf-8",
+    ) -> None:
+        self.dialect: dict[str, Any] = {
+            "delimiter": delimiter,
+            "quotechar": quotechar,
+            "quoting": csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL,
+            "doublequote": True,
+            "strict": True,
+        }
         self.header, self.declared, self.encoding = header, columns or [], encoding
 
-    def open(self, f: BinaryIO) -> "_CsvReader":
+    def open(self, f: BinaryIO) -> _CsvReader:
         return _CsvReader(self, f)
 
 
 class _CsvReader(_Reader):
-    block = 0           # records are not blocked: nothing more than the offset to resume from
+    block = 0  # records are not blocked: nothing more than the offset to resume from
 
     def __init__(self, fmt: CsvFormat, f: BinaryIO) -> None:
         self.fmt, self.f = fmt, f
@@ -166,8 +187,7 @@ class _CsvReader(_Reader):
         if missing:
             raise ValueError(f"column(s) not in the header row: {', '.join(missing)}")
         self.width = len(self.columns)
-        self.typed = [(self.columns.index(c.name), c.name, TYPES[c.type]) for c in fmt.declared
-                      if c.type != "text"]
+        self.typed = [(self.columns.index(c.name), c.name, TYPES[c.type]) for c in fmt.declared if c.type != "text"]
 
     def _rows(self, pos: int) -> Generator[tuple[int, list[str] | BadRecord], None, None]:
         """Raw rows and where each starts; a row may span lines (quoted newlines)."""
@@ -178,6 +198,7 @@ class _CsvReader(_Reader):
             for offset, raw in _lines(self.f, pos):
                 self._end = offset + len(raw)
                 yield raw.decode(encoding, "surrogateescape")
+
         reader = csv.reader(text(), **self.fmt.dialect)
         while True:
             start = self._end
@@ -185,17 +206,19 @@ class _CsvReader(_Reader):
                 row = next(reader)
             except StopIteration:
                 return
-            except csv.Error as exc:        # the reader cannot resynchronise after this
+            except csv.Error as exc:  # the reader cannot resynchronise after this
                 yield start, BadRecord(f"not valid CSV: {exc}", fatal=True)
                 return
-            if not row:                     # a blank line holds no record
+            if not row:  # a blank line holds no record
                 continue
             if any(_ESCAPED.search(v) for v in row):
                 yield start, BadRecord(f"bytes that are not valid {encoding}")
                 continue
             yield start, row
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
+    def scan(
+        self, pos: int | None = None, block: int | None = None
+    ) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         for offset, row in self._rows(self.first if pos is None else pos):
             yield offset, row if isinstance(row, BadRecord) else self._record(row)
 
@@ -208,6 +231,7 @@ class _CsvReader(_Reader):
 
 # -- fixed width -----------------------------------------------------------------------
 
+
 class FixedFormat:
     """Fixed-width text: columns by start/length in bytes, one record per line (or
     ``record_length`` bytes each when the file has no line ends), any code page."""
@@ -215,14 +239,17 @@ class FixedFormat:
     def __init__(self, columns: list[Column], encoding: str = "ascii", record_length: int | None = None) -> None:
         self.columns = [c.name for c in columns]
         # parse_columns has required start and length of every fixed-width column
-        self.slices = [(c.name, c.start - 1, c.start - 1 + c.length) for c in columns
-                       if c.start is not None and c.length is not None]
+        self.slices = [
+            (c.name, c.start - 1, c.start - 1 + c.length)
+            for c in columns
+            if c.start is not None and c.length is not None
+        ]
         self.typed = _typed(columns)
         self.encoding, self.record_length = encoding, record_length
         self.width = max(end for _, _, end in self.slices)
         self.blank = " ".encode(encoding)
 
-    def open(self, f: BinaryIO) -> "_FixedReader":
+    def open(self, f: BinaryIO) -> _FixedReader:
         return _FixedReader(self, f)
 
 
@@ -247,7 +274,9 @@ class _FixedReader(_Reader):
             yield pos, record
             pos += len(record)
 
-    def scan(self, pos: int | None = None, block: int | None = None) -> Generator[tuple[int, tuple | BadRecord], None, None]:
+    def scan(
+        self, pos: int | None = None, block: int | None = None
+    ) -> Generator[tuple[int, tuple | BadRecord], None, None]:
         for offset, record in self._records(pos or 0):
             yield offset, self._record(record)
 
@@ -257,15 +286,16 @@ class _FixedReader(_Reader):
             return BadRecord(f"truncated: {len(record)} of {fmt.record_length} bytes", fatal=True)
         if not record.strip():
             return BadRecord("an empty record")
-        if len(record) < fmt.width:          # editors and transfers drop trailing blanks
+        if len(record) < fmt.width:  # editors and transfers drop trailing blanks
             record = record + fmt.blank * (fmt.width - len(record))
         values = []
         for name, start, end in fmt.slices:
             try:
                 values.append(record[start:end].decode(fmt.encoding))
             except UnicodeDecodeError as exc:
-                return BadRecord(f"byte 0x{record[start + exc.start]:02X} at offset {start + exc.start} "
-                                 f"is not valid {fmt.encoding}", name)
+                return BadRecord(
+                    f"byte 0x{record[start + exc.start]:02X} at offset {start + exc.start} is not valid {fmt.encoding}",
+                    name,
+                )
         bad = _convert(values, fmt.typed) if fmt.typed else None
         return bad or tuple(values)
-

@@ -7,23 +7,25 @@ several workers may build it at once and none reads half of one; memory stays
 bounded whatever the data file's size.  A new file version gets a new survey file
 (its name holds the version), and older surveys of the same path are removed.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Iterator
+from typing import Any
 
 from legacy_bridge.drivers.flatfile.files import DataFile
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["Survey", "survey_file", "build", "load", "key_text", "Index"]
 
-MAX_BAD_KEPT = 10_000       # listed bad records per file; the count goes on
+MAX_BAD_KEPT = 10_000  # listed bad records per file; the count goes on
 _BATCH = 5_000
 
 
@@ -65,8 +67,9 @@ def _bad(recno: int, offset: int, bad: BadRecord) -> dict:
     return {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
 
 
-def build(dest: str, records: Iterator[tuple[int, tuple | BadRecord]], key_positions: list[int] | None,
-          reject: bool) -> Survey:
+def build(
+    dest: str, records: Iterator[tuple[int, tuple | BadRecord]], key_positions: list[int] | None, reject: bool
+) -> Survey:
     """Stream ``records`` (offset, row) once and write the survey to ``dest``."""
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     tmp = f"{dest}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -74,10 +77,12 @@ def build(dest: str, records: Iterator[tuple[int, tuple | BadRecord]], key_posit
     counts = {"records": 0, "bad": 0}
     first_bad: list[dict] = []
     try:
-        conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                           "CREATE TABLE meta (records INTEGER, bad INTEGER, complete INTEGER);"
-                           "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT);"
-                           "CREATE TABLE keys (k TEXT PRIMARY KEY, offset INTEGER, record INTEGER) WITHOUT ROWID;")
+        conn.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE meta (records INTEGER, bad INTEGER, complete INTEGER);"
+            "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT);"
+            "CREATE TABLE keys (k TEXT PRIMARY KEY, offset INTEGER, record INTEGER) WITHOUT ROWID;"
+        )
         complete = True
 
         def good() -> Iterator[tuple[str, int, int]]:
@@ -95,6 +100,7 @@ def build(dest: str, records: Iterator[tuple[int, tuple | BadRecord]], key_posit
                         return
                 elif key_positions is not None:
                     yield key_text([row[p] for p in key_positions]), offset, recno
+
         rows = good()
         while batch := list(islice(rows, _BATCH)):
             # the first record with a key wins, as a get by key reads it
@@ -160,8 +166,9 @@ class Index:
         return found[0] if found else None
 
     def bad_records(self, survey: Survey, limit: int) -> list[dict[str, Any]]:
-        rows = self._query(survey.path, "SELECT record, offset, reason, field FROM bad ORDER BY record LIMIT ?",
-                           (limit,))
+        rows = self._query(
+            survey.path, "SELECT record, offset, reason, field FROM bad ORDER BY record LIMIT ?", (limit,)
+        )
         return [dict(zip(("record", "offset", "reason", "field"), r)) for r in rows]
 
     def forget(self, keep: set[str]) -> None:

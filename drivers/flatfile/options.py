@@ -4,6 +4,7 @@ Missing data files are not a config problem (a drop may arrive later: the source
 unavailable until then); a missing or unreadable copybook is, since the layout is
 part of the configuration.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +17,40 @@ from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse
 
 __all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
 
-OPTIONS = {"kind", "path", "pick", "format", "encoding", "codepage", "delimiter", "quotechar", "quoting",
-           "header", "columns", "record_length", "copybook", "record_format", "floating_point",
-           "bad_records", "index_dir", "timeout", "description"}
-_CHOICES = {"pick": ("newest", "all"), "format": ("csv", "fixed", "copybook"), "quoting": ("minimal", "none"),
-            "record_format": ("F", "V", "VB"), "floating_point": ("ibm", "ieee"),
-            "bad_records": ("reject", "quarantine")}
-_PER_FORMAT = {"csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
-               "fixed": {"columns", "encoding", "record_length", "copybook"},
-               "copybook": {"copybook", "codepage", "record_format", "floating_point"}}
+OPTIONS = {
+    "kind",
+    "path",
+    "pick",
+    "format",
+    "encoding",
+    "codepage",
+    "delimiter",
+    "quotechar",
+    "quoting",
+    "header",
+    "columns",
+    "record_length",
+    "copybook",
+    "record_format",
+    "floating_point",
+    "bad_records",
+    "index_dir",
+    "timeout",
+    "description",
+}
+_CHOICES = {
+    "pick": ("newest", "all"),
+    "format": ("csv", "fixed", "copybook"),
+    "quoting": ("minimal", "none"),
+    "record_format": ("F", "V", "VB"),
+    "floating_point": ("ibm", "ieee"),
+    "bad_records": ("reject", "quarantine"),
+}
+_PER_FORMAT = {
+    "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
+    "fixed": {"columns", "encoding", "record_length", "copybook"},
+    "copybook": {"copybook", "codepage", "record_format", "floating_point"},
+}
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
 
@@ -41,13 +67,13 @@ def _copybook(options: dict[str, Any]) -> tuple[Any, str | None]:
     if not isinstance(path, str) or not path:
         return None, "required: the copybook file (.cpy) describing the records"
     try:
-        with open(path, encoding="latin-1") as f:       # copybooks are plain ASCII; never fail on a stray byte
+        with open(path, encoding="latin-1") as f:  # copybooks are plain ASCII; never fail on a stray byte
             text = f.read()
     except OSError as exc:
         return None, f"cannot read the copybook ({exc.strerror})"
     try:
         return parse_copybook(text), None
-    except Exception as exc:   # noqa: BLE001 - any parse failure is a config problem, reported with its text
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a config problem, reported with its text
         return None, f"cannot parse the copybook: {exc}"
 
 
@@ -71,9 +97,11 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("delimiter", "quotechar"):
         if key in options and (not isinstance(options[key], str) or len(options[key]) != 1):
             problems.append((key, f"expected one character, got {options[key]!r}"))
-    if "record_length" in options and (isinstance(options["record_length"], bool)
-                                       or not isinstance(options["record_length"], int)
-                                       or options["record_length"] < 1):
+    if "record_length" in options and (
+        isinstance(options["record_length"], bool)
+        or not isinstance(options["record_length"], int)
+        or options["record_length"] < 1
+    ):
         problems.append(("record_length", f"expected an integer >= 1, got {options['record_length']!r}"))
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
@@ -94,9 +122,10 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
         if message:
             problems.append(("copybook", message))
         elif "codepage" in options and "floating_point" not in [k for k, _ in problems]:
-            try:        # the decoder knows code pages Python has no codec for (cp1047)
-                make_decoder(layout, codepage_name=str(options["codepage"]),
-                             floating_point=options.get("floating_point", "ibm"))
+            try:  # the decoder knows code pages Python has no codec for (cp1047)
+                make_decoder(
+                    layout, codepage_name=str(options["codepage"]), floating_point=options.get("floating_point", "ibm")
+                )
             except (ValueError, LookupError) as exc:
                 problems.append(("codepage", str(exc)))
     return problems
@@ -128,18 +157,29 @@ def build_format(options: dict[str, Any]) -> Any:
     fmt = format_of(options)
     if fmt == "csv":
         columns = parse_columns(options["columns"], fixed=False)[0] if "columns" in options else None
-        return CsvFormat(delimiter=options.get("delimiter", ","), quotechar=options.get("quotechar", '"'),
-                         quoting=options.get("quoting", "minimal"), header=options.get("header", True),
-                         columns=columns, encoding=options.get("encoding", "utf-8"))
+        return CsvFormat(
+            delimiter=options.get("delimiter", ","),
+            quotechar=options.get("quotechar", '"'),
+            quoting=options.get("quoting", "minimal"),
+            header=options.get("header", True),
+            columns=columns,
+            encoding=options.get("encoding", "utf-8"),
+        )
     if fmt == "fixed" and "columns" in options:
-        return FixedFormat(parse_columns(options["columns"], fixed=True)[0],
-                           encoding=options.get("encoding", "ascii"), record_length=options.get("record_length"))
+        return FixedFormat(
+            parse_columns(options["columns"], fixed=True)[0],
+            encoding=options.get("encoding", "ascii"),
+            record_length=options.get("record_length"),
+        )
     layout, _ = _copybook(options)
-    if fmt == "fixed":      # a copybook describing text lines (ASCII or any code page)
+    if fmt == "fixed":  # a copybook describing text lines (ASCII or any code page)
         return CopybookFormat(layout, codepage=options.get("encoding", "ascii"), lines=True)
-    return CopybookFormat(layout, codepage=options.get("codepage", "cp037"),
-                          record_format=options.get("record_format", "F"),
-                          floating_point=options.get("floating_point", "ibm"))
+    return CopybookFormat(
+        layout,
+        codepage=options.get("codepage", "cp037"),
+        record_format=options.get("record_format", "F"),
+        floating_point=options.get("floating_point", "ibm"),
+    )
 
 
 def layout_id(options: dict[str, Any]) -> str:
@@ -161,9 +201,10 @@ def index_folder(options: dict[str, Any]) -> str:
         return str(options["index_dir"])
     path = str(options["path"])
     base = path if os.path.isdir(path) else os.path.dirname(path) or "."
-    while base and not os.path.isdir(base):     # a glob's folder part may hold wildcards too
+    while base and not os.path.isdir(base):  # a glob's folder part may hold wildcards too
         base = os.path.dirname(base)
     if base and os.access(base, os.W_OK):
         return os.path.join(base, ".legacy-bridge-index")
     import tempfile
+
     return os.path.join(tempfile.gettempdir(), "legacy-bridge-index")

@@ -1,4 +1,5 @@
 """The ODBC catalog of a table or view, for ``legacy-bridge introspect``."""
+
 from __future__ import annotations
 
 import re
@@ -7,13 +8,45 @@ from typing import Any
 from legacy_bridge.errors import NotFound
 from legacy_bridge.query.legacy import Query
 
-_BY_CODE = {1: "char", -8: "char", 12: "varchar", -9: "varchar", -1: "varchar", -10: "varchar",
-            2: "decimal", 3: "decimal", 4: "integer", 5: "integer", -5: "integer", -6: "integer",
-            6: "float", 7: "float", 8: "float", 9: "date", 91: "date", 10: "time", 92: "time",
-            11: "timestamp", 93: "timestamp", -7: "boolean", -2: "binary", -3: "binary", -4: "binary"}
-_BY_NAME = {"CHAR": "char", "CHARACTER": "char", "NCHAR": "char", "BPCHAR": "char",
-            "DECIMAL": "decimal", "NUMERIC": "decimal", "DEC": "decimal", "NUMBER": "decimal",
-            "ENUM": "varchar", "SET": "varchar"}     # MariaDB reports ENUM and SET as CHAR
+_BY_CODE = {
+    1: "char",
+    -8: "char",
+    12: "varchar",
+    -9: "varchar",
+    -1: "varchar",
+    -10: "varchar",
+    2: "decimal",
+    3: "decimal",
+    4: "integer",
+    5: "integer",
+    -5: "integer",
+    -6: "integer",
+    6: "float",
+    7: "float",
+    8: "float",
+    9: "date",
+    91: "date",
+    10: "time",
+    92: "time",
+    11: "timestamp",
+    93: "timestamp",
+    -7: "boolean",
+    -2: "binary",
+    -3: "binary",
+    -4: "binary",
+}
+_BY_NAME = {
+    "CHAR": "char",
+    "CHARACTER": "char",
+    "NCHAR": "char",
+    "BPCHAR": "char",
+    "DECIMAL": "decimal",
+    "NUMERIC": "decimal",
+    "DEC": "decimal",
+    "NUMBER": "decimal",
+    "ENUM": "varchar",
+    "SET": "varchar",
+}  # MariaDB reports ENUM and SET as CHAR
 
 
 def _column(row: Any) -> dict[str, Any]:
@@ -25,8 +58,14 @@ def _column(row: Any) -> dict[str, Any]:
     numbers = [int(n) for n in re.findall(r"\d+", type_name.partition("(")[2])]
     size, scale = (numbers + [None])[:2] if numbers else (row.column_size, row.decimal_digits)
     family = family or _BY_CODE.get(row.data_type, "other")
-    return {"name": row.column_name, "type": family, "type_name": type_name, "size": size,
-            "scale": scale if family == "decimal" else None, "nullable": row.nullable != 0}
+    return {
+        "name": row.column_name,
+        "type": family,
+        "type_name": type_name,
+        "size": size,
+        "scale": scale if family == "decimal" else None,
+        "nullable": row.nullable != 0,
+    }
 
 
 def describe(driver: Any, table: str, sample: int = 200) -> dict[str, Any]:
@@ -46,22 +85,32 @@ def describe(driver: Any, table: str, sample: int = 200) -> dict[str, Any]:
         # catalog arguments are patterns ('_' matches any character) and case rules
         # differ by backend: try the name as given, then upper and lower case
         for candidate in dict.fromkeys((name, name.upper(), name.lower())):
-            tables = [t for t in cur.tables(table=candidate, schema=schema or None).fetchall()
-                      if t.table_name == candidate]
+            tables = [
+                t for t in cur.tables(table=candidate, schema=schema or None).fetchall() if t.table_name == candidate
+            ]
             if tables:
                 break
         else:
             raise NotFound(f"source {driver.name!r} has no table or view {table!r}", source=driver.name)
         found = tables[0]
-        columns = [_column(r) for r in cur.columns(table=found.table_name, schema=found.table_schem).fetchall()
-                   if r.table_name == found.table_name
-                   and (r.table_schem or None) == (found.table_schem or None)]
-        keys = sorted((r.key_seq, r.column_name) for r in
-                      cur.primaryKeys(table=found.table_name, schema=found.table_schem).fetchall()
-                      if r.table_name == found.table_name)
+        columns = [
+            _column(r)
+            for r in cur.columns(table=found.table_name, schema=found.table_schem).fetchall()
+            if r.table_name == found.table_name and (r.table_schem or None) == (found.table_schem or None)
+        ]
+        keys = sorted(
+            (r.key_seq, r.column_name)
+            for r in cur.primaryKeys(table=found.table_name, schema=found.table_schem).fetchall()
+            if r.table_name == found.table_name
+        )
         cur.close()
     qualified = f"{schema}.{found.table_name}" if schema else found.table_name
     query = Query(columns=[c["name"] for c in columns], limit=max(0, int(sample)))
     rows = list(driver.fetch({"table": qualified}, query)) if sample > 0 and columns else []
-    return {"table": qualified, "kind": "view" if "VIEW" in str(found.table_type).upper() else "table",
-            "columns": columns, "key": [c for _, c in keys], "sample": [tuple(r) for r in rows]}
+    return {
+        "table": qualified,
+        "kind": "view" if "VIEW" in str(found.table_type).upper() else "table",
+        "columns": columns,
+        "key": [c for _, c in keys],
+        "sample": [tuple(r) for r in rows],
+    }

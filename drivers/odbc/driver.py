@@ -6,14 +6,13 @@ reads (exports) run on a second pool whose connection string adds ``stream_optio
 (``UseDeclareFetch=1;Fetch=1000`` for psqlODBC): a server-side cursor costs extra
 round trips that a page of 100 rows does not need.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyodbc
-
-from legacy_bridge.errors import ConfigError, InvalidInput
-from legacy_bridge.query.legacy import ColumnType, Condition, Query, find_column
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
@@ -21,11 +20,23 @@ from legacy_bridge.drivers.odbc.catalog import describe
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
+from legacy_bridge.errors import ConfigError, InvalidInput
+from legacy_bridge.query.legacy import ColumnType, Condition, Query, find_column
 
 __all__ = ["OdbcDriver", "translate"]
 
-OPTIONS = {"kind", "connection", "stream_options", "timeout", "connect_timeout", "encoding",
-           "read_only", "ping_query", "limit_syntax", "pool"}
+OPTIONS = {
+    "kind",
+    "connection",
+    "stream_options",
+    "timeout",
+    "connect_timeout",
+    "encoding",
+    "read_only",
+    "ping_query",
+    "limit_syntax",
+    "pool",
+}
 
 
 def _close_cursor(pool: OdbcPool, conn: Any, cur: Any) -> None:
@@ -48,8 +59,7 @@ class OdbcDriver(Driver):
     describes_tables = True
     int_range = INT64
 
-    def __init__(self, name: str, options: dict[str, Any],
-                 connect: Callable[..., Any] = pyodbc.connect) -> None:
+    def __init__(self, name: str, options: dict[str, Any], connect: Callable[..., Any] = pyodbc.connect) -> None:
         super().__init__(name, options)
         self._connect = connect
         self.encoding = options.get("encoding")
@@ -79,8 +89,9 @@ class OdbcDriver(Driver):
         if not extra:
             return self.pool
         if self._stream_pool is None:
-            self._stream_pool = OdbcPool(self.name, self.options["connection"].rstrip(";") + ";" + extra,
-                                         self.options, self._connect)
+            self._stream_pool = OdbcPool(
+                self.name, self.options["connection"].rstrip(";") + ";" + extra, self.options, self._connect
+            )
         return self._stream_pool
 
     def connection(self) -> Any:
@@ -101,9 +112,10 @@ class OdbcDriver(Driver):
         try:
             return cur.execute(sql, params)
         except UnicodeEncodeError:
-            raise InvalidInput(f"a value has characters the code page of source {self.name!r} "
-                             f"({self.encoding}) cannot hold") from None
-        except OverflowError:       # pyodbc cannot bind an integer beyond 64 bits
+            raise InvalidInput(
+                f"a value has characters the code page of source {self.name!r} ({self.encoding}) cannot hold"
+            ) from None
+        except OverflowError:  # pyodbc cannot bind an integer beyond 64 bits
             raise InvalidInput(f"a value is out of range for source {self.name!r}") from None
 
     def _compares(self, target: dict[str, Any], query: Query) -> dict[str, str]:
@@ -116,22 +128,29 @@ class OdbcDriver(Driver):
         for key in query.order:
             found = find_column(types, key.column)
             if found is not None and found.unsortable:
-                raise ConfigError([(f"sources.{self.name}", f"column {key.column} ({found.name}) is sorted "
-                                                             f"on but cannot be paged in order: {found.unsortable}")],
-                                  "the source's column types")
+                raise ConfigError(
+                    [
+                        (
+                            f"sources.{self.name}",
+                            f"column {key.column} ({found.name}) is sorted "
+                            f"on but cannot be paged in order: {found.unsortable}",
+                        )
+                    ],
+                    "the source's column types",
+                )
             compares[key.column] = found.compare if found is not None else "value"
         return compares
 
     def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
         sql, params = compile_select(self.dialect, target, query, self._compares(target, query))
-        if query.limit is not None:           # a page: one fetch on a reused statement
+        if query.limit is not None:  # a page: one fetch on a reused statement
             pool = self.pool
             with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
                 rows = self._execute(cur, sql, params).fetchmany(query.limit)
             yield from rows
             return
         pool = self.stream_pool
-        with pool.connection() as conn:       # each batch within its own deadline
+        with pool.connection() as conn:  # each batch within its own deadline
             cur = conn.cursor()
             try:
                 with pool.watched(conn):

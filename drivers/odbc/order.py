@@ -27,6 +27,7 @@ PostgreSQL's ``pg_typeof`` names every type, and the ODBC catalog names those of
 and views elsewhere.  A column whose ORDER BY the database refuses (PostgreSQL ``json``)
 is unsortable.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,27 +36,36 @@ from typing import Any
 
 import pyodbc
 
-from legacy_bridge.query.legacy import ColumnType
-
 from legacy_bridge.drivers.odbc.sql import Dialect, source_sql
+from legacy_bridge.query.legacy import ColumnType
 
 # what a keyset cursor can hold (legacy_bridge.cursors); pyodbc describes binary columns as
 # bytearray and reads their values as bytes
 _CURSOR_TYPES = (bool, int, float, str, Decimal, dt.datetime, dt.date, dt.time, bytes, bytearray)
-_INT_BITS = {"tinyint": 8, "smallint": 16, "int2": 16, "smallserial": 16, "mediumint": 24,
-             "int": 32, "integer": 32, "int4": 32, "serial": 32, "bigint": 64, "int8": 64,
-             "bigserial": 64}
-INT64 = (-(1 << 63), (1 << 63) - 1)     # what pyodbc can bind
+_INT_BITS = {
+    "tinyint": 8,
+    "smallint": 16,
+    "int2": 16,
+    "smallserial": 16,
+    "mediumint": 24,
+    "int": 32,
+    "integer": 32,
+    "int4": 32,
+    "serial": 32,
+    "bigint": 64,
+    "int8": 64,
+    "bigserial": 64,
+}
+INT64 = (-(1 << 63), (1 << 63) - 1)  # what pyodbc can bind
 _PG_TEXT_CURSOR = {"timestamp with time zone", "time with time zone"}
 _SQLITE_CONVERTED = (dt.datetime, dt.date, dt.time, bool)
-_SQLITE_NUMERIC = ("DEC", "NUM")      # declared types of NUMERIC affinity the driver reads as text
+_SQLITE_NUMERIC = ("DEC", "NUM")  # declared types of NUMERIC affinity the driver reads as text
 
 
 def backend(dbms_name: str) -> str:
     """``sqlite``, ``postgresql``, ``mariadb`` (MySQL too) or ``other``."""
     name = dbms_name.lower()
-    for key, words in (("sqlite", ("sqlite",)), ("postgresql", ("postgres",)),
-                       ("mariadb", ("mariadb", "mysql"))):
+    for key, words in (("sqlite", ("sqlite",)), ("postgresql", ("postgres",)), ("mariadb", ("mariadb", "mysql"))):
         if any(w in name for w in words):
             return key
     return "other"
@@ -80,8 +90,7 @@ def _catalog_names(cur: Any, target: dict[str, Any]) -> dict[str, str]:
     schema, _, table = name.rpartition(".")
     rows = []
     for candidate in dict.fromkeys((table, table.upper(), table.lower())):
-        rows = [r for r in cur.columns(table=candidate, schema=schema or None).fetchall()
-                if r.table_name == candidate]
+        rows = [r for r in cur.columns(table=candidate, schema=schema or None).fetchall() if r.table_name == candidate]
         if rows:
             break
     return {str(r.column_name).upper(): str(r.type_name or "") for r in rows}
@@ -99,33 +108,38 @@ def _pg_names(cur: Any, d: Dialect, source: str, columns: list[str]) -> list[str
     # pg_typeof of the NULLs an outer join gives an empty result: the types, with no row read
     items = ", ".join(f"pg_typeof(lb_x.{d.ident(c)})::text" for c in columns)
     inner = ", ".join(d.ident(c) for c in columns)
-    row = cur.execute(f"SELECT {items} FROM (SELECT 1 AS lb_one) lb_1 LEFT JOIN "
-                      f"(SELECT {inner} FROM {source} WHERE 1 = 0) lb_x ON 1 = 1").fetchone()
+    row = cur.execute(
+        f"SELECT {items} FROM (SELECT 1 AS lb_one) lb_1 LEFT JOIN "
+        f"(SELECT {inner} FROM {source} WHERE 1 = 0) lb_x ON 1 = 1"
+    ).fetchone()
     return [str(v) for v in row]
 
 
 def session_has_dst(cur: Any) -> bool:
     """Whether the session's time zone moves its clock (then TIMESTAMP local times repeat)."""
-    row = cur.execute("SELECT UNIX_TIMESTAMP('2024-07-01 12:00:00') - UNIX_TIMESTAMP('2024-01-01 12:00:00'), "
-                      "UNIX_TIMESTAMP('2024-12-31 12:00:00') - UNIX_TIMESTAMP('2024-07-01 12:00:00')").fetchone()
+    row = cur.execute(
+        "SELECT UNIX_TIMESTAMP('2024-07-01 12:00:00') - UNIX_TIMESTAMP('2024-01-01 12:00:00'), "
+        "UNIX_TIMESTAMP('2024-12-31 12:00:00') - UNIX_TIMESTAMP('2024-07-01 12:00:00')"
+    ).fetchone()
     return (int(row[0]), int(row[1])) != (182 * 86400, 183 * 86400)
 
 
-def compare_mode(kind: str, name: str | None, reads: type, number: type | None,
-                 dst: bool) -> tuple[str, str | None]:
+def compare_mode(kind: str, name: str | None, reads: type, number: type | None, dst: bool) -> tuple[str, str | None]:
     """(compare, why it is unsortable or None) for one column declared ``name`` (None: unknown)."""
     if kind == "mariadb":
         if number is int and (reads is str or issubclass(reads, (bytes, bytearray))):
-            return "number", None             # ENUM, SET (text) or BIT (bytes)
+            return "number", None  # ENUM, SET (text) or BIT (bytes)
         if dst and (name or "").upper().startswith("TIMESTAMP"):
             return "epoch", None
     if kind == "postgresql" and name in _PG_TEXT_CURSOR:
         return "text", None
     if kind == "sqlite":
         if name == "":
-            return "value", ("SQLite column without a declared type: its rows may hold values of "
-                             "any storage class, which the SQLite ODBC driver reads as NULL or "
-                             "converts, so no order can be resumed from them")
+            return "value", (
+                "SQLite column without a declared type: its rows may hold values of "
+                "any storage class, which the SQLite ODBC driver reads as NULL or "
+                "converts, so no order can be resumed from them"
+            )
         if issubclass(reads, _SQLITE_CONVERTED):
             return "text", None
         if issubclass(reads, (float, Decimal)) or any(w in (name or "").upper() for w in _SQLITE_NUMERIC):
@@ -146,7 +160,7 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
         cur.fetchall()
         if kind == "postgresql":
             names: list[str | None] = list(_pg_names(cur, d, source, list(columns)))
-        else:                   # select: targets have no catalog entry: their names are unknown
+        else:  # select: targets have no catalog entry: their names are unknown
             catalog = _catalog_names(cur, target)
             names = [catalog.get(c.upper()) for c in columns]
         numbers: list[type | None] = [None] * len(columns)
@@ -157,8 +171,7 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
         types = {}
         for column, name, read, number in zip(columns, names, reads, numbers):
             compare, why = compare_mode(kind, name, read, number, dst)
-            low, high = (int_range(kind, name or "") if issubclass(read, int) and read is not bool
-                         else (None, None))
+            low, high = int_range(kind, name or "") if issubclass(read, int) and read is not bool else (None, None)
             types[column] = ColumnType(name or read.__name__, compare, why, low, high)
         _check_order_by(cur, d, source, types)
         return types
@@ -168,6 +181,7 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
 
 def _check_order_by(cur: Any, d: Dialect, source: str, types: dict[str, ColumnType]) -> None:
     """Mark the columns the database cannot ORDER BY (PostgreSQL json, xml, point...)."""
+
     def orders(columns: list[str]) -> bool:
         keys = ", ".join(d.sort_expression(c, types[c].compare) for c in columns)
         try:
@@ -175,11 +189,11 @@ def _check_order_by(cur: Any, d: Dialect, source: str, types: dict[str, ColumnTy
             return True
         except pyodbc.Error:
             return False
+
     candidates = [c for c, t in types.items() if t.unsortable is None]
     if not candidates or orders(candidates):
         return
     for column in candidates:
         if not orders([column]):
             t = types[column]
-            types[column] = ColumnType(t.name, t.compare, "the database has no order for this type",
-                                       t.low, t.high)
+            types[column] = ColumnType(t.name, t.compare, "the database has no order for this type", t.low, t.high)

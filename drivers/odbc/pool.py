@@ -8,35 +8,43 @@ helper thread, abandoned at its deadline; each query, fetch and pre-ping runs un
 watchdog, which shuts the connection's socket (:mod:`.odbc_sockets`) down at the
 deadline.  A connection whose call was cut that way is closed, never pooled again.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pyodbc
-from sqlalchemy import event, exc as sa_exc
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
-
-from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.odbc.sockets import (
-    SocketHandle, connect_with_socket, driver_family, server_port, with_socket_timeouts,
+    SocketHandle,
+    connect_with_socket,
+    driver_family,
+    server_port,
+    with_socket_timeouts,
 )
+from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 
 log = logging.getLogger("legacy_bridge.drivers.odbc")
-pyodbc.pooling = False          # the SQLAlchemy pool owns connection reuse
+pyodbc.pooling = False  # the SQLAlchemy pool owns connection reuse
 
 _TEXT_TYPES = (pyodbc.SQL_CHAR, pyodbc.SQL_VARCHAR, pyodbc.SQL_LONGVARCHAR)
 # 57014: PostgreSQL "query canceled"; 70100: MariaDB max_statement_time exceeded
 _TIMEOUT_STATES = {"HYT00", "HYT01", "57014", "70100"}
-_SESSION_TIMEOUT = {"postgres": "SET statement_timeout = {ms}",
-                    "mariadb": "SET SESSION max_statement_time = {s}",
-                    "mysql": "SET SESSION max_execution_time = {ms}"}
+_SESSION_TIMEOUT = {
+    "postgres": "SET statement_timeout = {ms}",
+    "mariadb": "SET SESSION max_statement_time = {s}",
+    "mysql": "SET SESSION max_execution_time = {ms}",
+}
 STATEMENTS_PER_CONNECTION = 32
 
 
@@ -92,7 +100,7 @@ class _Watched:
     __slots__ = ("info", "deadline", "watch")
 
     def __init__(self, info: dict, deadline: float) -> None:
-        self.info = info                   # the pooled connection's: its socket, and "stuck"
+        self.info = info  # the pooled connection's: its socket, and "stuck"
         self.deadline = deadline
 
     def __enter__(self) -> None:
@@ -109,8 +117,9 @@ _UNWATCHED = nullcontext()
 class OdbcPool:
     """Pooled connections to one connection string, set up for the source's options."""
 
-    def __init__(self, source: str, connection_string: str, options: dict[str, Any],
-                 connect: Callable[..., Any]) -> None:
+    def __init__(
+        self, source: str, connection_string: str, options: dict[str, Any], connect: Callable[..., Any]
+    ) -> None:
         self.source = source
         self.connection_string = connection_string
         self.family = driver_family(connection_string, pyodbc.dataSources)
@@ -121,18 +130,21 @@ class OdbcPool:
         self.encoding = options.get("encoding")
         self.read_only = options.get("read_only", True)
         self.ping_query = options.get("ping_query", "SELECT 1")
-        self.dbms_name: str | None = None          # known after the first connection
+        self.dbms_name: str | None = None  # known after the first connection
         self.quote_char = '"'
         self.reuse_statements = False
-        self._opened = threading.local()           # a new connection's socket, creator -> connect event
+        self._opened = threading.local()  # a new connection's socket, creator -> connect event
         self._unwatched_logged = False
-        self._connect_string = with_socket_timeouts(connection_string, self.family, self.timeout,
-                                                    self.connect_timeout)
+        self._connect_string = with_socket_timeouts(connection_string, self.family, self.timeout, self.connect_timeout)
         pool = options.get("pool", {})
-        self.pool = QueuePool(self._new_connection, pool_size=pool.get("size", 5),
-                              max_overflow=pool.get("overflow", 10),
-                              recycle=pool.get("recycle", 3600), timeout=pool.get("timeout", 10),
-                              reset_on_return=None)
+        self.pool = QueuePool(
+            self._new_connection,
+            pool_size=pool.get("size", 5),
+            max_overflow=pool.get("overflow", 10),
+            recycle=pool.get("recycle", 3600),
+            timeout=pool.get("timeout", 10),
+            reset_on_return=None,
+        )
         event.listen(self.pool, "connect", self._keep_socket)
         if pool.get("pre_ping", True):
             event.listen(self.pool, "checkout", self._ping)
@@ -140,8 +152,9 @@ class OdbcPool:
 
     def open(self, timeout: float) -> Any:
         """A raw connection outside the pool (catalog reads)."""
-        return self._connect(self._connect_string, autocommit=True, timeout=max(1, int(timeout)),
-                             readonly=self.read_only)
+        return self._connect(
+            self._connect_string, autocommit=True, timeout=max(1, int(timeout)), readonly=self.read_only
+        )
 
     def _new_connection(self) -> Any:
         """The pool's creator: a connection set up for use, within the connect timeout and
@@ -161,9 +174,12 @@ class OdbcPool:
         # a little past the driver's own login timeout, so that its "cannot connect" comes first
         deadline = min(time.monotonic() + self.connect_timeout + deadlines.GRACE, self.deadline())
         try:
-            conn, handle = deadlines.run_bounded(lambda: self._open_set_up(deadline),
-                                                 deadline, lambda opened: _close_quietly(opened[0]),
-                                                 name=f"legacy-bridge-connect-{self.source}")
+            conn, handle = deadlines.run_bounded(
+                lambda: self._open_set_up(deadline),
+                deadline,
+                lambda opened: _close_quietly(opened[0]),
+                name=f"legacy-bridge-connect-{self.source}",
+            )
         except (deadlines.Abandoned, TimeoutError):
             raise timed_out(self.source, "abandoned") from None
         self._opened.handle = handle
@@ -173,19 +189,27 @@ class OdbcPool:
         # "connect" event, right after the creator in the same thread
         handle, self._opened.handle = getattr(self._opened, "handle", None), None
         record.info["socket"] = handle
-        if handle is None and not self._unwatched_logged and self.family != "sqlite" \
-                and "sqlite" not in (self.dbms_name or "").lower():
+        if (
+            handle is None
+            and not self._unwatched_logged
+            and self.family != "sqlite"
+            and "sqlite" not in (self.dbms_name or "").lower()
+        ):
             self._unwatched_logged = True
-            log.warning("source %s: no socket found for its ODBC connection; its calls are bounded only by "
-                        "the driver's own timeouts", self.source)
+            log.warning(
+                "source %s: no socket found for its ODBC connection; its calls are bounded only by "
+                "the driver's own timeouts",
+                self.source,
+            )
 
     def _open_set_up(self, deadline: float) -> tuple[Any, SocketHandle | None]:
-        conn, handle = connect_with_socket(lambda: self.open(self.connect_timeout), self._port, deadline,
-                                           _close_quietly)
+        conn, handle = connect_with_socket(
+            lambda: self.open(self.connect_timeout), self._port, deadline, _close_quietly
+        )
         try:
             if handle is None:
                 self._set_up(conn)
-            else:                   # the session set-up is a query: bounded like any other
+            else:  # the session set-up is a query: bounded like any other
                 with deadlines.WATCHDOG.watching(deadline, handle.shutdown):
                     self._set_up(conn)
         except BaseException:
@@ -231,7 +255,7 @@ class OdbcPool:
         # (DisconnectionError makes the pool retry with a fresh one).
         checked_in = record.info.get("checked_in")
         if checked_in is not None and time.monotonic() - checked_in < 1.0:
-            return           # used a moment ago: a ping would only double the round trips
+            return  # used a moment ago: a ping would only double the round trips
         handle = record.info.get("socket")
         watch = deadlines.WATCHDOG.arm(self.deadline(), handle.shutdown) if handle is not None else None
         failed: pyodbc.Error | None = None
@@ -244,7 +268,7 @@ class OdbcPool:
         finally:
             cut = watch is not None and deadlines.WATCHDOG.disarm(watch)
         if cut:
-            raise timed_out(self.source, "closed")        # the pool closes the connection
+            raise timed_out(self.source, "closed")  # the pool closes the connection
         if failed is not None:
             raise sa_exc.DisconnectionError(str(failed)) from failed
 
@@ -253,7 +277,7 @@ class OdbcPool:
         shuts the connection's socket down at it, and the connection is then discarded."""
         info = proxy.info
         if info.get("socket") is None:
-            return _UNWATCHED             # a file (SQLite), or a socket not found
+            return _UNWATCHED  # a file (SQLite), or a socket not found
         return _Watched(info, self.deadline())
 
     @contextmanager
@@ -267,8 +291,7 @@ class OdbcPool:
         except pyodbc.Error as error:
             raise translate(error, self.source, connecting=True) from None
         except sa_exc.TimeoutError:
-            raise SourceUnavailable(f"source {self.source!r}: no free connection in the pool",
-                                    self.source) from None
+            raise SourceUnavailable(f"source {self.source!r}: no free connection in the pool", self.source) from None
         info = proxy.info
         try:
             yield proxy
@@ -278,11 +301,11 @@ class OdbcPool:
             if is_disconnect(error):
                 proxy.invalidate()
             else:
-                proxy.info.pop("statements", None)    # a failed cursor is not reused
+                proxy.info.pop("statements", None)  # a failed cursor is not reused
             raise translate(error, self.source) from None
         finally:
             if info.get("stuck") and proxy.is_valid:
-                proxy.invalidate()              # its socket is shut down: never pooled again
+                proxy.invalidate()  # its socket is shut down: never pooled again
             proxy.close()
 
     @contextmanager
@@ -310,7 +333,7 @@ class OdbcPool:
         else:
             statements.move_to_end(sql)
         yield cur
-        cur.nextset()                   # release the result set, keep the statement
+        cur.nextset()  # release the result set, keep the statement
 
     def usage(self) -> tuple[int, int]:
         """``(connections checked out, pool size)``, for the pool gauges."""

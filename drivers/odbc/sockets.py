@@ -19,6 +19,7 @@ and ``CONN_TIMEOUT``; psqlODBC's TCP keepalives and libpq's ``tcp_user_timeout``
 (``pqopt``).  libpq has no read timeout: against a path that still acknowledges
 packets (a proxy whose backend hangs) only the watchdog ends a call.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,9 +28,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 __all__ = ["SocketHandle", "connect_with_socket", "with_socket_timeouts", "driver_family", "server_port"]
 
@@ -51,7 +53,7 @@ def driver_family(connection_string: str, dsn_drivers: Callable[[], dict[str, st
     if not name and attrs.get("dsn") and dsn_drivers is not None:
         try:
             name = dsn_drivers().get(attrs["dsn"].strip("{}"), "")
-        except Exception:       # noqa: BLE001 - an unreadable odbc.ini only loses the defaults
+        except Exception:  # noqa: BLE001 - an unreadable odbc.ini only loses the defaults
             name = ""
     name = name.lower()
     if "postgres" in name or "psqlodbc" in name:
@@ -71,8 +73,7 @@ def server_port(connection_string: str, family: str | None) -> int | None:
     return _DEFAULT_PORTS.get(family or "")
 
 
-def with_socket_timeouts(connection_string: str, family: str | None, timeout: float,
-                         connect_timeout: float) -> str:
+def with_socket_timeouts(connection_string: str, family: str | None, timeout: float, connect_timeout: float) -> str:
     """``connection_string`` plus the driver's socket-level limits it does not set itself.
 
     ``timeout`` bounds the wait for one answer (a query runs up to the source's timeout
@@ -82,15 +83,20 @@ def with_socket_timeouts(connection_string: str, family: str | None, timeout: fl
     extra: list[str] = []
     if family == "mariadb":
         wait = math.ceil(timeout) + 1
-        for key, value in (("read_timeout", wait), ("write_timeout", wait),
-                           ("conn_timeout", max(1, math.ceil(connect_timeout)))):
+        for key, value in (
+            ("read_timeout", wait),
+            ("write_timeout", wait),
+            ("conn_timeout", max(1, math.ceil(connect_timeout))),
+        ):
             if key not in attrs:
                 extra.append(f"{key.upper()}={value}")
     elif family == "postgresql" and "pqopt" not in attrs:
         # unacknowledged data for longer than this ends the connection (a dead path);
         # idle connections are probed every 30 s, so a dropped one is found before use
-        extra.append(f"pqopt={{keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3 "
-                     f"tcp_user_timeout={int((timeout + 1) * 1000)}}}")
+        extra.append(
+            f"pqopt={{keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3 "
+            f"tcp_user_timeout={int((timeout + 1) * 1000)}}}"
+        )
     if not extra:
         return connection_string
     return connection_string.rstrip().rstrip(";") + ";" + ";".join(extra)
@@ -201,8 +207,9 @@ def _forget_locks() -> None:
 os.register_at_fork(after_in_child=_forget_locks)
 
 
-def connect_with_socket(connect: Callable[[], Any], port: int | None, deadline: float,
-                        close: Callable[[Any], None]) -> tuple[Any, SocketHandle | None]:
+def connect_with_socket(
+    connect: Callable[[], Any], port: int | None, deadline: float, close: Callable[[Any], None]
+) -> tuple[Any, SocketHandle | None]:
     """``connect()`` and the socket of the connection it made (None when not found).
 
     Waits for other connects to ``port`` until ``deadline`` (then TimeoutError); an
@@ -218,9 +225,9 @@ def connect_with_socket(connect: Callable[[], Any], port: int | None, deadline: 
             conn = connect()
             try:
                 found = _the_new_socket(before, port)
-            except Exception:      # noqa: BLE001 - the connection works without a handle
+            except Exception:  # noqa: BLE001 - the connection works without a handle
                 found = None
-            if found is None or isinstance(found, SocketHandle):     # not False: ambiguous
+            if found is None or isinstance(found, SocketHandle):  # not False: ambiguous
                 return conn, found
             if attempt == 1:
                 close(conn)

@@ -5,17 +5,17 @@ character; every value is a ``?`` parameter.  Pagination is keyset only: the ``a
 values become ``WHERE`` terms (composite and mixed-direction orders expanded into
 ANDs and ORs every backend understands), never an OFFSET.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from typing import Mapping
 
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
-LIKE_ESCAPE = "!"    # not a backslash: MySQL/MariaDB read '\' as an escape in literals
+LIKE_ESCAPE = "!"  # not a backslash: MySQL/MariaDB read '\' as an escape in literals
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class Dialect:
     """What differs between ODBC backends for the SQL we write."""
 
     quote: str = '"'
-    limit: str = "limit"          # limit | top | fetch | none
-    text: str = "TEXT"            # the type a value is cast to for its text (CHAR on MariaDB)
+    limit: str = "limit"  # limit | top | fetch | none
+    text: str = "TEXT"  # the type a value is cast to for its text (CHAR on MariaDB)
 
     def ident(self, name: str) -> str:
         """Quote a (possibly schema-qualified) identifier taken from the config."""
@@ -77,8 +77,7 @@ def dialect_for(dbms_name: str, quote_char: str, limit: str | None = None) -> Di
 
 
 def escape_like(text: str) -> str:
-    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
-            .replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_"))
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
 
 
 def _condition(d: Dialect, c: Condition, params: list[Any]) -> str:
@@ -102,7 +101,7 @@ def _condition(d: Dialect, c: Condition, params: list[Any]) -> str:
         sql = f"{col} LIKE ? ESCAPE '{LIKE_ESCAPE}'"
     else:
         raise ValueError(f"unknown operator {c.op!r}")
-    if c.nulls:            # a legacy "no value" sentinel never matches a comparison
+    if c.nulls:  # a legacy "no value" sentinel never matches a comparison
         params.extend(c.nulls)
         sql += f" AND {col} NOT IN ({', '.join('?' * len(c.nulls))})"
     return sql
@@ -116,8 +115,7 @@ def _bound(d: Dialect, key: SortKey, compare: str, value: Any) -> tuple[str, Any
     return _MODES[compare][2], value
 
 
-def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any],
-            compares: Mapping[str, str]) -> str:
+def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any], compares: Mapping[str, str]) -> str:
     """Rows strictly after ``after`` in ``order`` (NULLs sort last in either direction).
 
     Each column is compared through the same expression ORDER BY sorts it by, so the
@@ -136,8 +134,8 @@ def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any],
                 alt_params.append(param)
         value, col = after[i], d.sort_expression(key.column, how[i])
         if value is None:
-            del alt_params[len(alt_params) - sum(v is not None for v in after[:i]):]
-            continue                      # nothing sorts after NULL
+            del alt_params[len(alt_params) - sum(v is not None for v in after[:i]) :]
+            continue  # nothing sorts after NULL
         mark, param = _bound(d, key, how[i], value)
         step = f"{col} {'<' if key.descending else '>'} {mark}"
         alt_params.append(param)
@@ -162,8 +160,9 @@ def _order_by(d: Dialect, order: list[SortKey], compares: Mapping[str, str]) -> 
     for key in order:
         if key.nullable:
             parts.append(f"CASE WHEN {d.ident(key.column)} IS NULL THEN 1 ELSE 0 END")
-        parts.append(d.sort_expression(key.column, compares.get(key.column, "value"))
-                     + (" DESC" if key.descending else ""))
+        parts.append(
+            d.sort_expression(key.column, compares.get(key.column, "value")) + (" DESC" if key.descending else "")
+        )
     return ", ".join(parts)
 
 
@@ -174,14 +173,17 @@ def source_sql(d: Dialect, target: dict[str, Any]) -> str:
     return d.ident(target.get("table") or target["view"])
 
 
-def compile_select(d: Dialect, target: dict[str, Any], query: Query,
-                   compares: Mapping[str, str] | None = None) -> tuple[str, list[Any]]:
+def compile_select(
+    d: Dialect, target: dict[str, Any], query: Query, compares: Mapping[str, str] | None = None
+) -> tuple[str, list[Any]]:
     """``SELECT <columns> FROM <target> WHERE ... ORDER BY ... <limit>`` and its parameters;
     ``compares`` says how each sort column compares (default: as the column, "value")."""
     compares = compares or {}
     params: list[Any] = []
-    columns = ", ".join(d.select_item(c, i, compares.get(c.column, "value") if isinstance(c, SortValue)
-                                      else "value") for i, c in enumerate(query.columns))
+    columns = ", ".join(
+        d.select_item(c, i, compares.get(c.column, "value") if isinstance(c, SortValue) else "value")
+        for i, c in enumerate(query.columns)
+    )
     source = source_sql(d, target)
     where = [_condition(d, c, params) for c in query.where]
     if query.after is not None:

@@ -15,6 +15,7 @@ service's own order: a row's cursor is (page token, position in that page), so a
 service with page tokens resumes at its page and one without is re-read and skipped.
 zeep and requests errors are translated here, once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,20 +35,39 @@ from zeep import exceptions as zx
 from zeep.helpers import serialize_object
 from zeep.xsd import SkipValue
 
-from legacy_bridge.errors import (FaultInvalidInput, FaultNotFound, InvalidInput, LegacyBridgeError, SourceError,
-                                  SourceFault, SourceTimeout, SourceUnavailable)
-from legacy_bridge.query.legacy import Condition, Query
-
 from legacy_bridge.drivers.base import Driver, outgoing_headers
-from legacy_bridge.drivers.soap.wsdl import (
-    SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token,
+from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
+from legacy_bridge.errors import (
+    FaultInvalidInput,
+    FaultNotFound,
+    InvalidInput,
+    LegacyBridgeError,
+    SourceError,
+    SourceFault,
+    SourceTimeout,
+    SourceUnavailable,
 )
+from legacy_bridge.query.legacy import Condition, Query
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"^\{(key|filter|body|page|limit)(?:\.([a-z][a-z0-9_]*))?\}$")
 PAGE, ROW = "__page__", "__row__"
-OPTIONS = {"kind", "wsdl", "service", "port", "soap_version", "address", "timeout", "connect_timeout",
-           "wsse", "basic_auth", "wsdl_cache", "strict", "wsdl_retry", "pool"}
+OPTIONS = {
+    "kind",
+    "wsdl",
+    "service",
+    "port",
+    "soap_version",
+    "address",
+    "timeout",
+    "connect_timeout",
+    "wsse",
+    "basic_auth",
+    "wsdl_cache",
+    "strict",
+    "wsdl_retry",
+    "pool",
+}
 
 
 def _local(code: Any) -> str:
@@ -80,7 +101,7 @@ def set_path(tree: dict, path: str, value: Any) -> None:
 
 def walk(node: Any, path: str | None) -> Any:
     """Follow a dotted path into serialized output; a missing step gives None."""
-    for part in (path.split(".") if path else ()):
+    for part in path.split(".") if path else ():
         if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -101,8 +122,8 @@ def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
     paths = [None if c in (PAGE, ROW) else c for c in columns]
 
     def row(record: dict, page: Any, index: int) -> tuple:
-        return tuple(page if c == PAGE else index if c == ROW else walk(record, p)
-                     for c, p in zip(columns, paths))
+        return tuple(page if c == PAGE else index if c == ROW else walk(record, p) for c, p in zip(columns, paths))
+
     return row
 
 
@@ -115,8 +136,10 @@ _NOT_XML = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in NOT_XML) + 
 def _refuse_non_xml(value: Any, operation: str) -> None:
     if isinstance(value, str):
         if _NOT_XML.search(value):
-            raise InvalidInput(f"{operation} cannot send a value with a control character or a lone "
-                             "surrogate (XML cannot carry it)", slug="invalid-input")
+            raise InvalidInput(
+                f"{operation} cannot send a value with a control character or a lone surrogate (XML cannot carry it)",
+                slug="invalid-input",
+            )
     elif isinstance(value, dict):
         for item in value.values():
             _refuse_non_xml(item, operation)
@@ -129,10 +152,10 @@ class SoapDriver(Driver):
     """One SOAP service, described by its WSDL (URL or file)."""
 
     kind = "soap"
-    supports_pushdown = True          # eq filters on the list operation's {filter.x} parameters
+    supports_pushdown = True  # eq filters on the list operation's {filter.x} parameters
     pushdown_operators = frozenset({"eq"})
     unsendable = NOT_XML
-    supports_sort = False             # read in the service's own order
+    supports_sort = False  # read in the service's own order
     supports_writes = True
     natural_order = (PAGE, ROW)
     target_keys = ("get", "list", "create")
@@ -165,8 +188,9 @@ class SoapDriver(Driver):
                 problems.append((key, "expected {username: ..., password: ...}"))
                 continue
             known = {"username", "password"} | ({"digest", "timestamp"} if key == "wsse" else set())
-            problems += [(f"{key}.{k}", f"unknown key; known: {', '.join(sorted(known))}")
-                         for k in value if k not in known]
+            problems += [
+                (f"{key}.{k}", f"unknown key; known: {', '.join(sorted(known))}") for k in value if k not in known
+            ]
         return problems
 
     # -- the service proxy, built once, retried after a pause when it failed ---------
@@ -197,13 +221,17 @@ class SoapDriver(Driver):
         except requests.RequestException as exc:
             url = getattr(exc.request, "url", None) or location
             needs = "" if url == location else f": it needs {url}, which cannot be fetched"
-            raise self._unavailable(f"the WSDL of source {self.name!r} ({location}) cannot be loaded{needs}"
-                                    f" ({type(exc).__name__})", exc) from exc
+            raise self._unavailable(
+                f"the WSDL of source {self.name!r} ({location}) cannot be loaded{needs} ({type(exc).__name__})", exc
+            ) from exc
         except (OSError, ValueError, zx.Error) as exc:
-            raise self._unavailable(f"the WSDL of source {self.name!r} ({location}) cannot be loaded: "
-                                    f"{' '.join(str(exc).split())[:300]}", exc) from exc
-        client = Client(document, transport=self.transport, wsse=wsse_token(opts.get("wsse")),
-                        settings=document.settings)
+            raise self._unavailable(
+                f"the WSDL of source {self.name!r} ({location}) cannot be loaded: {' '.join(str(exc).split())[:300]}",
+                exc,
+            ) from exc
+        client = Client(
+            document, transport=self.transport, wsse=wsse_token(opts.get("wsse")), settings=document.settings
+        )
         self._address = opts.get("address") or port.binding_options["address"]
         return client.create_service(port.binding.name, self._address)
 
@@ -218,9 +246,10 @@ class SoapDriver(Driver):
         self.proxy()
         parts = urlsplit(self._address or "")
         try:
-            socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
-                                     timeout=timeout).close()
-        except socket.timeout as exc:
+            socket.create_connection(
+                (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=timeout
+            ).close()
+        except TimeoutError as exc:
             raise SourceTimeout(f"source {self.name!r} did not answer in time", self.name) from exc
         except OSError as exc:
             raise SourceUnavailable(f"source {self.name!r} cannot be reached", self.name) from exc
@@ -236,10 +265,14 @@ class SoapDriver(Driver):
         try:
             operation = proxy[spec["operation"]]
         except (AttributeError, ValueError):
-            raise SourceError(f"source {self.name!r} has no operation {spec['operation']!r}; operations: "
-                              f"{', '.join(sorted(proxy._operations))}", self.name, "operation") from None
+            raise SourceError(
+                f"source {self.name!r} has no operation {spec['operation']!r}; operations: "
+                f"{', '.join(sorted(proxy._operations))}",
+                self.name,
+                "operation",
+            ) from None
         _refuse_non_xml(params, spec["operation"])
-        headers = outgoing_headers.get()        # the caller's trace context, as HTTP headers
+        headers = outgoing_headers.get()  # the caller's trace context, as HTTP headers
         try:
             with proxy._client.settings(extra_http_headers=headers) if headers else nullcontext():
                 answer = operation(**params)
@@ -254,25 +287,40 @@ class SoapDriver(Driver):
         except zx.TransportError as exc:
             log.warning("source %s: HTTP %s: %.300s", self.name, exc.status_code, exc.content)
             cls = SourceUnavailable if exc.status_code in (502, 503, 504) else SourceError
-            raise cls(f"source {self.name!r} answered HTTP {exc.status_code}", self.name,
-                      f"HTTP {exc.status_code}") from None
+            raise cls(
+                f"source {self.name!r} answered HTTP {exc.status_code}", self.name, f"HTTP {exc.status_code}"
+            ) from None
         except (zx.ValidationError, TypeError) as exc:
-            raise InvalidInput(f"{spec['operation']} refuses these values: {exc}",
-                             slug="invalid-input") from None
+            raise InvalidInput(f"{spec['operation']} refuses these values: {exc}", slug="invalid-input") from None
         except (zx.XMLSyntaxError, zx.XMLParseError, zx.Error) as exc:
             log.warning("source %s: unreadable answer: %s", self.name, exc)
-            raise SourceError(f"source {self.name!r} answered with something that is not a SOAP response",
-                              self.name) from None
+            raise SourceError(
+                f"source {self.name!r} answered with something that is not a SOAP response", self.name
+            ) from None
 
     def translate_fault(self, fault: zx.Fault, target: dict[str, Any]) -> LegacyBridgeError:
         codes = fault_codes(fault)
         faults = target.get("faults", {})
-        kind = FaultNotFound if set(codes) & set(faults.get("not_found", ())) else \
-            FaultInvalidInput if set(codes) & set(faults.get("invalid", ())) else SourceFault
-        log.log(logging.WARNING if kind is SourceFault else logging.INFO, "source %s: SOAP fault %s: %s",
-                self.name, codes, fault.message)
-        return kind(f"source {self.name!r} answered with a fault: {fault.message}", self.name,
-                    fault_code=codes[-1], fault_string=fault.message)
+        kind = (
+            FaultNotFound
+            if set(codes) & set(faults.get("not_found", ()))
+            else FaultInvalidInput
+            if set(codes) & set(faults.get("invalid", ()))
+            else SourceFault
+        )
+        log.log(
+            logging.WARNING if kind is SourceFault else logging.INFO,
+            "source %s: SOAP fault %s: %s",
+            self.name,
+            codes,
+            fault.message,
+        )
+        return kind(
+            f"source {self.name!r} answered with a fault: {fault.message}",
+            self.name,
+            fault_code=codes[-1],
+            fault_string=fault.message,
+        )
 
     def params(self, spec: dict[str, Any], target: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         """The operation's arguments: ``spec["params"]`` with placeholders filled from
@@ -293,8 +341,11 @@ class SoapDriver(Driver):
         cached = self._pushable.get(id(target))
         if cached is None:
             fields = target.get("fields", {})
-            names = [m.group(2) for t in (target.get("list", {}).get("params") or {}).values()
-                     if isinstance(t, str) and (m := PLACEHOLDER.match(t)) and m.group(1) == "filter"]
+            names = [
+                m.group(2)
+                for t in (target.get("list", {}).get("params") or {}).values()
+                if isinstance(t, str) and (m := PLACEHOLDER.match(t)) and m.group(1) == "filter"
+            ]
             cached = self._pushable[id(target)] = frozenset(fields[n] for n in names if n in fields)
         return cached
 
@@ -305,10 +356,9 @@ class SoapDriver(Driver):
         by_column: dict[str, Any] = {}
         for c in where:
             if by_column.get(c.column, c.value) != c.value:
-                return None                       # two different values: nothing matches
+                return None  # two different values: nothing matches
             by_column[c.column] = c.value
-        return {f"filter.{name}": by_column[col] for name, col in target.get("fields", {}).items()
-                if col in by_column}
+        return {f"filter.{name}": by_column[col] for name, col in target.get("fields", {}).items() if col in by_column}
 
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         spec = target.get("list")
@@ -321,9 +371,10 @@ class SoapDriver(Driver):
         token, skip = (query.after[0], query.after[1]) if query.after else (None, -1)
         while True:
             try:
-                result = self.call(spec, self.params(spec, target, {**values, "page": token,
-                                                                    "limit": query.limit}), target)
-            except FaultNotFound:                 # "no such parent": an empty list, as a filter would give
+                result = self.call(
+                    spec, self.params(spec, target, {**values, "page": token, "limit": query.limit}), target
+                )
+            except FaultNotFound:  # "no such parent": an empty list, as a filter would give
                 return
             for index, record in enumerate(as_records(walk(result, spec.get("records")))):
                 if index > skip:
@@ -334,13 +385,12 @@ class SoapDriver(Driver):
             token, skip = following, -1
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
-        spec = target["get"]          # without one, the planner reads the list (see key_lookup)
+        spec = target["get"]  # without one, the planner reads the list (see key_lookup)
         fields = target.get("fields", {})
         values = {f"key.{n}": key[c] for n, c in fields.items() if c in key}
         if len(key) == 1:
             values["key"] = next(iter(key.values()))
-        records = as_records(walk(self.call(spec, self.params(spec, target, values), target),
-                                  spec.get("records")))
+        records = as_records(walk(self.call(spec, self.params(spec, target, values), target), spec.get("records")))
         return _row_getter(tuple(columns))(records[0], None, 0) if records else None
 
     # -- writes ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ Every post is bounded by the source's (connect, read) timeouts and, inside a cal
 what is left of the call's budget (:mod:`.deadlines`): a silent service is a read
 timeout, never a wait longer than the call may take.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ class ServiceSession(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self.trust_env = False          # what requests would read per call comes from environment()
+        self.trust_env = False  # what requests would read per call comes from environment()
         self._origins: dict[tuple[str, str], _Environment] = {}
 
     def environment(self, url: str) -> _Environment:
@@ -54,8 +55,10 @@ class ServiceSession(requests.Session):
         found = self._origins.get(origin)
         if found is None:
             found = self._origins[origin] = _Environment(
-                get_environ_proxies(url), os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"),
-                get_netrc_auth(url))
+                get_environ_proxies(url),
+                os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"),
+                get_netrc_auth(url),
+            )
         return found
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
@@ -72,7 +75,7 @@ class ServiceSession(requests.Session):
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_NO_RETRY = urllib3.Retry(0, read=False)     # a SOAP call may have done its work before the link broke
+_NO_RETRY = urllib3.Retry(0, read=False)  # a SOAP call may have done its work before the link broke
 
 
 class _Reply:
@@ -94,8 +97,9 @@ class ServiceTransport(Transport):
     not a :class:`ServiceSession` (a test's) or a service reached through a proxy is
     posted to through the session, as plain zeep would."""
 
-    def __init__(self, session: requests.Session, timeouts: tuple[float, float], pool_size: int,
-                 **options: Any) -> None:
+    def __init__(
+        self, session: requests.Session, timeouts: tuple[float, float], pool_size: int, **options: Any
+    ) -> None:
         super().__init__(session=session, timeout=timeouts, operation_timeout=timeouts, **options)
         self._timeouts = timeouts
         self._timeout = urllib3.Timeout(connect=timeouts[0], read=timeouts[1])
@@ -105,8 +109,11 @@ class ServiceTransport(Transport):
 
     def _lean(self, address: str) -> urllib3.PoolManager | None:
         session = self.session
-        if not isinstance(session, ServiceSession) or session.environment(address).proxies \
-                or not isinstance(session.auth, (tuple, type(None))):
+        if (
+            not isinstance(session, ServiceSession)
+            or session.environment(address).proxies
+            or not isinstance(session.auth, (tuple, type(None)))
+        ):
             return None
         if self._pools is None:
             with self._lock:
@@ -127,17 +134,18 @@ class ServiceTransport(Transport):
             sent.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         timeout = self._timeout
         left = deadlines.remaining(float("inf"))
-        if left < self._timeouts[1] or left < self._timeouts[0]:     # the call's budget is shorter
+        if left < self._timeouts[1] or left < self._timeouts[0]:  # the call's budget is shorter
             left = max(left, 0.001)
             timeout = urllib3.Timeout(connect=min(self._timeouts[0], left), read=min(self._timeouts[1], left))
         try:
-            reply = pools.request("POST", address, body=message, headers=sent, timeout=timeout,
-                                  retries=_NO_RETRY, redirect=False)
+            reply = pools.request(
+                "POST", address, body=message, headers=sent, timeout=timeout, retries=_NO_RETRY, redirect=False
+            )
         except MaxRetryError as exc:
             raise _as_requests(exc.reason or exc) from exc
         except HTTPError as exc:
             raise _as_requests(exc) from exc
-        if reply.status in _REDIRECTS:       # rare: followed as zeep would, through requests
+        if reply.status in _REDIRECTS:  # rare: followed as zeep would, through requests
             return super().post(address, message, headers)
         return _Reply(reply)
 

@@ -3,6 +3,7 @@ selection, WS-Security, and a description of operations for introspection.
 
 Nothing here knows HTTP facades or resources; :mod:`.soap` builds on it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,15 @@ from zeep.wsse.utils import WSU
 
 from legacy_bridge.drivers.soap.http import ServiceSession, ServiceTransport
 
-__all__ = ["build_transport", "load_document", "select_port", "wsse_token", "describe", "draft_operation",
-           "forget_documents"]
+__all__ = [
+    "build_transport",
+    "load_document",
+    "select_port",
+    "wsse_token",
+    "describe",
+    "draft_operation",
+    "forget_documents",
+]
 
 _DOCUMENTS: dict[tuple, Document] = {}
 _LOCK = threading.Lock()
@@ -76,8 +84,9 @@ def _soap_version(binding: Any) -> str | None:
     return next((v for v, cls in SOAP_VERSIONS.items() if isinstance(binding, cls)), None)
 
 
-def select_port(document: Document, service: str | None = None, port: str | None = None,
-                soap_version: str | None = None) -> tuple[Any, Any]:
+def select_port(
+    document: Document, service: str | None = None, port: str | None = None, soap_version: str | None = None
+) -> tuple[Any, Any]:
     """``(service, port)`` by name, or the first whose binding speaks ``soap_version``.
 
     Raises ValueError naming what exists when nothing fits.
@@ -95,8 +104,9 @@ def select_port(document: Document, service: str | None = None, port: str | None
                 continue
             found.append((svc, p))
     if not found:
-        ports = [f"{s.name}/{n} (SOAP {_soap_version(p.binding) or '?'})" for s in candidates
-                 for n, p in s.ports.items()]
+        ports = [
+            f"{s.name}/{n} (SOAP {_soap_version(p.binding) or '?'})" for s in candidates for n, p in s.ports.items()
+        ]
         wanted = " ".join(x for x in (port and f"port {port!r}", soap_version and f"SOAP {soap_version}") if x)
         raise ValueError(f"no port matches {wanted or 'a SOAP binding'}; ports: {', '.join(ports) or 'none'}")
     return found[0]
@@ -111,11 +121,14 @@ class _FreshUsernameToken(UsernameToken):
 
     def apply(self, envelope: Any, headers: Any) -> Any:
         if self.timestamp_ttl:
-            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             stamp = WSU.Timestamp()
-            stamp.extend([WSU.Created(now.strftime("%Y-%m-%dT%H:%M:%SZ")),
-                          WSU.Expires((now + dt.timedelta(seconds=self.timestamp_ttl))
-                                      .strftime("%Y-%m-%dT%H:%M:%SZ"))])
+            stamp.extend(
+                [
+                    WSU.Created(now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+                    WSU.Expires((now + dt.timedelta(seconds=self.timestamp_ttl)).strftime("%Y-%m-%dT%H:%M:%SZ")),
+                ]
+            )
             self.timestamp_token = stamp
         return super().apply(envelope, headers)
 
@@ -126,8 +139,12 @@ def wsse_token(options: dict[str, Any] | None) -> UsernameToken | None:
         return None
     ttl = options.get("timestamp")
     ttl = 300.0 if ttl is True else (float(ttl) if ttl else None)
-    return _FreshUsernameToken(options["username"], options.get("password", ""),
-                               use_digest=bool(options.get("digest", False)), timestamp_ttl=ttl)
+    return _FreshUsernameToken(
+        options["username"],
+        options.get("password", ""),
+        use_digest=bool(options.get("digest", False)),
+        timestamp_ttl=ttl,
+    )
 
 
 def make_proxy(client: Client, binding: Any, address: str) -> ServiceProxy:
@@ -138,7 +155,7 @@ def _signature(element: Any) -> str:
     """An element's type, as zeep's signature prints it (``ShipmentNo: xsd:string``)."""
     try:
         return element.signature(schema=None)
-    except Exception:          # noqa: BLE001 - a description must not fail on one odd type
+    except Exception:  # noqa: BLE001 - a description must not fail on one odd type
         return type(element).__name__
 
 
@@ -149,18 +166,40 @@ def describe(document: Document) -> list[dict[str, Any]]:
         for pname, port in svc.ports.items():
             ops = []
             for oname, op in sorted(port.binding._operations.items()):
-                ops.append({"name": oname, "style": getattr(op, "style", None),
-                            "input": op.input.signature(as_output=False) if op.input else "",
-                            "output": op.output.signature(as_output=True) if op.output else "",
-                            "faults": sorted(getattr(op, "faults", {}) or {})})
-            out.append({"service": sname, "port": pname, "soap": _soap_version(port.binding),
-                        "binding": str(port.binding.name), "address": port.binding_options.get("address"),
-                        "operations": ops})
+                ops.append(
+                    {
+                        "name": oname,
+                        "style": getattr(op, "style", None),
+                        "input": op.input.signature(as_output=False) if op.input else "",
+                        "output": op.output.signature(as_output=True) if op.output else "",
+                        "faults": sorted(getattr(op, "faults", {}) or {}),
+                    }
+                )
+            out.append(
+                {
+                    "service": sname,
+                    "port": pname,
+                    "soap": _soap_version(port.binding),
+                    "binding": str(port.binding.name),
+                    "address": port.binding_options.get("address"),
+                    "operations": ops,
+                }
+            )
     return out
 
 
-_CONVERTERS = {"string": "trim", "normalizedString": "trim", "token": "trim", "int": "int", "long": "int",
-               "short": "int", "integer": "int", "decimal": "decimal", "double": "float", "float": "float"}
+_CONVERTERS = {
+    "string": "trim",
+    "normalizedString": "trim",
+    "token": "trim",
+    "int": "int",
+    "long": "int",
+    "short": "int",
+    "integer": "int",
+    "decimal": "decimal",
+    "double": "float",
+    "float": "float",
+}
 
 
 def _complex(element: Any) -> Any:
@@ -213,8 +252,7 @@ def _record(xsd_type: Any) -> tuple[str | None, bool, Any]:
     they only page or count (NextPageToken, TotalCount): then the first repeating
     complex element; else its lone complex child."""
     elements = getattr(xsd_type, "elements", None) or []
-    if any(_complex(el) is None and not _PAGING.search(name) and not _COUNTING.search(name)
-           for name, el in elements):
+    if any(_complex(el) is None and not _PAGING.search(name) and not _COUNTING.search(name) for name, el in elements):
         return None, False, xsd_type
     found = _repeated(xsd_type)
     if found:
@@ -245,15 +283,21 @@ def _answer(body_type: Any) -> tuple[Any, bool]:
     return inner, False
 
 
-def draft_operation(document: Document, operation: str, service: str | None = None,
-                    port: str | None = None, soap_version: str | None = None) -> dict[str, Any]:
+def draft_operation(
+    document: Document,
+    operation: str,
+    service: str | None = None,
+    port: str | None = None,
+    soap_version: str | None = None,
+) -> dict[str, Any]:
     """A draft resource for ``operation``: a list if its answer repeats, else a get."""
     _, p = select_port(document, service, port, soap_version)
     try:
         op = p.binding.get(operation)
     except ValueError:
-        raise ValueError(f"no operation {operation!r}; operations: "
-                         f"{', '.join(sorted(p.binding._operations))}") from None
+        raise ValueError(
+            f"no operation {operation!r}; operations: {', '.join(sorted(p.binding._operations))}"
+        ) from None
     in_elements = getattr(op.input.body.type, "elements", []) if op.input.body is not None else []
     out_body = op.output.body
     answer, listed = _answer(out_body.type if out_body is not None else None)
@@ -262,8 +306,13 @@ def draft_operation(document: Document, operation: str, service: str | None = No
     if _CREATING.match(operation) and in_elements and _complex(in_elements[0][1]) is not None:
         kind, bound = "create", {params[0]: "{body}"}
     elif repeats:
-        kind, bound = "list", {n: "{page}" if _PAGING.search(n) else "{limit}" if _LIMITING.search(n)
-                               else "{filter.%s}" % _snake(n) for n in params}
+        kind, bound = (
+            "list",
+            {
+                n: "{page}" if _PAGING.search(n) else "{limit}" if _LIMITING.search(n) else f"{{filter.{_snake(n)}}}"
+                for n in params
+            },
+        )
     else:
         kind, bound = "get", {params[0]: "{key}"} if params else {}
     fields = {}
@@ -276,10 +325,16 @@ def draft_operation(document: Document, operation: str, service: str | None = No
         bind["params"] = bound
     if records:
         bind["records"] = records
-    token = next((name for name, el in getattr(answer, "elements", None) or []
-                  if repeats and records and _complex(el) is None and _PAGING.search(name)), None)
+    token = next(
+        (
+            name
+            for name, el in getattr(answer, "elements", None) or []
+            if repeats and records and _complex(el) is None and _PAGING.search(name)
+        ),
+        None,
+    )
     if token:
-        bind["next"] = token          # the answer's page token, passed back as {page}
+        bind["next"] = token  # the answer's page token, passed back as {page}
     return {"kind": kind, "binding": bind, "fields": fields, "params": params}
 
 

@@ -4,6 +4,7 @@ serve, check, introspect, openapi, demo, export, scan, worker, keys, events, web
 well; 1 a source or resource is failing (or a lookup found nothing); 2 the config is
 invalid or the command was used wrongly.
 """
+
 import click
 
 from legacy_bridge import __version__

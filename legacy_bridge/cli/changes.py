@@ -5,6 +5,7 @@ and exits; with it, it repeats until Ctrl-C / SIGTERM.  Exit code 1 if a scan fa
 Several of these may run at once (hosts, cron): a scan that another one is running is
 skipped, not repeated.
 """
+
 from __future__ import annotations
 
 import signal
@@ -14,7 +15,6 @@ from typing import Any
 import click
 
 from legacy_bridge.cli.common import fail, load_config
-
 from legacy_bridge.errors import LegacyBridgeError
 
 
@@ -30,23 +30,31 @@ def _scan_all(scanners: list[Any]) -> int:
         if result.skipped:
             click.echo(f"{scanner.name}: skipped (another scan is running)")
         else:
-            what = "baseline" if result.baseline else \
-                f"{result.created} created, {result.updated} updated, {result.deleted} deleted"
+            what = (
+                "baseline"
+                if result.baseline
+                else f"{result.created} created, {result.updated} updated, {result.deleted} deleted"
+            )
             click.echo(f"{scanner.name}: {result.mode} scan of {result.rows} row(s) in {result.seconds:.2f}s: {what}")
     return failed
 
 
 @click.command()
 @click.argument("resource", required=False)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).",
+)
 @click.option("--every", default=None, help="Repeat at this interval (30s, 5m) until stopped.")
 def scan(resource: str | None, config_path: str | None, every: str | None) -> None:
     """Detect changes (snapshot diff or watermark pull) and append them to the change feed."""
-    from legacy_bridge.events.changes import Scanner
     from legacy_bridge.config import parse_duration
-    from legacy_bridge.resources import Bridge
+    from legacy_bridge.events.changes import Scanner
     from legacy_bridge.events.state import StateStore, state_url
+    from legacy_bridge.resources import Bridge
+
     config = load_config(config_path)
     try:
         interval = parse_duration(every) if every is not None else None

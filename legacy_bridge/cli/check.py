@@ -1,5 +1,6 @@
 """``legacy-bridge check``: the config validated, every source probed, one record of every
 resource read, every event sink's broker reached, without starting a server."""
+
 from __future__ import annotations
 
 import time
@@ -18,7 +19,7 @@ def _probe(driver: Any, timeout: float) -> tuple[str | None, float]:
     try:
         driver.probe(timeout)
         return None, time.monotonic() - started
-    except Exception as error:      # noqa: BLE001 - any failure is reported, not raised
+    except Exception as error:  # noqa: BLE001 - any failure is reported, not raised
         return reason(error), time.monotonic() - started
 
 
@@ -29,8 +30,7 @@ def _missing_columns(resource: Any) -> str | None:
     if not resource.capabilities.describes_tables or kind == "select":
         return None
     known = {c["name"].upper() for c in resource.capabilities.describe(target, 0)["columns"]}
-    missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items()
-               if f.column.upper() not in known]
+    missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items() if f.column.upper() not in known]
     return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
 
 
@@ -38,11 +38,12 @@ def _check_resource(resource: Any) -> str | None:
     """Compare the columns with the catalog, ask how the sorted ones order, then read one
     record with every field: a wrong table, column, order or converter shows here."""
     from legacy_bridge.query.model import ListQuery
+
     try:
         missing = _missing_columns(resource)
         if missing:
             return missing
-        unpageable = resource.order_problems()       # sortable fields the source cannot page in order
+        unpageable = resource.order_problems()  # sortable fields the source cannot page in order
         if unpageable:
             return "; ".join(f"{path}: {message}" for path, message in unpageable)
         resource.page(ListQuery(fields=list(resource.mapping.fields), limit=1))
@@ -60,21 +61,24 @@ def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
         click.echo(f"  {'':<{width}}  quarantined: {report['total']} bad record(s)")
         for bad in report["data"]:
             field = f", {bad['field']}" if bad.get("field") else ""
-            click.echo(f"  {'':<{width}}    {bad['file']} record {bad['record']} (byte offset "
-                       f"{bad['offset']}{field}): {bad['reason']}")
+            click.echo(
+                f"  {'':<{width}}    {bad['file']} record {bad['record']} (byte offset "
+                f"{bad['offset']}{field}): {bad['reason']}"
+            )
 
 
 @click.command()
 @config_option
-@click.option("--timeout", type=float, default=None,
-              help="Seconds per source probe (default: service.readiness_timeout).")
+@click.option(
+    "--timeout", type=float, default=None, help="Seconds per source probe (default: service.readiness_timeout)."
+)
 def check(config_path: str | None, timeout: float | None) -> None:
     """Validate the config, probe every source and read one record of every resource."""
     from legacy_bridge.resources import Bridge
+
     config = load_config(config_path)
     timeout = timeout or config.service["readiness_timeout"]
-    click.echo(f"config ok: {config.origin} ({len(config.sources)} source(s), "
-               f"{len(config.resources)} resource(s))")
+    click.echo(f"config ok: {config.origin} ({len(config.sources)} source(s), {len(config.resources)} resource(s))")
     bridge = Bridge(config, secret="check")
     failing = 0
     with quiet_drivers(), closing(bridge):
@@ -82,8 +86,7 @@ def check(config_path: str | None, timeout: float | None) -> None:
         width = max([len(n) for n in [*config.sources, *config.resources]] + [1])
         if bridge.drivers:
             with ThreadPoolExecutor(max_workers=min(8, len(bridge.drivers))) as pool:
-                probes = dict(zip(bridge.drivers, pool.map(lambda d: _probe(d, timeout),
-                                                          bridge.drivers.values())))
+                probes = dict(zip(bridge.drivers, pool.map(lambda d: _probe(d, timeout), bridge.drivers.values())))
         else:
             probes = {}
         for name, (problem, took) in probes.items():
@@ -96,8 +99,10 @@ def check(config_path: str | None, timeout: float | None) -> None:
         for name, resource in bridge.resources.items():
             spec = resource.spec
             kind, target = next(iter(spec.target.items()))
-            what = f"{kind} {target if kind != 'select' else '(...)'} on {spec.source}, " \
-                   f"{len(spec.mapping.fields)} field(s), key {', '.join(spec.mapping.key)}"
+            what = (
+                f"{kind} {target if kind != 'select' else '(...)'} on {spec.source}, "
+                f"{len(spec.mapping.fields)} field(s), key {', '.join(spec.mapping.key)}"
+            )
             if probes[spec.source][0] is not None:
                 problem = f"source {spec.source!r} is failing"
             else:
@@ -116,6 +121,7 @@ def _check_sinks(sinks: dict[str, dict]) -> int:
         return 0
     from legacy_bridge.events.sinks.base import SinkUnavailable
     from legacy_bridge.events.sinks.registry import build
+
     click.echo("event sinks:")
     width, failing = max(len(n) for n in sinks), 0
     for name, settings in sinks.items():

@@ -4,27 +4,40 @@ with an exit code, and a failure's reason as an operator reads it.
 Exit codes: 0 all well; 1 a source or resource is failing (or a lookup found nothing);
 2 the config is invalid or the command was used wrongly.
 """
+
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, NoReturn
+from typing import NoReturn
 
 import click
 
 from legacy_bridge.config import Config
 from legacy_bridge.errors import ConfigError, LegacyBridgeError
 
-__all__ = ["EXIT_FAILING", "EXIT_USAGE", "config_option", "fail", "config_path_of", "load_config",
-           "quiet_drivers", "reason"]
+__all__ = [
+    "EXIT_FAILING",
+    "EXIT_USAGE",
+    "config_option",
+    "fail",
+    "config_path_of",
+    "load_config",
+    "quiet_drivers",
+    "reason",
+]
 
 EXIT_FAILING = 1
 EXIT_USAGE = 2
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False),
-    help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).")
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).",
+)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -41,6 +54,7 @@ def config_path_of(config_path: str | None) -> str:
 
 def load_config(config_path: str | None) -> Config:
     from legacy_bridge.config import load
+
     try:
         return load(config_path_of(config_path))
     except ConfigError as error:
@@ -73,7 +87,7 @@ def reason(error: BaseException) -> str:
     if isinstance(error, LegacyBridgeError):
         text = error.detail
         code = getattr(error, "legacy_code", None)
-        text += f" [{code}]" if code else ""      # the legacy system's own code (SQLSTATE)
+        text += f" [{code}]" if code else ""  # the legacy system's own code (SQLSTATE)
     else:
         text = f"{type(error).__name__}: {error}"
     cause = cause_of(error)

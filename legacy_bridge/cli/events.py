@@ -4,6 +4,7 @@
 - ``events replay --sink S --since <event id|time>``: publish a range again (the relay does it);
 - ``events prune``: apply ``events.retention`` now (the worker does it every minute).
 """
+
 from __future__ import annotations
 
 import click
@@ -13,6 +14,7 @@ from legacy_bridge.cli.common import config_option, fail, load_config
 
 def _store(config_path: str | None):
     from legacy_bridge.events.state import StateStore, state_url
+
     config = load_config(config_path)
     store = StateStore(state_url(config.service, config.origin))
     store.migrate()
@@ -30,6 +32,7 @@ def status(config_path: str | None) -> None:
     """Each sink's lag, oldest unsent event, published, unroutable and failed counts (JSON)."""
     from legacy_bridge.events.sink_ops import report
     from legacy_bridge.formats.jsonio import dumps
+
     config, store = _store(config_path)
     click.echo(dumps(report(store, list(config.events["sinks"]))).decode())
     store.close()
@@ -38,13 +41,18 @@ def status(config_path: str | None) -> None:
 @events.command("replay")
 @config_option
 @click.option("--sink", "sink", required=True, help="The sink (a name under events.sinks).")
-@click.option("--since", "since", required=True,
-              help="The first event to publish again: an event id (42 or evt_42) or a time (2026-11-29T10:00:00Z).")
+@click.option(
+    "--since",
+    "since",
+    required=True,
+    help="The first event to publish again: an event id (42 or evt_42) or a time (2026-11-29T10:00:00Z).",
+)
 def replay(config_path: str | None, sink: str, since: str) -> None:
     """Publish every event from --since on again to one sink, in order per key (the running
     relays do it; consumers see the same CloudEvents ids again)."""
     from legacy_bridge.events import sink_cursors
     from legacy_bridge.events.sink_ops import first_event_at
+
     config, store = _store(config_path)
     if sink not in config.events["sinks"]:
         fail(f"--sink: no sink {sink!r}; configured: {', '.join(sorted(config.events['sinks'])) or 'none'}")
@@ -54,8 +62,10 @@ def replay(config_path: str | None, sink: str, since: str) -> None:
         fail(str(exc))
     sink_cursors.ensure(store, sink, config.events["relay"]["partitions"])
     sink_cursors.replay(store, sink, first - 1)
-    click.echo(f"{sink}: events from id {first} on will be published again ({store.last_event_id() - first + 1} "
-               "at most, fewer if pruned)")
+    click.echo(
+        f"{sink}: events from id {first} on will be published again ({store.last_event_id() - first + 1} "
+        "at most, fewer if pruned)"
+    )
     store.close()
 
 
@@ -64,6 +74,7 @@ def replay(config_path: str | None, sink: str, since: str) -> None:
 def prune(config_path: str | None) -> None:
     """Delete the events older than events.retention that every sink and subscription has taken."""
     from legacy_bridge.events.sink_ops import prune as prune_log
+
     config, store = _store(config_path)
     if config.events["retention"] is None:
         fail("events.retention is not set: every event is kept")

@@ -6,20 +6,20 @@ Progress (rows, rows/s) goes to stderr a few times a second.  The file appears o
 complete: rows go to ``FILE.part``, renamed when the last row is written; an error
 removes it and exits 1.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import click
 
 from legacy_bridge.cli.common import EXIT_FAILING, EXIT_USAGE, fail, load_config, reason
-
 from legacy_bridge.errors import ConfigError, FaultInvalidInput, InvalidInput, LegacyBridgeError
-
 
 
 class Progress:
@@ -64,25 +64,44 @@ def _args(filters: tuple[str, ...], fields: str | None, sort: str | None, since:
 @click.command("export")
 @click.argument("resource_name", metavar="RESOURCE")
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson", show_default=True)
-@click.option("--since", help="Only rows whose watermark is greater (updated_since); '' for every row "
-                              "in watermark order.")
+@click.option(
+    "--since", help="Only rows whose watermark is greater (updated_since); '' for every row in watermark order."
+)
 @click.option("--filter", "filters", multiple=True, metavar="FIELD[op]=VALUE", help="A filter (repeatable).")
 @click.option("--fields", help="The fields to export, comma-separated (default: all).")
 @click.option("--sort", help="e.g. -opened_on,id (not with --since).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="The file to write ('-' for stdout).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).")
-def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, ...], fields: str | None,
-           sort: str | None, output: str, config_path: str | None) -> None:
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The file to write ('-' for stdout).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The YAML config file (default: $LEGACY_BRIDGE_CONFIG).",
+)
+def export(
+    resource_name: str,
+    fmt: str,
+    since: str | None,
+    filters: tuple[str, ...],
+    fields: str | None,
+    sort: str | None,
+    output: str,
+    config_path: str | None,
+) -> None:
     """Export every matching record of RESOURCE as NDJSON or CSV, with progress on stderr."""
     from legacy_bridge.formats.encoders import encoder
     from legacy_bridge.query.schema import parse_list
     from legacy_bridge.resources import Bridge
+
     config = load_config(config_path)
     if resource_name not in config.resources:
         fail(f"error: no resource {resource_name!r}; resources: {', '.join(config.resources) or 'none'}")
-    bridge = Bridge(config, secret="export")        # no cursor leaves the process
+    bridge = Bridge(config, secret="export")  # no cursor leaves the process
     target = None if output == "-" else Path(output)
     partial = None if target is None else target.with_name(target.name + ".part")
     try:
@@ -108,9 +127,11 @@ def export(resource_name: str, fmt: str, since: str | None, filters: tuple[str, 
     if partial is not None:
         os.replace(partial, target)
     where = "stdout" if target is None else str(target)
-    click.echo(f"exported {progress.rows:,} rows to {where}"
-               + (f"; resume with --since '{watermark or since}'" if query.incremental and (watermark or since) else ""),
-               err=True)
+    click.echo(
+        f"exported {progress.rows:,} rows to {where}"
+        + (f"; resume with --since '{watermark or since}'" if query.incremental and (watermark or since) else ""),
+        err=True,
+    )
 
 
 def _usage(error: Exception) -> bool:

@@ -1,4 +1,5 @@
 """``legacy-bridge introspect``: draft resources from an ODBC catalog, a copybook or a WSDL."""
+
 from __future__ import annotations
 
 import click
@@ -11,21 +12,39 @@ from legacy_bridge.errors import LegacyBridgeError
 @click.argument("source", required=False)
 @click.argument("table", required=False)
 @config_option
-@click.option("--sample", default=200, show_default=True, type=click.IntRange(0, 100_000),
-              help="Rows read to suggest converters (with --copybook: records shown).")
+@click.option(
+    "--sample",
+    default=200,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Rows read to suggest converters (with --copybook: records shown).",
+)
 @click.option("--name", "resource", default=None, help="The resource name (default: from the table).")
-@click.option("--copybook", type=click.Path(exists=True, dir_okay=False),
-              help="A COBOL copybook: print its layout and the first records of --data.")
+@click.option(
+    "--copybook",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A COBOL copybook: print its layout and the first records of --data.",
+)
 @click.option("--data", type=click.Path(exists=True, dir_okay=False), help="The data file the copybook describes.")
 @click.option("--codepage", default="cp037", show_default=True, help="With --copybook: cp037, cp500, cp1047, ascii...")
 @click.option("--record-format", type=click.Choice(["F", "V", "VB"]), default="F", show_default=True)
 @click.option("--floating-point", type=click.Choice(["ibm", "ieee"]), default="ibm", show_default=True)
 @click.option("--wsdl", default=None, help="A WSDL (URL or file): list its services, ports and operations.")
 @click.option("--operation", default=None, help="With --wsdl: print a draft resource for this operation.")
-def introspect(source: str | None, table: str | None, config_path: str | None, sample: int,
-               resource: str | None, copybook: str | None, data: str | None, codepage: str,
-               record_format: str, floating_point: str, wsdl: str | None = None,
-               operation: str | None = None) -> None:
+def introspect(
+    source: str | None,
+    table: str | None,
+    config_path: str | None,
+    sample: int,
+    resource: str | None,
+    copybook: str | None,
+    data: str | None,
+    codepage: str,
+    record_format: str,
+    floating_point: str,
+    wsdl: str | None = None,
+    operation: str | None = None,
+) -> None:
     """Print a draft resource YAML for TABLE (a table or view) of SOURCE, or, with
     --copybook X.cpy --data Y.bin, the layout, the first records and a draft config, or, with
     --wsdl URL|FILE, its operations (--operation NAME: a draft resource)."""
@@ -39,6 +58,7 @@ def introspect(source: str | None, table: str | None, config_path: str | None, s
         fail("error: give SOURCE TABLE, or --copybook X.cpy --data Y.bin")
     from legacy_bridge.drivers import driver_class
     from legacy_bridge.introspect.odbc import draft
+
     config = load_config(config_path)
     options = config.sources.get(source)
     if options is None:
@@ -57,19 +77,22 @@ def introspect(source: str | None, table: str | None, config_path: str | None, s
     click.echo(draft(description, source, resource), nl=False)
 
 
-def _introspect_copybook(copybook: str | None, data: str | None, codepage: str, record_format: str,
-                         floating_point: str, records: int) -> None:
+def _introspect_copybook(
+    copybook: str | None, data: str | None, codepage: str, record_format: str, floating_point: str, records: int
+) -> None:
     from legacy_bridge.introspect.flatfile import report
+
     if not (copybook and data):
         fail("error: --copybook and --data go together")
     try:
         click.echo(report(copybook, data, codepage, record_format, floating_point, records), nl=False)
-    except (ValueError, OSError) as error:    # a copybook that does not parse, an unknown code page
+    except (ValueError, OSError) as error:  # a copybook that does not parse, an unknown code page
         fail(f"error: {error}", EXIT_FAILING)
 
 
 def _introspect_wsdl(wsdl: str, operation: str | None, source: str | None, resource: str | None) -> None:
     from legacy_bridge.introspect.soap import introspect_wsdl
+
     code, text = introspect_wsdl(wsdl, operation, source or "legacy_soap", resource)
     if code:
         fail(text, code)

@@ -6,6 +6,7 @@ it adds the entry there, and ``revoke`` removes one; a running service re-reads 
 file within a second, so neither needs a restart.  Keys written inline in the config's
 ``auth.keys`` are listed but revoked by removing their line from the config.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,12 +19,14 @@ import yaml
 from legacy_bridge.cli.common import fail
 from legacy_bridge.errors import ConfigError
 
+
 def _sources(config_path: str | None, keys_file: str | None) -> tuple[list[dict], str | None]:
     """(the config's inline keys, the keys file to use) from the options and environment."""
     config_path = config_path or os.environ.get("LEGACY_BRIDGE_CONFIG")
     inline: list[dict] = []
     if config_path:
         from legacy_bridge.config import load
+
         try:
             config = load(config_path)
         except ConfigError as error:
@@ -47,8 +50,9 @@ def _write(path: str, entries: list[dict]) -> None:
 
 
 def _checked_file(keys_file: str) -> list[dict]:
-    from legacy_bridge.security.auth import check_keys, read_keys_file
     from legacy_bridge.config import Checker
+    from legacy_bridge.security.auth import check_keys, read_keys_file
+
     ck = Checker()
     entries = check_keys(ck, read_keys_file(keys_file), keys_file)
     if ck.problems:
@@ -57,10 +61,17 @@ def _checked_file(keys_file: str) -> list[dict]:
 
 
 _options = [
-    click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                 help="The YAML config (default: $LEGACY_BRIDGE_CONFIG); its auth.keys_file is used."),
-    click.option("--keys-file", type=click.Path(dir_okay=False),
-                 help="The keys file to manage (overrides the config's auth.keys_file)."),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        help="The YAML config (default: $LEGACY_BRIDGE_CONFIG); its auth.keys_file is used.",
+    ),
+    click.option(
+        "--keys-file",
+        type=click.Path(dir_okay=False),
+        help="The keys file to manage (overrides the config's auth.keys_file).",
+    ),
 ]
 
 
@@ -77,12 +88,18 @@ def keys() -> None:
 
 @keys.command()
 @click.argument("key_id")
-@click.option("--scope", "scopes", multiple=True, required=True,
-              help="<resource|*>:<read|write|*>, repeatable, e.g. --scope customers:read")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="<resource|*>:<read|write|*>, repeatable, e.g. --scope customers:read",
+)
 @_with_options
 def create(key_id: str, scopes: tuple[str, ...], config_path: str | None, keys_file: str | None) -> None:
     """Make a key KEY_ID: print it once, and store its hash in the keys file if there is one."""
     from legacy_bridge.security.scopes import KEY_ID, SCOPE, hash_key, new_key
+
     if not KEY_ID.match(key_id):
         fail(f"invalid key id {key_id!r}: letters, digits, . _ - (at most 64)")
     bad = [s for s in scopes if not SCOPE.match(s)]
@@ -99,8 +116,10 @@ def create(key_id: str, scopes: tuple[str, ...], config_path: str | None, keys_f
         _write(keys_file, _checked_file(keys_file) + [entry])
         click.echo(f"stored in {keys_file}")
     else:
-        click.echo("add to the config's auth.keys:\n  - " +
-                   yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=1000).strip())
+        click.echo(
+            "add to the config's auth.keys:\n  - "
+            + yaml.safe_dump(entry, default_flow_style=True, sort_keys=False, width=1000).strip()
+        )
 
 
 @keys.command(name="list")
@@ -108,8 +127,7 @@ def create(key_id: str, scopes: tuple[str, ...], config_path: str | None, keys_f
 def list_keys(config_path: str | None, keys_file: str | None) -> None:
     """Every known key: id, scopes, where it is kept (never a key, only a hash prefix)."""
     inline, keys_file = _sources(config_path, keys_file)
-    rows = [(e, "config") for e in inline] + [(e, keys_file) for e in
-                                              (_checked_file(keys_file) if keys_file else [])]
+    rows = [(e, "config") for e in inline] + [(e, keys_file) for e in (_checked_file(keys_file) if keys_file else [])]
     if not rows:
         click.echo("no keys")
     for entry, where in rows:

@@ -1,4 +1,5 @@
 """``legacy-bridge webhooks redeliver``: send many dead (or delivered) deliveries again at once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +16,11 @@ def webhooks() -> None:
 
 def _instant(name: str, text: str | None) -> float | None:
     from legacy_bridge.events.state import parse_instant
+
     if text is None:
         return None
     try:
-        return parse_instant(text).replace(tzinfo=dt.timezone.utc).timestamp()
+        return parse_instant(text).replace(tzinfo=dt.UTC).timestamp()
     except ValueError:
         fail(f"{name}: expected a time such as 2026-11-29T10:00:00Z, got {text!r}")
 
@@ -29,12 +31,14 @@ def _instant(name: str, text: str | None) -> float | None:
 @click.option("--status", type=click.Choice(["dead", "delivered"]), default="dead", show_default=True)
 @click.option("--since", default=None, help="Deliveries made at or after this time (2026-11-29T00:00:00Z).")
 @click.option("--until", default=None, help="Deliveries made before this time.")
-def redeliver(config_path: str | None, subscription: str | None, status: str, since: str | None,
-              until: str | None) -> None:
+def redeliver(
+    config_path: str | None, subscription: str | None, status: str, since: str | None, until: str | None
+) -> None:
     """Send every matching delivery again (same body and webhook-id, a fresh attempt budget);
     the running workers deliver them."""
     from legacy_bridge.events import outbox
     from legacy_bridge.events.state import StateStore, state_url
+
     config = load_config(config_path)
     start, end = _instant("--since", since), _instant("--until", until)
     if start is not None and end is not None and start >= end:

@@ -1,5 +1,6 @@
 """``legacy-bridge worker``: delivers webhooks, publishes to the event sinks (a relay thread, when
 ``events.sinks`` names any) and runs the due change scans, until stopped."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,12 @@ def _stop_on_signals(stop: threading.Event) -> None:
 @config_option
 @click.option("--once", is_flag=True, help="One pass (scan, fan out, deliver what is due), then exit.")
 @click.option("--name", default=None, help="This worker's name in claims (default: host:pid:random).")
-@click.option("--scan/--no-scan", default=True, show_default=True,
-              help="Also run the due change scans of resources with changes: (or leave them to legacy-bridge scan).")
+@click.option(
+    "--scan/--no-scan",
+    default=True,
+    show_default=True,
+    help="Also run the due change scans of resources with changes: (or leave them to legacy-bridge scan).",
+)
 def worker(config_path: str | None, once: bool, name: str | None, scan: bool = True) -> None:
     """Deliver webhooks and publish change events to the configured sinks, with retries."""
     from legacy_bridge.events.state import StateStore, state_url
@@ -29,16 +34,23 @@ def worker(config_path: str | None, once: bool, name: str | None, scan: bool = T
     from legacy_bridge.events.worker import Worker, due_scans
     from legacy_bridge.ops.logs import configure
     from legacy_bridge.resources import Bridge
+
     config = load_config(config_path)
     configure(os.environ.get("LEGACY_BRIDGE_LOG_LEVEL", "INFO"))
     store = StateStore(state_url(config.service, config.origin))
     store.migrate()
-    bridge = Bridge(config, secret="worker")      # reads only: no cursor is signed
-    runner = Worker(store, Settings.from_config(config.webhooks), name, due_scans(store, bridge) if scan else None,
-                    config.events.get("retention"))
+    bridge = Bridge(config, secret="worker")  # reads only: no cursor is signed
+    runner = Worker(
+        store,
+        Settings.from_config(config.webhooks),
+        name,
+        due_scans(store, bridge) if scan else None,
+        config.events.get("retention"),
+    )
     relay = None
-    if config.events.get("sinks"):          # the broker clients are the [events] extra
+    if config.events.get("sinks"):  # the broker clients are the [events] extra
         from legacy_bridge.events.relay import Relay
+
         relay = Relay(store, config.events, runner.name)
     relay_thread = None
     try:
@@ -49,7 +61,7 @@ def worker(config_path: str | None, once: bool, name: str | None, scan: bool = T
             return
         stop = threading.Event()
         _stop_on_signals(stop)
-        if relay is not None:       # its own thread: a broker that is away must not hold up webhooks
+        if relay is not None:  # its own thread: a broker that is away must not hold up webhooks
             relay_thread = threading.Thread(target=relay.run, args=(stop,), name="relay", daemon=True)
             relay_thread.start()
             click.echo(f"relay to sink(s) {', '.join(relay.sinks)}")

@@ -3,12 +3,21 @@
 The names below are re-exported lazily: importing one module of this package (the
 checker, say, from a section's own checks) must not load the whole validator.
 """
+
 from importlib import import_module
 from typing import Any
 
-_EXPORTS = {"Checker": "checker", "interpolate": "checker", "parse_duration": "checker", "parse_size": "checker",
-            "SERVICE_DEFAULTS": "loader", "load": "loader", "validate": "loader",
-            "Config": "model", "ResourceSpec": "model"}
+_EXPORTS = {
+    "Checker": "checker",
+    "interpolate": "checker",
+    "parse_duration": "checker",
+    "parse_size": "checker",
+    "SERVICE_DEFAULTS": "loader",
+    "load": "loader",
+    "validate": "loader",
+    "Config": "model",
+    "ResourceSpec": "model",
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -1,5 +1,6 @@
 """The config's building blocks: a checker that collects every problem with its key path,
 ``${ENV}`` interpolation, durations and sizes."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.I)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000 ** 2, "mib": 1024 ** 2, "gb": 1000 ** 3,
-               "gib": 1024 ** 3}
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
 
 
 def parse_duration(value: Any) -> float:
@@ -56,6 +56,7 @@ def interpolate(node: Any, path: str, problems: list[tuple[str, str]]) -> Any:
             problems.append((path, f"environment variable {match.group(1)} is not set"))
             return ""
         return value
+
     return _ENV.sub(one, node)
 
 
@@ -79,12 +80,11 @@ class Checker:
     def unknown(self, node: dict, known: set[str], path: str) -> None:
         for key in node:
             if key not in known:
-                self.fail(f"{path}.{key}" if path else str(key),
-                          f"unknown key; known: {', '.join(sorted(known))}")
+                self.fail(f"{path}.{key}" if path else str(key), f"unknown key; known: {', '.join(sorted(known))}")
 
     def integer(self, node: dict, key: str, path: str, default: int, low: int = 1) -> int:
         value = node.get(key, default)
-        if isinstance(value, str) and value.strip().isdecimal():   # ${VAR} interpolation yields text
+        if isinstance(value, str) and value.strip().isdecimal():  # ${VAR} interpolation yields text
             value = node[key] = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             self.fail(f"{path}.{key}", f"expected an integer >= {low}, got {value!r}")

@@ -5,6 +5,7 @@ to start on an invalid file (:class:`~legacy_bridge.errors.ConfigError`).  Each 
 is checked by its own module: sources, resources (operations for SOAP), and the auth,
 rate-limit and webhook sections by their own packages' checks.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,20 @@ from legacy_bridge.security import auth, ratelimit
 
 __all__ = ["validate", "load", "SERVICE_DEFAULTS", "TOP_KEYS"]
 
-TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "events",
-            "versions"}
-SERVICE_DEFAULTS: dict[str, Any] = {"title": "legacy-bridge", "version": "1", "base_path": "/v1",
-                    "default_limit": 100, "max_limit": 1000, "secret": None,
-                    "readiness_timeout": 2.0, "max_body": 1 << 20, "metrics": True,
-                    "state": None, "max_exports": None}
+TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "events", "versions"}
+SERVICE_DEFAULTS: dict[str, Any] = {
+    "title": "legacy-bridge",
+    "version": "1",
+    "base_path": "/v1",
+    "default_limit": 100,
+    "max_limit": 1000,
+    "secret": None,
+    "readiness_timeout": 2.0,
+    "max_body": 1 << 20,
+    "metrics": True,
+    "state": None,
+    "max_exports": None,
+}
 
 
 def validate(raw: Any, origin: str = "config") -> Config:
@@ -71,17 +80,31 @@ def validate(raw: Any, origin: str = "config") -> Config:
             if spec.default_limit > spec.max_limit:
                 ck.fail(f"resources.{name}.default_limit", "must not exceed max_limit")
             resources[name] = spec
-    versions = check_versions(ck, raw.get("versions"), ck.mapping(raw.get("resources"), "resources"),
-                              ck.mapping(raw.get("sources"), "sources"), service, resources)
+    versions = check_versions(
+        ck,
+        raw.get("versions"),
+        ck.mapping(raw.get("resources"), "resources"),
+        ck.mapping(raw.get("sources"), "sources"),
+        service,
+        resources,
+    )
     auth_options = auth.check_config(ck, raw["auth"]) if "auth" in raw else None
     limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
     webhook_options = check_webhooks(ck, raw.get("webhooks"))
     event_options = check_events(ck, raw.get("events"), service)
     if ck.problems:
         raise ConfigError(ck.problems, origin)
-    return Config(service=service, sources=sources, resources=resources, origin=origin,
-                  auth=auth_options, rate_limits=limits, webhooks=webhook_options,
-                  events=event_options, versions=versions)
+    return Config(
+        service=service,
+        sources=sources,
+        resources=resources,
+        origin=origin,
+        auth=auth_options,
+        rate_limits=limits,
+        webhooks=webhook_options,
+        events=event_options,
+        versions=versions,
+    )
 
 
 def load(path: str | os.PathLike) -> Config:

@@ -1,4 +1,5 @@
 """The validated config as the rest of the service reads it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,23 +21,23 @@ class ResourceSpec:
     max_limit: int
     description: str | None = None
     contract: type | None = None
-    operations: tuple[str, ...] = ("get", "list")    # the routes it has: get, list, create
-    changes: dict[str, Any] | None = None    # change feed options (legacy_bridge.changes)
-    watermark: tuple[str, ...] = ()      # field(s) that grow on every write: updated_since
-    version: str | None = None           # the API version of this contract; None: the base version's
+    operations: tuple[str, ...] = ("get", "list")  # the routes it has: get, list, create
+    changes: dict[str, Any] | None = None  # change feed options (legacy_bridge.changes)
+    watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
+    version: str | None = None  # the API version of this contract; None: the base version's
 
 
 @dataclass
 class ApiVersion:
     """One version of the API: its routes' prefix, its resources' contracts, its deprecation."""
 
-    name: str                                # e.g. v2: the last segment of ``path``
-    path: str                                # e.g. /v2
+    name: str  # e.g. v2: the last segment of ``path``
+    path: str  # e.g. /v2
     resources: dict[str, ResourceSpec]
-    base: bool = False                       # the version at service.base_path: every resource
-    deprecated: dt.datetime | None = None    # RFC 9745 Deprecation
-    sunset: dt.datetime | None = None        # RFC 8594 Sunset
-    link: str | None = None                  # rel="deprecation": the page that explains it
+    base: bool = False  # the version at service.base_path: every resource
+    deprecated: dt.datetime | None = None  # RFC 9745 Deprecation
+    sunset: dt.datetime | None = None  # RFC 8594 Sunset
+    link: str | None = None  # rel="deprecation": the page that explains it
 
 
 def base_version(service: dict[str, Any], resources: dict[str, ResourceSpec]) -> ApiVersion:
@@ -51,8 +52,8 @@ class Config:
     sources: dict[str, dict[str, Any]]
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     origin: str = "config"
-    auth: dict[str, Any] | None = None          # None: no auth: section, every route is open
+    auth: dict[str, Any] | None = None  # None: no auth: section, every route is open
     rate_limits: dict[str, Any] | None = None
-    webhooks: dict[str, Any] = field(default_factory=dict)    # the webhooks: section, defaults filled in
-    events: dict[str, Any] = field(default_factory=dict)      # the events: section (sinks, relay, retention)
+    webhooks: dict[str, Any] = field(default_factory=dict)  # the webhooks: section, defaults filled in
+    events: dict[str, Any] = field(default_factory=dict)  # the events: section (sinks, relay, retention)
     versions: list[ApiVersion] = field(default_factory=list)  # the base version first; empty: only it

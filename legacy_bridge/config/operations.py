@@ -1,5 +1,6 @@
 """Config checks of operation-bound resources (SOAP): ``get`` / ``list`` / ``create``
 name an operation, fill its parameters from placeholders and find the records."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,7 @@ PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": 
 _PLACEHOLDER = re.compile(r"^\{([a-z]+)(?:\.([a-z][a-z0-9_]*))?\}$")
 
 
-def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[str, FieldMap],
-                     key: list) -> dict:
+def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[str, FieldMap], key: list) -> dict:
     node = ck.mapping(node, path)
     ck.unknown(node, LIST_KEYS if op == "list" else OPERATION_KEYS, path)
     if not isinstance(node.get("operation"), str) or not node.get("operation"):
@@ -33,14 +33,18 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
         match = _PLACEHOLDER.match(template) if isinstance(template, str) else None
         if match is None:
             if isinstance(template, str) and "{" in template:
-                ck.fail(f"{path}.params.{param}", f"{template!r} is not a placeholder; {op} takes "
-                        + ", ".join("{%s}" % a for a in allowed))
+                ck.fail(
+                    f"{path}.params.{param}",
+                    f"{template!r} is not a placeholder; {op} takes " + ", ".join(f"{{{a}}}" for a in allowed),
+                )
             continue
         kind, name = match.groups()
         used.add(kind)
         if kind not in allowed:
-            ck.fail(f"{path}.params.{param}", f"{op} cannot use {template}; it takes "
-                    + ", ".join("{%s}" % a for a in allowed))
+            ck.fail(
+                f"{path}.params.{param}",
+                f"{op} cannot use {template}; it takes " + ", ".join(f"{{{a}}}" for a in allowed),
+            )
         elif name is not None and name not in fields:
             ck.fail(f"{path}.params.{param}", f"{template}: no field {name!r}; fields: {', '.join(fields)}")
         elif kind == "filter" and (name is None or not (fields[name].filter or name in key)):
@@ -54,8 +58,11 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
     if op == "list":
         _check_required(ck, node, params, f"{path}.required")
     if op == "list" and ("next" in node) != ("page" in used):
-        ck.fail(path, "next (where the response holds the next page token) and a {page} parameter "
-                      "(where the request takes it) go together")
+        ck.fail(
+            path,
+            "next (where the response holds the next page token) and a {page} parameter "
+            "(where the request takes it) go together",
+        )
     return node
 
 
@@ -65,19 +72,26 @@ def _check_required(ck: Checker, node: dict, params: dict, path: str) -> None:
     required = node.get("required")
     if required is None:
         return
-    filters = [m.group(2) for t in params.values()
-               if isinstance(t, str) and (m := _PLACEHOLDER.match(t)) and m.group(1) == "filter"]
+    filters = [
+        m.group(2)
+        for t in params.values()
+        if isinstance(t, str) and (m := _PLACEHOLDER.match(t)) and m.group(1) == "filter"
+    ]
     if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
         ck.fail(path, "expected a list of field names, e.g. [origin, destination]")
         return
     for name in required:
         if name not in filters:
-            ck.fail(path, f"{name!r} is not a {{filter.<field>}} parameter of the operation; "
-                          f"filter parameters: {', '.join(filters) or 'none'}")
+            ck.fail(
+                path,
+                f"{name!r} is not a {{filter.<field>}} parameter of the operation; "
+                f"filter parameters: {', '.join(filters) or 'none'}",
+            )
 
 
-def check_operations(ck: Checker, node: dict, path: str, fields: dict[str, FieldMap],
-                      key: list) -> tuple[dict, tuple[str, ...]]:
+def check_operations(
+    ck: Checker, node: dict, path: str, fields: dict[str, FieldMap], key: list
+) -> tuple[dict, tuple[str, ...]]:
     """The target of an operation-bound resource: get/list/create, faults, field columns."""
     target: dict[str, Any] = {}
     for op in ("get", "list", "create"):

@@ -1,5 +1,6 @@
 """Checks of one resource of the ``resources:`` section: its source and target, fields,
 key, limits, contract, operations (SOAP), watermark and change feed."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,8 @@ from typing import Any
 from legacy_bridge.config.checker import Checker, import_object
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
-from legacy_bridge.contracts.converters import ConversionError, build as build_converter
+from legacy_bridge.contracts.converters import ConversionError
+from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 from legacy_bridge.drivers import driver_class
 from legacy_bridge.events.changes import check_options as check_changes_options
@@ -18,9 +20,25 @@ __all__ = ["check_resource", "check_changes", "RESOURCE_KEYS", "FIELD_KEYS"]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-RESOURCE_KEYS = {"source", "table", "view", "select", "key", "fields", "description",
-                 "default_limit", "max_limit", "contract", "get", "list", "create", "faults",
-                 "watermark", "changes", "versions"}
+RESOURCE_KEYS = {
+    "source",
+    "table",
+    "view",
+    "select",
+    "key",
+    "fields",
+    "description",
+    "default_limit",
+    "max_limit",
+    "contract",
+    "get",
+    "list",
+    "create",
+    "faults",
+    "watermark",
+    "changes",
+    "versions",
+}
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
 
 
@@ -44,9 +62,15 @@ def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | Non
             ck.fail(f"{path}.{flag}", f"expected true or false, got {node[flag]!r}")
     if not isinstance(column, str):
         return None
-    return FieldMap(name=name, column=column, converter=converter,
-                    filter=node.get("filter") is True, sort=node.get("sort") is True,
-                    description=node.get("description"), nullable=node.get("nullable", True) is True)
+    return FieldMap(
+        name=name,
+        column=column,
+        converter=converter,
+        filter=node.get("filter") is True,
+        sort=node.get("sort") is True,
+        description=node.get("description"),
+        nullable=node.get("nullable", True) is True,
+    )
 
 
 def _names_its_files(source: Any) -> bool:
@@ -77,8 +101,9 @@ def _sorts(source: Any) -> bool:
 def check_changes(ck: Checker, node: dict, spec: ResourceSpec, source: Any) -> dict | None:
     """A resource's ``changes:`` (the change feed), checked by legacy_bridge.changes."""
     path = f"resources.{spec.name}.changes"
-    options, problems = check_changes_options(node["changes"], spec.mapping.fields,
-                                      tuple(spec.watermark), _sorts(source))
+    options, problems = check_changes_options(
+        node["changes"], spec.mapping.fields, tuple(spec.watermark), _sorts(source)
+    )
     for key, message in problems:
         ck.fail(f"{path}.{key}" if key else path, message)
     return options
@@ -150,6 +175,14 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     # keys are always filterable and sortable, and never null
     for k in key:
         fields[k] = FieldMap(**{**fields[k].__dict__, "filter": True, "sort": True, "nullable": False})
-    return ResourceSpec(name=name, source=source, target=targets, description=node.get("description"),
-                        mapping=Mapping(fields=fields, key=list(key)), contract=contract,
-                        operations=operations, watermark=watermark, **limits)
+    return ResourceSpec(
+        name=name,
+        source=source,
+        target=targets,
+        description=node.get("description"),
+        mapping=Mapping(fields=fields, key=list(key)),
+        contract=contract,
+        operations=operations,
+        watermark=watermark,
+        **limits,
+    )

@@ -1,4 +1,5 @@
 """Checks of the ``sources:`` section (and ``plugins:``, which may register more kinds)."""
+
 from __future__ import annotations
 
 import codecs
@@ -46,8 +47,9 @@ def check_source(ck: Checker, name: str, node: Any) -> dict | None:
         try:
             ZoneInfo(str(node["timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
-            ck.fail(f"{path}.timezone", f"unknown time zone {node['timezone']!r}; an IANA name such as "
-                                        "Europe/Berlin or UTC")
+            ck.fail(
+                f"{path}.timezone", f"unknown time zone {node['timezone']!r}; an IANA name such as Europe/Berlin or UTC"
+            )
     check_policy(node, path, ck.fail, parse_duration)
     for key in ("timeout", "connect_timeout"):
         ck.duration(node, key, path)

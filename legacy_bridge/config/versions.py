@@ -7,6 +7,7 @@ every resource with the resource's own ``fields``.  Another version serves the r
 resource's own keys; its routes sit beside the base version's (``/v2`` beside ``/v1``).  The
 top-level ``versions:`` section marks versions deprecated (``deprecated``, ``sunset``, ``link``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,6 +25,7 @@ VERSION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 OVERRIDE_KEYS = {"fields", "key", "description", "contract", "watermark", "default_limit", "max_limit"}
 VERSION_KEYS = {"deprecated", "sunset", "link"}
 
+
 def _moment(ck: Checker, node: dict, key: str, path: str) -> dt.datetime | None:
     """A date (midnight UTC) or an ISO 8601 timestamp (UTC unless it says its offset)."""
     value = node.get(key)
@@ -39,28 +41,30 @@ def _moment(ck: Checker, node: dict, key: str, path: str) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         ck.fail(f"{path}.{key}", f"expected a date such as 2026-06-30 (or a timestamp), got {node.get(key)!r}")
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _versioned_resource(ck: Checker, name: str, node: dict, version: str, override: Any,
-                        sources: dict, service: dict) -> ResourceSpec | None:
+def _versioned_resource(
+    ck: Checker, name: str, node: dict, version: str, override: Any, sources: dict, service: dict
+) -> ResourceSpec | None:
     path = f"resources.{name}.versions.{version}"
     override = ck.mapping(override, path)
     ck.unknown(override, OVERRIDE_KEYS, path)
-    merged = {k: v for k, v in node.items() if k not in ("versions", "changes")}   # the feed is the base's
+    merged = {k: v for k, v in node.items() if k not in ("versions", "changes")}  # the feed is the base's
     merged.update({k: v for k, v in override.items() if k in OVERRIDE_KEYS})
     sub = Checker()
     spec = check_resource(sub, name, merged, sources, service)
     prefix = f"resources.{name}"
-    ck.problems.extend((path + p[len(prefix):] if p.startswith(prefix) else p, m) for p, m in sub.problems)
+    ck.problems.extend((path + p[len(prefix) :] if p.startswith(prefix) else p, m) for p, m in sub.problems)
     if spec is not None and not sub.problems:
         spec.version = version
         return spec
     return None
 
 
-def check_versions(ck: Checker, raw: Any, nodes: dict, sources: dict, service: dict,
-                   resources: dict[str, ResourceSpec]) -> list[ApiVersion]:
+def check_versions(
+    ck: Checker, raw: Any, nodes: dict, sources: dict, service: dict, resources: dict[str, ResourceSpec]
+) -> list[ApiVersion]:
     """Every version served, the base first, the others in the order they are declared
     (the ``versions:`` section first); a problem names its path."""
     base = base_version(service, resources)
@@ -71,19 +75,25 @@ def check_versions(ck: Checker, raw: Any, nodes: dict, sources: dict, service: d
             continue
         for version, override in ck.mapping(node["versions"], f"resources.{name}.versions").items():
             if version == base.name:
-                ck.fail(f"resources.{name}.versions.{version}", f"{version} is the base version "
-                        f"(service.base_path): its contract is the resource's own fields")
+                ck.fail(
+                    f"resources.{name}.versions.{version}",
+                    f"{version} is the base version (service.base_path): its contract is the resource's own fields",
+                )
                 continue
             extra.setdefault(version, {})
-            if name in resources:            # a resource refused already has its problems listed
+            if name in resources:  # a resource refused already has its problems listed
                 spec = _versioned_resource(ck, name, node, version, override, sources, service)
                 if spec is not None:
                     extra[version][name] = spec
     if extra and not base.name:
-        ck.fail("service.base_path", "must end in the base version's name (e.g. /v1) when other versions "
-                                     "are served beside it")
-    versions = [base] + [ApiVersion(name=v, path=base.path[: len(base.path) - len(base.name)] + v,
-                                    resources=specs) for v, specs in extra.items()]
+        ck.fail(
+            "service.base_path",
+            "must end in the base version's name (e.g. /v1) when other versions are served beside it",
+        )
+    versions = [base] + [
+        ApiVersion(name=v, path=base.path[: len(base.path) - len(base.name)] + v, resources=specs)
+        for v, specs in extra.items()
+    ]
     for version in versions:
         path = f"versions.{version.name}"
         if not VERSION_NAME.match(version.name or "v"):
@@ -101,7 +111,10 @@ def check_versions(ck: Checker, raw: Any, nodes: dict, sources: dict, service: d
                 ck.fail(f"{path}.sunset", "must not come before deprecated")
             if (version.sunset or link) and not version.deprecated:
                 ck.fail(f"{path}.deprecated", "required with sunset or link: the date the version was deprecated")
-        if not version.base and not version.resources and not any(
-                p.startswith("resources.") and f".versions.{version.name}" in p for p, _ in ck.problems):
+        if (
+            not version.base
+            and not version.resources
+            and not any(p.startswith("resources.") and f".versions.{version.name}" in p for p, _ in ck.problems)
+        ):
             ck.fail(path, "no resource declares this version (resources.<name>.versions)")
     return versions

@@ -6,6 +6,7 @@ code tables, implied decimals (cents in an INTEGER), a view without a primary ke
 a composite key, and cp1252 bytes stored raw in CHAR columns.  The data is
 deterministic; rebuilding replaces the file atomically.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,15 +24,38 @@ __all__ = ["build", "config_for", "sample_urls", "curl_lines", "event_lines", "B
 
 CUSTOMERS, ORDERS, DB_NAME, CONFIG_NAME = 500, 2000, "legacy-crm.db", "legacy-bridge.yaml"
 SECRET = "demo-only-not-a-secret"
-_NAMES = ("Café Müller", "Björk & Søn", "Peña Hermanos", "Zoë's Bakery", "Crème Brûlée", "€uro Supplies",
-          "Nordwind", "Harbor Freight", "Pioneer", "Blue Ridge", "Atlas", "Keystone", "Summit",
-          "Riverside", "Granite", "Lakeshore")
+_NAMES = (
+    "Café Müller",
+    "Björk & Søn",
+    "Peña Hermanos",
+    "Zoë's Bakery",
+    "Crème Brûlée",
+    "€uro Supplies",
+    "Nordwind",
+    "Harbor Freight",
+    "Pioneer",
+    "Blue Ridge",
+    "Atlas",
+    "Keystone",
+    "Summit",
+    "Riverside",
+    "Granite",
+    "Lakeshore",
+)
 _KINDS = ("GmbH", "Trading", "Logistics", "& Co", "Imports", "Wholesale", "Ltd", "Inc")
 _CITIES = ("Boston", "New York", "Austin", "San José", "Köln", "Zürich", "Montréal", "Málaga", "Denver")
 _STATES = ("MA", "NY", "TX", "CA", "NJ", "IL")
-_ITEMS = (("WIDGET-S", "Widget, small"), ("WIDGET-L", "Widget, large"), ("CRM-FRAICHE", "Crème fraîche 200g"),
-          ("JALAPENO", "Jalapeño relish"), ("SHIRT-XL", "Hemd Größe XL"), ("CAFE-CREME", "Café crème beans"),
-          ("BOLT-M8", "Bolt M8 × 40"), ("NUT-M8", "Nut M8"), ("GEAR-12T", "Gear, 12 teeth"))
+_ITEMS = (
+    ("WIDGET-S", "Widget, small"),
+    ("WIDGET-L", "Widget, large"),
+    ("CRM-FRAICHE", "Crème fraîche 200g"),
+    ("JALAPENO", "Jalapeño relish"),
+    ("SHIRT-XL", "Hemd Größe XL"),
+    ("CAFE-CREME", "Café crème beans"),
+    ("BOLT-M8", "Bolt M8 × 40"),
+    ("NUT-M8", "Nut M8"),
+    ("GEAR-12T", "Gear, 12 teeth"),
+)
 
 DDL = (
     """CREATE TABLE LGCY_CUST (
@@ -77,11 +101,20 @@ def _customers(rng: random.Random) -> list[tuple]:
         active = rng.random() < 0.8
         closed = 0 if active else _yyyymmdd(opened + dt.timedelta(days=rng.randrange(30, 2000)))
         name = f"{_NAMES[n % len(_NAMES)]} {_KINDS[(n // len(_NAMES)) % len(_KINDS)]}"
-        rows.append((n, _char(name, 40), _char(rng.choice(_CITIES), 24), _char(rng.choice(_STATES), 2),
-                     0 if n % 23 == 0 else _yyyymmdd(opened),          # 0: "date not captured"
-                     rng.randrange(7, 19) * 10000 + rng.randrange(60) * 100 + rng.randrange(60),
-                     closed, _char("Y" if active else "N", 1),
-                     _char("A" if active else rng.choice("CH"), 1), rng.randrange(10, 500) * 10000))
+        rows.append(
+            (
+                n,
+                _char(name, 40),
+                _char(rng.choice(_CITIES), 24),
+                _char(rng.choice(_STATES), 2),
+                0 if n % 23 == 0 else _yyyymmdd(opened),  # 0: "date not captured"
+                rng.randrange(7, 19) * 10000 + rng.randrange(60) * 100 + rng.randrange(60),
+                closed,
+                _char("Y" if active else "N", 1),
+                _char("A" if active else rng.choice("CH"), 1),
+                rng.randrange(10, 500) * 10000,
+            )
+        )
     return rows
 
 
@@ -91,17 +124,27 @@ def _orders(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
         ord_no = 100001 + i
         ordered = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randrange(2500))
         status = rng.choices(("SH", "OP", "CN", "BO"), (70, 15, 10, 5))[0]
-        shipped = {"SH": _yyyymmdd(ordered + dt.timedelta(days=rng.randrange(1, 15))),
-                   "BO": 99999999}.get(status, 0)                   # 99999999: "until further notice"
+        shipped = {"SH": _yyyymmdd(ordered + dt.timedelta(days=rng.randrange(1, 15))), "BO": 99999999}.get(
+            status, 0
+        )  # 99999999: "until further notice"
         total = 0
         for ln_no in range(1, rng.randrange(1, 5) + 1):
             code, text = rng.choice(_ITEMS)
             qty, price = rng.randrange(1, 20), rng.randrange(99, 20000)
             total += qty * price
             lines.append((ord_no, ln_no, _char(code, 12), _char(text, 30), qty, price))
-        orders.append((ord_no, rng.randrange(1, CUSTOMERS + 1), _yyyymmdd(ordered),
-                       rng.randrange(6, 22) * 10000 + rng.randrange(60) * 100 + rng.randrange(60),
-                       shipped, _char(status, 2), _char("Y" if rng.random() < 0.1 else "N", 1), total))
+        orders.append(
+            (
+                ord_no,
+                rng.randrange(1, CUSTOMERS + 1),
+                _yyyymmdd(ordered),
+                rng.randrange(6, 22) * 10000 + rng.randrange(60) * 100 + rng.randrange(60),
+                shipped,
+                _char(status, 2),
+                _char("Y" if rng.random() < 0.1 else "N", 1),
+                total,
+            )
+        )
     return orders, lines
 
 
@@ -114,8 +157,11 @@ def _create(path: Path) -> int:
         for statement in DDL:
             conn.execute(statement)
         # CAST(? AS TEXT) keeps the cp1252 bytes as they are: the legacy encoding, not UTF-8
-        conn.executemany("INSERT INTO LGCY_CUST VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
-                         " ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)", customers)
+        conn.executemany(
+            "INSERT INTO LGCY_CUST VALUES (?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),"
+            " ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)",
+            customers,
+        )
         conn.executemany("INSERT INTO LGCY_ORD VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?)", orders)
         conn.executemany("INSERT INTO LGCY_ORD_LN VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), ?, ?)", lines)
         conn.commit()
@@ -140,18 +186,28 @@ INVOICES, EXTRACT_NAME, COPYBOOK_NAME = 300, "INVOICE.D20240131.bin", "INVOICE.c
 def _extract(folder: Path) -> Path:
     """The mainframe's nightly drop: EBCDIC records written by the copybook's own encoder."""
     from decimal import Decimal
+
     from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
+
     rng = random.Random(2024)
     drops = folder / "drops"
     drops.mkdir(exist_ok=True)
     (folder / COPYBOOK_NAME).write_text(INVOICE_COPYBOOK, encoding="ascii")
     encode = make_encoder(parse_copybook(INVOICE_COPYBOOK), "cp037")
     day = dt.date(2023, 11, 1)
-    records = b"".join(encode((700001 + i, rng.randrange(1, CUSTOMERS + 1),
-                               _yyyymmdd(day + dt.timedelta(days=rng.randrange(92))),
-                               Decimal(rng.randrange(-5000, 900000)).scaleb(-2), rng.choice("OOPPPC")))
-                       for i in range(INVOICES))
-    staging = drops / ("." + EXTRACT_NAME + ".part")       # hidden until complete
+    records = b"".join(
+        encode(
+            (
+                700001 + i,
+                rng.randrange(1, CUSTOMERS + 1),
+                _yyyymmdd(day + dt.timedelta(days=rng.randrange(92))),
+                Decimal(rng.randrange(-5000, 900000)).scaleb(-2),
+                rng.choice("OOPPPC"),
+            )
+        )
+        for i in range(INVOICES)
+    )
+    staging = drops / ("." + EXTRACT_NAME + ".part")  # hidden until complete
     staging.write_bytes(records)
     os.replace(staging, drops / EXTRACT_NAME)
     return drops
@@ -165,16 +221,30 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
     are in the change feed, published to RabbitMQ at ``broker_url`` when one is given."""
     config = {
         "service": {"title": "Legacy CRM (legacy-bridge demo)", "secret": SECRET, "max_limit": 500},
-        "sources": {"crm": {"kind": "odbc", "encoding": "cp1252", "timeout": "5s",
-                            "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1"},
-                    "billing": {"kind": "flatfile", "path": str(database.parent.resolve() / "drops" / "INVOICE.*.bin"),
-                                "copybook": str(database.parent.resolve() / COPYBOOK_NAME), "codepage": "cp037",
-                                "record_format": "F", "pick": "newest", "bad_records": "quarantine"}},
+        "sources": {
+            "crm": {
+                "kind": "odbc",
+                "encoding": "cp1252",
+                "timeout": "5s",
+                "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1",
+            },
+            "billing": {
+                "kind": "flatfile",
+                "path": str(database.parent.resolve() / "drops" / "INVOICE.*.bin"),
+                "copybook": str(database.parent.resolve() / COPYBOOK_NAME),
+                "codepage": "cp037",
+                "record_format": "F",
+                "pick": "newest",
+                "bad_records": "quarantine",
+            },
+        },
         "resources": {
             "customers": {
-                "source": "crm", "table": "LGCY_CUST", "key": ["id"],
+                "source": "crm",
+                "table": "LGCY_CUST",
+                "key": ["id"],
                 "description": "Customers (LGCY_CUST)",
-                "changes": {"mode": "snapshot", "every": "5s"},     # no update timestamp: snapshot diffs
+                "changes": {"mode": "snapshot", "every": "5s"},  # no update timestamp: snapshot diffs
                 "fields": {
                     "id": {"column": "CUST_NO", "converter": "int"},
                     "name": {"column": "CUST_NM", "converter": {"trim": {"width": 40}}, "filter": True, "sort": True},
@@ -184,29 +254,50 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
                     "opened_at": {"column": "OPEN_TM", "converter": "hhmmss"},
                     "closed_on": {"column": "CLS_DT", "converter": "yyyymmdd", "filter": True},
                     "active": {"column": "ACTV_FLG", "converter": "flag", "filter": True},
-                    "status": {"column": "STAT_CD", "filter": True, "converter": {
-                        "code": {"codes": {"A": "active", "C": "closed", "H": "on_hold"}}}},
-                    "credit_limit": {"column": "CRDT_LMT", "converter": {"decimal": {"implied": 2}},
-                                     "filter": True, "sort": True},
+                    "status": {
+                        "column": "STAT_CD",
+                        "filter": True,
+                        "converter": {"code": {"codes": {"A": "active", "C": "closed", "H": "on_hold"}}},
+                    },
+                    "credit_limit": {
+                        "column": "CRDT_LMT",
+                        "converter": {"decimal": {"implied": 2}},
+                        "filter": True,
+                        "sort": True,
+                    },
                 },
             },
             "orders": {
-                "source": "crm", "table": "LGCY_ORD", "key": ["order_no"], "description": "Orders (LGCY_ORD)",
+                "source": "crm",
+                "table": "LGCY_ORD",
+                "key": ["order_no"],
+                "description": "Orders (LGCY_ORD)",
                 "fields": {
                     "order_no": {"column": "ORD_NO", "converter": "int"},
                     "customer_id": {"column": "CUST_NO", "converter": "int", "filter": True},
                     "ordered_on": {"column": "ORD_DT", "converter": "yyyymmdd", "filter": True, "sort": True},
                     "ordered_at": {"column": "ORD_TM", "converter": "hhmmss"},
                     "shipped_on": {"column": "SHIP_DT", "converter": "yyyymmdd", "filter": True},
-                    "status": {"column": "ORD_STAT_CD", "filter": True, "converter": {"code": {"codes": {
-                        "OP": "open", "SH": "shipped", "CN": "cancelled", "BO": "backordered"}}}},
+                    "status": {
+                        "column": "ORD_STAT_CD",
+                        "filter": True,
+                        "converter": {
+                            "code": {"codes": {"OP": "open", "SH": "shipped", "CN": "cancelled", "BO": "backordered"}}
+                        },
+                    },
                     "rush": {"column": "RUSH_FLG", "converter": "flag", "filter": True},
-                    "total": {"column": "ORD_TOT_AMT", "converter": {"decimal": {"implied": 2}},
-                              "filter": True, "sort": True},
+                    "total": {
+                        "column": "ORD_TOT_AMT",
+                        "converter": {"decimal": {"implied": 2}},
+                        "filter": True,
+                        "sort": True,
+                    },
                 },
             },
             "order-lines": {
-                "source": "crm", "table": "LGCY_ORD_LN", "key": ["order_no", "line_no"],
+                "source": "crm",
+                "table": "LGCY_ORD_LN",
+                "key": ["order_no", "line_no"],
                 "description": "Order lines (LGCY_ORD_LN, composite key)",
                 "fields": {
                     "order_no": {"column": "ORD_NO", "converter": "int"},
@@ -218,36 +309,48 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
                 },
             },
             "invoices": {
-                "source": "billing", "key": ["invoice_no"],
+                "source": "billing",
+                "key": ["invoice_no"],
                 "description": "Invoices from the nightly EBCDIC extract (copybook INVOICE.cpy)",
                 "fields": {
                     "invoice_no": {"column": "INV-NO", "converter": "int"},
                     "customer_id": {"column": "CUST-NO", "converter": "int", "filter": True},
                     "invoiced_on": {"column": "INV-DT", "converter": "yyyymmdd", "filter": True},
                     "amount_due": {"column": "AMT-DUE", "converter": "decimal", "filter": True},
-                    "status": {"column": "STAT-CD", "filter": True, "converter": {"code": {"codes": {
-                        "O": "open", "P": "paid", "C": "cancelled"}}}},
+                    "status": {
+                        "column": "STAT-CD",
+                        "filter": True,
+                        "converter": {"code": {"codes": {"O": "open", "P": "paid", "C": "cancelled"}}},
+                    },
                 },
             },
             "open-orders": {
-                "source": "crm", "view": "V_OPEN_ORD", "key": ["order_no"],
+                "source": "crm",
+                "view": "V_OPEN_ORD",
+                "key": ["order_no"],
                 "description": "Open and backordered orders (view V_OPEN_ORD, no primary key)",
                 "fields": {
                     "order_no": {"column": "ORD_NO", "converter": "int"},
                     "customer_id": {"column": "CUST_NO", "converter": "int", "filter": True},
                     "customer_name": {"column": "CUST_NM", "converter": {"trim": {"width": 40}}},
                     "ordered_on": {"column": "ORD_DT", "converter": "yyyymmdd", "filter": True, "sort": True},
-                    "status": {"column": "ORD_STAT_CD", "filter": True, "converter": {"code": {"codes": {
-                        "OP": "open", "BO": "backordered"}}}},
+                    "status": {
+                        "column": "ORD_STAT_CD",
+                        "filter": True,
+                        "converter": {"code": {"codes": {"OP": "open", "BO": "backordered"}}},
+                    },
                     "total": {"column": "ORD_TOT_AMT", "converter": {"decimal": {"implied": 2}}},
                 },
             },
         },
-        "webhooks": {"allow_networks": ["127.0.0.0/8"]},      # a receiver on this machine may subscribe
+        "webhooks": {"allow_networks": ["127.0.0.0/8"]},  # a receiver on this machine may subscribe
     }
     if broker_url:
-        config["events"] = {"source": "legacy-crm-demo", "type_prefix": "com.example.crm",
-                            "sinks": {"demo-hub": {"kind": "rabbitmq", "url": broker_url, "exchange": DEMO_EXCHANGE}}}
+        config["events"] = {
+            "source": "legacy-crm-demo",
+            "type_prefix": "com.example.crm",
+            "sinks": {"demo-hub": {"kind": "rabbitmq", "url": broker_url, "exchange": DEMO_EXCHANGE}},
+        }
     return config
 
 
@@ -262,17 +365,26 @@ def build(directory: str | os.PathLike, broker_url: str | None = None) -> Built:
     rows = _create(staging)
     os.replace(staging, database)
     _extract(folder)
-    text = ("# legacy-bridge demo config, written by `legacy-bridge demo`; rebuilt on every run.\n"
-            + yaml.safe_dump(config_for(database, broker_url), sort_keys=False, allow_unicode=True))
+    text = "# legacy-bridge demo config, written by `legacy-bridge demo`; rebuilt on every run.\n" + yaml.safe_dump(
+        config_for(database, broker_url), sort_keys=False, allow_unicode=True
+    )
     staging = folder / (CONFIG_NAME + ".building")
     staging.write_text(text, encoding="utf-8")
     os.replace(staging, config)
     return Built(database=database, config=config, rows=rows)
 
 
-_LIST = "/v1/customers?" + urlencode({"state": "MA", "active": "true", "opened_on[gte]": "2000-01-01",
-                                      "sort": "-credit_limit", "fields": "id,name,city,opened_on,credit_limit",
-                                      "limit": 3}, safe="[],-")
+_LIST = "/v1/customers?" + urlencode(
+    {
+        "state": "MA",
+        "active": "true",
+        "opened_on[gte]": "2000-01-01",
+        "sort": "-credit_limit",
+        "fields": "id,name,city,opened_on,credit_limit",
+        "limit": 3,
+    },
+    safe="[],-",
+)
 
 
 def sample_urls(config: str | os.PathLike) -> list[str]:
@@ -281,15 +393,16 @@ def sample_urls(config: str | os.PathLike) -> list[str]:
     The next page's cursor is real: the list is read once through the app.
     """
     from legacy_bridge.app import create_app
+
     app = create_app({"LEGACY_BRIDGE_CONFIG": str(config)})
     access = logging.getLogger("legacy_bridge.access")
-    was_disabled, access.disabled = access.disabled, True    # not a request anyone made
+    was_disabled, access.disabled = access.disabled, True  # not a request anyone made
     try:
         first = app.test_client().get(_LIST).get_json()
     finally:
         access.disabled = was_disabled
         app.extensions["legacy_bridge"].close()
-    urls = [_LIST, "/v1/customers/1"]          # customer 1 is "Björk & Søn GmbH": cp1252 in the source
+    urls = [_LIST, "/v1/customers/1"]  # customer 1 is "Björk & Søn GmbH": cp1252 in the source
     if first and first.get("next"):
         urls.append(_LIST + "&" + urlencode({"cursor": first["next"]}))
     else:
@@ -305,17 +418,23 @@ def curl_lines(config: str | os.PathLike, base_url: str) -> list[str]:
 
 def event_lines(built: Built, base_url: str, broker_url: str | None, python: str = "python3") -> list[str]:
     """How to watch one legacy change become a change event, a webhook and a broker message."""
-    change = (f'{python} -c "import sqlite3; c = sqlite3.connect(\'{built.database}\'); '
-              f'c.execute(\'UPDATE LGCY_CUST SET CRDT_LMT = CRDT_LMT + 100 WHERE CUST_NO = 1\'); c.commit()"')
-    lines = [f"curl '{base_url}/v1/customers/changes'            # the change feed (scanned every 5 s)",
-             f"{change}   # change the legacy row",
-             f"curl -X POST '{base_url}/v1/webhooks' -H 'content-type: application/json' "
-             "-d '{\"url\": \"http://127.0.0.1:9000/hook\", \"events\": [\"customers.*\"]}'   # a webhook"]
+    change = (
+        f"{python} -c \"import sqlite3; c = sqlite3.connect('{built.database}'); "
+        f"c.execute('UPDATE LGCY_CUST SET CRDT_LMT = CRDT_LMT + 100 WHERE CUST_NO = 1'); c.commit()\""
+    )
+    lines = [
+        f"curl '{base_url}/v1/customers/changes'            # the change feed (scanned every 5 s)",
+        f"{change}   # change the legacy row",
+        f"curl -X POST '{base_url}/v1/webhooks' -H 'content-type: application/json' "
+        '-d \'{"url": "http://127.0.0.1:9000/hook", "events": ["customers.*"]}\'   # a webhook',
+    ]
     if broker_url:
-        lines.append(f'{python} -c "import pika; c = pika.BlockingConnection(pika.URLParameters(\'{broker_url}\')).channel(); '
-                     f"c.exchange_declare('{DEMO_EXCHANGE}', 'topic', durable=True); "
-                     "q = c.queue_declare('', exclusive=True).method.queue; "
-                     f"c.queue_bind(q, '{DEMO_EXCHANGE}', 'customers.*'); "
-                     "[print(m.routing_key, p.headers['ce-id'], b.decode()) for m, p, b in c.consume(q, auto_ack=True)]\"   "
-                     "# CloudEvents on RabbitMQ")
+        lines.append(
+            f"{python} -c \"import pika; c = pika.BlockingConnection(pika.URLParameters('{broker_url}')).channel(); "
+            f"c.exchange_declare('{DEMO_EXCHANGE}', 'topic', durable=True); "
+            "q = c.queue_declare('', exclusive=True).method.queue; "
+            f"c.queue_bind(q, '{DEMO_EXCHANGE}', 'customers.*'); "
+            "[print(m.routing_key, p.headers['ce-id'], b.decode()) for m, p, b in c.consume(q, auto_ack=True)]\"   "
+            "# CloudEvents on RabbitMQ"
+        )
     return lines

@@ -6,24 +6,26 @@ own (``Client.ShipmentNotFound``), and, when asked for, WS-Security or HTTP basi
 The same service answers SOAP 1.1 under ``/soap11`` and SOAP 1.2 under ``/soap12``
 (WSDL at ``?wsdl``).  Used by the demo, the tests and the benchmark.
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from spyne import (Application, ComplexModel, Decimal as SDecimal, Fault, Integer, ServiceBase,
-                   Unicode, rpc)
+import yaml
+from spyne import Application, ComplexModel, Fault, Integer, ServiceBase, Unicode, rpc
+from spyne import Decimal as SDecimal
 from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.server.wsgi import WsgiApplication
-import yaml
 from werkzeug.serving import make_server
 
 __all__ = ["NAMESPACE", "TmsSimulator", "serve", "sample_shipments", "tms_config", "add_to_config"]
@@ -32,10 +34,17 @@ NAMESPACE = "urn:legacy-tms:freight"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 PAGE_SIZE = 25
-STATUSES = ("BK", "IT", "DL", "EX")        # booked, in transit, delivered, exception
+STATUSES = ("BK", "IT", "DL", "EX")  # booked, in transit, delivered, exception
 CARRIERS = ("UPSN", "FDEG", "DHLX", "ODFL")
-CITIES = (("Boston", "US"), ("Köln", "DE"), ("Montréal", "CA"), ("Málaga", "ES"), ("Zürich", "CH"),
-          ("Austin", "US"), ("Denver", "US"))
+CITIES = (
+    ("Boston", "US"),
+    ("Köln", "DE"),
+    ("Montréal", "CA"),
+    ("Málaga", "ES"),
+    ("Zürich", "CH"),
+    ("Austin", "US"),
+    ("Denver", "US"),
+)
 log = logging.getLogger(__name__)
 # a client fault is an answer, not a server error: spyne would log each with a traceback
 logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
@@ -53,7 +62,7 @@ class Shipment(ComplexModel):
     ShipmentNo = Unicode
     Carrier = Unicode
     Status = Unicode
-    ShipDate = Unicode            # YYYYMMDD, '00000000' when not yet shipped
+    ShipDate = Unicode  # YYYYMMDD, '00000000' when not yet shipped
     WeightKg = SDecimal
     Pieces = Integer
     Shipper = Party
@@ -71,8 +80,8 @@ class TrackingEvent(ComplexModel):
     ShipmentNo = Unicode
     Seq = Integer
     EventCode = Unicode
-    EventDate = Unicode           # YYYYMMDD
-    EventTime = Unicode           # HHMMSS
+    EventDate = Unicode  # YYYYMMDD
+    EventTime = Unicode  # HHMMSS
     Location = Unicode
 
 
@@ -93,11 +102,15 @@ def sample_shipments(count: int = 120) -> dict[str, dict[str, Any]]:
         shipped = dt.date(2024, 1, 1) + dt.timedelta(days=n * 3 % 365)
         origin, dest = CITIES[n % len(CITIES)], CITIES[(n * 5 + 1) % len(CITIES)]
         out[f"TMS{n:06d}"] = {
-            "ShipmentNo": f"TMS{n:06d}", "Carrier": CARRIERS[n % 4], "Status": STATUSES[n % 4],
+            "ShipmentNo": f"TMS{n:06d}",
+            "Carrier": CARRIERS[n % 4],
+            "Status": STATUSES[n % 4],
             "ShipDate": "00000000" if n % 9 == 0 else shipped.strftime("%Y%m%d"),
-            "WeightKg": Decimal(n * 37 % 2000) / 4, "Pieces": n % 12 + 1,
+            "WeightKg": Decimal(n * 37 % 2000) / 4,
+            "Pieces": n % 12 + 1,
             "Shipper": {"Name": f"SHIPPER {n % 17:02d}", "City": origin[0], "Country": origin[1]},
-            "Consignee": {"Name": f"CONSIGNEE {n:04d}", "City": dest[0], "Country": dest[1]}}
+            "Consignee": {"Name": f"CONSIGNEE {n:04d}", "City": dest[0], "Country": dest[1]},
+        }
     return out
 
 
@@ -108,11 +121,17 @@ def _shipment(data: dict[str, Any]) -> Shipment:
 def _events(no: str, data: dict[str, Any]) -> list[TrackingEvent]:
     n = int(no[3:])
     codes = ("BK", "PU", "AR", "DL")[: 1 + STATUSES.index(data["Status"]) % 4]
-    return [TrackingEvent(ShipmentNo=no, Seq=i + 1, EventCode=code,
-                          EventDate=(dt.date(2024, 1, 1) + dt.timedelta(days=n * 3 % 365 + i)).strftime("%Y%m%d"),
-                          EventTime=f"{(8 + i * 3) % 24:02d}{n % 60:02d}00",
-                          Location=CITIES[(n + i) % len(CITIES)][0])
-            for i, code in enumerate(codes)]
+    return [
+        TrackingEvent(
+            ShipmentNo=no,
+            Seq=i + 1,
+            EventCode=code,
+            EventDate=(dt.date(2024, 1, 1) + dt.timedelta(days=n * 3 % 365 + i)).strftime("%Y%m%d"),
+            EventTime=f"{(8 + i * 3) % 24:02d}{n % 60:02d}00",
+            Location=CITIES[(n + i) % len(CITIES)][0],
+        )
+        for i, code in enumerate(codes)
+    ]
 
 
 @dataclass
@@ -149,8 +168,10 @@ class TmsSimulator:
         security = self._security(ctx)
         with self._lock:
             self.received = (self.received + [security])[-50:]
-        if self.username is not None and (security.get("username"), security.get("password")) != \
-                (self.username, self.password):
+        if self.username is not None and (security.get("username"), security.get("password")) != (
+            self.username,
+            self.password,
+        ):
             raise Fault("Client.Authentication", "a valid WS-Security UsernameToken is required")
 
     # -- the service ------------------------------------------------------------------
@@ -171,11 +192,18 @@ class TmsSimulator:
                 if Status is not None and Status not in STATUSES:
                     raise Fault("Client.InvalidStatus", f"status code {Status} unknown")
                 size = min(PageSize or PAGE_SIZE, 100)
-                rows = [d for no, d in sorted(sim.shipments.items()) if (PageToken is None or no > PageToken)
-                        and Carrier in (None, d["Carrier"]) and Status in (None, d["Status"])]
+                rows = [
+                    d
+                    for no, d in sorted(sim.shipments.items())
+                    if (PageToken is None or no > PageToken)
+                    and Carrier in (None, d["Carrier"])
+                    and Status in (None, d["Status"])
+                ]
                 page = rows[:size]
-                return ShipmentPage(Shipments=[_shipment(d) for d in page],
-                                    NextPageToken=page[-1]["ShipmentNo"] if len(rows) > size else None)
+                return ShipmentPage(
+                    Shipments=[_shipment(d) for d in page],
+                    NextPageToken=page[-1]["ShipmentNo"] if len(rows) > size else None,
+                )
 
             @rpc(Shipment, _returns=Shipment)
             def CreateShipment(ctx, Shipment):
@@ -185,10 +213,16 @@ class TmsSimulator:
                     raise Fault("Client.InvalidShipment", "weight must be positive")
                 with sim._lock:
                     no = f"TMS{len(sim.shipments) + 1:06d}"
-                    data = {"ShipmentNo": no, "Carrier": Shipment.Carrier, "Status": "BK",
-                            "ShipDate": Shipment.ShipDate or "00000000", "WeightKg": Shipment.WeightKg,
-                            "Pieces": Shipment.Pieces or 1,
-                            "Shipper": _party(Shipment.Shipper), "Consignee": _party(Shipment.Consignee)}
+                    data = {
+                        "ShipmentNo": no,
+                        "Carrier": Shipment.Carrier,
+                        "Status": "BK",
+                        "ShipDate": Shipment.ShipDate or "00000000",
+                        "WeightKg": Shipment.WeightKg,
+                        "Pieces": Shipment.Pieces or 1,
+                        "Shipper": _party(Shipment.Shipper),
+                        "Consignee": _party(Shipment.Consignee),
+                    }
                     sim.shipments[no] = data
                 return _shipment(data)
 
@@ -204,9 +238,17 @@ class TmsSimulator:
                 if not Origin or not Destination or WeightKg is None:
                     raise Fault("Client.MissingParameter", "Origin, Destination and WeightKg are required")
                 base = 900 + (len(Origin) * 131 + len(Destination) * 71) % 1500
-                return [RateQuote(Origin=Origin, Destination=Destination, WeightKg=WeightKg, Carrier=c,
-                                  AmountCents=int(base + i * 250 + WeightKg * (40 + 5 * i)), Currency="USD")
-                        for i, c in enumerate(CARRIERS)]
+                return [
+                    RateQuote(
+                        Origin=Origin,
+                        Destination=Destination,
+                        WeightKg=WeightKg,
+                        Carrier=c,
+                        AmountCents=int(base + i * 250 + WeightKg * (40 + 5 * i)),
+                        Currency="USD",
+                    )
+                    for i, c in enumerate(CARRIERS)
+                ]
 
         FreightService.event_manager.add_listener("method_call", self._on_call)
         return FreightService
@@ -214,14 +256,24 @@ class TmsSimulator:
     def wsgi(self) -> Any:
         """The WSGI app: ``/soap11`` and ``/soap12`` (``?wsdl`` for each WSDL)."""
         service = self._service()
-        apps = {f"/{name}": WsgiApplication(Application([service], tns=NAMESPACE, name="FreightService",
-                                                        in_protocol=proto(validator="lxml"), out_protocol=proto()))
-                for name, proto in (("soap11", Soap11), ("soap12", Soap12))}
+        apps = {
+            f"/{name}": WsgiApplication(
+                Application(
+                    [service],
+                    tns=NAMESPACE,
+                    name="FreightService",
+                    in_protocol=proto(validator="lxml"),
+                    out_protocol=proto(),
+                )
+            )
+            for name, proto in (("soap11", Soap11), ("soap12", Soap12))
+        }
 
         def dispatch(environ: dict, start_response: Any) -> Any:
             if self.basic and environ.get("HTTP_AUTHORIZATION") != _basic_header(*self.basic):
-                start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="tms"'),
-                                                    ("Content-Type", "text/plain")])
+                start_response(
+                    "401 Unauthorized", [("WWW-Authenticate", 'Basic realm="tms"'), ("Content-Type", "text/plain")]
+                )
                 return [b"authentication required"]
             # the last path segment picks the protocol: /soap11, or /any/prefix/soap11 (several
             # "services" on one simulator, as the benchmark's sources are)
@@ -230,6 +282,7 @@ class TmsSimulator:
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
                 return [b"try /soap11?wsdl or /soap12?wsdl"]
             return app(environ, start_response)
+
         return dispatch
 
 
@@ -260,23 +313,45 @@ def tms_config(base_url: str, soap_version: str = "1.1", **source: Any) -> dict[
     path = "soap11" if soap_version == "1.1" else "soap12"
     party = {"converter": "trim", "filter": True}
     return {
-        "sources": {"tms": {"kind": "soap", "wsdl": f"{base_url}/{path}?wsdl", "soap_version": soap_version,
-                            "timeout": "5s", "connect_timeout": "2s", **source}},
+        "sources": {
+            "tms": {
+                "kind": "soap",
+                "wsdl": f"{base_url}/{path}?wsdl",
+                "soap_version": soap_version,
+                "timeout": "5s",
+                "connect_timeout": "2s",
+                **source,
+            }
+        },
         "resources": {
             "shipments": {
-                "source": "tms", "key": ["shipment_no"], "description": "Shipments (legacy TMS, SOAP)",
+                "source": "tms",
+                "key": ["shipment_no"],
+                "description": "Shipments (legacy TMS, SOAP)",
                 "get": {"operation": "GetShipment", "params": {"ShipmentNo": "{key}"}},
-                "list": {"operation": "ListShipments", "records": "Shipments.Shipment", "next": "NextPageToken",
-                         "params": {"Carrier": "{filter.carrier}", "Status": "{filter.status}",
-                                    "PageToken": "{page}"}},
+                "list": {
+                    "operation": "ListShipments",
+                    "records": "Shipments.Shipment",
+                    "next": "NextPageToken",
+                    "params": {"Carrier": "{filter.carrier}", "Status": "{filter.status}", "PageToken": "{page}"},
+                },
                 "create": {"operation": "CreateShipment", "params": {"Shipment": "{body}"}},
-                "faults": {"not_found": ["Client.ShipmentNotFound"],
-                           "invalid": ["Client.InvalidShipment", "Client.InvalidStatus"]},
+                "faults": {
+                    "not_found": ["Client.ShipmentNotFound"],
+                    "invalid": ["Client.InvalidShipment", "Client.InvalidStatus"],
+                },
                 "fields": {
                     "shipment_no": {"column": "ShipmentNo", "converter": "trim"},
                     "carrier": {"column": "Carrier", "converter": "trim", "filter": True},
-                    "status": {"column": "Status", "filter": True, "converter": {"code": {"codes": {
-                        "BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}}}},
+                    "status": {
+                        "column": "Status",
+                        "filter": True,
+                        "converter": {
+                            "code": {
+                                "codes": {"BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}
+                            }
+                        },
+                    },
                     "shipped_on": {"column": "ShipDate", "converter": "yyyymmdd", "filter": True},
                     "weight_kg": {"column": "WeightKg", "converter": {"decimal": {"scale": 2}}, "filter": True},
                     "pieces": {"column": "Pieces", "converter": "int"},
@@ -287,28 +362,39 @@ def tms_config(base_url: str, soap_version: str = "1.1", **source: Any) -> dict[
                 },
             },
             "tracking-events": {
-                "source": "tms", "key": ["shipment_no", "seq"],
+                "source": "tms",
+                "key": ["shipment_no", "seq"],
                 "description": "Tracking events of a shipment (filter shipment_no is passed to the TMS)",
-                "list": {"operation": "GetTrackingEvents",
-                         "params": {"ShipmentNo": "{filter.shipment_no}"}},
+                "list": {"operation": "GetTrackingEvents", "params": {"ShipmentNo": "{filter.shipment_no}"}},
                 "faults": {"not_found": ["Client.ShipmentNotFound"]},
                 "fields": {
                     "shipment_no": {"column": "ShipmentNo", "converter": "trim"},
                     "seq": {"column": "Seq", "converter": "int"},
-                    "event": {"column": "EventCode", "filter": True, "converter": {"code": {"codes": {
-                        "BK": "booked", "PU": "picked_up", "AR": "arrived", "DL": "delivered"}}}},
+                    "event": {
+                        "column": "EventCode",
+                        "filter": True,
+                        "converter": {
+                            "code": {"codes": {"BK": "booked", "PU": "picked_up", "AR": "arrived", "DL": "delivered"}}
+                        },
+                    },
                     "on": {"column": "EventDate", "converter": "yyyymmdd"},
                     "at": {"column": "EventTime", "converter": "hhmmss"},
                     "location": {"column": "Location", "converter": "trim", "filter": True},
                 },
             },
             "rate-quotes": {
-                "source": "tms", "key": ["carrier"],
+                "source": "tms",
+                "key": ["carrier"],
                 "description": "Rate quotes: origin, destination and weight_kg are required filters",
-                "list": {"operation": "QuoteRates",
-                         "params": {"Origin": "{filter.origin}", "Destination": "{filter.destination}",
-                                    "WeightKg": "{filter.weight_kg}"},
-                         "required": ["origin", "destination", "weight_kg"]},
+                "list": {
+                    "operation": "QuoteRates",
+                    "params": {
+                        "Origin": "{filter.origin}",
+                        "Destination": "{filter.destination}",
+                        "WeightKg": "{filter.weight_kg}",
+                    },
+                    "required": ["origin", "destination", "weight_kg"],
+                },
                 "faults": {"invalid": ["Client.MissingParameter"]},
                 "fields": {
                     "carrier": {"column": "Carrier", "converter": "trim"},

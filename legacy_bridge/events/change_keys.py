@@ -1,26 +1,27 @@
 """Keys and hashes of change detection: an order-preserving byte encoding of keys (the
 snapshot is read back from the state store in the source's key order) and row hashes."""
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
 from legacy_bridge.errors import KeyOrderError
 from legacy_bridge.formats.jsonio import json_default
 
-
 _SMALL = 1 << 63
 
 
 def _int(n: int) -> bytes:
-    if -_SMALL <= n < _SMALL:      # the common case: 8 bytes, offset so negatives sort first
+    if -_SMALL <= n < _SMALL:  # the common case: 8 bytes, offset so negatives sort first
         return b"\x03" + (n + _SMALL).to_bytes(8, "big")
     digits = str(abs(n)).encode()
-    if n > 0:      # beyond 64 bits: longer is larger
+    if n > 0:  # beyond 64 bits: longer is larger
         return b"\x04" + len(digits).to_bytes(2, "big") + digits
     # very negative: longer is smaller, and digits are complemented
     return b"\x02" + (65535 - len(digits)).to_bytes(2, "big") + bytes(0x69 - d for d in digits)
@@ -43,14 +44,19 @@ def _decimal(v: Decimal) -> bytes:
 
 def _datetime(v: dt.datetime) -> bytes:
     if v.tzinfo is not None:
-        v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        v = v.astimezone(dt.UTC).replace(tzinfo=None)
     return b"\x06" + v.strftime("%Y-%m-%dT%H:%M:%S.%f").encode().rjust(26, b"0")
 
 
 _ENCODERS: dict[type, Callable[[Any], bytes]] = {
-    bool: _bool, int: _int, Decimal: _decimal, str: _text, dt.datetime: _datetime,
+    bool: _bool,
+    int: _int,
+    Decimal: _decimal,
+    str: _text,
+    dt.datetime: _datetime,
     dt.date: lambda v: b"\x07" + v.isoformat().encode(),
-    dt.time: lambda v: b"\x08" + v.strftime("%H:%M:%S.%f").encode()}
+    dt.time: lambda v: b"\x08" + v.strftime("%H:%M:%S.%f").encode(),
+}
 
 
 def _encode(v: Any) -> bytes:
@@ -74,6 +80,7 @@ def key_encoder(names: list[str]) -> Callable[[dict[str, Any]], bytes]:
             value = record[name]
             encode = get(type(value))
             return encode(value) if encode is not None else _encode(value)
+
         return one
     return lambda record: b"".join([_encode(record[n]) for n in names])
 
@@ -82,5 +89,3 @@ def row_hash(record: dict[str, Any]) -> bytes:
     """blake2b (16 bytes) of the record's canonical JSON (fields in mapping order, Decimals
     as text): changing a resource's fields makes the next scan report its rows as updated."""
     return hashlib.blake2b(orjson.dumps(record, default=json_default), digest_size=16).digest()
-
-

@@ -17,6 +17,7 @@ Two ways, both read-only on the legacy database (no triggers):
 The first scan of a resource is a baseline: it fills the snapshot and emits nothing.
 Only one scan of a resource runs at a time anywhere: a lease on its ``lb_scan_state`` row.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,27 +25,30 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from legacy_bridge.config.checker import parse_duration
+from legacy_bridge.errors import ScanLost
 from legacy_bridge.events.change_keys import KeyOrderError, encode_key, key_encoder, row_hash
+from legacy_bridge.events.state import NewEvent, StateStore, scan_state, snapshots, utcnow
+from legacy_bridge.formats.jsonio import json_default
 from legacy_bridge.query.cursors import tag_value, untag_value
 from legacy_bridge.query.model import ListQuery
-from legacy_bridge.errors import ScanLost
-from legacy_bridge.formats.jsonio import json_default
-from legacy_bridge.events.state import NewEvent, StateStore, scan_state, snapshots, utcnow
 
 log = logging.getLogger("legacy_bridge.changes")
 
-BATCH = 5000        # rows per state-store read and per committed write batch
-LEASE = 300.0       # seconds a scan owns a resource without renewing its lease
+BATCH = 5000  # rows per state-store read and per committed write batch
+LEASE = 300.0  # seconds a scan owns a resource without renewing its lease
 
 
-def check_options(node: Any, fields: dict[str, Any], watermark: tuple, sortable: bool) -> tuple[dict | None, list[tuple[str, str]]]:
+def check_options(
+    node: Any, fields: dict[str, Any], watermark: tuple, sortable: bool
+) -> tuple[dict | None, list[tuple[str, str]]]:
     """A resource's ``changes:`` (``{mode: snapshot|watermark, every: 30s, scan_on_request: true}``)
     with defaults, and its problems as (key, message)."""
     if node is None:
@@ -53,10 +57,18 @@ def check_options(node: Any, fields: dict[str, Any], watermark: tuple, sortable:
         node = {}
     if not isinstance(node, dict):
         return None, [("", "expected a mapping such as {mode: snapshot, every: 30s}")]
-    problems = [(k, "unknown key; known: batch, every, mode, scan_on_request") for k in node
-                if k not in ("mode", "every", "scan_on_request", "batch")]
-    options = {"mode": "watermark" if watermark else "snapshot", "every": 30.0, "scan_on_request": True,
-               "batch": BATCH, **node}
+    problems = [
+        (k, "unknown key; known: batch, every, mode, scan_on_request")
+        for k in node
+        if k not in ("mode", "every", "scan_on_request", "batch")
+    ]
+    options = {
+        "mode": "watermark" if watermark else "snapshot",
+        "every": 30.0,
+        "scan_on_request": True,
+        "batch": BATCH,
+        **node,
+    }
     if options["mode"] not in ("snapshot", "watermark"):
         problems.append(("mode", f"expected snapshot or watermark, got {options['mode']!r}"))
     elif options["mode"] == "watermark" and not watermark:
@@ -76,12 +88,13 @@ def check_options(node: Any, fields: dict[str, Any], watermark: tuple, sortable:
 
 # -- scans -------------------------------------------------------------------------
 
+
 @dataclass
 class ScanResult:
     resource: str
     mode: str
     baseline: bool = False
-    skipped: bool = False        # another scan held the lease
+    skipped: bool = False  # another scan held the lease
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -142,27 +155,37 @@ class Scanner:
             self.store.lock(conn, f"legacy-bridge.scan.{self.name}")
             row = conn.execute(select(scan_state).where(scan_state.c.resource == self.name)).first()
             if row is None:
-                conn.execute(insert(scan_state).values(resource=self.name, mode=self.mode, lock_owner=owner,
-                                                       lock_until=now + self.lease))
+                conn.execute(
+                    insert(scan_state).values(
+                        resource=self.name, mode=self.mode, lock_owner=owner, lock_until=now + self.lease
+                    )
+                )
                 return {"baseline_at": None, "watermark": None, "mode": self.mode}
             if row.lock_owner and row.lock_until and row.lock_until > now:
                 return None
-            conn.execute(update(scan_state).where(scan_state.c.resource == self.name)
-                         .values(lock_owner=owner, lock_until=now + self.lease))
+            conn.execute(
+                update(scan_state)
+                .where(scan_state.c.resource == self.name)
+                .values(lock_owner=owner, lock_until=now + self.lease)
+            )
             return row._asdict()
 
     def _renew(self, conn: Any, owner: str) -> None:
-        done = conn.execute(update(scan_state).where(and_(scan_state.c.resource == self.name,
-                                                          scan_state.c.lock_owner == owner))
-                            .values(lock_until=time.time() + self.lease))
+        done = conn.execute(
+            update(scan_state)
+            .where(and_(scan_state.c.resource == self.name, scan_state.c.lock_owner == owner))
+            .values(lock_until=time.time() + self.lease)
+        )
         if done.rowcount != 1:
             raise ScanLost(f"another scan of {self.name!r} took over", resource=self.name)
 
     def _release(self, owner: str, values: dict[str, Any]) -> None:
         with self.store.begin() as conn:
-            conn.execute(update(scan_state).where(and_(scan_state.c.resource == self.name,
-                                                       scan_state.c.lock_owner == owner))
-                         .values(lock_owner=None, lock_until=None, **values))
+            conn.execute(
+                update(scan_state)
+                .where(and_(scan_state.c.resource == self.name, scan_state.c.lock_owner == owner))
+                .values(lock_owner=None, lock_until=None, **values)
+            )
 
     # -- the scan -------------------------------------------------------------------
 
@@ -196,8 +219,9 @@ class Scanner:
 
     def _records(self, until: tuple | None = None, since: tuple | None = None) -> Iterator[dict[str, Any]]:
         """Every record, or those whose watermark is above ``since`` up to ``until`` (legacy values)."""
-        query = ListQuery(fields=list(self.resource.mapping.fields),
-                          since=None if since is None else self.resource.since(since))
+        query = ListQuery(
+            fields=list(self.resource.mapping.fields), since=None if since is None else self.resource.since(since)
+        )
         return self.resource.stream(query, until)
 
     def _key(self, record: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
@@ -209,8 +233,12 @@ class Scanner:
         (key_sort, row_hash, key_json).  Plain DB-API tuples: a million Row objects
         would cost a tenth of a plain fetch of the legacy table."""
         cols = (snapshots.c.key_sort, snapshots.c.row_hash, snapshots.c.key_json)
-        query = (select(*cols).where(and_(snapshots.c.resource == self.name, snapshots.c.key_sort > bindparam("after")))
-                 .order_by(snapshots.c.key_sort).limit(self.batch))
+        query = (
+            select(*cols)
+            .where(and_(snapshots.c.resource == self.name, snapshots.c.key_sort > bindparam("after")))
+            .order_by(snapshots.c.key_sort)
+            .limit(self.batch)
+        )
         after = b""
         while True:
             with self.store.connect() as conn:
@@ -237,12 +265,14 @@ class Scanner:
         previous = b""
         encode, digest_of = key_encoder(self.resource.key), row_hash
         rows = dirty = 0
-        for record in self._records():       # the hot loop: one pass, locals only
+        for record in self._records():  # the hot loop: one pass, locals only
             sort = encode(record)
             if sort <= previous:
-                raise KeyOrderError(f"{name!r}: the source returned key {self._key(record)[1]} out of order "
-                                    "(a collation that is not binary?); snapshot diffs need a binary key order",
-                                    resource=name)
+                raise KeyOrderError(
+                    f"{name!r}: the source returned key {self._key(record)[1]} out of order "
+                    "(a collation that is not binary?); snapshot diffs need a binary key order",
+                    resource=name,
+                )
             previous = sort
             digest = digest_of(record)
             rows += 1
@@ -263,8 +293,14 @@ class Scanner:
                     pending.events.append(NewEvent(name, "updated", self._key(record)[1], record))
             else:
                 key = self._key(record)[1]
-                pending.inserts.append({"resource": name, "key_sort": sort, "row_hash": digest,
-                                        "key_json": orjson.dumps(key, default=json_default).decode()})
+                pending.inserts.append(
+                    {
+                        "resource": name,
+                        "key_sort": sort,
+                        "row_hash": digest,
+                        "key_json": orjson.dumps(key, default=json_default).decode(),
+                    }
+                )
                 result.created += 1
                 if emit:
                     pending.events.append(NewEvent(name, "created", key, record))
@@ -302,8 +338,11 @@ class Scanner:
 
     def _pull(self, owner: str, state: dict[str, Any], result: ScanResult) -> str | None:
         """Watermark mode: rows above the last watermark; the new watermark (stored form)."""
-        since = None if result.baseline or not state["watermark"] else \
-            tuple(untag_value(v) for v in orjson.loads(state["watermark"]))
+        since = (
+            None
+            if result.baseline or not state["watermark"]
+            else tuple(untag_value(v) for v in orjson.loads(state["watermark"]))
+        )
         high = self.resource.high_watermark(ListQuery(fields=[]))
         if high is None or (since is not None and high <= since):
             return state["watermark"]
@@ -325,16 +364,26 @@ class Scanner:
         if not batch:
             return pending
         with self.store.connect() as conn:
-            known = dict(conn.execute(select(snapshots.c.key_sort, snapshots.c.row_hash).where(and_(
-                snapshots.c.resource == self.name,
-                snapshots.c.key_sort.in_([b[0] for b in batch])))).all())
+            known = dict(
+                conn.execute(
+                    select(snapshots.c.key_sort, snapshots.c.row_hash).where(
+                        and_(snapshots.c.resource == self.name, snapshots.c.key_sort.in_([b[0] for b in batch]))
+                    )
+                ).all()
+            )
         emit = not result.baseline
         for sort, key, record in batch:
             digest = row_hash(record)
             old = known.get(sort)
             if old is None:
-                pending.inserts.append({"resource": self.name, "key_sort": sort, "row_hash": digest,
-                                        "key_json": orjson.dumps(key, default=json_default).decode()})
+                pending.inserts.append(
+                    {
+                        "resource": self.name,
+                        "key_sort": sort,
+                        "row_hash": digest,
+                        "key_json": orjson.dumps(key, default=json_default).decode(),
+                    }
+                )
                 result.created += 1
                 kind = "created"
             elif bytes(old) != digest:

@@ -13,14 +13,14 @@ A migration describes the schema *as it was at that version* (its own Column obj
 so later changes never alter what an old migration does.  Migrations in another module
 register when it is imported: name the module in :data:`MIGRATION_MODULES`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Callable
 
-from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData,
-                        String, Table, Text)
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex
 
@@ -40,14 +40,17 @@ MIGRATIONS: dict[int, Migration] = {}
 
 def migration(version: int, name: str) -> Callable[[Callable[[Connection], None]], Callable]:
     """Register ``fn(conn)`` as schema version ``version`` (a decorator)."""
+
     def register(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
         if not isinstance(version, int) or version < 1:
             raise ValueError(f"a migration version is an integer >= 1, got {version!r}")
         if version in MIGRATIONS and MIGRATIONS[version].apply is not fn:
-            raise ValueError(f"migration {version} is already {MIGRATIONS[version].name!r}; "
-                             f"taken: {sorted(MIGRATIONS)}")
+            raise ValueError(
+                f"migration {version} is already {MIGRATIONS[version].name!r}; taken: {sorted(MIGRATIONS)}"
+            )
         MIGRATIONS[version] = Migration(version, name, fn)
         return fn
+
     return register
 
 
@@ -79,28 +82,37 @@ def _id_type() -> BigInteger:
 
 @migration(1, "snapshots, scan state and change events")
 def _core(conn: Connection) -> None:
-    create_table(conn, "lb_snapshots",
-                 Column("resource", String(200), primary_key=True),
-                 # order-preserving encoding of the key: the snapshot reads back in key order
-                 Column("key_sort", LargeBinary, primary_key=True),
-                 Column("key_json", Text, nullable=False),
-                 Column("row_hash", LargeBinary(16), nullable=False))
-    create_table(conn, "lb_scan_state",
-                 Column("resource", String(200), primary_key=True),
-                 Column("mode", String(20), nullable=False),
-                 Column("watermark", Text),
-                 Column("baseline_at", DateTime),
-                 Column("last_scan_at", DateTime),
-                 Column("lock_owner", String(200)),
-                 Column("lock_until", Float))
-    create_table(conn, "lb_change_events",
-                 Column("id", _id_type(), primary_key=True, autoincrement=True),
-                 Column("resource", String(200), nullable=False),
-                 Column("kind", String(10), nullable=False),
-                 Column("key_json", Text, nullable=False),
-                 Column("occurred_at", DateTime, nullable=False),
-                 Column("record_json", Text),
-                 Index("lb_change_events_resource", "resource", "id"))
+    create_table(
+        conn,
+        "lb_snapshots",
+        Column("resource", String(200), primary_key=True),
+        # order-preserving encoding of the key: the snapshot reads back in key order
+        Column("key_sort", LargeBinary, primary_key=True),
+        Column("key_json", Text, nullable=False),
+        Column("row_hash", LargeBinary(16), nullable=False),
+    )
+    create_table(
+        conn,
+        "lb_scan_state",
+        Column("resource", String(200), primary_key=True),
+        Column("mode", String(20), nullable=False),
+        Column("watermark", Text),
+        Column("baseline_at", DateTime),
+        Column("last_scan_at", DateTime),
+        Column("lock_owner", String(200)),
+        Column("lock_until", Float),
+    )
+    create_table(
+        conn,
+        "lb_change_events",
+        Column("id", _id_type(), primary_key=True, autoincrement=True),
+        Column("resource", String(200), nullable=False),
+        Column("kind", String(10), nullable=False),
+        Column("key_json", Text, nullable=False),
+        Column("occurred_at", DateTime, nullable=False),
+        Column("record_json", Text),
+        Index("lb_change_events_resource", "resource", "id"),
+    )
 
 
 @migration(2, "last scan summary; events by time (for pruning)")

@@ -9,6 +9,7 @@ LOCKED`` so competing workers pass over each other's rows instead of queueing.  
 is recorded only while the claim is still ours (fenced by ``claimed_by``).  Times are
 epoch seconds.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -17,90 +18,144 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import (BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, delete, func, insert, or_, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
-from legacy_bridge.formats.jsonio import dumps
-from legacy_bridge.events.state import ChangeEvent, StateStore, change_events
 from legacy_bridge.events.migrations import create_table, migration
+from legacy_bridge.events.state import ChangeEvent, StateStore, change_events
 from legacy_bridge.events.webhooks import event_type, wants
+from legacy_bridge.formats.jsonio import dumps
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 FANOUT_BATCH = 500
 
 
 def _id_type() -> BigInteger:
-    return BigInteger().with_variant(Integer, "sqlite")     # SQLite auto-increments INTEGER keys only
+    return BigInteger().with_variant(Integer, "sqlite")  # SQLite auto-increments INTEGER keys only
 
 
 @migration(100, "webhook subscriptions and outbox")
 def _webhooks(conn: Connection) -> None:
-    create_table(conn, "lb_webhook_subscriptions",
-                 Column("id", String(40), primary_key=True),
-                 Column("url", Text, nullable=False),
-                 Column("events", Text, nullable=False),
-                 Column("description", Text),
-                 Column("secret", Text, nullable=False),
-                 Column("created_at", Float, nullable=False),
-                 Column("last_event_id", BigInteger, nullable=False))
-    create_table(conn, "lb_webhook_deliveries",
-                 Column("id", _id_type(), primary_key=True, autoincrement=True),
-                 Column("subscription_id", String(40), nullable=False),
-                 Column("event_id", BigInteger, nullable=False),
-                 Column("webhook_id", String(80), nullable=False),
-                 Column("event_type", String(250), nullable=False),
-                 Column("body", Text, nullable=False),
-                 Column("status", String(12), nullable=False),
-                 Column("attempts", Integer, nullable=False),
-                 Column("next_attempt_at", Float, nullable=False),
-                 Column("claimed_by", String(200)),
-                 Column("claim_until", Float),
-                 Column("last_status", Integer),
-                 Column("last_error", Text),
-                 Column("last_attempt_at", Float),
-                 Column("last_worker", String(200)),
-                 Column("delivered_at", Float),
-                 Column("created_at", Float, nullable=False),
-                 UniqueConstraint("subscription_id", "event_id", name="lb_webhook_deliveries_once"),
-                 Index("lb_webhook_deliveries_due", "status", "next_attempt_at"),
-                 Index("lb_webhook_deliveries_subscription", "subscription_id", "id"))
+    create_table(
+        conn,
+        "lb_webhook_subscriptions",
+        Column("id", String(40), primary_key=True),
+        Column("url", Text, nullable=False),
+        Column("events", Text, nullable=False),
+        Column("description", Text),
+        Column("secret", Text, nullable=False),
+        Column("created_at", Float, nullable=False),
+        Column("last_event_id", BigInteger, nullable=False),
+    )
+    create_table(
+        conn,
+        "lb_webhook_deliveries",
+        Column("id", _id_type(), primary_key=True, autoincrement=True),
+        Column("subscription_id", String(40), nullable=False),
+        Column("event_id", BigInteger, nullable=False),
+        Column("webhook_id", String(80), nullable=False),
+        Column("event_type", String(250), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("status", String(12), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", Float, nullable=False),
+        Column("claimed_by", String(200)),
+        Column("claim_until", Float),
+        Column("last_status", Integer),
+        Column("last_error", Text),
+        Column("last_attempt_at", Float),
+        Column("last_worker", String(200)),
+        Column("delivered_at", Float),
+        Column("created_at", Float, nullable=False),
+        UniqueConstraint("subscription_id", "event_id", name="lb_webhook_deliveries_once"),
+        Index("lb_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("lb_webhook_deliveries_subscription", "subscription_id", "id"),
+    )
 
 
 _meta = MetaData()
-subscriptions = Table("lb_webhook_subscriptions", _meta,
-                      Column("id", String(40), primary_key=True), Column("url", Text),
-                      Column("events", Text), Column("description", Text), Column("secret", Text),
-                      Column("created_at", Float), Column("last_event_id", BigInteger))
-deliveries = Table("lb_webhook_deliveries", _meta,
-                   Column("id", _id_type(), primary_key=True), Column("subscription_id", String(40)),
-                   Column("event_id", BigInteger), Column("webhook_id", String(80)),
-                   Column("event_type", String(250)), Column("body", Text), Column("status", String(12)),
-                   Column("attempts", Integer), Column("next_attempt_at", Float),
-                   Column("claimed_by", String(200)), Column("claim_until", Float),
-                   Column("last_status", Integer), Column("last_error", Text),
-                   Column("last_attempt_at", Float), Column("last_worker", String(200)),
-                   Column("delivered_at", Float),
-                   Column("created_at", Float))
+subscriptions = Table(
+    "lb_webhook_subscriptions",
+    _meta,
+    Column("id", String(40), primary_key=True),
+    Column("url", Text),
+    Column("events", Text),
+    Column("description", Text),
+    Column("secret", Text),
+    Column("created_at", Float),
+    Column("last_event_id", BigInteger),
+)
+deliveries = Table(
+    "lb_webhook_deliveries",
+    _meta,
+    Column("id", _id_type(), primary_key=True),
+    Column("subscription_id", String(40)),
+    Column("event_id", BigInteger),
+    Column("webhook_id", String(80)),
+    Column("event_type", String(250)),
+    Column("body", Text),
+    Column("status", String(12)),
+    Column("attempts", Integer),
+    Column("next_attempt_at", Float),
+    Column("claimed_by", String(200)),
+    Column("claim_until", Float),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("last_attempt_at", Float),
+    Column("last_worker", String(200)),
+    Column("delivered_at", Float),
+    Column("created_at", Float),
+)
 
 # -- subscriptions ---------------------------------------------------------------------
 
 
 def _subscription(row: Any) -> dict[str, Any]:
     """A subscription as the API shows it: never its secret."""
-    return {"id": row.id, "url": row.url, "events": orjson.loads(row.events),
-            "description": row.description, "created_at": row.created_at}
+    return {
+        "id": row.id,
+        "url": row.url,
+        "events": orjson.loads(row.events),
+        "description": row.description,
+        "created_at": row.created_at,
+    }
 
 
-def create_subscription(store: StateStore, url: str, events: list[str], secret: str,
-                        description: str | None = None) -> dict[str, Any]:
+def create_subscription(
+    store: StateStore, url: str, events: list[str], secret: str, description: str | None = None
+) -> dict[str, Any]:
     """Subscribe ``url``; it receives the events that happen from now on."""
     sub_id = "wh_" + secrets.token_hex(12)
     with store.begin() as conn:
-        store.lock(conn, "legacy-bridge.events")     # the log's head cannot move under us
-        conn.execute(insert(subscriptions).values(
-            id=sub_id, url=url, events=dumps(events).decode(), description=description, secret=secret,
-            created_at=time.time(), last_event_id=conn.scalar(select(func.max(change_events.c.id))) or 0))
+        store.lock(conn, "legacy-bridge.events")  # the log's head cannot move under us
+        conn.execute(
+            insert(subscriptions).values(
+                id=sub_id,
+                url=url,
+                events=dumps(events).decode(),
+                description=description,
+                secret=secret,
+                created_at=time.time(),
+                last_event_id=conn.scalar(select(func.max(change_events.c.id))) or 0,
+            )
+        )
         row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).one()
     return _subscription(row)
 
@@ -123,6 +178,7 @@ def delete_subscription(store: StateStore, sub_id: str) -> bool:
         conn.execute(delete(deliveries).where(deliveries.c.subscription_id == sub_id))
         return conn.execute(delete(subscriptions).where(subscriptions.c.id == sub_id)).rowcount > 0
 
+
 # -- fan-out: change events -> outbox rows ---------------------------------------------
 
 
@@ -134,16 +190,25 @@ def webhook_id(event_id: int) -> str:
 def _body(event: Any) -> bytes:
     # the Standard Webhooks payload shape: type, timestamp, data
     data = event.to_json()
-    return dumps({"type": event_type(event.resource, event.kind), "timestamp": data["occurred_at"],
-                  "data": data})
+    return dumps({"type": event_type(event.resource, event.kind), "timestamp": data["occurred_at"], "data": data})
 
 
 def _events_after(conn: Connection, after: int) -> list[ChangeEvent]:
     # read in the fan-out's own transaction (a second connection would deadlock an in-memory store)
-    rows = conn.execute(select(change_events).where(change_events.c.id > after)
-                        .order_by(change_events.c.id).limit(FANOUT_BATCH)).all()
-    return [ChangeEvent(r.id, r.resource, r.kind, orjson.loads(r.key_json), r.occurred_at,
-                        None if r.record_json is None else orjson.loads(r.record_json)) for r in rows]
+    rows = conn.execute(
+        select(change_events).where(change_events.c.id > after).order_by(change_events.c.id).limit(FANOUT_BATCH)
+    ).all()
+    return [
+        ChangeEvent(
+            r.id,
+            r.resource,
+            r.kind,
+            orjson.loads(r.key_json),
+            r.occurred_at,
+            None if r.record_json is None else orjson.loads(r.record_json),
+        )
+        for r in rows
+    ]
 
 
 def fan_out(store: StateStore, now: float | None = None) -> int:
@@ -156,21 +221,34 @@ def fan_out(store: StateStore, now: float | None = None) -> int:
         with store.begin() as conn:
             store.lock(conn, f"legacy-bridge.webhooks.fanout.{sub_id}")
             sub = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).first()
-            if sub is None:                 # deleted meanwhile
+            if sub is None:  # deleted meanwhile
                 continue
             patterns = orjson.loads(sub.events)
             events = _events_after(conn, sub.last_event_id)
-            rows = [{"subscription_id": sub_id, "event_id": e.id, "webhook_id": webhook_id(e.id),
-                     "event_type": event_type(e.resource, e.kind), "body": _body(e).decode(),
-                     "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-                    for e in events if wants(patterns, e.resource, e.kind)]
+            rows = [
+                {
+                    "subscription_id": sub_id,
+                    "event_id": e.id,
+                    "webhook_id": webhook_id(e.id),
+                    "event_type": event_type(e.resource, e.kind),
+                    "body": _body(e).decode(),
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for e in events
+                if wants(patterns, e.resource, e.kind)
+            ]
             if rows:
                 conn.execute(insert(deliveries), rows)
             if events:
-                conn.execute(update(subscriptions).where(subscriptions.c.id == sub_id)
-                             .values(last_event_id=events[-1].id))
+                conn.execute(
+                    update(subscriptions).where(subscriptions.c.id == sub_id).values(last_event_id=events[-1].id)
+                )
             added += len(rows)
     return added
+
 
 # -- claiming and recording --------------------------------------------------------------
 
@@ -197,61 +275,99 @@ def claim(store: StateStore, worker: str, limit: int, claim_ttl: float, now: flo
     """Take up to ``limit`` due rows for ``claim_ttl`` seconds; rows another worker holds are skipped.
     The attempt is counted here, before the request: a worker that dies mid-request leaves it counted."""
     now = now or time.time()
-    due = (select(deliveries.c.id).where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now,
-                                         _free(now))
-           .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit))
+    due = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now, _free(now))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
     if store.dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
     taken = []
     with store.begin() as conn:
         for row_id in list(conn.scalars(due)):
-            won = conn.execute(update(deliveries)
-                               .where(deliveries.c.id == row_id, deliveries.c.status == PENDING, _free(now))
-                               .values(claimed_by=worker, claim_until=now + claim_ttl,
-                                       attempts=deliveries.c.attempts + 1, last_attempt_at=now, last_worker=worker))
-            if won.rowcount == 1:           # 0: another worker got there first
+            won = conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == row_id, deliveries.c.status == PENDING, _free(now))
+                .values(
+                    claimed_by=worker,
+                    claim_until=now + claim_ttl,
+                    attempts=deliveries.c.attempts + 1,
+                    last_attempt_at=now,
+                    last_worker=worker,
+                )
+            )
+            if won.rowcount == 1:  # 0: another worker got there first
                 taken.append(row_id)
         if not taken:
             return []
-        rows = conn.execute(select(deliveries, subscriptions.c.url, subscriptions.c.secret)
-                            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-                            .where(deliveries.c.id.in_(taken)).order_by(deliveries.c.id)).all()
-    return [Claimed(r.id, r.subscription_id, r.url, r.secret, r.webhook_id, r.body.encode(), r.attempts)
-            for r in rows]
+        rows = conn.execute(
+            select(deliveries, subscriptions.c.url, subscriptions.c.secret)
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .where(deliveries.c.id.in_(taken))
+            .order_by(deliveries.c.id)
+        ).all()
+    return [Claimed(r.id, r.subscription_id, r.url, r.secret, r.webhook_id, r.body.encode(), r.attempts) for r in rows]
 
 
-def record(store: StateStore, row_id: int, worker: str, status: str, attempts: int,
-           http_status: int | None, error: str | None, next_attempt_at: float | None,
-           now: float | None = None) -> bool:
+def record(
+    store: StateStore,
+    row_id: int,
+    worker: str,
+    status: str,
+    attempts: int,
+    http_status: int | None,
+    error: str | None,
+    next_attempt_at: float | None,
+    now: float | None = None,
+) -> bool:
     """Store an attempt's outcome and release the claim; False when the claim was no longer ours."""
     now = now or time.time()
-    values: dict[str, Any] = {"status": status, "attempts": attempts, "last_status": http_status,
-                              "last_error": error, "last_attempt_at": now, "last_worker": worker, "claimed_by": None,
-                              "claim_until": None}
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": attempts,
+        "last_status": http_status,
+        "last_error": error,
+        "last_attempt_at": now,
+        "last_worker": worker,
+        "claimed_by": None,
+        "claim_until": None,
+    }
     if status == DELIVERED:
         values["delivered_at"] = now
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     with store.begin() as conn:
-        done = conn.execute(update(deliveries).where(deliveries.c.id == row_id,
-                                                     deliveries.c.claimed_by == worker).values(**values))
+        done = conn.execute(
+            update(deliveries).where(deliveries.c.id == row_id, deliveries.c.claimed_by == worker).values(**values)
+        )
         return done.rowcount == 1
+
 
 # -- the deliveries API ----------------------------------------------------------------
 
 
 def _delivery(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "event_id": row.event_id, "webhook_id": row.webhook_id,
-            "event_type": row.event_type, "status": row.status, "attempts": row.attempts,
-            "next_attempt_at": row.next_attempt_at if row.status == PENDING else None,
-            "last_status": row.last_status, "last_error": row.last_error,
-            "last_attempt_at": row.last_attempt_at, "last_worker": row.last_worker,
-            "delivered_at": row.delivered_at,
-            "created_at": row.created_at}
+    return {
+        "id": row.id,
+        "event_id": row.event_id,
+        "webhook_id": row.webhook_id,
+        "event_type": row.event_type,
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_attempt_at": row.next_attempt_at if row.status == PENDING else None,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "last_attempt_at": row.last_attempt_at,
+        "last_worker": row.last_worker,
+        "delivered_at": row.delivered_at,
+        "created_at": row.created_at,
+    }
 
 
-def list_deliveries(store: StateStore, sub_id: str, status: str | None = None,
-                    before: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_deliveries(
+    store: StateStore, sub_id: str, status: str | None = None, before: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """A subscription's outbox rows, newest first."""
     query = select(deliveries).where(deliveries.c.subscription_id == sub_id)
     if status:
@@ -264,8 +380,9 @@ def list_deliveries(store: StateStore, sub_id: str, status: str | None = None,
 
 def get_delivery(store: StateStore, sub_id: str, delivery_id: int) -> dict[str, Any] | None:
     with store.connect() as conn:
-        row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id,
-                                                    deliveries.c.subscription_id == sub_id)).first()
+        row = conn.execute(
+            select(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.subscription_id == sub_id)
+        ).first()
     return None if row is None else _delivery(row)
 
 
@@ -274,17 +391,26 @@ def redeliver(store: StateStore, sub_id: str, delivery_id: int, now: float | Non
     None when there is no such row or it is still pending."""
     now = now or time.time()
     with store.begin() as conn:
-        done = conn.execute(update(deliveries).where(
-            deliveries.c.id == delivery_id, deliveries.c.subscription_id == sub_id,
-            deliveries.c.status != PENDING).values(status=PENDING, attempts=0, next_attempt_at=now,
-                                                   claimed_by=None, claim_until=None))
+        done = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == delivery_id, deliveries.c.subscription_id == sub_id, deliveries.c.status != PENDING
+            )
+            .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claim_until=None)
+        )
         if done.rowcount != 1:
             return None
         return _delivery(conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one())
 
 
-def redeliver_many(store: StateStore, sub_id: str | None, status: str = DEAD, since: float | None = None,
-                   until: float | None = None, now: float | None = None) -> int:
+def redeliver_many(
+    store: StateStore,
+    sub_id: str | None,
+    status: str = DEAD,
+    since: float | None = None,
+    until: float | None = None,
+    now: float | None = None,
+) -> int:
     """Send again, each with a fresh attempt budget and its same webhook-id, every ``status``
     (dead or delivered) delivery of one subscription (every one when None) made in
     [``since``, ``until``); how many."""
@@ -297,5 +423,8 @@ def redeliver_many(store: StateStore, sub_id: str | None, status: str = DEAD, si
     if until is not None:
         where.append(deliveries.c.created_at < until)
     with store.begin() as conn:
-        return conn.execute(update(deliveries).where(*where).values(
-            status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claim_until=None)).rowcount
+        return conn.execute(
+            update(deliveries)
+            .where(*where)
+            .values(status=PENDING, attempts=0, next_attempt_at=now, claimed_by=None, claim_until=None)
+        ).rowcount

@@ -11,6 +11,7 @@ the order per key holds.  A relay killed mid-batch loses its lease after ``lease
 seconds; the batch is then published again from its first unconfirmed event (at least
 once: consumers drop duplicates by the CloudEvents ``id``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,9 @@ class RelaySettings:
 class Relay:
     """Publishes to every sink of the ``events:`` section; ``sinks`` may be handed in (tests)."""
 
-    def __init__(self, store: StateStore, events: dict[str, Any], name: str | None = None,
-                 sinks: dict[str, Sink] | None = None) -> None:
+    def __init__(
+        self, store: StateStore, events: dict[str, Any], name: str | None = None, sinks: dict[str, Sink] | None = None
+    ) -> None:
         self.store = store
         self.name = name or worker_name()
         self.settings = RelaySettings(**events["relay"])
@@ -64,8 +66,9 @@ class Relay:
         for name, sink in self.sinks.items():
             done: set[int] = set()
             while len(done) < self.settings.partitions:
-                taken = sink_cursors.claim(self.store, name, self.settings.partitions, self.name,
-                                           self.settings.lease, limit=1, skip=done)
+                taken = sink_cursors.claim(
+                    self.store, name, self.settings.partitions, self.name, self.settings.lease, limit=1, skip=done
+                )
                 if not taken:
                     break
                 done.add(taken[0].partition)
@@ -74,28 +77,42 @@ class Relay:
 
     def _publish(self, name: str, sink: Sink, cursor: sink_cursors.Cursor) -> int:
         events, end = sink_cursors.events_for(self.store, cursor, self.settings.batch)
-        messages = [Message(e.id, e.resource, e.kind, self.envelope.cloud_event(e))
-                    for e in events if wants(self.patterns[name], e.resource, e.kind)]
+        messages = [
+            Message(e.id, e.resource, e.kind, self.envelope.cloud_event(e))
+            for e in events
+            if wants(self.patterns[name], e.resource, e.kind)
+        ]
         try:
             done = sink.publish(messages) if messages else Published(0)
         except SinkUnavailable as exc:
             return self._failed(name, cursor, messages, exc)
-        except Exception as exc:    # a client bug or an event it cannot encode: back off, do not spin
+        except Exception as exc:  # a client bug or an event it cannot encode: back off, do not spin
             log.exception("sink %s partition %d: publishing failed", name, cursor.partition)
             sink.close()
             return self._failed(name, cursor, messages, SinkUnavailable(f"unexpected {exc!r}"))
         self._report_unroutable(name, done.unroutable)
         if not sink_cursors.advance(self.store, cursor, self.name, end, done.confirmed, len(done.unroutable)):
-            log.warning("sink %s partition %d: lease lost before the position was recorded (replayed or "
-                        "taken over); its events may be published again", name, cursor.partition)
+            log.warning(
+                "sink %s partition %d: lease lost before the position was recorded (replayed or "
+                "taken over); its events may be published again",
+                name,
+                cursor.partition,
+            )
         return done.confirmed
 
     def _failed(self, name: str, cursor: sink_cursors.Cursor, messages: list[Message], exc: SinkUnavailable) -> int:
         """Keep what the broker took (the retry starts at the first unconfirmed event), back off."""
         self._report_unroutable(name, exc.unroutable)
         if exc.confirmed:
-            sink_cursors.advance(self.store, cursor, self.name, messages[exc.confirmed - 1].event_id,
-                                 exc.confirmed, len(exc.unroutable), release=False)
+            sink_cursors.advance(
+                self.store,
+                cursor,
+                self.name,
+                messages[exc.confirmed - 1].event_id,
+                exc.confirmed,
+                len(exc.unroutable),
+                release=False,
+            )
         delay = backoff(cursor.failures + 1, self.settings)
         log.warning("sink %s partition %d: %s; retrying in %.1fs", name, cursor.partition, exc, delay)
         sink_cursors.failed(self.store, cursor, self.name, str(exc), time.time() + delay)
@@ -103,17 +120,23 @@ class Relay:
 
     def _report_unroutable(self, sink: str, event_ids: list[int]) -> None:
         if event_ids:
-            log.warning("sink %s: no queue took event(s) %s (unroutable; published, nobody bound)",
-                        sink, ", ".join(map(str, event_ids[:20])))
+            log.warning(
+                "sink %s: no queue took event(s) %s (unroutable; published, nobody bound)",
+                sink,
+                ", ".join(map(str, event_ids[:20])),
+            )
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; a pass that published nothing waits ``poll_interval``."""
-        log.info("relay %s started for sink(s) %s", self.name,
-                 ", ".join(f"{name} ({sink.describe()})" for name, sink in self.sinks.items()))
+        log.info(
+            "relay %s started for sink(s) %s",
+            self.name,
+            ", ".join(f"{name} ({sink.describe()})" for name, sink in self.sinks.items()),
+        )
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:       # the state store briefly away: pause, do not die
+            except Exception:  # the state store briefly away: pause, do not die
                 log.exception("relay loop failed")
                 busy = 0
             if not busy:

@@ -13,59 +13,100 @@ owner IS NULL OR lease_until < now``, candidates picked ``FOR UPDATE SKIP LOCKED
 PostgreSQL), publishes, then moves the position and releases the lease in one UPDATE fenced
 by its name: a relay that lost its lease cannot move a cursor.  Times are epoch seconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any
 
 import orjson
-from sqlalchemy import (BigInteger, Column, Float, Integer, MetaData, String, Table, Text, and_, bindparam, delete,
-                        func, insert, or_, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from legacy_bridge.events.migrations import add_column, create_table, migration
 from legacy_bridge.events.state import ChangeEvent, StateStore, change_events, key_hash
 
-__all__ = ["Cursor", "ensure", "claim", "advance", "failed", "events_for", "replay", "status",
-           "low_water_mark"]
+__all__ = ["Cursor", "ensure", "claim", "advance", "failed", "events_for", "replay", "status", "low_water_mark"]
 
 
 @migration(210, "event sinks: cursors per sink and partition; events keyed for partitions")
 def _sink_cursors(conn: Connection) -> None:
     add_column(conn, "lb_change_events", Column("key_hash", Integer))
-    events = Table("lb_change_events", MetaData(), Column("id", BigInteger, primary_key=True),
-                   Column("resource", String(200)), Column("key_json", Text), Column("key_hash", Integer))
+    events = Table(
+        "lb_change_events",
+        MetaData(),
+        Column("id", BigInteger, primary_key=True),
+        Column("resource", String(200)),
+        Column("key_json", Text),
+        Column("key_hash", Integer),
+    )
     # the events already logged get their partition too, so a replay keeps every key in one partition
     after = 0
-    while rows := conn.execute(select(events.c.id, events.c.resource, events.c.key_json).where(events.c.id > after)
-                               .order_by(events.c.id).limit(5000)).all():
-        conn.execute(update(events).where(events.c.id == bindparam("row_id")).values(key_hash=bindparam("hash")),
-                     [{"row_id": r.id, "hash": key_hash(r.resource, r.key_json)} for r in rows])
+    while rows := conn.execute(
+        select(events.c.id, events.c.resource, events.c.key_json)
+        .where(events.c.id > after)
+        .order_by(events.c.id)
+        .limit(5000)
+    ).all():
+        conn.execute(
+            update(events).where(events.c.id == bindparam("row_id")).values(key_hash=bindparam("hash")),
+            [{"row_id": r.id, "hash": key_hash(r.resource, r.key_json)} for r in rows],
+        )
         after = rows[-1].id
-    create_table(conn, "lb_sink_cursors",
-                 Column("sink", String(200), primary_key=True),
-                 Column("partition", Integer, primary_key=True, autoincrement=False),
-                 Column("position", BigInteger, nullable=False),
-                 Column("owner", String(200)),
-                 Column("lease_until", Float),
-                 Column("next_attempt_at", Float, nullable=False),
-                 Column("failures", Integer, nullable=False),          # in a row: the backoff
-                 Column("failed_attempts", BigInteger, nullable=False),  # ever: the metric
-                 Column("last_error", Text),
-                 Column("published", BigInteger, nullable=False),
-                 Column("unroutable", BigInteger, nullable=False),
-                 Column("last_published_at", Float))
+    create_table(
+        conn,
+        "lb_sink_cursors",
+        Column("sink", String(200), primary_key=True),
+        Column("partition", Integer, primary_key=True, autoincrement=False),
+        Column("position", BigInteger, nullable=False),
+        Column("owner", String(200)),
+        Column("lease_until", Float),
+        Column("next_attempt_at", Float, nullable=False),
+        Column("failures", Integer, nullable=False),  # in a row: the backoff
+        Column("failed_attempts", BigInteger, nullable=False),  # ever: the metric
+        Column("last_error", Text),
+        Column("published", BigInteger, nullable=False),
+        Column("unroutable", BigInteger, nullable=False),
+        Column("last_published_at", Float),
+    )
 
 
-cursors = Table("lb_sink_cursors", MetaData(),
-                Column("sink", String(200), primary_key=True), Column("partition", Integer, primary_key=True),
-                Column("position", BigInteger), Column("owner", String(200)), Column("lease_until", Float),
-                Column("next_attempt_at", Float), Column("failures", Integer),
-                Column("failed_attempts", BigInteger), Column("last_error", Text),
-                Column("published", BigInteger), Column("unroutable", BigInteger),
-                Column("last_published_at", Float))
+cursors = Table(
+    "lb_sink_cursors",
+    MetaData(),
+    Column("sink", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("position", BigInteger),
+    Column("owner", String(200)),
+    Column("lease_until", Float),
+    Column("next_attempt_at", Float),
+    Column("failures", Integer),
+    Column("failed_attempts", BigInteger),
+    Column("last_error", Text),
+    Column("published", BigInteger),
+    Column("unroutable", BigInteger),
+    Column("last_published_at", Float),
+)
 
 
 @dataclass
@@ -90,31 +131,62 @@ def ensure(store: StateStore, sink: str, partitions: int) -> None:
         if start is None:
             start = conn.scalar(select(func.max(change_events.c.id))) or 0
         conn.execute(delete(cursors).where(cursors.c.sink == sink))
-        conn.execute(insert(cursors), [{"sink": sink, "partition": p, "position": start, "next_attempt_at": 0.0,
-                                        "failures": 0, "failed_attempts": 0, "published": 0, "unroutable": 0} for p in range(partitions)])
+        conn.execute(
+            insert(cursors),
+            [
+                {
+                    "sink": sink,
+                    "partition": p,
+                    "position": start,
+                    "next_attempt_at": 0.0,
+                    "failures": 0,
+                    "failed_attempts": 0,
+                    "published": 0,
+                    "unroutable": 0,
+                }
+                for p in range(partitions)
+            ],
+        )
 
 
 def _free(now: float) -> Any:
     return or_(cursors.c.owner.is_(None), cursors.c.lease_until < now)
 
 
-def claim(store: StateStore, sink: str, partitions: int, relay: str, lease: float, limit: int,
-          skip: Collection[int] = (), now: float | None = None) -> list[Cursor]:
+def claim(
+    store: StateStore,
+    sink: str,
+    partitions: int,
+    relay: str,
+    lease: float,
+    limit: int,
+    skip: Collection[int] = (),
+    now: float | None = None,
+) -> list[Cursor]:
     """Take up to ``limit`` due partitions of ``sink`` that no other relay holds (and not in ``skip``)."""
     now = now or time.time()
-    due = (select(cursors.c.partition).where(cursors.c.sink == sink, cursors.c.next_attempt_at <= now, _free(now),
-                                             cursors.c.partition.not_in(list(skip)))
-           .order_by(cursors.c.last_published_at.is_not(None), cursors.c.last_published_at).limit(limit))
+    due = (
+        select(cursors.c.partition)
+        .where(
+            cursors.c.sink == sink, cursors.c.next_attempt_at <= now, _free(now), cursors.c.partition.not_in(list(skip))
+        )
+        .order_by(cursors.c.last_published_at.is_not(None), cursors.c.last_published_at)
+        .limit(limit)
+    )
     if store.dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
     taken = []
     with store.begin() as conn:
         for partition in list(conn.scalars(due)):
-            won = conn.execute(update(cursors).where(cursors.c.sink == sink, cursors.c.partition == partition, _free(now))
-                               .values(owner=relay, lease_until=now + lease))
+            won = conn.execute(
+                update(cursors)
+                .where(cursors.c.sink == sink, cursors.c.partition == partition, _free(now))
+                .values(owner=relay, lease_until=now + lease)
+            )
             if won.rowcount == 1:
-                row = conn.execute(select(cursors).where(cursors.c.sink == sink,
-                                                         cursors.c.partition == partition)).one()
+                row = conn.execute(
+                    select(cursors).where(cursors.c.sink == sink, cursors.c.partition == partition)
+                ).one()
                 taken.append(Cursor(sink, partition, partitions, row.position, row.failures))
     return taken
 
@@ -126,30 +198,62 @@ def events_for(store: StateStore, cursor: Cursor, limit: int) -> tuple[list[Chan
     bucket = func.coalesce(change_events.c.key_hash, 0) % cursor.partitions
     with store.connect() as conn:
         head = conn.scalar(select(func.max(change_events.c.id))) or 0
-        rows = conn.execute(select(change_events).where(change_events.c.id > cursor.position,
-                                                        change_events.c.id <= head, bucket == cursor.partition)
-                            .order_by(change_events.c.id).limit(limit)).all()
-    events = [ChangeEvent(r.id, r.resource, r.kind, orjson.loads(r.key_json), r.occurred_at,
-                          None if r.record_json is None else orjson.loads(r.record_json)) for r in rows]
+        rows = conn.execute(
+            select(change_events)
+            .where(change_events.c.id > cursor.position, change_events.c.id <= head, bucket == cursor.partition)
+            .order_by(change_events.c.id)
+            .limit(limit)
+        ).all()
+    events = [
+        ChangeEvent(
+            r.id,
+            r.resource,
+            r.kind,
+            orjson.loads(r.key_json),
+            r.occurred_at,
+            None if r.record_json is None else orjson.loads(r.record_json),
+        )
+        for r in rows
+    ]
     end = events[-1].id if len(events) == limit else max(head, cursor.position)
     return events, end
 
 
-def advance(store: StateStore, cursor: Cursor, relay: str, position: int, published: int, unroutable: int,
-            release: bool = True, now: float | None = None) -> bool:
+def advance(
+    store: StateStore,
+    cursor: Cursor,
+    relay: str,
+    position: int,
+    published: int,
+    unroutable: int,
+    release: bool = True,
+    now: float | None = None,
+) -> bool:
     """Record what the broker confirmed (fenced by the relay's name); False if the lease was lost."""
     now = now or time.time()
-    values: dict[str, Any] = {"position": position, "failures": 0, "last_error": None, "next_attempt_at": 0.0,
-                              "published": cursors.c.published + published,
-                              "unroutable": cursors.c.unroutable + unroutable}
+    values: dict[str, Any] = {
+        "position": position,
+        "failures": 0,
+        "last_error": None,
+        "next_attempt_at": 0.0,
+        "published": cursors.c.published + published,
+        "unroutable": cursors.c.unroutable + unroutable,
+    }
     if published:
         values["last_published_at"] = now
     if release:
         values.update(owner=None, lease_until=None)
     with store.begin() as conn:
-        done = conn.execute(update(cursors).where(cursors.c.sink == cursor.sink, cursors.c.partition == cursor.partition,
-                                                  cursors.c.owner == relay, cursors.c.position == cursor.position)
-                            .values(**values))
+        done = conn.execute(
+            update(cursors)
+            .where(
+                cursors.c.sink == cursor.sink,
+                cursors.c.partition == cursor.partition,
+                cursors.c.owner == relay,
+                cursors.c.position == cursor.position,
+            )
+            .values(**values)
+        )
     if done.rowcount == 1:
         cursor.position = position
     return done.rowcount == 1
@@ -158,11 +262,18 @@ def advance(store: StateStore, cursor: Cursor, relay: str, position: int, publis
 def failed(store: StateStore, cursor: Cursor, relay: str, error: str, retry_at: float) -> None:
     """The broker was away: keep the position, try again at ``retry_at``, free the partition."""
     with store.begin() as conn:
-        conn.execute(update(cursors).where(cursors.c.sink == cursor.sink, cursors.c.partition == cursor.partition,
-                                           cursors.c.owner == relay)
-                     .values(failures=cursors.c.failures + 1, failed_attempts=cursors.c.failed_attempts + 1,
-                             last_error=error[:2000], next_attempt_at=retry_at,
-                             owner=None, lease_until=None))
+        conn.execute(
+            update(cursors)
+            .where(cursors.c.sink == cursor.sink, cursors.c.partition == cursor.partition, cursors.c.owner == relay)
+            .values(
+                failures=cursors.c.failures + 1,
+                failed_attempts=cursors.c.failed_attempts + 1,
+                last_error=error[:2000],
+                next_attempt_at=retry_at,
+                owner=None,
+                lease_until=None,
+            )
+        )
 
 
 def replay(store: StateStore, sink: str, after: int) -> int:
@@ -170,9 +281,11 @@ def replay(store: StateStore, sink: str, after: int) -> int:
     relay holding one loses its lease, so it cannot move it forward again); how many."""
     with store.begin() as conn:
         store.lock(conn, f"legacy-bridge.sinks.{sink}")
-        return conn.execute(update(cursors).where(cursors.c.sink == sink)
-                            .values(position=after, owner=None, lease_until=None, next_attempt_at=0.0,
-                                    failures=0)).rowcount
+        return conn.execute(
+            update(cursors)
+            .where(cursors.c.sink == sink)
+            .values(position=after, owner=None, lease_until=None, next_attempt_at=0.0, failures=0)
+        ).rowcount
 
 
 def status(store: StateStore, sink: str, now: float | None = None) -> dict[str, Any] | None:
@@ -187,19 +300,24 @@ def status(store: StateStore, sink: str, now: float | None = None) -> dict[str, 
         lag, oldest = 0, None
         for row in rows:
             unsent = and_(change_events.c.id > row.position, bucket == row.partition)
-            count, first = conn.execute(select(func.count(), func.min(change_events.c.occurred_at))
-                                        .where(unsent)).one()
+            count, first = conn.execute(select(func.count(), func.min(change_events.c.occurred_at)).where(unsent)).one()
             lag += count
             if first is not None and (oldest is None or first < oldest):
                 oldest = first
     last = max((r.last_published_at for r in rows if r.last_published_at), default=None)
-    age = None if oldest is None else max(0.0, now - oldest.replace(tzinfo=dt.timezone.utc).timestamp())
-    return {"lag": lag, "oldest_unsent": None if oldest is None else oldest.isoformat() + "Z",
-            "oldest_unsent_age": age,
-            "published": sum(r.published for r in rows), "unroutable": sum(r.unroutable for r in rows),
-            "failed_attempts": sum(r.failed_attempts for r in rows), "partitions": partitions,
-            "last_error": next((r.last_error for r in rows if r.last_error), None),
-            "last_published_at": last, "retrying": sum(1 for r in rows if r.next_attempt_at > now)}
+    age = None if oldest is None else max(0.0, now - oldest.replace(tzinfo=dt.UTC).timestamp())
+    return {
+        "lag": lag,
+        "oldest_unsent": None if oldest is None else oldest.isoformat() + "Z",
+        "oldest_unsent_age": age,
+        "published": sum(r.published for r in rows),
+        "unroutable": sum(r.unroutable for r in rows),
+        "failed_attempts": sum(r.failed_attempts for r in rows),
+        "partitions": partitions,
+        "last_error": next((r.last_error for r in rows if r.last_error), None),
+        "last_published_at": last,
+        "retrying": sum(1 for r in rows if r.next_attempt_at > now),
+    }
 
 
 def low_water_mark(store: StateStore) -> int | None:

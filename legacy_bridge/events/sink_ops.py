@@ -7,12 +7,14 @@ Metrics (per sink): ``legacy_bridge_sink_lag_events`` (events not yet confirmed)
 ``rate()`` is the publish rate), ``legacy_bridge_sink_unroutable_total``,
 ``legacy_bridge_sink_failed_attempts_total`` and ``legacy_bridge_sink_partitions_retrying``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -35,7 +37,7 @@ def report(store: StateStore, sinks: list[str]) -> dict[str, dict[str, Any]]:
     for sink in sinks:
         try:
             status = sink_cursors.status(store, sink)
-        except Exception as exc:        # the state store away: say so, /readyz still answers
+        except Exception as exc:  # the state store away: say so, /readyz still answers
             out[sink] = {"state": "unknown", "detail": f"state store: {exc.__class__.__name__}"}
             continue
         if status is None:
@@ -52,20 +54,30 @@ class _SinkCollector:
 
     def collect(self) -> Iterator[Any]:
         families = {
-            "lag": GaugeMetricFamily("legacy_bridge_sink_lag_events", "Change events a sink has not confirmed yet",
-                                     labels=["sink"]),
-            "oldest_unsent_age": GaugeMetricFamily("legacy_bridge_sink_oldest_unsent_age_seconds",
-                                                   "Age of the oldest change event a sink has not confirmed (0: none)",
-                                                   labels=["sink"]),
-            "published": CounterMetricFamily("legacy_bridge_sink_published", "Events the broker confirmed",
-                                             labels=["sink"]),
-            "unroutable": CounterMetricFamily("legacy_bridge_sink_unroutable", "Events the broker could not route",
-                                              labels=["sink"]),
-            "failed_attempts": CounterMetricFamily("legacy_bridge_sink_failed_attempts",
-                                                   "Publish attempts that failed (broker away, refused)",
-                                                   labels=["sink"]),
-            "retrying": GaugeMetricFamily("legacy_bridge_sink_partitions_retrying",
-                                          "Partitions waiting for their next attempt after a failure", labels=["sink"]),
+            "lag": GaugeMetricFamily(
+                "legacy_bridge_sink_lag_events", "Change events a sink has not confirmed yet", labels=["sink"]
+            ),
+            "oldest_unsent_age": GaugeMetricFamily(
+                "legacy_bridge_sink_oldest_unsent_age_seconds",
+                "Age of the oldest change event a sink has not confirmed (0: none)",
+                labels=["sink"],
+            ),
+            "published": CounterMetricFamily(
+                "legacy_bridge_sink_published", "Events the broker confirmed", labels=["sink"]
+            ),
+            "unroutable": CounterMetricFamily(
+                "legacy_bridge_sink_unroutable", "Events the broker could not route", labels=["sink"]
+            ),
+            "failed_attempts": CounterMetricFamily(
+                "legacy_bridge_sink_failed_attempts",
+                "Publish attempts that failed (broker away, refused)",
+                labels=["sink"],
+            ),
+            "retrying": GaugeMetricFamily(
+                "legacy_bridge_sink_partitions_retrying",
+                "Partitions waiting for their next attempt after a failure",
+                labels=["sink"],
+            ),
         }
         for sink in self.sinks:
             status = sink_cursors.status(self.store, sink)
@@ -92,8 +104,9 @@ def first_event_at(store: StateStore, since: str) -> int:
     try:
         moment = parse_instant(text)
     except ValueError:
-        raise ValueError(f"--since: expected an event id (42, evt_42) or a time (2026-11-29T10:00:00Z), "
-                         f"got {since!r}") from None
+        raise ValueError(
+            f"--since: expected an event id (42, evt_42) or a time (2026-11-29T10:00:00Z), got {since!r}"
+        ) from None
     with store.connect() as conn:
         first = conn.scalar(select(func.min(change_events.c.id)).where(change_events.c.occurred_at >= moment))
         return first if first is not None else (conn.scalar(select(func.max(change_events.c.id))) or 0) + 1
@@ -104,7 +117,7 @@ def prune(store: StateStore, retention: float, now: float | None = None) -> int:
     webhook subscription has fanned out (an unsent event is kept, however old, and so is the
     newest); how many."""
     now = now or time.time()
-    cutoff = dt.datetime.fromtimestamp(now - retention, dt.timezone.utc).replace(tzinfo=None)
+    cutoff = dt.datetime.fromtimestamp(now - retention, dt.UTC).replace(tzinfo=None)
     with store.connect() as conn:
         fanned_out = conn.scalar(select(func.min(subscriptions.c.last_event_id)))
         # the newest event always stays: SQLite numbers a new row max(id) + 1, and an emptied
@@ -114,8 +127,9 @@ def prune(store: StateStore, retention: float, now: float | None = None) -> int:
     removed = 0
     while True:
         with store.begin() as conn:
-            query = select(change_events.c.id).where(change_events.c.occurred_at < cutoff,
-                                                     change_events.c.id <= min(limits))
+            query = select(change_events.c.id).where(
+                change_events.c.occurred_at < cutoff, change_events.c.id <= min(limits)
+            )
             ids = list(conn.scalars(query.order_by(change_events.c.id).limit(PRUNE_BATCH)))
             if ids:
                 conn.execute(delete(change_events).where(change_events.c.id.in_(ids)))

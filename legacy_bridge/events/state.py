@@ -28,20 +28,37 @@ The change event shape, ``ChangeEvent.to_json()`` (also the body of ``/changes``
 
 ``occurred_at`` is when the change was detected (a scan), not when the legacy row changed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
-from sqlalchemy import (BigInteger, Column, DateTime, Float, Integer, LargeBinary, MetaData, String,
-                        Table, Text, create_engine, event, func, insert, select)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -54,33 +71,45 @@ KINDS = ("created", "updated", "deleted")
 DEFAULT_FILE = "legacy-bridge-state.db"
 
 metadata = MetaData()
-schema_version = Table("lb_schema_version", metadata,
-                       Column("version", Integer, primary_key=True, autoincrement=False),
-                       Column("name", String(200), nullable=False),
-                       Column("applied_at", DateTime, nullable=False))
+schema_version = Table(
+    "lb_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
 # the tables as the latest migration leaves them
-snapshots = Table("lb_snapshots", metadata,
-                  Column("resource", String(200), primary_key=True),
-                  Column("key_sort", LargeBinary, primary_key=True),
-                  Column("key_json", Text, nullable=False),
-                  Column("row_hash", LargeBinary(16), nullable=False))
-scan_state = Table("lb_scan_state", metadata,
-                   Column("resource", String(200), primary_key=True),
-                   Column("mode", String(20), nullable=False),
-                   Column("watermark", Text),
-                   Column("baseline_at", DateTime),
-                   Column("last_scan_at", DateTime),
-                   Column("lock_owner", String(200)),
-                   Column("lock_until", Float),
-                   Column("last_summary", Text))
-change_events = Table("lb_change_events", metadata,
-                      Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-                      Column("resource", String(200), nullable=False),
-                      Column("kind", String(10), nullable=False),
-                      Column("key_json", Text, nullable=False),
-                      Column("occurred_at", DateTime, nullable=False),
-                      Column("record_json", Text),
-                      Column("key_hash", Integer))     # partition of a key for event sinks (migration 210)
+snapshots = Table(
+    "lb_snapshots",
+    metadata,
+    Column("resource", String(200), primary_key=True),
+    Column("key_sort", LargeBinary, primary_key=True),
+    Column("key_json", Text, nullable=False),
+    Column("row_hash", LargeBinary(16), nullable=False),
+)
+scan_state = Table(
+    "lb_scan_state",
+    metadata,
+    Column("resource", String(200), primary_key=True),
+    Column("mode", String(20), nullable=False),
+    Column("watermark", Text),
+    Column("baseline_at", DateTime),
+    Column("last_scan_at", DateTime),
+    Column("lock_owner", String(200)),
+    Column("lock_until", Float),
+    Column("last_summary", Text),
+)
+change_events = Table(
+    "lb_change_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("resource", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("key_json", Text, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("record_json", Text),
+    Column("key_hash", Integer),
+)  # partition of a key for event sinks (migration 210)
 
 
 def key_hash(resource: str, key_json: str) -> int:
@@ -90,7 +119,7 @@ def key_hash(resource: str, key_json: str) -> int:
 
 def utcnow() -> dt.datetime:
     """Naive UTC, as the store keeps times (SQLite has no time zones)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def parse_instant(text: str) -> dt.datetime:
@@ -98,7 +127,7 @@ def parse_instant(text: str) -> dt.datetime:
     as the store keeps times; ValueError when it is not one."""
     moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
@@ -119,7 +148,7 @@ def local_folder(url: str) -> Path | None:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or url == prefix:
         return None
-    return Path(url[len(prefix):]).parent
+    return Path(url[len(prefix) :]).parent
 
 
 @dataclass(frozen=True)
@@ -140,18 +169,24 @@ class ChangeEvent:
     record: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "resource": self.resource, "kind": self.kind, "key": self.key,
-                "occurred_at": self.occurred_at.isoformat() + "Z", "record": self.record}
+        return {
+            "id": self.id,
+            "resource": self.resource,
+            "kind": self.kind,
+            "key": self.key,
+            "occurred_at": self.occurred_at.isoformat() + "Z",
+            "record": self.record,
+        }
 
 
 def _sqlite_events(engine: Engine, memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, record: Any) -> None:
-        dbapi.isolation_level = None        # BEGIN is ours (pysqlite's would defer it)
+        dbapi.isolation_level = None  # BEGIN is ours (pysqlite's would defer it)
         cur = dbapi.cursor()
         cur.execute("PRAGMA busy_timeout=30000")
         if not memory:
-            cur.execute("PRAGMA journal_mode=WAL")   # readers never wait for a scan's writes
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for a scan's writes
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -159,8 +194,7 @@ def _sqlite_events(engine: Engine, memory: bool) -> None:
     def _begin(conn: Connection) -> None:
         # a writer takes the write lock up front: two writers queue (busy_timeout)
         # instead of one failing when it upgrades a read lock
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("lb_write")
-                             else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("lb_write") else "BEGIN")
 
 
 class StateStore:
@@ -229,10 +263,9 @@ class StateStore:
                 if step.version in done or (target is not None and step.version > target):
                     continue
                 step.apply(conn)
-                conn.execute(insert(schema_version).values(version=step.version, name=step.name,
-                                                            applied_at=utcnow()))
+                conn.execute(insert(schema_version).values(version=step.version, name=step.name, applied_at=utcnow()))
                 done.add(step.version)
-        self._migrated = True      # with a target: pinned there (tests of older schemas)
+        self._migrated = True  # with a target: pinned there (tests of older schemas)
         return max(done, default=0)
 
     def version(self) -> int:
@@ -247,9 +280,16 @@ class StateStore:
         rows = []
         for e in events:
             key_json = dumps(e.key).decode()
-            rows.append({"resource": e.resource, "kind": e.kind, "key_json": key_json, "occurred_at": at,
-                         "record_json": None if e.record is None else dumps(e.record).decode(),
-                         "key_hash": key_hash(e.resource, key_json)})
+            rows.append(
+                {
+                    "resource": e.resource,
+                    "kind": e.kind,
+                    "key_json": key_json,
+                    "occurred_at": at,
+                    "record_json": None if e.record is None else dumps(e.record).decode(),
+                    "key_hash": key_hash(e.resource, key_json),
+                }
+            )
         if rows:
             # ids must commit in ascending order or a tailing reader could skip one
             self.lock(conn, "legacy-bridge.events")
@@ -263,8 +303,17 @@ class StateStore:
             query = query.where(change_events.c.resource == resource)
         with self.connect() as conn:
             rows = conn.execute(query.order_by(change_events.c.id).limit(limit)).all()
-        return [ChangeEvent(r.id, r.resource, r.kind, orjson.loads(r.key_json), r.occurred_at,
-                            None if r.record_json is None else orjson.loads(r.record_json)) for r in rows]
+        return [
+            ChangeEvent(
+                r.id,
+                r.resource,
+                r.kind,
+                orjson.loads(r.key_json),
+                r.occurred_at,
+                None if r.record_json is None else orjson.loads(r.record_json),
+            )
+            for r in rows
+        ]
 
     def last_event_id(self, resource: str | None = None) -> int:
         query = select(func.max(change_events.c.id))

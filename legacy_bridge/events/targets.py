@@ -12,6 +12,7 @@ address it checked (the connection is pinned), so a DNS answer that changes betw
 check and the connection cannot steer a delivery elsewhere.  Redirects are not
 followed: a 3xx is a failed attempt like any other non-2xx.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -20,8 +21,8 @@ import ipaddress
 import socket
 import ssl
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import urlsplit
 
 from legacy_bridge.errors import TargetRefused
@@ -29,14 +30,32 @@ from legacy_bridge.errors import TargetRefused
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-BLOCKED_NETWORKS: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "100.100.100.200/32",   # Alibaba metadata
-    "224.0.0.0/4", "240.0.0.0/4",
-    "::/128", "::1/128", "fe80::/10", "fd00:ec2::254/128", "ff00::/8"))
+BLOCKED_NETWORKS: tuple[Network, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "100.100.100.200/32",  # Alibaba metadata
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/128",
+        "::1/128",
+        "fe80::/10",
+        "fd00:ec2::254/128",
+        "ff00::/8",
+    )
+)
 # refused by name, whatever they resolve to, unless allowed_hosts names one exactly
-BLOCKED_NAMES = ("metadata.google.internal", "metadata.goog", "metadata", "instance-data",
-                 "instance-data.ec2.internal", "metadata.azure.internal")
-MAX_RESPONSE = 4096       # bytes of a receiver's answer kept for the delivery log
+BLOCKED_NAMES = (
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.azure.internal",
+)
+MAX_RESPONSE = 4096  # bytes of a receiver's answer kept for the delivery log
 
 
 @dataclass(frozen=True)
@@ -48,21 +67,25 @@ class TargetPolicy:
     allow_networks: tuple[Network, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_config(cls, allowed_hosts: Iterable[str] = (), allow_networks: Iterable[str] = ()) -> "TargetPolicy":
-        return cls(tuple(h.lower() for h in allowed_hosts),
-                   tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks))
+    def from_config(cls, allowed_hosts: Iterable[str] = (), allow_networks: Iterable[str] = ()) -> TargetPolicy:
+        return cls(
+            tuple(h.lower() for h in allowed_hosts),
+            tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks),
+        )
 
     def _let_through(self, address: Address) -> bool:
         return any(address.version == n.version and address in n for n in self.allow_networks)
 
     def check_address(self, address: Address, host: str) -> None:
-        mapped = getattr(address, "ipv4_mapped", None)     # ::ffff:169.254.169.254 is 169.254.169.254
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:169.254.169.254 is 169.254.169.254
         address = mapped or address
         if self._let_through(address):
             return
         if any(address.version == n.version and address in n for n in BLOCKED_NETWORKS):
-            raise TargetRefused(f"{host} resolves to {address}, a loopback, link-local, metadata or "
-                                f"reserved address; webhooks.allow_networks can let it through")
+            raise TargetRefused(
+                f"{host} resolves to {address}, a loopback, link-local, metadata or "
+                f"reserved address; webhooks.allow_networks can let it through"
+            )
 
     def check_url(self, url: str) -> tuple[str, str, int]:
         """``(scheme, host, port)`` of an acceptable URL, or :class:`TargetRefused`."""
@@ -96,7 +119,7 @@ class TargetPolicy:
         except socket.gaierror as exc:
             raise TargetRefused(f"cannot resolve {host!r}: {exc.strerror}") from None
         addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        for address in addresses:       # one forbidden answer is enough to refuse
+        for address in addresses:  # one forbidden answer is enough to refuse
             self.check_address(address, host)
         return scheme, host, port, str(addresses[0])
 
@@ -131,18 +154,17 @@ class _PinnedTLS(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)   # SNI + cert for the name
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # SNI + cert for the name
 
 
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
-    except ValueError:          # an HTTP date: the backoff decides instead
+    except ValueError:  # an HTTP date: the backoff decides instead
         return None
 
 
-def post(url: str, body: bytes, headers: dict[str, str], policy: TargetPolicy,
-         timeout: float) -> Answer:
+def post(url: str, body: bytes, headers: dict[str, str], policy: TargetPolicy, timeout: float) -> Answer:
     """POST ``body`` to ``url`` within ``timeout`` seconds in all (not per read).
 
     Never raises for the receiver's sake: a refused target, a connection error or a
@@ -156,12 +178,13 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: TargetPolicy,
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     conn = (_PinnedTLS if scheme == "https" else _Pinned)(host, port, address, timeout)
 
-    def cut() -> None:          # a receiver that drips its answer must not hold the claim
+    def cut() -> None:  # a receiver that drips its answer must not hold the claim
         if conn.sock is not None:
             try:
                 conn.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
     watchdog = threading.Timer(timeout, cut)
     watchdog.daemon = True
     watchdog.start()
@@ -169,8 +192,12 @@ def post(url: str, body: bytes, headers: dict[str, str], policy: TargetPolicy,
         conn.request("POST", path, body=body, headers=headers)
         response = conn.getresponse()
         text = response.read(MAX_RESPONSE).decode("utf-8", "replace")
-        return Answer(response.status, text, None if 200 <= response.status < 300 else
-                      f"HTTP {response.status}", _retry_after(response.getheader("Retry-After")))
+        return Answer(
+            response.status,
+            text,
+            None if 200 <= response.status < 300 else f"HTTP {response.status}",
+            _retry_after(response.getheader("Retry-After")),
+        )
     except (OSError, http.client.HTTPException) as exc:
         return Answer(None, error=f"{type(exc).__name__}: {exc}"[:300] or "connection failed")
     finally:

@@ -10,6 +10,7 @@ Standard Webhooks spec asks.  A row is done only after a 2xx; any other answer (
 none) schedules the next attempt after an exponential backoff with jitter, and after
 ``max_attempts`` the row is dead (redeliverable through the API).
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,9 +18,10 @@ import ipaddress
 import random
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from standardwebhooks import Webhook
 
@@ -28,13 +30,32 @@ from legacy_bridge.events.targets import Answer, TargetPolicy, post
 
 EVENT_KINDS = ("created", "updated", "deleted")
 EVENT_PATTERN = re.compile(r"^([a-z][a-z0-9_-]*|\*)\.(created|updated|deleted|\*)$")
-SETTINGS_KEYS = {"allowed_hosts", "allow_networks", "max_attempts", "backoff", "max_backoff",
-                 "timeout", "claim_ttl", "poll_interval", "batch", "concurrency"}
+SETTINGS_KEYS = {
+    "allowed_hosts",
+    "allow_networks",
+    "max_attempts",
+    "backoff",
+    "max_backoff",
+    "timeout",
+    "claim_ttl",
+    "poll_interval",
+    "batch",
+    "concurrency",
+}
 # retries for a day and more of receiver outage (retry_window: 27.4 h at the least, 54.8 h at
 # the most with the jitter), as hosted webhook services do; tests shorten it
-DEFAULTS: dict[str, Any] = {"allowed_hosts": [], "allow_networks": [], "max_attempts": 24,
-                            "backoff": 10.0, "max_backoff": 14400.0, "timeout": 10.0,
-                            "claim_ttl": 60.0, "poll_interval": 1.0, "batch": 50, "concurrency": 4}
+DEFAULTS: dict[str, Any] = {
+    "allowed_hosts": [],
+    "allow_networks": [],
+    "max_attempts": 24,
+    "backoff": 10.0,
+    "max_backoff": 14400.0,
+    "timeout": 10.0,
+    "claim_ttl": 60.0,
+    "poll_interval": 1.0,
+    "batch": 50,
+    "concurrency": 4,
+}
 
 
 @dataclass(frozen=True)
@@ -43,19 +64,21 @@ class Settings:
 
     policy: TargetPolicy
     max_attempts: int = 24
-    backoff: float = 10.0         # the first retry waits about this long; each next one twice as long
+    backoff: float = 10.0  # the first retry waits about this long; each next one twice as long
     max_backoff: float = 14400.0
-    timeout: float = 10.0         # one attempt, connection to last byte
-    claim_ttl: float = 60.0       # how long a worker holds a row; a killed worker's rows free up after it
+    timeout: float = 10.0  # one attempt, connection to last byte
+    claim_ttl: float = 60.0  # how long a worker holds a row; a killed worker's rows free up after it
     poll_interval: float = 1.0
     batch: int = 50
     concurrency: int = 4
 
     @classmethod
-    def from_config(cls, node: dict[str, Any] | None) -> "Settings":
+    def from_config(cls, node: dict[str, Any] | None) -> Settings:
         node = {**DEFAULTS, **(node or {})}
-        return cls(TargetPolicy.from_config(node["allowed_hosts"], node["allow_networks"]),
-                   **{k: node[k] for k in SETTINGS_KEYS - {"allowed_hosts", "allow_networks"}})
+        return cls(
+            TargetPolicy.from_config(node["allowed_hosts"], node["allow_networks"]),
+            **{k: node[k] for k in SETTINGS_KEYS - {"allowed_hosts", "allow_networks"}},
+        )
 
 
 def check_config(ck: Any, node: Any) -> dict[str, Any]:
@@ -102,11 +125,15 @@ def wants(patterns: list[str], resource: str, kind: str) -> bool:
 
 def signed_headers(secret: str, webhook_id: str, body: bytes, now: datetime | None = None) -> dict[str, str]:
     """The Standard Webhooks headers of one attempt (``webhook-timestamp`` is the attempt's time)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     signature = Webhook(secret).sign(webhook_id, now, body.decode("utf-8"))
-    return {"webhook-id": webhook_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature, "content-type": "application/json",
-            "user-agent": f"legacy-bridge/{__version__} (webhooks)"}
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+        "user-agent": f"legacy-bridge/{__version__} (webhooks)",
+    }
 
 
 def backoff(failures: int, settings: Settings, rng: Callable[[], float] = random.random) -> float:
@@ -121,8 +148,9 @@ def retry_window(settings: Settings) -> tuple[float, float]:
     """Seconds from a delivery's first attempt to its last, at the least and at the most (the
     jitter draws each delay between half and all of its ceiling): how long a receiver may be
     down before the delivery is dead."""
-    ceilings = [min(settings.max_backoff, settings.backoff * 2 ** min(n - 1, 60))
-                for n in range(1, settings.max_attempts)]
+    ceilings = [
+        min(settings.max_backoff, settings.backoff * 2 ** min(n - 1, 60)) for n in range(1, settings.max_attempts)
+    ]
     return sum(ceilings) / 2, float(sum(ceilings))
 
 
@@ -136,8 +164,9 @@ class Outcome:
     next_attempt_at: float | None = None
 
 
-def deliver(url: str, secret: str, webhook_id: str, body: bytes, attempts: int, settings: Settings,
-            now: float) -> Outcome:
+def deliver(
+    url: str, secret: str, webhook_id: str, body: bytes, attempts: int, settings: Settings, now: float
+) -> Outcome:
     """Attempt number ``attempts`` at one outbox row (counted when it was claimed, so an attempt
     cut short by a dying worker counts too)."""
     answer = post(url, body, signed_headers(secret, webhook_id, body), settings.policy, settings.timeout)
@@ -146,6 +175,6 @@ def deliver(url: str, secret: str, webhook_id: str, body: bytes, attempts: int, 
     if attempts >= settings.max_attempts:
         return Outcome("dead", attempts, answer)
     delay = backoff(attempts, settings)
-    if answer.retry_after is not None:      # the receiver asked for a pause (429, 503): honour it, capped
+    if answer.retry_after is not None:  # the receiver asked for a pause (429, 503): honour it, capped
         delay = max(delay, min(answer.retry_after, settings.max_backoff))
     return Outcome("pending", attempts, answer, now + delay)

@@ -10,6 +10,7 @@ and the record sends it again (at-least-once, same ``webhook-id``); the attempt 
 counted all the same (at claim time).  With ``events.retention`` the worker also prunes the
 change-event log once a minute.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,9 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from legacy_bridge.events import outbox
 from legacy_bridge.events.sink_ops import prune
@@ -27,7 +29,7 @@ from legacy_bridge.events.state import StateStore
 from legacy_bridge.events.webhooks import Settings, deliver
 
 log = logging.getLogger("legacy_bridge.webhooks")
-PRUNE_EVERY = 60.0      # seconds between two prunes of the event log (events.retention)
+PRUNE_EVERY = 60.0  # seconds between two prunes of the event log (events.retention)
 
 
 def worker_name() -> str:
@@ -38,10 +40,16 @@ def worker_name() -> str:
 class Worker:
     """One worker process's loop.  ``scan`` (optional) detects changes before each fan-out."""
 
-    def __init__(self, store: StateStore, settings: Settings, name: str | None = None,
-                 scan: Callable[[], Any] | None = None, retention: float | None = None) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        settings: Settings,
+        name: str | None = None,
+        scan: Callable[[], Any] | None = None,
+        retention: float | None = None,
+    ) -> None:
         self.store = store
-        self.retention = retention      # events.retention: the log is pruned once a minute
+        self.retention = retention  # events.retention: the log is pruned once a minute
         self._pruned_at = 0.0
         self.settings = settings
         self.name = name or worker_name()
@@ -51,13 +59,27 @@ class Worker:
     def _send(self, row: outbox.Claimed) -> str:
         outcome = deliver(row.url, row.secret, row.webhook_id, row.body, row.attempts, self.settings, time.time())
         answer = outcome.answer
-        kept = outbox.record(self.store, row.id, self.name, outcome.status, outcome.attempts,
-                             answer.status, answer.error, outcome.next_attempt_at)
-        if not kept:      # redelivered, unsubscribed or (past claim_ttl) taken over meanwhile
+        kept = outbox.record(
+            self.store,
+            row.id,
+            self.name,
+            outcome.status,
+            outcome.attempts,
+            answer.status,
+            answer.error,
+            outcome.next_attempt_at,
+        )
+        if not kept:  # redelivered, unsubscribed or (past claim_ttl) taken over meanwhile
             log.warning("delivery %s: claim lost before its outcome (%s) was recorded", row.id, outcome.status)
         elif outcome.status == outbox.DEAD:
-            log.warning("delivery %s (%s) to %s is dead after %d attempts: %s", row.id, row.webhook_id,
-                        row.url, outcome.attempts, answer.error)
+            log.warning(
+                "delivery %s (%s) to %s is dead after %d attempts: %s",
+                row.id,
+                row.webhook_id,
+                row.url,
+                outcome.attempts,
+                answer.error,
+            )
         return outcome.status
 
     def run_once(self) -> int:
@@ -65,7 +87,7 @@ class Worker:
         if self.scan is not None:
             try:
                 self.scan()
-            except Exception:       # a failing legacy source must not stop deliveries
+            except Exception:  # a failing legacy source must not stop deliveries
                 log.exception("change scan failed")
         outbox.fan_out(self.store)
         if self.retention is not None and time.monotonic() - self._pruned_at >= PRUNE_EVERY:
@@ -80,7 +102,7 @@ class Worker:
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:       # the store briefly away: retry after a pause, do not die
+            except Exception:  # the store briefly away: retry after a pause, do not die
                 log.exception("webhook worker loop failed")
                 busy = 0
             if not busy:
@@ -95,6 +117,7 @@ def due_scans(store: StateStore, bridge: Any) -> Callable[[], None] | None:
     """Run the change scans of the resources with ``changes:`` whose interval is up, so
     a legacy change becomes a webhook within ``every`` + ``poll_interval`` seconds."""
     from legacy_bridge.events.changes import Scanner
+
     scanners = [Scanner(store, r) for r in bridge.resources.values() if r.spec.changes]
     if not scanners:
         return None
@@ -102,5 +125,6 @@ def due_scans(store: StateStore, bridge: Any) -> Callable[[], None] | None:
     def scan() -> None:
         for scanner in scanners:
             if scanner.due():
-                scanner.scan()      # skipped by itself when another process holds the lease
+                scanner.scan()  # skipped by itself when another process holds the lease
+
     return scan

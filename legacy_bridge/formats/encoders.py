@@ -14,6 +14,7 @@ whatever cut it, so a client that reads lines can tell.
   ``{"error": {<problem>}}`` (an object no record is), itself without ``\\n``.
 - CSV: rows end with CRLF; a cut export ends without its final CRLF.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,9 +22,10 @@ import csv
 import datetime as dt
 import io
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -32,7 +34,7 @@ from legacy_bridge.formats.jsonio import json_default
 __all__ = ["FORMATS", "MEDIA_TYPES", "encoder", "gzip_chunks", "csv_cell"]
 
 BATCH = 1000
-GZIP_LEVEL = 5            # level 6 costs ~30% more CPU for ~3% smaller NDJSON
+GZIP_LEVEL = 5  # level 6 costs ~30% more CPU for ~3% smaller NDJSON
 MEDIA_TYPES = {"ndjson": "application/x-ndjson", "csv": "text/csv"}
 FORMATS = {v: k for k, v in MEDIA_TYPES.items()}
 _NDJSON = orjson.OPT_APPEND_NEWLINE
@@ -63,9 +65,12 @@ def _text(value: Any) -> str:
 
 # what a CSV cell holds for each canonical type (None -> empty, strings as they are)
 _CELLS: dict[type, Callable[[Any], Any]] = {
-    bool: lambda v: "true" if v else "false", Decimal: str,
+    bool: lambda v: "true" if v else "false",
+    Decimal: str,
     bytes: lambda v: base64.b64encode(v).decode("ascii"),
-    dt.datetime: _text, dt.date: _text, dt.time: _text,
+    dt.datetime: _text,
+    dt.date: _text,
+    dt.time: _text,
 }
 
 
@@ -84,15 +89,14 @@ def csv_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -
     writer.writerow(fields)
     pending = ""
     for rows in _batches(records, batch):
-        writer.writerows([[v if (c := cells.get(type(v))) is None else c(v) for v in map(r.get, fields)]
-                          for r in rows])
+        writer.writerows([[v if (c := cells.get(type(v))) is None else c(v) for v in map(r.get, fields)] for r in rows])
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         # hold the last CRLF back until more rows (or the end) come: a cut stream shows
         yield (pending + text[:-2]).encode()
         pending = "\r\n"
-    if not pending:                      # no rows: the header alone
+    if not pending:  # no rows: the header alone
         yield buffer.getvalue()[:-2].encode()
     yield b"\r\n"
 

@@ -1,5 +1,6 @@
 """JSON encoding for records: orjson, with Decimals as strings (no float rounding) and bytes
 in base64 (RFC 4648, padded: OpenAPI's ``format: byte``)."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """``introspect --copybook X.cpy --data Y.bin``: a copybook's layout, the first records of
 a data file decoded with it, and a draft source + resource YAML to paste in a config."""
+
 from __future__ import annotations
 
 from itertools import islice
@@ -8,11 +9,10 @@ from typing import Any
 
 import yaml
 
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat, describe
 from legacy_bridge.drivers.flatfile.copybook import Condition, parse_copybook
 from legacy_bridge.drivers.flatfile.copybook.conditions import code_table
-from legacy_bridge.drivers.flatfile.cobol import CopybookFormat, describe
 from legacy_bridge.drivers.flatfile.formats import BadRecord
-
 from legacy_bridge.introspect.odbc import field_names, resource_name
 
 __all__ = ["report"]
@@ -39,7 +39,7 @@ def _enum_name(cond: Condition, field: str) -> str:
     """``STATUS-ACTIVE`` of field ``STATUS`` -> ``active``."""
     name = cond.cobol_name
     if name.startswith(field + "-") and len(name) > len(field) + 1:
-        name = name[len(field) + 1:]
+        name = name[len(field) + 1 :]
     return name.lower().replace("-", "_")
 
 
@@ -57,19 +57,28 @@ def _fields(layout: Any, fmt: CopybookFormat, names: dict[str, str]) -> dict[str
         conds = tested.get(f.name, [])
         table = code_table(conds)
         if table is not None:
-            by_value = {c.values[0]: c for c in conds}      # Decimal(1) and 1 are the same key
+            by_value = {c.values[0]: c for c in conds}  # Decimal(1) and 1 are the same key
             entry["converter"] = {"code": {"codes": {v: _enum_name(by_value[v], f.cobol_name) for v in table}}}
             entry["filter"] = True
         fields[names[f.name]] = entry
         if table is None:
             for c in conds:
-                fields[names[c.name]] = {"column": c.name, "converter": {"flag": {"true": True, "false": False}},
-                                         "filter": True}
+                fields[names[c.name]] = {
+                    "column": c.name,
+                    "converter": {"flag": {"true": True, "false": False}},
+                    "filter": True,
+                }
     return fields
 
 
-def report(copybook: str, data: str, codepage: str = "cp037", record_format: str = "F",
-           floating_point: str = "ibm", records: int = 5) -> str:
+def report(
+    copybook: str,
+    data: str,
+    codepage: str = "cp037",
+    record_format: str = "F",
+    floating_point: str = "ibm",
+    records: int = 5,
+) -> str:
     """The text ``introspect --copybook`` prints."""
     layout = parse_copybook(Path(copybook).read_text(encoding="latin-1"))
     fmt = CopybookFormat(layout, codepage=codepage, record_format=record_format, floating_point=floating_point)
@@ -88,16 +97,24 @@ def report(copybook: str, data: str, codepage: str = "cp037", record_format: str
             shown = ", ".join(f"{c}={v!r}" for c, v in zip(fmt.columns, row))
             out.append(f"#   record {n} (offset {offset}): {shown}")
     names = field_names(fmt.columns)
-    key = _guess_key(layout.columns, good)       # never a condition column
+    key = _guess_key(layout.columns, good)  # never a condition column
     fields = _fields(layout, fmt, names)
     resource = resource_name(Path(data).name.split(".")[0])
-    source = {"kind": "flatfile", "path": str(Path(data).resolve()), "copybook": str(Path(copybook).resolve()),
-              "codepage": codepage, "record_format": record_format, "floating_point": floating_point,
-              "bad_records": "reject"}
-    draft = {"sources": {resource.replace("-", "_"): source},
-             "resources": {resource: {"source": resource.replace("-", "_"), "key": [names[key]],
-                                      "fields": fields}}}
-    out.append("#\n# Draft config: review names, the key (guessed from the sample: "
-               f"{key}) and which fields get filter: true.")
+    source = {
+        "kind": "flatfile",
+        "path": str(Path(data).resolve()),
+        "copybook": str(Path(copybook).resolve()),
+        "codepage": codepage,
+        "record_format": record_format,
+        "floating_point": floating_point,
+        "bad_records": "reject",
+    }
+    draft = {
+        "sources": {resource.replace("-", "_"): source},
+        "resources": {resource: {"source": resource.replace("-", "_"), "key": [names[key]], "fields": fields}},
+    }
+    out.append(
+        f"#\n# Draft config: review names, the key (guessed from the sample: {key}) and which fields get filter: true."
+    )
     out.append(yaml.safe_dump(draft, sort_keys=False, default_flow_style=None, width=1 << 16).rstrip())
     return "\n".join(out) + "\n"

@@ -5,12 +5,14 @@ scale, the primary key, sampled rows); this module turns that description into f
 names and converter suggestions.  It knows nothing of ODBC: any driver that can
 describe a table can be introspected.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -18,13 +20,43 @@ __all__ = ["draft", "field_names", "resource_name", "suggest", "Suggestion"]
 
 # Legacy abbreviations expanded in canonical names (CUST_NM -> customer_name).
 ABBREVIATIONS = {
-    "ACCT": "account", "ACTV": "active", "ADDR": "address", "AMT": "amount", "BAL": "balance",
-    "CD": "code", "CLS": "closed", "CNTRY": "country", "CRDT": "credit", "CRT": "created", "CTY": "city",
-    "CUST": "customer", "DEPT": "department", "DESC": "description", "DSC": "description",
-    "DT": "date", "EMP": "employee", "FLG": "flag", "INV": "invoice", "ITM": "item", "LMT": "limit",
-    "LN": "line", "MSG": "message", "NBR": "number", "NM": "name", "NUM": "number", "ORD": "order",
-    "PHN": "phone", "PRC": "price", "QTY": "quantity", "SHP": "ship", "STAT": "status",
-    "TM": "time", "TOT": "total", "TS": "at", "TXT": "text", "UPD": "updated",
+    "ACCT": "account",
+    "ACTV": "active",
+    "ADDR": "address",
+    "AMT": "amount",
+    "BAL": "balance",
+    "CD": "code",
+    "CLS": "closed",
+    "CNTRY": "country",
+    "CRDT": "credit",
+    "CRT": "created",
+    "CTY": "city",
+    "CUST": "customer",
+    "DEPT": "department",
+    "DESC": "description",
+    "DSC": "description",
+    "DT": "date",
+    "EMP": "employee",
+    "FLG": "flag",
+    "INV": "invoice",
+    "ITM": "item",
+    "LMT": "limit",
+    "LN": "line",
+    "MSG": "message",
+    "NBR": "number",
+    "NM": "name",
+    "NUM": "number",
+    "ORD": "order",
+    "PHN": "phone",
+    "PRC": "price",
+    "QTY": "quantity",
+    "SHP": "ship",
+    "STAT": "status",
+    "TM": "time",
+    "TOT": "total",
+    "TS": "at",
+    "TXT": "text",
+    "UPD": "updated",
 }
 # First words of table names that only say "this is a table" (LGCY_CUST -> customer).
 TABLE_NOISE = {"LGCY", "LEGACY", "TBL", "TB", "TAB", "T", "V", "VW"}
@@ -33,8 +65,13 @@ _AMOUNT_HINTS = {"AMT", "PRC", "PRICE", "LMT", "BAL", "TOT", "COST", "AMOUNT"}
 _DATE_NULLS_INT = {0, 99999999}
 _DATE_NULLS_STR = {"", "00000000", "99999999"}
 _FLAG_PAIRS = (("Y", "N"), ("T", "F"), ("J", "N"), ("1", "0"))
-_TEXT_TIMESTAMPS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
-                    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d-%H.%M.%S.%f")
+_TEXT_TIMESTAMPS = (
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d-%H.%M.%S.%f",
+)
 _NOT_NULL_SAFE = {None, "int", "float", "decimal", "trim", "text", "binary", "date", "timestamp"}
 
 
@@ -52,6 +89,7 @@ class Suggestion:
 
 
 # -- names ---------------------------------------------------------------------------
+
 
 def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^A-Za-z0-9]+", name.upper()) if t]
@@ -91,6 +129,7 @@ def resource_name(table: str) -> str:
 
 # -- converters ----------------------------------------------------------------------
 
+
 def _date8(value: Any) -> bool:
     text = f"{value:08d}" if isinstance(value, int) else str(value).strip()
     if len(text) != 8 or not text.isdigit():
@@ -128,8 +167,9 @@ def _integer(values: list[Any], tokens: set[str]) -> Suggestion:
             return Suggestion("yyyymmdd", ["8-digit dates in the sample; 0 and 99999999 read as null"])
         in_range = all(0 <= v <= 235959 for v in numbers)
         valid = sum(_hhmmss(v) for v in numbers)
-        if in_range and (tokens & _TIME_HINTS or
-                         (valid == len(numbers) and sum(v >= 10000 for v in numbers) >= 0.8 * len(numbers))):
+        if in_range and (
+            tokens & _TIME_HINTS or (valid == len(numbers) and sum(v >= 10000 for v in numbers) >= 0.8 * len(numbers))
+        ):
             notes = ["HHMMSS times"]
             if valid < len(numbers):
                 notes.append(f"{len(numbers) - valid} sampled value(s) are not valid times and read as null")
@@ -157,7 +197,7 @@ def _text(col: dict, values: list[Any], tokens: set[str]) -> Suggestion:
     fmt = _text_timestamp(present) if present else None
     if fmt:
         return Suggestion({"timestamp": {"format": fmt}}, ["timestamps as text"])
-    if col["type"] != "char":      # text as it is; a converter makes it text (startswith, contains)
+    if col["type"] != "char":  # text as it is; a converter makes it text (startswith, contains)
         return Suggestion("text")
     suggestion = Suggestion({"trim": {"width": col["size"]}} if col["size"] else "trim")
     if col["size"] and col["size"] <= 4 and 2 <= len(distinct) <= 12 and len(present) >= 3 * len(distinct):
@@ -191,11 +231,13 @@ def suggest(col: dict, values: list[Any]) -> Suggestion:
 
 # -- YAML ----------------------------------------------------------------------------
 
+
 def _flow(value: Any) -> str:
     """One value in YAML flow style, quoted where YAML needs it."""
-    text = yaml.safe_dump({"x": value}, default_flow_style=True, sort_keys=False,
-                          allow_unicode=True, width=1 << 20).strip()
-    return text[len("{x: "):-1]
+    text = yaml.safe_dump(
+        {"x": value}, default_flow_style=True, sort_keys=False, allow_unicode=True, width=1 << 20
+    ).strip()
+    return text[len("{x: ") : -1]
 
 
 def _type_label(col: dict) -> str:
@@ -215,8 +257,12 @@ def _comment(text: str) -> str:
 def _guess_key(columns: list[dict], rows: list[tuple]) -> list[str]:
     for i, col in enumerate(columns):
         values = [r[i] for r in rows]
-        if values and None not in values and len(set(values)) == len(values) \
-                and col["type"] in ("integer", "char", "varchar", "decimal"):
+        if (
+            values
+            and None not in values
+            and len(set(values)) == len(values)
+            and col["type"] in ("integer", "char", "varchar", "decimal")
+        ):
             return [col["name"]]
     return [columns[0]["name"]]
 
@@ -244,22 +290,22 @@ def draft(description: dict[str, Any], source: str, name: str | None = None) -> 
         key_columns = _guess_key(columns, rows)
         key_note = "no primary key in the catalog: guessed from the sample (unique, never null); check it"
     suggestions = [suggest(col, [r[i] for r in rows]) for i, col in enumerate(columns)]
-    for col, suggestion in zip(columns, suggestions):      # ACTV_FLG -> active, not active_flag
+    for col, suggestion in zip(columns, suggestions):  # ACTV_FLG -> active, not active_flag
         short = names[col["name"]].removesuffix("_flag")
         if suggestion.kind == "flag" and short not in names.values():
             names[col["name"]] = short
     target = "view" if description.get("kind") == "view" else "table"
-    lines = [f"# Draft resource for {target} {table} of source {source}: from the catalog and "
-             f"{len(rows)} sampled row(s).",
-             "# Paste under `resources:`, then review names, converters and which fields get "
-             "filter: true / sort: true.",
-             "# Text operators (startswith, contains) need a text converter (text, trim); a field "
-             "without converter reads as text.",
-             f"{name or resource_name(table)}:",
-             f"  source: {_flow(source)}",
-             f"  {target}: {_flow(table)}",
-             f"  key: {_flow([names[c] for c in key_columns])}   # {_comment(key_note)}",
-             "  fields:"]
+    lines = [
+        f"# Draft resource for {target} {table} of source {source}: from the catalog and {len(rows)} sampled row(s).",
+        "# Paste under `resources:`, then review names, converters and which fields get filter: true / sort: true.",
+        "# Text operators (startswith, contains) need a text converter (text, trim); a field "
+        "without converter reads as text.",
+        f"{name or resource_name(table)}:",
+        f"  source: {_flow(source)}",
+        f"  {target}: {_flow(table)}",
+        f"  key: {_flow([names[c] for c in key_columns])}   # {_comment(key_note)}",
+        "  fields:",
+    ]
     for col, suggestion in zip(columns, suggestions):
         entry: dict[str, Any] = {"column": col["name"]}
         if suggestion.converter is not None:

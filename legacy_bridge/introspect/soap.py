@@ -1,4 +1,5 @@
 """``legacy-bridge introspect --wsdl``: a WSDL's operations, or a draft resource for one."""
+
 from __future__ import annotations
 
 import yaml
@@ -11,26 +12,28 @@ __all__ = ["introspect_wsdl"]
 def _load(wsdl: str):
     try:
         return load_document(wsdl, build_transport({"timeout": 30, "connect_timeout": 10})), None
-    except Exception as exc:           # noqa: BLE001 - reported to the operator, whatever it is
+    except Exception as exc:  # noqa: BLE001 - reported to the operator, whatever it is
         url = getattr(getattr(exc, "request", None), "url", None)
         needs = f"; it needs {url}, which cannot be fetched" if url and url != wsdl else ""
-        return None, f"error: cannot load the WSDL {wsdl}{needs}: {type(exc).__name__}: " \
-                     f"{' '.join(str(exc).split())[:300]}"
+        return (
+            None,
+            f"error: cannot load the WSDL {wsdl}{needs}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+        )
 
 
 def _listing(wsdl: str, document) -> str:
     lines = [f"WSDL {wsdl}"]
     for port in describe(document):
-        lines.append(f"service {port['service']}, port {port['port']} (SOAP {port['soap'] or '?'}) "
-                     f"at {port['address']}")
+        lines.append(
+            f"service {port['service']}, port {port['port']} (SOAP {port['soap'] or '?'}) at {port['address']}"
+        )
         for op in port["operations"]:
             faults = f"  faults: {', '.join(op['faults'])}" if op["faults"] else ""
             lines.append(f"  {op['name']} [{op['style']}]({op['input']}) -> {op['output'] or '(nothing)'}{faults}")
     return "\n".join(lines) + "\n\ndraft a resource: legacy-bridge introspect --wsdl WSDL --operation NAME\n"
 
 
-def introspect_wsdl(wsdl: str, operation: str | None, source: str,
-                    resource: str | None) -> tuple[int, str]:
+def introspect_wsdl(wsdl: str, operation: str | None, source: str, resource: str | None) -> tuple[int, str]:
     """(exit code, text): the operations of ``wsdl``, or a draft YAML for ``operation``."""
     document, error = _load(wsdl)
     if document is None:
@@ -49,17 +52,21 @@ def introspect_wsdl(wsdl: str, operation: str | None, source: str,
         wanted = template.strip("{}").split(".", 1)
         if wanted[0] == "filter" and wanted[1] in fields:
             fields[wanted[1]]["filter"] = True
-        elif wanted[0] == "filter":                 # no field of that name: the config would not validate
+        elif wanted[0] == "filter":  # no field of that name: the config would not validate
             unmatched.append(param)
             del params[param]
     key = next(iter(fields), "id")
-    body = {"sources": {source: {"kind": "soap", "wsdl": wsdl}},
-            "resources": {name: {"source": source, "key": [key], draft["kind"]: draft["binding"],
-                                 "fields": fields}}}
-    notes = [f"# draft for operation {operation} ({draft['kind']}); its parameters: "
-             f"{', '.join(draft['params']) or 'none'}",
-             "# check the key, the converters, and that every {filter.x} names a field with filter: true"]
+    body = {
+        "sources": {source: {"kind": "soap", "wsdl": wsdl}},
+        "resources": {name: {"source": source, "key": [key], draft["kind"]: draft["binding"], "fields": fields}},
+    }
+    notes = [
+        f"# draft for operation {operation} ({draft['kind']}); its parameters: {', '.join(draft['params']) or 'none'}",
+        "# check the key, the converters, and that every {filter.x} names a field with filter: true",
+    ]
     if unmatched:
-        notes.append(f"# left out (no field of that name to filter on): {', '.join(unmatched)}; "
-                     "give a constant in params if the service needs a value")
+        notes.append(
+            f"# left out (no field of that name to filter on): {', '.join(unmatched)}; "
+            "give a constant in params if the service needs a value"
+        )
     return 0, "\n".join(notes) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)

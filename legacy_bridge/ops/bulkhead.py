@@ -14,12 +14,13 @@ once and keeps its other threads for short requests.
 
 :class:`Throttled` logs a repeated refusal at most once per interval, with the count.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from legacy_bridge.errors import SourceBusy
 
@@ -75,7 +76,7 @@ class Places:
         self._free: list[None] = []
         self._owed = 0
         self._limit = 0
-        self._lock = threading.Lock()          # for the rare paths: owing, changing the limit
+        self._lock = threading.Lock()  # for the rare paths: owing, changing the limit
         self._refusal = refusal
         self._refused = Throttled(refused_line)
         self.limit = limit
@@ -130,6 +131,7 @@ class Places:
             if not given_back.is_set():
                 given_back.set()
                 self.leave()
+
         return release
 
 
@@ -137,7 +139,11 @@ class Bulkhead(Places):
     """The places of one source's calls (``max_calls``)."""
 
     def __init__(self, source: str, limit: int) -> None:
-        super().__init__(limit, lambda n: SourceBusy(f"source {source!r} already has {n} calls running in this "
-                                                     f"worker; try again shortly", source),
-                         f"source {source}: %d calls already running in this worker: call refused")
+        super().__init__(
+            limit,
+            lambda n: SourceBusy(
+                f"source {source!r} already has {n} calls running in this worker; try again shortly", source
+            ),
+            f"source {source}: %d calls already running in this worker: call refused",
+        )
         self.source = source

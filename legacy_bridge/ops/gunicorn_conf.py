@@ -37,6 +37,7 @@ The app writes one JSON access line per request (request id, key id, route, stat
 duration, source) on stderr; gunicorn's own access log would repeat it and is off, and
 its error log is JSON too.
 """
+
 from __future__ import annotations
 
 import glob
@@ -54,12 +55,12 @@ workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1))
 threads = _int("GUNICORN_THREADS", 4)
 # gthread that stops listening when it drains and ends its streams in time (see above)
 worker_class = "legacy_bridge.ops.gunicorn_worker.ThreadWorker" if threads > 1 else "sync"
-timeout = _int("GUNICORN_TIMEOUT", 60)          # above every source's timeout x retry attempts
+timeout = _int("GUNICORN_TIMEOUT", 60)  # above every source's timeout x retry attempts
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
-preload_app = True          # a bad config stops the master at once, not every worker in a loop
+preload_app = True  # a bad config stops the master at once, not every worker in a loop
 # gunicorn's control socket sits at one fixed path per user, which several servers on a
 # host would share: only where GUNICORN_CONTROL_SOCKET names a path of its own
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
@@ -73,8 +74,7 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "legacy_bridge.ops.logs.JsonFormatter"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
-                            "stream": "ext://sys.stderr"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
 }
@@ -94,6 +94,7 @@ for _stale in glob.glob(os.path.join(_METRICS_DIR, "*.db")):
 def child_exit(server, worker) -> None:
     """A worker is gone: its live gauges (pool usage, breaker state) no longer count."""
     from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)
 
 
@@ -102,6 +103,7 @@ def post_worker_init(worker) -> None:
     pool sizes at once: a scrape answered by another worker would otherwise miss them
     until this one happens to answer one."""
     from legacy_bridge.ops.metrics import report_pools
+
     bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
     if bridge is not None:
         bridge.fit_threads(worker.cfg.threads)

@@ -18,6 +18,7 @@ worker the same way:
 - The process exits before the master's graceful timeout would kill it; its pools are
   closed by ``worker_exit``.  Uncaught exceptions in any thread are logged as JSON lines.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,7 @@ def _log_uncaught(exc_type, exc, tb) -> None:  # noqa: ANN001
 
 def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is not SystemExit:
-        log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"),
-                  exc_info=args.exc_value)
+        log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"), exc_info=args.exc_value)
 
 
 class ThreadWorker(GunicornThreadWorker):
@@ -51,7 +51,7 @@ class ThreadWorker(GunicornThreadWorker):
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self._running: dict = {}              # future -> connection, for requests in flight
+        self._running: dict = {}  # future -> connection, for requests in flight
         self._cut_at: float | None = None
         self._cut = False
 
@@ -69,7 +69,7 @@ class ThreadWorker(GunicornThreadWorker):
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled)
-        if not enabled and not self.alive:       # draining: let go of the listening sockets
+        if not enabled and not self.alive:  # draining: let go of the listening sockets
             for listener in self.sockets:
                 listener.close()
 
@@ -80,6 +80,7 @@ class ThreadWorker(GunicornThreadWorker):
         def done(fut) -> None:  # noqa: ANN001
             self._running.pop(fut, None)
             self.method_queue.defer(self.finish_request, conn, fut)
+
         future.add_done_callback(done)
 
     def murder_keepalived(self, force: bool = False) -> None:

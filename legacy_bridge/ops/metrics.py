@@ -8,61 +8,102 @@ What is measured: requests by route, method and status with their latency; per
 source, call latency and errors by operation, retries, calls refused by an open
 breaker, the breaker's state and the connection pool's usage.
 """
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, \
-    generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from legacy_bridge.errors import SourceError
 
-__all__ = ["init_app", "SourceCalls", "breaker_state", "pool_usage", "calls_in_flight", "report_pools", "registry",
-           "multiprocess_mode", "export_ended", "COLLECTORS", "version_called"]
+__all__ = [
+    "init_app",
+    "SourceCalls",
+    "breaker_state",
+    "pool_usage",
+    "calls_in_flight",
+    "report_pools",
+    "registry",
+    "multiprocess_mode",
+    "export_ended",
+    "COLLECTORS",
+    "version_called",
+]
 
 _PREFIX = "legacy_bridge_"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BREAKER_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 
 REQUESTS = Counter(_PREFIX + "http_requests", "HTTP requests answered", ["route", "method", "status"])
-REQUEST_SECONDS = Histogram(_PREFIX + "http_request_duration_seconds",
-                            "Time to answer a request (to the first byte of a stream)", ["route", "method"],
-                            buckets=_LATENCY_BUCKETS)
-SOURCE_SECONDS = Histogram(_PREFIX + "source_call_duration_seconds",
-                           "Time of a call to a legacy source (a read: until its first row)",
-                           ["source", "operation"], buckets=_LATENCY_BUCKETS)
-SOURCE_ERRORS = Counter(_PREFIX + "source_errors", "Calls to a legacy source that failed, by problem type",
-                        ["source", "operation", "error"])
-SOURCE_RETRIES = Counter(_PREFIX + "source_retries", "Reads tried again after the source was unreachable",
-                         ["source"])
-SOURCE_REJECTED = Counter(_PREFIX + "source_rejected", "Calls refused at once by an open circuit breaker",
-                          ["source"])
-SOURCE_BUSY = Counter(_PREFIX + "source_busy", "Calls refused at once: the source's bulkhead was full (max_calls)",
-                      ["source"])
-SOURCE_DISCARDED = Counter(_PREFIX + "source_connections_discarded",
-                           "Connections never pooled again because a call on them passed its deadline "
-                           "(closed: cut by the watchdog; abandoned: left to a helper thread, closed when it ends)",
-                           ["source", "reason"])
-VERSION_REQUESTS = Counter(_PREFIX + "api_version_requests", "Requests to each API version, by caller "
-                           "(the key id; anonymous without one)", ["version", "key_id"])
-EXPORTS = Counter(_PREFIX + "exports", "Streamed exports by how they ended (complete, broken, aborted)",
-                  ["resource", "format", "outcome"])
-EXPORT_ROWS = Counter(_PREFIX + "export_rows", "Records sent by streamed exports, by how the export ended",
-                      ["resource", "outcome"])
+REQUEST_SECONDS = Histogram(
+    _PREFIX + "http_request_duration_seconds",
+    "Time to answer a request (to the first byte of a stream)",
+    ["route", "method"],
+    buckets=_LATENCY_BUCKETS,
+)
+SOURCE_SECONDS = Histogram(
+    _PREFIX + "source_call_duration_seconds",
+    "Time of a call to a legacy source (a read: until its first row)",
+    ["source", "operation"],
+    buckets=_LATENCY_BUCKETS,
+)
+SOURCE_ERRORS = Counter(
+    _PREFIX + "source_errors", "Calls to a legacy source that failed, by problem type", ["source", "operation", "error"]
+)
+SOURCE_RETRIES = Counter(_PREFIX + "source_retries", "Reads tried again after the source was unreachable", ["source"])
+SOURCE_REJECTED = Counter(_PREFIX + "source_rejected", "Calls refused at once by an open circuit breaker", ["source"])
+SOURCE_BUSY = Counter(
+    _PREFIX + "source_busy", "Calls refused at once: the source's bulkhead was full (max_calls)", ["source"]
+)
+SOURCE_DISCARDED = Counter(
+    _PREFIX + "source_connections_discarded",
+    "Connections never pooled again because a call on them passed its deadline "
+    "(closed: cut by the watchdog; abandoned: left to a helper thread, closed when it ends)",
+    ["source", "reason"],
+)
+VERSION_REQUESTS = Counter(
+    _PREFIX + "api_version_requests",
+    "Requests to each API version, by caller (the key id; anonymous without one)",
+    ["version", "key_id"],
+)
+EXPORTS = Counter(
+    _PREFIX + "exports",
+    "Streamed exports by how they ended (complete, broken, aborted)",
+    ["resource", "format", "outcome"],
+)
+EXPORT_ROWS = Counter(
+    _PREFIX + "export_rows", "Records sent by streamed exports, by how the export ended", ["resource", "outcome"]
+)
 # gauges: the worst worker's breaker; connections and calls summed over live workers
-BREAKER_STATE = Gauge(_PREFIX + "breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open",
-                      ["source"], multiprocess_mode="livemax")
-POOL_IN_USE = Gauge(_PREFIX + "pool_connections_in_use", "Pooled connections checked out",
-                    ["source"], multiprocess_mode="livesum")
-POOL_SIZE = Gauge(_PREFIX + "pool_size", "Connections a pool keeps open (without overflow)",
-                  ["source"], multiprocess_mode="livesum")
-CALLS_IN_FLIGHT = Gauge(_PREFIX + "source_calls_in_flight",
-                        "Calls to a source running now (streams and abandoned calls included)",
-                        ["source"], multiprocess_mode="livesum")
+BREAKER_STATE = Gauge(
+    _PREFIX + "breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open", ["source"], multiprocess_mode="livemax"
+)
+POOL_IN_USE = Gauge(
+    _PREFIX + "pool_connections_in_use", "Pooled connections checked out", ["source"], multiprocess_mode="livesum"
+)
+POOL_SIZE = Gauge(
+    _PREFIX + "pool_size", "Connections a pool keeps open (without overflow)", ["source"], multiprocess_mode="livesum"
+)
+CALLS_IN_FLIGHT = Gauge(
+    _PREFIX + "source_calls_in_flight",
+    "Calls to a source running now (streams and abandoned calls included)",
+    ["source"],
+    multiprocess_mode="livesum",
+)
 
 
 def multiprocess_mode() -> bool:
@@ -175,7 +216,7 @@ COLLECTORS = "legacy_bridge.collectors"
 
 @bp.get("/metrics")
 def scrape() -> Response:
-    report_pools(current_app.extensions["legacy_bridge"])      # this worker's pools, read now
+    report_pools(current_app.extensions["legacy_bridge"])  # this worker's pools, read now
     body = generate_latest(registry())
     for extra in current_app.extensions.get(COLLECTORS, []):
         body += generate_latest(extra)

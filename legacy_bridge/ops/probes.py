@@ -1,9 +1,11 @@
 """Probing sources in bounded time: for ``/readyz`` and the start-up check of column types."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from legacy_bridge.errors import LegacyBridgeError
 
@@ -28,10 +30,13 @@ def _probe(driver: Probed, timeout: float) -> dict:
         driver.probe(timeout)
         return {"status": "ok"}
     except LegacyBridgeError as error:
-        return {"status": "failing", "error": error.slug,
-                **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
-                **getattr(error, "readiness", {})}      # e.g. which record of which file, and why
-    except Exception:     # a probe bug must not turn /readyz into a 500
+        return {
+            "status": "failing",
+            "error": error.slug,
+            **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
+            **getattr(error, "readiness", {}),
+        }  # e.g. which record of which file, and why
+    except Exception:  # a probe bug must not turn /readyz into a 500
         log.exception("readiness probe of %s failed", driver.name)
         return {"status": "failing", "error": "internal-error"}
 
@@ -48,5 +53,7 @@ def probe_all(drivers: Mapping[str, Probed], timeout: float) -> dict[str, dict]:
     futures = {name: pool.submit(_probe, driver, timeout) for name, driver in drivers.items()}
     done, _ = wait(futures.values(), timeout=timeout + _GRACE)
     pool.shutdown(wait=False, cancel_futures=True)
-    return {name: future.result() if future in done else {"status": "failing", "error": "source-timeout"}
-            for name, future in futures.items()}
+    return {
+        name: future.result() if future in done else {"status": "failing", "error": "source-timeout"}
+        for name, future in futures.items()
+    }

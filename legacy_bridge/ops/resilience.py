@@ -21,24 +21,26 @@ call to a legacy system meets its source's policy, so drivers stay plain.
   ``Retry-After`` is the rest of the cool-down.  After ``cooldown`` the next call is a
   trial (half-open): success closes the breaker, failure opens it again.
 """
+
 from __future__ import annotations
 
 import math
 import threading
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import pybreaker
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from legacy_bridge.drivers import Driver, deadlines
-from legacy_bridge.query.legacy import Query
-
+from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
-from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.query.legacy import Query
 
 __all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
 
@@ -53,11 +55,12 @@ BREAKER_DEFAULTS = {"failures": 5, "cooldown": 5.0}
 class CircuitOpen(SourceUnavailable):
     """The source's breaker is open: the call was not even tried."""
 
-    quiet = True            # logged once per interval by the guard, not per request
+    quiet = True  # logged once per interval by the guard, not per request
 
     def __init__(self, source: str, remaining: float) -> None:
-        super().__init__(f"source {source!r} is failing; calls are paused for {remaining:.1f}s more",
-                         source, breaker="open")
+        super().__init__(
+            f"source {source!r} is failing; calls are paused for {remaining:.1f}s more", source, breaker="open"
+        )
         self.retry_after = max(1, math.ceil(remaining))
 
 
@@ -69,20 +72,26 @@ class Policy:
     backoff: float = RETRIES_DEFAULTS["backoff"]
     failures: int = BREAKER_DEFAULTS["failures"]
     cooldown: float = BREAKER_DEFAULTS["cooldown"]
-    timeout: float | None = None        # a call's budget (seconds); None: unbounded
-    max_calls: int | None = None        # the bulkhead; None: sized from the worker's threads
+    timeout: float | None = None  # a call's budget (seconds); None: unbounded
+    max_calls: int | None = None  # the bulkhead; None: sized from the worker's threads
 
     @classmethod
     def of(cls, options: dict[str, Any], default_timeout: float | None = None) -> Policy:
         """The policy in a validated source config (see :func:`check_policy`)."""
         retries, breaker = options.get("retries") or {}, options.get("breaker") or {}
-        return cls(attempts=retries.get("attempts", cls.attempts), backoff=retries.get("backoff", cls.backoff),
-                   failures=breaker.get("failures", cls.failures), cooldown=breaker.get("cooldown", cls.cooldown),
-                   timeout=options.get("timeout", default_timeout), max_calls=options.get("max_calls"))
+        return cls(
+            attempts=retries.get("attempts", cls.attempts),
+            backoff=retries.get("backoff", cls.backoff),
+            failures=breaker.get("failures", cls.failures),
+            cooldown=breaker.get("cooldown", cls.cooldown),
+            timeout=options.get("timeout", default_timeout),
+            max_calls=options.get("max_calls"),
+        )
 
 
-def check_policy(node: dict[str, Any], path: str, fail: Callable[[str, str], None],
-                 duration: Callable[[Any], float]) -> None:
+def check_policy(
+    node: dict[str, Any], path: str, fail: Callable[[str, str], None], duration: Callable[[Any], float]
+) -> None:
     """Validate (and normalise in place) a source's ``retries`` and ``breaker`` keys."""
     shapes = {"retries": ({"attempts": 1}, {"backoff": 0.0}), "breaker": ({"failures": 1}, {"cooldown": 0.0})}
     if "max_calls" in node:
@@ -145,9 +154,14 @@ class GuardedDriver:
         self.policy = policy
         self._storage = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         self.breaker = pybreaker.CircuitBreaker(
-            fail_max=policy.failures, reset_timeout=policy.cooldown, exclude=[_not_a_source_failure],
-            listeners=[_StateGauge(self)] if measured else [], state_storage=self._storage, name=driver.name,
-            throw_new_error_on_trip=False)     # the caller sees the source's own error
+            fail_max=policy.failures,
+            reset_timeout=policy.cooldown,
+            exclude=[_not_a_source_failure],
+            listeners=[_StateGauge(self)] if measured else [],
+            state_storage=self._storage,
+            name=driver.name,
+            throw_new_error_on_trip=False,
+        )  # the caller sees the source's own error
         self.measured = measured
         self._calls = metrics.SourceCalls(driver.name) if measured else metrics.UNMEASURED
         if measured:
@@ -174,7 +188,7 @@ class GuardedDriver:
         opened = self._storage.opened_at
         if self.breaker.current_state != pybreaker.STATE_OPEN or opened is None:
             return 0.0
-        return max(0.0, opened.timestamp() + self.policy.cooldown - datetime.now(timezone.utc).timestamp())
+        return max(0.0, opened.timestamp() + self.policy.cooldown - datetime.now(UTC).timestamp())
 
     def breaker_state(self) -> str:
         """``closed``, ``open`` or ``half-open`` (open with its cool-down over: the next call is a trial)."""
@@ -202,16 +216,18 @@ class GuardedDriver:
             self._refused.note()
             raise CircuitOpen(self.name, self.remaining_cooldown()) from None
 
-    def _once(self, operation: str, call: Callable[[], T], retry: bool, budget: float | None = None,
-              bulkhead: bool = True) -> T:
+    def _once(
+        self, operation: str, call: Callable[[], T], retry: bool, budget: float | None = None, bulkhead: bool = True
+    ) -> T:
         def attempt() -> Iterator[T]:
             with self._calls.timed(operation):
                 yield self._retried(call) if retry else call()
+
         if bulkhead:
             self._enter()
         token = deadlines.begin(self._budget if budget is None else budget, self.bulkhead.keep)
         try:
-            (result,) = self._guard(attempt)       # running it to the end tells the breaker "success"
+            (result,) = self._guard(attempt)  # running it to the end tells the breaker "success"
         finally:
             deadlines.end(token)
             if bulkhead:
@@ -227,6 +243,7 @@ class GuardedDriver:
             if self.policy.attempts < 2 or not _retryable(error):
                 raise
             failed: list[BaseException] = [error]
+
         # tenacity takes over as if its own first attempt had failed with that error
         def attempt() -> T:
             if failed:
@@ -235,14 +252,20 @@ class GuardedDriver:
 
         def out_of_time(state: Any) -> bool:
             return deadlines.remaining(math.inf) <= state.upcoming_sleep
-        retrying = Retrying(stop=stop_after_attempt(self.policy.attempts) | out_of_time, reraise=True,
-                            wait=wait_exponential(multiplier=self.policy.backoff, max=max(self.policy.backoff, 5)),
-                            retry=retry_if_exception(_retryable), before_sleep=lambda _: self._calls.retried())
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts) | out_of_time,
+            reraise=True,
+            wait=wait_exponential(multiplier=self.policy.backoff, max=max(self.policy.backoff, 5)),
+            retry=retry_if_exception(_retryable),
+            before_sleep=lambda _: self._calls.retried(),
+        )
         return retrying(attempt)
 
     def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
         """The driver's rows; the source's place in the bulkhead is held until the rows
         are read to the end or closed (iterate or close what this returns)."""
+
         def start() -> tuple[list[tuple], Iterator[tuple]]:
             rows = self.driver.fetch(target, query)
             try:
@@ -265,7 +288,7 @@ class GuardedDriver:
                 yield from first
                 try:
                     yield from rows
-                except SourceError as error:         # a later batch cut at its deadline
+                except SourceError as error:  # a later batch cut at its deadline
                     self._calls.discarded(getattr(error, "discarded", None))
                     raise
             finally:
@@ -273,6 +296,7 @@ class GuardedDriver:
                 close = getattr(rows, "close", None)
                 if close is not None:
                     close()
+
         self._enter()
         try:
             return self._guard(read)
@@ -301,8 +325,13 @@ class GuardedDriver:
             except FutureTimeout:
                 raise SourceTimeout(f"source {self.name!r} did not answer in time", self.name) from None
         try:
-            self._once("probe", lambda: self.driver.probe(timeout), retry=False, budget=timeout + deadlines.GRACE,
-                       bulkhead=False)
+            self._once(
+                "probe",
+                lambda: self.driver.probe(timeout),
+                retry=False,
+                budget=timeout + deadlines.GRACE,
+                bulkhead=False,
+            )
             running.set_result(None)
         except BaseException as error:
             running.set_exception(error)

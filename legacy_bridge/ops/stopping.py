@@ -5,6 +5,7 @@ requests in flight may finish; a stream that is still going when the grace ends 
 itself between two chunks with its documented error line, so the worker ends before
 the master's graceful timeout kills it (see :mod:`legacy_bridge.ops.gunicorn_worker`).
 """
+
 from __future__ import annotations
 
 import time

@@ -4,23 +4,42 @@ A cursor holds the legacy values of the last row's sort columns and a fingerprin
 the query it belongs to (resource, filters, sort).  It is signed, so a tampered
 cursor, or one taken from another resource or another query, is refused with a 400.
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from legacy_bridge.errors import InvalidInput
 
-_TAGS: dict[type, str] = {bool: "b", int: "i", float: "f", str: "s", Decimal: "n",
-                          dt.datetime: "t", dt.date: "d", dt.time: "h", bytes: "x"}
-_READ: dict[str, Callable[[Any], Any]] = {"b": bool, "i": int, "f": float, "s": str, "n": Decimal,
-         "t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat,
-         "h": dt.time.fromisoformat, "x": base64.urlsafe_b64decode}
+_TAGS: dict[type, str] = {
+    bool: "b",
+    int: "i",
+    float: "f",
+    str: "s",
+    Decimal: "n",
+    dt.datetime: "t",
+    dt.date: "d",
+    dt.time: "h",
+    bytes: "x",
+}
+_READ: dict[str, Callable[[Any], Any]] = {
+    "b": bool,
+    "i": int,
+    "f": float,
+    "s": str,
+    "n": Decimal,
+    "t": dt.datetime.fromisoformat,
+    "d": dt.date.fromisoformat,
+    "h": dt.time.fromisoformat,
+    "x": base64.urlsafe_b64decode,
+}
 
 
 def tag_value(value: Any) -> Any:
@@ -64,12 +83,17 @@ class CursorCodec:
             found_id, items = self._signer.loads(token)
             values = tuple(untag_value(i) for i in items)
         except BadSignature:
-            raise InvalidInput("the cursor is not one this service issued (tampered or truncated)",
-                             parameter="cursor", slug="invalid-cursor") from None
-        except (ValueError, TypeError, KeyError, ArithmeticError):   # Decimal("x") is an ArithmeticError
-            raise InvalidInput("the cursor cannot be read", parameter="cursor",
-                             slug="invalid-cursor") from None
+            raise InvalidInput(
+                "the cursor is not one this service issued (tampered or truncated)",
+                parameter="cursor",
+                slug="invalid-cursor",
+            ) from None
+        except (ValueError, TypeError, KeyError, ArithmeticError):  # Decimal("x") is an ArithmeticError
+            raise InvalidInput("the cursor cannot be read", parameter="cursor", slug="invalid-cursor") from None
         if found_id != query_id or len(values) != width:
-            raise InvalidInput("the cursor belongs to another resource or to other filters or sort; "
-                             "start again without it", parameter="cursor", slug="invalid-cursor")
+            raise InvalidInput(
+                "the cursor belongs to another resource or to other filters or sort; start again without it",
+                parameter="cursor",
+                slug="invalid-cursor",
+            )
         return values

@@ -3,15 +3,23 @@
 They compare legacy values, as the source would: the facade has already converted
 each filter value to its legacy form, and legacy "no value" sentinels never match.
 """
+
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from legacy_bridge.query.legacy import Condition
 
-_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lte": operator.le,
-            "gt": operator.gt, "gte": operator.ge}
+_COMPARE = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
 
 
 def _test(c: Condition) -> Callable[[Any], bool]:
@@ -34,8 +42,9 @@ def _test(c: Condition) -> Callable[[Any], bool]:
     def test(v: Any) -> bool:
         try:
             return not is_null(v) and compare(v, c.value)
-        except TypeError:          # a value of another type never matches, as in SQL
+        except TypeError:  # a value of another type never matches, as in SQL
             return False
+
     return test
 
 

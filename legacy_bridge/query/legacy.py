@@ -3,6 +3,7 @@
 Columns are legacy column names, values are legacy values (already converted back
 from canonical ones).  No SQL here: each driver compiles a Query its own way.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ Field names are the contract's, values are canonical (a date is a ``datetime.dat
 code-table value its canonical name): no column, no legacy value.  The planner
 (:mod:`legacy_bridge.query.planner`) translates a :class:`ListQuery` to legacy terms, once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Schema and its description come from the field, so what the document allows is w
 parser takes.  The filters' notes say which the legacy source applies itself (the planner's
 word) where it does not apply them all, and which the source's list operation requires.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -39,19 +40,27 @@ def filter_note(resource: Resource) -> str:
     note = ""
     required = required_filters(resource)
     if required:
-        note += (f" The source's list operation needs the filter(s) {', '.join(required)}: without one it "
-                 "refuses the list (400).")
+        note += (
+            f" The source's list operation needs the filter(s) {', '.join(required)}: without one it "
+            "refuses the list (400)."
+        )
     if not partial_pushdown(resource):
         return note
-    pushed = [f"{n}[{op}]" if op != "eq" else n for n in _filterable(resource)
-              for op in OPERATORS if resource.planner.pushed(n, op)]
-    return note + (" Filters passed to the legacy source: " + (", ".join(pushed) or "none") +
-                   "; every other filter is applied by legacy-bridge after reading, so it costs a full read.")
+    pushed = [
+        f"{n}[{op}]" if op != "eq" else n
+        for n in _filterable(resource)
+        for op in OPERATORS
+        if resource.planner.pushed(n, op)
+    ]
+    return note + (
+        " Filters passed to the legacy source: "
+        + (", ".join(pushed) or "none")
+        + "; every other filter is applied by legacy-bridge after reading, so it costs a full read."
+    )
 
 
 def _parameter(resource: Resource, field: Parameter, partial: bool, required: tuple[str, ...]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": field.parameter, "in": "query", "required": False,
-                             "schema": field.json_schema()}
+    entry: dict[str, Any] = {"name": field.parameter, "in": "query", "required": False, "schema": field.json_schema()}
     description = field.description()
     if isinstance(field, Condition):
         pushed = resource.planner.pushed(field.field_name, field.op)
@@ -67,10 +76,15 @@ def _parameter(resource: Resource, field: Parameter, partial: bool, required: tu
 def list_parameters(resource: Resource, page: bool = True) -> list[dict[str, Any]]:
     """The parameters of the list route (``page``) or of the export (no limit, no cursor)."""
     partial, required = partial_pushdown(resource), required_filters(resource)
-    params = [f for f in list_schema(resource).fields.values() if isinstance(f, Parameter) and f.documented
-              and (page or f.parameter not in PAGE_ONLY)]
+    params = [
+        f
+        for f in list_schema(resource).fields.values()
+        if isinstance(f, Parameter) and f.documented and (page or f.parameter not in PAGE_ONLY)
+    ]
     # the page's own parameters first, then the filters, as a reader looks for them
-    reserved = sorted((f for f in params if not isinstance(f, Condition)), key=lambda f: RESERVED_ORDER.index(f.parameter))
+    reserved = sorted(
+        (f for f in params if not isinstance(f, Condition)), key=lambda f: RESERVED_ORDER.index(f.parameter)
+    )
     filters = [f for f in params if isinstance(f, Condition)]
     return [_parameter(resource, f, partial, required) for f in reserved + filters]
 

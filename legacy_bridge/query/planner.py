@@ -11,10 +11,12 @@ Writes go the same way: a canonical body -> legacy values by column (:meth:`Plan
 Nested fields will plan here too: a mapping field whose column is a path is one more kind
 of column to read, and one more reader.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.contracts.converters import ConversionError
@@ -38,9 +40,9 @@ class ReadPlan:
     query: Query
     keep: Callable[[tuple], bool] | None
     reader: Reader
-    order_positions: list[int]           # where the order's sort values sit in a row (the cursor)
-    watermark_positions: list[int]       # where the watermark's columns sit in a row
-    query_id: str = ""                   # what a cursor of this read belongs to
+    order_positions: list[int]  # where the order's sort values sit in a row (the cursor)
+    watermark_positions: list[int]  # where the watermark's columns sit in a row
+    query_id: str = ""  # what a cursor of this read belongs to
 
     def resumed(self, after: tuple) -> ReadPlan:
         """The same read, resuming after a cursor's values."""
@@ -87,7 +89,7 @@ class Planner:
         self.key = spec.mapping.key
         self.target = spec.target
         self.driver = driver
-        self.dump = dump       # a supplied contract's dump, applied to every record
+        self.dump = dump  # a supplied contract's dump, applied to every record
         self.watermark: list[FieldMap] = [spec.mapping.fields[n] for n in spec.watermark]
 
     # -- what the source can hold and do -------------------------------------------------
@@ -110,15 +112,21 @@ class Planner:
         if isinstance(value, int) and not isinstance(value, bool):
             bounds = self.int_range(fmap.column)
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
-                raise BadRequest(f"{parameter}: {text!r} is out of range: column {fmap.column} holds "
-                                 f"integers from {bounds[0]} to {bounds[1]}", parameter=parameter)
+                raise BadRequest(
+                    f"{parameter}: {text!r} is out of range: column {fmap.column} holds "
+                    f"integers from {bounds[0]} to {bounds[1]}",
+                    parameter=parameter,
+                )
         encoding = self.driver.encoding
         if isinstance(value, str) and encoding:
             try:
                 value.encode(encoding)
             except UnicodeEncodeError:
-                raise BadRequest(f"{parameter}: {text!r} has characters the code page of source "
-                                 f"{self.spec.source!r} ({encoding}) cannot hold", parameter=parameter) from None
+                raise BadRequest(
+                    f"{parameter}: {text!r} has characters the code page of source "
+                    f"{self.spec.source!r} ({encoding}) cannot hold",
+                    parameter=parameter,
+                ) from None
 
     def _check_sendable(self, condition: Condition, f: Filter) -> Condition:
         """Refuse a value the driver cannot send to the source (XML cannot carry control
@@ -127,8 +135,11 @@ class Planner:
         if ranges and self.driver.pushable(condition, self.target):
             values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
             if any(isinstance(v, str) and any(a <= ord(c) <= b for c in v for a, b in ranges) for v in values):
-                raise BadRequest(f"{f.parameter}: {f.text!r} has a character source {self.spec.source!r} cannot "
-                                 f"be sent (a control character or a lone surrogate)", parameter=f.parameter)
+                raise BadRequest(
+                    f"{f.parameter}: {f.text!r} has a character source {self.spec.source!r} cannot "
+                    f"be sent (a control character or a lone surrogate)",
+                    parameter=f.parameter,
+                )
         return condition
 
     # -- canonical values -> legacy values ---------------------------------------------
@@ -151,13 +162,17 @@ class Planner:
         nulls = fmap.converter.legacy_nulls
         if f.op == "isnull":
             return Condition(fmap.column, f.op, f.value, nulls)
-        if f.op in ("startswith", "contains"):       # text matched as the source holds it
+        if f.op in ("startswith", "contains"):  # text matched as the source holds it
             self._check_bindable(fmap, f.value, f.text, f.parameter)
             return Condition(fmap.column, f.op, f.value, nulls)
         if f.op == "in":
             items = f.text.split(",")
-            return Condition(fmap.column, f.op, tuple(self.legacy_value(fmap, v, t, f.parameter)
-                                                      for v, t in zip(f.value, items)), nulls)
+            return Condition(
+                fmap.column,
+                f.op,
+                tuple(self.legacy_value(fmap, v, t, f.parameter) for v, t in zip(f.value, items)),
+                nulls,
+            )
         return Condition(fmap.column, f.op, self.legacy_value(fmap, f.value, f.text, f.parameter), nulls)
 
     def since(self, since: Watermark | None) -> tuple | None:
@@ -166,8 +181,7 @@ class Planner:
             return since.source
         if since is None or since.values is None:
             return None
-        return tuple(self.legacy_value(f, v, since.text, "updated_since")
-                     for f, v in zip(self.watermark, since.values))
+        return tuple(self.legacy_value(f, v, since.text, "updated_since") for f, v in zip(self.watermark, since.values))
 
     # -- reads ----------------------------------------------------------------------
 
@@ -175,13 +189,15 @@ class Planner:
         """The requested order completed by the key (or the source's own order), so it is a
         total order and a keyset cursor can resume it."""
         fmap = self.mapping.fields
-        if incremental:       # rows without a watermark never match updated_since
+        if incremental:  # rows without a watermark never match updated_since
             order = [SortKey(f.column, False, False) for f in self.watermark]
-            return order + [SortKey(fmap[k].column, False, False) for k in self.key
-                            if k not in self.spec.watermark]
+            return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in self.spec.watermark]
         if sort and not self.driver.supports_sort:
-            raise BadRequest(f"{self.name!r} is read in its source's own order and cannot be sorted",
-                             parameter="sort", slug="field-not-sortable")
+            raise BadRequest(
+                f"{self.name!r} is read in its source's own order and cannot be sorted",
+                parameter="sort",
+                slug="field-not-sortable",
+            )
         order = [SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in sort]
         if self.driver.natural_order:
             return order + [SortKey(c, False, False) for c in self.driver.natural_order]
@@ -204,8 +220,15 @@ class Planner:
             return lambda row: dump(read(row))
         return reader
 
-    def _plan(self, fields: list[str], order: list[SortKey], where: list[Condition],
-              watermark: bool = False, after: tuple | None = None, limit: int | None = None) -> ReadPlan:
+    def _plan(
+        self,
+        fields: list[str],
+        order: list[SortKey],
+        where: list[Condition],
+        watermark: bool = False,
+        after: tuple | None = None,
+        limit: int | None = None,
+    ) -> ReadPlan:
         """Which legacy columns (and sort values) to read, which conditions the driver applies,
         and how a row becomes a record.  ``limit``: the rows wanted, when the driver can stop there."""
         pushed = [c for c in where if self.driver.pushable(c, self.target)]
@@ -213,14 +236,19 @@ class Planner:
         names = list(dict.fromkeys(fields))
         watermark_columns = [f.column for f in self.watermark] if watermark else []
         sort_values = [self._sort_value(k.column) for k in order]
-        columns: list[str | SortValue] = list(dict.fromkeys(
-            self.mapping.columns(names) + sort_values + watermark_columns + [c.column for c in residual]))
+        columns: list[str | SortValue] = list(
+            dict.fromkeys(self.mapping.columns(names) + sort_values + watermark_columns + [c.column for c in residual])
+        )
         keep = predicate(residual, columns) if residual else None
         # with filters left to apply here, the driver cannot know how many rows make the read
-        query = Query(columns=columns, where=pushed, order=order, after=after,
-                      limit=None if keep else limit)
-        return ReadPlan(query, keep, self._reader(names, columns),
-                        [columns.index(v) for v in sort_values], [columns.index(c) for c in watermark_columns])
+        query = Query(columns=columns, where=pushed, order=order, after=after, limit=None if keep else limit)
+        return ReadPlan(
+            query,
+            keep,
+            self._reader(names, columns),
+            [columns.index(v) for v in sort_values],
+            [columns.index(c) for c in watermark_columns],
+        )
 
     def read(self, query: ListQuery, page: bool = True, until_watermark: bool = False) -> ReadPlan:
         """A page of ``query`` (``page``: its limit and one more row, to know there is a next) or
@@ -232,10 +260,15 @@ class Planner:
         # (watermark..., None...): the keyset terms of the key drop out, leaving exactly
         # "watermark > since" (a YYYYMMDD+HHMMSS pair compared as one value); the values are
         # the column's own, not sort values read from a row
-        after = None if since is None else \
-            tuple(ColumnValue(v) for v in since) + (None,) * (len(order) - len(since))
-        plan = self._plan(query.fields, order, where, watermark=query.incremental if page else until_watermark,
-                          after=after, limit=query.limit + 1 if page else None)
+        after = None if since is None else tuple(ColumnValue(v) for v in since) + (None,) * (len(order) - len(since))
+        plan = self._plan(
+            query.fields,
+            order,
+            where,
+            watermark=query.incremental if page else until_watermark,
+            after=after,
+            limit=query.limit + 1 if page else None,
+        )
         plan.query_id = fingerprint(self.name, where, order, *((since,) if query.incremental else ()))
         return plan
 
@@ -248,7 +281,7 @@ class Planner:
         """One record by its key (canonical ``eq`` filters, one per key field, in key order)."""
         names = fields or list(self.mapping.fields)
         where = [self.condition(f) for f in key]
-        if not self.driver.key_lookup(self.target):      # no lookup: the list, filtered by the key
+        if not self.driver.key_lookup(self.target):  # no lookup: the list, filtered by the key
             plan = self._plan(names, [], where)
             return KeyPlan({}, [], plan.reader, plan)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
@@ -264,8 +297,9 @@ class Planner:
             try:
                 values[fmap.column] = None if value is None else fmap.converter.to_legacy(value)
             except _CONVERSION_ERRORS as exc:
-                raise BadRequest(f"{name}: {value!r} has no legacy form ({exc})", parameter=name,
-                                 slug="invalid-body") from None
+                raise BadRequest(
+                    f"{name}: {value!r} has no legacy form ({exc})", parameter=name, slug="invalid-body"
+                ) from None
         names = list(self.mapping.fields)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
         return WritePlan(values, columns, self._reader(names, columns))

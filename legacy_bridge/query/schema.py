@@ -18,19 +18,28 @@ as the canonical type (a date is ``2020-01-01``) and held to a supplied contract
 date-time with a UTC offset is taken to the source's time zone.  Whether the source can hold
 a value is the planner's question.  Anything else is a 400 naming the parameter.
 """
+
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Mapping as MappingT
+from collections.abc import Mapping as MappingT
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load
 
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.query.legacy import OPERATORS
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
-from legacy_bridge.query.values import (canonical_value, in_list_schema, like_schema, names_schema, since_schema,
-                                        typed_value, value_schema)
+from legacy_bridge.query.values import (
+    canonical_value,
+    in_list_schema,
+    like_schema,
+    names_schema,
+    since_schema,
+    typed_value,
+    value_schema,
+)
 
 if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
@@ -46,8 +55,7 @@ def _known(resource: Resource) -> str:
 
 
 def unknown_field(resource: Resource, name: str, parameter: str) -> BadRequest:
-    return BadRequest(f"unknown field {name!r}; fields: {_known(resource)}", parameter=parameter,
-                      slug="unknown-field")
+    return BadRequest(f"unknown field {name!r}; fields: {_known(resource)}", parameter=parameter, slug="unknown-field")
 
 
 def _likeable(resource: Resource, name: str) -> bool:
@@ -77,8 +85,11 @@ class Limit(Parameter):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         most = self.resource.spec.max_limit
         if not value.isdigit() or not 1 <= int(value) <= most:
-            raise BadRequest(f"limit must be an integer from 1 to {most}, got {value!r}",
-                             parameter="limit", slug="limit-out-of-range")
+            raise BadRequest(
+                f"limit must be an integer from 1 to {most}, got {value!r}",
+                parameter="limit",
+                slug="limit-out-of-range",
+            )
         return int(value)
 
     def json_schema(self) -> dict[str, Any]:
@@ -104,8 +115,10 @@ class Names(Parameter):
         return names_schema(list(self.resource.mapping.fields))
 
     def description(self) -> str:
-        return (f"comma-separated subset of: {', '.join(self.resource.mapping.fields)}; the records then "
-                f"hold only these fields (the record schema's required list is for whole records)")
+        return (
+            f"comma-separated subset of: {', '.join(self.resource.mapping.fields)}; the records then "
+            f"hold only these fields (the record schema's required list is for whole records)"
+        )
 
 
 class Sort(Parameter):
@@ -125,9 +138,12 @@ class Sort(Parameter):
             if fmap is None:
                 raise unknown_field(self.resource, name, "sort")
             if not fmap.sort:
-                raise BadRequest(f"{name!r} cannot be sorted on; sortable fields: {', '.join(self._sortable())}",
-                                 parameter="sort", slug="field-not-sortable")
-            if name not in seen:        # named again: the first mention already orders by it
+                raise BadRequest(
+                    f"{name!r} cannot be sorted on; sortable fields: {', '.join(self._sortable())}",
+                    parameter="sort",
+                    slug="field-not-sortable",
+                )
+            if name not in seen:  # named again: the first mention already orders by it
                 seen.add(name)
                 order.append((name, part.startswith("-")))
         return order
@@ -136,8 +152,10 @@ class Sort(Parameter):
         return names_schema(self._sortable(), signed=True)
 
     def description(self) -> str:
-        return (f"comma-separated, '-' for descending (a field named again adds nothing); "
-                f"sortable: {', '.join(self._sortable())}")
+        return (
+            f"comma-separated, '-' for descending (a field named again adds nothing); "
+            f"sortable: {', '.join(self._sortable())}"
+        )
 
 
 class UpdatedSince(Parameter):
@@ -152,8 +170,10 @@ class UpdatedSince(Parameter):
             return Watermark((canonical_value(resource, names[0], value, "updated_since"),), value)
         # a YYYYMMDD+HHMMSS pair: one ISO timestamp, split once it is in the source's time zone
         if "T" not in value:
-            raise BadRequest(f"updated_since: {value!r} is not valid (expected a timestamp such as "
-                             f"2024-01-31T12:34:56)", parameter="updated_since")
+            raise BadRequest(
+                f"updated_since: {value!r} is not valid (expected a timestamp such as 2024-01-31T12:34:56)",
+                parameter="updated_since",
+            )
         stamp = typed_value(resource, "datetime", value, "updated_since")
         return Watermark((stamp.date(), stamp.time()), value)
 
@@ -161,8 +181,10 @@ class UpdatedSince(Parameter):
         return since_schema(self.resource)
 
     def description(self) -> str:
-        return (f"rows whose watermark ({', '.join(self.resource.spec.watermark)}) is greater, in "
-                "watermark order; empty: from the first; the page's `watermark` resumes")
+        return (
+            f"rows whose watermark ({', '.join(self.resource.spec.watermark)}) is greater, in "
+            "watermark order; empty: from the first; the page's `watermark` resumes"
+        )
 
 
 class Condition(Parameter):
@@ -171,7 +193,7 @@ class Condition(Parameter):
     def __init__(self, resource: Resource, name: str, op: str, parameter: str, **kwargs: Any) -> None:
         super().__init__(resource, parameter, **kwargs)
         self.field_name, self.op = name, op
-        self.documented = parameter == name or op != "eq"      # name[eq] is an alias of name
+        self.documented = parameter == name or op != "eq"  # name[eq] is an alias of name
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Filter:
         resource, name, op, parameter = self.resource, self.field_name, self.op, self.parameter
@@ -184,18 +206,20 @@ class Condition(Parameter):
                 raise BadRequest(f"{parameter}: an empty value matches everything", parameter=parameter)
             return Filter(name, op, value, parameter, value)
         if op == "in":
-            if not value:             # whatever the field's type: an empty text is no list
-                raise BadRequest(f"{parameter}: an empty list; give 1 to {MAX_IN_VALUES} comma-separated "
-                                 f"values", parameter=parameter)
+            if not value:  # whatever the field's type: an empty text is no list
+                raise BadRequest(
+                    f"{parameter}: an empty list; give 1 to {MAX_IN_VALUES} comma-separated values", parameter=parameter
+                )
             items = value.split(",")
             if len(items) > MAX_IN_VALUES:
                 raise BadRequest(f"{parameter}: at most {MAX_IN_VALUES} values", parameter=parameter)
-            return Filter(name, op, tuple(canonical_value(resource, name, i, parameter) for i in items),
-                          parameter, value)
+            return Filter(
+                name, op, tuple(canonical_value(resource, name, i, parameter) for i in items), parameter, value
+            )
         return Filter(name, op, canonical_value(resource, name, value, parameter), parameter, value)
 
     def json_schema(self) -> dict[str, Any]:
-        sent = self.resource.planner.pushed(self.field_name, self.op)     # else compared here: any text
+        sent = self.resource.planner.pushed(self.field_name, self.op)  # else compared here: any text
         if self.op == "isnull":
             return {"type": "boolean"}
         if self.op == "in":
@@ -223,8 +247,7 @@ class ListSchema(Schema):
         single: dict[str, str] = {}
         for parameter, values in args.items():
             if len(values) > 1:
-                raise BadRequest(f"{parameter!r} is given {len(values)} times; give it once",
-                                 parameter=parameter)
+                raise BadRequest(f"{parameter!r} is given {len(values)} times; give it once", parameter=parameter)
             single[parameter] = values[0]
         for parameter in single:
             if f"q:{parameter}" not in self.fields:
@@ -242,25 +265,35 @@ class ListSchema(Schema):
         resource = self.resource
         match = PARAMETER.match(parameter)
         if not match or parameter in RESERVED:
-            return BadRequest(f"unknown parameter {parameter!r}; filters read field=value or "
-                              f"field[op]=value, fields: {_known(resource)}",
-                              parameter=parameter, slug="unknown-field")
+            return BadRequest(
+                f"unknown parameter {parameter!r}; filters read field=value or "
+                f"field[op]=value, fields: {_known(resource)}",
+                parameter=parameter,
+                slug="unknown-field",
+            )
         name, op = match.group(1), match.group(2) or "eq"
         fmap = resource.mapping.fields.get(name)
         if fmap is None:
             return unknown_field(resource, name, parameter)
         if not fmap.filter:
             filterable = ", ".join(n for n, f in resource.mapping.fields.items() if f.filter)
-            return BadRequest(f"{name!r} cannot be filtered; filterable fields: {filterable}",
-                              parameter=parameter, slug="field-not-filterable")
+            return BadRequest(
+                f"{name!r} cannot be filtered; filterable fields: {filterable}",
+                parameter=parameter,
+                slug="field-not-filterable",
+            )
         if op not in OPERATORS:
-            return BadRequest(f"unknown operator {op!r}; operators: {', '.join(OPERATORS)}",
-                              parameter=parameter, slug="unknown-operator")
-        return BadRequest(f"{op} applies to text fields only; {name!r} is {fmap.type}",
-                          parameter=parameter, slug="unknown-operator")
+            return BadRequest(
+                f"unknown operator {op!r}; operators: {', '.join(OPERATORS)}",
+                parameter=parameter,
+                slug="unknown-operator",
+            )
+        return BadRequest(
+            f"{op} applies to text fields only; {name!r} is {fmap.type}", parameter=parameter, slug="unknown-operator"
+        )
 
 
-@lru_cache(maxsize=None)
+@cache
 def list_schema(resource: Resource) -> ListSchema:
     """The schema of ``resource``'s list query string: filters, then the reserved parameters
     (built once per resource; what depends on the source, such as an integer column's range,
@@ -274,32 +307,45 @@ def list_schema(resource: Resource) -> ListSchema:
             params[parameter] = Condition(resource, name, op, parameter)
             if op == "eq":
                 params[f"{name}[eq]"] = Condition(resource, name, op, f"{name}[eq]")
-    params.update(fields=Names(resource, "fields"), sort=Sort(resource, "sort"),
-                  limit=Limit(resource, "limit"), cursor=Cursor(resource, "cursor"))
+    params.update(
+        fields=Names(resource, "fields"),
+        sort=Sort(resource, "sort"),
+        limit=Limit(resource, "limit"),
+        cursor=Cursor(resource, "cursor"),
+    )
     if resource.spec.watermark:
         params["updated_since"] = UpdatedSince(resource, "updated_since")
     # attribute names no Schema member can shadow; each field reads its parameter (data_key)
-    cls = type(f"{resource.contract.__name__}ListQuery", (ListSchema,),
-               {"resource": resource, **{f"q:{p}": f for p, f in params.items()}})
+    cls = type(
+        f"{resource.contract.__name__}ListQuery",
+        (ListSchema,),
+        {"resource": resource, **{f"q:{p}": f for p, f in params.items()}},
+    )
     return cls()
 
 
 def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
     """A list request's query string (each name with its values) as a validated :class:`ListQuery`."""
     if "updated_since" in args and not resource.spec.watermark:
-        raise BadRequest(f"{resource.name!r} declares no watermark, so it has no updated_since",
-                         parameter="updated_since", slug="no-watermark")
+        raise BadRequest(
+            f"{resource.name!r} declares no watermark, so it has no updated_since",
+            parameter="updated_since",
+            slug="no-watermark",
+        )
     loaded = list_schema(resource).parse(args)
-    order = list(args)                  # filters in the order the query string gives them
-    query = ListQuery(fields=loaded.get("q:fields") or list(resource.mapping.fields),
-                      filters=sorted((v for v in loaded.values() if isinstance(v, Filter)),
-                                     key=lambda f: order.index(f.parameter)),
-                      sort=loaded.get("q:sort") or [],
-                      limit=loaded.get("q:limit", resource.spec.default_limit),
-                      cursor=loaded.get("q:cursor"), since=loaded.get("q:updated_since"))
+    order = list(args)  # filters in the order the query string gives them
+    query = ListQuery(
+        fields=loaded.get("q:fields") or list(resource.mapping.fields),
+        filters=sorted((v for v in loaded.values() if isinstance(v, Filter)), key=lambda f: order.index(f.parameter)),
+        sort=loaded.get("q:sort") or [],
+        limit=loaded.get("q:limit", resource.spec.default_limit),
+        cursor=loaded.get("q:cursor"),
+        since=loaded.get("q:updated_since"),
+    )
     if query.since is not None and query.sort:
-        raise BadRequest("updated_since orders rows by the watermark; drop sort",
-                         parameter="sort", slug="field-not-sortable")
+        raise BadRequest(
+            "updated_since orders rows by the watermark; drop sort", parameter="sort", slug="field-not-sortable"
+        )
     return query
 
 
@@ -321,27 +367,40 @@ def parse_key(resource: Resource, segments: list[str]) -> list[Filter]:
     key field, in key order."""
     key = resource.key
     if len(segments) != len(key):
-        raise BadRequest(f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), "
-                         f"got {len(segments)}", parameter="key")
+        raise BadRequest(
+            f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), got {len(segments)}",
+            parameter="key",
+        )
     return [Filter(k, "eq", canonical_value(resource, k, s, k), k, s) for k, s in zip(key, segments)]
 
 
 def parse_body(resource: Resource, body: Any) -> dict[str, Any]:
     """A create request's JSON body, validated by the contract: canonical values by field."""
     if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object of the resource's fields", parameter="body",
-                         slug="invalid-body")
+        raise BadRequest(
+            "the body must be a JSON object of the resource's fields", parameter="body", slug="invalid-body"
+        )
     try:
         canonical = resource.contract().load(body)
     except ValidationError as exc:
         first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
-        raise BadRequest(f"the body is not valid: {exc.messages}", parameter=str(first),
-                         slug="invalid-body") from None
+        raise BadRequest(f"the body is not valid: {exc.messages}", parameter=str(first), slug="invalid-body") from None
     for name in canonical:
         if name not in resource.mapping.fields:
             raise unknown_field(resource, name, name)
     return canonical
 
 
-__all__ = ["RESERVED", "MAX_IN_VALUES", "ListSchema", "list_schema", "parse_list", "parse_fields", "parse_key", "parse_body",
-           "Parameter", "Condition", "LIKE_OPERATORS"]
+__all__ = [
+    "RESERVED",
+    "MAX_IN_VALUES",
+    "ListSchema",
+    "list_schema",
+    "parse_list",
+    "parse_fields",
+    "parse_key",
+    "parse_body",
+    "Parameter",
+    "Condition",
+    "LIKE_OPERATORS",
+]

@@ -1,18 +1,19 @@
 r"""JSON Schemas of field values, in records and in query parameters.
 
 A parameter's schema is never looser than the parser (:mod:`.schema`, which documents each
-parameter with these): every value it allows parses, so a client (or a fuzzer) that follows the document gets no 400 for the
-form of a value.  Where a regular expression cannot say exactly what parses, it says less
+parameter with these): every value it allows parses, so a client (or a fuzzer) that follows the
+document gets no 400 for the form of a value.  Where a regular expression cannot say exactly what parses, it says less
 (February 29 is left out, integers keep to the digits their column surely holds).  Digits
 are written ``[0-9]``: ``\d`` is any Unicode digit in Python and only ASCII in JSON Schema.
 (The cursor is the exception: any text is a well-formed cursor, only a signed one is taken.)
 """
+
 from __future__ import annotations
 
-import re
 import codecs
 import datetime as dt
-from functools import lru_cache
+import re
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError, fields
@@ -20,11 +21,13 @@ from marshmallow import ValidationError, fields
 from legacy_bridge.contracts.schema import contract_field
 from legacy_bridge.errors import BadRequest
 
-if TYPE_CHECKING:                      # resources.py runs queries; this only reads its fields
+if TYPE_CHECKING:  # resources.py runs queries; this only reads its fields
     from legacy_bridge.resources import Resource
 
-_MONTH_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-              r"|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
 DATE = rf"[1-9][0-9]{{3}}-{_MONTH_DAY}"
 CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 FRACTION = r"(?:\.[0-9]{1,6})?"
@@ -36,12 +39,18 @@ BASE64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 # (A record's pattern takes every value a legacy column may hold, year 0001 and February 30
 # included: it describes what comes out, where a parameter's says what is taken in.)
 LOCAL_TIME = {"format": "partial-time", "pattern": r"^[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?$"}
-LOCAL_DATE_TIME = {"format": "local-date-time",
-                   "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?$"}
+LOCAL_DATE_TIME = {
+    "format": "local-date-time",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?$",
+}
 RECORD_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
-    "decimal": {"type": "string", "format": "decimal"}, "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"}, "time": {"type": "string", **LOCAL_TIME},
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "decimal": {"type": "string", "format": "decimal"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "time": {"type": "string", **LOCAL_TIME},
     "datetime": {"type": "string", **LOCAL_DATE_TIME},
     "binary": {"type": "string", "format": "byte", "description": "base64 (RFC 4648, padded)"},
 }
@@ -51,10 +60,14 @@ def zone_note(resource: Resource) -> str:
     """How a date-time field of ``resource`` reads, for descriptions."""
     zone = resource.timezone
     if zone is None:
-        return ("a local date-time without UTC offset, as the source holds it (its time zone is not "
-                "declared: filters take local times only)")
-    return (f"a local date-time without UTC offset, in {zone.key} (the source's time zone); filters "
-            f"also take one with an offset, converted to {zone.key}")
+        return (
+            "a local date-time without UTC offset, as the source holds it (its time zone is not "
+            "declared: filters take local times only)"
+        )
+    return (
+        f"a local date-time without UTC offset, in {zone.key} (the source's time zone); filters "
+        f"also take one with an offset, converted to {zone.key}"
+    )
 
 
 def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str, dict[str, Any]]:
@@ -87,23 +100,27 @@ def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str,
         # a fixed scale: a number its record can hold (28 digits, the scale's among them)
         places, scale = fmap.converter.places, getattr(fmap.converter, "scale", None)
         whole = 30 if scale is None else 28 - scale
-        number = (rf"[+-]?[0-9]{{1,{18 - places}}}(?:\.[0-9]{{1,{places}}})?" if places
-                  else rf"[+-]?[0-9]{{1,{whole}}}(?:\.[0-9]{{1,30}})?")
+        number = (
+            rf"[+-]?[0-9]{{1,{18 - places}}}(?:\.[0-9]{{1,{places}}})?"
+            if places
+            else rf"[+-]?[0-9]{{1,{whole}}}(?:\.[0-9]{{1,30}})?"
+        )
         return number, {"type": "string", "format": "decimal", "pattern": f"^{number}$"}
     if kind == "binary":
         return BASE64, {"type": "string", "format": "byte", "pattern": f"^{BASE64}$"}
     if kind == "number":
         return r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?", {"type": "number"}
     text = text_class(resource, sent=sent)
-    return text_class(resource, ",", sent) + "*", ({"type": "string"} if text == "[^]" else
-                                            {"type": "string", "pattern": f"^{text}*$"})
+    return text_class(resource, ",", sent) + "*", (
+        {"type": "string"} if text == "[^]" else {"type": "string", "pattern": f"^{text}*$"}
+    )
 
 
 def _escaped(char: str) -> str:
     return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else char
 
 
-@lru_cache(maxsize=None)
+@cache
 def _encodable(encoding: str) -> frozenset[str] | None:
     """The characters a code page holds (None: any); a multi-byte one other than Unicode's is
     taken as ASCII only: the pattern says less than the parser takes, never more."""
@@ -136,8 +153,9 @@ def _runs(points: list[int]) -> list[tuple[int, int]]:
 def _without(ranges: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``ranges`` less every range in ``holes``."""
     for low, high in holes:
-        ranges = [part for a, b in ranges
-                  for part in ((a, min(b, low - 1)), (max(a, high + 1), b)) if part[0] <= part[1]]
+        ranges = [
+            part for a, b in ranges for part in ((a, min(b, low - 1)), (max(a, high + 1), b)) if part[0] <= part[1]
+        ]
     return ranges
 
 
@@ -180,9 +198,12 @@ def like_schema(resource: Resource, sent: bool = True) -> dict[str, Any]:
 def in_list_schema(resource: Resource, name: str, most: int, sent: bool = True) -> dict[str, Any]:
     """``name[in]``: 1 to ``most`` comma-separated values; an empty list is a 400."""
     item = item_pattern(resource, name, sent)[0]
-    return {"type": "string", "minLength": 1, "pattern": f"^{item}(?:,{item}){{0,{most - 1}}}$",
-            "description": f"1 to {most} comma-separated values (an empty list is a 400, whatever "
-                           f"the field's type)"}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "pattern": f"^{item}(?:,{item}){{0,{most - 1}}}$",
+        "description": f"1 to {most} comma-separated values (an empty list is a 400, whatever the field's type)",
+    }
 
 
 def since_schema(resource: Resource) -> dict[str, Any]:
@@ -203,7 +224,8 @@ def names_schema(names: list[str], signed: bool = False) -> dict[str, Any]:
 
 # -- parsing one value: text -> canonical value ------------------------------------------
 
-@lru_cache(maxsize=None)
+
+@cache
 def _value_field(type_name: str, enum: tuple | None) -> fields.Field:
     return contract_field(type_name, enum, nullable=False)
 
@@ -214,24 +236,27 @@ def _in_source_zone(resource: Resource, value: Any, text: str, parameter: str) -
         return value
     source = resource.spec.source
     if isinstance(value, dt.time):
-        raise BadRequest(f"{parameter}: {text!r} is a time of day with a UTC offset, which no date "
-                         f"places in a time zone; give the local time of source {source!r}",
-                         parameter=parameter)
+        raise BadRequest(
+            f"{parameter}: {text!r} is a time of day with a UTC offset, which no date "
+            f"places in a time zone; give the local time of source {source!r}",
+            parameter=parameter,
+        )
     if resource.timezone is None:
-        raise BadRequest(f"{parameter}: {text!r} has a UTC offset, but source {source!r} declares no "
-                         f"time zone for its timestamps (sources.{source}.timezone, e.g. Europe/Berlin); "
-                         f"give its local time without an offset", parameter=parameter)
+        raise BadRequest(
+            f"{parameter}: {text!r} has a UTC offset, but source {source!r} declares no "
+            f"time zone for its timestamps (sources.{source}.timezone, e.g. Europe/Berlin); "
+            f"give its local time without an offset",
+            parameter=parameter,
+        )
     return value.astimezone(resource.timezone).replace(tzinfo=None)
 
 
 def _invalid(exc: ValidationError, text: str, parameter: str) -> BadRequest:
     messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
-    return BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})",
-                      parameter=parameter)
+    return BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})", parameter=parameter)
 
 
-def typed_value(resource: Resource, type_name: str, text: str, parameter: str,
-                enum: tuple | None = None) -> Any:
+def typed_value(resource: Resource, type_name: str, text: str, parameter: str, enum: tuple | None = None) -> Any:
     """``text`` as a canonical value of ``type_name``, in the source's time zone."""
     try:
         value = _value_field(type_name, enum).deserialize(text)

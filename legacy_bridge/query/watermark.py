@@ -5,6 +5,7 @@
 one value).  ``updated_since=<value>`` then selects the rows whose watermark is
 strictly greater, ordered by the watermark and then the key.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -7,6 +7,7 @@ per-request cost and no safety: nobody brute-forces a 2**256 space.  Comparison 
 constant-time (``hmac.compare_digest``) over every stored hash.  Scopes and principals:
 :mod:`legacy_bridge.security.scopes`; JWT bearer tokens: :mod:`legacy_bridge.security.tokens`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,10 +22,10 @@ import yaml
 from flask import Flask, g, request
 
 from legacy_bridge.config.checker import Checker
-from legacy_bridge.security.tokens import JwtVerifier
-from legacy_bridge.security.scopes import HASH, KEY_ID, SCOPE, Principal, resource_of, verb_of
 from legacy_bridge.errors import NotAuthenticated, NotPermitted
 from legacy_bridge.problems import openapi_response
+from legacy_bridge.security.scopes import HASH, KEY_ID, SCOPE, Principal, resource_of, verb_of
+from legacy_bridge.security.tokens import JwtVerifier
 
 AUTH_KEYS = {"keys", "keys_file", "public_metrics", "jwt"}
 JWT_KEYS = {"issuer", "audience", "jwks_file", "algorithms", "scopes_claim", "id_claim", "leeway"}
@@ -35,8 +36,11 @@ def public_paths(base_paths: str | tuple[str, ...], metrics: bool = True) -> tup
     """The paths open without a key: probes, the documents and docs pages (also each API
     version's, ``/v2/openapi.json`` and ``/v2/docs``), and ``/metrics`` when ``metrics``."""
     bases = (base_paths,) if isinstance(base_paths, str) else base_paths
-    return PUBLIC + tuple(f"{b.rstrip('/')}/{doc}" for b in bases for doc in ("openapi.json", "docs")) + \
-        (("/metrics",) if metrics else ())
+    return (
+        PUBLIC
+        + tuple(f"{b.rstrip('/')}/{doc}" for b in bases for doc in ("openapi.json", "docs"))
+        + (("/metrics",) if metrics else ())
+    )
 
 
 def check_keys(ck: Any, entries: Any, path: str) -> list[dict]:
@@ -59,8 +63,10 @@ def check_keys(ck: Any, entries: Any, path: str) -> list[dict]:
             ck.fail(f"{where}.id", f"duplicate key id {key_id!r}")
         seen.add(key_id)
         if not isinstance(entry.get("hash"), str) or not HASH.match(entry["hash"]):
-            ck.fail(f"{where}.hash", "expected sha256:<64 hex digits> (legacy-bridge keys create "
-                                     "prints it); never the key itself")
+            ck.fail(
+                f"{where}.hash",
+                "expected sha256:<64 hex digits> (legacy-bridge keys create prints it); never the key itself",
+            )
         scopes = entry.get("scopes")
         if not isinstance(scopes, list) or not scopes:
             ck.fail(f"{where}.scopes", "required: a list such as [customers:read, '*:read']")
@@ -123,8 +129,9 @@ class KeyRing:
 
     @staticmethod
     def _build(entries: list[dict]) -> list[tuple[bytes, Principal]]:
-        return [(bytes.fromhex(e["hash"].split(":", 1)[1]), Principal(e["id"], frozenset(e["scopes"])))
-                for e in entries]
+        return [
+            (bytes.fromhex(e["hash"].split(":", 1)[1]), Principal(e["id"], frozenset(e["scopes"]))) for e in entries
+        ]
 
     def _refresh(self, force: bool = False) -> None:
         if not self._file or (not force and time.monotonic() - self._checked < 1.0):
@@ -192,7 +199,7 @@ class Guard:
         if principal is None:
             raise NotAuthenticated("the API key or token is not valid", "invalid_token")
         g.key_id = principal.id
-        if request.url_rule is None:          # no such route: the 404/405 follows, key checked
+        if request.url_rule is None:  # no such route: the 404/405 follows, key checked
             return None
         resource, verb = resource_of(request.path, self.base_path), verb_of(request.method)
         if not principal.allows(resource, verb):
@@ -214,10 +221,12 @@ def secure_document(document: dict, options: dict | None, base_path: str | tuple
     if options is None:
         return
     components = document.setdefault("components", {})
-    components.setdefault("securitySchemes", {}).update({
-        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-        "bearer": {"type": "http", "scheme": "bearer",
-                   **({"bearerFormat": "JWT"} if options.get("jwt") else {})}})
+    components.setdefault("securitySchemes", {}).update(
+        {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "bearer": {"type": "http", "scheme": "bearer", **({"bearerFormat": "JWT"} if options.get("jwt") else {})},
+        }
+    )
     document["security"] = [{"apiKey": []}, {"bearer": []}]
     public = public_paths(base_path, options.get("public_metrics", True))
     for path, operations in document.get("paths", {}).items():
@@ -230,5 +239,6 @@ def secure_document(document: dict, options: dict | None, base_path: str | tuple
             operation["x-required-scope"] = f"{resource_of(path, base_path)}:{verb_of(method)}"
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", openapi_response("no API key, or an unknown one (WWW-Authenticate)"))
-            responses.setdefault("403", openapi_response("the key's scopes do not allow "
-                                                         + operation["x-required-scope"]))
+            responses.setdefault(
+                "403", openapi_response("the key's scopes do not allow " + operation["x-required-scope"])
+            )

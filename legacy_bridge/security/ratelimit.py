@@ -6,6 +6,7 @@ against its key's limit (all resources) and against the limit of the resource it
 calls (per key); over either, it gets a 429 problem with Retry-After.  Without auth the
 client's address stands for the key.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,10 +18,10 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from limits import parse_many
 
-from legacy_bridge.security.auth import public_paths
-from legacy_bridge.security.scopes import resource_of
 from legacy_bridge.errors import RateLimited
 from legacy_bridge.problems import openapi_response, response_of
+from legacy_bridge.security.auth import public_paths
+from legacy_bridge.security.scopes import resource_of
 
 log = logging.getLogger("legacy_bridge")
 RATE_KEYS = {"storage_uri", "strategy", "default", "keys", "resources", "key_prefix"}
@@ -40,8 +41,9 @@ def check_config(ck: Any, node: Any) -> dict:
     node = ck.mapping(node, "rate_limits")
     ck.unknown(node, RATE_KEYS, "rate_limits")
     uri = node.setdefault("storage_uri", "memory://")
-    if not isinstance(uri, str) or not uri.startswith(("memory://", "redis://", "rediss://",
-                                                       "redis+sentinel://", "redis+cluster://")):
+    if not isinstance(uri, str) or not uri.startswith(
+        ("memory://", "redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+    ):
         ck.fail("rate_limits.storage_uri", f"expected memory:// or redis://host:port, got {uri!r}")
     if node.setdefault("strategy", "fixed-window") not in STRATEGIES:
         ck.fail("rate_limits.strategy", f"expected one of {', '.join(STRATEGIES)}")
@@ -87,8 +89,9 @@ def _too_many(error: RateLimitExceeded) -> Response:
     limiter: Limiter = current_app.extensions["legacy_bridge_limiter"]
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 1
-    return response_of(RateLimited(f"rate limit {error.description} exceeded; retry in {wait} s",
-                                   error.description, wait))
+    return response_of(
+        RateLimited(f"rate limit {error.description} exceeded; retry in {wait} s", error.description, wait)
+    )
 
 
 def init_app(app: Flask, options: dict | None, base_path: str | tuple[str, ...]) -> Limiter | None:
@@ -100,14 +103,19 @@ def init_app(app: Flask, options: dict | None, base_path: str | tuple[str, ...])
         return None
     policy = _Policy(options, base_path)
     limiter = Limiter(
-        policy.caller, storage_uri=options["storage_uri"], strategy=options["strategy"],
-        key_prefix=options["key_prefix"], headers_enabled=False,
-        swallow_errors=True,            # a Redis outage must not take the API down with it
+        policy.caller,
+        storage_uri=options["storage_uri"],
+        strategy=options["strategy"],
+        key_prefix=options["key_prefix"],
+        headers_enabled=False,
+        swallow_errors=True,  # a Redis outage must not take the API down with it
         application_limits=[
             ApplicationLimit(policy.per_key, scope="key", exempt_when=policy.exempt),
-            ApplicationLimit(policy.per_resource, scope=lambda _endpoint: "resource:" + policy.resource(),
-                             exempt_when=policy.exempt),
-        ])
+            ApplicationLimit(
+                policy.per_resource, scope=lambda _endpoint: "resource:" + policy.resource(), exempt_when=policy.exempt
+            ),
+        ],
+    )
     limiter.init_app(app)
     app.extensions["legacy_bridge_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many)
@@ -122,7 +130,11 @@ def document_limits(document: dict, options: dict | None) -> None:
     for path, operations in document.get("paths", {}).items():
         if path in public or path.startswith("/docs/"):
             continue
-        for method, operation in operations.items():
+        for operation in operations.values():
             if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"].setdefault("429", openapi_response(
-                    "rate limit exceeded; see Retry-After", {"Retry-After": {"schema": {"type": "integer"}}}))
+                operation["responses"].setdefault(
+                    "429",
+                    openapi_response(
+                        "rate limit exceeded; see Retry-After", {"Retry-After": {"schema": {"type": "integer"}}}
+                    ),
+                )

@@ -4,6 +4,7 @@ A scope is ``<resource>:<verb>``: the resource is the first path segment under t
 base path (``/v1/customers/7`` -> ``customers``, ``/v1/webhooks`` -> ``webhooks``), the
 verb ``read`` (GET, HEAD, OPTIONS) or ``write`` (anything else); ``*`` stands for any.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-__all__ = ["SCOPE", "KEY_ID", "HASH", "READ_METHODS", "Principal", "new_key", "hash_key", "verb_of",
-           "resource_of"]
+__all__ = ["SCOPE", "KEY_ID", "HASH", "READ_METHODS", "Principal", "new_key", "hash_key", "verb_of", "resource_of"]
 
 SCOPE = re.compile(r"^(\*|[a-z][a-z0-9_-]*):(read|write|\*)$")
 KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -39,7 +39,7 @@ def resource_of(path: str, base_paths: str | tuple[str, ...]) -> str:
     for base in (base_paths,) if isinstance(base_paths, str) else base_paths:
         base = base.rstrip("/")
         if base and (path == base or path.startswith(base + "/")):
-            path = path[len(base):]
+            path = path[len(base) :]
             break
     return path.strip("/").split("/", 1)[0]
 
@@ -52,5 +52,4 @@ class Principal:
     scopes: frozenset[str]
 
     def allows(self, resource: str, verb: str) -> bool:
-        return any(s in self.scopes for s in
-                   (f"{resource}:{verb}", f"{resource}:*", f"*:{verb}", "*:*"))
+        return any(s in self.scopes for s in (f"{resource}:{verb}", f"{resource}:*", f"*:{verb}", "*:*"))

@@ -3,6 +3,7 @@
 The token's scopes come from one claim (``scope`` by default: a space-separated string
 or a list), in the same ``<resource>:<verb>`` form as API keys' scopes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,16 +31,22 @@ class JwtVerifier:
         kid = jwt.get_unverified_header(token).get("kid")
         if kid in self.keys:
             return self.keys[kid]
-        if kid is None and len(self.keys) == 1:       # a single key needs no kid
+        if kid is None and len(self.keys) == 1:  # a single key needs no kid
             return next(iter(self.keys.values()))
         raise jwt.InvalidTokenError(f"no key {kid!r} in the JWKS")
 
     def verify(self, token: str) -> Principal | None:
         """The token's principal, or None when it is not valid for this service."""
         try:
-            claims = jwt.decode(token, self._key(token), algorithms=self.algorithms,
-                                audience=self.audience, issuer=self.issuer, leeway=self.leeway,
-                                options={"require": ["exp", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                self._key(token),
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except jwt.PyJWTError as error:
             log.info("refused a bearer token: %s", error)
             return None

@@ -3,6 +3,7 @@
 Servers the commands start run as subprocesses on a free 127.0.0.1 port and are
 stopped by the test that started them.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import crm_config
 
+from helpers.backends import crm_config
 from legacy_bridge.cli import main
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
@@ -89,6 +90,7 @@ def invoke(runner: CliRunner, *args: str):
 
 # -- serve -------------------------------------------------------------------------
 
+
 def test_serve_refuses_an_invalid_config_listing_every_problem_with_its_key_path(runner, invalid_file):
     result = invoke(runner, "serve", "--config", invalid_file)
     assert result.exit_code == 2
@@ -122,6 +124,7 @@ def test_serve_answers_on_its_port_and_stops_cleanly_on_sigterm(config_file, tmp
 
 # -- check -------------------------------------------------------------------------
 
+
 def test_check_reports_every_source_and_resource_ok(runner, config_file):
     result = invoke(runner, "check", "--config", config_file)
     assert result.exit_code == 0, result.output
@@ -135,8 +138,12 @@ def test_check_reports_every_source_and_resource_ok(runner, config_file):
 def test_check_names_the_unreachable_source_and_its_resources_and_fails(runner, sqlite_backend, tmp_path):
     config = crm_config(sqlite_backend.connection)
     config["sources"]["billing"] = {"kind": "odbc", "connection": UNREACHABLE, "timeout": "2s"}
-    config["resources"]["invoices"] = {"source": "billing", "table": "INV", "key": ["no"],
-                                       "fields": {"no": {"column": "INV_NO"}}}
+    config["resources"]["invoices"] = {
+        "source": "billing",
+        "table": "INV",
+        "key": ["no"],
+        "fields": {"no": {"column": "INV_NO"}},
+    }
     result = invoke(runner, "check", "--config", write(tmp_path / "c.yaml", config), "--timeout", "2")
     assert result.exit_code == 1
     billing = next(line for line in result.output.splitlines() if line.split()[:1] == ["billing"])
@@ -172,8 +179,10 @@ def test_check_refuses_an_invalid_config_with_its_key_paths(runner, invalid_file
 
 # -- introspect --------------------------------------------------------------------
 
+
 def test_introspect_prints_a_draft_that_validates(runner, config_file):
     from legacy_bridge.config import validate
+
     result = invoke(runner, "introspect", "crm", "LGCY_CUST", "--config", config_file, "--sample", "50")
     assert result.exit_code == 0, result.output
     draft = yaml.safe_load(result.output)
@@ -213,6 +222,7 @@ def test_introspect_rejects_a_negative_sample(runner, config_file):
 
 # -- openapi -----------------------------------------------------------------------
 
+
 def test_openapi_prints_the_spec_of_every_resource(runner, config_file):
     result = invoke(runner, "openapi", "--config", config_file)
     assert result.exit_code == 0
@@ -236,9 +246,9 @@ def test_openapi_refuses_an_invalid_config(runner, invalid_file):
 
 # -- demo --------------------------------------------------------------------------
 
+
 def test_demo_no_serve_builds_and_prints_three_curl_lines_and_how_to_watch_events(runner, tmp_path):
-    result = invoke(runner, "demo", "--dir", str(tmp_path / "demo"), "--port", "8123", "--no-serve",
-                    "--broker", "none")
+    result = invoke(runner, "demo", "--dir", str(tmp_path / "demo"), "--port", "8123", "--no-serve", "--broker", "none")
     assert result.exit_code == 0, result.output
     tried, watch = result.output.split("Try:")[1].split("Watch a change become events")
     curls = [line.strip() for line in tried.splitlines() if line.strip().startswith("curl ")]

@@ -1,16 +1,17 @@
 """Config validation: every problem at once, each with its key path; interpolation; loading."""
+
 from __future__ import annotations
 
 import copy
 import textwrap
 
 import pytest
-from legacy_bridge.contracts.converters import known
-from legacy_bridge.drivers import known_kinds
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load, parse_duration, validate
 from legacy_bridge.config.loader import TOP_KEYS
+from legacy_bridge.contracts.converters import known
+from legacy_bridge.drivers import known_kinds
 from legacy_bridge.errors import ConfigError
 
 GOOD = {
@@ -18,11 +19,15 @@ GOOD = {
     "sources": {"crm": {"kind": "odbc", "connection": "DSN=crm", "timeout": "5s"}},
     "resources": {
         "customers": {
-            "source": "crm", "table": "LGCY_CUST", "key": ["id"],
-            "fields": {"id": {"column": "CUST_NO"},
-                       "name": {"column": "CUST_NM", "converter": "trim"},
-                       "opened_on": {"column": "OPEN_DT", "converter": "yyyymmdd", "sort": True}},
-        },
+            "source": "crm",
+            "table": "LGCY_CUST",
+            "key": ["id"],
+            "fields": {
+                "id": {"column": "CUST_NO"},
+                "name": {"column": "CUST_NM", "converter": "trim"},
+                "opened_on": {"column": "OPEN_DT", "converter": "yyyymmdd", "sort": True},
+            },
+        }
     },
 }
 
@@ -39,7 +44,7 @@ def problems_of(raw) -> list[tuple[str, str]]:
     error = exc.value
     text = str(error)
     assert text.startswith(f"bridge.yaml: {len(error.problems)} problem(s)")
-    for path, message in error.problems:    # the message a user reads names every problem
+    for path, message in error.problems:  # the message a user reads names every problem
         assert (f"{path}: {message}" if path else message) in text
     return error.problems
 
@@ -79,14 +84,18 @@ def test_many_problems_are_reported_together_with_their_paths():
     customers["colour"] = "blue"
     customers["key"] = ["ident"]
     customers["view"] = "V_CUST"
-    raw["resources"]["orders"] = {"source": "erp", "select": "SELECT * FROM ORD; DROP TABLE ORD",
-                                  "key": "id", "fields": {"id": "ORD_NO"}}
-    raw["resources"]["purge"] = {"source": "crm", "select": "DELETE FROM ORD", "key": "id",
-                                 "fields": {"id": "ORD_NO"}}
+    raw["resources"]["orders"] = {
+        "source": "erp",
+        "select": "SELECT * FROM ORD; DROP TABLE ORD",
+        "key": "id",
+        "fields": {"id": "ORD_NO"},
+    }
+    raw["resources"]["purge"] = {"source": "crm", "select": "DELETE FROM ORD", "key": "id", "fields": {"id": "ORD_NO"}}
     problems = problems_of(raw)
 
     assert messages_at(problems, "resources.customers.fields.opened_on.converter") == [
-        f"unknown converter 'yyyymmd'; known: {', '.join(known())}"]
+        f"unknown converter 'yyyymmd'; known: {', '.join(known())}"
+    ]
     assert messages_at(problems, "resource") == [f"unknown key; known: {', '.join(sorted(TOP_KEYS))}"]
     assert messages_at(problems, "resources.customers.colour")[0].startswith("unknown key; known: changes, contract,")
     assert messages_at(problems, "resources.orders.source") == ["unknown source 'erp'; known: crm, tms"]
@@ -98,7 +107,8 @@ def test_many_problems_are_reported_together_with_their_paths():
     assert messages_at(problems, "sources.crm.timeout") == ["expected a duration such as 5s or 500ms, got '5 sec'"]
     assert messages_at(problems, "sources.crm.encoding") == ["unknown encoding 'cp9999'"]
     assert messages_at(problems, "sources.tms.kind") == [
-        f"unknown source kind 'soapish'; known: {', '.join(known_kinds())}"]
+        f"unknown source kind 'soapish'; known: {', '.join(known_kinds())}"
+    ]
     assert "odbc" in known_kinds()
     assert messages_at(problems, "service.default_limit") == ["expected an integer >= 1, got 0"]
     assert len(problems) == 13
@@ -112,8 +122,10 @@ def test_the_error_reads_as_one_line_per_problem():
         validate(raw, "bridge.yaml")
     lines = str(exc.value).splitlines()
     assert lines[0] == "bridge.yaml: 2 problem(s)"
-    assert "  resources.customers.fields.opened_on.converter: unknown converter 'yyyymmd'; known: " \
-           + ", ".join(known()) in lines
+    assert (
+        "  resources.customers.fields.opened_on.converter: unknown converter 'yyyymmd'; known: " + ", ".join(known())
+        in lines
+    )
     assert "  resources.customers.source: unknown source 'erp'; known: crm" in lines
 
 
@@ -125,8 +137,7 @@ def test_a_missing_source_kind_and_required_resource_keys():
     assert messages_at(problems, "sources.crm.kind") == ["required"]
     assert messages_at(problems, "resources.bare") == ["exactly one of table, view or select is required"]
     assert messages_at(problems, "resources.bare.fields") == ["required: at least one field"]
-    assert messages_at(problems, "resources.bare.key") == [
-        "required: the field(s) that identify a record, e.g. [id]"]
+    assert messages_at(problems, "resources.bare.key") == ["required: the field(s) that identify a record, e.g. [id]"]
 
 
 def test_field_level_problems():
@@ -151,8 +162,7 @@ def test_names_and_limits():
     raw["resources"]["customers"]["default_limit"] = 600
     raw["service"]["base_path"] = "v1"
     problems = problems_of(raw)
-    assert messages_at(problems, "resources.Customers!") == [
-        "resource names are lower case letters, digits, - and _"]
+    assert messages_at(problems, "resources.Customers!") == ["resource names are lower case letters, digits, - and _"]
     assert messages_at(problems, "resources.customers.default_limit") == ["must not exceed max_limit"]
     assert messages_at(problems, "service.base_path") == ["must start with /"]
 
@@ -167,12 +177,10 @@ def test_sections_of_the_wrong_shape():
 
 def test_pool_and_source_options_are_checked():
     raw = good()
-    raw["sources"]["crm"].update(pool={"size": 0, "recycle": "often", "shape": 1}, limit_syntax="skip",
-                                 colour="blue")
+    raw["sources"]["crm"].update(pool={"size": 0, "recycle": "often", "shape": 1}, limit_syntax="skip", colour="blue")
     problems = problems_of(raw)
     assert messages_at(problems, "sources.crm.pool.size") == ["expected an integer >= 1, got 0"]
-    assert messages_at(problems, "sources.crm.pool.recycle") == [
-        "expected a duration such as 5s or 500ms, got 'often'"]
+    assert messages_at(problems, "sources.crm.pool.recycle") == ["expected a duration such as 5s or 500ms, got 'often'"]
     assert messages_at(problems, "sources.crm.pool.shape")[0].startswith("unknown key; known: overflow,")
     assert messages_at(problems, "sources.crm.limit_syntax") == ["expected auto, limit, top, fetch or none"]
     assert messages_at(problems, "sources.crm.colour")[0].startswith("unknown key; known: ")
@@ -189,11 +197,24 @@ def test_a_contract_that_cannot_be_imported():
     raw["resources"]["customers"]["contract"] = "no_such_module_lb:Schema"
     problems = problems_of(raw)
     assert messages_at(problems, "resources.customers.contract")[0].startswith(
-        "cannot import 'no_such_module_lb:Schema'")
+        "cannot import 'no_such_module_lb:Schema'"
+    )
 
 
-@pytest.mark.parametrize("text, seconds", [("5s", 5.0), ("500ms", 0.5), ("2m", 120.0), ("1h", 3600.0),
-                                           ("1.5s", 1.5), ("7", 7.0), (3, 3.0), (0.25, 0.25), (" 5 s ", 5.0)])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("5s", 5.0),
+        ("500ms", 0.5),
+        ("2m", 120.0),
+        ("1h", 3600.0),
+        ("1.5s", 1.5),
+        ("7", 7.0),
+        (3, 3.0),
+        (0.25, 0.25),
+        (" 5 s ", 5.0),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -205,6 +226,7 @@ def test_bad_durations(text):
 
 
 # -- ${VAR} interpolation -------------------------------------------------------------
+
 
 def test_variables_and_defaults_are_interpolated(monkeypatch):
     monkeypatch.setenv("LB_TEST_DSN", "DSN=crm-prod")
@@ -246,9 +268,11 @@ def test_unset_variables_are_reported_with_their_paths(monkeypatch):
 
 # -- files and the app factory --------------------------------------------------------
 
+
 def test_load_reads_and_validates_a_file(tmp_path):
     path = tmp_path / "bridge.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         sources:
           crm: {kind: odbc, connection: 'DSN=crm'}
         resources:
@@ -259,7 +283,8 @@ def test_load_reads_and_validates_a_file(tmp_path):
             fields:
               id: CUST_NO
               active: {column: ACTV_FLG, converter: {flag: {true: J, false: N}}}
-        """))
+        """)
+    )
     config = load(path)
     assert config.origin == str(path)
     assert config.resources["customers"].mapping.fields["active"].converter.to_legacy(True) == "J"
@@ -294,9 +319,11 @@ def test_load_reports_problems_with_the_file_name(tmp_path):
 
 def test_create_app_refuses_to_start_on_an_invalid_file(tmp_path, monkeypatch):
     path = tmp_path / "bridge.yaml"
-    path.write_text("sources:\n  crm: {kind: odbc, connection: 'DSN=crm'}\n"
-                    "resources:\n  customers: {source: crm, table: T, key: id, "
-                    "fields: {id: {column: ID, converter: yyyymmd}}}\n")
+    path.write_text(
+        "sources:\n  crm: {kind: odbc, connection: 'DSN=crm'}\n"
+        "resources:\n  customers: {source: crm, table: T, key: id, "
+        "fields: {id: {column: ID, converter: yyyymmd}}}\n"
+    )
     monkeypatch.setenv("LEGACY_BRIDGE_CONFIG", str(path))
     with pytest.raises(ConfigError) as exc:
         create_app()
@@ -312,8 +339,10 @@ def test_create_app_without_any_config(monkeypatch):
 
 def test_create_app_starts_on_a_valid_file(tmp_path, monkeypatch):
     path = tmp_path / "bridge.yaml"
-    path.write_text("service: {secret: s}\nsources:\n  crm: {kind: odbc, connection: 'DSN=crm'}\n"
-                    "resources:\n  customers: {source: crm, table: T, key: id, fields: {id: ID}}\n")
+    path.write_text(
+        "service: {secret: s}\nsources:\n  crm: {kind: odbc, connection: 'DSN=crm'}\n"
+        "resources:\n  customers: {source: crm, table: T, key: id, fields: {id: ID}}\n"
+    )
     monkeypatch.setenv("LEGACY_BRIDGE_CONFIG", str(path))
     app = create_app()
     assert "customers" in app.extensions["legacy_bridge"].resources

@@ -1,4 +1,5 @@
 """Converters: every built-in both ways, round-trip properties, and the registry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,17 +9,10 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from legacy_bridge.contracts import converter_base
-from legacy_bridge.contracts.converters import (
-    Chain,
-    ConversionError,
-    Converter,
-    build,
-    known,
-    register,
-)
 
 from legacy_bridge.config import validate
+from legacy_bridge.contracts import converter_base
+from legacy_bridge.contracts.converters import Chain, ConversionError, Converter, build, known, register
 
 
 def read(spec, value):
@@ -27,6 +21,7 @@ def read(spec, value):
 
 
 # -- trim -----------------------------------------------------------------------------
+
 
 def test_trim_removes_char_padding_on_the_right_only():
     assert read("trim", "  ACME   ") == "  ACME"
@@ -60,6 +55,7 @@ def test_text_converts_anything_to_str():
 
 # -- numbers --------------------------------------------------------------------------
 
+
 def test_int_and_float():
     assert read("int", "0042") == 42 and build("int").type == "integer"
     assert read("float", "2.5") == 2.5 and build("float").type == "number"
@@ -70,7 +66,7 @@ def test_decimal_reads_decimal_columns_and_quantizes_to_scale():
     conv = build({"decimal": {"scale": 2}})
     assert conv.to_canonical(Decimal("12.5")) == Decimal("12.50")
     assert str(conv.to_canonical(Decimal("12.5"))) == "12.50"
-    assert conv.to_canonical(0.1) == Decimal("0.10")        # floats via repr, not binary expansion
+    assert conv.to_canonical(0.1) == Decimal("0.10")  # floats via repr, not binary expansion
     assert conv.to_legacy(Decimal("12.50")) == Decimal("12.50")
     assert conv.type == "decimal"
 
@@ -92,6 +88,7 @@ def test_decimal_implied_refuses_a_filter_value_finer_than_the_column():
 
 # -- dates and times ------------------------------------------------------------------
 
+
 def test_yyyymmdd_int():
     conv = build("yyyymmdd")
     assert conv.to_canonical(20200131) == dt.date(2020, 1, 31)
@@ -112,7 +109,7 @@ def test_yyyymmdd_str_and_its_sentinels():
     assert conv.to_legacy(dt.date(2020, 1, 31)) == "20200131"
     reader = conv.reader()
     assert [reader(v) for v in ("", "        ", "00000000", "99999999")] == [None] * 4
-    assert 0 not in conv.legacy_nulls       # sentinels are typed like the column
+    assert 0 not in conv.legacy_nulls  # sentinels are typed like the column
 
 
 def test_yyyymmdd_impossible_dates_read_as_null():
@@ -123,7 +120,7 @@ def test_yyyymmdd_impossible_dates_read_as_null():
 def test_yyyymmdd_custom_sentinels_replace_the_defaults():
     conv = build({"yyyymmdd": {"null_if": [11111111]}})
     assert conv.legacy_nulls == (11111111,)
-    assert conv.reader()(0) is None       # not a sentinel any more, but not a date either
+    assert conv.reader()(0) is None  # not a sentinel any more, but not a date either
 
 
 def test_hhmmss_int_and_str():
@@ -168,6 +165,7 @@ def test_date_native_and_text():
 
 # -- flags and codes ------------------------------------------------------------------
 
+
 def test_flag_defaults_to_y_and_n():
     conv = build("flag")
     assert [conv.to_canonical(v) for v in ("Y", "N", "Y ", "?")] == [True, False, True, None]
@@ -210,20 +208,21 @@ def test_null_if_alone():
 
 # -- chains ---------------------------------------------------------------------------
 
+
 def test_a_chain_reads_in_order_and_writes_in_reverse():
     conv = build(["trim", {"code": {"codes": {"A": "active", "H": "on_hold"}}}])
     assert isinstance(conv, Chain)
     assert conv.reader()("H   ") == "on_hold"
     assert conv.to_legacy("on_hold") == "H"
     assert conv.type == "string" and conv.enum == ("active", "on_hold")
-    assert not conv.supports_like        # a code table does not keep prefixes
+    assert not conv.supports_like  # a code table does not keep prefixes
 
 
 def test_a_chain_takes_sentinels_from_its_first_part_and_nulls_from_later_parts():
     conv = build([{"trim": {"width": 8}}, {"yyyymmdd": {"as": "str"}}])
     reader = conv.reader()
     assert reader("20200101") == dt.date(2020, 1, 1)
-    assert reader("        ") is None         # trimmed to "", a sentinel of the date part
+    assert reader("        ") is None  # trimmed to "", a sentinel of the date part
     assert conv.to_legacy(dt.date(2020, 1, 1)) == "20200101"
     assert conv.type == "date"
 
@@ -234,6 +233,7 @@ def test_a_list_of_one_is_that_converter():
 
 # -- build errors and the registry ----------------------------------------------------
 
+
 def test_an_unknown_name_lists_the_known_names():
     with pytest.raises(ConversionError) as exc:
         build("yyyymmd")
@@ -243,20 +243,23 @@ def test_an_unknown_name_lists_the_known_names():
     assert {"trim", "yyyymmdd", "flag", "decimal", "code"} <= set(known())
 
 
-@pytest.mark.parametrize("spec, words", [
-    ({"trim": {"widht": 8}}, "converter 'trim': bad options {'widht': 8}"),
-    ({"trim": {"width": "8"}}, "'width' must be a whole number >= 0"),
-    ({"decimal": {"scale": -1}}, "'scale' must be a whole number >= 0"),
-    ({"decimal": {"implied": 1.5}}, "'implied' must be a whole number >= 0"),
-    ({"yyyymmdd": {"as": "date"}}, "'as' must be int or str"),
-    ({"hhmmss": {"as": 6}}, "'as' must be int or str"),
-    ({"code": {"codes": {}}}, "'codes' must map legacy codes to names"),
-    ({"trim": 40}, "converter 'trim': bad options {'value': 40}"),
-    ({"trim": {}, "int": {}}, "expected a converter name"),
-    (42, "expected a converter name, {name: options} or a list, got 42"),
-    ([], "an empty converter list"),
-    (["trim", "nope"], "unknown converter 'nope'"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ({"trim": {"widht": 8}}, "converter 'trim': bad options {'widht': 8}"),
+        ({"trim": {"width": "8"}}, "'width' must be a whole number >= 0"),
+        ({"decimal": {"scale": -1}}, "'scale' must be a whole number >= 0"),
+        ({"decimal": {"implied": 1.5}}, "'implied' must be a whole number >= 0"),
+        ({"yyyymmdd": {"as": "date"}}, "'as' must be int or str"),
+        ({"hhmmss": {"as": 6}}, "'as' must be int or str"),
+        ({"code": {"codes": {}}}, "'codes' must map legacy codes to names"),
+        ({"trim": 40}, "converter 'trim': bad options {'value': 40}"),
+        ({"trim": {}, "int": {}}, "expected a converter name"),
+        (42, "expected a converter name, {name: options} or a list, got 42"),
+        ([], "an empty converter list"),
+        (["trim", "nope"], "unknown converter 'nope'"),
+    ],
+)
 def test_bad_specs_say_what_is_wrong(spec, words):
     with pytest.raises(ConversionError) as exc:
         build(spec)
@@ -287,23 +290,36 @@ def upper():
 
         def to_legacy(self, value):
             return value.lower()
+
     yield Upper
     converter_base._REGISTRY.pop("upper_test")
 
 
 def test_a_registered_converter_is_usable_from_a_config(upper):
     assert "upper_test" in known()
-    config = validate({
-        "sources": {"crm": {"kind": "odbc", "connection": "DSN=crm"}},
-        "resources": {"things": {"source": "crm", "table": "T", "key": "id", "fields": {
-            "id": {"column": "ID"}, "code": {"column": "CD", "converter": "upper_test", "filter": True}}}},
-    })
+    config = validate(
+        {
+            "sources": {"crm": {"kind": "odbc", "connection": "DSN=crm"}},
+            "resources": {
+                "things": {
+                    "source": "crm",
+                    "table": "T",
+                    "key": "id",
+                    "fields": {
+                        "id": {"column": "ID"},
+                        "code": {"column": "CD", "converter": "upper_test", "filter": True},
+                    },
+                }
+            },
+        }
+    )
     conv = config.resources["things"].mapping.fields["code"].converter
     assert isinstance(conv, upper)
     assert conv.reader()("abc") == "ABC" and conv.to_legacy("ABC") == "abc"
 
 
 # -- round trips: to_canonical(to_legacy(x)) == x -------------------------------------
+
 
 def round_trip(spec, value):
     conv = build(spec)
@@ -325,14 +341,14 @@ def test_hhmmss_round_trip(moment, as_):
     assert round_trip({"hhmmss": {"as": as_}}, moment) == moment
 
 
-@given(st.decimals(places=2, min_value=-10**9, max_value=10**9, allow_nan=False, allow_infinity=False))
+@given(st.decimals(places=2, min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False))
 def test_decimal_round_trips(amount):
     assert round_trip({"decimal": {"scale": 2}}, amount) == amount
     implied = round_trip({"decimal": {"implied": 2, "scale": 2}}, amount)
     assert implied == amount and implied.as_tuple().exponent == -2
 
 
-@given(st.integers(min_value=-2**63, max_value=2**63 - 1))
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_int_round_trip(number):
     assert round_trip("int", number) == number
 
@@ -342,9 +358,17 @@ def test_float_round_trip(number):
     assert round_trip("float", number) == number
 
 
-@given(st.booleans(), st.sampled_from([
-    "flag", {"flag": {"true": "J", "false": "N"}}, {"flag": {"true": [1, 2], "false": [0]}},
-    yaml.safe_load("{flag: {true: T, false: F}}")]))
+@given(
+    st.booleans(),
+    st.sampled_from(
+        [
+            "flag",
+            {"flag": {"true": "J", "false": "N"}},
+            {"flag": {"true": [1, 2], "false": [0]}},
+            yaml.safe_load("{flag: {true: T, false: F}}"),
+        ]
+    ),
+)
 def test_flag_round_trip(value, spec):
     assert round_trip(spec, value) is value
 
@@ -379,10 +403,21 @@ def test_date_round_trip(day):
     assert round_trip("date", day) == day
 
 
-@pytest.mark.parametrize("value, text", [
-    (5, "5"), (Decimal("1.50"), "1.50"), (2.5, "2.5"), (True, "true"), (False, "false"),
-    (dt.date(2024, 2, 29), "2024-02-29"), (dt.time(9, 30, 5), "09:30:05"),
-    (dt.datetime(2024, 2, 29, 9, 30), "2024-02-29T09:30:00"), (b"\x00\xff", "AP8="), ("as is ", "as is ")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (5, "5"),
+        (Decimal("1.50"), "1.50"),
+        (2.5, "2.5"),
+        (True, "true"),
+        (False, "false"),
+        (dt.date(2024, 2, 29), "2024-02-29"),
+        (dt.time(9, 30, 5), "09:30:05"),
+        (dt.datetime(2024, 2, 29, 9, 30), "2024-02-29T09:30:00"),
+        (b"\x00\xff", "AP8="),
+        ("as is ", "as is "),
+    ],
+)
 def test_a_field_without_converter_reads_as_text_of_any_type(value, text):
     assert build(None).reader()(value) == text
 
@@ -390,6 +425,7 @@ def test_a_field_without_converter_reads_as_text_of_any_type(value, text):
 def test_the_binary_converter_keeps_bytes_which_json_and_csv_write_in_base64():
     from legacy_bridge.formats.encoders import csv_cell
     from legacy_bridge.formats.jsonio import dumps
+
     binary = build("binary")
     value = binary.reader()(bytearray(b"\x00\xff\x10"))
     assert value == b"\x00\xff\x10" and binary.type == "binary"

@@ -1,4 +1,5 @@
 """Copybook parser, decoder, encoder and record iterator: unit and property tests."""
+
 from __future__ import annotations
 
 import io
@@ -7,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import (
     CopybookError,
@@ -53,7 +55,10 @@ def test_fixed_format_offsets_types_conditions_and_odo():
 def test_free_format_without_01_level_and_p_scaling():
     layout = parse_copybook("05 A PIC SPPP9(5) COMP-3.\n05 B PIC 9(5)PPP.\n05 C PIC S9PPPV COMP.\n")
     assert [(f.name, f.type, f.scale, f.length) for f in layout.fields] == [
-        ("A", "decimal", 8, 3), ("B", "int", -3, 5), ("C", "int", -3, 2)]
+        ("A", "decimal", 8, 3),
+        ("B", "int", -3, 5),
+        ("C", "int", -3, 2),
+    ]
     rec = bytes.fromhex("30503d") + "30503".encode("cp037") + (-3).to_bytes(2, "big", signed=True)
     assert make_decoder(layout)(rec) == (Decimal("-0.00030503"), 30503000, -3000)
 
@@ -63,13 +68,16 @@ def test_duplicate_names_are_qualified_by_their_group():
     assert layout.columns == ["A_X", "B_X"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("01 R. 05 A PIC Q(3).", "unsupported PIC"),
-    ("01 R. 05 A PIC X(3) COMP-3.", "numeric USAGE"),
-    ("01 R. 05 A REDEFINES NOPE PIC X.", "unknown NOPE"),
-    ("01 R. 05 A PIC X BOGUS.", "unexpected 'BOGUS'"),
-    ("R. 05 A PIC X.", "level number"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("01 R. 05 A PIC Q(3).", "unsupported PIC"),
+        ("01 R. 05 A PIC X(3) COMP-3.", "numeric USAGE"),
+        ("01 R. 05 A REDEFINES NOPE PIC X.", "unknown NOPE"),
+        ("01 R. 05 A PIC X BOGUS.", "unexpected 'BOGUS'"),
+        ("R. 05 A PIC X.", "level number"),
+    ],
+)
 def test_bad_copybooks_are_refused_with_the_reason(text, message):
     with pytest.raises(CopybookError, match=message):
         parse_copybook(text)
@@ -77,7 +85,7 @@ def test_bad_copybooks_are_refused_with_the_reason(text, message):
 
 def test_odo_elements_beyond_the_count_are_none_and_a_bad_count_raises():
     layout = parse_copybook(SEQUENCED)
-    encode, decode = make_encoder(layout), make_decoder(layout, strict=False)   # ALT is text over packed
+    encode, decode = make_encoder(layout), make_decoder(layout, strict=False)  # ALT is text over packed
     rec = encode(("AB", "A", Decimal("-12.50"), None, 2, 1, -2, None))
     got = decode(rec)
     assert got[:3] == ("AB", "A", Decimal("-12.50")) and got[4:] == (2, 1, -2, None)
@@ -99,13 +107,16 @@ def test_the_good_record_decodes():
     assert make_decoder(BAD)(bytes(_good())) == ("ABC", 123, 45, -12)
 
 
-@pytest.mark.parametrize("pos, byte, field, reason", [
-    (1, 0x05, "T", "bad code point 0x05"),
-    (3, 0x1A, "P", "bad packed digit nibble A"),
-    (4, 0x37, "P", "bad packed sign nibble 7"),
-    (6, 0xC1, "Z", "non-digit 0xC1"),
-    (9, 0x41, "S", "non-digit 0x41"),
-])
+@pytest.mark.parametrize(
+    "pos, byte, field, reason",
+    [
+        (1, 0x05, "T", "bad code point 0x05"),
+        (3, 0x1A, "P", "bad packed digit nibble A"),
+        (4, 0x37, "P", "bad packed sign nibble 7"),
+        (6, 0xC1, "Z", "non-digit 0xC1"),
+        (9, 0x41, "S", "non-digit 0x41"),
+    ],
+)
 def test_bad_bytes_raise_record_error_naming_field_and_reason(pos, byte, field, reason):
     rec = _good()
     rec[pos] = byte
@@ -114,7 +125,7 @@ def test_bad_bytes_raise_record_error_naming_field_and_reason(pos, byte, field, 
     assert err.value.field == field and reason in err.value.reason
     assert err.value.offset == {f.name: f.offset for f in BAD.fields}[field]
     lenient = make_decoder(BAD, strict=False)(bytes(rec))
-    assert lenient[BAD.columns.index(field)] in (None, "A C")   # text: bad byte read as space
+    assert lenient[BAD.columns.index(field)] in (None, "A C")  # text: bad byte read as space
 
 
 def test_blank_display_numeric_is_none_and_truncated_record_raises():
@@ -168,16 +179,18 @@ def numeric_fields(draw):
         pic += "PP"
     sign = draw(st.sampled_from(SIGNS)) if signed and not usage else ""
     digits = int_digits + scale_digits
-    scale = (2 + int_digits if p == "leading" else -2 if p == "trailing" and int_digits else scale_digits)
-    unscaled = draw(st.integers(-(10 ** digits - 1) if signed else 0, 10 ** digits - 1))
-    value = Decimal(unscaled).scaleb(-scale) if scale > 0 else unscaled * 10 ** -scale
+    scale = 2 + int_digits if p == "leading" else -2 if p == "trailing" and int_digits else scale_digits
+    unscaled = draw(st.integers(-(10**digits - 1) if signed else 0, 10**digits - 1))
+    value = Decimal(unscaled).scaleb(-scale) if scale > 0 else unscaled * 10**-scale
     return f"PIC {pic} {usage} {sign}".strip(), value
 
 
 @settings(max_examples=300, deadline=None)
-@given(fields=st.lists(numeric_fields(), min_size=1, max_size=6),
-       text=st.text(st.sampled_from("ABCXYZ az09 -.,/@#$%&*()éÄ¢"), max_size=8),
-       codepage=st.sampled_from(["cp037", "cp500", "cp1047", "ascii"]))
+@given(
+    fields=st.lists(numeric_fields(), min_size=1, max_size=6),
+    text=st.text(st.sampled_from("ABCXYZ az09 -.,/@#$%&*()éÄ¢"), max_size=8),
+    codepage=st.sampled_from(["cp037", "cp500", "cp1047", "ascii"]),
+)
 def test_encode_then_decode_round_trips_every_pic_and_usage(fields, text, codepage):
     if codepage == "ascii":
         text = text.encode("ascii", "ignore").decode()
@@ -192,8 +205,10 @@ def test_encode_then_decode_round_trips_every_pic_and_usage(fields, text, codepa
 
 
 @settings(max_examples=100, deadline=None)
-@given(value=st.floats(allow_nan=False, allow_infinity=False, width=32, min_value=-2.0 ** 100, max_value=2.0 ** 100),
-       fp=st.sampled_from(["ibm", "ieee"]))
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False, width=32, min_value=-(2.0**100), max_value=2.0**100),
+    fp=st.sampled_from(["ibm", "ieee"]),
+)
 def test_comp1_comp2_round_trip(value, fp):
     layout = parse_copybook("01 R. 05 A COMP-2. 05 B COMP-1.")
     got = make_decoder(layout, floating_point=fp)(make_encoder(layout, floating_point=fp)((value, value)))
@@ -202,8 +217,10 @@ def test_comp1_comp2_round_trip(value, fp):
 
 
 @settings(max_examples=100, deadline=None)
-@given(n=st.integers(-99999999, 99999999), pic=st.sampled_from(
-    ["+9(8)", "9(8)+", "-9(8)", "Z(8)-", "S9(6).99", "Z(6)VZZ-", "9(6).99-", "+9(6)V99"]))
+@given(
+    n=st.integers(-99999999, 99999999),
+    pic=st.sampled_from(["+9(8)", "9(8)+", "-9(8)", "Z(8)-", "S9(6).99", "Z(6)VZZ-", "9(6).99-", "+9(6)V99"]),
+)
 def test_edited_numerics_round_trip(n, pic):
     layout = parse_copybook(f"01 R. 05 E PIC {pic}.")
     f = layout.fields[0]
@@ -237,16 +254,20 @@ def test_88_levels_are_boolean_columns_none_when_the_field_is_none():
     assert fmt.decode(encode(("O", Decimal("100.0"), 0, 3)))[4:] == (True, False, True, True, True, False)
     assert fmt.decode(encode(("D", Decimal("49.9"), 1, 0)))[4:] == (False, True, False, False, False, True)
     assert fmt.decode(encode(("", Decimal("-3"), 2, 2)))[4:] == (True, False, False, False, False, False)
-    blank = encode(("X", Decimal(0), 0, 0))[:5] + b"\x40\x40"                 # TRIES_1, TRIES_2 blank
-    assert fmt.decode(blank)[4:] == (False, False, False, False, None, None)    # blank numerics: None
+    blank = encode(("X", Decimal(0), 0, 0))[:5] + b"\x40\x40"  # TRIES_1, TRIES_2 blank
+    assert fmt.decode(blank)[4:] == (False, False, False, False, None, None)  # blank numerics: None
 
 
 def test_a_code_table_only_when_each_condition_names_one_value():
     by_field = {}
-    for c in conditions(parse_copybook(CONDITIONS + "           05  KIND PIC 9.\n"
-                                       "               88  KIND-A VALUE 1.\n"
-                                       "               88  KIND-B VALUE 2.\n")):
+    for c in conditions(
+        parse_copybook(
+            CONDITIONS + "           05  KIND PIC 9.\n"
+            "               88  KIND-A VALUE 1.\n"
+            "               88  KIND-B VALUE 2.\n"
+        )
+    ):
         by_field.setdefault(c.field, []).append(c)
     assert code_table(by_field["KIND"]) == {1: "KIND-A", 2: "KIND-B"}
-    assert code_table(by_field["STATUS"]) is None          # two values, and a range
+    assert code_table(by_field["STATUS"]) is None  # two values, and a range
     assert code_table(by_field["SCORE"]) is None

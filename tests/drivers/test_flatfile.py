@@ -1,5 +1,6 @@
 """The flat-file driver's parts: options checked at start-up, record formats, the key
 index text, and ``introspect --copybook``."""
+
 from __future__ import annotations
 
 import io
@@ -8,25 +9,22 @@ from decimal import Decimal
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import SHARED_TESTDATA
-from legacy_bridge.drivers.flatfile.formats import (
-    BadRecord,
-    Column,
-    CsvFormat,
-    FixedFormat,
-)
-from legacy_bridge.drivers.flatfile.index import key_text
 
+from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
+from legacy_bridge.drivers.flatfile.formats import BadRecord, Column, CsvFormat, FixedFormat
+from legacy_bridge.drivers.flatfile.index import key_text
 from legacy_bridge.errors import ConfigError
 
 EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
 
 
 def _config(source: dict) -> dict:
-    return {"sources": {"f": {"kind": "flatfile", **source}},
-            "resources": {"r": {"source": "f", "key": ["id"], "fields": {"id": "ID"}}}}
+    return {
+        "sources": {"f": {"kind": "flatfile", **source}},
+        "resources": {"r": {"source": "f", "key": ["id"], "fields": {"id": "ID"}}},
+    }
 
 
 def test_a_resource_over_files_needs_no_table():
@@ -34,36 +32,49 @@ def test_a_resource_over_files_needs_no_table():
     assert config.resources["r"].target == {"file": "/nowhere/*.csv"}
 
 
-@pytest.mark.parametrize("source, where, message", [
-    ({"format": "csv"}, "path", "required"),
-    ({"path": "x", "format": "xml"}, "format", "expected one of"),
-    ({"path": "x"}, "format", "required"),
-    ({"path": "x", "format": "csv", "header": False}, "columns", "required when header is false"),
-    ({"path": "x", "format": "csv", "codepage": "cp037"}, "codepage", "does not apply to format csv"),
-    ({"path": "x", "format": "fixed", "columns": [{"name": "A", "start": 0, "length": 2}]},
-     "columns[0].start", "integer >= 1"),
-    ({"path": "x", "format": "fixed", "columns": [{"name": "A", "start": 1, "length": 2, "type": "date"}]},
-     "columns[0].type", "unknown type"),
-    ({"path": "x", "copybook": "/no/such.cpy"}, "copybook", "cannot read the copybook"),
-    ({"path": "x", "copybook": str(EXAMPLES / "DTAR020.cbl"), "codepage": "cp9999"}, "codepage", "cp9999"),
-    ({"path": "x", "format": "csv", "bad_records": "drop"}, "bad_records", "reject, quarantine"),
-])
+@pytest.mark.parametrize(
+    "source, where, message",
+    [
+        ({"format": "csv"}, "path", "required"),
+        ({"path": "x", "format": "xml"}, "format", "expected one of"),
+        ({"path": "x"}, "format", "required"),
+        ({"path": "x", "format": "csv", "header": False}, "columns", "required when header is false"),
+        ({"path": "x", "format": "csv", "codepage": "cp037"}, "codepage", "does not apply to format csv"),
+        (
+            {"path": "x", "format": "fixed", "columns": [{"name": "A", "start": 0, "length": 2}]},
+            "columns[0].start",
+            "integer >= 1",
+        ),
+        (
+            {"path": "x", "format": "fixed", "columns": [{"name": "A", "start": 1, "length": 2, "type": "date"}]},
+            "columns[0].type",
+            "unknown type",
+        ),
+        ({"path": "x", "copybook": "/no/such.cpy"}, "copybook", "cannot read the copybook"),
+        ({"path": "x", "copybook": str(EXAMPLES / "DTAR020.cbl"), "codepage": "cp9999"}, "codepage", "cp9999"),
+        ({"path": "x", "format": "csv", "bad_records": "drop"}, "bad_records", "reject, quarantine"),
+    ],
+)
 def test_bad_options_are_config_errors_naming_the_key(source, where, message):
     with pytest.raises(ConfigError) as info:
         validate(_config(source))
-    assert any(path == f"sources.f.{where}" and message in text for path, text in info.value.problems), \
+    assert any(path == f"sources.f.{where}" and message in text for path, text in info.value.problems), (
         info.value.problems
+    )
 
 
 DTAR020 = {"path": "x", "copybook": str(EXAMPLES / "DTAR020.cbl")}
 
 
-@pytest.mark.parametrize("source, known", [
-    (DTAR020, "DTAR020_KEYCODE_NO"),
-    ({"path": "x", "format": "fixed", "copybook": str(EXAMPLES / "DTAR020.cbl")}, "DTAR020_SALE_PRICE"),
-    ({"path": "x", "format": "fixed", "columns": [{"name": "ACCT", "start": 1, "length": 4}]}, "ACCT"),
-    ({"path": "x", "format": "csv", "header": False, "columns": ["ACCT", "NAME"]}, "ACCT, NAME"),
-])
+@pytest.mark.parametrize(
+    "source, known",
+    [
+        (DTAR020, "DTAR020_KEYCODE_NO"),
+        ({"path": "x", "format": "fixed", "copybook": str(EXAMPLES / "DTAR020.cbl")}, "DTAR020_SALE_PRICE"),
+        ({"path": "x", "format": "fixed", "columns": [{"name": "ACCT", "start": 1, "length": 4}]}, "ACCT"),
+        ({"path": "x", "format": "csv", "header": False, "columns": ["ACCT", "NAME"]}, "ACCT, NAME"),
+    ],
+)
 def test_a_field_naming_a_column_the_layout_lacks_is_a_config_error_at_start_up(source, known):
     config = _config(source)
     config["resources"]["r"]["fields"] = {"id": "ID", "ok": "__record__"}
@@ -78,7 +89,7 @@ def test_copybook_columns_match_as_written_and_a_header_row_is_only_known_from_t
     config = _config(DTAR020)
     config["resources"]["r"]["fields"] = {"id": "DTAR020-KEYCODE-NO", "qty": "dtar020_qty_sold"}
     assert validate(config).resources["r"].mapping.fields["id"].column == "DTAR020-KEYCODE-NO"
-    validate(_config({"path": "x", "format": "csv"}))      # the header names the columns: checked on read
+    validate(_config({"path": "x", "format": "csv"}))  # the header names the columns: checked on read
 
 
 def test_csv_reads_quoted_fields_over_lines_and_types_declared_columns():
@@ -111,16 +122,27 @@ def test_fixed_length_records_without_line_ends_flag_a_truncated_tail():
     assert rows[2] == (8, BadRecord("truncated: 2 of 4 bytes", fatal=True))
 
 
-@pytest.mark.parametrize("values, same", [
-    ((5,), (Decimal("5.00"),)), ((Decimal("100"),), (Decimal("1E+2"),)), (("ABC  ", 7), ("ABC", 7))])
+@pytest.mark.parametrize(
+    "values, same", [((5,), (Decimal("5.00"),)), ((Decimal("100"),), (Decimal("1E+2"),)), (("ABC  ", 7), ("ABC", 7))]
+)
 def test_key_text_finds_the_same_record_whatever_the_spelling(values, same):
     assert key_text(values) == key_text(same)
     assert key_text(values) != key_text(("other",))
 
 
 def test_introspect_copybook_prints_layout_records_and_a_draft_that_loads(tmp_path):
-    result = CliRunner().invoke(main, ["introspect", "--copybook", str(EXAMPLES / "DTAR020.cbl"),
-                                       "--data", str(EXAMPLES / "in" / "DTAR020.bin"), "--sample", "2"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "introspect",
+            "--copybook",
+            str(EXAMPLES / "DTAR020.cbl"),
+            "--data",
+            str(EXAMPLES / "in" / "DTAR020.bin"),
+            "--sample",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "DTAR020_SALE_PRICE  21      6       decimal(2)" in out
@@ -140,11 +162,12 @@ VB_COPYBOOK = "01 REC.\n   05 REC-NO PIC 9(5).\n   05 REC-NM PIC X(15).\n"
 def vb_file(n: int, per_block: int = 7) -> bytes:
     """``n`` records of VB_COPYBOOK, ``per_block`` per block, as a mainframe writes them."""
     from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
+
     encode = make_encoder(parse_copybook(VB_COPYBOOK), "cp037")
     records = [encode((i, f"NAME {i}")) for i in range(1, n + 1)]
     out = b""
     for b in range(0, n, per_block):
-        body = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records[b:b + per_block])
+        body = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records[b : b + per_block])
         out += (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
     return out
 
@@ -166,18 +189,19 @@ class Tracked(io.BytesIO):
 def test_a_vb_read_resumes_inside_its_block_without_reading_what_is_before_it():
     from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
     from legacy_bridge.drivers.flatfile.copybook import parse_copybook
+
     fmt = CopybookFormat(parse_copybook(VB_COPYBOOK), record_format="VB")
     raw = vb_file(50)
     reader = fmt.open(io.BytesIO(raw))
     every = [(offset, reader.block, row) for offset, row in reader.scan()]
     assert [row[0] for _, _, row in every] == list(range(1, 51))
     assert len({block for _, block, _ in every}) == 8 and every[7][1] > every[6][1]
-    for k in (1, 6, 7, 20, 49):                  # mid-block, last of a block, first of one, the last record
+    for k in (1, 6, 7, 20, 49):  # mid-block, last of a block, first of one, the last record
         offset, block, _ = every[k]
         f = Tracked(raw)
         resumed = fmt.open(f)
         tail = [(o, resumed.block, row) for o, row in resumed.scan(offset, block)]
         assert tail == every[k:]
-        assert f.lowest >= block                 # nothing before the record's block was read
+        assert f.lowest >= block  # nothing before the record's block was read
     # without the block (an old cursor) it still resumes correctly, from the start
     assert [o for o, _ in fmt.open(io.BytesIO(raw)).scan(every[20][0])] == [o for o, _, _ in every[20:]]

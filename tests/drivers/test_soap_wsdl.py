@@ -1,24 +1,20 @@
 """Real-world WSDLs (../shared/testdata/wsdl, see its SOURCES.md) load offline and
 introspect; the rpc/encoded one fails naming the schema it needs.  SOAP config checks."""
+
 from __future__ import annotations
 
 import pytest
 import requests
 import yaml
 from click.testing import CliRunner
-from helpers.backends import SHARED_TESTDATA
-from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
-from legacy_bridge.drivers.soap.wsdl import (
-    build_transport,
-    describe,
-    forget_documents,
-    load_document,
-)
 from requests.adapters import BaseAdapter
 
+from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.demo.tms_simulator import tms_config
+from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
+from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
 from legacy_bridge.errors import ConfigError, SourceUnavailable
 from legacy_bridge.problems import status_of
 
@@ -56,7 +52,9 @@ def _ports(name: str) -> list[dict]:
 def test_country_info_loads_offline_with_both_bindings():
     ports = _ports("countryInformation.wsdl")
     assert [(p["port"], p["soap"], len(p["operations"])) for p in ports] == [
-        ("CountryInfoServiceSoap", "1.1", 21), ("CountryInfoServiceSoap12", "1.2", 21)]
+        ("CountryInfoServiceSoap", "1.1", 21),
+        ("CountryInfoServiceSoap12", "1.2", 21),
+    ]
     capital = next(o for o in ports[0]["operations"] if o["name"] == "CapitalCity")
     assert capital["input"] == "sCountryISOCode: xsd:string"
     assert capital["output"] == "CapitalCityResult: xsd:string"
@@ -83,8 +81,11 @@ def test_the_rpc_encoded_wsdl_fails_naming_the_schema_it_needs():
 
 
 def test_a_soap_12_port_is_chosen_by_version():
-    driver = SoapDriver("calc", {"kind": "soap", "wsdl": str(WSDL / "calculator-soap11and12.wsdl"),
-                                 "soap_version": "1.2"}, session=offline_session())
+    driver = SoapDriver(
+        "calc",
+        {"kind": "soap", "wsdl": str(WSDL / "calculator-soap11and12.wsdl"), "soap_version": "1.2"},
+        session=offline_session(),
+    )
     assert driver.proxy()._binding.__class__.__name__ == "Soap12Binding"
 
 
@@ -94,8 +95,18 @@ def test_introspect_lists_operations_and_drafts_a_config_that_validates():
     assert listing.exit_code == 0
     assert "CountryInfoServiceSoap12 (SOAP 1.2)" in listing.output
     assert "FullCountryInfo [document](sCountryISOCode: xsd:string)" in listing.output
-    draft = runner.invoke(main, ["introspect", "--wsdl", str(WSDL / "countryInformation.wsdl"),
-                                 "--operation", "FullCountryInfo", "--name", "countries"])
+    draft = runner.invoke(
+        main,
+        [
+            "introspect",
+            "--wsdl",
+            str(WSDL / "countryInformation.wsdl"),
+            "--operation",
+            "FullCountryInfo",
+            "--name",
+            "countries",
+        ],
+    )
     assert draft.exit_code == 0, draft.output
     config = validate(yaml.safe_load(draft.output))
     spec = config.resources["countries"]
@@ -105,8 +116,18 @@ def test_introspect_lists_operations_and_drafts_a_config_that_validates():
 
 
 def test_a_list_draft_leaves_out_a_parameter_no_field_can_fill_and_still_validates():
-    draft = CliRunner().invoke(main, ["introspect", "--wsdl", str(WSDL / "countryInformation.wsdl"),
-                                      "--operation", "CountriesUsingCurrency", "--name", "countries"])
+    draft = CliRunner().invoke(
+        main,
+        [
+            "introspect",
+            "--wsdl",
+            str(WSDL / "countryInformation.wsdl"),
+            "--operation",
+            "CountriesUsingCurrency",
+            "--name",
+            "countries",
+        ],
+    )
     assert draft.exit_code == 0, draft.output
     assert "# left out (no field of that name to filter on): sISOCurrencyCode" in draft.stdout
     config = validate(yaml.safe_load(draft.stdout))
@@ -114,8 +135,9 @@ def test_a_list_draft_leaves_out_a_parameter_no_field_can_fill_and_still_validat
 
 
 def test_introspect_names_an_unknown_operation():
-    result = CliRunner().invoke(main, ["introspect", "--wsdl", str(WSDL / "calculator-soap11and12.wsdl"),
-                                       "--operation", "Power"])
+    result = CliRunner().invoke(
+        main, ["introspect", "--wsdl", str(WSDL / "calculator-soap11and12.wsdl"), "--operation", "Power"]
+    )
     assert result.exit_code == 1 and "Add" in result.output
 
 
@@ -125,19 +147,28 @@ def _config(**shipments) -> dict:
     return config
 
 
-@pytest.mark.parametrize("change, where", [
-    ({"table": "SHIPMENTS"}, "resources.shipments.table"),
-    ({"get": {"params": {"ShipmentNo": "{key}"}}}, "resources.shipments.get.operation"),
-    ({"get": {"operation": "GetShipment", "params": {"ShipmentNo": "{filter.carrier}"}}},
-     "resources.shipments.get.params.ShipmentNo"),
-    ({"list": {"operation": "ListShipments", "params": {"Carrier": "{filter.pieces}"}}},
-     "resources.shipments.list.params.Carrier"),
-    ({"list": {"operation": "ListShipments", "params": {"Carrier": "{filter.nope}"}}},
-     "resources.shipments.list.params.Carrier"),
-    ({"list": {"operation": "ListShipments", "next": "NextPageToken"}}, "resources.shipments.list"),
-    ({"faults": {"not_found": "Client.X"}}, "resources.shipments.faults.not_found"),
-    ({"faults": {"gone": ["Client.X"]}}, "resources.shipments.faults.gone"),
-])
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        ({"table": "SHIPMENTS"}, "resources.shipments.table"),
+        ({"get": {"params": {"ShipmentNo": "{key}"}}}, "resources.shipments.get.operation"),
+        (
+            {"get": {"operation": "GetShipment", "params": {"ShipmentNo": "{filter.carrier}"}}},
+            "resources.shipments.get.params.ShipmentNo",
+        ),
+        (
+            {"list": {"operation": "ListShipments", "params": {"Carrier": "{filter.pieces}"}}},
+            "resources.shipments.list.params.Carrier",
+        ),
+        (
+            {"list": {"operation": "ListShipments", "params": {"Carrier": "{filter.nope}"}}},
+            "resources.shipments.list.params.Carrier",
+        ),
+        ({"list": {"operation": "ListShipments", "next": "NextPageToken"}}, "resources.shipments.list"),
+        ({"faults": {"not_found": "Client.X"}}, "resources.shipments.faults.not_found"),
+        ({"faults": {"gone": ["Client.X"]}}, "resources.shipments.faults.gone"),
+    ],
+)
 def test_operation_config_errors_name_their_key_path(change, where):
     with pytest.raises(ConfigError) as info:
         validate(_config(**change))
@@ -154,9 +185,12 @@ def test_soap_source_options_are_checked():
 
 
 def test_a_table_resource_cannot_name_operations():
-    config = {"sources": {"crm": {"kind": "odbc", "connection": "DSN=x"}},
-              "resources": {"c": {"source": "crm", "table": "T", "key": ["id"], "fields": {"id": "ID"},
-                                  "get": {"operation": "X"}}}}
+    config = {
+        "sources": {"crm": {"kind": "odbc", "connection": "DSN=x"}},
+        "resources": {
+            "c": {"source": "crm", "table": "T", "key": ["id"], "fields": {"id": "ID"}, "get": {"operation": "X"}}
+        },
+    }
     with pytest.raises(ConfigError) as info:
         validate(config)
     assert "resources.c.get" in [path for path, _ in info.value.problems]

@@ -3,6 +3,7 @@
 The keyset walk at the end runs the compiled SQL on a real SQLite database (python's
 sqlite3, ``?`` parameters) and compares every page sequence with Python's own sort.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,14 +12,9 @@ import sqlite3
 import uuid
 
 import pytest
-from legacy_bridge.drivers.odbc.order import compare_mode, int_range, session_has_dst
-from legacy_bridge.drivers.odbc.sql import (
-    Dialect,
-    compile_select,
-    dialect_for,
-    escape_like,
-)
 
+from legacy_bridge.drivers.odbc.order import compare_mode, int_range, session_has_dst
+from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for, escape_like
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
 
 ANSI = Dialect()
@@ -35,6 +31,7 @@ def where_of(*conditions: Condition) -> tuple[str, list]:
 
 
 # -- identifiers ----------------------------------------------------------------------
+
 
 def test_identifiers_are_quoted_with_the_backend_quote_char():
     assert Dialect(quote='"').ident("CUST_NO") == '"CUST_NO"'
@@ -78,8 +75,18 @@ def test_a_select_target_becomes_a_derived_table():
 
 # -- operators ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op, sql", [("eq", '"A" = ?'), ("ne", '"A" <> ?'), ("lt", '"A" < ?'),
-                                     ("lte", '"A" <= ?'), ("gt", '"A" > ?'), ("gte", '"A" >= ?')])
+
+@pytest.mark.parametrize(
+    "op, sql",
+    [
+        ("eq", '"A" = ?'),
+        ("ne", '"A" <> ?'),
+        ("lt", '"A" < ?'),
+        ("lte", '"A" <= ?'),
+        ("gt", '"A" > ?'),
+        ("gte", '"A" >= ?'),
+    ],
+)
 def test_comparison_operators(op, sql):
     assert where_of(Condition("A", op, 7)) == (sql, [7])
 
@@ -105,20 +112,27 @@ def test_isnull_without_sentinels():
 
 def test_isnull_counts_legacy_sentinels_as_null():
     assert where_of(Condition("D", "isnull", True, nulls=(0, 99999999))) == (
-        '(("D" IS NULL OR "D" IN (?, ?)))', [0, 99999999])
+        '(("D" IS NULL OR "D" IN (?, ?)))',
+        [0, 99999999],
+    )
     assert where_of(Condition("D", "isnull", False, nulls=(0, 99999999))) == (
-        '(NOT ("D" IS NULL OR "D" IN (?, ?)))', [0, 99999999])
+        '(NOT ("D" IS NULL OR "D" IN (?, ?)))',
+        [0, 99999999],
+    )
 
 
 def test_a_comparison_never_matches_a_sentinel():
     assert where_of(Condition("D", "lt", 20200101, nulls=(0, 99999999))) == (
-        '"D" < ? AND "D" NOT IN (?, ?)', [20200101, 0, 99999999])
+        '"D" < ? AND "D" NOT IN (?, ?)',
+        [20200101, 0, 99999999],
+    )
     assert where_of(Condition("D", "in", (1, 2), nulls=(0,))) == ('"D" IN (?, ?) AND "D" NOT IN (?)', [1, 2, 0])
 
 
 def test_several_conditions_are_anded_with_params_in_text_order():
-    sql, params = where_of(Condition("A", "eq", 1), Condition("D", "isnull", True, nulls=(0,)),
-                           Condition("B", "in", ("x", "y")))
+    sql, params = where_of(
+        Condition("A", "eq", 1), Condition("D", "isnull", True, nulls=(0,)), Condition("B", "in", ("x", "y"))
+    )
     # a term holding OR is parenthesised once more, so AND never binds into it
     assert sql == '"A" = ? AND (("D" IS NULL OR "D" IN (?))) AND "B" IN (?, ?)'
     assert params == [1, 0, "x", "y"]
@@ -131,13 +145,13 @@ def test_an_unknown_operator_is_refused():
 
 def test_values_never_reach_the_sql_text():
     evil = "x'; DROP TABLE T; --"
-    sql, params = sql_of(Query(columns=["A"], where=[Condition("A", "eq", evil),
-                                                     Condition("A", "contains", evil)]))
+    sql, params = sql_of(Query(columns=["A"], where=[Condition("A", "eq", evil), Condition("A", "contains", evil)]))
     assert evil not in sql and "DROP" not in sql
     assert params[0] == evil
 
 
 # -- keyset ---------------------------------------------------------------------------
+
 
 def keyset_of(order: list[SortKey], after: tuple) -> tuple[str, list]:
     sql, params = sql_of(Query(columns=["A"], order=order, after=after))
@@ -168,8 +182,9 @@ def test_keyset_two_keys_mixed_directions():
 def test_keyset_three_keys_with_a_nullable_middle_key():
     order = [SortKey("ST", nullable=False), SortKey("D", True), SortKey("ID", nullable=False)]
     sql, params = keyset_of(order, ("MA", 20200101, 7))
-    assert sql == ('("ST" >= ? AND (("ST" > ?) OR ("ST" = ? AND ("D" < ? OR "D" IS NULL)) '
-                   'OR ("ST" = ? AND "D" = ? AND "ID" > ?)))')
+    assert sql == (
+        '("ST" >= ? AND (("ST" > ?) OR ("ST" = ? AND ("D" < ? OR "D" IS NULL)) OR ("ST" = ? AND "D" = ? AND "ID" > ?)))'
+    )
     assert params == ["MA", "MA", "MA", 20200101, "MA", 20200101, 7]
 
 
@@ -188,11 +203,18 @@ def test_keyset_with_a_null_first_key_has_no_leading_range():
 
 
 def test_keyset_params_follow_filter_params():
-    query = Query(columns=["A"], where=[Condition("ST", "eq", "MA")],
-                  order=[SortKey("D", nullable=False), SortKey("ID", nullable=False)], after=(3, 4), limit=10)
+    query = Query(
+        columns=["A"],
+        where=[Condition("ST", "eq", "MA")],
+        order=[SortKey("D", nullable=False), SortKey("ID", nullable=False)],
+        after=(3, 4),
+        limit=10,
+    )
     sql, params = sql_of(query)
-    assert sql == ('SELECT "A" FROM "T" WHERE "ST" = ? AND ("D" >= ? AND (("D" > ?) OR ("D" = ? AND "ID" > ?))) '
-                   'ORDER BY "D", "ID" LIMIT 10')
+    assert sql == (
+        'SELECT "A" FROM "T" WHERE "ST" = ? AND ("D" >= ? AND (("D" > ?) OR ("D" = ? AND "ID" > ?))) '
+        'ORDER BY "D", "ID" LIMIT 10'
+    )
     assert params == ["MA", 3, 3, 3, 4]
 
 
@@ -202,6 +224,7 @@ def test_order_by_puts_nulls_last_in_either_direction():
 
 
 # -- row limits -----------------------------------------------------------------------
+
 
 def test_limit_syntaxes():
     query = Query(columns=["A"], order=[SortKey("A", nullable=False)], limit=11)
@@ -217,10 +240,18 @@ def test_no_limit_means_every_row():
         assert sql == 'SELECT "A" FROM "T"'
 
 
-@pytest.mark.parametrize("dbms, expected", [("Microsoft SQL Server", "top"), ("ACCESS", "top"),
-                                            ("DB2/LINUXX8664", "fetch"), ("Oracle", "fetch"),
-                                            ("PostgreSQL", "limit"), ("MariaDB", "limit"),
-                                            ("SQLite", "limit")])
+@pytest.mark.parametrize(
+    "dbms, expected",
+    [
+        ("Microsoft SQL Server", "top"),
+        ("ACCESS", "top"),
+        ("DB2/LINUXX8664", "fetch"),
+        ("Oracle", "fetch"),
+        ("PostgreSQL", "limit"),
+        ("MariaDB", "limit"),
+        ("SQLite", "limit"),
+    ],
+)
 def test_dialect_for_picks_the_limit_syntax_from_the_dbms_name(dbms, expected):
     assert dialect_for(dbms, '"').limit == expected
 
@@ -234,7 +265,7 @@ def test_dialect_for_honours_an_explicit_syntax_and_the_quote_char():
 
 # -- against a real database ---------------------------------------------------------
 
-COLUMNS = ("GRP", 'NO"TE', "ID")    # a quote char inside a name, to prove quoting on a real DBMS
+COLUMNS = ("GRP", 'NO"TE', "ID")  # a quote char inside a name, to prove quoting on a real DBMS
 
 
 @pytest.fixture(scope="module")
@@ -265,8 +296,9 @@ def walk(conn, order: list[SortKey], page: int, where: list[Condition] = ()) -> 
     seen, after = [], None
     positions = [COLUMNS.index(k.column) for k in order]
     for _ in range(100):
-        sql, params = compile_select(ANSI, TABLE, Query(columns=list(COLUMNS), where=list(where),
-                                                        order=order, after=after, limit=page))
+        sql, params = compile_select(
+            ANSI, TABLE, Query(columns=list(COLUMNS), where=list(where), order=order, after=after, limit=page)
+        )
         assert sql.count("?") == len(params)
         batch = conn.execute(sql, params).fetchall()
         seen += batch
@@ -314,8 +346,9 @@ def test_like_escaping_on_a_real_database():
     conn.executemany('INSERT INTO "T" VALUES (?)', [(v,) for v in values])
 
     def matches(op: str, text: str) -> list[str]:
-        sql, params = compile_select(ANSI, TABLE, Query(columns=["A"], where=[Condition("A", op, text)],
-                                                        order=[SortKey("A", nullable=False)]))
+        sql, params = compile_select(
+            ANSI, TABLE, Query(columns=["A"], where=[Condition("A", op, text)], order=[SortKey("A", nullable=False)])
+        )
         return [r[0] for r in conn.execute(sql, params)]
 
     assert matches("startswith", "50%") == ["50% off", "50%_off!"]
@@ -332,8 +365,7 @@ def test_sentinel_comparison_on_a_real_database():
     conn.executemany('INSERT INTO "T" VALUES (?)', [(0,), (99999999,), (None,), (20200101,), (20210101,)])
 
     def matches(*conditions: Condition) -> list:
-        sql, params = compile_select(ANSI, TABLE, Query(columns=["D"], where=list(conditions),
-                                                        order=[SortKey("D")]))
+        sql, params = compile_select(ANSI, TABLE, Query(columns=["D"], where=list(conditions), order=[SortKey("D")]))
         return [r[0] for r in conn.execute(sql, params)]
 
     nulls = (0, 99999999)
@@ -359,18 +391,25 @@ MARIADB = dialect_for("MariaDB", "`")
 
 
 def test_a_number_compared_column_is_ordered_compared_and_kept_as_its_number():
-    query = Query(columns=["ID", SortValue("KIND"), SortValue("ID")],
-                  order=[SortKey("KIND", nullable=False), SortKey("ID", nullable=False)], after=(2, 7), limit=5)
+    query = Query(
+        columns=["ID", SortValue("KIND"), SortValue("ID")],
+        order=[SortKey("KIND", nullable=False), SortKey("ID", nullable=False)],
+        after=(2, 7),
+        limit=5,
+    )
     sql, params = compile_select(MARIADB, TABLE, query, {"KIND": "number"})
-    assert sql == ("SELECT `ID`, (`KIND`+0) AS `lb_sort_1`, `ID` AS `lb_sort_2` FROM `T` WHERE ((`KIND`+0) >= ? "
-                   "AND (((`KIND`+0) > ?) OR ((`KIND`+0) = ? AND `ID` > ?))) ORDER BY (`KIND`+0), `ID` LIMIT 5")
+    assert sql == (
+        "SELECT `ID`, (`KIND`+0) AS `lb_sort_1`, `ID` AS `lb_sort_2` FROM `T` WHERE ((`KIND`+0) >= ? "
+        "AND (((`KIND`+0) > ?) OR ((`KIND`+0) = ? AND `ID` > ?))) ORDER BY (`KIND`+0), `ID` LIMIT 5"
+    )
     assert params == [2, 2, 2, 7]
 
 
 def test_updated_since_is_taken_through_the_sort_expression_a_cursor_value_is_not():
     order = [SortKey("AT", nullable=False), SortKey("ID", nullable=False)]
-    since = compile_select(MARIADB, TABLE, Query(columns=["ID"], order=order, after=(ColumnValue("x"), None)),
-                           {"AT": "epoch"})
+    since = compile_select(
+        MARIADB, TABLE, Query(columns=["ID"], order=order, after=(ColumnValue("x"), None)), {"AT": "epoch"}
+    )
     assert "WHERE ((UNIX_TIMESTAMP(`AT`) > UNIX_TIMESTAMP(?))) ORDER BY UNIX_TIMESTAMP(`AT`), `ID`" in since[0]
     cursor = compile_select(MARIADB, TABLE, Query(columns=["ID"], order=order, after=(1700000000, 3)), {"AT": "epoch"})
     assert "UNIX_TIMESTAMP(`AT`) > ?" in cursor[0]
@@ -378,10 +417,16 @@ def test_updated_since_is_taken_through_the_sort_expression_a_cursor_value_is_no
 
 def test_a_text_kept_column_compares_as_itself_and_a_rounded_one_through_its_text():
     order = [SortKey("TS", nullable=False), SortKey("R", nullable=False), SortKey("ID", nullable=False)]
-    sql, params = compile_select(dialect_for("SQLite", '"'), TABLE,
-                                 Query(columns=[SortValue("TS"), SortValue("R")], order=order,
-                                       after=("2024-01-01 10:00:00", "0.333333333333333", 4)),
-                                 {"TS": "text", "R": "rounded"})
+    sql, params = compile_select(
+        dialect_for("SQLite", '"'),
+        TABLE,
+        Query(
+            columns=[SortValue("TS"), SortValue("R")],
+            order=order,
+            after=("2024-01-01 10:00:00", "0.333333333333333", 4),
+        ),
+        {"TS": "text", "R": "rounded"},
+    )
     assert sql.startswith("SELECT CAST(`TS` AS TEXT) AS `lb_sort_0`, CAST(`R` AS TEXT) AS `lb_sort_1` FROM `T`")
     assert "`TS` = ? AND CAST(CAST(`R` AS TEXT) AS REAL) > CAST(? AS REAL)" in sql
     assert sql.endswith("ORDER BY `TS`, CAST(CAST(`R` AS TEXT) AS REAL), `ID`")
@@ -402,42 +447,58 @@ class _Answers:
         return self.row
 
 
-@pytest.mark.parametrize("row, dst", [((182 * 86400, 183 * 86400), False),                # UTC
-                                      ((182 * 86400 - 3600, 183 * 86400 + 3600), True),   # Europe/Berlin
-                                      ((182 * 86400 + 3600, 183 * 86400 - 3600), True)])  # southern summer
+@pytest.mark.parametrize(
+    "row, dst",
+    [
+        ((182 * 86400, 183 * 86400), False),  # UTC
+        ((182 * 86400 - 3600, 183 * 86400 + 3600), True),  # Europe/Berlin
+        ((182 * 86400 + 3600, 183 * 86400 - 3600), True),
+    ],
+)  # southern summer
 def test_a_mariadb_session_zone_with_dst_is_told_by_its_clock(row, dst):
     assert session_has_dst(_Answers(row)) is dst
 
 
-@pytest.mark.parametrize("kind, name, reads, number, dst, expected", [
-    ("mariadb", "ENUM", str, int, False, ("number", None)),
-    ("mariadb", None, str, int, False, ("number", None)),            # an ENUM in a select: told by col+0
-    ("mariadb", "CHAR", str, float, False, ("value", None)),
-    ("mariadb", "BIT", bytearray, int, False, ("number", None)),
-    ("mariadb", "TIMESTAMP", dt.datetime, int, True, ("epoch", None)),
-    ("mariadb", "TIMESTAMP", dt.datetime, int, False, ("value", None)),
-    ("postgresql", "timestamp with time zone", dt.datetime, None, False, ("text", None)),
-    ("postgresql", "integer", int, None, False, ("value", None)),
-    ("sqlite", "TIMESTAMP", dt.datetime, None, False, ("text", None)),
-    ("sqlite", "DECIMAL(8,2)", str, None, False, ("rounded", None)),
-    ("sqlite", "REAL", float, None, False, ("rounded", None)),
-    ("sqlite", "TEXT", str, None, False, ("value", None)),
-])
+@pytest.mark.parametrize(
+    "kind, name, reads, number, dst, expected",
+    [
+        ("mariadb", "ENUM", str, int, False, ("number", None)),
+        ("mariadb", None, str, int, False, ("number", None)),  # an ENUM in a select: told by col+0
+        ("mariadb", "CHAR", str, float, False, ("value", None)),
+        ("mariadb", "BIT", bytearray, int, False, ("number", None)),
+        ("mariadb", "TIMESTAMP", dt.datetime, int, True, ("epoch", None)),
+        ("mariadb", "TIMESTAMP", dt.datetime, int, False, ("value", None)),
+        ("postgresql", "timestamp with time zone", dt.datetime, None, False, ("text", None)),
+        ("postgresql", "integer", int, None, False, ("value", None)),
+        ("sqlite", "TIMESTAMP", dt.datetime, None, False, ("text", None)),
+        ("sqlite", "DECIMAL(8,2)", str, None, False, ("rounded", None)),
+        ("sqlite", "REAL", float, None, False, ("rounded", None)),
+        ("sqlite", "TEXT", str, None, False, ("value", None)),
+    ],
+)
 def test_how_each_backend_compares_a_column(kind, name, reads, number, dst, expected):
     assert compare_mode(kind, name, reads, number, dst) == expected
 
 
 def test_untyped_sqlite_columns_and_unknown_python_types_cannot_be_paged():
     assert "without a declared type" in compare_mode("sqlite", "", int, None, False)[1]
-    assert compare_mode("other", "uniqueidentifier", uuid.UUID, None, False)[1] == \
-        "the driver reads it as UUID, which a cursor cannot hold"
+    assert (
+        compare_mode("other", "uniqueidentifier", uuid.UUID, None, False)[1]
+        == "the driver reads it as UUID, which a cursor cannot hold"
+    )
 
 
-@pytest.mark.parametrize("kind, name, bounds", [
-    ("postgresql", "integer", (-(1 << 31), (1 << 31) - 1)), ("postgresql", "smallint", (-(1 << 15), (1 << 15) - 1)),
-    ("mariadb", "TINYINT UNSIGNED", (0, 255)), ("mariadb", "BIGINT UNSIGNED", (0, (1 << 63) - 1)),
-    ("mariadb", "MEDIUMINT", (-(1 << 23), (1 << 23) - 1)), ("sqlite", "INT", (-(1 << 63), (1 << 63) - 1)),
-    ("mariadb", "", (-(1 << 63), (1 << 63) - 1)),
-])
+@pytest.mark.parametrize(
+    "kind, name, bounds",
+    [
+        ("postgresql", "integer", (-(1 << 31), (1 << 31) - 1)),
+        ("postgresql", "smallint", (-(1 << 15), (1 << 15) - 1)),
+        ("mariadb", "TINYINT UNSIGNED", (0, 255)),
+        ("mariadb", "BIGINT UNSIGNED", (0, (1 << 63) - 1)),
+        ("mariadb", "MEDIUMINT", (-(1 << 23), (1 << 23) - 1)),
+        ("sqlite", "INT", (-(1 << 63), (1 << 63) - 1)),
+        ("mariadb", "", (-(1 << 63), (1 << 63) - 1)),
+    ],
+)
 def test_integer_ranges_follow_the_column_type_within_64_bits(kind, name, bounds):
     assert int_range(kind, name) == bounds

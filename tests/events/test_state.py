@@ -1,4 +1,5 @@
 """The state store: migrations (fresh and on an older database), the event log, key encoding."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,16 +20,18 @@ def test_a_fresh_store_is_migrated_to_the_latest_version(tmp_path):
     assert store.migrate() == max(state_migrations.MIGRATIONS)
     tables = set(inspect(store.engine).get_table_names())
     assert {"lb_schema_version", "lb_snapshots", "lb_scan_state", "lb_change_events"} <= tables
-    assert StateStore(f"sqlite:///{tmp_path}/s.db").migrate() == store.version()   # idempotent
+    assert StateStore(f"sqlite:///{tmp_path}/s.db").migrate() == store.version()  # idempotent
 
 
 def test_an_older_state_database_is_migrated_on_start_and_keeps_its_data(tmp_path):
     url = f"sqlite:///{tmp_path}/old.db"
     old = StateStore(url)
     assert old.migrate(target=1) == 1
-    with old.begin() as conn:       # as version 1 wrote events (no key_hash yet)
-        conn.exec_driver_sql("INSERT INTO lb_change_events (resource, kind, key_json, occurred_at, record_json) "
-                             "VALUES ('items', 'created', '{\"id\":1}', '2026-11-01 10:00:00', '{\"id\":1,\"name\":\"a\"}')")
+    with old.begin() as conn:  # as version 1 wrote events (no key_hash yet)
+        conn.exec_driver_sql(
+            "INSERT INTO lb_change_events (resource, kind, key_json, occurred_at, record_json) "
+            "VALUES ('items', 'created', '{\"id\":1}', '2026-11-01 10:00:00', '{\"id\":1,\"name\":\"a\"}')"
+        )
     columns = {c["name"] for c in inspect(old.engine).get_columns("lb_scan_state")}
     assert "last_summary" not in columns
     old.close()
@@ -37,9 +40,9 @@ def test_an_older_state_database_is_migrated_on_start_and_keeps_its_data(tmp_pat
     new.ready()
     assert new.version() == max(state_migrations.MIGRATIONS)
     assert [e.to_json()["record"] for e in new.events("items")] == [{"id": 1, "name": "a"}]
-    with new.connect() as conn:     # migration 210 gave the old event its partition hash
+    with new.connect() as conn:  # migration 210 gave the old event its partition hash
         assert conn.scalar(select(change_events.c.key_hash)) == key_hash("items", '{"id":1}')
-    with new.begin() as conn:      # the column migration 2 added is usable
+    with new.begin() as conn:  # the column migration 2 added is usable
         conn.execute(scan_state.insert().values(resource="items", mode="snapshot"))
         conn.execute(update(scan_state).values(last_summary="{}"))
     with new.connect() as conn:
@@ -55,8 +58,11 @@ def test_a_migration_version_cannot_be_registered_twice():
 def test_events_come_back_in_id_order_per_resource_and_after_a_position():
     store = StateStore("sqlite://")
     with store.begin() as conn:
-        store.append_events(conn, [NewEvent("a", "created", {"id": n}, {"id": n, "d": Decimal("1.50")})
-                                   for n in range(5)] + [NewEvent("b", "deleted", {"id": 9}, None)])
+        store.append_events(
+            conn,
+            [NewEvent("a", "created", {"id": n}, {"id": n, "d": Decimal("1.50")}) for n in range(5)]
+            + [NewEvent("b", "deleted", {"id": 9}, None)],
+        )
     assert [e.key["id"] for e in store.events("a", after=2)] == [2, 3, 4]
     assert [e.resource for e in store.events()][-1] == "b"
     assert store.events("a")[0].record == {"id": 0, "d": "1.50"}

@@ -10,6 +10,7 @@ fails ``test_the_golden_files_are_current`` until the golden files are regenerat
 
 and the diff of tests/facades/golden/ is reviewed and committed with the change.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,6 +19,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from helpers.backends import make_app
 from helpers.versions import versioned_config
 
@@ -82,12 +84,19 @@ def breaking_changes(old: dict, new: dict) -> list[str]:
                 if key not in after:
                     found.append(f"{where}: parameter {key[0]} removed")
                 else:
-                    found += _schema_changes(f"{where}: parameter {key[0]}", param.get("schema", {}),
-                                             after[key].get("schema", {}))
-            found += [f"{where}: parameter {k[0]} now required" for k, p in after.items()
-                      if p.get("required") and not before.get(k, {}).get("required")]
-            found += [f"{where}: response {s} removed" for s in op.get("responses", {})
-                      if s.startswith("2") and s not in now.get("responses", {})]
+                    found += _schema_changes(
+                        f"{where}: parameter {key[0]}", param.get("schema", {}), after[key].get("schema", {})
+                    )
+            found += [
+                f"{where}: parameter {k[0]} now required"
+                for k, p in after.items()
+                if p.get("required") and not before.get(k, {}).get("required")
+            ]
+            found += [
+                f"{where}: response {s} removed"
+                for s in op.get("responses", {})
+                if s.startswith("2") and s not in now.get("responses", {})
+            ]
     schemas = new.get("components", {}).get("schemas", {})
     for name, schema in old.get("components", {}).get("schemas", {}).items():
         if name not in schemas:
@@ -106,7 +115,8 @@ def test_no_breaking_change_inside_a_version(documents, version):
 def test_the_golden_files_are_current(documents, version):
     assert documents[version] == golden(version), (
         "the document changed without breaking: regenerate the golden files on purpose with "
-        "LB_UPDATE_GOLDEN=1 (see this module's docstring)")
+        "LB_UPDATE_GOLDEN=1 (see this module's docstring)"
+    )
 
 
 def test_the_check_finds_a_renamed_field_a_new_type_and_a_removed_operation():

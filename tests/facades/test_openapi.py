@@ -1,9 +1,11 @@
 """/openapi.json: a valid OpenAPI 3 document generated from the configured contracts."""
+
 from __future__ import annotations
 
 import pytest
-from helpers.backends import crm_config, make_app
 from openapi_spec_validator import validate
+
+from helpers.backends import crm_config, make_app
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "startswith", "contains", "isnull")
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "isnull")
@@ -32,7 +34,7 @@ def _filter_name(field: str, op: str) -> str:
 
 
 def test_the_document_is_valid_openapi_3(spec):
-    validate(spec)                     # raises on any schema violation
+    validate(spec)  # raises on any schema violation
     assert spec["openapi"].startswith("3.")
 
 
@@ -43,8 +45,9 @@ def test_the_document_is_served_the_same_on_every_ask(sqlite_backend):
     app.extensions["legacy_bridge"].close()
 
 
-@pytest.mark.parametrize("resource, key_path", [
-    ("customers", "{id}"), ("order-lines", "{order_no}/{line_no}"), ("active-customers", "{id}")])
+@pytest.mark.parametrize(
+    "resource, key_path", [("customers", "{id}"), ("order-lines", "{order_no}/{line_no}"), ("active-customers", "{id}")]
+)
 def test_every_resource_has_its_list_and_get_paths(spec, resource, key_path):
     assert "get" in spec["paths"][f"/v1/{resource}"]
     get = spec["paths"][f"/v1/{resource}/{key_path}"]["get"]
@@ -61,8 +64,8 @@ def test_list_paths_document_limit_with_its_max_cursor_sort_and_fields(spec):
     for name in ("cursor", "sort", "fields"):
         assert params[name]["in"] == "query"
     assert "opened_on" in params["sort"]["description"]
-    assert "opened_at" not in params["sort"]["description"]          # not sortable
-    assert "opened_at" in params["fields"]["description"]            # but selectable
+    assert "opened_at" not in params["sort"]["description"]  # not sortable
+    assert "opened_at" in params["fields"]["description"]  # but selectable
     headers = spec["paths"]["/v1/customers"]["get"]["responses"]["200"]["headers"]
     assert "Link" in headers
 
@@ -126,8 +129,17 @@ def test_sort_and_fields_name_only_the_fields_they_take(spec):
 
 def test_component_schemas_are_typed_from_the_contracts(spec):
     customer = _schema(spec, "Customers")
-    assert set(customer) == {"id", "name", "state", "opened_on", "opened_at", "active", "status",
-                             "credit_limit", "updated_at"}
+    assert set(customer) == {
+        "id",
+        "name",
+        "state",
+        "opened_on",
+        "opened_at",
+        "active",
+        "status",
+        "credit_limit",
+        "updated_at",
+    }
     assert (customer["opened_on"]["type"], customer["opened_on"]["format"]) == ("string", "date")
     # a local time (no UTC offset): RFC 3339 partial-time, not JSON Schema's offset-bearing "time"
     assert (customer["opened_at"]["type"], customer["opened_at"]["format"]) == ("string", "partial-time")
@@ -156,7 +168,7 @@ def test_a_field_without_converter_is_a_string_in_records_and_in_the_document(sq
     assert _schema(document, "Customers")["id"] == {"type": "string"}
     assert record["id"] == "3" and record["opened_on"] == "19930404"
     assert _params(document, "/v1/customers")["id[gt]"]["schema"] == {"type": "string"}
-    assert "id[startswith]" not in _params(document, "/v1/customers")   # text operators need a text converter
+    assert "id[startswith]" not in _params(document, "/v1/customers")  # text operators need a text converter
 
 
 def test_fields_declared_not_nullable_and_key_fields_are_required(sqlite_backend):
@@ -194,8 +206,9 @@ def test_component_schemas_match_what_the_api_returns(spec, sqlite_backend):
 
 def test_the_page_schema_carries_data_and_next(spec):
     page = spec["components"]["schemas"]["CustomersPage"]
-    assert page["properties"]["data"]["items"] == {"anyOf": [{"$ref": "#/components/schemas/Customers"},
-                                                             {"$ref": "#/components/schemas/CustomersSelection"}]}
+    assert page["properties"]["data"]["items"] == {
+        "anyOf": [{"$ref": "#/components/schemas/Customers"}, {"$ref": "#/components/schemas/CustomersSelection"}]
+    }
     assert page["properties"]["next"]["nullable"] is True
 
 
@@ -205,15 +218,14 @@ def test_error_responses_are_problem_json(spec, path):
     errors = {code: r for code, r in responses.items() if code[0] in "45"}
     assert {"400", "500", "502", "503", "504"} <= set(errors)
     for response in errors.values():
-        assert response["content"] == {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        assert response["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 def test_the_problem_schema_follows_rfc_9457(spec):
     problem = spec["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status"}
     assert {"detail", "instance", "parameter", "legacy_code"} <= set(problem["properties"])
-    assert problem.get("additionalProperties", True) is not False   # extension members are allowed
+    assert problem.get("additionalProperties", True) is not False  # extension members are allowed
 
 
 def test_operations_endpoints_are_documented(spec):

@@ -1,18 +1,19 @@
 """The document's parameters come from the schema that parses them, and every route a resource
 serves for its config is in it: the change feed, SOAP filters the operation needs marked required.
 No server: the document is built from the config (drivers never connect)."""
+
 from __future__ import annotations
 
 import re
 import sys
 
 import pytest
-from helpers.backends import crm_config
-from legacy_bridge.demo.tms_simulator import tms_config
-from legacy_bridge.facades.openapi import build_spec
 
+from helpers.backends import crm_config
 from legacy_bridge.config import validate
+from legacy_bridge.demo.tms_simulator import tms_config
 from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.query.schema import list_schema, parse_list
 from legacy_bridge.resources import Bridge
 
@@ -65,15 +66,17 @@ def test_a_required_filter_must_be_a_filter_parameter_of_the_operation():
     config["resources"]["rate-quotes"]["list"]["required"] = ["currency"]
     with pytest.raises(ConfigError) as info:
         validate({"service": {"secret": "s"}, **config})
-    assert any(path == "resources.rate-quotes.list.required" and "'currency'" in message
-               for path, message in info.value.problems)
+    assert any(
+        path == "resources.rate-quotes.list.required" and "'currency'" in message
+        for path, message in info.value.problems
+    )
 
 
 @pytest.mark.parametrize("parameter", ["fields", "id[in]"])
 def test_empty_selections_are_outside_the_document_and_refused(served, parameter):
     bridge, spec = served
     documented = next(p for p in _operation(spec, "/v1/customers")["parameters"] if p["name"] == parameter)
-    assert re.search(documented["schema"]["pattern"], "") is None      # the document forbids it
+    assert re.search(documented["schema"]["pattern"], "") is None  # the document forbids it
     with pytest.raises(BadRequest) as info:
         parse_list(bridge.resources["customers"], {parameter: [""]})
     assert info.value.extra["parameter"] == parameter
@@ -88,10 +91,12 @@ def test_the_get_route_documents_fields_as_the_list_does(served):
 
 def test_a_supplied_contract_validates_filter_values_too(tmp_path):
     module = tmp_path / "strict_contracts.py"
-    module.write_text("from marshmallow import Schema, fields, validate\n"
-                      "class Customer(Schema):\n"
-                      "    id = fields.Integer()\n"
-                      "    state = fields.String(validate=validate.Length(equal=2))\n")
+    module.write_text(
+        "from marshmallow import Schema, fields, validate\n"
+        "class Customer(Schema):\n"
+        "    id = fields.Integer()\n"
+        "    state = fields.String(validate=validate.Length(equal=2))\n"
+    )
     config = crm_config("DSN=never-connected")
     config["resources"]["customers"]["contract"] = "strict_contracts:Customer"
     sys.path.insert(0, str(tmp_path))

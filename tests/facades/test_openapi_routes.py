@@ -3,16 +3,17 @@
 Checked on the configs that change which routes exist: the demo (ODBC, a flat file with its
 quarantine, SOAP with create), a change feed (and so webhooks), metrics off, auth and limits,
 API versions side by side."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
 import yaml
-from helpers.backends import crm_config, make_app
-from helpers.versions import versioned_config
 from openapi_spec_validator import validate
 
+from helpers.backends import crm_config, make_app
+from helpers.versions import versioned_config
 from legacy_bridge.demo import crm as demo_module
 from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
 
@@ -30,13 +31,22 @@ def _template(path: str) -> str:
 
 
 def served(app) -> set[tuple[str, str]]:
-    return {(_template(rule.rule), method.lower()) for rule in app.url_map.iter_rules()
-            if rule.endpoint not in META and not rule.endpoint.startswith(META_PREFIX) for method in rule.methods if method.lower() in METHODS}
+    return {
+        (_template(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in META and not rule.endpoint.startswith(META_PREFIX)
+        for method in rule.methods
+        if method.lower() in METHODS
+    }
 
 
 def documented(document: dict) -> set[tuple[str, str]]:
-    return {(_template(path), method) for path, operations in document["paths"].items()
-            for method in operations if method in METHODS}
+    return {
+        (_template(path), method)
+        for path, operations in document["paths"].items()
+        for method in operations
+        if method in METHODS
+    }
 
 
 def assert_document_matches_url_map(app) -> None:
@@ -57,7 +67,7 @@ def demo_config(tmp_path_factory):
 def test_the_demo_documents_every_route_it_serves_and_no_other(demo_config):
     app = make_app(demo_config)
     assert ("/v1/invoices/quarantine", "get") in served(app)
-    assert ("/v1/webhooks", "post") in served(app)        # customers has a change feed
+    assert ("/v1/webhooks", "post") in served(app)  # customers has a change feed
     assert_document_matches_url_map(app)
     app.extensions["legacy_bridge"].close()
 

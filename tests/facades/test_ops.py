@@ -1,4 +1,5 @@
 """Operations endpoints and logs: /healthz, /readyz per source, request ids, JSON access lines."""
+
 from __future__ import annotations
 
 import io
@@ -10,9 +11,9 @@ import threading
 import time
 
 import pytest
+
 from helpers.backends import PG, crm_config, make_app
 from helpers.servers import HOST, TcpProxy, free_port
-
 from legacy_bridge.ops import logs
 
 READINESS_TIMEOUT = 1
@@ -76,7 +77,7 @@ def test_readyz_is_503_naming_the_unreachable_postgresql_source(app_with_dead_so
     warehouse = body["sources"]["warehouse"]
     assert warehouse["status"] == "failing"
     assert warehouse["error"] == "source-unavailable"
-    assert warehouse["legacy_code"] == "08001"     # the ODBC SQLSTATE, kept
+    assert warehouse["legacy_code"] == "08001"  # the ODBC SQLSTATE, kept
     assert "warehouse" in body["detail"] and "crm" not in body["detail"]
     # no connection string (or any driver text) leaks into the report
     assert "Port=" not in response.get_data(as_text=True)
@@ -109,11 +110,11 @@ def test_readyz_answers_in_bounded_time_when_a_source_never_speaks(sqlite_backen
 
 
 def test_readyz_probes_on_pooled_connections_not_a_new_one_each_time(sqlite_backend):
-    proxy = TcpProxy((HOST, 5432))          # counts the connections the app opens to PostgreSQL
+    proxy = TcpProxy((HOST, 5432))  # counts the connections the app opens to PostgreSQL
     app = make_app(_with_source(sqlite_backend, PG.replace("Port=5432", f"Port={proxy.port}")))
     try:
         client = app.test_client()
-        before = proxy.accepted          # a start-up check may have come and gone
+        before = proxy.accepted  # a start-up check may have come and gone
         for _ in range(5):
             response = client.get("/readyz")
             assert response.status_code == 200, response.get_json()
@@ -129,11 +130,12 @@ def test_readyz_reports_a_silent_source_within_its_deadline_while_the_others_ans
     app = make_app(_with_source(sqlite_backend, PG.replace("Port=5432", f"Port={proxy.port}")))
     try:
         client = app.test_client()
-        assert client.get("/readyz").status_code == 200        # a pooled connection, then silence
+        assert client.get("/readyz").status_code == 200  # a pooled connection, then silence
         proxy.silence()
         answers = []
-        threads = [threading.Thread(target=lambda: answers.append((time.monotonic(), client.get("/readyz"))))
-                   for _ in range(4)]
+        threads = [
+            threading.Thread(target=lambda: answers.append((time.monotonic(), client.get("/readyz")))) for _ in range(4)
+        ]
         started = time.monotonic()
         for t in threads:
             t.start()
@@ -151,6 +153,7 @@ def test_readyz_reports_a_silent_source_within_its_deadline_while_the_others_ans
 
 
 # -- request ids ---------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sqlite_client(sqlite_backend):
@@ -180,8 +183,11 @@ def test_a_request_id_is_generated_when_absent(sqlite_client):
     assert first != second
 
 
-@pytest.mark.parametrize("given", ["has spaces in it", "x" * 129, "semi;colon", "<script>", "ünïcode"],
-                         ids=["spaces", "129-chars", "semicolon", "markup", "non-ascii"])
+@pytest.mark.parametrize(
+    "given",
+    ["has spaces in it", "x" * 129, "semi;colon", "<script>", "ünïcode"],
+    ids=["spaces", "129-chars", "semicolon", "markup", "non-ascii"],
+)
 def test_an_invalid_request_id_is_replaced_by_a_generated_one(sqlite_client, given):
     echoed = sqlite_client.get("/healthz", headers={"X-Request-ID": given}).headers["X-Request-ID"]
     assert echoed != given
@@ -189,6 +195,7 @@ def test_an_invalid_request_id_is_replaced_by_a_generated_one(sqlite_client, giv
 
 
 # -- JSON access log -----------------------------------------------------------------
+
 
 @pytest.fixture
 def access_lines():
@@ -204,14 +211,18 @@ def access_lines():
 
 
 def test_each_access_log_line_is_json_with_request_id_method_path_status_duration(sqlite_client, access_lines):
-    sent = [("/v1/customers?limit=2", "lines-1", 200), ("/v1/customers?limit=0", "lines-2", 400),
-            ("/v1/customers/999999", "lines-3", 404), ("/healthz", None, 200)]
+    sent = [
+        ("/v1/customers?limit=2", "lines-1", 200),
+        ("/v1/customers?limit=0", "lines-2", 400),
+        ("/v1/customers/999999", "lines-3", 404),
+        ("/healthz", None, 200),
+    ]
     echoed = []
     for path, request_id, _ in sent:
         headers = {"X-Request-ID": request_id} if request_id else {}
         echoed.append(sqlite_client.get(path, headers=headers).headers["X-Request-ID"])
 
-    entries = [json.loads(line) for line in access_lines()]   # each line parses on its own
+    entries = [json.loads(line) for line in access_lines()]  # each line parses on its own
     assert len(entries) == len(sent)
     for entry, (path, _, status), request_id in zip(entries, sent, echoed):
         assert entry["request_id"] == request_id

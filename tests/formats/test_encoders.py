@@ -1,4 +1,5 @@
 """NDJSON and CSV encoders: RFC 4180 quoting, batches, gzip, and how a cut stream shows."""
+
 from __future__ import annotations
 
 import csv
@@ -10,13 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from legacy_bridge.formats.encoders import (
-    csv_chunks,
-    encoder,
-    error_line,
-    gzip_chunks,
-    ndjson_chunks,
-)
+from legacy_bridge.formats.encoders import csv_chunks, encoder, error_line, gzip_chunks, ndjson_chunks
 
 TRICKY = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\r\nlf", "", " padded ", "Café ß €"]
 
@@ -34,10 +29,20 @@ def test_csv_quotes_commas_quotes_and_line_breaks_per_rfc_4180():
 
 
 def test_csv_types_are_iso_text_true_false_and_empty_for_null():
-    record = {"d": dt.date(2020, 2, 29), "t": dt.time(23, 59, 1), "ts": dt.datetime(2020, 1, 1, 12, 0, 0, 5),
-              "b": True, "f": False, "n": None, "x": Decimal("-1.50"), "i": 7}
-    assert _csv([record], list(record)).decode().split("\r\n")[1] == \
-        "2020-02-29,23:59:01,2020-01-01T12:00:00.000005,true,false,,-1.50,7"
+    record = {
+        "d": dt.date(2020, 2, 29),
+        "t": dt.time(23, 59, 1),
+        "ts": dt.datetime(2020, 1, 1, 12, 0, 0, 5),
+        "b": True,
+        "f": False,
+        "n": None,
+        "x": Decimal("-1.50"),
+        "i": 7,
+    }
+    assert (
+        _csv([record], list(record)).decode().split("\r\n")[1]
+        == "2020-02-29,23:59:01,2020-01-01T12:00:00.000005,true,false,,-1.50,7"
+    )
 
 
 def test_csv_columns_follow_the_field_list_not_the_record_order():
@@ -47,7 +52,7 @@ def test_csv_columns_follow_the_field_list_not_the_record_order():
 def test_csv_ends_with_crlf_only_once_every_row_is_out():
     chunks = list(csv_chunks(({"i": i} for i in range(5)), ["i"], batch=2))
     assert b"".join(chunks) == b"i\r\n0\r\n1\r\n2\r\n3\r\n4\r\n"
-    assert all(not c.endswith(b"\r\n") for c in chunks[:-1])         # each batch holds its last CRLF back
+    assert all(not c.endswith(b"\r\n") for c in chunks[:-1])  # each batch holds its last CRLF back
     assert chunks[-1] == b"\r\n"
 
 
@@ -59,6 +64,7 @@ def test_a_csv_stream_cut_by_an_error_has_no_final_crlf():
     def rows():
         yield from ({"i": i} for i in range(3))
         raise RuntimeError("source gone")
+
     out = []
     with pytest.raises(RuntimeError):
         for chunk in csv_chunks(rows(), ["i"], batch=1):
@@ -71,13 +77,15 @@ def test_ndjson_is_one_object_a_line_with_decimals_as_strings():
     body = b"".join(ndjson_chunks(records, ["id"], batch=1))
     assert body.endswith(b"\n") and body.count(b"\n") == 2
     assert [json.loads(line) for line in body.splitlines()] == [
-        {"id": 1, "x": "1.10", "d": "2020-01-02", "s": "a\nb"}, {"id": 2, "x": None}]
+        {"id": 1, "x": "1.10", "d": "2020-01-02", "s": "a\nb"},
+        {"id": 2, "x": None},
+    ]
 
 
 def test_ndjson_encodes_a_batch_per_chunk_and_ends_with_its_last_newline():
     chunks = list(ndjson_chunks(({"i": i} for i in range(2500)), ["i"], batch=1000))
     assert len(chunks) == 4 and chunks[-1] == b"\n"
-    assert all(not c.endswith(b"\n") for c in chunks[:-1])          # each batch holds its last newline back
+    assert all(not c.endswith(b"\n") for c in chunks[:-1])  # each batch holds its last newline back
     assert b"".join(chunks) == b"".join(b'{"i":%d}\n' % i for i in range(2500))
 
 
@@ -85,11 +93,12 @@ def test_an_ndjson_stream_cut_by_an_error_has_no_final_newline():
     def rows():
         yield from ({"i": i} for i in range(3))
         raise RuntimeError("source gone")
+
     out = []
     with pytest.raises(RuntimeError):
         for chunk in ndjson_chunks(rows(), ["i"], batch=2):
             out.append(chunk)
-    assert b"".join(out) == b'{"i":0}\n{"i":1}'      # a line-reading client sees the last line unterminated
+    assert b"".join(out) == b'{"i":0}\n{"i":1}'  # a line-reading client sees the last line unterminated
 
 
 def test_an_empty_ndjson_export_is_empty():

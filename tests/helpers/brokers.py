@@ -4,6 +4,7 @@ RabbitMQ 127.0.0.1:5672 (guest/guest), NATS JetStream 127.0.0.1:4222 and Mosquit
 127.0.0.1:1883 run on the test machines; every exchange, queue, stream or topic a test
 makes carries the run's pid and a random part, and is removed by the test.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 from cloudevents.core.bindings import rabbitmq
 from cloudevents.core.formats.json import JSONFormat
+
 from helpers.backends import unavailable
 
 RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
@@ -36,7 +38,7 @@ class Received:
     headers: dict[str, Any]
     content_type: str | None
     body: bytes
-    event: Any          # the CloudEvent parsed back with the SDK
+    event: Any  # the CloudEvent parsed back with the SDK
 
     @property
     def id(self) -> str:
@@ -48,18 +50,22 @@ class RabbitConsumer:
 
     def __init__(self, exchange: str, binding: str = "#") -> None:
         import pika
+
         try:
             self.connection = pika.BlockingConnection(pika.URLParameters(rabbit_url()))
-        except Exception as exc:        # noqa: BLE001 - the reason goes into the message
+        except Exception as exc:  # noqa: BLE001 - the reason goes into the message
             unavailable(f"RabbitMQ on {RABBIT_HOST}:{RABBIT_PORT} is not reachable: {exc!r}", "CI tests the sinks")
         self.exchange = exchange
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-        self.queue = self.channel.queue_declare("", exclusive=True).method.queue     # gone with the connection
+        self.queue = self.channel.queue_declare("", exclusive=True).method.queue  # gone with the connection
         self.channel.queue_bind(self.queue, exchange, routing_key=binding)
         self.received: list[Received] = []
-        self.channel.basic_consume(self.queue, lambda ch, method, properties, body: self.received.append(
-            _parse(method.routing_key, properties, body)), auto_ack=True)
+        self.channel.basic_consume(
+            self.queue,
+            lambda ch, method, properties, body: self.received.append(_parse(method.routing_key, properties, body)),
+            auto_ack=True,
+        )
 
     def collect(self, count: int, timeout: float = 30, distinct: bool = True) -> list[Received]:
         """Wait until ``count`` different events (or messages, when not ``distinct``) arrived, or
@@ -80,7 +86,7 @@ class RabbitConsumer:
             if self.connection.is_open:
                 self.connection.close()
 
-    def __enter__(self) -> "RabbitConsumer":
+    def __enter__(self) -> RabbitConsumer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -89,8 +95,9 @@ class RabbitConsumer:
 
 def _parse(routing_key: str, properties: Any, body: bytes) -> Received:
     headers = dict(properties.headers or {})
-    message = rabbitmq.RabbitMQMessage(headers={k: str(v) for k, v in headers.items()},
-                                       content_type=properties.content_type, body=body)
+    message = rabbitmq.RabbitMQMessage(
+        headers={k: str(v) for k, v in headers.items()}, content_type=properties.content_type, body=body
+    )
     event = rabbitmq.from_rabbitmq(message, JSONFormat())
     return Received(routing_key, headers, properties.content_type, body, event)
 
@@ -113,7 +120,9 @@ def assert_complete_and_ordered(received: list[Any], expected_ids: set[int]) -> 
     (a re-publish after a lost confirm or a crash repeats events, never reorders new ones);
     how many duplicates arrived."""
     ids = [int(r.id.removeprefix("evt_")) for r in received]
-    assert set(ids) == expected_ids, f"missing {sorted(expected_ids - set(ids))[:10]}, extra {sorted(set(ids) - expected_ids)[:10]}"
+    assert set(ids) == expected_ids, (
+        f"missing {sorted(expected_ids - set(ids))[:10]}, extra {sorted(set(ids) - expected_ids)[:10]}"
+    )
     for key, got in per_key(received).items():
         first_seen = list(dict.fromkeys(got))
         assert first_seen == sorted(first_seen), f"key {key}: out of order {first_seen}"
@@ -130,6 +139,7 @@ NATS_URL, MQTT_HOST, MQTT_PORT = "nats://127.0.0.1:4222", "127.0.0.1", 1883
 def _from_headers(subject: str, headers: dict[str, str], body: bytes) -> Received:
     """A CloudEvent carried with HTTP-binding headers (binary) or as a JSON document (structured)."""
     from cloudevents.core.bindings.http import HTTPMessage, from_http
+
     lowered = {k.lower(): v for k, v in headers.items()}
     event = from_http(HTTPMessage(headers=lowered, body=body), JSONFormat())
     return Received(subject, lowered, lowered.get("content-type"), body, event)
@@ -140,16 +150,18 @@ class NatsConsumer:
 
     def __init__(self, prefix: str) -> None:
         import asyncio
+
         self.prefix, self.stream = prefix, prefix.replace("-", "_")
         self.loop = asyncio.new_event_loop()
         self.received: list[Received] = []
         try:
             self.loop.run_until_complete(self._start())
-        except Exception as exc:        # noqa: BLE001 - the reason goes into the message
+        except Exception as exc:  # noqa: BLE001 - the reason goes into the message
             unavailable(f"NATS JetStream on {NATS_URL} is not reachable: {exc!r}", "CI tests the sinks")
 
     async def _start(self) -> None:
         import nats
+
         self.client = await nats.connect(NATS_URL, connect_timeout=3, allow_reconnect=False)
         self.js = self.client.jetstream()
         await self.js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
@@ -157,11 +169,12 @@ class NatsConsumer:
 
     async def _collect(self, count: int, timeout: float) -> None:
         import nats.errors
+
         deadline = time.monotonic() + timeout
         while unique(self.received) < count and time.monotonic() < deadline:
             try:
                 messages = await self.sub.fetch(500, timeout=0.5)
-            except (nats.errors.TimeoutError, TimeoutError):     # nothing came within the wait
+            except (nats.errors.TimeoutError, TimeoutError):  # nothing came within the wait
                 continue
             for m in messages:
                 self.received.append(_from_headers(m.subject, dict(m.headers or {}), m.data))
@@ -175,10 +188,11 @@ class NatsConsumer:
         async def stop() -> None:
             await self.js.delete_stream(self.stream)
             await self.client.close()
+
         self.loop.run_until_complete(stop())
         self.loop.close()
 
-    def __enter__(self) -> "NatsConsumer":
+    def __enter__(self) -> NatsConsumer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -192,6 +206,7 @@ class MqttConsumer:
         import threading
 
         import paho.mqtt.client as mqtt
+
         self.received: list[Received] = []
         self._arrived = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=prefix, protocol=mqtt.MQTTv5)
@@ -223,7 +238,7 @@ class MqttConsumer:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def __enter__(self) -> "MqttConsumer":
+    def __enter__(self) -> MqttConsumer:
         return self
 
     def __exit__(self, *exc: Any) -> None:

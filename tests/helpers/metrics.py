@@ -1,4 +1,5 @@
 """Reading ``/metrics`` in tests."""
+
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -10,9 +11,11 @@ def scrape(client) -> dict[tuple, float]:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True))
-            for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for s in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float:

@@ -3,6 +3,7 @@
 Both listen on a free 127.0.0.1 port, are waited for until they answer, and are
 stopped by the context manager that started them, whatever the test did.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from werkzeug.serving import make_server
 
@@ -91,13 +92,26 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> int:
 
 
 @contextmanager
-def serve_process(argv: Sequence[str], port: int, log_path: Path, *, env: dict[str, str] | None = None,
-                  cwd: str | Path | None = None, ready_path: str = "/healthz",
-                  timeout: float = 30) -> Iterator[Server]:
+def serve_process(
+    argv: Sequence[str],
+    port: int,
+    log_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    ready_path: str = "/healthz",
+    timeout: float = 30,
+) -> Iterator[Server]:
     """Run ``argv`` (which must listen on ``port``), yield once it answers, then stop it."""
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(list(argv), cwd=cwd, env={**os.environ, **(env or {})},
-                                   stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     server = Server(f"http://{HOST}:{port}", process, log_path)
     try:
         _wait_until_answering(server, ready_path, timeout)
@@ -154,7 +168,7 @@ class TcpProxy:
         self._flowing.set()
         # client sockets that sent a request into the silence, and when
         self._silenced: dict[socket.socket, float] = {}
-        self.accepted = 0                               # connections accepted so far
+        self.accepted = 0  # connections accepted so far
         probe = socket.socket()
         probe.bind((HOST, 0))
         self.port = probe.getsockname()[1]
@@ -174,7 +188,7 @@ class TcpProxy:
         listener, self._listener = self._listener, None
         if listener is not None:
             try:
-                listener.shutdown(socket.SHUT_RDWR)     # wakes the thread blocked in accept()
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
             except OSError:
                 pass
             listener.close()
@@ -203,29 +217,30 @@ class TcpProxy:
         than ``for_longer_than`` seconds ago and that it has not closed since."""
         now = time.monotonic()
         with self._lock:
-            return sum(1 for conn, since in self._silenced.items()
-                       if conn.fileno() >= 0 and now - since > for_longer_than)
+            return sum(
+                1 for conn, since in self._silenced.items() if conn.fileno() >= 0 and now - since > for_longer_than
+            )
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
-                return                                  # cut
+                return  # cut
             with self._lock:
                 self._conns.add(client)
                 self.accepted += 1
             threading.Thread(target=self._connect, args=(client,), daemon=True).start()
 
     def _connect(self, client: socket.socket) -> None:
-        self._flowing.wait()                            # a silent link: the connection hangs here
+        self._flowing.wait()  # a silent link: the connection hangs here
         try:
             server = socket.create_connection(self.upstream, timeout=5)
             server.settimeout(None)
         except OSError:
             client.close()
             return
-        for end in (client, server):       # forward small frames at once (Nagle + delayed ACKs: 40 ms stalls)
+        for end in (client, server):  # forward small frames at once (Nagle + delayed ACKs: 40 ms stalls)
             end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
             self._conns.add(server)
@@ -233,8 +248,8 @@ class TcpProxy:
         self._pump(client, server, client)
 
     def _pump(self, src: socket.socket, dst: socket.socket, client: socket.socket | None) -> None:
-        held: list[bytes] = []          # what arrived during a silence, delivered when it ends
-        readable = select.poll()        # (select() cannot watch descriptors past 1023)
+        held: list[bytes] = []  # what arrived during a silence, delivered when it ends
+        readable = select.poll()  # (select() cannot watch descriptors past 1023)
         readable.register(src, select.POLLIN)
         try:
             while True:
@@ -243,9 +258,9 @@ class TcpProxy:
                     held.clear()
                     if client is not None:
                         with self._lock:
-                            self._silenced.pop(client, None)     # delivered: no longer stuck
+                            self._silenced.pop(client, None)  # delivered: no longer stuck
                 if not readable.poll(100):
-                    continue             # keeps reading while silent: a peer that gives up is seen
+                    continue  # keeps reading while silent: a peer that gives up is seen
                 data = src.recv(65536)
                 if not data:
                     break
@@ -264,7 +279,7 @@ class TcpProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-            if client is not None:            # the client closed (or the link was cut)
+            if client is not None:  # the client closed (or the link was cut)
                 with self._lock:
                     self._conns.discard(client)
                 client.close()
@@ -285,6 +300,7 @@ def hanging_server(path: str = "/soap11") -> Iterator[str]:
                 held.append(sock.accept()[0])
             except OSError:
                 continue
+
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:

@@ -5,14 +5,16 @@ registered for its path, answers with a status the test sets (or not at all whil
 stopped), can hold each request for a while (to catch a delivery in flight) and
 notices when one webhook-id arrives while the same id is still being handled.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -24,9 +26,9 @@ class Received:
     path: str
     webhook_id: str
     headers: dict[str, str]
-    payload: Any            # the verified JSON body, None when verification failed
+    payload: Any  # the verified JSON body, None when verification failed
     error: str | None
-    at: float               # arrival time (the answer comes after ``delay``)
+    at: float  # arrival time (the answer comes after ``delay``)
 
 
 class Receiver:
@@ -35,12 +37,12 @@ class Receiver:
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
-        self.secrets: dict[str, str] = {}       # path -> whsec_ secret
+        self.secrets: dict[str, str] = {}  # path -> whsec_ secret
         self.status = 204
-        self.delay = 0.0                        # seconds each request is held before the answer
+        self.delay = 0.0  # seconds each request is held before the answer
         self.received: list[Received] = []
-        self.overlaps: list[str] = []           # ids that arrived while the same id was in flight
-        self.arrived = threading.Event()        # set on each arrival (tests clear it)
+        self.overlaps: list[str] = []  # ids that arrived while the same id was in flight
+        self.arrived = threading.Event()  # set on each arrival (tests clear it)
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -60,11 +62,11 @@ class Receiver:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:       # noqa: N802 - the http.server hook name
+            def do_POST(self) -> None:  # noqa: N802 - the http.server hook name
                 receiver._handle(self)
 
             def log_message(self, *args: Any) -> None:
@@ -83,7 +85,7 @@ class Receiver:
             self._thread.join(10)
             self._server = None
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -116,7 +118,7 @@ class Receiver:
             request.send_response(status)
             request.send_header("Content-Length", "0")
             request.end_headers()
-        except OSError:         # the sender went away (a killed worker): nothing to answer
+        except OSError:  # the sender went away (a killed worker): nothing to answer
             pass
         finally:
             with self._lock:

@@ -1,6 +1,7 @@
 """Auth through the app: every route the app serves (read from the app's URL map and from its
 OpenAPI document, so routes added later are walked too) refuses a request without a key (401)
 and one whose key lacks the scope (403); public routes stay open; keys files and JWTs work."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ import jwt
 import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers.auth import CUSTOMERS_READ, FULL, KEYS, METHODS, UNRELATED, walk_config
-from helpers.backends import crm_config, make_app
 from openapi_spec_validator import validate as validate_openapi
 
+from helpers.auth import CUSTOMERS_READ, FULL, KEYS, METHODS, UNRELATED, walk_config
+from helpers.backends import crm_config, make_app
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from legacy_bridge.security.scopes import hash_key, new_key, resource_of, verb_of
 
@@ -51,11 +52,19 @@ def concrete(template: str) -> str:
 
 def routes(app, client) -> set[tuple[str, str]]:
     """(METHOD, path) of every route: the URL map's and the OpenAPI document's."""
-    found = {(method, concrete(rule.rule)) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-             for method in rule.methods - {"HEAD", "OPTIONS"}}
+    found = {
+        (method, concrete(rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     document = client.get("/openapi.json").get_json()
-    found |= {(method.upper(), concrete(path)) for path, ops in document["paths"].items()
-              for method in ops if method in METHODS}
+    found |= {
+        (method.upper(), concrete(path))
+        for path, ops in document["paths"].items()
+        for method in ops
+        if method in METHODS
+    }
     return found
 
 
@@ -76,16 +85,22 @@ def test_every_route_without_a_key_is_a_401_problem_with_a_challenge(app, client
     wrong = []
     for method, path in protected(app, client):
         response = client.open(path, method=method)
-        if (response.status_code != 401 or response.mimetype != "application/problem+json"
-                or not response.headers.get("WWW-Authenticate", "").startswith("Bearer")):
+        if (
+            response.status_code != 401
+            or response.mimetype != "application/problem+json"
+            or not response.headers.get("WWW-Authenticate", "").startswith("Bearer")
+        ):
             wrong.append((method, path, response.status_code))
     assert wrong == []
 
 
 def test_every_route_with_an_unknown_key_is_a_401(app, client):
-    wrong = [(m, p) for m, p in protected(app, client)
-             for headers in ({"X-API-Key": FULL + "x"}, {"Authorization": "Bearer nope"})
-             if client.open(p, method=m, headers=headers).status_code != 401]
+    wrong = [
+        (m, p)
+        for m, p in protected(app, client)
+        for headers in ({"X-API-Key": FULL + "x"}, {"Authorization": "Bearer nope"})
+        if client.open(p, method=m, headers=headers).status_code != 401
+    ]
     assert wrong == []
 
 
@@ -105,18 +120,33 @@ def test_a_key_with_the_other_verb_only_is_refused_too(app, client, keys_file):
     walked = [(m, p, resource_of(p, base), verb_of(m)) for m, p in protected(app, client)]
     other = {"read": "write", "write": "read"}
     keys = {(r, v): new_key() for _, _, r, v in walked}
-    keys_file.write_text(yaml.safe_dump({"keys": [
-        {"id": f"{r}-{other[v]}", "hash": hash_key(k), "scopes": [f"{r}:{other[v]}"]} for (r, v), k in keys.items()]}))
-    time.sleep(1.1)                      # the service re-reads a changed keys file within a second
-    wrong = [(m, p, s) for m, p, r, v in walked
-             for s in [client.open(p, method=m, headers={"X-API-Key": keys[r, v]}).status_code] if s != 403]
+    keys_file.write_text(
+        yaml.safe_dump(
+            {
+                "keys": [
+                    {"id": f"{r}-{other[v]}", "hash": hash_key(k), "scopes": [f"{r}:{other[v]}"]}
+                    for (r, v), k in keys.items()
+                ]
+            }
+        )
+    )
+    time.sleep(1.1)  # the service re-reads a changed keys file within a second
+    wrong = [
+        (m, p, s)
+        for m, p, r, v in walked
+        for s in [client.open(p, method=m, headers={"X-API-Key": keys[r, v]}).status_code]
+        if s != 403
+    ]
     assert wrong == []
 
 
 def test_a_key_in_scope_passes_on_every_route(app, client):
-    refused = [(m, p, s) for m, p in protected(app, client)
-               for s in [client.open(p, method=m, headers={"Authorization": f"Bearer {FULL}"}).status_code]
-               if s in (401, 403)]
+    refused = [
+        (m, p, s)
+        for m, p in protected(app, client)
+        for s in [client.open(p, method=m, headers={"Authorization": f"Bearer {FULL}"}).status_code]
+        if s in (401, 403)
+    ]
     assert refused == []
 
 
@@ -130,8 +160,7 @@ def test_a_scoped_key_reads_its_resource_only(client):
     assert client.post("/v1/shipments", json={}, headers=headers).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json", "/docs",
-                                  "/docs/assets/swagger-ui.css"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json", "/docs", "/docs/assets/swagger-ui.css"])
 def test_public_routes_need_no_key(client, path):
     assert client.get(path).status_code in (200, 503)
 
@@ -145,8 +174,11 @@ def test_the_openapi_document_declares_the_schemes_scopes_and_401_403(client):
     document = client.get("/openapi.json").get_json()
     validate_openapi(document)
     assert set(document["components"]["securitySchemes"]) == {"apiKey", "bearer"}
-    assert document["components"]["securitySchemes"]["apiKey"] == {"type": "apiKey", "in": "header",
-                                                                  "name": "X-API-Key"}
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
     list_customers = document["paths"]["/v1/customers"]["get"]
     assert list_customers["x-required-scope"] == "customers:read"
     assert {"401", "403"} <= set(list_customers["responses"])
@@ -187,13 +219,21 @@ def test_jwt_bearer_tokens_from_an_identity_provider(sqlite_backend, tmp_path):
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing.public_key()))
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**public, "kid": "idp-1"}]}))
     config = crm_config(sqlite_backend.connection)
-    config["auth"] = {"keys": KEYS, "jwt": {"issuer": "https://idp.test", "audience": "lb",
-                                            "jwks_file": str(tmp_path / "jwks.json")}}
+    config["auth"] = {
+        "keys": KEYS,
+        "jwt": {"issuer": "https://idp.test", "audience": "lb", "jwks_file": str(tmp_path / "jwks.json")},
+    }
     client = make_app(config).test_client()
 
     def bearer(**claims) -> dict:
-        body = {"iss": "https://idp.test", "aud": "lb", "sub": "svc", "exp": int(time.time()) + 60,
-                "scope": "customers:read", **claims}
+        body = {
+            "iss": "https://idp.test",
+            "aud": "lb",
+            "sub": "svc",
+            "exp": int(time.time()) + 60,
+            "scope": "customers:read",
+            **claims,
+        }
         return {"Authorization": "Bearer " + jwt.encode(body, signing, "RS256", headers={"kid": "idp-1"})}
 
     assert client.get("/v1/customers?limit=1", headers=bearer()).status_code == 200

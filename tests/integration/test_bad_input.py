@@ -4,11 +4,13 @@ SQL fragments in values are data (bound parameters: they match nothing); in name
 are refused before any SQL is written.  After each, the legacy table still holds every
 row.  No response carries a stack trace, SQL or the connection string.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import pytest
+
 from helpers.backends import ROWS, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"
@@ -85,8 +87,7 @@ SQL_IN_VALUES = [
 def assert_no_leak(response, backend) -> None:
     """No stack trace, SQL, driver name or connection string in a response."""
     text = response.get_data(as_text=True)
-    for secret in ("Traceback", 'File "', "pyodbc", "SQLExecDirect", "SELECT ", "Driver=",
-                   backend.connection):
+    for secret in ("Traceback", 'File "', "pyodbc", "SQLExecDirect", "SELECT ", "Driver=", backend.connection):
         assert secret not in text
 
 
@@ -125,7 +126,7 @@ def _cursor(client) -> str:
 
 
 def _flip(text: str, index: int) -> str:
-    return text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1:]
+    return text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1 :]
 
 
 @pytest.mark.parametrize("part", ["payload", "signature"])
@@ -142,7 +143,7 @@ def test_a_tampered_cursor_is_a_400(client, backend, part):
 @pytest.mark.parametrize("cut", [1, 5, 0.5])
 def test_a_truncated_cursor_is_a_400(client, backend, cut):
     cursor = _cursor(client)
-    truncated = cursor[:-cut] if isinstance(cut, int) else cursor[:int(len(cursor) * cut)]
+    truncated = cursor[:-cut] if isinstance(cut, int) else cursor[: int(len(cursor) * cut)]
     assert_problem(get(client, [("limit", "5"), ("cursor", truncated)]), backend, "cursor", "invalid-cursor")
 
 
@@ -170,16 +171,21 @@ def test_sql_in_a_value_is_data_that_matches_nothing(client, backend, name, valu
     response = get(client, [(name, value)])
     assert response.status_code == 200
     data = response.get_json()["data"]
-    if name == "state[ne]":      # a bound value no state equals: every row, none dropped
+    if name == "state[ne]":  # a bound value no state equals: every row, none dropped
         assert len(data) == 100 and response.get_json()["next"]
     else:
         assert data == []
     assert row_count(backend) == ROWS
 
 
-@pytest.mark.parametrize("path, parameter", [("/v1/order-lines/3/2 OR 1=1", "line_no"),
-                                             ("/v1/order-lines/3;DROP TABLE x/1", "order_no"),
-                                             ("/v1/customers/abc", "id")])
+@pytest.mark.parametrize(
+    "path, parameter",
+    [
+        ("/v1/order-lines/3/2 OR 1=1", "line_no"),
+        ("/v1/order-lines/3;DROP TABLE x/1", "order_no"),
+        ("/v1/customers/abc", "id"),
+    ],
+)
 def test_a_key_that_does_not_parse_is_a_400_and_sql_in_it_is_never_run(client, backend, path, parameter):
     assert_problem(client.get(path), backend, parameter, "invalid-parameter")
     assert row_count(backend) == ROWS

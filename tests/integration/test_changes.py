@@ -1,14 +1,15 @@
 """Change feed: snapshot diffs on a table without a timestamp, on every ODBC backend;
 the feed's cursor; concurrent scans; the state store on PostgreSQL."""
+
 from __future__ import annotations
 
 import threading
 import uuid
 
 import pytest
-from helpers.backends import Backend, backend_named, make_app, reachable, unavailable
 from sqlalchemy import create_engine, text
 
+from helpers.backends import Backend, backend_named, make_app, reachable, unavailable
 from legacy_bridge.events.changes import KeyOrderError, Scanner
 
 TABLE = "LB_CHG_ITEM"
@@ -22,9 +23,11 @@ def item_row(n: int, version: int = 0) -> tuple:
 def create_items(b: Backend, rows: int = ROWS) -> None:
     """A legacy table with a composite key and no update timestamp."""
     b.drop("TABLE", TABLE)
-    b.execute(f"CREATE TABLE {b.q(TABLE)} ({b.q('RGN')} CHAR(3) NOT NULL, {b.q('ITM_NO')} INTEGER NOT NULL, "
-              f"{b.q('ITM_DS')} CHAR(30) NOT NULL, {b.q('QTY')} INTEGER NOT NULL, "
-              f"PRIMARY KEY ({b.q('RGN')}, {b.q('ITM_NO')}))")
+    b.execute(
+        f"CREATE TABLE {b.q(TABLE)} ({b.q('RGN')} CHAR(3) NOT NULL, {b.q('ITM_NO')} INTEGER NOT NULL, "
+        f"{b.q('ITM_DS')} CHAR(30) NOT NULL, {b.q('QTY')} INTEGER NOT NULL, "
+        f"PRIMARY KEY ({b.q('RGN')}, {b.q('ITM_NO')}))"
+    )
     b.executemany(f"INSERT INTO {b.q(TABLE)} VALUES (?, ?, ?, ?)", [item_row(n) for n in range(1, rows + 1)])
 
 
@@ -32,13 +35,20 @@ def items_config(b: Backend, state: str, **changes) -> dict:
     return {
         "service": {"secret": "test-secret", "state": state},
         "sources": {"crm": {"kind": "odbc", "connection": b.connection, "timeout": "5s"}},
-        "resources": {"items": {
-            "source": "crm", "table": TABLE, "key": ["region", "item_no"],
-            "changes": {"mode": "snapshot", "every": 0, **changes},
-            "fields": {"region": {"column": "RGN", "converter": "trim"},
-                       "item_no": {"column": "ITM_NO", "converter": "int"},
-                       "description": {"column": "ITM_DS", "converter": "trim"},
-                       "quantity": {"column": "QTY", "converter": "int"}}}},
+        "resources": {
+            "items": {
+                "source": "crm",
+                "table": TABLE,
+                "key": ["region", "item_no"],
+                "changes": {"mode": "snapshot", "every": 0, **changes},
+                "fields": {
+                    "region": {"column": "RGN", "converter": "trim"},
+                    "item_no": {"column": "ITM_NO", "converter": "int"},
+                    "description": {"column": "ITM_DS", "converter": "trim"},
+                    "quantity": {"column": "QTY", "converter": "int"},
+                },
+            }
+        },
     }
 
 
@@ -50,9 +60,8 @@ def mutate(b: Backend) -> dict[str, set]:
         b.execute(f"UPDATE {t} SET {q('QTY')} = ? WHERE {q('RGN')} = ? AND {q('ITM_NO')} = ?", -n, item_row(n)[0], n)
     for n in (1, 200):
         b.execute(f"DELETE FROM {t} WHERE {q('RGN')} = ? AND {q('ITM_NO')} = ?", item_row(n)[0], n)
-    key = lambda n: (item_row(n)[0], n)     # noqa: E731
-    return {"created": {key(90001), key(90002)}, "updated": {key(5), key(100), key(250)},
-            "deleted": {key(1), key(200)}}
+    key = lambda n: (item_row(n)[0], n)  # noqa: E731
+    return {"created": {key(90001), key(90002)}, "updated": {key(5), key(100), key(250)}, "deleted": {key(1), key(200)}}
 
 
 def walk(client, limit: int = 3, cursor: str | None = None) -> tuple[list[dict], str]:
@@ -104,7 +113,7 @@ def test_snapshot_diff_reports_inserts_updates_and_deletes_of_a_table_without_ti
 def test_the_cursor_resumes_exactly_after_the_last_event_seen(items):
     backend, app = items
     client = app.test_client()
-    _, cursor = walk(client)                  # the baseline
+    _, cursor = walk(client)  # the baseline
     mutate(backend)
     part = client.get(f"/v1/items/changes?limit=4&cursor={cursor}").get_json()
     assert len(part["data"]) == 4
@@ -129,6 +138,7 @@ def test_two_scans_at_once_emit_each_change_once(backend, tmp_path):
     def run() -> None:
         start.wait()
         results.append(Scanner(store, resource).scan())
+
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
         t.start()
@@ -151,13 +161,20 @@ def test_a_collation_that_is_not_binary_stops_the_scan_instead_of_false_deletion
     b.execute("CREATE TABLE `LB_CHG_CI` (`CD` VARCHAR(5) NOT NULL PRIMARY KEY, `N` INTEGER NOT NULL)")
     b.executemany("INSERT INTO `LB_CHG_CI` VALUES (?, ?)", [("a", 1), ("b", 2), ("C", 3)])
     config = items_config(b, f"sqlite:///{tmp_path}/state.db")
-    config["resources"] = {"codes": {"source": "crm", "table": "LB_CHG_CI", "key": ["code"], "changes": {},
-                                     "fields": {"code": "CD", "n": {"column": "N", "converter": "int"}}}}
+    config["resources"] = {
+        "codes": {
+            "source": "crm",
+            "table": "LB_CHG_CI",
+            "key": ["code"],
+            "changes": {},
+            "fields": {"code": "CD", "n": {"column": "N", "converter": "int"}},
+        }
+    }
     app = make_app(config)
     scanner = Scanner(app.extensions["legacy_bridge.state"], app.extensions["legacy_bridge"].resources["codes"])
     with pytest.raises(KeyOrderError):
         scanner.scan()
-    assert not scanner.state()["lock_owner"]      # the lease is given back
+    assert not scanner.state()["lock_owner"]  # the lease is given back
     b.drop("TABLE", "LB_CHG_CI")
 
 
@@ -204,16 +221,29 @@ def test_watermark_feed_reports_rows_written_after_the_last_watermark(backend, t
     q, table = backend.q, "LB_CHG_WM"
     ts = backend.types["ts"]
     backend.drop("TABLE", table)
-    backend.execute(f"CREATE TABLE {q(table)} ({q('NO')} INTEGER NOT NULL PRIMARY KEY, "
-                    f"{q('QTY')} INTEGER NOT NULL, {q('UPD_TS')} {ts} NOT NULL)")
+    backend.execute(
+        f"CREATE TABLE {q(table)} ({q('NO')} INTEGER NOT NULL PRIMARY KEY, "
+        f"{q('QTY')} INTEGER NOT NULL, {q('UPD_TS')} {ts} NOT NULL)"
+    )
     stamp = (lambda s: s) if backend.name != "sqlite" else (lambda s: s + ".000000")
-    backend.executemany(f"INSERT INTO {q(table)} VALUES (?, ?, ?)",
-                        [(n, n, stamp(f"2020-01-01 00:00:{n:02d}")) for n in range(1, 41)])
+    backend.executemany(
+        f"INSERT INTO {q(table)} VALUES (?, ?, ?)", [(n, n, stamp(f"2020-01-01 00:00:{n:02d}")) for n in range(1, 41)]
+    )
     config = items_config(backend, f"sqlite:///{tmp_path}/state.db")
-    config["resources"] = {"stock": {
-        "source": "crm", "table": table, "key": ["no"], "watermark": "updated_at", "changes": {"every": 0},
-        "fields": {"no": {"column": "NO", "converter": "int"}, "quantity": {"column": "QTY", "converter": "int"},
-                   "updated_at": {"column": "UPD_TS", "converter": "timestamp"}}}}
+    config["resources"] = {
+        "stock": {
+            "source": "crm",
+            "table": table,
+            "key": ["no"],
+            "watermark": "updated_at",
+            "changes": {"every": 0},
+            "fields": {
+                "no": {"column": "NO", "converter": "int"},
+                "quantity": {"column": "QTY", "converter": "int"},
+                "updated_at": {"column": "UPD_TS", "converter": "timestamp"},
+            },
+        }
+    }
     app = make_app(config)
     client = app.test_client()
     first = client.get("/v1/stock/changes").get_json()
@@ -223,8 +253,11 @@ def test_watermark_feed_reports_rows_written_after_the_last_watermark(backend, t
     backend.execute(f"INSERT INTO {q(table)} VALUES (9001, 1, ?)", later)
     body = client.get("/v1/stock/changes").get_json()
     assert body["scan"]["rows"] == 3
-    assert sorted((e["kind"], e["key"]["no"]) for e in body["data"]) == [("created", 9001), ("updated", 3),
-                                                                        ("updated", 4)]
+    assert sorted((e["kind"], e["key"]["no"]) for e in body["data"]) == [
+        ("created", 9001),
+        ("updated", 3),
+        ("updated", 4),
+    ]
     assert next(e for e in body["data"] if e["key"]["no"] == 3)["record"]["quantity"] == 0
     again = client.get(f"/v1/stock/changes?cursor={body['next']}").get_json()
     assert again["data"] == [] and again["scan"]["rows"] == 0
@@ -237,6 +270,7 @@ def test_the_scan_command_runs_the_baseline_then_reports_the_changes(sqlite_back
     from click.testing import CliRunner
 
     from legacy_bridge.cli import main
+
     create_items(sqlite_backend)
     config = tmp_path / "lb.yaml"
     config.write_text(yaml.safe_dump(items_config(sqlite_backend, f"sqlite:///{tmp_path}/state.db")))

@@ -4,6 +4,7 @@ Inputs and expected outputs are in ../shared/testdata/cobol (see its SOURCES.md 
 options each expected file assumes): JRecord's DTAR020 (CSV) and Cobrix's test1, test19 and
 test40 (Spark JSON lines, reshaped here from our flat tuples by ``cobrix_json``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,14 +13,9 @@ import struct
 from decimal import Decimal
 
 import pytest
+
 from helpers.backends import SHARED_TESTDATA
-from legacy_bridge.drivers.flatfile.copybook import (
-    Layout,
-    RecordError,
-    iter_records,
-    make_decoder,
-    parse_copybook,
-)
+from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, iter_records, make_decoder, parse_copybook
 
 COBOL = SHARED_TESTDATA / "cobol"
 DTAR = COBOL / "cobol-to-csv" / "Examples"
@@ -95,13 +91,13 @@ def test_dtar020_all_379_rows_equal_jrecord_csv():
         header, *expected = list(csv.reader(f, delimiter="\t"))
     assert layout.columns == header
     assert len(rows) == len(expected) == 379
-    assert [[str(v) for v in row] for row in rows] == expected          # 19.00 stays 19.00
+    assert [[str(v) for v in row] for row in rows] == expected  # 19.00 stays 19.00
     assert rows[1] == ("69684558", 20, 40118, 280, -1, Decimal("-19.00"))
 
 
 def test_cobrix_test1_occurs_depending_on_comp3_comp_redefines():
     layout = parse_copybook((COBRIX / "test1_copybook.cob").read_text())
-    assert layout.record_length == 2202       # the ODO array occupies its maximum, 80 x 27
+    assert layout.record_length == 2202  # the ODO array occupies its maximum, 80 x 27
     # COMPANY-ID-STR is PIC X over packed bytes: lenient mode reads its control bytes as spaces
     with pytest.raises(RecordError) as err:
         _read(layout, COBRIX / "test1_data" / "example.bin", trim="both")
@@ -112,7 +108,8 @@ def test_cobrix_test1_occurs_depending_on_comp3_comp_redefines():
     for i, (row, exp) in enumerate(zip(rows, expected)):
         assert differences(exp, cobrix_json(layout, row)) == [], f"record {i}"
     assert [r[layout.columns.index("NUMBER_OF_ACCTS")] for r in rows] == [
-        len(e["METADATA"]["ACCOUNT"]["ACCOUNT_DETAIL"]) for e in expected]
+        len(e["METADATA"]["ACCOUNT"]["ACCOUNT_DETAIL"]) for e in expected
+    ]
 
 
 def test_cobrix_test19_display_numbers_with_implied_and_explicit_points():
@@ -121,7 +118,7 @@ def test_cobrix_test19_display_numbers_with_implied_and_explicit_points():
     expected = _expected(COBRIX / "test19_display_num_expected" / "test19.txt")
     assert len(rows) == len(expected) == 7
     for i, (row, exp) in enumerate(zip(rows, expected)):
-        got = {"File_Id": 0, "Record_Id": i, **cobrix_json(layout, row)}   # generate_record_id
+        got = {"File_Id": 0, "Record_Id": i, **cobrix_json(layout, row)}  # generate_record_id
         if i == 5:
             # All-space numerics are "no value" here; Cobrix with improved_null_detection=false
             # agrees for PIC 9(8) but reads the all-space PIC 9(8)V9(2) as 0.00.
@@ -139,9 +136,12 @@ def test_cobrix_test40_every_numeric_type_first_20_by_id():
     layout = parse_copybook((COBRIX / "test40_copybook.cob").read_text())
     assert layout.record_length == 1493
     layout_txt = (COBRIX / "test40_expected" / "test40_layout.txt").read_text().splitlines()
-    starts = {p[1]: (int(p[-3]), int(p[-1])) for p in (ln.split() for ln in layout_txt)
-              if len(p) >= 5 and p[0] == "10" and p[-1].isdigit()}
-    for f in layout.fields:                   # offsets and lengths agree with Cobrix's layout
+    starts = {
+        p[1]: (int(p[-3]), int(p[-1]))
+        for p in (ln.split() for ln in layout_txt)
+        if len(p) >= 5 and p[0] == "10" and p[-1].isdigit()
+    }
+    for f in layout.fields:  # offsets and lengths agree with Cobrix's layout
         assert (f.offset + 1, f.length) == starts[f.name], f.name
     # strict decoding succeeds on all 100 records (strict_sign_overpunching, pedantic)
     rows = _read(layout, COBRIX / "test40_data" / "example.dat", floating_point="ieee", trim="both")

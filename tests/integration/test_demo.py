@@ -1,5 +1,6 @@
 """The demo: its legacy CRM has every legacy trait, its config validates, its app
 answers the URLs it prints, and ``legacy-bridge demo`` serves them on a real port."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load
 from legacy_bridge.demo.crm import build, curl_lines, event_lines, sample_urls
+from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
 
@@ -78,7 +79,7 @@ def test_demo_app_answers_the_three_printed_urls(demo, client):
     limits = [row["credit_limit"] for row in page1["data"] + page2["data"]]
     assert [float(x) for x in limits] == sorted((float(x) for x in limits), reverse=True)
     assert not {r["id"] for r in page1["data"]} & {r["id"] for r in page2["data"]}
-    assert record["name"] == "Björk & Søn GmbH"          # cp1252 in the file, UTF-8 on the wire
+    assert record["name"] == "Björk & Søn GmbH"  # cp1252 in the file, UTF-8 on the wire
     assert responses[1].headers["ETag"]
 
 
@@ -126,9 +127,12 @@ def test_demo_command_serves_with_gunicorn_on_its_port_until_terminated(tmp_path
     port = _free_port()
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([CLI, "demo", "--dir", str(tmp_path / "data"), "--port", str(port),
-                                    "--tms-port", "0", "--broker", "none"],
-                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [CLI, "demo", "--dir", str(tmp_path / "data"), "--port", str(port), "--tms-port", "0", "--broker", "none"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:

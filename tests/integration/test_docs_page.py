@@ -1,4 +1,5 @@
 """/docs in a real headless Chromium: Swagger UI from local assets, no console error, no request off 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from helpers.backends import crm_config, make_app, unavailable
 from helpers.servers import HOST, get, serve_app
 
@@ -40,13 +42,23 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--disable-quic", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-quic",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=Service(str(CHROMEDRIVER), log_output=str(tmp_path / "chromedriver.log")), options=options
+    )
     driver.set_page_load_timeout(WAIT)
     try:
         yield driver
@@ -80,8 +92,16 @@ def test_docs_page_lists_the_operations_of_every_resource(browser, server):
 
     _open_docs(browser, server)
     paths = {e.get_attribute("data-path") for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
-    assert {"/v1/customers", "/v1/customers/{id}", "/v1/order-lines", "/v1/order-lines/{order_no}/{line_no}",
-            "/v1/active-customers", "/v1/active-customers/{id}", "/healthz", "/readyz"} <= paths
+    assert {
+        "/v1/customers",
+        "/v1/customers/{id}",
+        "/v1/order-lines",
+        "/v1/order-lines/{order_no}/{line_no}",
+        "/v1/active-customers",
+        "/v1/active-customers/{id}",
+        "/healthz",
+        "/readyz",
+    } <= paths
     summaries = {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-description")}
     assert {"List customers", "List order-lines", "One of customers by key"} <= summaries
     assert "legacy-bridge" in browser.find_element(By.CSS_SELECTOR, ".info .title").text
@@ -103,8 +123,11 @@ def test_docs_page_runs_a_request_against_the_live_service(browser, server):
     limit.clear()
     limit.send_keys("2")
     operation.find_element(By.CSS_SELECTOR, ".execute").click()
-    status = wait.until(ec.visibility_of_element_located(
-        (By.CSS_SELECTOR, '.opblock[id$="list_customers"] .live-responses-table tr.response .response-col_status')))
+    status = wait.until(
+        ec.visibility_of_element_located(
+            (By.CSS_SELECTOR, '.opblock[id$="list_customers"] .live-responses-table tr.response .response-col_status')
+        )
+    )
     assert status.text.strip().startswith("200")
     body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
     assert '"CUSTOMER 0001"' in body and '"next"' in body
@@ -127,7 +150,7 @@ def test_docs_page_never_leaves_the_machine(browser, server):
     assert network and {(u.scheme, u.hostname) for u in network} == {("http", HOST)}
     for element in browser.find_elements(By.CSS_SELECTOR, "script[src], link[href]"):
         reference = element.get_attribute("outerHTML")
-        assert 'src="/' in reference or 'href="/' in reference, reference   # served from here, relative
+        assert 'src="/' in reference or 'href="/' in reference, reference  # served from here, relative
 
 
 def test_docs_page_tells_the_browser_to_load_nothing_from_elsewhere(server):
@@ -136,8 +159,8 @@ def test_docs_page_tells_the_browser_to_load_nothing_from_elsewhere(server):
     policy = headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src 'self' 'nonce-" in policy
     nonce = policy.split("'nonce-")[1].split("'")[0]
-    assert f'nonce="{nonce}"'.encode() in body                    # the one inline script is allowed
-    assert get(server.url + "/docs")[1]["Content-Security-Policy"] != policy   # fresh nonce per page
+    assert f'nonce="{nonce}"'.encode() in body  # the one inline script is allowed
+    assert get(server.url + "/docs")[1]["Content-Security-Policy"] != policy  # fresh nonce per page
 
 
 def test_docs_assets_are_served_locally_and_nothing_else_is(server):

@@ -4,6 +4,7 @@ The bytes are written with the sqlite3 module as ``CAST(x'..' AS TEXT)``, so the
 holds exactly what a legacy Windows application wrote, including 0x81, a byte cp1252
 leaves undefined: that one reads as U+FFFD, never as a 500.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ import sqlite3
 from urllib.parse import quote
 
 import pytest
+
 from helpers.backends import make_app
 
 TABLE = "LGCY_NOTE_1252"
@@ -33,12 +35,15 @@ def notes_db(sqlite_backend):
     """The legacy table, raw bytes and CHAR(30) padding included."""
     with sqlite3.connect(_database(sqlite_backend)) as db:
         db.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        db.execute(f"CREATE TABLE {TABLE} (NOTE_NO INTEGER NOT NULL PRIMARY KEY, NOTE_TX CHAR(30) NOT NULL,"
-                   " NOTE_VC VARCHAR(30))")
+        db.execute(
+            f"CREATE TABLE {TABLE} (NOTE_NO INTEGER NOT NULL PRIMARY KEY, NOTE_TX CHAR(30) NOT NULL,"
+            " NOTE_VC VARCHAR(30))"
+        )
         for key, raw, _ in NOTES:
             padded = raw.ljust(30)
-            db.execute(f"INSERT INTO {TABLE} VALUES (?, CAST(x'{padded.hex()}' AS TEXT), "
-                       f"CAST(x'{raw.hex()}' AS TEXT))", (key,))
+            db.execute(
+                f"INSERT INTO {TABLE} VALUES (?, CAST(x'{padded.hex()}' AS TEXT), CAST(x'{raw.hex()}' AS TEXT))", (key,)
+            )
     return sqlite_backend
 
 
@@ -46,11 +51,18 @@ def _client(backend, **source):
     config = {
         "service": {"secret": "encoding-secret"},
         "sources": {"legacy": {"kind": "odbc", "connection": backend.connection, **source}},
-        "resources": {"notes": {
-            "source": "legacy", "table": TABLE, "key": ["no"],
-            "fields": {"no": {"column": "NOTE_NO", "converter": "int"},
-                       "text": {"column": "NOTE_TX", "converter": "trim", "filter": True},
-                       "short": {"column": "NOTE_VC"}}}},
+        "resources": {
+            "notes": {
+                "source": "legacy",
+                "table": TABLE,
+                "key": ["no"],
+                "fields": {
+                    "no": {"column": "NOTE_NO", "converter": "int"},
+                    "text": {"column": "NOTE_TX", "converter": "trim", "filter": True},
+                    "short": {"column": "NOTE_VC"},
+                },
+            }
+        },
     }
     return make_app(config)
 
@@ -72,7 +84,7 @@ def test_the_raw_bytes_are_really_cp1252_in_the_file(notes_db):
 def test_list_decodes_cp1252_and_undefined_bytes_become_replacement_characters(cp1252):
     response = cp1252.get("/v1/notes")
     assert response.status_code == 200
-    assert response.get_data().decode("utf-8")         # strict UTF-8 on the wire
+    assert response.get_data().decode("utf-8")  # strict UTF-8 on the wire
     assert response.get_json()["data"] == [{"no": k, "text": text, "short": text} for k, _, text in NOTES]
 
 

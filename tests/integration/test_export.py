@@ -1,5 +1,6 @@
 """Streamed exports: the /export route and Accept on the list route, formats, filters,
 gzip, and errors before and after the first byte."""
+
 from __future__ import annotations
 
 import csv
@@ -8,8 +9,8 @@ import io
 import json
 
 import pytest
-from helpers.backends import ROWS, crm_config, customer_record, make_app
 
+from helpers.backends import ROWS, crm_config, customer_record, make_app
 from legacy_bridge.errors import SourceUnavailable
 
 NDJSON = "application/x-ndjson"
@@ -37,8 +38,10 @@ def test_accept_ndjson_or_csv_on_the_list_route_streams_an_export(client):
     assert text.data.decode().split("\r\n")[:3] == ["id,state", "4,MA", "8,MA"]
 
 
-@pytest.mark.parametrize("accept", ["*/*", "application/json", "text/html,application/xhtml+xml,*/*;q=0.8",
-                                    "application/json, text/csv;q=0.5"])
+@pytest.mark.parametrize(
+    "accept",
+    ["*/*", "application/json", "text/html,application/xhtml+xml,*/*;q=0.8", "application/json, text/csv;q=0.5"],
+)
 def test_accept_that_does_not_prefer_an_export_gets_a_json_page(client, accept):
     response = client.get("/v1/customers?limit=2", headers={"Accept": accept})
     assert response.headers["Content-Type"] == "application/json"
@@ -46,22 +49,26 @@ def test_accept_that_does_not_prefer_an_export_gets_a_json_page(client, accept):
 
 
 def test_an_export_honours_filters_fields_and_sort(client):
-    response = client.get("/v1/customers/export?format=csv&fields=id,credit_limit,opened_on"
-                          "&credit_limit[gte]=100&active=true&sort=-credit_limit")
+    response = client.get(
+        "/v1/customers/export?format=csv&fields=id,credit_limit,opened_on"
+        "&credit_limit[gte]=100&active=true&sort=-credit_limit"
+    )
     rows = list(csv.reader(io.StringIO(response.data.decode(), newline="")))
-    expected = sorted((customer_record(n) for n in range(1, ROWS + 1)),
-                      key=lambda r: (-float(r["credit_limit"]), r["id"]))
+    expected = sorted(
+        (customer_record(n) for n in range(1, ROWS + 1)), key=lambda r: (-float(r["credit_limit"]), r["id"])
+    )
     expected = [r for r in expected if float(r["credit_limit"]) >= 100 and r["active"]]
     assert rows[0] == ["id", "credit_limit", "opened_on"]
     assert rows[1:] == [[str(r["id"]), r["credit_limit"], r["opened_on"] or ""] for r in expected]
 
 
 def test_csv_cells_are_iso_dates_true_false_and_empty_for_null(client):
-    rows = list(csv.reader(io.StringIO(client.get("/v1/customers/export?format=csv&id[in]=10,11")
-                                       .data.decode(), newline="")))
+    rows = list(
+        csv.reader(io.StringIO(client.get("/v1/customers/export?format=csv&id[in]=10,11").data.decode(), newline=""))
+    )
     header = rows[0]
     ten, eleven = (dict(zip(header, r)) for r in rows[1:])
-    assert ten["opened_on"] == "" and ten["active"] == "true"          # legacy 0 date: null
+    assert ten["opened_on"] == "" and ten["active"] == "true"  # legacy 0 date: null
     assert eleven["updated_at"] == customer_record(11)["updated_at"]
     assert eleven["active"] == ("true" if customer_record(11)["active"] else "false")
 
@@ -75,10 +82,17 @@ def test_an_export_is_gzipped_as_it_streams_when_the_client_accepts_it(client):
     assert "Content-Encoding" not in plain.headers
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("format=xml", "format"), ("format=csv&limit=10", "limit"), ("format=csv&cursor=abc", "cursor"),
-    ("format=csv&nope=1", "nope"), ("format=csv&fields=id,bogus", "fields"),
-    ("format=csv&updated_since=2020-01-01", "updated_since")])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("format=xml", "format"),
+        ("format=csv&limit=10", "limit"),
+        ("format=csv&cursor=abc", "cursor"),
+        ("format=csv&nope=1", "nope"),
+        ("format=csv&fields=id,bogus", "fields"),
+        ("format=csv&updated_since=2020-01-01", "updated_since"),
+    ],
+)
 def test_a_bad_export_request_is_a_problem_before_any_byte(client, query, parameter):
     response = client.get(f"/v1/customers/export?{query}")
     assert response.status_code == 400
@@ -87,8 +101,9 @@ def test_a_bad_export_request_is_a_problem_before_any_byte(client, query, parame
 
 
 def test_a_source_down_at_the_start_is_a_503_problem_not_a_broken_stream():
-    app = make_app(crm_config("Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=x",
-                              connect_timeout="1s"))
+    app = make_app(
+        crm_config("Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=x", connect_timeout="1s")
+    )
     try:
         response = app.test_client().get("/v1/customers/export?format=csv")
         assert response.status_code == 503
@@ -112,6 +127,7 @@ def failing_after(sqlite_backend, mocker):
             if n == 1500:
                 raise SourceUnavailable("source 'crm' cannot be reached", "crm", "08S01")
             yield row
+
     mocker.patch.object(driver, "fetch", fetch)
     yield app
     app.extensions["legacy_bridge"].close()
@@ -119,7 +135,7 @@ def failing_after(sqlite_backend, mocker):
 
 def test_an_ndjson_export_broken_mid_stream_ends_with_an_error_line(failing_after, caplog):
     response = failing_after.test_client().get("/v1/customers/export?format=ndjson")
-    assert response.status_code == 200                    # the status line went out long ago
+    assert response.status_code == 200  # the status line went out long ago
     lines = _lines(response.data)
     assert 0 < len(lines) <= 1501
     assert lines[-1]["error"]["type"].endswith("source-unavailable")

@@ -6,6 +6,7 @@ the test, stands between the app and 127.0.0.1:5432.  Cutting it closes its list
 and every open connection (what clients see when a database restarts); restoring it
 listens again on the same port.
 """
+
 from __future__ import annotations
 
 import threading
@@ -13,6 +14,7 @@ import time
 
 import pyodbc
 import pytest
+
 from helpers.backends import PG, crm_config, make_app, unavailable
 from helpers.servers import HOST, TcpProxy
 
@@ -36,24 +38,31 @@ def pg_table():
 
 
 def _config(pg_connection: str, sqlite_connection: str) -> dict:
-    config = crm_config(sqlite_connection)                  # "crm": SQLite, must keep serving
-    config["sources"]["pg"] = {"kind": "odbc", "connection": pg_connection, "timeout": "2s",
-                               "connect_timeout": "2s", "retries": {"attempts": 2, "backoff": "50ms"},
-                               "breaker": {"failures": 3, "cooldown": "1s"}}
+    config = crm_config(sqlite_connection)  # "crm": SQLite, must keep serving
+    config["sources"]["pg"] = {
+        "kind": "odbc",
+        "connection": pg_connection,
+        "timeout": "2s",
+        "connect_timeout": "2s",
+        "retries": {"attempts": 2, "backoff": "50ms"},
+        "breaker": {"failures": 3, "cooldown": "1s"},
+    }
     config["resources"]["pg-customers"] = {
-        "source": "pg", "table": TABLE, "key": ["id"],
-        "fields": {"id": {"column": "CUST_NO", "converter": "int"}, "name": {"column": "CUST_NM", "converter": "trim"}}}
+        "source": "pg",
+        "table": TABLE,
+        "key": ["id"],
+        "fields": {"id": {"column": "CUST_NO", "converter": "int"}, "name": {"column": "CUST_NM", "converter": "trim"}},
+    }
     return config
 
 
-def test_a_database_restart_fails_only_its_resources_with_503_504_and_they_recover_within_5s(
-        pg_table, sqlite_backend):
+def test_a_database_restart_fails_only_its_resources_with_503_504_and_they_recover_within_5s(pg_table, sqlite_backend):
     proxy = TcpProxy(UPSTREAM)
     pg = PG.replace("Port=5432", f"Port={proxy.port}")
     assert pg != PG
     app = make_app(_config(pg, sqlite_backend.connection))
     bridge = app.extensions["legacy_bridge"]
-    log: list[tuple[float, str, int, str]] = []          # (time, which, status, content type)
+    log: list[tuple[float, str, int, str]] = []  # (time, which, status, content type)
     stop = threading.Event()
 
     def hammer(which: str, paths: list[str]) -> None:
@@ -65,9 +74,11 @@ def test_a_database_restart_fails_only_its_resources_with_503_504_and_they_recov
             i += 1
             time.sleep(0.01)
 
-    threads = [threading.Thread(target=hammer, args=("pg", ["/v1/pg-customers?limit=5", "/v1/pg-customers/7"])),
-               threading.Thread(target=hammer, args=("pg", ["/v1/pg-customers/9", "/v1/pg-customers?limit=2"])),
-               threading.Thread(target=hammer, args=("crm", ["/v1/customers?limit=5", "/v1/customers/3"]))]
+    threads = [
+        threading.Thread(target=hammer, args=("pg", ["/v1/pg-customers?limit=5", "/v1/pg-customers/7"])),
+        threading.Thread(target=hammer, args=("pg", ["/v1/pg-customers/9", "/v1/pg-customers?limit=2"])),
+        threading.Thread(target=hammer, args=("crm", ["/v1/customers?limit=5", "/v1/customers/3"])),
+    ]
     try:
         for t in threads:
             t.start()

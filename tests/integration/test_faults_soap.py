@@ -1,6 +1,7 @@
 """A SOAP source that hangs or fails: 504 within its timeout + 1 s, then an open
 breaker answers 503 at once, while another source keeps serving; reads are retried
 and writes are not (counted at the server); the caller's trace reaches the server."""
+
 from __future__ import annotations
 
 import io
@@ -9,13 +10,13 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from helpers.backends import crm_config, make_app
-from helpers.servers import HOST, hanging_server
 from werkzeug.serving import make_server
 
+from helpers.backends import crm_config, make_app
+from helpers.servers import HOST, hanging_server
 from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
 
-TIMEOUT = 2.0   # generous: a loaded CI machine must not turn the WSDL load into a timeout
+TIMEOUT = 2.0  # generous: a loaded CI machine must not turn the WSDL load into a timeout
 SHIPMENT = {"carrier": "DHLX", "weight_kg": "12.50", "pieces": 3, "consignee_name": "ACME"}
 
 
@@ -32,8 +33,14 @@ class Recorder:
         if environ["REQUEST_METHOD"] == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length)
-            operation = next((op for op in ("GetShipment", "ListShipments", "CreateShipment")
-                              if f":{op}".encode() in body or f"<{op}".encode() in body), "?")
+            operation = next(
+                (
+                    op
+                    for op in ("GetShipment", "ListShipments", "CreateShipment")
+                    if f":{op}".encode() in body or f"<{op}".encode() in body
+                ),
+                "?",
+            )
             self.calls.append((operation, environ.get("HTTP_TRACEPARENT")))
             if self.failing:
                 start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
@@ -58,7 +65,6 @@ def serve_wsgi(app):
         thread.join(10)
 
 
-
 @pytest.fixture(scope="module")
 def recorder():
     rec = Recorder(TmsSimulator().wsgi())
@@ -77,8 +83,13 @@ def _app(sqlite_connection: str, tms_url: str, **source):
 
 def test_a_hanging_soap_server_is_a_504_in_time_then_its_breaker_answers_503_at_once(recorder, sqlite_backend):
     with hanging_server() as address:
-        app = _app(sqlite_backend.connection, recorder.url, address=address, timeout=TIMEOUT,
-                   breaker={"failures": 2, "cooldown": "10s"})
+        app = _app(
+            sqlite_backend.connection,
+            recorder.url,
+            address=address,
+            timeout=TIMEOUT,
+            breaker={"failures": 2, "cooldown": "10s"},
+        )
         other, stop = [], threading.Event()
 
         def keep_reading_crm():
@@ -87,6 +98,7 @@ def test_a_hanging_soap_server_is_a_504_in_time_then_its_breaker_answers_503_at_
                 started = time.monotonic()
                 status = client.get("/v1/customers?limit=3").status_code
                 other.append((status, time.monotonic() - started))
+
         thread = threading.Thread(target=keep_reading_crm)
         thread.start()
         try:
@@ -96,7 +108,7 @@ def test_a_hanging_soap_server_is_a_504_in_time_then_its_breaker_answers_503_at_
                 response = client.get(path)
                 took = time.monotonic() - started
                 assert response.status_code == 504 and response.get_json()["source"] == "tms"
-                assert took < TIMEOUT + 1, f"{path} took {took:.2f}s"     # a timeout is not retried
+                assert took < TIMEOUT + 1, f"{path} took {took:.2f}s"  # a timeout is not retried
             started = time.monotonic()
             response = client.get("/v1/shipments/TMS000002")
             took = time.monotonic() - started
@@ -105,7 +117,7 @@ def test_a_hanging_soap_server_is_a_504_in_time_then_its_breaker_answers_503_at_
             stop.set()
             thread.join(10)
             app.extensions["legacy_bridge"].close()
-    assert response.status_code == 503 and took < TIMEOUT / 2       # refused at once, not tried
+    assert response.status_code == 503 and took < TIMEOUT / 2  # refused at once, not tried
     assert response.mimetype == "application/problem+json" and response.get_json()["breaker"] == "open"
     assert 8 <= int(response.headers["Retry-After"]) <= 10
     assert ready["sources"]["tms"]["breaker"] == "open" and ready["sources"]["crm"]["status"] == "ok"
@@ -115,11 +127,12 @@ def test_a_hanging_soap_server_is_a_504_in_time_then_its_breaker_answers_503_at_
 
 
 def test_reads_are_retried_while_the_source_is_down_and_a_create_is_not(recorder, sqlite_backend):
-    app = _app(sqlite_backend.connection, recorder.url, retries={"attempts": 3, "backoff": "10ms"},
-               breaker={"failures": 50})
+    app = _app(
+        sqlite_backend.connection, recorder.url, retries={"attempts": 3, "backoff": "10ms"}, breaker={"failures": 50}
+    )
     client = app.test_client()
     try:
-        assert client.get("/v1/shipments/TMS000001").status_code == 200      # WSDL loaded, service up
+        assert client.get("/v1/shipments/TMS000001").status_code == 200  # WSDL loaded, service up
         recorder.calls.clear()
         recorder.failing = True
         got = client.get("/v1/shipments/TMS000001")
@@ -157,14 +170,14 @@ def test_the_callers_trace_reaches_the_soap_server_with_this_service_as_parent(r
     try:
         recorder.calls.clear()
         response = client.get("/v1/shipments/TMS000001", headers={"traceparent": f"00-{trace}-{parent}-01"})
-        (_, sent), = recorder.calls
+        ((_, sent),) = recorder.calls
         recorder.calls.clear()
         fresh = client.get("/v1/shipments/TMS000002", headers={"traceparent": "not-a-trace"})
-        (_, sent_fresh), = recorder.calls
+        ((_, sent_fresh),) = recorder.calls
     finally:
         app.extensions["legacy_bridge"].close()
     echoed = response.headers["traceparent"]
-    assert sent == echoed                                      # the span the server saw is ours
+    assert sent == echoed  # the span the server saw is ours
     version, trace_id, span, flags = sent.split("-")
     assert (version, trace_id, flags) == ("00", trace, "01") and span != parent and len(span) == 16
     # an invalid traceparent starts a new trace, passed on all the same

@@ -1,6 +1,7 @@
 """EBCDIC copybook files served through the app (JRecord's DTAR020), and bad records
 under both policies: reject refuses the file naming the record, quarantine skips and
 lists it.  Never a crash, never a silent drop, never a 500."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,15 +9,9 @@ import shutil
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import make_app
-from helpers.dtar020 import (
-    DATA,
-    SIZE,
-    config,
-    corrupt,
-    expected_rows,
-)
 
+from helpers.backends import make_app
+from helpers.dtar020 import DATA, SIZE, config, corrupt, expected_rows
 from legacy_bridge.cli import main
 
 
@@ -59,7 +54,7 @@ def test_filters_and_get_by_key_on_ebcdic_records(data):
 
 
 BAD = {  # what is broken: (record number, byte in the record, bytes written, field named)
-    "bad packed nibble": (5, 8, b"\x2A", "DTAR020_STORE_NO"),
+    "bad packed nibble": (5, 8, b"\x2a", "DTAR020_STORE_NO"),
     "bad code point": (9, 2, b"\x05", "DTAR020_KEYCODE_NO"),
 }
 
@@ -87,11 +82,11 @@ def test_reject_refuses_the_file_naming_the_record_and_why(data, kind):
 
 
 def test_a_list_reaching_a_bad_record_is_refused_even_before_any_survey(data):
-    corrupt(data, 30, 8, b"\x2A")
+    corrupt(data, 30, 8, b"\x2a")
     app = make_app(config(data, "reject"))
     try:
         client = app.test_client()
-        assert client.get("/v1/sales?limit=10").status_code == 200      # records 1-10 are sound
+        assert client.get("/v1/sales?limit=10").status_code == 200  # records 1-10 are sound
         refused = client.get("/v1/sales?limit=100")
         assert refused.status_code == 503 and refused.get_json()["record"] == 30
     finally:
@@ -102,7 +97,7 @@ def test_quarantine_skips_bad_records_and_lists_them(data):
     for record, at, value, _ in BAD.values():
         corrupt(data, record, at, value)
     with open(data, "ab") as f:
-        f.write(b"\xF1" * 10)                                  # a truncated last record
+        f.write(b"\xf1" * 10)  # a truncated last record
     app = make_app(config(data, "quarantine"))
     try:
         client = app.test_client()
@@ -113,8 +108,7 @@ def test_quarantine_skips_bad_records_and_lists_them(data):
         body = client.get("/v1/sales/quarantine").get_json()
         assert body["total"] == 3 and body["policy"] == "quarantine"
         listed = {(b["file"], b["record"], b["offset"]) for b in body["data"]}
-        assert listed == {("DTAR020.bin", 5, 4 * SIZE), ("DTAR020.bin", 9, 8 * SIZE),
-                          ("DTAR020.bin", 380, 379 * SIZE)}
+        assert listed == {("DTAR020.bin", 5, 4 * SIZE), ("DTAR020.bin", 9, 8 * SIZE), ("DTAR020.bin", 380, 379 * SIZE)}
         assert all(b["reason"] for b in body["data"])
         assert next(b for b in body["data"] if b["record"] == 380)["reason"].startswith("truncated")
     finally:
@@ -122,7 +116,7 @@ def test_quarantine_skips_bad_records_and_lists_them(data):
 
 
 def test_check_says_which_record_is_bad_and_why(data, tmp_path):
-    corrupt(data, 5, 8, b"\x2A")
+    corrupt(data, 5, 8, b"\x2a")
     for policy, code in (("reject", 1), ("quarantine", 0)):
         path = tmp_path / f"{policy}.yaml"
         path.write_text(yaml.safe_dump(config(data, policy)))
@@ -133,20 +127,38 @@ def test_check_says_which_record_is_bad_and_why(data, tmp_path):
 
 def test_a_vb_file_walks_page_by_page_each_page_entering_its_block(tmp_path):
     from test_flatfile import VB_COPYBOOK, vb_file
+
     (tmp_path / "REC.cpy").write_text(VB_COPYBOOK)
     (tmp_path / "rec.vb").write_bytes(vb_file(200, per_block=9))
-    app = make_app({"service": {"secret": "s"},
-                    "sources": {"recs": {"kind": "flatfile", "path": str(tmp_path / "rec.vb"),
-                                         "copybook": str(tmp_path / "REC.cpy"), "record_format": "VB"}},
-                    "resources": {"recs": {"source": "recs", "key": ["no"],
-                                           "fields": {"no": {"column": "REC-NO", "converter": "int"},
-                                                      "name": {"column": "REC-NM", "converter": "trim",
-                                                               "filter": True}}}}})
+    app = make_app(
+        {
+            "service": {"secret": "s"},
+            "sources": {
+                "recs": {
+                    "kind": "flatfile",
+                    "path": str(tmp_path / "rec.vb"),
+                    "copybook": str(tmp_path / "REC.cpy"),
+                    "record_format": "VB",
+                }
+            },
+            "resources": {
+                "recs": {
+                    "source": "recs",
+                    "key": ["no"],
+                    "fields": {
+                        "no": {"column": "REC-NO", "converter": "int"},
+                        "name": {"column": "REC-NM", "converter": "trim", "filter": True},
+                    },
+                }
+            },
+        }
+    )
     try:
         seen = walk(app.test_client(), "/v1/recs?limit=13")
         assert [r["no"] for r in seen] == list(range(1, 201))
         assert seen[150] == {"no": 151, "name": "NAME 151"}
         assert walk(app.test_client(), "/v1/recs?name[startswith]=NAME%2019&limit=3") == [
-            {"no": n, "name": f"NAME {n}"} for n in [19] + list(range(190, 200))]
+            {"no": n, "name": f"NAME {n}"} for n in [19] + list(range(190, 200))
+        ]
     finally:
         app.extensions["legacy_bridge"].close()

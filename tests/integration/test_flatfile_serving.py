@@ -1,5 +1,6 @@
 """CSV and fixed-width files served through the app: list, filters, cursor walks, get by
 key, drop folders (newest / all), and files replaced atomically between and during walks."""
+
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helpers.backends import make_app
 
 N = 60
@@ -25,23 +27,29 @@ def fixed_line(i: int, name: str = "Cust") -> str:
     return f"{i:06d}{(name + ' ' + str(i)).ljust(20)}{i * 1050:09d}2024{i % 12 + 1:02d}15{'Y' if i % 2 else 'N'}"
 
 
-FIELDS = {"no": {"column": "INV_NO", "converter": "int"},
-          "name": {"column": "CUST_NM", "converter": "trim", "filter": True},
-          "amount": {"column": "AMT", "converter": "decimal", "filter": True},
-          "day": {"column": "INV_DT", "converter": "yyyymmdd", "filter": True},
-          "paid": {"column": "PAID", "converter": "flag", "filter": True}}
-CSV_TYPES = [{"name": "INV_NO", "type": "int"}, {"name": "AMT", "type": "decimal"},
-             {"name": "INV_DT", "type": "int"}]
-FIXED_COLUMNS = [{"name": "INV_NO", "start": 1, "length": 6, "type": "int"},
-                 {"name": "CUST_NM", "start": 7, "length": 20},
-                 {"name": "AMT", "start": 27, "length": 9, "type": "int"},
-                 {"name": "INV_DT", "start": 36, "length": 8, "type": "int"},
-                 {"name": "PAID", "start": 44, "length": 1}]
+FIELDS = {
+    "no": {"column": "INV_NO", "converter": "int"},
+    "name": {"column": "CUST_NM", "converter": "trim", "filter": True},
+    "amount": {"column": "AMT", "converter": "decimal", "filter": True},
+    "day": {"column": "INV_DT", "converter": "yyyymmdd", "filter": True},
+    "paid": {"column": "PAID", "converter": "flag", "filter": True},
+}
+CSV_TYPES = [{"name": "INV_NO", "type": "int"}, {"name": "AMT", "type": "decimal"}, {"name": "INV_DT", "type": "int"}]
+FIXED_COLUMNS = [
+    {"name": "INV_NO", "start": 1, "length": 6, "type": "int"},
+    {"name": "CUST_NM", "start": 7, "length": 20},
+    {"name": "AMT", "start": 27, "length": 9, "type": "int"},
+    {"name": "INV_DT", "start": 36, "length": 8, "type": "int"},
+    {"name": "PAID", "start": 44, "length": 1},
+]
 
 
 def config(source: dict, fields: dict = FIELDS) -> dict:
-    return {"service": {"secret": "s", "max_limit": 500}, "sources": {"files": {"kind": "flatfile", **source}},
-            "resources": {"invoices": {"source": "files", "key": ["no"], "fields": fields}}}
+    return {
+        "service": {"secret": "s", "max_limit": 500},
+        "sources": {"files": {"kind": "flatfile", **source}},
+        "resources": {"invoices": {"source": "files", "key": ["no"], "fields": fields}},
+    }
 
 
 def replace(path: Path, text: str) -> None:
@@ -64,8 +72,11 @@ def csv_app(tmp_path):
 def fixed_app(tmp_path):
     path = tmp_path / "inv.txt"
     path.write_text("\n".join(fixed_line(i) for i in range(1, N + 1)) + "\n")
-    fields = {**FIELDS, "name": {"column": "CUST_NM", "converter": {"trim": {"width": 20}}, "filter": True},
-              "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}, "filter": True}}
+    fields = {
+        **FIELDS,
+        "name": {"column": "CUST_NM", "converter": {"trim": {"width": 20}}, "filter": True},
+        "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}, "filter": True},
+    }
     app = make_app(config({"path": str(path), "format": "fixed", "columns": FIXED_COLUMNS}, fields))
     yield app, path
     app.extensions["legacy_bridge"].close()
@@ -91,8 +102,13 @@ def served(request, csv_app, fixed_app):
 def test_a_record_reads_with_clean_types(served):
     app, _ = served
     body = app.test_client().get("/v1/invoices?limit=2").get_json()
-    assert body["data"][0] == {"no": 1, "name": "Cust 1" if "txt" in str(_) else "Cust, 1",
-                               "amount": "10.50", "day": "2024-02-15", "paid": True}
+    assert body["data"][0] == {
+        "no": 1,
+        "name": "Cust 1" if "txt" in str(_) else "Cust, 1",
+        "amount": "10.50",
+        "day": "2024-02-15",
+        "paid": True,
+    }
 
 
 def test_cursor_walk_sees_every_record_once_in_file_order(served):
@@ -131,7 +147,7 @@ def test_key_lookup_after_a_file_swap_reads_the_new_file(csv_app):
     assert client.get("/v1/invoices/5").get_json()["name"] == "Cust, 5"
     replace(path, csv_text(n=10, start=5, name="New"))
     assert client.get("/v1/invoices/5").get_json()["name"] == "New, 5"
-    assert client.get("/v1/invoices/1").status_code == 404       # only in the old file
+    assert client.get("/v1/invoices/1").status_code == 404  # only in the old file
     assert client.get("/v1/invoices/14").get_json()["name"] == "New, 14"
 
 
@@ -151,9 +167,10 @@ def test_a_file_swapped_mid_request_is_read_whole_from_the_old_version(csv_app):
     app, path = csv_app
     resource = app.extensions["legacy_bridge"].resources["invoices"]
     from legacy_bridge.query.model import ListQuery
+
     stream = resource.stream(ListQuery(fields=["no", "name"]))
     head = [next(stream) for _ in range(3)]
-    replace(path, csv_text(n=5, name="New"))          # the open handle keeps the old file
+    replace(path, csv_text(n=5, name="New"))  # the open handle keeps the old file
     rest = list(stream)
     names = [r["name"] for r in head + rest]
     assert len(names) == N and all(n.startswith("Cust") for n in names)
@@ -166,9 +183,9 @@ def drops(tmp_path):
     for day, start in (("20240101", 1), ("20240102", 101), ("20240103", 201)):
         path = folder / f"INV.{day}.csv"
         path.write_text(csv_text(n=5, start=start))
-        stamp = int(day) * 10                               # older names are older files
+        stamp = int(day) * 10  # older names are older files
         os.utime(path, (stamp, stamp))
-    (folder / ".INV.20240104.csv.part").write_text("half a drop")   # hidden: never served
+    (folder / ".INV.20240104.csv.part").write_text("half a drop")  # hidden: never served
     return folder
 
 
@@ -182,8 +199,7 @@ def test_a_folder_or_glob_serves_the_newest_drop(drops, path):
 
 
 def test_pick_all_serves_every_drop_in_name_order_as_one_resource(drops):
-    app = make_app(config({"path": str(drops / "INV.*.csv"), "pick": "all", "format": "csv",
-                           "columns": CSV_TYPES}))
+    app = make_app(config({"path": str(drops / "INV.*.csv"), "pick": "all", "format": "csv", "columns": CSV_TYPES}))
     try:
         client = app.test_client()
         expected = [*range(1, 6), *range(101, 106), *range(201, 206)]
@@ -216,15 +232,17 @@ def test_the_index_lives_in_index_dir_and_follows_the_file_version(tmp_path):
         replace(data, csv_text(n=4))
         assert client.get("/v1/invoices/3").status_code == 200
         second = sorted(p.name for p in index.iterdir())
-        assert len(first) == len(second) == 1 and first != second     # rebuilt, the old one removed
+        assert len(first) == len(second) == 1 and first != second  # rebuilt, the old one removed
     finally:
         app.extensions["legacy_bridge"].close()
 
 
 def test_the_demo_serves_its_ebcdic_invoice_extract(tmp_path):
     from legacy_bridge.demo import crm as demo
+
     built = demo.build(tmp_path / "demo")
     from legacy_bridge.app import create_app
+
     app = create_app({"LEGACY_BRIDGE_CONFIG": str(built.config)})
     try:
         client = app.test_client()
@@ -240,6 +258,7 @@ def test_the_demo_serves_its_ebcdic_invoice_extract(tmp_path):
 
 def test_the_index_is_kept_beside_a_local_state_store(tmp_path, monkeypatch):
     from legacy_bridge.app import create_app
+
     data, state = tmp_path / "drops" / "inv.csv", tmp_path / "var" / "state.db"
     data.parent.mkdir()
     state.parent.mkdir()
@@ -256,8 +275,7 @@ def test_the_index_is_kept_beside_a_local_state_store(tmp_path, monkeypatch):
         app.extensions["legacy_bridge"].close()
 
 
-def test_a_file_source_with_a_timeout_answers_504_when_a_read_hangs_and_holds_its_place_until_it_ends(
-        tmp_path, mocker):
+def test_a_file_source_with_a_timeout_answers_504_when_a_read_hangs_and_holds_its_place_until_it_ends(tmp_path, mocker):
     # a hung network mount cannot be made on demand: the hang is injected at the reader
     path = tmp_path / "inv.csv"
     path.write_text(csv_text())
@@ -273,15 +291,15 @@ def test_a_file_source_with_a_timeout_answers_504_when_a_read_hangs_and_holds_it
         took = time.monotonic() - started
         assert response.status_code == 504 and response.get_json()["type"].endswith("source-timeout")
         assert took < 0.5 + 1
-        assert driver.bulkhead.in_flight == 1          # the read goes on, holding the source's place
+        assert driver.bulkhead.in_flight == 1  # the read goes on, holding the source's place
         hung.set()
         deadline = time.monotonic() + 5
         while driver.bulkhead.in_flight and time.monotonic() < deadline:
             time.sleep(0.02)
         assert driver.bulkhead.in_flight == 0
         mocker.patch.object(type(driver.driver), "_get", real_get)
-        assert client.get("/v1/invoices/7").get_json()["no"] == 7      # and the source serves again
-        pages = client.get("/v1/invoices?limit=5").get_json()            # lists read in bounded batches
+        assert client.get("/v1/invoices/7").get_json()["no"] == 7  # and the source serves again
+        pages = client.get("/v1/invoices?limit=5").get_json()  # lists read in bounded batches
         assert [r["no"] for r in pages["data"]] == [1, 2, 3, 4, 5] and pages["next"]
     finally:
         hung.set()

@@ -1,7 +1,9 @@
 """GET /v1/<resource>/<key>: single and composite keys, 404 and 400 problems, ETag and 304."""
+
 from __future__ import annotations
 
 import pytest
+
 from helpers.backends import customer_record, customer_row
 
 NOT_FOUND = "urn:legacy-bridge:problem:not-found"
@@ -15,7 +17,9 @@ def test_get_by_key_returns_the_record(client):
 
 def test_get_with_fields_returns_only_those(client):
     assert client.get("/v1/customers/10?fields=name,opened_on").get_json() == {
-        "name": "CUSTOMER 0010", "opened_on": None}
+        "name": "CUSTOMER 0010",
+        "opened_on": None,
+    }
 
 
 def test_get_by_composite_key(client):
@@ -27,11 +31,15 @@ def test_get_by_composite_key(client):
 def test_get_from_a_view(client):
     active = next(n for n in range(1, 20) if customer_row(n)[5] == "Y")
     assert client.get(f"/v1/active-customers/{active}").get_json() == {
-        "id": active, "name": customer_record(active)["name"], "state": customer_record(active)["state"]}
+        "id": active,
+        "name": customer_record(active)["name"],
+        "state": customer_record(active)["state"],
+    }
 
 
-@pytest.mark.parametrize("path", ["/v1/customers/9999", "/v1/order-lines/3/9", "/v1/order-lines/41/1",
-                                  "/v1/active-customers/3"])
+@pytest.mark.parametrize(
+    "path", ["/v1/customers/9999", "/v1/order-lines/3/9", "/v1/order-lines/41/1", "/v1/active-customers/3"]
+)
 def test_missing_key_is_a_404_problem(client, path):
     response = client.get(path)
     assert response.status_code == 404
@@ -41,8 +49,9 @@ def test_missing_key_is_a_404_problem(client, path):
     assert body["detail"] and body["instance"] == path
 
 
-@pytest.mark.parametrize("path, given", [("/v1/order-lines/3", 1), ("/v1/order-lines/3/2/1", 3),
-                                         ("/v1/customers/1/2", 2)])
+@pytest.mark.parametrize(
+    "path, given", [("/v1/order-lines/3", 1), ("/v1/order-lines/3/2/1", 3), ("/v1/customers/1/2", 2)]
+)
 def test_wrong_number_of_key_parts_is_a_400(client, path, given):
     response = client.get(path)
     assert response.status_code == 400

@@ -1,4 +1,5 @@
 """`gunicorn -w 2 wsgi:app` serves the configured resources, logs JSON and stops cleanly."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import time
 
 import pytest
 import yaml
+
 from helpers.backends import ROOT, crm_config
 from helpers.servers import HOST, child_pids, free_port, get, serve_process
 
@@ -17,13 +19,16 @@ def gunicorn(sqlite_backend, tmp_path_factory):
     config = tmp / "legacy-bridge.yaml"
     config.write_text(yaml.safe_dump(crm_config(sqlite_backend.connection)))
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"{HOST}:{port}", "--graceful-timeout", "5",
-            "wsgi:app"]
-    with serve_process(argv, port, tmp / "gunicorn.log", cwd=ROOT,
-                       env={"LEGACY_BRIDGE_CONFIG": str(config), "LEGACY_BRIDGE_LOG_LEVEL": "INFO"}) as server:
+    argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"{HOST}:{port}", "--graceful-timeout", "5", "wsgi:app"]
+    with serve_process(
+        argv,
+        port,
+        tmp / "gunicorn.log",
+        cwd=ROOT,
+        env={"LEGACY_BRIDGE_CONFIG": str(config), "LEGACY_BRIDGE_LOG_LEVEL": "INFO"},
+    ) as server:
         yield server
-    assert server.process.returncode == 0, server.log()          # SIGTERM is a clean shutdown
-
+    assert server.process.returncode == 0, server.log()  # SIGTERM is a clean shutdown
 
 
 def test_gunicorn_runs_two_workers(gunicorn):
@@ -40,7 +45,7 @@ def test_gunicorn_serves_a_list_page_and_its_next_page(gunicorn):
     assert headers["Content-Type"].startswith("application/json")
     page = json.loads(body)
     assert [r["id"] for r in page["data"]] == [1, 2, 3]
-    assert page["data"][0]["name"] == "CUSTOMER 0001"                # CHAR padding trimmed
+    assert page["data"][0]["name"] == "CUSTOMER 0001"  # CHAR padding trimmed
     assert 'rel="next"' in headers["Link"]
     # several pages in a row land on both workers: each must accept the other's cursor
     cursor, seen = page["next"], [1, 2, 3]

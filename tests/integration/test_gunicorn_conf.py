@@ -1,6 +1,7 @@
 """gunicorn.conf.py: workers and threads from the environment, JSON logs, Prometheus
 metrics added up over every worker (multiprocess mode), dead workers' gauges dropped,
 and a clean stop on SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
 from helpers.backends import ROOT, crm_config
 from helpers.servers import HOST, child_pids, free_port, get, serve_process
-from prometheus_client.parser import text_string_to_metric_families
 
 
 def _until(condition, timeout: float = 10.0) -> None:
@@ -28,8 +30,11 @@ def _until(condition, timeout: float = 10.0) -> None:
 def metrics(url: str) -> dict[tuple, float]:
     status, _, body = get(url + "/metrics")
     assert status == 200, body
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
 
 
 def _pids_with(directory: Path, prefix: str) -> set[int]:
@@ -43,11 +48,17 @@ def served(sqlite_backend, tmp_path_factory):
     config.write_text(yaml.safe_dump(crm_config(sqlite_backend.connection)))
     metrics_dir = tmp / "metrics"
     metrics_dir.mkdir()
-    (metrics_dir / "counter_1.db").write_bytes(b"left by an earlier run")   # must be wiped
+    (metrics_dir / "counter_1.db").write_bytes(b"left by an earlier run")  # must be wiped
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    env = {"LEGACY_BRIDGE_CONFIG": str(config), "GUNICORN_BIND": f"{HOST}:{port}", "WEB_CONCURRENCY": "2",
-           "GUNICORN_THREADS": "2", "GUNICORN_GRACEFUL_TIMEOUT": "5", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    env = {
+        "LEGACY_BRIDGE_CONFIG": str(config),
+        "GUNICORN_BIND": f"{HOST}:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "2",
+        "GUNICORN_GRACEFUL_TIMEOUT": "5",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
     with serve_process(argv, port, tmp / "gunicorn.log", cwd=ROOT, env=env) as server:
         server.metrics_dir = metrics_dir
         _until(lambda: len(child_pids(server.process.pid)) == 2)
@@ -57,24 +68,23 @@ def served(sqlite_backend, tmp_path_factory):
 
 def test_workers_and_threads_come_from_the_environment(served):
     assert len(child_pids(served.process.pid)) == 2
-    assert "Using worker: legacy_bridge.ops.gunicorn_worker.ThreadWorker" in served.log()     # gthread, draining cleanly
+    assert "Using worker: legacy_bridge.ops.gunicorn_worker.ThreadWorker" in served.log()  # gthread, draining cleanly
 
 
 def test_metrics_add_up_every_workers_requests(served):
     before = metrics(served.url)
-    key = ("legacy_bridge_http_requests_total",
-           (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
+    key = ("legacy_bridge_http_requests_total", (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
     sent = 0
     # until both workers have answered some (the kernel picks which one accepts)
     while len(_pids_with(served.metrics_dir, "histogram_")) < 2 or sent < 20:
         assert get(served.url + "/v1/customers?limit=2")[0] == 200
         sent += 1
         assert sent < 500, "one worker answered everything"
-    assert 1 not in _pids_with(served.metrics_dir, "counter_")          # the stale file was wiped
-    for _ in range(4):                       # whichever worker answers the scrape, the sum is the same
+    assert 1 not in _pids_with(served.metrics_dir, "counter_")  # the stale file was wiped
+    for _ in range(4):  # whichever worker answers the scrape, the sum is the same
         after = metrics(served.url)
         assert after[key] - before.get(key, 0) == sent
-    assert after[("legacy_bridge_pool_size", (("source", "crm"),))] == 10      # 5 per worker, summed
+    assert after[("legacy_bridge_pool_size", (("source", "crm"),))] == 10  # 5 per worker, summed
     assert after[("legacy_bridge_breaker_state", (("source", "crm"),))] == 0
 
 
@@ -88,17 +98,17 @@ def test_every_log_line_is_json(served):
 
 
 def test_a_dead_workers_live_gauges_are_dropped_and_its_counts_kept(served):
-    key = ("legacy_bridge_http_requests_total",
-           (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
+    key = ("legacy_bridge_http_requests_total", (("method", "GET"), ("route", "/v1/customers"), ("status", "200")))
     get(served.url + "/v1/customers?limit=1")
     before = metrics(served.url)[key]
-    victim = next(pid for pid in child_pids(served.process.pid)
-                  if pid in _pids_with(served.metrics_dir, "gauge_livesum_"))
+    victim = next(
+        pid for pid in child_pids(served.process.pid) if pid in _pids_with(served.metrics_dir, "gauge_livesum_")
+    )
     os.kill(victim, signal.SIGTERM)
     _until(lambda: victim not in child_pids(served.process.pid) and len(child_pids(served.process.pid)) == 2)
     _until(lambda: victim not in _pids_with(served.metrics_dir, "gauge_livesum_"))
     assert victim not in _pids_with(served.metrics_dir, "gauge_livemax_")
-    assert metrics(served.url)[key] == before           # its requests still count
+    assert metrics(served.url)[key] == before  # its requests still count
 
 
 def test_without_a_metrics_dir_gunicorn_makes_one_and_removes_it_on_exit(sqlite_backend, tmp_path):
@@ -107,10 +117,15 @@ def test_without_a_metrics_dir_gunicorn_makes_one_and_removes_it_on_exit(sqlite_
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     port = free_port()
-    env = {"LEGACY_BRIDGE_CONFIG": str(config), "GUNICORN_BIND": f"{HOST}:{port}", "WEB_CONCURRENCY": "1",
-           "TMPDIR": str(scratch), "GUNICORN_GRACEFUL_TIMEOUT": "5"}
+    env = {
+        "LEGACY_BRIDGE_CONFIG": str(config),
+        "GUNICORN_BIND": f"{HOST}:{port}",
+        "WEB_CONCURRENCY": "1",
+        "TMPDIR": str(scratch),
+        "GUNICORN_GRACEFUL_TIMEOUT": "5",
+    }
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    saved = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)       # the server inherits this env
+    saved = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the server inherits this env
     try:
         with serve_process(argv, port, tmp_path / "gunicorn.log", cwd=ROOT, env=env) as server:
             assert get(server.url + "/v1/customers?limit=1")[0] == 200

@@ -1,5 +1,6 @@
 """Incremental pulls: ``updated_since`` on a watermark (a sequence number, a YYYYMMDD+HHMMSS
 pair), exclusive, ordered by watermark then key, with the watermark to resume from."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,12 @@ import threading
 
 import pytest
 import requests
+
 from helpers.backends import make_app
 from helpers.servers import serve_app
 
 ROWS = 120
-TABLE = f"INC_ITEM_{os.getpid()}"      # several suites may share the test databases
+TABLE = f"INC_ITEM_{os.getpid()}"  # several suites may share the test databases
 
 
 def stamp(seq: int) -> tuple[int, int]:
@@ -33,9 +35,11 @@ class Items:
         self.seq = 0
         q = backend.q
         backend.drop("TABLE", TABLE)
-        backend.execute(f"CREATE TABLE {q(TABLE)} ({q('ITEM_NO')} INTEGER NOT NULL PRIMARY KEY, "
-                        f"{q('ITEM_NM')} VARCHAR(30) NOT NULL, {q('CHG_DT')} INTEGER NOT NULL, "
-                        f"{q('CHG_TM')} INTEGER NOT NULL, {q('SEQ_NO')} INTEGER NOT NULL)")
+        backend.execute(
+            f"CREATE TABLE {q(TABLE)} ({q('ITEM_NO')} INTEGER NOT NULL PRIMARY KEY, "
+            f"{q('ITEM_NM')} VARCHAR(30) NOT NULL, {q('CHG_DT')} INTEGER NOT NULL, "
+            f"{q('CHG_TM')} INTEGER NOT NULL, {q('SEQ_NO')} INTEGER NOT NULL)"
+        )
         # rows inserted in shuffled key order, so watermark order is not key order
         for key in sorted(range(1, ROWS + 1), key=lambda k: (k * 37) % ROWS):
             self.insert(key)
@@ -49,29 +53,45 @@ class Items:
 
     def update(self, key: int) -> None:
         q = self.b.q
-        self.b.execute(f"UPDATE {q(TABLE)} SET {q('ITEM_NM')} = ?, {q('CHG_DT')} = ?, {q('CHG_TM')} = ?, "
-                       f"{q('SEQ_NO')} = ? WHERE {q('ITEM_NO')} = ?", f"ITEM {key} v{self.seq + 1}",
-                       *self._next(), key)
+        self.b.execute(
+            f"UPDATE {q(TABLE)} SET {q('ITEM_NM')} = ?, {q('CHG_DT')} = ?, {q('CHG_TM')} = ?, "
+            f"{q('SEQ_NO')} = ? WHERE {q('ITEM_NO')} = ?",
+            f"ITEM {key} v{self.seq + 1}",
+            *self._next(),
+            key,
+        )
 
     def state(self) -> dict[int, tuple[str, int]]:
         q = self.b.q
-        return {k: (n, s) for k, n, s in self.b.execute(
-            f"SELECT {q('ITEM_NO')}, {q('ITEM_NM')}, {q('SEQ_NO')} FROM {q(TABLE)}")}
+        return {
+            k: (n, s)
+            for k, n, s in self.b.execute(f"SELECT {q('ITEM_NO')}, {q('ITEM_NM')}, {q('SEQ_NO')} FROM {q(TABLE)}")
+        }
 
 
 def _config(connection: str) -> dict:
-    fields = {"id": {"column": "ITEM_NO", "converter": "int"},
-              "name": {"column": "ITEM_NM", "converter": "trim", "filter": True},
-              "changed_on": {"column": "CHG_DT", "converter": "yyyymmdd"},
-              "changed_at": {"column": "CHG_TM", "converter": "hhmmss"},
-              "seq": {"column": "SEQ_NO", "converter": "int"}}
-    return {"service": {"secret": "test-secret", "max_limit": 500},
-            "sources": {"db": {"kind": "odbc", "connection": connection, "timeout": "5s"}},
-            "resources": {
-                "items": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields, "watermark": "seq"},
-                "items-pair": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields,
-                               "watermark": ["changed_on", "changed_at"]},
-                "no-mark": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields}}}
+    fields = {
+        "id": {"column": "ITEM_NO", "converter": "int"},
+        "name": {"column": "ITEM_NM", "converter": "trim", "filter": True},
+        "changed_on": {"column": "CHG_DT", "converter": "yyyymmdd"},
+        "changed_at": {"column": "CHG_TM", "converter": "hhmmss"},
+        "seq": {"column": "SEQ_NO", "converter": "int"},
+    }
+    return {
+        "service": {"secret": "test-secret", "max_limit": 500},
+        "sources": {"db": {"kind": "odbc", "connection": connection, "timeout": "5s"}},
+        "resources": {
+            "items": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields, "watermark": "seq"},
+            "items-pair": {
+                "source": "db",
+                "table": TABLE,
+                "key": ["id"],
+                "fields": fields,
+                "watermark": ["changed_on", "changed_at"],
+            },
+            "no-mark": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields},
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +120,11 @@ def _seqs(page: dict) -> list[int]:
 def test_updated_since_is_exclusive_and_ordered_by_the_watermark(inc_app, items, name):
     client = inc_app.test_client()
     page = client.get(f"/v1/{name}?updated_since={MARK[name](40)}&limit=15&fields=id,seq").get_json()
-    assert _seqs(page) == list(range(41, 56))                      # row 40 itself is not "since 40"
+    assert _seqs(page) == list(range(41, 56))  # row 40 itself is not "since 40"
     assert page["watermark"] == MARK[name](55)
-    rest = client.get(f"/v1/{name}?updated_since={MARK[name](40)}&limit=15&fields=id,seq"
-                      f"&cursor={page['next']}").get_json()
+    rest = client.get(
+        f"/v1/{name}?updated_since={MARK[name](40)}&limit=15&fields=id,seq&cursor={page['next']}"
+    ).get_json()
     assert _seqs(rest)[0] == 56 and rest["watermark"] == MARK[name](70)
 
 
@@ -130,10 +151,15 @@ def test_rows_with_the_same_watermark_are_ordered_by_key(inc_app, items, backend
             items.update(key)
 
 
-@pytest.mark.parametrize("query, parameter", [("/v1/no-mark?updated_since=1", "updated_since"),
-                                              ("/v1/items?updated_since=abc", "updated_since"),
-                                              ("/v1/items-pair?updated_since=2020-01-01", "updated_since"),
-                                              ("/v1/items?updated_since=1&sort=name", "sort")])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("/v1/no-mark?updated_since=1", "updated_since"),
+        ("/v1/items?updated_since=abc", "updated_since"),
+        ("/v1/items-pair?updated_since=2020-01-01", "updated_since"),
+        ("/v1/items?updated_since=1&sort=name", "sort"),
+    ],
+)
 def test_bad_incremental_requests_are_400s_naming_the_parameter(inc_app, query, parameter):
     response = inc_app.test_client().get(query)
     assert response.status_code == 400
@@ -145,8 +171,7 @@ def test_an_incremental_export_announces_the_watermark_it_ends_at(inc_app, items
     client = inc_app.test_client()
     since = items.seq - 3
     response = client.get(f"/v1/{name}/export?format=ndjson&fields=seq&updated_since={MARK[name](since)}")
-    assert [int(line[7:-1]) for line in response.data.decode().splitlines()] == \
-        list(range(since + 1, items.seq + 1))
+    assert [int(line[7:-1]) for line in response.data.decode().splitlines()] == list(range(since + 1, items.seq + 1))
     assert response.headers["X-Watermark"] == MARK[name](items.seq)
     nothing = client.get(f"/v1/{name}/export?format=csv&updated_since={response.headers['X-Watermark']}")
     assert nothing.data == b"id,name,changed_on,changed_at,seq\r\n"
@@ -173,7 +198,7 @@ class Writer(threading.Thread):
                 self.items.insert(self.next_key)
                 self.next_key += 1
             for key in (self.next_key * 7 % ROWS + 1, self.next_key * 13 % ROWS + 1):
-                self.items.update(key)          # old rows jump ahead of the walk
+                self.items.update(key)  # old rows jump ahead of the walk
             self.done.set()
 
 
@@ -201,11 +226,11 @@ def test_a_client_walking_pages_incrementally_gets_every_change_exactly_once(inc
                 watermark = page["watermark"] or watermark
                 url = response.links.get("next", {}).get("url")
                 if runs <= 3:
-                    writer.step()           # changes land between page fetches
+                    writer.step()  # changes land between page fetches
             if runs > 3 and got == 0:
                 break
     writer.stop = True
     writer.go.set()
     assert runs < 39, "the pulls never caught up"
     assert len(versions) == len(set(versions)), "a row version came twice"
-    assert seen == items.state()            # every row, in its latest version
+    assert seen == items.state()  # every row, in its latest version

@@ -4,22 +4,40 @@ assets, oversized and malformed JSON bodies on the POST route, non-UTF-8 query s
 Each is refused as a 4xx problem (a SQL string compared as a plain value may instead match
 nothing), nothing runs: the legacy tables keep their row counts and the SOAP service its
 records, no file outside the resource is read, no header is injected."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
 
 import pytest
+
 from helpers.auth import FULL, walk_config
 from helpers.backends import make_app
-
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 
 KEY = {"X-API-Key": FULL}
-SQL = ["1' OR '1'='1", "1; DROP TABLE LGCY_CUST; --", "x'); DELETE FROM \"LGCY_CUST\"; --",
-       "1 UNION SELECT CUST_NO FROM LGCY_CUST", "' OR 1=1 --", "`; DROP TABLE `LGCY_ORD_LN`"]
+SQL = [
+    "1' OR '1'='1",
+    "1; DROP TABLE LGCY_CUST; --",
+    'x\'); DELETE FROM "LGCY_CUST"; --',
+    "1 UNION SELECT CUST_NO FROM LGCY_CUST",
+    "' OR 1=1 --",
+    "`; DROP TABLE `LGCY_ORD_LN`",
+]
 # parameters where SQL is not a legal value at all: each must be a 400
-STRICT = ["id={}", "id[in]=1,{}", "credit_limit[gt]={}", "opened_on={}", "active={}", "sort={}",
-          "fields=id,{}", "limit={}", "cursor={}", "{}=1", "name[{}]=x"]
+STRICT = [
+    "id={}",
+    "id[in]=1,{}",
+    "credit_limit[gt]={}",
+    "opened_on={}",
+    "active={}",
+    "sort={}",
+    "fields=id,{}",
+    "limit={}",
+    "cursor={}",
+    "{}=1",
+    "name[{}]=x",
+]
 # free-text filters: the value is bound as a parameter and simply matches nothing
 LOOSE = ["name={}", "state={}", "name[contains]={}", "state[in]=ZZ,{}"]
 
@@ -44,8 +62,10 @@ def client(backend, tms, tmp_path_factory):
 @pytest.fixture
 def unchanged(backend, tms):
     """Asserts after the test that no table lost or gained a row and no shipment was created."""
+
     def counts():
         return [backend.execute(f"SELECT COUNT(*) FROM {backend.q(t)}")[0][0] for t in ("LGCY_CUST", "LGCY_ORD_LN")]
+
     before, shipments = counts(), len(tms[0].shipments)
     yield
     assert counts() == before
@@ -79,26 +99,37 @@ def test_sql_in_keys_is_a_400(client, unchanged, payload):
     assert_problem(client.get(f"/v1/order-lines/1/{quote(payload, safe='')}", headers=KEY), 400, 404)
 
 
-@pytest.mark.parametrize("path", ["/v1/receipts/..%2f..%2fsecret.txt", "/v1/receipts/../../secret.txt",
-                                  "/v1/receipts/%2e%2e/%2e%2e/secret.txt", "/v1/receipts/..%5c..%5csecret.txt",
-                                  "/v1/receipts/%00", "/docs/assets/..%2f..%2fsetup.cfg",
-                                  "/docs/assets/%2e%2e%2fdocs.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/receipts/..%2f..%2fsecret.txt",
+        "/v1/receipts/../../secret.txt",
+        "/v1/receipts/%2e%2e/%2e%2e/secret.txt",
+        "/v1/receipts/..%5c..%5csecret.txt",
+        "/v1/receipts/%00",
+        "/docs/assets/..%2f..%2fsetup.cfg",
+        "/docs/assets/%2e%2e%2fdocs.html",
+    ],
+)
 def test_path_traversal_reads_no_other_file(client, unchanged, path):
     response = client.get(path, headers=KEY)
     assert 400 <= response.status_code < 500
     assert b"TOP SECRET" not in response.data and b"[metadata]" not in response.data
 
 
-@pytest.mark.parametrize("body, content_type, status", [
-    (b'{"shipment_no": "X1"', "application/json", 400),                 # truncated
-    (b"[1, 2]", "application/json", 400),                               # not an object
-    (b'{"shipment_no": NaN}', "application/json", 400),
-    (b"\xff\xfe{}", "application/json", 400),                           # not UTF-8
-    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),         # nested past the recursion limit
-    (b'{"carrier": "UPSN"}', "text/plain", 400),                        # not declared JSON
-    (b'{"carrier": "' + b"x" * (2 << 20) + b'"}', "application/json", 413),   # oversized
-    (b'{"carrier": "UPS\\u0000\\u001b"}', "application/json", 400),    # XML cannot carry it
-])
+@pytest.mark.parametrize(
+    "body, content_type, status",
+    [
+        (b'{"shipment_no": "X1"', "application/json", 400),  # truncated
+        (b"[1, 2]", "application/json", 400),  # not an object
+        (b'{"shipment_no": NaN}', "application/json", 400),
+        (b"\xff\xfe{}", "application/json", 400),  # not UTF-8
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),  # nested past the recursion limit
+        (b'{"carrier": "UPSN"}', "text/plain", 400),  # not declared JSON
+        (b'{"carrier": "' + b"x" * (2 << 20) + b'"}', "application/json", 413),  # oversized
+        (b'{"carrier": "UPS\\u0000\\u001b"}', "application/json", 400),  # XML cannot carry it
+    ],
+)
 def test_malformed_and_oversized_bodies_are_4xx_problems(client, unchanged, body, content_type, status):
     assert_problem(client.post("/v1/shipments", data=body, content_type=content_type, headers=KEY), status)
 
@@ -111,8 +142,10 @@ def test_non_utf8_query_strings_are_a_400(client, unchanged, raw):
 
 
 def test_crlf_in_a_request_header_injects_no_response_header(client, unchanged):
-    response = client.get("/v1/customers?limit=1", environ_base={
-        "HTTP_X_API_KEY": FULL, "HTTP_X_REQUEST_ID": "abc\r\nSet-Cookie: pwned=1"})
+    response = client.get(
+        "/v1/customers?limit=1",
+        environ_base={"HTTP_X_API_KEY": FULL, "HTTP_X_REQUEST_ID": "abc\r\nSet-Cookie: pwned=1"},
+    )
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert all("\r" not in v and "\n" not in v for _, v in response.headers.items())

@@ -1,5 +1,6 @@
 """``legacy-bridge introspect`` on every ODBC backend: the catalog becomes a draft
 resource that validates, and that serves the legacy table as it is."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,34 +9,42 @@ import re
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import make_app
-from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
+from helpers.backends import make_app
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
+from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.introspect.odbc import draft, field_names, resource_name, suggest
 
 
 @pytest.fixture
 def config_file(backend, tmp_path) -> str:
     path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"service": {"secret": "t"},
-                                    "sources": {"crm": {"kind": "odbc", "connection": backend.connection}}}))
+    path.write_text(
+        yaml.safe_dump(
+            {"service": {"secret": "t"}, "sources": {"crm": {"kind": "odbc", "connection": backend.connection}}}
+        )
+    )
     return str(path)
 
 
 def introspect(config_file: str, table: str, *extra: str) -> str:
-    result = CliRunner().invoke(main, ["introspect", "crm", table, "--config", config_file, *extra],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["introspect", "crm", table, "--config", config_file, *extra], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def full_config(backend, draft_text: str) -> dict:
     """The draft pasted, as printed, under ``resources:`` of a config file."""
-    text = (yaml.safe_dump({"service": {"secret": "t"},
-                            "sources": {"crm": {"kind": "odbc", "connection": backend.connection}}})
-            + "resources:\n" + draft_text)
+    text = (
+        yaml.safe_dump(
+            {"service": {"secret": "t"}, "sources": {"crm": {"kind": "odbc", "connection": backend.connection}}}
+        )
+        + "resources:\n"
+        + draft_text
+    )
     return yaml.safe_load(text)
 
 
@@ -47,7 +56,7 @@ def test_draft_of_a_table_suggests_converters_from_types_and_data(backend, confi
     by_column = {f["column"]: f for f in resource["fields"].values()}
     assert by_column["CUST_NO"]["converter"] == "int"
     assert by_column["CUST_NM"]["converter"] == {"trim": {"width": 40}}
-    assert by_column["OPEN_DT"]["converter"] == "yyyymmdd"      # sampled values hold 0 sentinels
+    assert by_column["OPEN_DT"]["converter"] == "yyyymmdd"  # sampled values hold 0 sentinels
     assert by_column["OPEN_TM"]["converter"] == "hhmmss"
     assert by_column["ACTV_FLG"]["converter"] == "flag"
     assert by_column["CRDT_LMT"]["converter"] == {"decimal": {"scale": 2}}
@@ -57,8 +66,11 @@ def test_draft_of_a_table_suggests_converters_from_types_and_data(backend, confi
 def test_draft_of_a_composite_key_table_keeps_the_key_in_order(backend, config_file):
     resource = yaml.safe_load(introspect(config_file, "LGCY_ORD_LN"))["order-line"]
     assert resource["key"] == ["order_no", "line_no"]
-    assert resource["fields"]["item_code"] == {"column": "ITEM_CD", "converter": {"trim": {"width": 12}},
-                                               "nullable": False}
+    assert resource["fields"]["item_code"] == {
+        "column": "ITEM_CD",
+        "converter": {"trim": {"width": 12}},
+        "nullable": False,
+    }
 
 
 def test_draft_of_a_view_guesses_a_key_and_says_so(backend, config_file):
@@ -73,7 +85,7 @@ def test_draft_of_a_view_guesses_a_key_and_says_so(backend, config_file):
 def test_pasted_draft_validates_and_serves_the_table(backend, config_file, table):
     text = introspect(config_file, table, "--sample", "100")
     config = full_config(backend, text)
-    validate(config)                                   # raises ConfigError listing problems
+    validate(config)  # raises ConfigError listing problems
     (name,) = config["resources"]
     app = make_app(config)
     try:
@@ -116,9 +128,9 @@ def test_describe_reads_the_catalog_and_a_bounded_sample(backend):
 
 # -- the heuristics, on values alone ------------------------------------------------
 
+
 def _col(name: str, family: str, size: int | None = None, scale: int | None = None) -> dict:
-    return {"name": name, "type": family, "type_name": family.upper(), "size": size, "scale": scale,
-            "nullable": True}
+    return {"name": name, "type": family, "type_name": family.upper(), "size": size, "scale": scale, "nullable": True}
 
 
 def test_integers_that_are_dates_or_sentinels_become_yyyymmdd():
@@ -139,8 +151,9 @@ def test_six_digit_times_without_a_name_hint_become_hhmmss():
 
 def test_char_flags_and_char_dates_are_recognised():
     assert suggest(_col("DEL_IND", "char", 1), ["T", "F", " "]).converter == {"flag": {"true": "T", "false": "F"}}
-    assert suggest(_col("DLV_DT", "char", 8), ["20240101", "        ", "99999999"]).converter == \
-        {"yyyymmdd": {"as": "str"}}
+    assert suggest(_col("DLV_DT", "char", 8), ["20240101", "        ", "99999999"]).converter == {
+        "yyyymmdd": {"as": "str"}
+    }
     assert suggest(_col("NM", "char", 1), ["Y", "N", "X"]).converter == {"trim": {"width": 1}}
 
 
@@ -149,16 +162,25 @@ def test_decimal_scale_zero_is_an_integer():
 
 
 def test_names_drop_a_shared_prefix_and_expand_abbreviations():
-    assert field_names(["ORD_NO", "ORD_CUST_NO", "ORD_DT"]) == \
-        {"ORD_NO": "no", "ORD_CUST_NO": "customer_no", "ORD_DT": "date"}
+    assert field_names(["ORD_NO", "ORD_CUST_NO", "ORD_DT"]) == {
+        "ORD_NO": "no",
+        "ORD_CUST_NO": "customer_no",
+        "ORD_DT": "date",
+    }
     assert field_names(["A-B", "a_b", "1X"]) == {"A-B": "a_b", "a_b": "a_b_2", "1X": "f_1x"}
     assert resource_name("dbo.TBL_CUST_ADDR") == "customer-address"
 
 
 def test_draft_stays_valid_yaml_whatever_the_sampled_data_holds():
-    description = {"table": "Odd Table", "kind": "table", "key": [],
-                   "columns": [_col("CD", "char", 2), _col("NOTE", "varchar", 20)],
-                   "sample": [("\x01", "a: b # c"), ("\x1b", "\n"), ("é", "'")] * 3}
-    config = {"sources": {"crm": {"kind": "odbc", "connection": "DSN=x"}},
-              "resources": yaml.safe_load(draft(description, "crm"))}
+    description = {
+        "table": "Odd Table",
+        "kind": "table",
+        "key": [],
+        "columns": [_col("CD", "char", 2), _col("NOTE", "varchar", 20)],
+        "sample": [("\x01", "a: b # c"), ("\x1b", "\n"), ("é", "'")] * 3,
+    }
+    config = {
+        "sources": {"crm": {"kind": "odbc", "connection": "DSN=x"}},
+        "resources": yaml.safe_load(draft(description, "crm")),
+    }
     assert validate(config).resources["odd-table"].target == {"table": "Odd Table"}

@@ -4,6 +4,7 @@ Every expectation is derived from the deterministic legacy data (``customer_row`
 filter or sort that is pushed down wrongly into any of the three backends shows up as a
 different list of records.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+
 from helpers.backends import ROWS, customer_record, customer_row
 
 ALL = range(1, ROWS + 1)
@@ -86,10 +88,14 @@ FILTERS = [
     ("name[contains]=%", lambda r: False),
     ("name[startswith]=CUSTOMER 00_", lambda r: False),
     ("id[gt]=240", lambda r: r["id"] > 240),
-    ("state=TX&active=true&opened_on[gte]=2000-01-01",
-     lambda r: r["state"] == "TX" and r["active"] and _dated(r) and r["opened_on"] >= "2000-01-01"),
-    ("opened_on[gte]=2000-01-01&opened_on[lt]=2010-01-01",
-     lambda r: _dated(r) and "2000-01-01" <= r["opened_on"] < "2010-01-01"),
+    (
+        "state=TX&active=true&opened_on[gte]=2000-01-01",
+        lambda r: r["state"] == "TX" and r["active"] and _dated(r) and r["opened_on"] >= "2000-01-01",
+    ),
+    (
+        "opened_on[gte]=2000-01-01&opened_on[lt]=2010-01-01",
+        lambda r: _dated(r) and "2000-01-01" <= r["opened_on"] < "2010-01-01",
+    ),
 ]
 
 
@@ -120,8 +126,9 @@ def test_filter_returns_exactly_the_matching_records(client, query, pred):
 
 def _legacy_ids(backend, where: str, *params) -> list[int]:
     q = backend.q
-    rows = backend.execute(f"SELECT {q('CUST_NO')} FROM {q('LGCY_CUST')} WHERE {where} "
-                           f"ORDER BY {q('CUST_NO')}", *params)
+    rows = backend.execute(
+        f"SELECT {q('CUST_NO')} FROM {q('LGCY_CUST')} WHERE {where} ORDER BY {q('CUST_NO')}", *params
+    )
     return [int(r[0]) for r in rows]
 
 
@@ -134,7 +141,7 @@ def test_date_filter_is_pushed_down_as_the_yyyymmdd_integer_without_sentinels(cl
     assert _api_ids(client, "opened_on[gte]=2005-01-01") == _legacy_ids(backend, f"{col} >= ?", 20050101)
     below = _legacy_ids(backend, f"{col} < ?", 20050101)
     sentinels = _legacy_ids(backend, f"{col} = 0")
-    assert sentinels and set(sentinels) <= set(below)      # 0 compares below any real date ...
+    assert sentinels and set(sentinels) <= set(below)  # 0 compares below any real date ...
     assert _api_ids(client, "opened_on[lt]=2005-01-01") == [n for n in below if n not in sentinels]
 
 
@@ -145,8 +152,18 @@ def test_isnull_true_returns_the_rows_holding_the_zero_sentinel(client, backend)
     assert set(_api_ids(client, "opened_on[isnull]=false")) == set(ALL) - set(sentinels)
 
 
-SORTS = ["state", "-state", "opened_on", "-opened_on", "-credit_limit", "name", "-name",
-         "-updated_at", "state,-id", "state,-opened_on"]
+SORTS = [
+    "state",
+    "-state",
+    "opened_on",
+    "-opened_on",
+    "-credit_limit",
+    "name",
+    "-name",
+    "-updated_at",
+    "state,-id",
+    "state,-opened_on",
+]
 
 
 @pytest.mark.parametrize("sort", SORTS)
@@ -199,16 +216,23 @@ def test_last_page_has_no_next_and_no_link(client):
 
 def test_view_resource_lists_the_active_customers_only(client):
     body = client.get("/v1/active-customers?limit=500").get_json()
-    expected = [{"id": n, "name": customer_record(n)["name"], "state": customer_record(n)["state"]}
-                for n in ALL if customer_row(n)[5] == "Y"]
+    expected = [
+        {"id": n, "name": customer_record(n)["name"], "state": customer_record(n)["state"]}
+        for n in ALL
+        if customer_row(n)[5] == "Y"
+    ]
     assert body == {"data": expected, "next": None}
     tx = client.get("/v1/active-customers?state=TX&limit=500").get_json()["data"]
     assert tx == [r for r in expected if r["state"] == "TX"]
 
 
 def _line(order_no: int, line_no: int) -> dict:
-    return {"order_no": order_no, "line_no": line_no, "item": f"ITEM-{(order_no * line_no) % 97:03d}",
-            "quantity": line_no * 2}
+    return {
+        "order_no": order_no,
+        "line_no": line_no,
+        "item": f"ITEM-{(order_no * line_no) % 97:03d}",
+        "quantity": line_no * 2,
+    }
 
 
 def test_composite_key_resource_lists_in_key_order(client):

@@ -1,4 +1,5 @@
 """Keyset pagination: whole-table walks, concurrent inserts, cursors bound to their query."""
+
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
+
 from helpers.backends import CUST_DDL, ROWS, Quoter, crm_config, customer_row, make_app
 
 LINK = re.compile(r'^<([^>]+)>; rel="next"$')
@@ -84,8 +86,7 @@ def test_walk_of_a_composite_key_resource(client):
 
 def test_walk_of_a_composite_key_resource_under_a_sort(client):
     rows = walk(client, "/v1/order-lines?limit=7&sort=-quantity")
-    assert [(r["order_no"], r["line_no"]) for r in rows] == [(o, ln) for ln in range(5, 0, -1)
-                                                             for o in range(1, 41)]
+    assert [(r["order_no"], r["line_no"]) for r in rows] == [(o, ln) for ln in range(5, 0, -1) for o in range(1, 41)]
 
 
 def test_walk_of_a_view(client):
@@ -100,6 +101,7 @@ def test_a_cursor_may_continue_with_another_limit_or_fields(client):
 
 
 # -- concurrent inserts ----------------------------------------------------------------
+
 
 @pytest.fixture
 def walk_app(backend):
@@ -118,6 +120,7 @@ def walk_app(backend):
 
     def insert(n: int) -> None:
         backend.execute(f"INSERT INTO {q(table)} SELECT * FROM {q('LGCY_CUST')} WHERE {q('CUST_NO')} = ?", n)
+
     yield SimpleNamespace(client=app.test_client(), insert=insert)
     app.extensions["legacy_bridge"].close()
     backend.drop("TABLE", table)
@@ -139,8 +142,11 @@ def test_rows_inserted_during_a_walk_are_seen_once_if_ahead_and_never_if_behind(
             break
         # between page fetches: one new row behind the cursor, one far ahead, one just ahead
         last = position[seen[-1]]
-        for pick in (lambda n: position[n] < last, lambda n: position[n] > last + 20,
-                     lambda n: last < position[n] <= last + 20):
+        for pick in (
+            lambda n, last=last: position[n] < last,
+            lambda n, last=last: position[n] > last + 20,
+            lambda n, last=last: last < position[n] <= last + 20,
+        ):
             candidates = [n for n in odd if pick(n)]
             if candidates:
                 n = candidates[len(candidates) // 2]
@@ -152,12 +158,13 @@ def test_rows_inserted_during_a_walk_are_seen_once_if_ahead_and_never_if_behind(
     assert behind and ahead, "the walk must have inserted rows on both sides of the cursor"
     assert len(seen) == len(set(seen)), "no row is returned twice"
     evens = {n for n in range(2, ROWS + 1, 2)}
-    assert set(seen) == evens | ahead          # no gap; inserted-ahead rows seen, behind rows not
+    assert set(seen) == evens | ahead  # no gap; inserted-ahead rows seen, behind rows not
     assert not set(seen) & behind
     assert seen == sorted(seen, key=position.__getitem__)
 
 
 # -- cursors belong to one query -------------------------------------------------------
+
 
 def _cursor(client, url: str) -> str:
     cursor = client.get(url).get_json()["next"]
@@ -173,16 +180,19 @@ def _assert_cursor_refused(response) -> None:
     assert body["parameter"] == "cursor" and body["status"] == 400
 
 
-@pytest.mark.parametrize("first, reuse", [
-    ("state=TX", "state=NY"),
-    ("state=TX", ""),
-    ("", "state=TX"),
-    ("opened_on[gte]=2000-01-01", "opened_on[gt]=2000-01-01"),
-    ("sort=-opened_on", "sort=opened_on"),
-    ("sort=-opened_on", ""),
-    ("", "sort=name"),
-    ("sort=state,-opened_on", "sort=state"),
-])
+@pytest.mark.parametrize(
+    "first, reuse",
+    [
+        ("state=TX", "state=NY"),
+        ("state=TX", ""),
+        ("", "state=TX"),
+        ("opened_on[gte]=2000-01-01", "opened_on[gt]=2000-01-01"),
+        ("sort=-opened_on", "sort=opened_on"),
+        ("sort=-opened_on", ""),
+        ("", "sort=name"),
+        ("sort=state,-opened_on", "sort=state"),
+    ],
+)
 def test_a_cursor_reused_with_other_filters_or_sort_is_refused(client, first, reuse):
     cursor = _cursor(client, f"/v1/customers?limit=5&{first}")
     _assert_cursor_refused(client.get(f"/v1/customers?limit=5&{reuse}&cursor={cursor}"))

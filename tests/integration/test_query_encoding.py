@@ -3,6 +3,7 @@ naming its parameter: on the development server (werkzeug) and under gunicorn wi
 repository's gunicorn.conf.py alike.  Raw bytes above 0x7F in the request line never reach
 the app under gunicorn: gunicorn refuses the request line itself (its own HTML 400).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,17 +12,18 @@ import sys
 
 import pytest
 import yaml
+
 from helpers.backends import ROOT, crm_config, make_app
 from helpers.servers import HOST, free_port, serve_app, serve_process
 
 PROBLEM = "urn:legacy-bridge:problem:invalid-query-encoding"
 # (raw query string, the parameter the problem must name)
 UNDECODABLE = [
-    (b"name=%FF%FE%C0", "name"),                    # the finding: no text, not a silent empty list
-    (b"limit=5&state[in]=MA,%E9", "state[in]"),     # latin-1, not UTF-8
-    (b"name[startswith]=%C3%28", "name[startswith]"),   # a broken two-byte sequence
-    (b"%FF=1", "\\xff"),                            # the name itself
-    (b"name=caf%C3%A9+%ED%A0%80", "name"),           # an encoded surrogate is not UTF-8 either
+    (b"name=%FF%FE%C0", "name"),  # the finding: no text, not a silent empty list
+    (b"limit=5&state[in]=MA,%E9", "state[in]"),  # latin-1, not UTF-8
+    (b"name[startswith]=%C3%28", "name[startswith]"),  # a broken two-byte sequence
+    (b"%FF=1", "\\xff"),  # the name itself
+    (b"name=caf%C3%A9+%ED%A0%80", "name"),  # an encoded surrogate is not UTF-8 either
 ]
 
 
@@ -42,13 +44,14 @@ def _raw_get(url: str, target: bytes) -> tuple[int, str, bytes]:
             size, _, rest = body.partition(b"\r\n")
             if int(size, 16) == 0:
                 break
-            out, body = out + rest[:int(size, 16)], rest[int(size, 16) + 2:]
+            out, body = out + rest[: int(size, 16)], rest[int(size, 16) + 2 :]
         body = out
     return int(lines[0].split()[1]), headers.get("Content-Type", ""), body
 
 
-def _assert_names(status: int, content_type: str, body: bytes, parameter: str,
-                  why: str = "not UTF-8 once percent-decoded") -> None:
+def _assert_names(
+    status: int, content_type: str, body: bytes, parameter: str, why: str = "not UTF-8 once percent-decoded"
+) -> None:
     assert status == 400, body
     assert content_type == "application/problem+json"
     problem = json.loads(body)
@@ -93,8 +96,9 @@ def test_the_development_server_names_the_parameter(dev_server, query, parameter
     _assert_names(*_raw_get(dev_server.url, b"/v1/customers?" + query), parameter)
 
 
-@pytest.mark.parametrize("target, parameter", [(b"/v1/customers?name=\xff\xfe", "name"),
-                                               (b"/v1/customers?limit=1&name=caf\xc3\xa9", "name")])
+@pytest.mark.parametrize(
+    "target, parameter", [(b"/v1/customers?name=\xff\xfe", "name"), (b"/v1/customers?limit=1&name=caf\xc3\xa9", "name")]
+)
 def test_raw_high_bytes_reach_the_development_server_and_are_refused_too(dev_server, target, parameter):
     # werkzeug would pass them on re-encoded as latin-1 text ("cafÃ©"): refused, named
     _assert_names(*_raw_get(dev_server.url, target), parameter, "bytes above 0x7F must be percent-encoded")
@@ -107,8 +111,12 @@ def gunicorn(config, tmp_path_factory):
     path.write_text(yaml.safe_dump(config))
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    env = {"LEGACY_BRIDGE_CONFIG": str(path), "GUNICORN_BIND": f"{HOST}:{port}", "WEB_CONCURRENCY": "1",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics")}
+    env = {
+        "LEGACY_BRIDGE_CONFIG": str(path),
+        "GUNICORN_BIND": f"{HOST}:{port}",
+        "WEB_CONCURRENCY": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+    }
     with serve_process(argv, port, tmp / "gunicorn.log", cwd=ROOT, env=env) as server:
         yield server
 

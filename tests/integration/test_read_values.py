@@ -1,6 +1,7 @@
 """Values as they leave and enter, on every backend: binary columns in base64 (RFC 4648, as
 OpenAPI's ``format: byte`` says) in pages, exports and filters; integers past what the column
 holds refused while parsing, naming the parameter."""
+
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,7 @@ import io
 import json
 
 import pytest
+
 from helpers.backends import crm_config, make_app
 
 TABLE = "LB_BLOBS"
@@ -20,15 +22,28 @@ def blobs(backend):
     binary = {"sqlite": "BLOB", "postgresql": "BYTEA", "mariadb": "VARBINARY(16)"}[backend.name]
     q = backend.q
     backend.drop("TABLE", TABLE)
-    backend.execute(f"CREATE TABLE {q(TABLE)} ({q('ID')} INTEGER NOT NULL PRIMARY KEY, {q('DATA')} {binary}, "
-                    f"{q('RAW')} {binary})")
+    backend.execute(
+        f"CREATE TABLE {q(TABLE)} ({q('ID')} INTEGER NOT NULL PRIMARY KEY, {q('DATA')} {binary}, {q('RAW')} {binary})"
+    )
     backend.executemany(f"INSERT INTO {q(TABLE)} VALUES (?, ?, ?)", [(n, b, b) for n, b in BLOBS])
-    app = make_app({"service": {"secret": "blob-secret"},
-                    "sources": {"db": {"kind": "odbc", "connection": backend.connection}},
-                    "resources": {"blobs": {"source": "db", "table": TABLE, "key": ["id"], "fields": {
+    app = make_app(
+        {
+            "service": {"secret": "blob-secret"},
+            "sources": {"db": {"kind": "odbc", "connection": backend.connection}},
+            "resources": {
+                "blobs": {
+                    "source": "db",
+                    "table": TABLE,
+                    "key": ["id"],
+                    "fields": {
                         "id": {"column": "ID", "converter": "int"},
                         "data": {"column": "DATA", "converter": "binary", "filter": True, "sort": True},
-                        "raw": {"column": "RAW"}}}}})
+                        "raw": {"column": "RAW"},
+                    },
+                }
+            },
+        }
+    )
     yield app.test_client()
     app.extensions["legacy_bridge"].close()
     backend.drop("TABLE", TABLE)
@@ -64,7 +79,7 @@ def test_a_binary_sort_walks_every_row(blobs):
         body = blobs.get(url).get_json()
         ids += [r["id"] for r in body["data"]]
         url = body["next"] and f"/v1/blobs?limit=1&fields=id&sort=-data&cursor={body['next']}"
-    assert sorted(ids) == [1, 2, 3, 4] and ids[-1] == 4          # NULL last
+    assert sorted(ids) == [1, 2, 3, 4] and ids[-1] == 4  # NULL last
 
 
 def test_the_document_says_base64(blobs):
@@ -75,6 +90,7 @@ def test_the_document_says_base64(blobs):
 
 # -- integers: what the column holds ---------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def order_lines(backend):
     app = make_app(crm_config(backend.connection))
@@ -82,12 +98,17 @@ def order_lines(backend):
     app.extensions["legacy_bridge"].close()
 
 
-@pytest.mark.parametrize("url, parameter", [("/v1/order-lines?order_no[lt]=3000000000", "order_no[lt]"),
-                                            ("/v1/order-lines?quantity[in]=2,3000000000", "quantity[in]"),
-                                            ("/v1/order-lines/3000000000/1", "order_no")])
+@pytest.mark.parametrize(
+    "url, parameter",
+    [
+        ("/v1/order-lines?order_no[lt]=3000000000", "order_no[lt]"),
+        ("/v1/order-lines?quantity[in]=2,3000000000", "quantity[in]"),
+        ("/v1/order-lines/3000000000/1", "order_no"),
+    ],
+)
 def test_an_integer_beyond_its_column_is_a_400_naming_the_parameter(backend, order_lines, url, parameter):
     response = order_lines.get(url)
-    if backend.name == "sqlite":        # SQLite's INTEGER holds 64 bits: a value, not an error
+    if backend.name == "sqlite":  # SQLite's INTEGER holds 64 bits: a value, not an error
         assert response.status_code in (200, 404)
         return
     # PostgreSQL would fail the query (22003), MariaDB match nothing: refused alike, before either
@@ -97,8 +118,10 @@ def test_an_integer_beyond_its_column_is_a_400_naming_the_parameter(backend, ord
     assert "holds integers from -2147483648 to 2147483647" in problem["detail"]
 
 
-@pytest.mark.parametrize("url, parameter", [(f"/v1/order-lines/1/{1 << 64}", "line_no"),
-                                            (f"/v1/order-lines?quantity={-(1 << 63) - 1}", "quantity")])
+@pytest.mark.parametrize(
+    "url, parameter",
+    [(f"/v1/order-lines/1/{1 << 64}", "line_no"), (f"/v1/order-lines?quantity={-(1 << 63) - 1}", "quantity")],
+)
 def test_an_integer_past_64_bits_is_a_400_naming_the_parameter_on_every_backend(order_lines, url, parameter):
     response = order_lines.get(url)
     assert response.status_code == 400 and response.mimetype == "application/problem+json"

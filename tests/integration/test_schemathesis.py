@@ -2,16 +2,15 @@
 extract, the legacy TMS over SOAP) with auth on and a valid key: no 5xx, and every
 response (status, content type, headers, body) as the document says.  Fixed seed
 (derandomized), bounded examples, so CI runs the same cases every time."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 import yaml
-from helpers.backends import make_app
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -21,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from helpers.backends import make_app
 from legacy_bridge.demo import crm as demo_module
 from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
 from legacy_bridge.security.scopes import hash_key, new_key
@@ -39,8 +39,14 @@ def accepted_unless_the_source_refused(ctx, response, case):
     return positive_data_acceptance(ctx, response, case)
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, accepted_unless_the_source_refused]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    accepted_unless_the_source_refused,
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +81,10 @@ def run_operation(operation) -> None:
         strategy = strategy.map(_without_cursor)
 
     @given(case=strategy)
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     def examples(case) -> None:
         case.call_and_validate(headers={"X-API-Key": KEY}, checks=CHECKS)
+
     examples()
 
 
@@ -89,14 +95,14 @@ def test_every_operation_answers_as_documented(api):
     for operation in operations:
         try:
             run_operation(operation)
-        except BaseExceptionGroup as error:     # schemathesis' FailureGroup: collected, every operation is tried
+        except BaseExceptionGroup as error:  # schemathesis' FailureGroup: collected, every operation is tried
             failures.append(f"{operation.label}: {error}")
     assert failures == [], "\n\n".join(failures)
 
 
 # -- every check, another seed -------------------------------------------------------------
 
-SEED = 20261129       # not the derandomized seed above: other cases, the same every run
+SEED = 20261129  # not the derandomized seed above: other cases, the same every run
 
 
 @pytest.fixture(scope="module")
@@ -118,25 +124,28 @@ def feed_app(tmp_path_factory):
 #: refusals no schema can announce, each said in the document: a cursor is a signed token (any
 #: other text is a 400), a webhook's host must resolve, the legacy system checks values by its
 #: own rules (a SOAP fault the source maps to invalid input)
-ANNOUNCED = (":invalid-cursor\"", "cannot resolve", "answered with a fault")
+ANNOUNCED = (':invalid-cursor"', "cannot resolve", "answered with a fault")
 #: a request the document refuses that the service takes: a text parameter's pattern holds the
 #: Basic Multilingual Plane only (JSON Schema patterns count UTF-16 units: query/values.py
 #: text_class), while the service takes any character XML carries, one past U+FFFF too.
 #: Which of the two should give way is the query model's call (issue 10 parts 1-3).
 WIDER_THAN_THE_PATTERN = ("Schema-violating request accepted", "violates `pattern`")
-WIDER_REASON = ("text parameter patterns cover the Basic Multilingual Plane only, the service takes "
-                "characters past U+FFFF too (query/values.py text_class)")
+WIDER_REASON = (
+    "text parameter patterns cover the Basic Multilingual Plane only, the service takes "
+    "characters past U+FFFF too (query/values.py text_class)"
+)
 
 
 def run_every_check(operation, checks: dict, mode: GenerationMode = GenerationMode.POSITIVE) -> None:
     """Up to 25 examples of one operation from SEED (valid ones, or invalid ones for ``mode``
     NEGATIVE), each called and checked as ``checks`` says (``call_and_validate`` arguments)."""
+
     @seed(SEED)
     @given(case=operation.as_strategy(mode))
-    @settings(max_examples=25, deadline=None, derandomize=False, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, derandomize=False, database=None, suppress_health_check=list(HealthCheck))
     def examples(case) -> None:
         case.call_and_validate(headers={"X-API-Key": KEY}, **checks)
+
     examples()
 
 
@@ -148,10 +157,10 @@ def failures_of(app, checks: dict, modes: tuple[GenerationMode, ...] = (Generati
             for mode in modes:
                 try:
                     run_every_check(operation, checks, mode)
-                except Unsatisfiable:        # nothing to send wrong (no parameter, no body)
+                except Unsatisfiable:  # nothing to send wrong (no parameter, no body)
                     if mode is not GenerationMode.NEGATIVE:
                         raise
-        except BaseExceptionGroup as error:     # schemathesis' FailureGroup: collected, every operation is tried
+        except BaseExceptionGroup as error:  # schemathesis' FailureGroup: collected, every operation is tried
             failures.append(f"{operation.label}: {error}")
     return failures
 
@@ -175,6 +184,9 @@ def test_what_the_document_allows_is_taken_from_another_seed(request, which):
     """Positive data acceptance: a request the document allows is not refused (but for the
     refusals no schema can announce, ANNOUNCED)."""
     app = request.getfixturevalue("demo_app" if which == "demo" else "feed_app")
-    failures = [f for f in failures_of(app, {"checks": [positive_data_acceptance, not_a_server_error]})
-                if not any(why in f for why in ANNOUNCED)]
+    failures = [
+        f
+        for f in failures_of(app, {"checks": [positive_data_acceptance, not_a_server_error]})
+        if not any(why in f for why in ANNOUNCED)
+    ]
     assert failures == [], "\n\n".join(failures)

@@ -8,6 +8,7 @@ the link heals, the source serves again within its cool-down and no connection t
 was stuck is used again.  A flapping link leaves no 500, no wrong record and no call
 still holding a place; an export that stalls mid-stream ends with its error line.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,22 @@ from contextlib import ExitStack
 import pyodbc
 import pytest
 import yaml
-from helpers.backends import MARIADB, PG, ROOT, crm_config, unavailable
-from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
 from werkzeug.serving import make_server
 
+from helpers.backends import MARIADB, PG, ROOT, crm_config, unavailable
+from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
 from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
 
 TIMEOUT, COOLDOWN = 1.0, 2.0
 TABLE = "LB_SILENT_CUST"
 PG_ROWS, MARIADB_ROWS = 200_000, 500
 SOURCES = ("pg", "maria", "tms")
-PATHS = {"pg": ("/v1/pg-customers/{n}", "/v1/pg-customers?limit=3&id[gt]={n}"),
-         "maria": ("/v1/maria-customers/{n}", "/v1/maria-customers?limit=3&id[gt]={n}"),
-         "tms": ("/v1/shipments/TMS{n:06d}", "/v1/shipments?limit=3"),
-         "crm": ("/v1/customers/{n}", "/v1/customers?limit=3&id[gt]={n}")}
+PATHS = {
+    "pg": ("/v1/pg-customers/{n}", "/v1/pg-customers?limit=3&id[gt]={n}"),
+    "maria": ("/v1/maria-customers/{n}", "/v1/maria-customers?limit=3&id[gt]={n}"),
+    "tms": ("/v1/shipments/TMS{n:06d}", "/v1/shipments?limit=3"),
+    "crm": ("/v1/customers/{n}", "/v1/customers?limit=3&id[gt]={n}"),
+}
 
 
 def _connect(connection: str):
@@ -62,8 +65,12 @@ def tables():
 
 
 def _table_resource(source: str) -> dict:
-    return {"source": source, "table": TABLE, "key": ["id"],
-            "fields": {"id": {"column": "CUST_NO", "converter": "int"}, "name": {"column": "CUST_NM"}}}
+    return {
+        "source": source,
+        "table": TABLE,
+        "key": ["id"],
+        "fields": {"id": {"column": "CUST_NO", "converter": "int"}, "name": {"column": "CUST_NM"}},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +83,31 @@ def served(tables, sqlite_backend, tmp_path_factory):
         threading.Thread(target=soap.serve_forever, daemon=True).start()
         stack.callback(soap.server_close)
         stack.callback(soap.shutdown)
-        proxies = {"pg": TcpProxy((HOST, 5432)), "maria": TcpProxy((HOST, 3306)),
-                   "tms": TcpProxy((HOST, soap.server_port))}
+        proxies = {
+            "pg": TcpProxy((HOST, 5432)),
+            "maria": TcpProxy((HOST, 3306)),
+            "tms": TcpProxy((HOST, soap.server_port)),
+        }
         for proxy in proxies.values():
             stack.callback(proxy.close)
-        policy = {"timeout": f"{TIMEOUT}s", "connect_timeout": f"{TIMEOUT}s",
-                  "retries": {"attempts": 2, "backoff": "50ms"}, "breaker": {"failures": 3, "cooldown": f"{COOLDOWN}s"}}
+        policy = {
+            "timeout": f"{TIMEOUT}s",
+            "connect_timeout": f"{TIMEOUT}s",
+            "retries": {"attempts": 2, "backoff": "50ms"},
+            "breaker": {"failures": 3, "cooldown": f"{COOLDOWN}s"},
+        }
         config = crm_config(sqlite_backend.connection)
-        config["sources"]["pg"] = {"kind": "odbc", "connection": PG.replace("Port=5432", f"Port={proxies['pg'].port}"),
-                                   "stream_options": "UseDeclareFetch=1;Fetch=100", **policy}
-        config["sources"]["maria"] = {"kind": "odbc", **policy,
-                                      "connection": MARIADB.replace("Port=3306", f"Port={proxies['maria'].port}")}
+        config["sources"]["pg"] = {
+            "kind": "odbc",
+            "connection": PG.replace("Port=5432", f"Port={proxies['pg'].port}"),
+            "stream_options": "UseDeclareFetch=1;Fetch=100",
+            **policy,
+        }
+        config["sources"]["maria"] = {
+            "kind": "odbc",
+            **policy,
+            "connection": MARIADB.replace("Port=3306", f"Port={proxies['maria'].port}"),
+        }
         soap_config = tms_config(f"http://{HOST}:{proxies['tms'].port}", **policy)
         config["sources"].update(soap_config["sources"])
         config["resources"].update(soap_config["resources"])
@@ -95,8 +116,14 @@ def served(tables, sqlite_backend, tmp_path_factory):
         path = tmp / "legacy-bridge.yaml"
         path.write_text(yaml.safe_dump(config))
         port = free_port()
-        env = {"LEGACY_BRIDGE_CONFIG": str(path), "GUNICORN_BIND": f"{HOST}:{port}", "WEB_CONCURRENCY": "2",
-               "GUNICORN_THREADS": "4", "GUNICORN_GRACEFUL_TIMEOUT": "5", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "m")}
+        env = {
+            "LEGACY_BRIDGE_CONFIG": str(path),
+            "GUNICORN_BIND": f"{HOST}:{port}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "4",
+            "GUNICORN_GRACEFUL_TIMEOUT": "5",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "m"),
+        }
         (tmp / "m").mkdir()
         argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
         server = stack.enter_context(serve_process(argv, port, tmp / "gunicorn.log", cwd=ROOT, env=env))
@@ -104,7 +131,7 @@ def served(tables, sqlite_backend, tmp_path_factory):
         while len(child_pids(server.process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         server.proxies = proxies
-        for source in SOURCES:            # connections made, WSDL loaded, in both workers
+        for source in SOURCES:  # connections made, WSDL loaded, in both workers
             for n in range(1, 9):
                 status, _, body = get(server.url + PATHS[source][0].format(n=n))
                 assert status == 200, body
@@ -128,10 +155,9 @@ class Hammer:
             started = time.monotonic()
             try:
                 status, headers, body = get(self.url + path, timeout=30)
-            except OSError as exc:          # a reset or refused connection: recorded, and a failure
+            except OSError as exc:  # a reset or refused connection: recorded, and a failure
                 status, headers, body = 0, {}, str(exc).encode()
-            self.answers.append((started, time.monotonic() - started, status, headers.get("Content-Type", ""),
-                                 body))
+            self.answers.append((started, time.monotonic() - started, status, headers.get("Content-Type", ""), body))
             n += 1
             time.sleep(0.01)
 
@@ -193,10 +219,10 @@ def _silence(proxy: TcpProxy, seconds: float) -> tuple[float, float, int]:
 def test_each_silent_source_fails_fast_opens_its_breaker_and_the_others_keep_answering(served):
     windows = {}
     with ExitStack() as stack:
-        hammers = {s: stack.enter_context(Hammer(served.url, s, 3)) for s in SOURCES}   # <= max_calls
+        hammers = {s: stack.enter_context(Hammer(served.url, s, 3)) for s in SOURCES}  # <= max_calls
         sqlite = stack.enter_context(Hammer(served.url, "crm", 1))
         time.sleep(1.0)
-        for source in SOURCES:                            # one silent source at a time
+        for source in SOURCES:  # one silent source at a time
             windows[source] = _silence(served.proxies[source], 4.0)
         time.sleep(COOLDOWN + 2.0)
     for source, (silent_from, healed_at, stuck) in windows.items():
@@ -212,7 +238,7 @@ def test_a_flapping_link_gives_no_500_no_wrong_record_and_leaves_no_call_behind(
     pg, maria = served.proxies["pg"], served.proxies["maria"]
     stuck = []
     with Hammer(served.url, "pg", 3) as pg_hammer, Hammer(served.url, "maria", 3) as maria_hammer:
-        maria.silence()                                  # one of the two silent at any moment
+        maria.silence()  # one of the two silent at any moment
         for _ in range(5):
             maria.resume()
             pg.silence()
@@ -237,8 +263,10 @@ def test_a_flapping_link_gives_no_500_no_wrong_record_and_leaves_no_call_behind(
     assert stuck == [0] * 10, "a connection stuck in a silence was kept open"
     # no call still holds a place: as many requests at once as the workers' bulkheads allow pass
     results = []
-    threads = [threading.Thread(target=lambda n=n: results.append(get(served.url + f"/v1/pg-customers/{n}")[0]))
-               for n in range(1, 5)]
+    threads = [
+        threading.Thread(target=lambda n=n: results.append(get(served.url + f"/v1/pg-customers/{n}")[0]))
+        for n in range(1, 5)
+    ]
     for t in threads:
         t.start()
     for t in threads:

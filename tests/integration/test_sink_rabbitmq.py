@@ -1,15 +1,15 @@
 """What only RabbitMQ does: structured mode on the RabbitMQ binding, unroutable events
 reported (the behaviours every broker shares are in test_sinks.py)."""
+
 from __future__ import annotations
 
 import yaml
 from click.testing import CliRunner
+
 from helpers.brokers import RabbitConsumer, assert_complete_and_ordered, rabbit_url, run_name
 from helpers.servers import free_port
 from helpers.sink_fixtures import checked_events, emit, events_section
-
 from legacy_bridge.cli import main
-
 from legacy_bridge.events import sink_cursors
 from legacy_bridge.events.relay import Relay
 from legacy_bridge.events.state import StateStore
@@ -38,7 +38,7 @@ def test_an_event_no_queue_takes_is_reported_as_unroutable(tmp_path):
     exchange = run_name("unroutable")
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     events = checked_events({"hub": _rabbit(exchange)})
-    with RabbitConsumer(exchange, binding="orders.*"):      # nothing binds parts.*
+    with RabbitConsumer(exchange, binding="orders.*"):  # nothing binds parts.*
         relay = Relay(store, events)
         emit(store, keys=3, rounds=1)
         assert relay.run_once() == 3
@@ -58,8 +58,9 @@ def test_a_replay_publishes_a_range_again_in_order_with_the_same_ids(tmp_path):
         ids = sorted(emit(store, keys=3, rounds=4))
         assert relay.run_once() == 12
         consumer.collect(12)
-        result = CliRunner().invoke(main, ["events", "replay", "--config", str(config), "--sink", "hub",
-                                           "--since", f"evt_{ids[6]}"])
+        result = CliRunner().invoke(
+            main, ["events", "replay", "--config", str(config), "--sink", "hub", "--since", f"evt_{ids[6]}"]
+        )
         assert result.exit_code == 0, result.output
         assert relay.run_once() == 6
         relay.close()
@@ -71,9 +72,15 @@ def test_a_replay_publishes_a_range_again_in_order_with_the_same_ids(tmp_path):
 
 def test_check_reaches_every_sink_and_fails_on_an_unreachable_one(tmp_path):
     config, exchange = tmp_path / "lb.yaml", run_name("check")
-    config.write_text(yaml.safe_dump({"service": {"state": f"sqlite:///{tmp_path / 'state.db'}"}, "events": events_section({
-        "hub": _rabbit(exchange), "away": _rabbit("x", port=free_port())})}))
-    with RabbitConsumer(exchange):            # removes the exchange the check declared
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "service": {"state": f"sqlite:///{tmp_path / 'state.db'}"},
+                "events": events_section({"hub": _rabbit(exchange), "away": _rabbit("x", port=free_port())}),
+            }
+        )
+    )
+    with RabbitConsumer(exchange):  # removes the exchange the check declared
         result = CliRunner().invoke(main, ["check", "--config", str(config)])
     assert result.exit_code == 1, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[-4:] if line.startswith("  ")}

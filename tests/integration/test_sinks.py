@@ -4,29 +4,45 @@ order, the broker cut away and back while changes pile up, a relay SIGKILLed mid
 relays sharing the work.  RabbitMQ at the issue's scale (10,000 changes), NATS at 2,000, MQTT at
 1,000.
 Exchanges, streams and topics are named per run."""
+
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from helpers.backends import make_app, pg_state
-from helpers.brokers import (MqttConsumer, NatsConsumer, RabbitConsumer, assert_complete_and_ordered, rabbit_url,
-                             run_name)
-from helpers.servers import TcpProxy, stop, wait_until
-from helpers.sink_fixtures import (TABLE, checked_events, create_parts, emit, parts_config, relay_thread,
-                                   worker_config, worker_process)
-from legacy_bridge.facades.webhooks import store_of
 
+from helpers.backends import make_app, pg_state
+from helpers.brokers import (
+    MqttConsumer,
+    NatsConsumer,
+    RabbitConsumer,
+    assert_complete_and_ordered,
+    rabbit_url,
+    run_name,
+)
+from helpers.servers import TcpProxy, stop, wait_until
+from helpers.sink_fixtures import (
+    TABLE,
+    checked_events,
+    create_parts,
+    emit,
+    parts_config,
+    relay_thread,
+    worker_config,
+    worker_process,
+)
 from legacy_bridge.events import sink_cursors
 from legacy_bridge.events.changes import Scanner
 from legacy_bridge.events.outbox import webhook_id
 from legacy_bridge.events.relay import Relay
 from legacy_bridge.events.state import StateStore
+from legacy_bridge.facades.webhooks import store_of
 
 
 @dataclass
@@ -35,7 +51,7 @@ class Broker:
     port: int
     consumer: Callable[[str], Any]
     sink_options: Callable[[str, int], dict]
-    scale: int              # events per test = keys * rounds, in units of 1,000
+    scale: int  # events per test = keys * rounds, in units of 1,000
     separator: str
     #: repeats a cut link may cause: what the relay's partitions (4) had sent unacknowledged when the
     #: link broke (RabbitMQ: confirms awaited in turn, with a margin; NATS: the stream drops repeats
@@ -50,13 +66,28 @@ class Broker:
 
 
 BROKERS = {
-    "rabbitmq": Broker("rabbitmq", 5672, RabbitConsumer,
-                       lambda name, port: {"url": rabbit_url(port), "exchange": name}, 10, ".", 120),
-    "nats": Broker("nats", 4222, NatsConsumer,
-                   lambda name, port: {"url": f"nats://127.0.0.1:{port}", "subject_prefix": name}, 2, ".", 0),
-    "mqtt": Broker("mqtt", 1883, MqttConsumer,
-                   # 1,000: Mosquitto queues at most 1,000 QoS 1 messages for a subscriber that lags behind
-                   lambda name, port: {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": name}, 1, "/", 4 * 20),
+    "rabbitmq": Broker(
+        "rabbitmq", 5672, RabbitConsumer, lambda name, port: {"url": rabbit_url(port), "exchange": name}, 10, ".", 120
+    ),
+    "nats": Broker(
+        "nats",
+        4222,
+        NatsConsumer,
+        lambda name, port: {"url": f"nats://127.0.0.1:{port}", "subject_prefix": name},
+        2,
+        ".",
+        0,
+    ),
+    "mqtt": Broker(
+        "mqtt",
+        1883,
+        MqttConsumer,
+        # 1,000: Mosquitto queues at most 1,000 QoS 1 messages for a subscriber that lags behind
+        lambda name, port: {"url": f"mqtt://127.0.0.1:{port}", "topic_prefix": name},
+        1,
+        "/",
+        4 * 20,
+    ),
 }
 
 
@@ -65,14 +96,15 @@ def broker(request) -> Broker:
     return BROKERS[request.param]
 
 
-def test_a_legacy_row_inserted_updated_deleted_reaches_a_consumer_as_cloudevents_in_order(broker, sqlite_only,
-                                                                                         tmp_path):
+def test_a_legacy_row_inserted_updated_deleted_reaches_a_consumer_as_cloudevents_in_order(
+    broker, sqlite_only, tmp_path
+):
     create_parts(sqlite_only)
     name = run_name(broker.kind)
     app = make_app(parts_config(sqlite_only, f"sqlite:///{tmp_path / 'state.db'}", {"hub": broker.sink(name)}))
     bridge, store = app.extensions["legacy_bridge"], store_of(app)
     scanner = Scanner(store, bridge.resources["parts"])
-    scanner.scan()                                   # the baseline: no events
+    scanner.scan()  # the baseline: no events
     relay = Relay(store, bridge.config.events)
     t, q = sqlite_only.q(TABLE), sqlite_only.q
     with broker.consumer(name) as consumer:
@@ -87,15 +119,18 @@ def test_a_legacy_row_inserted_updated_deleted_reaches_a_consumer_as_cloudevents
     relay.close()
     kinds = ("created", "updated", "deleted")
     assert [r.routing_key for r in received] == [broker.routing(name, "parts", k) for k in kinds]
-    assert [r.id for r in received] == [webhook_id(e.id) for e in store.events(limit=10)]   # the webhook-ids
+    assert [r.id for r in received] == [webhook_id(e.id) for e in store.events(limit=10)]  # the webhook-ids
     events = [r.event for r in received]
     assert [e.get_type() for e in events] == [f"com.example.crm.parts.{k}.v1" for k in kinds]
     assert {e.get_source() for e in events} == {"crm.test/parts"}
     assert {e.get_subject() for e in events} == {"77"}
-    assert [e.get_data() for e in events] == [{"part_no": 77, "name": "GEAR", "quantity": 3},
-                                              {"part_no": 77, "name": "GEAR", "quantity": 4}, {"part_no": 77}]
+    assert [e.get_data() for e in events] == [
+        {"part_no": 77, "name": "GEAR", "quantity": 3},
+        {"part_no": 77, "name": "GEAR", "quantity": 4},
+        {"part_no": 77},
+    ]
     assert events[0].get_time() is not None and events[0].get_specversion() == "1.0"
-    assert received[0].headers["ce-id"] == received[0].id            # binary mode: attributes in headers
+    assert received[0].headers["ce-id"] == received[0].id  # binary mode: attributes in headers
     bridge.close()
 
 
@@ -107,22 +142,23 @@ def test_the_broker_cut_away_while_changes_pile_up_gets_every_event_in_order_per
     keys, rounds = 100, 10 * broker.scale
     with broker.consumer(name) as consumer:
         with relay_thread(store, events):
-            expected = emit(store, keys=keys, rounds=rounds // 5)            # a fifth flows...
+            expected = emit(store, keys=keys, rounds=rounds // 5)  # a fifth flows...
             consumer.collect(keys, timeout=30)
-            proxy.cut()                                                     # ...the broker is away mid-stream
+            proxy.cut()  # ...the broker is away mid-stream
             expected |= emit(store, keys=keys, rounds=rounds - rounds // 5)  # the rest piles up meanwhile
             assert wait_until(lambda: sink_cursors.status(store, "hub")["failed_attempts"] > 0, 10)
-            time.sleep(1)                                                   # retries back off meanwhile
+            time.sleep(1)  # retries back off meanwhile
             proxy.restore()
             consumer.collect(len(expected), timeout=120)
         proxy.close()
     duplicates = assert_complete_and_ordered(consumer.received, expected)
-    assert duplicates <= broker.repeats            # at most what was unacknowledged when the link broke
+    assert duplicates <= broker.repeats  # at most what was unacknowledged when the link broke
     assert sink_cursors.status(store, "hub")["lag"] == 0
 
 
-def _relay_processes_setup(broker: Broker, tmp_path: Path, batch: int,
-                           state: str | None = None) -> tuple[str, StateStore, Path, Path]:
+def _relay_processes_setup(
+    broker: Broker, tmp_path: Path, batch: int, state: str | None = None
+) -> tuple[str, StateStore, Path, Path]:
     """A per-run name, a state store whose sink cursors stand at the (empty) log's head, and
     the config file and log of worker processes that relay to the sink."""
     name = run_name(broker.kind)
@@ -159,7 +195,7 @@ def test_two_relays_share_the_work_and_publish_no_event_twice(broker, tmp_path):
 
 
 def test_two_relays_on_a_postgresql_state_store_publish_no_event_twice(tmp_path):
-    with pg_state(f"lb_sinks_test_{os.getpid()}") as state:     # candidates picked FOR UPDATE SKIP LOCKED
+    with pg_state(f"lb_sinks_test_{os.getpid()}") as state:  # candidates picked FOR UPDATE SKIP LOCKED
         setup = _relay_processes_setup(BROKERS["rabbitmq"], tmp_path, batch=20, state=state)
         assert setup[1].dialect == "postgresql"
         _two_relays(BROKERS["rabbitmq"], *setup)
@@ -171,7 +207,7 @@ def _two_relays(broker: Broker, name: str, store: StateStore, config: Path, log:
         relays = [worker_process(config, log, f"r{n}") for n in (1, 2)]
         try:
             expected: set[int] = set()
-            for _ in range(10):                                    # changes keep coming while both run
+            for _ in range(10):  # changes keep coming while both run
                 expected |= emit(store, keys=40, rounds=broker.scale * 2)
                 time.sleep(0.1)
             consumer.collect(len(expected), timeout=120)
@@ -179,5 +215,5 @@ def _two_relays(broker: Broker, name: str, store: StateStore, config: Path, log:
         finally:
             for relay in relays:
                 stop(relay)
-    assert assert_complete_and_ordered(consumer.received, expected) == 0      # none published twice
+    assert assert_complete_and_ordered(consumer.received, expected) == 0  # none published twice
     assert "r1" in log.read_text() and "r2" in log.read_text()

@@ -1,18 +1,14 @@
 """SOAP resources against a real spyne server (the legacy TMS simulator) on a free
 loopback port, over SOAP 1.1 and SOAP 1.2: reads, filters, pages, create, faults."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-from helpers.backends import make_app
 
-from legacy_bridge.demo.tms_simulator import (
-    TmsSimulator,
-    sample_shipments,
-    serve,
-    tms_config,
-)
+from helpers.backends import make_app
+from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
 
 SHIPMENTS = sample_shipments()
 STATUS = {"BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}
@@ -35,11 +31,18 @@ def client(tms):
 def _expected(no: str) -> dict:
     d = SHIPMENTS[no]
     day = d["ShipDate"]
-    return {"shipment_no": no, "carrier": d["Carrier"], "status": STATUS[d["Status"]],
-            "shipped_on": None if day == "00000000" else f"{day[:4]}-{day[4:6]}-{day[6:]}",
-            "weight_kg": str(d["WeightKg"].quantize(Decimal("0.01"))), "pieces": d["Pieces"],
-            "shipper_name": d["Shipper"]["Name"], "consignee_name": d["Consignee"]["Name"],
-            "consignee_city": d["Consignee"]["City"], "consignee_country": d["Consignee"]["Country"]}
+    return {
+        "shipment_no": no,
+        "carrier": d["Carrier"],
+        "status": STATUS[d["Status"]],
+        "shipped_on": None if day == "00000000" else f"{day[:4]}-{day[4:6]}-{day[6:]}",
+        "weight_kg": str(d["WeightKg"].quantize(Decimal("0.01"))),
+        "pieces": d["Pieces"],
+        "shipper_name": d["Shipper"]["Name"],
+        "consignee_name": d["Consignee"]["Name"],
+        "consignee_city": d["Consignee"]["City"],
+        "consignee_country": d["Consignee"]["Country"],
+    }
 
 
 def _walk(client, url: str) -> list[str]:
@@ -69,8 +72,11 @@ def test_unknown_key_is_a_404_carrying_the_fault(client):
 def test_list_pushes_operation_filters_and_applies_the_rest_after_the_call(client):
     response = client.get("/v1/shipments?carrier=UPSN&status=booked&consignee_country=US&limit=200")
     got = [r["shipment_no"] for r in response.get_json()["data"]]
-    expected = [no for no, d in sorted(SHIPMENTS.items()) if d["Carrier"] == "UPSN" and d["Status"] == "BK"
-                and d["Consignee"]["Country"] == "US" and no <= "TMS000120"]
+    expected = [
+        no
+        for no, d in sorted(SHIPMENTS.items())
+        if d["Carrier"] == "UPSN" and d["Status"] == "BK" and d["Consignee"]["Country"] == "US" and no <= "TMS000120"
+    ]
     assert got == expected and got
 
 
@@ -106,8 +112,16 @@ def test_an_invalid_input_fault_is_a_400_carrying_the_fault(client):
 
 
 def test_create_calls_the_operation_and_returns_201_with_location(client):
-    response = client.post("/v1/shipments", json={"carrier": "DHLX", "weight_kg": "12.50", "pieces": 3,
-                                                   "consignee_name": "ACME", "consignee_city": "Boston"})
+    response = client.post(
+        "/v1/shipments",
+        json={
+            "carrier": "DHLX",
+            "weight_kg": "12.50",
+            "pieces": 3,
+            "consignee_name": "ACME",
+            "consignee_city": "Boston",
+        },
+    )
     assert response.status_code == 201
     created = response.get_json()
     assert created["status"] == "booked" and created["weight_kg"] == "12.50"

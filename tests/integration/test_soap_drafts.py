@@ -2,13 +2,14 @@
 unchanged, each serves the operation's records through the real spyne TMS simulator.
 zeep unwraps lone wrappers of an answer, so the draft's record path must match what
 zeep returns, not the WSDL's nesting."""
+
 from __future__ import annotations
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import make_app
 
+from helpers.backends import make_app
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve
 
@@ -70,6 +71,6 @@ def test_a_create_draft_sends_the_body_as_the_record(tms):
     record = dict(client.get(f"/v1/shipments/{next(iter(SHIPMENTS))}").get_json(), consignee_name="DRAFTED")
     response = client.post("/v1/shipments", json=record)
     assert response.status_code == 201, response.get_json()
-    number = response.get_json()["shipment_no"]              # the TMS numbers new shipments itself
+    number = response.get_json()["shipment_no"]  # the TMS numbers new shipments itself
     assert number not in SHIPMENTS
     assert client.get(f"/v1/shipments/{number}").get_json()["consignee_name"].strip() == "DRAFTED"

@@ -1,6 +1,7 @@
 """A SOAP source failing every way it can, each degrading only its own resources:
 a server that hangs (504), one that is down (503), a WSDL that will not load, an
 unmapped fault (502); and the credentials the server must receive."""
+
 from __future__ import annotations
 
 import time
@@ -8,14 +9,13 @@ import time
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from helpers.backends import make_app
 from helpers.servers import HOST, free_port, hanging_server
-
 from legacy_bridge.cli import main
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 
-TIMEOUT = 2.0   # generous: a loaded CI machine must not turn the WSDL load into a timeout
-
+TIMEOUT = 2.0  # generous: a loaded CI machine must not turn the WSDL load into a timeout
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_ws_security_username_token_and_timestamp_reach_the_server():
         assert received["created"] and received["expires"] > received["created"]
         bad = _app(url, wsse={"username": "tms-user", "password": "wrong"})
         body = bad.test_client().get("/v1/shipments/TMS000002").get_json()
-    assert body["status"] == 502                      # a fault no resource maps: 502
+    assert body["status"] == 502  # a fault no resource maps: 502
     assert body["fault_code"] == "Client.Authentication"
     assert "wrong" not in str(body)
 

@@ -6,6 +6,7 @@ spyne speaks document/literal only, and the one rpc WSDL in ../shared/testdata i
 rpc/encoded, so the service here is a small WSGI responder of our own over a real
 loopback HTTP server: it refuses any envelope that is not rpc/literal.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,10 +14,10 @@ from decimal import Decimal
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers.backends import make_app
-from helpers.servers import serve_app
 from lxml import etree
 
+from helpers.backends import make_app
+from helpers.servers import serve_app
 from legacy_bridge.cli import main
 
 NS = "urn:legacy:rates"
@@ -94,6 +95,7 @@ def _fault(code: str, text: str) -> bytes:
 
 def rates_service(received: list):
     """A legacy rpc/literal rate service: the WSDL at ``?wsdl``, the calls by POST."""
+
     def app(environ, start_response):
         if environ["REQUEST_METHOD"] == "GET":
             address = f"http://{environ['HTTP_HOST']}/rates"
@@ -101,18 +103,25 @@ def rates_service(received: list):
             return [WSDL.replace("{address}", address).encode()]
         body = etree.fromstring(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
         call = body.find(f"{{{SOAP}}}Body")[0]
-        received.append((environ.get("HTTP_SOAPACTION"), etree.QName(call).namespace, etree.QName(call).localname,
-                         {child.tag: child.text for child in call}))
+        received.append(
+            (
+                environ.get("HTTP_SOAPACTION"),
+                etree.QName(call).namespace,
+                etree.QName(call).localname,
+                {child.tag: child.text for child in call},
+            )
+        )
         answer, status = _answer(call)
         start_response(status, [("Content-Type", "text/xml; charset=utf-8")])
         return [answer]
+
     return app
 
 
 def _answer(call) -> tuple[bytes, str]:
     name = etree.QName(call)
     parts = {child.tag: child for child in call}
-    if name.namespace != NS or any("}" in tag for tag in parts):      # rpc/literal: unqualified parts
+    if name.namespace != NS or any("}" in tag for tag in parts):  # rpc/literal: unqualified parts
         return _fault("Client.NotRpcLiteral", "expected an rpc/literal call"), "500 Internal Server Error"
     wrap = f'ns:{name.localname}Response xmlns:ns="{NS}"'
     if name.localname == "GetRate":
@@ -141,18 +150,28 @@ def service():
 
 @pytest.fixture(scope="module")
 def client(service):
-    app = make_app({
-        "service": {"secret": "s"},
-        "sources": {"rates": {"kind": "soap", "wsdl": f"{service.url}/rates?wsdl", "timeout": "5s"}},
-        "resources": {"rates": {
-            "source": "rates", "key": ["lane"], "description": "Freight rates (rpc/literal)",
-            "get": {"operation": "GetRate", "params": {"Lane": "{key}"}},
-            "list": {"operation": "ListRates", "params": {"Carrier": "{filter.carrier}"}},
-            "create": {"operation": "CreateRate", "params": {"rate": "{body}"}},
-            "faults": {"not_found": ["Client.RateNotFound"]},
-            "fields": {"lane": {"column": "Lane"}, "carrier": {"column": "Carrier", "filter": True},
-                       "amount": {"column": "Amount", "converter": {"decimal": {"scale": 2}}}}}},
-    })
+    app = make_app(
+        {
+            "service": {"secret": "s"},
+            "sources": {"rates": {"kind": "soap", "wsdl": f"{service.url}/rates?wsdl", "timeout": "5s"}},
+            "resources": {
+                "rates": {
+                    "source": "rates",
+                    "key": ["lane"],
+                    "description": "Freight rates (rpc/literal)",
+                    "get": {"operation": "GetRate", "params": {"Lane": "{key}"}},
+                    "list": {"operation": "ListRates", "params": {"Carrier": "{filter.carrier}"}},
+                    "create": {"operation": "CreateRate", "params": {"rate": "{body}"}},
+                    "faults": {"not_found": ["Client.RateNotFound"]},
+                    "fields": {
+                        "lane": {"column": "Lane"},
+                        "carrier": {"column": "Carrier", "filter": True},
+                        "amount": {"column": "Amount", "converter": {"decimal": {"scale": 2}}},
+                    },
+                }
+            },
+        }
+    )
     yield app.test_client()
     app.extensions["legacy_bridge"].close()
 
@@ -194,14 +213,21 @@ def test_create_sends_the_record_as_one_part(client, service):
     assert Decimal(RATES.pop("BER-PRG")[1]) == Decimal("199.90")
 
 
-@pytest.mark.parametrize("operation, path, expected", [
-    ("GetRate", "/v1/rates/MUC-VIE", {"lane": "MUC-VIE", "carrier": "ALPENLOG", "amount": "377.25"}),
-    ("ListRates", "/v1/rates?carrier=ALPENLOG",
-     {"data": [{"lane": "MUC-VIE", "carrier": "ALPENLOG", "amount": "377.25"}], "next": None}),
-])
+@pytest.mark.parametrize(
+    "operation, path, expected",
+    [
+        ("GetRate", "/v1/rates/MUC-VIE", {"lane": "MUC-VIE", "carrier": "ALPENLOG", "amount": "377.25"}),
+        (
+            "ListRates",
+            "/v1/rates?carrier=ALPENLOG",
+            {"data": [{"lane": "MUC-VIE", "carrier": "ALPENLOG", "amount": "377.25"}], "next": None},
+        ),
+    ],
+)
 def test_introspect_drafts_of_rpc_operations_serve_as_printed(service, operation, path, expected):
-    result = CliRunner().invoke(main, ["introspect", "--wsdl", f"{service.url}/rates?wsdl",
-                                       "--operation", operation, "--name", "rates"])
+    result = CliRunner().invoke(
+        main, ["introspect", "--wsdl", f"{service.url}/rates?wsdl", "--operation", operation, "--name", "rates"]
+    )
     assert result.exit_code == 0, result.output
     app = make_app({"service": {"secret": "s"}, **yaml.safe_load(result.stdout)})
     assert app.test_client().get(path).get_json() == expected

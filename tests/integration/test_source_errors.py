@@ -1,5 +1,6 @@
 """A failing legacy source: 502 with its SQLSTATE, 503 + Retry-After when it is down,
 ``/readyz`` naming it, and its neighbours unaffected.  No driver text ever leaks."""
+
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ import socket
 
 import pyodbc
 import pytest
+
 from helpers.backends import MARIADB, PG, crm_config, make_app
 
 PROBLEM = "urn:legacy-bridge:problem:"
@@ -29,8 +31,17 @@ DOWN = {
 
 def assert_no_leak(response, *secrets: str) -> None:
     text = response.get_data(as_text=True)
-    for secret in ("Traceback", 'File "', "pyodbc", "SQLExecDirect", "SQLDriverConnect", "Driver=",
-                   "Connection refused", "Can't connect", *secrets):
+    for secret in (
+        "Traceback",
+        'File "',
+        "pyodbc",
+        "SQLExecDirect",
+        "SQLDriverConnect",
+        "Driver=",
+        "Connection refused",
+        "Can't connect",
+        *secrets,
+    ):
         assert secret not in text
 
 
@@ -39,8 +50,12 @@ def broken_app(backend):
     """The CRM app plus ``ghost`` (a missing table on the healthy source) and ``remote``
     (a table on a PostgreSQL source whose port nobody listens on)."""
     config = crm_config(backend.connection)
-    config["sources"]["down"] = {"kind": "odbc", "connection": DOWN["postgresql"](free_port()),
-                                 "timeout": "2s", "connect_timeout": "2s"}
+    config["sources"]["down"] = {
+        "kind": "odbc",
+        "connection": DOWN["postgresql"](free_port()),
+        "timeout": "2s",
+        "connect_timeout": "2s",
+    }
     fields = {"id": {"column": "CUST_NO", "converter": "int"}, "name": {"column": "CUST_NM"}}
     config["resources"]["ghost"] = {"source": "crm", "table": MISSING, "key": ["id"], "fields": fields}
     config["resources"]["remote"] = {"source": "down", "table": "LGCY_CUST", "key": ["id"], "fields": fields}
@@ -67,8 +82,9 @@ def test_a_missing_table_is_a_502_keeping_the_sqlstate_and_not_the_driver_text(b
     assert SQLSTATE.match(body["legacy_code"]) and body["legacy_code"] == native.args[0]
     assert "Retry-After" not in response.headers
     message = str(native.args[-1])
-    assert_no_leak(response, backend.connection, message, MISSING.lower(), "no such table",
-                   "does not exist", "doesn't exist")
+    assert_no_leak(
+        response, backend.connection, message, MISSING.lower(), "no such table", "does not exist", "doesn't exist"
+    )
 
 
 @pytest.mark.parametrize("path", ["/v1/remote", "/v1/remote/1"])
@@ -80,8 +96,7 @@ def test_a_source_that_is_down_is_a_503_with_retry_after(broken_app, path):
     assert body["type"] == PROBLEM + "source-unavailable" and body["source"] == "down"
     assert SQLSTATE.match(body["legacy_code"])
     assert int(response.headers["Retry-After"]) > 0
-    assert_no_leak(response, broken_app.extensions["legacy_bridge"].config.sources["down"]["connection"],
-                   "127.0.0.1")
+    assert_no_leak(response, broken_app.extensions["legacy_bridge"].config.sources["down"]["connection"], "127.0.0.1")
 
 
 def test_one_source_down_leaves_the_other_sources_resources_working(broken_app):
@@ -111,9 +126,11 @@ def test_readyz_is_200_when_every_source_answers(client):
 @pytest.mark.parametrize("kind", sorted(DOWN))
 def test_every_server_driver_reports_a_refused_connection_as_unavailable(kind):
     # MariaDB Connector/ODBC says HY000, psqlODBC 08001: both mean "cannot be reached"
-    config = {"service": {"secret": "s"},
-              "sources": {"db": {"kind": "odbc", "connection": DOWN[kind](free_port()), "timeout": "2s"}},
-              "resources": {"t": {"source": "db", "table": "T", "key": ["id"], "fields": {"id": "ID"}}}}
+    config = {
+        "service": {"secret": "s"},
+        "sources": {"db": {"kind": "odbc", "connection": DOWN[kind](free_port()), "timeout": "2s"}},
+        "resources": {"t": {"source": "db", "table": "T", "key": ["id"], "fields": {"id": "ID"}}},
+    }
     app = make_app(config)
     try:
         client = app.test_client()

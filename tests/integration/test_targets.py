@@ -1,24 +1,34 @@
 """The other shapes a resource can take: a read-only SQL select, a supplied contract, and a
 source reached by DSN instead of a DSN-less connection string."""
+
 from __future__ import annotations
 
 import copy
 
 import pytest
-from helpers.backends import ROWS, crm_config, customer_row, make_app
 from marshmallow import Schema, fields
+
+from helpers.backends import ROWS, crm_config, customer_row, make_app
 
 
 def _select_resource(backend) -> dict:
     q = backend.q
-    select = (f"SELECT c.{q('CUST_NO')} AS {q('NO')}, c.{q('ST_CD')} AS {q('ST')}, "
-              f"COUNT(l.{q('LN_NO')}) AS {q('LINES')} FROM {q('LGCY_CUST')} c "
-              f"LEFT JOIN {q('LGCY_ORD_LN')} l ON l.{q('ORD_NO')} = c.{q('CUST_NO')} "
-              f"GROUP BY c.{q('CUST_NO')}, c.{q('ST_CD')}")
-    return {"source": "crm", "select": select, "key": ["id"],
-            "fields": {"id": {"column": "NO", "converter": "int"},
-                       "state": {"column": "ST", "converter": "trim", "filter": True},
-                       "lines": {"column": "LINES", "converter": "int", "filter": True, "sort": True}}}
+    select = (
+        f"SELECT c.{q('CUST_NO')} AS {q('NO')}, c.{q('ST_CD')} AS {q('ST')}, "
+        f"COUNT(l.{q('LN_NO')}) AS {q('LINES')} FROM {q('LGCY_CUST')} c "
+        f"LEFT JOIN {q('LGCY_ORD_LN')} l ON l.{q('ORD_NO')} = c.{q('CUST_NO')} "
+        f"GROUP BY c.{q('CUST_NO')}, c.{q('ST_CD')}"
+    )
+    return {
+        "source": "crm",
+        "select": select,
+        "key": ["id"],
+        "fields": {
+            "id": {"column": "NO", "converter": "int"},
+            "state": {"column": "ST", "converter": "trim", "filter": True},
+            "lines": {"column": "LINES", "converter": "int", "filter": True, "sort": True},
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +86,7 @@ def test_a_source_reached_by_dsn(sqlite_backend, tmp_path, monkeypatch):
     database = sqlite_backend.connection.split("Database=")[1].split(";")[0]
     ini = tmp_path / "odbc.ini"
     ini.write_text(f"[legacy_crm]\nDriver=SQLite3\nDatabase={database}\nStepAPI=1\n")
-    monkeypatch.setenv("ODBCINI", str(ini))           # unixODBC's user DSN file
+    monkeypatch.setenv("ODBCINI", str(ini))  # unixODBC's user DSN file
     config = copy.deepcopy(crm_config("DSN=legacy_crm"))
     app = make_app(config)
     try:

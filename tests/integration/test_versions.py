@@ -2,22 +2,23 @@
 and /v2/customers with different contracts, side by side; v1 deprecated (RFC 9745 / 8594
 headers on every response); each version's own OpenAPI document; calls counted per version
 and key id."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 
 import pytest
-from helpers.backends import ROWS, customer_record, make_app
-from helpers.metrics import scrape, value
-from helpers.versions import DEPRECATED, LINK, SUNSET, versioned_config
 from openapi_spec_validator import validate
 
+from helpers.backends import ROWS, customer_record, make_app
+from helpers.metrics import scrape, value
+from helpers.versions import LINK, versioned_config
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.security.scopes import hash_key
 
 KEY = "lb_test_version_key_0123456789abcdef"
-EPOCH = int(dt.datetime(2026, 6, 30, tzinfo=dt.timezone.utc).timestamp())
+EPOCH = int(dt.datetime(2026, 6, 30, tzinfo=dt.UTC).timestamp())
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,14 @@ def client(app):
 def v2_of(record: dict) -> dict:
     """A v1 customer as the v2 contract shows it."""
     opened = record["opened_on"]
-    return {"customer_id": record["id"], "name": record["name"], "region": record["state"],
-            "opened": int(opened.replace("-", "")) if opened else 0, "is_active": record["active"],
-            "credit_limit": record["credit_limit"]}
+    return {
+        "customer_id": record["id"],
+        "name": record["name"],
+        "region": record["state"],
+        "opened": int(opened.replace("-", "")) if opened else 0,
+        "is_active": record["active"],
+        "credit_limit": record["credit_limit"],
+    }
 
 
 def test_the_same_rows_are_served_by_both_versions_each_in_its_contract(client):
@@ -64,9 +70,16 @@ def test_filters_and_sort_use_each_versions_names_and_values(client):
     assert v2["data"] and all(r["region"] == "MA" and r["opened"] >= 20000101 for r in v2["data"])
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ("state=MA", "state"), ("opened_on[gte]=2000-01-01", "opened_on"), ("fields=status", "fields"),
-    ("fields=customer_id,opened_at", "fields"), ("sort=updated_at", "sort")])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ("state=MA", "state"),
+        ("opened_on[gte]=2000-01-01", "opened_on"),
+        ("fields=status", "fields"),
+        ("fields=customer_id,opened_at", "fields"),
+        ("sort=updated_at", "sort"),
+    ],
+)
 def test_a_v1_name_or_a_dropped_field_is_refused_by_v2_naming_it(client, query, parameter):
     response = client.get(f"/v2/customers?{query}")
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
@@ -88,9 +101,19 @@ def test_v2_exports_in_its_contract(client):
     assert lines == [v2_of(customer_record(n)) for n in range(1, ROWS + 1) if n % 4 == 2]
 
 
-@pytest.mark.parametrize("path", ["/v1/customers?limit=2", "/v1/customers/3", "/v1/customers/99999",
-                                  "/v1/customers/export?format=csv", "/v1/order-lines?limit=1",
-                                  "/v1/nope", "/v1/openapi.json", "/v1/docs"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/customers?limit=2",
+        "/v1/customers/3",
+        "/v1/customers/99999",
+        "/v1/customers/export?format=csv",
+        "/v1/order-lines?limit=1",
+        "/v1/nope",
+        "/v1/openapi.json",
+        "/v1/docs",
+    ],
+)
 def test_every_response_of_the_deprecated_version_says_so(client, path):
     response = client.get(path)
     assert response.headers["Deprecation"] == f"@{EPOCH}"
@@ -103,8 +126,9 @@ def test_a_page_of_the_deprecated_version_links_its_next_page_too(client):
     assert 'rel="next"' in link and link.endswith(f'<{LINK}>; rel="deprecation"')
 
 
-@pytest.mark.parametrize("path", ["/v2/customers?limit=2", "/v2/customers/3", "/v2/openapi.json",
-                                  "/healthz", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/v2/customers?limit=2", "/v2/customers/3", "/v2/openapi.json", "/healthz", "/openapi.json"]
+)
 def test_other_responses_carry_no_deprecation(client, path):
     response = client.get(path)
     assert response.status_code == 200
@@ -118,10 +142,13 @@ def test_calls_are_counted_per_version_and_key_id(app, client):
     for _ in range(3):
         client.get("/v1/customers/1")
     client.get("/v2/customers/1")
-    app.test_client().get("/v1/customers/1")           # no key: a 401, still a call of v1
+    app.test_client().get("/v1/customers/1")  # no key: a 401, still a call of v1
     after = scrape(app.test_client())
-    for labels, calls in [({"version": "v1", "key_id": "etl-job"}, 3), ({"version": "v2", "key_id": "etl-job"}, 1),
-                          ({"version": "v1", "key_id": "anonymous"}, 1)]:
+    for labels, calls in [
+        ({"version": "v1", "key_id": "etl-job"}, 3),
+        ({"version": "v2", "key_id": "etl-job"}, 1),
+        ({"version": "v1", "key_id": "anonymous"}, 1),
+    ]:
         assert value(after, name, **labels) - value(before, name, **labels) == calls
 
 
@@ -133,10 +160,12 @@ def test_each_version_has_its_own_openapi_document(client):
     assert sorted(v2["paths"]) == ["/v2/customers", "/v2/customers/export", "/v2/customers/{customer_id}"]
     assert set(v1["paths"]) | set(v2["paths"]) <= set(every["paths"])
     assert set(v2["components"]["schemas"]["CustomersV2"]["properties"]) == set(
-        ["customer_id", "name", "region", "opened", "is_active", "credit_limit"])
+        ["customer_id", "name", "region", "opened", "is_active", "credit_limit"]
+    )
     assert all(op["deprecated"] for path in v1["paths"].values() for op in path.values() if isinstance(op, dict))
-    assert not any(op.get("deprecated") for path in v2["paths"].values() for op in path.values()
-                   if isinstance(op, dict))
+    assert not any(
+        op.get("deprecated") for path in v2["paths"].values() for op in path.values() if isinstance(op, dict)
+    )
     assert "Deprecation" in v1["paths"]["/v1/customers"]["get"]["responses"]["200"]["headers"]
 
 
@@ -146,14 +175,23 @@ def test_each_version_has_its_docs_page(client):
         assert page.status_code == 200 and f'url: "/{version}/openapi.json"' in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("change, path", [
-    (lambda c: c["resources"]["customers"]["versions"]["v2"].update(key=["id"]), "resources.customers.versions.v2.key"),
-    (lambda c: c["resources"]["customers"]["versions"]["v2"].update(table="X"), "resources.customers.versions.v2.table"),
-    (lambda c: c["resources"]["customers"]["versions"].update(v1={}), "resources.customers.versions.v1"),
-    (lambda c: c["versions"]["v1"].update(sunset="2026-01-01"), "versions.v1.sunset"),
-    (lambda c: c["versions"]["v1"].update(deprecated="soon"), "versions.v1.deprecated"),
-    (lambda c: c["versions"].update(v3={}), "versions.v3"),
-])
+@pytest.mark.parametrize(
+    "change, path",
+    [
+        (
+            lambda c: c["resources"]["customers"]["versions"]["v2"].update(key=["id"]),
+            "resources.customers.versions.v2.key",
+        ),
+        (
+            lambda c: c["resources"]["customers"]["versions"]["v2"].update(table="X"),
+            "resources.customers.versions.v2.table",
+        ),
+        (lambda c: c["resources"]["customers"]["versions"].update(v1={}), "resources.customers.versions.v1"),
+        (lambda c: c["versions"]["v1"].update(sunset="2026-01-01"), "versions.v1.sunset"),
+        (lambda c: c["versions"]["v1"].update(deprecated="soon"), "versions.v1.deprecated"),
+        (lambda c: c["versions"].update(v3={}), "versions.v3"),
+    ],
+)
 def test_a_wrong_version_declaration_is_refused_naming_its_path(sqlite_backend, change, path):
     config = versioned_config(sqlite_backend.connection)
     change(config)

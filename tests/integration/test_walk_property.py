@@ -9,6 +9,7 @@ The expected order is the database's, asked directly in SQL, so the test proves 
 that a page is ordered as the legacy column orders, and that the cursor resumes in that
 order.  Bounded and derandomized (the same cases every run).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,24 +20,33 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from helpers.backends import make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from helpers.backends import make_app
 
 TABLE = "LB_SORTS"
 TEXTS = ["a", "A", "\u00e1", "b", "a ", " a", "", "B", "ab"]
 DATES = [dt.date(1999, 12, 31), dt.date(2024, 2, 29), dt.date(2024, 3, 1)]
 TIMES = [dt.time(0, 0), dt.time(9, 30, 5), dt.time(23, 59, 59)]
-STAMPS = [dt.datetime(2024, 3, 31, 2, 30), dt.datetime(2024, 3, 31, 2, 30, 0, 500),
-          dt.datetime(1999, 12, 31, 23, 59, 59, 999999), dt.datetime(2024, 1, 1)]
+STAMPS = [
+    dt.datetime(2024, 3, 31, 2, 30),
+    dt.datetime(2024, 3, 31, 2, 30, 0, 500),
+    dt.datetime(1999, 12, 31, 23, 59, 59, 999999),
+    dt.datetime(2024, 1, 1),
+]
 DECIMALS = [Decimal("-1.50"), Decimal("0.00"), Decimal("0.10"), Decimal("2.25")]
-INTEGERS = [-3, 0, 2, 2 ** 40]
+INTEGERS = [-3, 0, 2, 2**40]
 FLOATS = [-1.5, 0.0, -0.0, 0.1, 1 / 3, 1e-7, 123456.789]
 BYTES = [b"", b"\x00", b"\x01", b"\xff", b"a", b"a\x00"]
 # UTC instants around the night Europe/Berlin falls back (2024-10-27): local 02:10 and 02:30
 # come twice, first in CEST, then in CET
-FOLD = [dt.datetime(2024, 10, 27, 0, 10), dt.datetime(2024, 10, 27, 0, 30),
-        dt.datetime(2024, 10, 27, 1, 10), dt.datetime(2024, 10, 27, 1, 30)]
+FOLD = [
+    dt.datetime(2024, 10, 27, 0, 10),
+    dt.datetime(2024, 10, 27, 0, 30),
+    dt.datetime(2024, 10, 27, 1, 10),
+    dt.datetime(2024, 10, 27, 1, 30),
+]
 
 # (column, declared type, values the rows draw from): per backend, every type it sorts
 COMMON = [
@@ -49,29 +59,47 @@ COMMON = [
 COLUMNS = {
     # written as a legacy application would (the sqlite3 module, see _sqlite_value): timestamps
     # without milliseconds or with a T, booleans as 0/1 or Y/N
-    "sqlite": COMMON + [
-        ("BI", "BIGINT", INTEGERS), ("F8", "REAL", FLOATS), ("TM", "TIME", TIMES),
-        ("TS", "TIMESTAMP", STAMPS + ["2024-03-31T02:30:00"]), ("BO", "BOOLEAN", [True, False, "Y"]),
+    "sqlite": COMMON
+    + [
+        ("BI", "BIGINT", INTEGERS),
+        ("F8", "REAL", FLOATS),
+        ("TM", "TIME", TIMES),
+        ("TS", "TIMESTAMP", STAMPS + ["2024-03-31T02:30:00"]),
+        ("BO", "BOOLEAN", [True, False, "Y"]),
         ("BL", "BLOB", BYTES),
     ],
-    "postgresql": COMMON + [
-        ("BI", "BIGINT", INTEGERS), ("F8", "DOUBLE PRECISION", FLOATS + [float("nan"), float("inf")]),
-        ("F4", "REAL", FLOATS), ("TM", "TIME", TIMES), ("TS", "TIMESTAMP(6)", STAMPS),
-        ("BO", "BOOLEAN", [True, False]), ("BL", "BYTEA", BYTES),
+    "postgresql": COMMON
+    + [
+        ("BI", "BIGINT", INTEGERS),
+        ("F8", "DOUBLE PRECISION", FLOATS + [float("nan"), float("inf")]),
+        ("F4", "REAL", FLOATS),
+        ("TM", "TIME", TIMES),
+        ("TS", "TIMESTAMP(6)", STAMPS),
+        ("BO", "BOOLEAN", [True, False]),
+        ("BL", "BYTEA", BYTES),
         ("TU", 'VARCHAR(10) COLLATE "en-US-x-icu"', TEXTS),
         ("TC", "VARCHAR(10) COLLATE lb_ci", TEXTS),
         ("M", "lb_mood", ["zeta", "alpha", "Mid"]),
-        ("TZ", "TIMESTAMPTZ", FOLD), ("U", "UUID", [str(uuid.UUID(int=n << 64)) for n in (0, 1, 255)]),
+        ("TZ", "TIMESTAMPTZ", FOLD),
+        ("U", "UUID", [str(uuid.UUID(int=n << 64)) for n in (0, 1, 255)]),
         ("IV", "INTERVAL", ["1 day", "24 hours", "1 mon", "30 days", "-1 day"]),
     ],
-    "mariadb": COMMON + [
-        ("BI", "BIGINT", INTEGERS), ("F8", "DOUBLE", FLOATS), ("F4", "FLOAT", FLOATS),
-        ("TM", "TIME(6)", TIMES), ("TS", "DATETIME(6)", STAMPS), ("BO", "BOOLEAN", [True, False]),
-        ("BL", "VARBINARY(8)", BYTES), ("TB", "VARCHAR(10) COLLATE utf8mb4_bin", TEXTS),
+    "mariadb": COMMON
+    + [
+        ("BI", "BIGINT", INTEGERS),
+        ("F8", "DOUBLE", FLOATS),
+        ("F4", "FLOAT", FLOATS),
+        ("TM", "TIME(6)", TIMES),
+        ("TS", "DATETIME(6)", STAMPS),
+        ("BO", "BOOLEAN", [True, False]),
+        ("BL", "VARBINARY(8)", BYTES),
+        ("TB", "VARCHAR(10) COLLATE utf8mb4_bin", TEXTS),
         ("TN", "VARCHAR(10) COLLATE utf8mb4_general_nopad_ci", TEXTS),
         ("E", "ENUM('zeta','alpha','Mid')", ["zeta", "alpha", "Mid"]),
         ("S", "SET('x','b','a')", ["", "a", "b", "x", "x,b", "x,a", "b,a", "x,b,a"]),
-        ("Y", "YEAR", [1999, 2024, 2000]), ("B8", "BIT(8)", [0, 5, 255]), ("B1", "BIT(1)", [0, 1]),
+        ("Y", "YEAR", [1999, 2024, 2000]),
+        ("B8", "BIT(8)", [0, 5, 255]),
+        ("B1", "BIT(1)", [0, 1]),
         ("TSP", "TIMESTAMP(6) NULL", STAMPS[1:]),
     ],
 }
@@ -88,26 +116,31 @@ def sorts(backend):
         backend.execute("DROP TYPE IF EXISTS lb_mood")
         backend.execute("CREATE TYPE lb_mood AS ENUM ('zeta', 'alpha', 'Mid')")
         backend.execute("DROP COLLATION IF EXISTS lb_ci")
-        backend.execute("CREATE COLLATION lb_ci (provider = icu, locale = 'und-u-ks-level1', "
-                        "deterministic = false)")
-    backend.execute(f"CREATE TABLE {q(TABLE)} ({q('ID')} INTEGER NOT NULL PRIMARY KEY, "
-                    + ", ".join(f"{q(name)} {ddl}" for name, ddl, _ in columns) + ")")
+        backend.execute("CREATE COLLATION lb_ci (provider = icu, locale = 'und-u-ks-level1', deterministic = false)")
+    backend.execute(
+        f"CREATE TABLE {q(TABLE)} ({q('ID')} INTEGER NOT NULL PRIMARY KEY, "
+        + ", ".join(f"{q(name)} {ddl}" for name, ddl, _ in columns)
+        + ")"
+    )
     fields = {"id": {"column": "ID", "converter": "int"}}
     fields.update({name.lower(): {"column": name, "sort": True} for name, _, _ in columns})
     connection = backend.connection
-    if backend.name == "postgresql":     # timestamptz read in a time zone whose clock falls back
+    if backend.name == "postgresql":  # timestamptz read in a time zone whose clock falls back
         connection += ";ConnSettings=SET TIME ZONE 'Europe/Berlin'"
-    app = make_app({"service": {"secret": "walk-secret", "max_limit": 1000},
-                    "sources": {"db": {"kind": "odbc", "connection": connection}},
-                    "resources": {"sorts": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields}}})
+    app = make_app(
+        {
+            "service": {"secret": "walk-secret", "max_limit": 1000},
+            "sources": {"db": {"kind": "odbc", "connection": connection}},
+            "resources": {"sorts": {"source": "db", "table": TABLE, "key": ["id"], "fields": fields}},
+        }
+    )
     marks = ", ".join("?" * (len(columns) + 1))
 
     def fill(rows: list[tuple]) -> None:
         if backend.name == "sqlite":
             with sqlite3.connect(re.search(r"Database=([^;]+)", backend.connection).group(1)) as db:
                 db.execute(f"DELETE FROM {TABLE}")
-                db.executemany(f"INSERT INTO {TABLE} VALUES ({marks})",
-                               [tuple(map(_sqlite_value, r)) for r in rows])
+                db.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", [tuple(map(_sqlite_value, r)) for r in rows])
             return
         backend.execute(f"DELETE FROM {q(TABLE)}")
         if rows:
@@ -146,12 +179,15 @@ def _expected(backend, sort: list[tuple[str, bool]]) -> list[int]:
     """The database's own order: ORDER BY each column (NULLs last), then the key."""
     terms = []
     for column, descending in sort:
-        terms += [f"CASE WHEN {backend.q(column)} IS NULL THEN 1 ELSE 0 END",
-                  backend.q(column) + (" DESC" if descending else "")]
+        terms += [
+            f"CASE WHEN {backend.q(column)} IS NULL THEN 1 ELSE 0 END",
+            backend.q(column) + (" DESC" if descending else ""),
+        ]
     if "ID" not in [c for c, _ in sort]:
         terms.append(backend.q("ID"))
-    return [r[0] for r in backend.execute(f"SELECT {backend.q('ID')} FROM {backend.q(TABLE)} "
-                                          f"ORDER BY {', '.join(terms)}")]
+    return [
+        r[0] for r in backend.execute(f"SELECT {backend.q('ID')} FROM {backend.q(TABLE)} ORDER BY {', '.join(terms)}")
+    ]
 
 
 @st.composite
@@ -166,9 +202,13 @@ def cases(draw, columns):
     return rows, order, limit
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_every_sorted_walk_returns_every_row_once_in_the_databases_order(backend, sorts, data):
     client, columns, fill = sorts

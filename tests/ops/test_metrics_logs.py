@@ -1,5 +1,6 @@
 """The JSON access line ops read beside the metrics: route, source, key id, trace id;
 and the W3C ``traceparent`` accepted, generated when absent or invalid, echoed."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,8 @@ import logging
 import re
 
 import pytest
-from helpers.backends import crm_config, make_app
 
+from helpers.backends import crm_config, make_app
 from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
 from legacy_bridge.ops import logs
 
@@ -30,7 +31,7 @@ def access_lines():
     handler.setFormatter(logs.JsonFormatter())
     logs.access_log.addHandler(handler)
     level = logs.access_log.level
-    logs.access_log.setLevel(logging.INFO)          # whatever LEGACY_BRIDGE_LOG_LEVEL says
+    logs.access_log.setLevel(logging.INFO)  # whatever LEGACY_BRIDGE_LOG_LEVEL says
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines() if line]
     finally:
@@ -47,7 +48,7 @@ def test_access_lines_name_the_route_the_source_and_the_trace(client, access_lin
     assert (second["route"], second["source"]) == ("/v1/order-lines/<path:key>", "crm")
     assert (third["route"], third["source"]) == ("/healthz", None)
     assert first["trace_id"] == TRACEPARENT.fullmatch(listed.headers["traceparent"]).group(1)
-    assert "key_id" in first and first["key_id"] is None        # no auth configured: no key
+    assert "key_id" in first and first["key_id"] is None  # no auth configured: no key
 
 
 def test_a_valid_traceparent_keeps_its_trace_and_flags_and_gets_this_service_as_parent(client):
@@ -57,11 +58,19 @@ def test_a_valid_traceparent_keeps_its_trace_and_flags_and_gets_this_service_as_
     assert match and match.group(1) == trace and match.group(3) == "01" and match.group(2) != parent
 
 
-@pytest.mark.parametrize("given", [
-    "", "garbage", "00-" + "0" * 32 + "-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-" + "0" * 16 + "-01",
-    "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
-    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra"],
-    ids=["absent", "garbage", "zero-trace", "zero-parent", "version-ff", "upper-case", "v00-with-extra"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "",
+        "garbage",
+        "00-" + "0" * 32 + "-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-" + "0" * 16 + "-01",
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+    ],
+    ids=["absent", "garbage", "zero-trace", "zero-parent", "version-ff", "upper-case", "v00-with-extra"],
+)
 def test_an_absent_or_invalid_traceparent_starts_a_new_trace(client, given):
     headers = {"traceparent": given} if given else {}
     match = TRACEPARENT.fullmatch(client.get("/healthz", headers=headers).headers["traceparent"])

@@ -3,6 +3,7 @@
 The driver here is a scripted source: each call takes the next outcome of its script
 (an error to raise, or rows), which is the boundary a real outage would break.
 """
+
 from __future__ import annotations
 
 import logging
@@ -10,19 +11,13 @@ import threading
 import time
 
 import pytest
+
 from helpers.backends import crm_config, make_app
 from helpers.servers import free_port
+from legacy_bridge.config import validate
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
-
-from legacy_bridge.config import validate
-from legacy_bridge.errors import (
-    ConfigError,
-    SourceBusy,
-    SourceError,
-    SourceTimeout,
-    SourceUnavailable,
-)
+from legacy_bridge.errors import ConfigError, SourceBusy, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops.bulkhead import Bulkhead
 from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver, Policy
 from legacy_bridge.problems import body_of, status_of
@@ -66,9 +61,10 @@ class Scripted(Driver):
 
 
 def guarded(*outcomes, attempts=3, failures=3, cooldown=0.3, delay=0.0, max_calls=8) -> GuardedDriver:
-    return GuardedDriver(Scripted(*outcomes, delay=delay),
-                         Policy(attempts=attempts, backoff=0.01, failures=failures, cooldown=cooldown,
-                                max_calls=max_calls))
+    return GuardedDriver(
+        Scripted(*outcomes, delay=delay),
+        Policy(attempts=attempts, backoff=0.01, failures=failures, cooldown=cooldown, max_calls=max_calls),
+    )
 
 
 def test_a_read_from_an_unreachable_source_is_tried_again_and_succeeds():
@@ -105,6 +101,7 @@ def test_a_stream_that_breaks_after_its_first_row_is_not_restarted():
             self.calls += 1
             yield (1,)
             raise DOWN
+
     g = GuardedDriver(Breaks(), Policy(attempts=3, backoff=0.01))
     rows = g.fetch({}, QUERY)
     assert next(rows) == (1,)
@@ -124,7 +121,7 @@ def test_the_breaker_opens_after_n_failed_calls_then_refuses_at_once_with_the_co
     with pytest.raises(CircuitOpen) as raised:
         list(g.fetch({}, QUERY))
     assert time.monotonic() - started < 0.05
-    assert g.driver.calls == 3                      # the source was not called
+    assert g.driver.calls == 3  # the source was not called
     assert status_of(raised.value) == 503 and raised.value.retry_after in (29, 30)
     assert body_of(raised.value)["breaker"] == "open"
 
@@ -187,20 +184,22 @@ def test_the_breaker_does_not_serialise_calls_to_one_source():
         t.start()
     for t in threads:
         t.join()
-    assert time.monotonic() - started < 0.9          # 4 x 0.3 s would be 1.2 s in a row
+    assert time.monotonic() - started < 0.9  # 4 x 0.3 s would be 1.2 s in a row
 
 
 def test_the_guard_is_no_driver_and_names_the_one_it_guards():
     g = guarded()
     assert g.kind == "scripted" and g.name == "src" and g.driver.supports_sort is True
-    assert not isinstance(g, Driver) and not hasattr(g, "supports_sort")   # capabilities: ask g.driver
+    assert not isinstance(g, Driver) and not hasattr(g, "supports_sort")  # capabilities: ask g.driver
 
 
 def test_retries_and_breaker_are_read_from_the_source_config():
-    config = crm_config("DSN=x", retries={"attempts": "4", "backoff": "50ms"},
-                        breaker={"failures": 7, "cooldown": "2s"})
-    assert Policy.of(validate(config).sources["crm"]) == Policy(attempts=4, backoff=0.05, failures=7, cooldown=2.0,
-                                                                timeout=5.0)
+    config = crm_config(
+        "DSN=x", retries={"attempts": "4", "backoff": "50ms"}, breaker={"failures": 7, "cooldown": "2s"}
+    )
+    assert Policy.of(validate(config).sources["crm"]) == Policy(
+        attempts=4, backoff=0.05, failures=7, cooldown=2.0, timeout=5.0
+    )
     assert Policy.of(validate(crm_config("DSN=x")).sources["crm"]) == Policy(timeout=5.0)
 
 
@@ -234,6 +233,7 @@ def test_an_open_breaker_is_a_503_problem_with_retry_after_and_shows_in_readyz()
 
 # -- bulkheads, budgets, probes, refusal logs ---------------------------------------
 
+
 def _hold(g: GuardedDriver, calls: int) -> tuple[list[threading.Thread], threading.Event]:
     """``calls`` gets running at once on ``g``'s source, each until the event is set."""
     release = threading.Event()
@@ -245,6 +245,7 @@ def _hold(g: GuardedDriver, calls: int) -> tuple[list[threading.Thread], threadi
                 entered.wait(5)
                 release.wait(5)
             return (1,)
+
     g.driver = Held()
     threads = [threading.Thread(target=g.get, args=({}, {"ID": 1}, ["ID"])) for _ in range(calls)]
     for t in threads:
@@ -261,15 +262,15 @@ def test_a_call_over_max_calls_is_refused_at_once_with_source_busy_and_the_break
         for _ in range(3):
             with pytest.raises(SourceBusy) as raised:
                 g.get({}, {"ID": 1}, ["ID"])
-        assert time.monotonic() - started < 0.5            # refused, not queued
+        assert time.monotonic() - started < 0.5  # refused, not queued
         assert status_of(raised.value) == 503 and raised.value.retry_after == 1
         assert raised.value.slug == "source-busy"
     finally:
         release.set()
         for t in threads:
             t.join(5)
-    assert g.breaker_state() == "closed"                   # busy is not the source failing
-    assert g.get({}, {"ID": 1}, ["ID"]) == (1,)            # the places came back
+    assert g.breaker_state() == "closed"  # busy is not the source failing
+    assert g.get({}, {"ID": 1}, ["ID"]) == (1,)  # the places came back
     assert g.bulkhead.in_flight == 0
 
 
@@ -289,7 +290,7 @@ def test_timeouts_open_the_breaker_as_refusals_do():
     for _ in range(2):
         with pytest.raises(SourceTimeout):
             g.get({}, {"ID": 1}, ["ID"])
-    assert g.breaker_state() == "open" and g.driver.calls == 2     # neither was retried
+    assert g.breaker_state() == "open" and g.driver.calls == 2  # neither was retried
 
 
 def test_a_call_runs_within_its_budget_and_retries_stop_when_it_is_spent():
@@ -299,12 +300,13 @@ def test_a_call_runs_within_its_budget_and_retries_stop_when_it_is_spent():
         def get(self, target, key, columns):
             seen.append(deadlines.remaining(999))
             raise DOWN
+
     g = GuardedDriver(Budgeted(), Policy(attempts=5, backoff=0.3, timeout=0.5))
     started = time.monotonic()
     with pytest.raises(SourceUnavailable):
         g.get({}, {"ID": 1}, ["ID"])
-    assert seen[0] <= 0.5 + deadlines.GRACE                # the driver saw the call's deadline
-    assert len(seen) == 2                                  # the second backoff (0.6 s) would pass it
+    assert seen[0] <= 0.5 + deadlines.GRACE  # the driver saw the call's deadline
+    assert len(seen) == 2  # the second backoff (0.6 s) would pass it
     assert time.monotonic() - started < 1.5
 
 
@@ -318,7 +320,7 @@ def test_breaker_refusals_are_counted_but_logged_once_per_interval(caplog):
                 g.get({}, {"ID": 1}, ["ID"])
     lines = [r for r in caplog.records if "circuit breaker open" in r.getMessage()]
     assert len(lines) == 1 and "1 time(s)" in lines[0].getMessage()
-    assert raised.value.quiet                              # the error handler does not log each one
+    assert raised.value.quiet  # the error handler does not log each one
 
 
 def test_concurrent_probes_of_a_source_share_one_call():
@@ -338,11 +340,11 @@ def test_max_calls_and_max_exports_follow_the_worker_threads_unless_configured(s
     app = make_app(config)
     bridge = app.extensions["legacy_bridge"]
     try:
-        assert bridge.drivers["crm"].bulkhead.limit == 3 and bridge.streams.limit == 2    # 4 threads assumed
+        assert bridge.drivers["crm"].bulkhead.limit == 3 and bridge.streams.limit == 2  # 4 threads assumed
         bridge.fit_threads(8)
         assert bridge.drivers["crm"].bulkhead.limit == 7 and bridge.streams.limit == 4
         assert bridge.drivers["pinned"].bulkhead.limit == 5
-        bridge.fit_threads(1)                              # sync workers: one call at a time anyway
+        bridge.fit_threads(1)  # sync workers: one call at a time anyway
         assert bridge.drivers["crm"].bulkhead.limit == 1 and bridge.streams.limit == 1
     finally:
         bridge.close()
@@ -358,13 +360,13 @@ def test_bad_max_calls_and_max_exports_are_reported_with_their_paths():
 
 def test_a_call_abandoned_on_its_helper_thread_keeps_its_place_until_it_ends():
     bulkhead = Bulkhead("src", 1)
-    bulkhead.enter()                       # the request
-    release = bulkhead.keep()              # its connect, given up at the deadline, runs on
-    bulkhead.leave()                       # the request answers its 504 and goes
-    with pytest.raises(SourceBusy):        # the helper still holds the source's only place
+    bulkhead.enter()  # the request
+    release = bulkhead.keep()  # its connect, given up at the deadline, runs on
+    bulkhead.leave()  # the request answers its 504 and goes
+    with pytest.raises(SourceBusy):  # the helper still holds the source's only place
         bulkhead.enter()
     assert bulkhead.in_flight == 1
     release()
-    release()                              # given back once, however often it is called
+    release()  # given back once, however often it is called
     bulkhead.enter()
     assert bulkhead.in_flight == 1

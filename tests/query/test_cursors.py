@@ -1,4 +1,5 @@
 """Keyset cursors: every legacy value type survives the trip; anything not ours is a 400."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,10 +15,23 @@ from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.cursors import CursorCodec, fingerprint
 
 QUERY = fingerprint("customers", [], [("id", False)])
-VALUES = (42, "CUSTOMER 0042   ", Decimal("1234.50"), dt.date(2020, 1, 31),
-          dt.datetime(2020, 1, 31, 23, 59, 58, 123456), dt.time(9, 30, 5), b"\x00\xff raw",
-          None, True, False, 2.5, -0.0, "", Decimal("-0.001"),
-          dt.datetime(2020, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
+VALUES = (
+    42,
+    "CUSTOMER 0042   ",
+    Decimal("1234.50"),
+    dt.date(2020, 1, 31),
+    dt.datetime(2020, 1, 31, 23, 59, 58, 123456),
+    dt.time(9, 30, 5),
+    b"\x00\xff raw",
+    None,
+    True,
+    False,
+    2.5,
+    -0.0,
+    "",
+    Decimal("-0.001"),
+    dt.datetime(2020, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+)
 
 
 @pytest.fixture
@@ -38,10 +52,23 @@ def test_the_token_is_url_safe_and_opaque(codec):
     assert token.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
 
-@given(st.lists(st.one_of(
-    st.none(), st.booleans(), st.integers(), st.text(), st.binary(), st.dates(), st.times(),
-    st.datetimes(), st.floats(allow_nan=False),
-    st.decimals(allow_nan=False, allow_infinity=False)), max_size=4))
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.text(),
+            st.binary(),
+            st.dates(),
+            st.times(),
+            st.datetimes(),
+            st.floats(allow_nan=False),
+            st.decimals(allow_nan=False, allow_infinity=False),
+        ),
+        max_size=4,
+    )
+)
 def test_generated_values_round_trip(values):
     codec = CursorCodec("s")
     assert codec.load(codec.dump("q", tuple(values)), "q", len(values)) == tuple(values)
@@ -95,11 +122,22 @@ def test_a_cursor_with_the_wrong_number_of_values_is_refused(codec):
     refused(codec, codec.dump(QUERY, (7,)), width=2)
 
 
-@pytest.mark.parametrize("payload", [
-    "not a pair", [QUERY], [QUERY, 5], [QUERY, [["z", 1]]], [QUERY, [["d", "2020-13-01"]]],
-    [QUERY, [["d", 5]]], [QUERY, [["n", "abc"]]], [QUERY, [["i", "seven"]]], [QUERY, [["x", "abc"]]],
-    [QUERY, [["s"]]], [QUERY, [["s", "a", "b"]]],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not a pair",
+        [QUERY],
+        [QUERY, 5],
+        [QUERY, [["z", 1]]],
+        [QUERY, [["d", "2020-13-01"]]],
+        [QUERY, [["d", 5]]],
+        [QUERY, [["n", "abc"]]],
+        [QUERY, [["i", "seven"]]],
+        [QUERY, [["x", "abc"]]],
+        [QUERY, [["s"]]],
+        [QUERY, [["s", "a", "b"]]],
+    ],
+)
 def test_a_signed_but_malformed_cursor_is_a_400_not_a_500(codec, payload):
     # only someone holding the secret can sign these; they must still not crash a request
     token = codec._signer.dumps(payload)

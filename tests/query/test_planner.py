@@ -1,17 +1,19 @@
 """The planner: a canonical ListQuery (or key, or body) + the mapping + what the driver declares
 -> the legacy query pushed down, the residual filter, the reader and the cursor positions.
 No Flask, no database: drivers here declare capabilities and are never asked for a row."""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import pytest
-from helpers.backends import crm_config
-from legacy_bridge.drivers import Driver
 
+from helpers.backends import crm_config
 from legacy_bridge.config import validate
+from legacy_bridge.drivers import Driver
 from legacy_bridge.errors import BadRequest
 from legacy_bridge.problems import body_of
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey
@@ -54,9 +56,14 @@ def config():
     config = crm_config("DSN=never-connected")
     config["resources"]["customers"]["watermark"] = "updated_at"
     config["resources"]["ledger"] = {
-        "source": "crm", "table": "LEDGER", "key": "id",
-        "fields": {"id": {"column": "ID", "converter": "int"},
-                   "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}}}}
+        "source": "crm",
+        "table": "LEDGER",
+        "key": "id",
+        "fields": {
+            "id": {"column": "ID", "converter": "int"},
+            "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}},
+        },
+    }
     return validate(config)
 
 
@@ -69,13 +76,20 @@ def f(field: str, op: str, value: Any, text: str = "") -> Filter:
 
 
 def test_a_source_that_applies_every_filter_gets_them_all_in_legacy_terms(config):
-    query = ListQuery(fields=["id", "name"], limit=10,
-                      filters=[f("opened_on", "gte", dt.date(2020, 1, 1), "2020-01-01"),
-                               f("status", "in", ("active", "on_hold"), "active,on_hold")])
+    query = ListQuery(
+        fields=["id", "name"],
+        limit=10,
+        filters=[
+            f("opened_on", "gte", dt.date(2020, 1, 1), "2020-01-01"),
+            f("status", "in", ("active", "on_hold"), "active,on_hold"),
+        ],
+    )
     plan = planner(config).read(query)
-    assert plan.query.where == [Condition("OPEN_DT", "gte", 20200101, (0, 99999999)),
-                                Condition("STAT_CD", "in", ("A", "H"))]
-    assert plan.keep is None and plan.query.limit == 11          # one more row: is there a next page?
+    assert plan.query.where == [
+        Condition("OPEN_DT", "gte", 20200101, (0, 99999999)),
+        Condition("STAT_CD", "in", ("A", "H")),
+    ]
+    assert plan.keep is None and plan.query.limit == 11  # one more row: is there a next page?
     assert plan.query.order == [SortKey("CUST_NO", False, False)]  # the key makes the order total
     assert plan.query.columns == ["CUST_NO", "CUST_NM"]
 
@@ -84,7 +98,7 @@ def test_filters_the_source_cannot_apply_are_kept_for_the_rows_it_streams(config
     query = ListQuery(fields=["id"], limit=5, filters=[f("state", "eq", "MA"), f("name", "startswith", "AC")])
     plan = planner(config, EqOnState).read(query)
     assert plan.query.where == [Condition("ST_CD", "eq", "MA")]
-    assert plan.query.limit is None          # the residual filter decides how many rows make a page
+    assert plan.query.limit is None  # the residual filter decides how many rows make a page
     assert plan.query.columns == ["CUST_NO", "__page__", "__row__", "CUST_NM"]
     assert plan.order_positions == [1, 2]
     rows = [(1, "p", 0, "ACME"), (2, "p", 1, "BOLT"), (3, "p", 2, "ACE")]
@@ -133,15 +147,13 @@ def test_a_key_is_looked_up_or_read_from_the_list_as_the_driver_declares(config)
     lookup = planner(config).by_key(key, ["name"])
     assert (lookup.key, lookup.columns, lookup.read) == ({"CUST_NO": 7}, ["CUST_NM"], None)
     listed = planner(config, EqOnState).by_key(key, ["name"])
-    assert listed.read is not None and listed.read.query.where == []     # CUST_NO is not a filter column
+    assert listed.read is not None and listed.read.query.where == []  # CUST_NO is not a filter column
     assert listed.read.keep is not None and listed.read.keep(("ACME", 7)) and not listed.read.keep(("X", 8))
 
 
 def test_a_canonical_body_is_written_as_legacy_values_by_column(config):
-    plan = planner(config).write({"name": "ACME", "active": True, "credit_limit": Decimal("10.50"),
-                                  "opened_on": None})
-    assert plan.values == {"CUST_NM": "ACME".ljust(40), "ACTV_FLG": "Y", "CRDT_LMT": Decimal("10.50"),
-                           "OPEN_DT": None}
+    plan = planner(config).write({"name": "ACME", "active": True, "credit_limit": Decimal("10.50"), "opened_on": None})
+    assert plan.values == {"CUST_NM": "ACME".ljust(40), "ACTV_FLG": "Y", "CRDT_LMT": Decimal("10.50"), "OPEN_DT": None}
     with pytest.raises(BadRequest) as info:
         planner(config, resource="ledger").write({"amount": Decimal("1.005")})
     assert info.value.extra["parameter"] == "amount" and body_of(info.value)["type"].endswith("invalid-body")

@@ -1,19 +1,20 @@
 """The list query grammar, parsed by the schema generated from a resource's contract into a
 canonical ListQuery, and what the planner makes of its values in legacy terms (no database
 needed: a Resource is built from the config; its driver never connects)."""
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
-from helpers.backends import crm_config
-from legacy_bridge.query.schema import MAX_IN_VALUES, parse_key, parse_list
 
+from helpers.backends import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import OPERATORS, Condition
+from legacy_bridge.query.schema import MAX_IN_VALUES, parse_key, parse_list
 from legacy_bridge.resources import Bridge
 
 DATE_NULLS = (0, 99999999)
@@ -23,9 +24,14 @@ DATE_NULLS = (0, 99999999)
 def bridge():
     config = crm_config("DSN=never-connected")
     config["resources"]["ledger"] = {
-        "source": "crm", "table": "LEDGER", "key": "id",
-        "fields": {"id": {"column": "ID", "converter": "int"},
-                   "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}, "filter": True}}}
+        "source": "crm",
+        "table": "LEDGER",
+        "key": "id",
+        "fields": {
+            "id": {"column": "ID", "converter": "int"},
+            "amount": {"column": "AMT", "converter": {"decimal": {"implied": 2}}, "filter": True},
+        },
+    }
     bridge = Bridge(validate(config), "secret")
     yield bridge
     bridge.close()
@@ -66,6 +72,7 @@ def refused(resource, args: dict) -> BadRequest:
 
 # -- what parses, and what it becomes -------------------------------------------------
 
+
 def test_no_parameters_means_every_field_default_limit_no_filter(customers):
     req = parse(customers)
     assert req.fields == list(customers.mapping.fields)
@@ -75,7 +82,9 @@ def test_no_parameters_means_every_field_default_limit_no_filter(customers):
 def test_filters_are_canonical_names_and_values(customers):
     req = parse(customers, **{"opened_on[gte]": "2020-01-01", "status[in]": "active,on_hold"})
     assert [(f.field, f.op, f.value) for f in req.filters] == [
-        ("opened_on", "gte", dt.date(2020, 1, 1)), ("status", "in", ("active", "on_hold"))]
+        ("opened_on", "gte", dt.date(2020, 1, 1)),
+        ("status", "in", ("active", "on_hold")),
+    ]
 
 
 def test_a_bare_field_is_an_equality_in_legacy_terms(bridge, customers):
@@ -131,37 +140,58 @@ def test_parse_key_converts_each_segment(bridge):
 
 # -- what is refused, and how it says so ----------------------------------------------
 
-@pytest.mark.parametrize("args, parameter, slug, words", [
-    ({"nope": "1"}, "nope", "unknown-field", "unknown field 'nope'; fields: id, name, state"),
-    ({"nope[gt]": "1"}, "nope[gt]", "unknown-field", "unknown field 'nope'"),
-    ({"Name": "x"}, "Name", "unknown-field", "unknown parameter 'Name'; filters read field=value"),
-    ({"name[eq": "x"}, "name[eq", "unknown-field", "unknown parameter"),
-    ({"name[EQ]": "x"}, "name[EQ]", "unknown-field", "unknown parameter"),
-    ({"opened_at[gt]": "10:00:00"}, "opened_at[gt]", "field-not-filterable",
-     "'opened_at' cannot be filtered; filterable fields: id, name, state, opened_on, active, status, credit_limit"),
-    ({"name[like]": "x"}, "name[like]", "unknown-operator", "unknown operator 'like'; operators: "
-     + ", ".join(OPERATORS)),
-    ({"opened_on[isnull]": "yes"}, "opened_on[isnull]", "invalid-parameter", "expected true or false, got 'yes'"),
-    ({"opened_on[startswith]": "2020"}, "opened_on[startswith]", "unknown-operator",
-     "startswith applies to text fields only; 'opened_on' is date"),
-    ({"status[startswith]": "act"}, "status[startswith]", "unknown-operator", "text fields only"),
-    ({"name[contains]": ""}, "name[contains]", "invalid-parameter", "an empty value matches everything"),
-    ({"opened_on": "2020-13-01"}, "opened_on", "invalid-parameter", "'2020-13-01' is not valid"),
-    ({"credit_limit[gt]": "lots"}, "credit_limit[gt]", "invalid-parameter", "'lots' is not valid"),
-    ({"status": "open"}, "status", "invalid-parameter", "'open' is not valid"),
-    ({"active": "maybe"}, "active", "invalid-parameter", "'maybe' is not valid"),
-    ({"id": ["1", "2"]}, "id", "invalid-parameter", "'id' is given 2 times; give it once"),
-    ({"sort": "nope"}, "sort", "unknown-field", "unknown field 'nope'"),
-    ({"sort": "-opened_at"}, "sort", "field-not-sortable",
-     "'opened_at' cannot be sorted on; sortable fields: id, name, state, opened_on, credit_limit, updated_at"),
-    ({"fields": ","}, "fields", "invalid-parameter", "fields: name at least one field"),
-    ({"fields": "id,CUST_NM"}, "fields", "unknown-field", "unknown field 'CUST_NM'"),
-    ({"limit": "0"}, "limit", "limit-out-of-range", "limit must be an integer from 1 to 500, got '0'"),
-    ({"limit": "501"}, "limit", "limit-out-of-range", "got '501'"),
-    ({"limit": "-1"}, "limit", "limit-out-of-range", "got '-1'"),
-    ({"limit": "ten"}, "limit", "limit-out-of-range", "got 'ten'"),
-    ({"limit": ""}, "limit", "limit-out-of-range", "got ''"),
-])
+
+@pytest.mark.parametrize(
+    "args, parameter, slug, words",
+    [
+        ({"nope": "1"}, "nope", "unknown-field", "unknown field 'nope'; fields: id, name, state"),
+        ({"nope[gt]": "1"}, "nope[gt]", "unknown-field", "unknown field 'nope'"),
+        ({"Name": "x"}, "Name", "unknown-field", "unknown parameter 'Name'; filters read field=value"),
+        ({"name[eq": "x"}, "name[eq", "unknown-field", "unknown parameter"),
+        ({"name[EQ]": "x"}, "name[EQ]", "unknown-field", "unknown parameter"),
+        (
+            {"opened_at[gt]": "10:00:00"},
+            "opened_at[gt]",
+            "field-not-filterable",
+            "'opened_at' cannot be filtered; filterable fields: "
+            "id, name, state, opened_on, active, status, credit_limit",
+        ),
+        (
+            {"name[like]": "x"},
+            "name[like]",
+            "unknown-operator",
+            "unknown operator 'like'; operators: " + ", ".join(OPERATORS),
+        ),
+        ({"opened_on[isnull]": "yes"}, "opened_on[isnull]", "invalid-parameter", "expected true or false, got 'yes'"),
+        (
+            {"opened_on[startswith]": "2020"},
+            "opened_on[startswith]",
+            "unknown-operator",
+            "startswith applies to text fields only; 'opened_on' is date",
+        ),
+        ({"status[startswith]": "act"}, "status[startswith]", "unknown-operator", "text fields only"),
+        ({"name[contains]": ""}, "name[contains]", "invalid-parameter", "an empty value matches everything"),
+        ({"opened_on": "2020-13-01"}, "opened_on", "invalid-parameter", "'2020-13-01' is not valid"),
+        ({"credit_limit[gt]": "lots"}, "credit_limit[gt]", "invalid-parameter", "'lots' is not valid"),
+        ({"status": "open"}, "status", "invalid-parameter", "'open' is not valid"),
+        ({"active": "maybe"}, "active", "invalid-parameter", "'maybe' is not valid"),
+        ({"id": ["1", "2"]}, "id", "invalid-parameter", "'id' is given 2 times; give it once"),
+        ({"sort": "nope"}, "sort", "unknown-field", "unknown field 'nope'"),
+        (
+            {"sort": "-opened_at"},
+            "sort",
+            "field-not-sortable",
+            "'opened_at' cannot be sorted on; sortable fields: id, name, state, opened_on, credit_limit, updated_at",
+        ),
+        ({"fields": ","}, "fields", "invalid-parameter", "fields: name at least one field"),
+        ({"fields": "id,CUST_NM"}, "fields", "unknown-field", "unknown field 'CUST_NM'"),
+        ({"limit": "0"}, "limit", "limit-out-of-range", "limit must be an integer from 1 to 500, got '0'"),
+        ({"limit": "501"}, "limit", "limit-out-of-range", "got '501'"),
+        ({"limit": "-1"}, "limit", "limit-out-of-range", "got '-1'"),
+        ({"limit": "ten"}, "limit", "limit-out-of-range", "got 'ten'"),
+        ({"limit": ""}, "limit", "limit-out-of-range", "got ''"),
+    ],
+)
 def test_grammar_errors_name_the_parameter(customers, args, parameter, slug, words):
     error = refused(customers, args)
     assert error.extra["parameter"] == parameter
@@ -176,9 +206,10 @@ def test_a_field_named_again_in_sort_is_ordered_by_its_first_mention(customers):
 INT64 = 1 << 63
 
 
-@pytest.mark.parametrize("parameter, value", [
-    ("id", str(INT64)), ("id[gt]", str(-INT64 - 1)), ("id[in]", f"1,{INT64},3"),
-    ("id[lte]", "9" * 40)])
+@pytest.mark.parametrize(
+    "parameter, value",
+    [("id", str(INT64)), ("id[gt]", str(-INT64 - 1)), ("id[in]", f"1,{INT64},3"), ("id[lte]", "9" * 40)],
+)
 def test_an_integer_past_64_bits_is_refused_while_parsing_naming_its_parameter(customers, parameter, value):
     error = refused(customers, {parameter: value})
     assert error.extra["parameter"] == parameter
@@ -202,8 +233,9 @@ def test_a_key_past_64_bits_is_refused_naming_the_key_field(bridge):
     assert exc.value.extra["parameter"] == "line_no" and "out of range" in exc.value.detail
 
 
-@pytest.mark.parametrize("parameter", ["id[in]", "name[in]", "state[in]", "opened_on[in]", "status[in]",
-                                       "active[in]", "credit_limit[in]"])
+@pytest.mark.parametrize(
+    "parameter", ["id[in]", "name[in]", "state[in]", "opened_on[in]", "status[in]", "active[in]", "credit_limit[in]"]
+)
 def test_an_empty_in_list_is_the_same_400_for_every_type(customers, parameter):
     error = refused(customers, {parameter: ""})
     assert error.extra["parameter"] == parameter
@@ -237,12 +269,15 @@ def test_a_key_segment_of_the_wrong_type(bridge):
     assert "id: 'two' is not valid" in exc.value.detail
 
 
-@pytest.mark.parametrize("args, parameter, words", [
-    ({"id": "abc"}, "id", "id: 'abc' is not valid"),
-    ({"id[in]": "1,x"}, "id[in]", "id[in]: 'x' is not valid"),
-    ({"id[contains]": "4"}, "id[contains]", "text fields only; 'id' is integer"),
-    ({"amount[startswith]": "1"}, "amount[startswith]", "text fields only; 'amount' is decimal"),
-])
+@pytest.mark.parametrize(
+    "args, parameter, words",
+    [
+        ({"id": "abc"}, "id", "id: 'abc' is not valid"),
+        ({"id[in]": "1,x"}, "id[in]", "id[in]: 'x' is not valid"),
+        ({"id[contains]": "4"}, "id[contains]", "text fields only; 'id' is integer"),
+        ({"amount[startswith]": "1"}, "amount[startswith]", "text fields only; 'amount' is decimal"),
+    ],
+)
 def test_typed_fields_refuse_values_and_operators_of_another_type(bridge, args, parameter, words):
     error = refused(bridge.resources["ledger"], args)
     assert error.extra["parameter"] == parameter and words in error.detail
@@ -257,16 +292,22 @@ def test_text_operators_refused_on_untyped_and_numeric_fields(bridge):
 
 # -- time zones: an offset is never dropped --------------------------------------------
 
+
 def _zoned(timezone: str | None):
     config = crm_config("DSN=never-connected", **({"timezone": timezone} if timezone else {}))
     config["resources"]["events"] = {
-        "source": "crm", "table": "EVT", "key": "id", "watermark": ["day", "at"],
-        "fields": {"id": {"column": "ID", "converter": "int"},
-                   "stamp": {"column": "TS", "converter": "timestamp", "filter": True},
-                   "text_stamp": {"column": "TS_TX", "converter": {"timestamp": {"format": "%Y%m%d%H%M%S"}},
-                                  "filter": True},
-                   "day": {"column": "DT", "converter": "yyyymmdd", "filter": True},
-                   "at": {"column": "TM", "converter": "hhmmss", "filter": True}}}
+        "source": "crm",
+        "table": "EVT",
+        "key": "id",
+        "watermark": ["day", "at"],
+        "fields": {
+            "id": {"column": "ID", "converter": "int"},
+            "stamp": {"column": "TS", "converter": "timestamp", "filter": True},
+            "text_stamp": {"column": "TS_TX", "converter": {"timestamp": {"format": "%Y%m%d%H%M%S"}}, "filter": True},
+            "day": {"column": "DT", "converter": "yyyymmdd", "filter": True},
+            "at": {"column": "TM", "converter": "hhmmss", "filter": True},
+        },
+    }
     return Bridge(validate(config), "secret").resources["events"]
 
 
@@ -280,15 +321,18 @@ def test_an_offset_without_a_declared_time_zone_is_refused_naming_the_option():
     assert one(events, "stamp[lt]", "2024-07-06T12:00:00").value == dt.datetime(2024, 7, 6, 12)
 
 
-@pytest.mark.parametrize("given, local", [
-    ("2024-07-06T12:00:00+02:00", dt.datetime(2024, 7, 6, 12)),       # CEST: the same wall time
-    ("2024-07-06T10:00:00Z", dt.datetime(2024, 7, 6, 12)),
-    ("2024-01-06T10:00:00+00:00", dt.datetime(2024, 1, 6, 11)),       # CET
-    ("2024-07-06T12:00:00", dt.datetime(2024, 7, 6, 12)),             # naive: the source's own time
-    ("2024-03-31T02:30:00", dt.datetime(2024, 3, 31, 2, 30)),         # in the spring gap: as given
-    ("2024-10-27T00:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),       # the fold: two instants...
-    ("2024-10-27T01:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),       # ...one wall time
-])
+@pytest.mark.parametrize(
+    "given, local",
+    [
+        ("2024-07-06T12:00:00+02:00", dt.datetime(2024, 7, 6, 12)),  # CEST: the same wall time
+        ("2024-07-06T10:00:00Z", dt.datetime(2024, 7, 6, 12)),
+        ("2024-01-06T10:00:00+00:00", dt.datetime(2024, 1, 6, 11)),  # CET
+        ("2024-07-06T12:00:00", dt.datetime(2024, 7, 6, 12)),  # naive: the source's own time
+        ("2024-03-31T02:30:00", dt.datetime(2024, 3, 31, 2, 30)),  # in the spring gap: as given
+        ("2024-10-27T00:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),  # the fold: two instants...
+        ("2024-10-27T01:30:00Z", dt.datetime(2024, 10, 27, 2, 30)),  # ...one wall time
+    ],
+)
 def test_an_offset_is_converted_to_the_sources_time_zone_before_it_is_bound(given, local):
     events = _zoned("Europe/Berlin")
     assert one(events, "stamp[gte]", given).value == local
@@ -310,14 +354,15 @@ def test_updated_since_of_a_date_and_time_pair_is_split_in_the_sources_time_zone
 def test_an_unknown_time_zone_is_a_config_error():
     with pytest.raises(ConfigError) as exc:
         validate(crm_config("DSN=x", timezone="Europe/Atlantis"))
-    assert exc.value.problems == [("sources.crm.timezone", "unknown time zone 'Europe/Atlantis'; an IANA "
-                                                            "name such as Europe/Berlin or UTC")]
+    assert exc.value.problems == [
+        ("sources.crm.timezone", "unknown time zone 'Europe/Atlantis'; an IANA name such as Europe/Berlin or UTC")
+    ]
 
 
 def test_a_text_the_sources_code_page_cannot_hold_is_refused_while_parsing():
     config = crm_config("DSN=never-connected", encoding="cp1252")
     customers = Bridge(validate(config), "secret").resources["customers"]
-    error = refused(customers, {"name[startswith]": "Ωmega"})   # startswith: the value goes out as is
+    error = refused(customers, {"name[startswith]": "Ωmega"})  # startswith: the value goes out as is
     assert error.extra["parameter"] == "name[startswith]"
     assert "characters the code page of source 'crm' (cp1252) cannot hold" in error.detail
     assert one(customers, "state", "Café").value == "Café"

@@ -9,11 +9,23 @@ Parsing lives in ``parse`` (PIC/USAGE rules in ``pic``), decoding in ``decode`` 
 generated once per layout), encoding in ``encode``, code pages in ``codepages``, 88-level
 condition names as boolean columns in ``conditions``, record framing (F, V, VB) in ``records``.
 """
+
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, conditions
 from legacy_bridge.drivers.flatfile.copybook.decode import RecordError, ibm_float, make_decoder
 from legacy_bridge.drivers.flatfile.copybook.encode import make_encoder
 from legacy_bridge.drivers.flatfile.copybook.parse import CopybookError, Field, Layout, parse_copybook
 from legacy_bridge.drivers.flatfile.copybook.records import iter_records
 
-__all__ = ["Condition", "CopybookError", "Field", "Layout", "RecordError", "conditions", "ibm_float",
-           "iter_records", "make_decoder", "make_encoder", "parse_copybook"]
+__all__ = [
+    "Condition",
+    "CopybookError",
+    "Field",
+    "Layout",
+    "RecordError",
+    "conditions",
+    "ibm_float",
+    "iter_records",
+    "make_decoder",
+    "make_encoder",
+    "parse_copybook",
+]

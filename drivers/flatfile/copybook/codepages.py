@@ -4,6 +4,7 @@ EBCDIC cp037, cp500, cp1047 (built from cp037: Python has no cp1047 codec) and A
 any other single-byte codec Python knows works too. Control characters count as bad
 code points in text fields.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -13,8 +14,7 @@ __all__ = ["CodePage", "codepage"]
 
 # cp1047 differs from cp037 in these positions (IBM's published tables)
 _CP1047 = {0x5F: "^", 0xAD: "[", 0xB0: "¬", 0xBA: "Ý", 0xBB: "¨", 0xBD: "]", 0x15: "\n", 0x25: "\x85"}
-_ALIASES = {"ebcdic": "cp037", "ibm037": "cp037", "ibm500": "cp500", "ibm1047": "cp1047",
-            "us-ascii": "ascii"}
+_ALIASES = {"ebcdic": "cp037", "ibm037": "cp037", "ibm500": "cp500", "ibm1047": "cp1047", "us-ascii": "ascii"}
 
 
 class CodePage:
@@ -35,7 +35,8 @@ class CodePage:
             chars = [bytes([b]).decode(name, errors="replace") for b in range(256)]
         #: character of each byte, None where the byte is undefined or a control character
         self.chars: list[str | None] = [
-            None if (c == "\ufffd" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) else c for c in chars]
+            None if (c == "\ufffd" or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) else c for c in chars
+        ]
         self.ebcdic = chars[0xF0] == "0"
         self.latin1 = all(c is None or ord(c) < 256 for c in self.chars)
         self.encode_map = {c: b for b, c in enumerate(self.chars) if c is not None}

@@ -8,11 +8,13 @@ compared without trailing blanks, as the decoder trims it; numbers numerically
 (``VALUE 1`` matches ``Decimal('1.00')``).  ``THRU`` ranges on text compare code
 points in Unicode order, not the EBCDIC collating sequence.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
@@ -23,10 +25,10 @@ __all__ = ["Condition", "conditions", "with_conditions", "code_table"]
 class Condition:
     """One 88 level of one field occurrence."""
 
-    name: str                       # column name: STATUS-ACTIVE -> STATUS_ACTIVE (+ OCCURS index)
+    name: str  # column name: STATUS-ACTIVE -> STATUS_ACTIVE (+ OCCURS index)
     cobol_name: str
-    field: str                      # the column it tests
-    values: tuple[Any, ...]         # single values, normalised to the field's type
+    field: str  # the column it tests
+    values: tuple[Any, ...]  # single values, normalised to the field's type
     ranges: tuple[tuple[Any, Any], ...]
 
     def test(self) -> Callable[[Any], bool | None]:
@@ -41,7 +43,7 @@ def _normal(literal: Any, f: Field) -> Any:
     """A VALUE literal as the decoder returns the field's values; None if it can never match."""
     if f.type == "text":
         return str(literal).rstrip()
-    if isinstance(literal, str):        # SPACE on a numeric field, or a quoted number
+    if isinstance(literal, str):  # SPACE on a numeric field, or a quoted number
         try:
             literal = Decimal(literal.strip())
         except InvalidOperation:
@@ -65,7 +67,7 @@ def conditions(layout: Layout) -> list[Condition]:
                 elif (v := _normal(lit, f)) is not None:
                     values.append(v)
             name = cobol_name.replace("-", "_") + suffix
-            if name in used:                # a condition named like a field: qualify it
+            if name in used:  # a condition named like a field: qualify it
                 name = f"{f.name}_{name}"
             while name in used:
                 name += "_"
@@ -74,8 +76,9 @@ def conditions(layout: Layout) -> list[Condition]:
     return found
 
 
-def with_conditions(decode: Callable[[bytes], tuple], layout: Layout,
-                    conds: list[Condition]) -> Callable[[bytes], tuple]:
+def with_conditions(
+    decode: Callable[[bytes], tuple], layout: Layout, conds: list[Condition]
+) -> Callable[[bytes], tuple]:
     """``decode`` with the condition columns appended to each row (``decode`` itself if none)."""
     if not conds:
         return decode
@@ -85,6 +88,7 @@ def with_conditions(decode: Callable[[bytes], tuple], layout: Layout,
     def decode_with_conditions(record: bytes) -> tuple:
         row = decode(record)
         return row + tuple(test(row[i]) for i, test in tests)
+
     return decode_with_conditions
 
 

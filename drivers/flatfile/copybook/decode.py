@@ -6,12 +6,14 @@ KeyError, a bad overpunch is None in arithmetic, a bad code point translates to 
 Any failure re-decodes the record field by field to name the field, the offset and the
 reason (strict) or to put None in the bad fields (lenient).
 """
+
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
+from collections.abc import Callable
 from decimal import Context, Decimal
-from typing import Any, Callable
+from functools import lru_cache
+from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.codepages import codepage
 from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
@@ -29,7 +31,7 @@ class RecordError(Exception):
         self.reason, self.field, self.offset = reason, field, offset
 
 
-_CTX = Context(prec=80)          # wide enough for any PIC: scaling stays exact
+_CTX = Context(prec=80)  # wide enough for any PIC: scaling stays exact
 _SIGNED = {"c": 1, "d": -1, "f": 1, "a": 1, "b": -1, "e": 1}
 _UNSIGNED = {"f": 1, "c": 1}
 _FAIL = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, struct.error)
@@ -57,9 +59,15 @@ class _Gen:
         self.fp, self.strict, self.trim = floating_point, strict, trim
         val, sign = cp.overpunch()
         self.ns: dict[str, Any] = {
-            "_T": cp.text_table(0 if strict else 0x20), "_Z": cp.digit_table(),
-            "_OV": val, "_OS": sign, "_D": Decimal, "_CTX": _CTX,
-            "_PS": _SIGNED, "_PU": _UNSIGNED, "_ibm": ibm_float,
+            "_T": cp.text_table(0 if strict else 0x20),
+            "_Z": cp.digit_table(),
+            "_OV": val,
+            "_OS": sign,
+            "_D": Decimal,
+            "_CTX": _CTX,
+            "_PS": _SIGNED,
+            "_PU": _UNSIGNED,
+            "_ibm": ibm_float,
             "_SEP": {cp.plus: 1, cp.minus: -1},
         }
         self.uses_hex = False
@@ -76,7 +84,7 @@ class _Gen:
         if f.scale > 0:
             return f"_D({expr}).scaleb({-f.scale}, _CTX)"
         if f.scale < 0:
-            return f"({expr}) * {10 ** -f.scale}"
+            return f"({expr}) * {10**-f.scale}"
         return expr
 
     def expr(self, f: Field) -> str:
@@ -127,7 +135,7 @@ def _packed_table(length: int, signed: bool, scale: int) -> dict[bytes, Any]:
             if scale > 0:
                 v = Decimal(v).scaleb(-scale, _CTX)
             elif scale < 0:
-                v *= 10 ** -scale
+                v *= 10**-scale
             table[bytes.fromhex(digits + nib)] = v
     return table
 
@@ -142,24 +150,24 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
     suppressed = "9" not in pic
 
     def parse(r: bytes) -> Any:
-        raw = r[f.offset:f.offset + f.length]
+        raw = r[f.offset : f.offset + f.length]
         neg = False
-        if overpunch:          # S9(3).99: the sign is punched over the last (or first) digit
+        if overpunch:  # S9(3).99: the sign is punched over the last (or first) digit
             k = 0 if f.sign == "leading" else len(raw) - 1
             d = op_val[raw[k]]
             if d is None:
                 raise ValueError("bad overpunched sign")
             neg = op_sign[raw[k]] < 0
-            raw = raw[:k] + bytes([cp.digit_bytes[d]]) + raw[k + 1:]
+            raw = raw[:k] + bytes([cp.digit_bytes[d]]) + raw[k + 1 :]
         s = raw.translate(table).decode("latin-1").strip()
         for mark, is_neg in (("+", False), ("-", True), ("CR", True), ("DB", True)):
             if s.startswith(mark) or s.endswith(mark):
                 neg = is_neg
-                s = s[len(mark):] if s.startswith(mark) else s[:-len(mark)]
+                s = s[len(mark) :] if s.startswith(mark) else s[: -len(mark)]
                 break
         s = s.strip().replace(",", "").lstrip("*$")
         if not s and suppressed:
-            s = "0"            # Z(8)-: zero prints as all spaces
+            s = "0"  # Z(8)-: zero prints as all spaces
         if explicit:
             if not s or not s.replace(".", "", 1).isdigit():
                 raise ValueError("not a number")
@@ -192,8 +200,9 @@ def _reason(f: Field, raw: bytes, cp) -> str:
     return "undecodable value"
 
 
-def make_decoder(layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm",
-                 strict: bool = True, trim: str = "right") -> Callable[[bytes], tuple]:
+def make_decoder(
+    layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm", strict: bool = True, trim: str = "right"
+) -> Callable[[bytes], tuple]:
     """Compile ``layout`` into ``decode(record: bytes) -> tuple`` (see the module docstring)."""
     g = _Gen(codepage_name, floating_point, strict, trim)
     fields = layout.fields
@@ -231,22 +240,26 @@ def make_decoder(layout: Layout, codepage_name: str = "cp037", floating_point: s
     if g.uses_hex:
         pre.insert(0, "h = r.hex()")
     if strict and texts:
-        pre.append(f"if b'\\0' in {' or '.join(texts) if len(texts) == 1 else '(' + ' + '.join(texts) + ')'}: raise ValueError")
+        pre.append(
+            f"if b'\\0' in {' or '.join(texts) if len(texts) == 1 else '(' + ' + '.join(texts) + ')'}: raise ValueError"
+        )
     body = "\n        ".join(pre) or "pass"
     tuple_src = ", ".join(exprs) + ("," if len(exprs) == 1 else "")
-    src = (f"def decode(r):\n"
-           f"    if len(r) < {length}:\n"
-           f"        raise RecordError(f'truncated record: {{len(r)}} bytes, the layout needs {length}', None, len(r))\n"
-           f"    try:\n        {body}\n        return ({tuple_src})\n"
-           f"    except _FAIL:\n        return _slow(r)\n")
+    src = (
+        f"def decode(r):\n"
+        f"    if len(r) < {length}:\n"
+        f"        raise RecordError(f'truncated record: {{len(r)}} bytes, the layout needs {length}', None, len(r))\n"
+        f"    try:\n        {body}\n        return ({tuple_src})\n"
+        f"    except _FAIL:\n        return _slow(r)\n"
+    )
     singles = []
-    for i, f in enumerate(fields):
+    for f in fields:
         if f.type == "text":
             raw = f"r[{f.offset}:{f.offset + f.length}].translate(_T)"
             e = f"{'_chk(' + raw + ')' if strict else raw}.decode('latin-1'){strip}"
         else:
             e = g.expr(f) + ("(r)" if f.edited else "")
-        singles.append(eval(f"lambda r, h: {e}", g.ns))   # noqa: S307 - our own generated source
+        singles.append(eval(f"lambda r, h: {e}", g.ns))  # noqa: S307 - our own generated source
 
     cp = g.cp
     blank_byte = cp.space
@@ -259,24 +272,23 @@ def make_decoder(layout: Layout, codepage_name: str = "cp037", floating_point: s
             if any(not isinstance(value.get(d), int) or value[d] <= k for d, k in f.odo):
                 out.append(None)
                 continue
-            raw = r[f.offset:f.offset + f.length]
+            raw = r[f.offset : f.offset + f.length]
             try:
                 v = singles[i](r, h)
             except _FAIL:
                 if f.type != "text" and f.usage == "display" and raw.count(blank_byte) == len(raw):
-                    v = None        # an all-space numeric is "no value", as other readers read it
+                    v = None  # an all-space numeric is "no value", as other readers read it
                 elif strict:
                     raise RecordError(_reason(f, raw, cp), f.name, f.offset) from None
                 else:
                     v = None
             value[f.name] = v
             out.append(v)
-        for i, f in enumerate(fields):
+        for f in fields:
             if f.name in counts:
                 limit = max((k + 1 for g2 in fields for d, k in g2.odo if d == f.name), default=0)
                 if strict and not (isinstance(value[f.name], int) and 0 <= value[f.name] <= limit):
-                    raise RecordError(f"OCCURS DEPENDING ON count {value[f.name]} outside 0..{limit}",
-                                      f.name, f.offset)
+                    raise RecordError(f"OCCURS DEPENDING ON count {value[f.name]} outside 0..{limit}", f.name, f.offset)
         return tuple(out)
 
     def chk(b: bytes) -> bytes:

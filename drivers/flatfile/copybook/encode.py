@@ -5,12 +5,14 @@ written as spaces; None writes spaces for DISPLAY fields and zero for binary/pac
 Fields under a REDEFINES share bytes: a None there leaves them to the other view,
 otherwise the later field in ``columns`` wins.
 """
+
 from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.codepages import CodePage, codepage
 from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
@@ -24,8 +26,8 @@ def ibm_float_bytes(value: float, size: int) -> bytes:
     if value == 0:
         return bytes(size)
     sign = 0x80 if value < 0 else 0
-    m, e = math.frexp(abs(value))          # value = m * 2**e, 0.5 <= m < 1
-    exp16 = -(-e // 4)                      # ceil(e / 4): m * 2**e = f * 16**exp16, f < 1
+    m, e = math.frexp(abs(value))  # value = m * 2**e, 0.5 <= m < 1
+    exp16 = -(-e // 4)  # ceil(e / 4): m * 2**e = f * 16**exp16, f < 1
     frac = int(m * 2.0 ** (e - 4 * exp16) * (1 << frac_bits))
     exp16 += 64
     if not 0 <= exp16 <= 127:
@@ -98,7 +100,7 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
     if f.edited:
         out = bytearray(cp.encode_map[c] for c in _edited(f, n, cp))
         if f.signed and not f.sign_separate and not any(m in f.edited for m in ("+", "-", "CR", "DB")):
-            k = 0 if f.sign == "leading" else -1       # S9(6).99: overpunch the end digit
+            k = 0 if f.sign == "leading" else -1  # S9(6).99: overpunch the end digit
             out[k] = cp.overpunch_byte(out[k] - cp.digit_bytes[0], n < 0)
         return bytes(out)
     width = f.digits
@@ -113,8 +115,7 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
     return bytes(body)
 
 
-def make_encoder(layout: Layout, codepage_name: str = "cp037",
-                 floating_point: str = "ibm") -> Callable[[tuple], bytes]:
+def make_encoder(layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm") -> Callable[[tuple], bytes]:
     """``encode(values) -> bytes`` for ``layout`` (values in ``layout.columns`` order)."""
     cp = codepage(codepage_name)
     fields = layout.fields
@@ -126,8 +127,8 @@ def make_encoder(layout: Layout, codepage_name: str = "cp037",
         rec = bytearray(blank)
         for f, v in zip(fields, values):
             if v is None and f.redefined:
-                continue                    # leave the bytes to the view that has a value
-            rec[f.offset:f.offset + f.length] = _field_bytes(f, v, cp, floating_point)
+                continue  # leave the bytes to the view that has a value
+            rec[f.offset : f.offset + f.length] = _field_bytes(f, v, cp, floating_point)
         return bytes(rec)
 
     return encode

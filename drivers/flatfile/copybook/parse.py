@@ -6,14 +6,16 @@ and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited fro
 group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, which always
 occupies its maximum, as Cobrix reads fixed-length records), REDEFINES and FILLER.
 """
+
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from legacy_bridge.drivers.flatfile.copybook.pic import USAGES as _USAGES, CopybookError, leaf_info
+from legacy_bridge.drivers.flatfile.copybook.pic import USAGES as _USAGES
+from legacy_bridge.drivers.flatfile.copybook.pic import CopybookError, leaf_info
 
 __all__ = ["CopybookError", "Field", "Layout", "parse_copybook"]
 
@@ -22,23 +24,23 @@ __all__ = ["CopybookError", "Field", "Layout", "parse_copybook"]
 class Field:
     """One decodable leaf: where it is in the record and how its bytes read."""
 
-    name: str                    # column name (unique in the layout)
+    name: str  # column name (unique in the layout)
     cobol_name: str
     offset: int
     length: int
-    type: str                    # 'text' | 'int' | 'decimal' | 'float'
-    usage: str                   # 'display' | 'binary' | 'packed' | 'float'
-    scale: int = 0               # value = digits * 10**-scale (negative: P scaling)
+    type: str  # 'text' | 'int' | 'decimal' | 'float'
+    usage: str  # 'display' | 'binary' | 'packed' | 'float'
+    scale: int = 0  # value = digits * 10**-scale (negative: P scaling)
     digits: int = 0
     signed: bool = False
-    sign: str = "trailing"       # overpunch/separate sign position
+    sign: str = "trailing"  # overpunch/separate sign position
     sign_separate: bool = False
-    edited: str | None = None    # the expanded picture of an edited numeric
+    edited: str | None = None  # the expanded picture of an edited numeric
     pic: str = ""
-    path: tuple[tuple[str, int | None], ...] = ()   # (group or field name, OCCURS index)
-    odo: tuple[tuple[str, int], ...] = ()            # present when column > index
+    path: tuple[tuple[str, int | None], ...] = ()  # (group or field name, OCCURS index)
+    odo: tuple[tuple[str, int], ...] = ()  # present when column > index
     conditions: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # 88 levels: (name, values)
-    redefined: bool = False      # under a REDEFINES (another view of the same bytes)
+    redefined: bool = False  # under a REDEFINES (another view of the same bytes)
 
 
 @dataclass
@@ -71,9 +73,9 @@ class _Item:
     depending: str | None = None
     redefines: str | None = None
     conditions: list = field(default_factory=list)
-    children: list["_Item"] = field(default_factory=list)
-    size: int = 0       # bytes of one occurrence
-    offset: int = 0     # relative to the parent's start
+    children: list[_Item] = field(default_factory=list)
+    size: int = 0  # bytes of one occurrence
+    offset: int = 0  # relative to the parent's start
 
 
 def _source_lines(text: str) -> list[tuple[int, str]]:
@@ -210,11 +212,47 @@ def _item(no: int, words: list[str]) -> _Item | None:
 
 # words that are part of a VALUE clause although they are clause words elsewhere (BLANK WHEN ZERO)
 _VALUE_WORDS = {"THRU", "THROUGH", "ZERO", "ZEROS", "ZEROES"}
-_IGNORED = {"JUST", "JUSTIFIED", "RIGHT", "LEFT", "BLANK", "WHEN", "ZERO", "ZEROS", "ZEROES",
-            "SYNC", "SYNCHRONIZED", "GLOBAL", "EXTERNAL", "IS", "TIMES"}
-_CLAUSE_WORDS = ({"PIC", "PICTURE", "USAGE", "SIGN", "LEADING", "TRAILING", "SEPARATE",
-                  "OCCURS", "DEPENDING", "REDEFINES", "VALUE", "VALUES", "ASCENDING",
-                  "DESCENDING", "INDEXED", "THRU", "THROUGH", "RENAMES"} | set(_USAGES) | _IGNORED)
+_IGNORED = {
+    "JUST",
+    "JUSTIFIED",
+    "RIGHT",
+    "LEFT",
+    "BLANK",
+    "WHEN",
+    "ZERO",
+    "ZEROS",
+    "ZEROES",
+    "SYNC",
+    "SYNCHRONIZED",
+    "GLOBAL",
+    "EXTERNAL",
+    "IS",
+    "TIMES",
+}
+_CLAUSE_WORDS = (
+    {
+        "PIC",
+        "PICTURE",
+        "USAGE",
+        "SIGN",
+        "LEADING",
+        "TRAILING",
+        "SEPARATE",
+        "OCCURS",
+        "DEPENDING",
+        "REDEFINES",
+        "VALUE",
+        "VALUES",
+        "ASCENDING",
+        "DESCENDING",
+        "INDEXED",
+        "THRU",
+        "THROUGH",
+        "RENAMES",
+    }
+    | set(_USAGES)
+    | _IGNORED
+)
 
 
 def _tree(text: str) -> _Item:
@@ -277,8 +315,16 @@ def _size(it: _Item) -> int:
     return end
 
 
-def _flatten(it: _Item, base: int, path: tuple, odo: tuple, redefined: bool,
-             out: list[Field], fillers: list[Field], names: dict[str, _Item]) -> None:
+def _flatten(
+    it: _Item,
+    base: int,
+    path: tuple,
+    odo: tuple,
+    redefined: bool,
+    out: list[Field],
+    fillers: list[Field],
+    names: dict[str, _Item],
+) -> None:
     for ch in it.children:
         names.setdefault(ch.name, ch)
         count = ch.occurs or 1
@@ -291,14 +337,22 @@ def _flatten(it: _Item, base: int, path: tuple, odo: tuple, redefined: bool,
                 _flatten(ch, step[0], step[1], ch_odo, red, out, fillers, names)
                 continue
             leaf = dict(ch.leaf)  # type: ignore[attr-defined]
-            f = Field(name=ch.name, cobol_name=ch.name, offset=step[0], path=step[1], odo=ch_odo,
-                      conditions=tuple(c for c in ch.conditions if isinstance(c, tuple)),
-                      redefined=red, **leaf)
+            f = Field(
+                name=ch.name,
+                cobol_name=ch.name,
+                offset=step[0],
+                path=step[1],
+                odo=ch_odo,
+                conditions=tuple(c for c in ch.conditions if isinstance(c, tuple)),
+                redefined=red,
+                **leaf,
+            )
             (fillers if ch.name == "FILLER" else out).append(f)
 
 
 def _column_names(fields: list[Field], names: dict[str, _Item]) -> list[Field]:
     """Unique column names: '-' -> '_', OCCURS indexes as _1.., parents prefixed on clashes."""
+
     def base(f: Field, depth: int) -> str:
         parts = [n for n, _ in f.path[-depth:]]
         idx = "".join(f"_{i + 1}" for _, i in f.path if i is not None)
@@ -323,8 +377,7 @@ def _column_names(fields: list[Field], names: dict[str, _Item]) -> list[Field]:
         odo = tuple((names[d].name, i) for d, i in f.odo)
         result.append(Field(**{**f.__dict__, "name": n, "odo": odo}))
     col = {f.cobol_name: f.name for f in result}
-    return [Field(**{**f.__dict__, "odo": tuple((col.get(d, d), i) for d, i in f.odo)})
-            for f in result]
+    return [Field(**{**f.__dict__, "odo": tuple((col.get(d, d), i) for d, i in f.odo)}) for f in result]
 
 
 def parse_copybook(text: str) -> Layout:
@@ -332,7 +385,7 @@ def parse_copybook(text: str) -> Layout:
     root = _tree(text)
     for ch in root.children[1:]:
         if ch.level == root.children[0].level == 1 and not ch.redefines:
-            ch.redefines = root.children[0].name   # record types share the buffer
+            ch.redefines = root.children[0].name  # record types share the buffer
     # the 01 group itself is not part of a column's path (Cobrix: collapse_root)
     for top in root.children:
         _size(top)
@@ -344,8 +397,7 @@ def parse_copybook(text: str) -> Layout:
         if top.level == 1 and top.children and not top.occurs:
             _flatten(top, top.offset, (), (), bool(top.redefines), fields, fillers, names)
         else:
-            _flatten(_Item(0, "", 0, children=[top], size=root.size), 0, (), (), False,
-                     fields, fillers, names)
+            _flatten(_Item(0, "", 0, children=[top], size=root.size), 0, (), (), False, fields, fillers, names)
     for f in fields:
         if any(d not in names or names[d].children for d, _ in f.odo):
             raise CopybookError(f"{f.name}: DEPENDING ON names no elementary item: {f.odo}")

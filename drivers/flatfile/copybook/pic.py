@@ -1,4 +1,5 @@
 """PIC and USAGE of an elementary copybook item -> type, byte length, digits, scale, sign."""
+
 from __future__ import annotations
 
 import math
@@ -13,11 +14,22 @@ class CopybookError(ValueError):
 
 
 USAGES = {
-    "DISPLAY": "display", "COMP": "binary", "COMPUTATIONAL": "binary", "COMP-0": "binary",
-    "COMP-4": "binary", "COMPUTATIONAL-4": "binary", "BINARY": "binary", "COMP-5": "binary",
-    "COMPUTATIONAL-5": "binary", "COMP-3": "packed", "COMPUTATIONAL-3": "packed",
-    "PACKED-DECIMAL": "packed", "COMP-1": "float4", "COMPUTATIONAL-1": "float4",
-    "COMP-2": "float8", "COMPUTATIONAL-2": "float8",
+    "DISPLAY": "display",
+    "COMP": "binary",
+    "COMPUTATIONAL": "binary",
+    "COMP-0": "binary",
+    "COMP-4": "binary",
+    "COMPUTATIONAL-4": "binary",
+    "BINARY": "binary",
+    "COMP-5": "binary",
+    "COMPUTATIONAL-5": "binary",
+    "COMP-3": "packed",
+    "COMPUTATIONAL-3": "packed",
+    "PACKED-DECIMAL": "packed",
+    "COMP-1": "float4",
+    "COMPUTATIONAL-1": "float4",
+    "COMP-2": "float8",
+    "COMPUTATIONAL-2": "float8",
 }
 REPEAT = re.compile(r"(.)\((\d+)\)")
 
@@ -29,7 +41,7 @@ def binary_size(digits: int) -> int:
         return 4
     if digits <= 18:
         return 8
-    return math.ceil((digits * math.log2(10) + 1) / 8)   # as Cobrix sizes wider binaries
+    return math.ceil((digits * math.log2(10) + 1) / 8)  # as Cobrix sizes wider binaries
 
 
 def leaf_info(it: Any) -> dict:
@@ -59,13 +71,19 @@ def leaf_info(it: Any) -> dict:
         raise CopybookError(f"line {it.line}: {it.name}: PIC {it.pic} has no digits")
     digits = len(digit_idx)
     scale = (digit_idx[-1] + 1) - point
-    info = dict(type="decimal" if scale > 0 else "int", signed=signed, digits=digits, scale=scale,
-                pic=pic, sign=it.sign or "trailing", sign_separate=it.separate)
+    info = dict(
+        type="decimal" if scale > 0 else "int",
+        signed=signed,
+        digits=digits,
+        scale=scale,
+        pic=pic,
+        sign=it.sign or "trailing",
+        sign_separate=it.separate,
+    )
     if edited:
         if usage != "display":
             raise CopybookError(f"line {it.line}: {it.name}: edited PIC needs USAGE DISPLAY")
-        return dict(info, usage="display", length=len(body.replace("V", "").replace("P", "")),
-                    edited=body)
+        return dict(info, usage="display", length=len(body.replace("V", "").replace("P", "")), edited=body)
     if usage == "packed":
         return dict(info, usage="packed", length=digits // 2 + 1)
     if usage == "binary":

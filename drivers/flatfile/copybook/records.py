@@ -1,7 +1,9 @@
 """Records of a legacy file: fixed length (F), variable with an RDW (V), blocked (VB)."""
+
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from legacy_bridge.drivers.flatfile.copybook.decode import RecordError
 
@@ -10,9 +12,14 @@ __all__ = ["iter_records"]
 _CHUNK = 1 << 20
 
 
-def iter_records(f: BinaryIO, record_format: str, record_length: int = 0, start: int = 0,
-                 block_end: int | None = None,
-                 on_block: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
+def iter_records(
+    f: BinaryIO,
+    record_format: str,
+    record_length: int = 0,
+    start: int = 0,
+    block_end: int | None = None,
+    on_block: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, bytes]]:
     """Yield (byte offset, record bytes) from a binary file, reading ~1 MiB at a time.
 
     ``F``: fixed ``record_length``; ``V``: each record preceded by a 4-byte RDW (big-endian
@@ -41,24 +48,28 @@ def _fixed(f: BinaryIO, n: int, pos: int = 0) -> Iterator[tuple[int, bytes]]:
         chunk = f.read(size)
         if not chunk:
             return
-        while len(chunk) % n:              # a short read from a pipe: top it up
+        while len(chunk) % n:  # a short read from a pipe: top it up
             more = f.read(n - len(chunk) % n)
             if not more:
                 whole = len(chunk) // n * n
                 for i in range(0, whole, n):
-                    yield pos + i, chunk[i:i + n]
-                raise RecordError(f"truncated record: {len(chunk) - whole} of {n} bytes",
-                                  None, pos + whole)
+                    yield pos + i, chunk[i : i + n]
+                raise RecordError(f"truncated record: {len(chunk) - whole} of {n} bytes", None, pos + whole)
             chunk += more
         for i in range(0, len(chunk), n):
-            yield pos + i, chunk[i:i + n]
+            yield pos + i, chunk[i : i + n]
         pos += len(chunk)
 
 
-def _variable(f: BinaryIO, blocked: bool, start: int = 0, block_ends_at: int | None = None,
-              on_block: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
+def _variable(
+    f: BinaryIO,
+    blocked: bool,
+    start: int = 0,
+    block_ends_at: int | None = None,
+    on_block: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, bytes]]:
     buf = b""
-    base = start      # file offset of buf[0]
+    base = start  # file offset of buf[0]
     i = 0
     # VB: offset in buf where the current block ends (0: the next bytes are a BDW)
     block_end = block_ends_at - start if block_ends_at is not None else 0
@@ -76,7 +87,7 @@ def _variable(f: BinaryIO, blocked: bool, start: int = 0, block_ends_at: int | N
         if blocked and i >= block_end:
             if not need(4):
                 raise RecordError("truncated block descriptor (BDW)", None, base + i)
-            bdw = int.from_bytes(buf[i:i + 2], "big")
+            bdw = int.from_bytes(buf[i : i + 2], "big")
             if bdw < 4:
                 raise RecordError(f"bad block descriptor length {bdw}", None, base + i)
             block_end = i + bdw
@@ -86,10 +97,10 @@ def _variable(f: BinaryIO, blocked: bool, start: int = 0, block_ends_at: int | N
             continue
         if not need(4):
             raise RecordError("truncated record descriptor (RDW)", None, base + i)
-        rdw = int.from_bytes(buf[i:i + 2], "big")
+        rdw = int.from_bytes(buf[i : i + 2], "big")
         if rdw < 4:
             raise RecordError(f"bad record descriptor length {rdw}", None, base + i)
         if not need(rdw):
             raise RecordError(f"truncated record: {len(buf) - i} of {rdw} bytes", None, base + i)
-        yield base + i, buf[i + 4:i + rdw]
+        yield base + i, buf[i + 4 : i + rdw]
         i += rdw

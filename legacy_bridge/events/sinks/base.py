@@ -8,13 +8,14 @@ next.  A sink keeps its connection between batches and drops it on any error, so
 call reconnects.  Adding a broker (Kafka: confluent-kafka, keyed by ``subject``, an
 idempotent producer) is one more subclass and one line in :data:`~.registry.KINDS`.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-if TYPE_CHECKING:       # the SDK comes with the [events] extra
+if TYPE_CHECKING:  # the SDK comes with the [events] extra
     from cloudevents.core.v1.event import CloudEvent
 
 __all__ = ["Sink", "Message", "Published", "SinkUnavailable"]
@@ -27,7 +28,7 @@ class Message:
     event_id: int
     resource: str
     kind: str
-    cloud_event: "CloudEvent"
+    cloud_event: CloudEvent
 
 
 @dataclass

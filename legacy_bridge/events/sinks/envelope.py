@@ -8,6 +8,7 @@
 - ``time``: when the change was detected; ``datacontenttype``: application/json;
 - ``data``: the canonical record, or the key for deletions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,10 +42,14 @@ class Envelope:
         return f"{self.type_prefix}.{resource}.{kind}.v{self.version}"
 
     def cloud_event(self, event: ChangeEvent) -> CloudEvent:
-        attributes = {"id": webhook_id(event.id), "source": f"{self.source}/{event.resource}",
-                      "type": self.event_type(event.resource, event.kind), "subject": subject(event.key),
-                      "time": event.occurred_at.replace(tzinfo=dt.timezone.utc),
-                      "datacontenttype": "application/json"}
+        attributes = {
+            "id": webhook_id(event.id),
+            "source": f"{self.source}/{event.resource}",
+            "type": self.event_type(event.resource, event.kind),
+            "subject": subject(event.key),
+            "time": event.occurred_at.replace(tzinfo=dt.UTC),
+            "datacontenttype": "application/json",
+        }
         return CloudEvent(attributes, event.record if event.record is not None else event.key)
 
 

@@ -7,6 +7,7 @@ content type in the Content Type property, the data as the payload; structured m
 off and a client that failed is thrown away, so messages it still held are never re-sent
 behind the relay's back (the relay starts again at the first unacknowledged event).
 """
+
 from __future__ import annotations
 
 import threading
@@ -53,8 +54,12 @@ class MqttSink(Sink):
             return self._client
         self.close()
         protocol = PROTOCOLS[str(self.settings["protocol"])]
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"legacy-bridge-{uuid.uuid4().hex[:12]}",
-                             protocol=protocol, reconnect_on_failure=False)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=f"legacy-bridge-{uuid.uuid4().hex[:12]}",
+            protocol=protocol,
+            reconnect_on_failure=False,
+        )
         if self._auth:
             client.username_pw_set(*self._auth)
         connected = threading.Event()
@@ -84,12 +89,13 @@ class MqttSink(Sink):
             sent = []
             for message in messages:
                 body, properties = self._wire(message)
-                info = client.publish(f"{self.prefix}/{message.resource}/{message.kind}", body, qos=1,
-                                      properties=properties)
+                info = client.publish(
+                    f"{self.prefix}/{message.resource}/{message.kind}", body, qos=1, properties=properties
+                )
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     raise OSError(mqtt.error_string(info.rc))
                 sent.append(info)
-            for info in sent:        # PUBACKs come in order: count the acknowledged head of the batch
+            for info in sent:  # PUBACKs come in order: count the acknowledged head of the batch
                 info.wait_for_publish(self.settings["timeout"])
                 if not info.is_published():
                     raise OSError("no PUBACK in time")

@@ -8,6 +8,7 @@ connection fails the batch, and the relay's retry reconnects and starts again at
 unacknowledged event (order per key holds).  ``stream:`` (optional) is created, for the
 prefix's subjects, when it does not exist.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,8 @@ from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
-from nats.js.errors import Error as JetStreamError, NotFoundError
+from nats.js.errors import Error as JetStreamError
+from nats.js.errors import NotFoundError
 
 from legacy_bridge.events.sinks.base import Message, Published, Sink, SinkUnavailable
 from legacy_bridge.events.sinks.envelope import binary_headers, structured
@@ -42,9 +44,14 @@ class NatsSink(Sink):
             return self._js
         await self._drop()
         timeout = self.settings["timeout"]
-        self._client = await nats.connect(self.settings["url"], connect_timeout=timeout, allow_reconnect=False,
-                                          max_reconnect_attempts=0, ping_interval=max(1, int(timeout)),
-                                          max_outstanding_pings=2)
+        self._client = await nats.connect(
+            self.settings["url"],
+            connect_timeout=timeout,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            ping_interval=max(1, int(timeout)),
+            max_outstanding_pings=2,
+        )
         self._js = self._client.jetstream(timeout=timeout)
         stream = self.settings["stream"]
         if stream:
@@ -66,14 +73,14 @@ class NatsSink(Sink):
         done = Published(0)
         try:
             js = await self._open()
-        except (NatsError, JetStreamError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NatsError, JetStreamError, OSError) as exc:
             await self._drop()
             raise SinkUnavailable(f"cannot connect: {exc!r}") from None
         for message in messages:
             body, headers = self._wire(message)
             try:
                 await js.publish(f"{self.prefix}.{message.resource}.{message.kind}", body, headers=headers)
-            except (NatsError, JetStreamError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, NatsError, JetStreamError, OSError) as exc:
                 await self._drop()
                 raise SinkUnavailable(f"publish failed: {exc!r}", done.confirmed) from None
             done.confirmed += 1
@@ -87,7 +94,7 @@ class NatsSink(Sink):
         if client is not None and not client.is_closed:
             try:
                 await asyncio.wait_for(client.close(), self.settings["timeout"])
-            except Exception:       # already broken: nothing to close cleanly
+            except Exception:  # already broken: nothing to close cleanly
                 pass
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ one by one; kombu would add a transport abstraction and its own retry loop on to
 relay's.  Unroutable events are reported (log, metric, /readyz); ``unroutable: retry``
 keeps them unsent until a queue is bound instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,7 @@ class RabbitMQSink(Sink):
         self._params.stack_timeout = timeout * 2
         self._params.blocked_connection_timeout = timeout
         self._params.connection_attempts = 1
-        self._params.heartbeat = max(2, int(timeout * 2))   # a silent broker is noticed, not waited on forever
+        self._params.heartbeat = max(2, int(timeout * 2))  # a silent broker is noticed, not waited on forever
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
 
@@ -66,19 +67,28 @@ class RabbitMQSink(Sink):
             raise SinkUnavailable(f"cannot connect: {exc!r}") from None
         for message in messages:
             wire = rabbitmq_message(message.cloud_event, self.mode)
-            properties = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, content_type=wire.content_type,
-                                              headers=wire.headers, message_id=message.cloud_event.get_id())
+            properties = pika.BasicProperties(
+                delivery_mode=pika.DeliveryMode.Persistent,
+                content_type=wire.content_type,
+                headers=wire.headers,
+                message_id=message.cloud_event.get_id(),
+            )
             try:
-                channel.basic_publish(self.exchange, f"{message.resource}.{message.kind}", wire.body, properties,
-                                      mandatory=True)
+                channel.basic_publish(
+                    self.exchange, f"{message.resource}.{message.kind}", wire.body, properties, mandatory=True
+                )
             except UnroutableError:
                 if self.settings["unroutable"] == "retry":
-                    raise SinkUnavailable(f"event {message.event_id} is unroutable (no queue bound to "
-                                          f"{message.resource}.{message.kind})", done.confirmed, done.unroutable) from None
+                    raise SinkUnavailable(
+                        f"event {message.event_id} is unroutable (no queue bound to {message.resource}.{message.kind})",
+                        done.confirmed,
+                        done.unroutable,
+                    ) from None
                 done.unroutable.append(message.event_id)
             except NackError:
-                raise SinkUnavailable(f"the broker refused event {message.event_id}", done.confirmed,
-                                      done.unroutable) from None
+                raise SinkUnavailable(
+                    f"the broker refused event {message.event_id}", done.confirmed, done.unroutable
+                ) from None
             except (AMQPError, OSError) as exc:
                 self.close()
                 raise SinkUnavailable(f"publish failed: {exc!r}", done.confirmed, done.unroutable) from None
@@ -90,5 +100,5 @@ class RabbitMQSink(Sink):
         if connection is not None and connection.is_open:
             try:
                 connection.close()
-            except Exception:       # already broken: nothing to close cleanly
+            except Exception:  # already broken: nothing to close cleanly
                 log.debug("closing %s", self.name, exc_info=True)

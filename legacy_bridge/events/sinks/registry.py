@@ -11,6 +11,7 @@ events:
     warehouse: {kind: rabbitmq, url: "amqp://${MQ_USER}:${MQ_PASSWORD}@mq:5672/%2F", events: ["customers.*"]}
 ```
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -20,12 +21,20 @@ from legacy_bridge.events.webhooks import EVENT_PATTERN
 
 __all__ = ["KINDS", "sink_class", "build", "check_config", "RELAY_DEFAULTS"]
 
-KINDS = {"rabbitmq": "legacy_bridge.events.sinks.rabbitmq:RabbitMQSink",
-         "nats": "legacy_bridge.events.sinks.nats_jetstream:NatsSink",
-         "mqtt": "legacy_bridge.events.sinks.mqtt:MqttSink"}
+KINDS = {
+    "rabbitmq": "legacy_bridge.events.sinks.rabbitmq:RabbitMQSink",
+    "nats": "legacy_bridge.events.sinks.nats_jetstream:NatsSink",
+    "mqtt": "legacy_bridge.events.sinks.mqtt:MqttSink",
+}
 COMMON = {"kind": None, "events": ["*.*"], "mode": "binary", "timeout": 5.0}
-RELAY_DEFAULTS: dict[str, Any] = {"partitions": 4, "batch": 500, "lease": 30.0, "poll_interval": 0.5,
-                                  "backoff": 1.0, "max_backoff": 300.0}
+RELAY_DEFAULTS: dict[str, Any] = {
+    "partitions": 4,
+    "batch": 500,
+    "lease": 30.0,
+    "poll_interval": 0.5,
+    "backoff": 1.0,
+    "max_backoff": 300.0,
+}
 TOP = {"source", "type_prefix", "retention", "relay", "sinks"}
 
 
@@ -97,7 +106,11 @@ def check_config(ck: Any, node: Any, service: dict[str, Any]) -> dict[str, Any]:
     if timeouts and isinstance(relay["lease"], float) and relay["lease"] <= 2 * max(timeouts):
         # a batch must finish inside the lease, or a second relay could publish it too
         ck.fail("events.relay.lease", f"must exceed twice the longest sink timeout ({max(timeouts)}s)")
-    return {"source": str(node.get("source") or service.get("title") or "legacy-bridge"),
-            "type_prefix": str(node.get("type_prefix") or "legacy-bridge"),
-            "contract_version": str(service.get("version", "1")),
-            "retention": retention, "relay": relay, "sinks": sinks}
+    return {
+        "source": str(node.get("source") or service.get("title") or "legacy-bridge"),
+        "type_prefix": str(node.get("type_prefix") or "legacy-bridge"),
+        "contract_version": str(service.get("version", "1")),
+        "retention": retention,
+        "relay": relay,
+        "sinks": sinks,
+    }
