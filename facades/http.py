@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode
 
 from flask import Response, request
@@ -24,6 +24,10 @@ def next_link(cursor: str) -> str:
     return f'<{request.base_url}?{urlencode(args + [("cursor", cursor)])}>; rel="next"'
 
 
+@overload
+def integer_arg(name: str, default: int, low: int, high: int | None = None, slug: str | None = None) -> int: ...
+@overload
+def integer_arg(name: str, default: None, low: int, high: int | None = None, slug: str | None = None) -> int | None: ...
 def integer_arg(
     name: str, default: int | None, low: int, high: int | None = None, slug: str | None = None
 ) -> int | None:

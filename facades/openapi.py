@@ -404,6 +404,7 @@ def build_spec(
         plugins=[marshmallow_plugin],
         info={"description": "Legacy systems as clean REST resources. Errors are application/problem+json (RFC 9457)."},
     )
+    assert marshmallow_plugin.converter is not None  # made when APISpec initialises its plugins
     marshmallow_plugin.converter.add_attribute_function(_wire_types)
     spec.components.schema("Problem", schema=Problem)
     versions = versions or [(base_version(service, {}), resources)]

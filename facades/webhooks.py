@@ -134,7 +134,7 @@ def _bulk_body() -> tuple[str, float | None, float | None]:
             parameter="status",
             slug="invalid-body",
         )
-    bounds = []
+    bounds: list[float | None] = []
     for name in ("since", "until"):
         value = body.get(name)
         try:
@@ -143,9 +143,10 @@ def _bulk_body() -> tuple[str, float | None, float | None]:
             raise InvalidInput(
                 f"{name} must be a time such as 2026-11-29T10:00:00Z", parameter=name, slug="invalid-body"
             ) from None
-    if None not in bounds and bounds[0] >= bounds[1]:
+    since, until = bounds
+    if since is not None and until is not None and since >= until:
         raise InvalidInput("since must be before until", parameter="until", slug="invalid-body")
-    return status, bounds[0], bounds[1]
+    return status, since, until
 
 
 def register(app: Flask, base_path: str) -> None:

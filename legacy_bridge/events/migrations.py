@@ -22,7 +22,7 @@ from importlib import import_module
 
 from sqlalchemy import BigInteger, Column, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.engine import Connection
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import CreateIndex, SchemaItem
 
 #: modules whose import registers more migrations (e.g. "legacy_bridge.events.outbox")
 MIGRATION_MODULES: list[str] = ["legacy_bridge.events.outbox", "legacy_bridge.events.sink_cursors"]
@@ -61,7 +61,7 @@ def ordered() -> list[Migration]:
     return [MIGRATIONS[v] for v in sorted(MIGRATIONS)]
 
 
-def create_table(conn: Connection, name: str, *items: Column | Index) -> Table:
+def create_table(conn: Connection, name: str, *items: SchemaItem) -> Table:
     """Create one table (and its indexes) as it is at the migration's version."""
     table = Table(name, MetaData(), *items)
     table.create(conn)
