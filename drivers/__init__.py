@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import Any
 
 from .base import Driver
 
@@ -27,8 +28,9 @@ def known_kinds() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def driver_class(kind: str) -> type[Driver]:
-    """The class for a source kind; the error lists the kinds that exist."""
+def driver_class(kind: Any) -> type[Driver]:
+    """The class for a source kind, as the config gives it (a KeyError, listing the kinds that
+    exist, for any other value)."""
     entry = _REGISTRY.get(kind)
     if entry is None:
         raise KeyError(f"unknown source kind {kind!r}; known: {', '.join(known_kinds())}")

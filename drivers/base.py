@@ -8,13 +8,13 @@ planner and the facades ask the driver instead of probing it for methods.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import closing
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Query
+from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Query, Rows
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
 #: (the W3C ``traceparent``); the service sets them per request.
@@ -88,7 +88,7 @@ class Driver(ABC):
         return []
 
     @abstractmethod
-    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+    def fetch(self, target: dict[str, Any], query: Query) -> Rows:
         """Yield legacy rows, values in ``query.columns`` order.
 
         ``target`` is the resource's legacy address (``{"table": ...}``, ``{"select": ...}``).

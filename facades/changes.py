@@ -10,6 +10,7 @@ A request may run the resource's scan first when the last one is older than ``ev
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 
@@ -43,7 +44,7 @@ def feed_view(resource: Resource, store: StateStore):
         cursor = request.args.get("cursor")
         after = resource.codec.load(cursor, query_id, 1)[0] if cursor else 0
         scan = None
-        if resource.spec.changes.get("scan_on_request") and scanner.due():
+        if (resource.spec.changes or {}).get("scan_on_request") and scanner.due():
             try:
                 scan = scanner.scan().as_dict()
             except LegacyBridgeError as error:  # stored events are still worth serving
@@ -52,7 +53,7 @@ def feed_view(resource: Resource, store: StateStore):
         events = store.events(resource.name, after, limit)
         last = events[-1].id if events else after
         token = resource.codec.dump(query_id, (last,))
-        body = {"data": [e.to_json() for e in events], "next": token}
+        body: dict[str, Any] = {"data": [e.to_json() for e in events], "next": token}
         if scan is not None:
             body["scan"] = scan
         response = json_response(body)

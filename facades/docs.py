@@ -7,11 +7,14 @@ them); a version's document lists that version's routes only."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, current_app, render_template, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
+from legacy_bridge.config.model import ApiVersion
 from legacy_bridge.formats.jsonio import dumps
+from legacy_bridge.resources import Bridge, Resource
 
 from .openapi import build_spec
 
@@ -64,7 +67,7 @@ def asset(name: str) -> Response:
     return send_from_directory(swagger_ui_path, name, max_age=86400)
 
 
-def register_versions(app: Flask, bridge) -> None:
+def register_versions(app: Flask, bridge: Bridge) -> None:
     """``<version>/openapi.json`` and ``<version>/docs`` for every API version ``bridge`` serves."""
     versions_bp = Blueprint("version_docs", __name__)
     for version, resources in bridge.versions:
@@ -82,7 +85,7 @@ def register_versions(app: Flask, bridge) -> None:
     app.register_blueprint(versions_bp)
 
 
-def _version_document(bridge, version, resources):
+def _version_document(bridge: Bridge, version: ApiVersion, resources: dict[str, Resource]) -> Callable[[], Response]:
     built: list[bytes] = []
 
     def view() -> Response:
@@ -103,7 +106,7 @@ def _version_document(bridge, version, resources):
     return view
 
 
-def _version_page(bridge, version):
+def _version_page(bridge: Bridge, version: ApiVersion) -> Callable[[], Response]:
     def view() -> Response:
         return _page(f"{version.path}/openapi.json", f"{bridge.config.service['title']} ({version.name})")
 

@@ -63,7 +63,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if unpageable:  # a sortable field the source cannot page in order: refuse to start
         bridge.close()
         raise ConfigError(unpageable, config.origin)
-    bridge.openapi = None
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):

@@ -158,6 +158,9 @@ class SourceTimeout(SourceError):
 
     slug = "source-timeout"
     retry_safe = True
+    #: what became of the call's connection when a client-side deadline ended it
+    #: (``closed``: cut by the watchdog; ``abandoned``: a connect left running); None otherwise
+    discarded: str | None = None
 
 
 class FileRejected(SourceError):

@@ -189,6 +189,7 @@ class Bridge:
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
         self.codec = CursorCodec(secret)
+        self.openapi: bytes | None = None  # the document, built once per process when first asked
         # each driver behind its source's deadline, bulkhead, retries and circuit breaker
         # (resilience.py); the start-up check asks the bare ones, so it counts in no breaker
         # and no metric

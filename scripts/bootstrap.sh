@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything legacy-bridge needs on Debian/Ubuntu, then run the demo or the tests.
 #   scripts/bootstrap.sh demo [demo options]    build the demo legacy CRM and serve it on 127.0.0.1
-#   scripts/bootstrap.sh test [pytest options]  run the whole test suite
+#   scripts/bootstrap.sh test [pytest options]  lint, format and type checks, then the whole test suite
 # Installs only what is missing: unixODBC and the Debian ODBC drivers (and Chromium for the
 # docs-page test), then the Python package in ./.venv.
 set -euo pipefail
@@ -39,4 +39,5 @@ fi
 if [ "$what" = demo ]; then
   exec .venv/bin/legacy-bridge demo "$@"
 fi
+scripts/lint.sh     # ruff (lint and format) and mypy: a new finding fails the run before the tests
 exec .venv/bin/pytest "$@"

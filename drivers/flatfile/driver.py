@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
@@ -35,7 +35,7 @@ from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_vers
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
 from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
-from legacy_bridge.query.legacy import Query
+from legacy_bridge.query.legacy import Query, Rows
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
@@ -194,7 +194,7 @@ class FlatFileDriver(Driver):
 
     def _within(self, call: Callable[[], Any], dispose: Callable[[Any], Any] = lambda _: None) -> Any:
         """``call()`` on a helper thread, abandoned at the call's deadline (a 504)."""
-        deadline = deadlines.deadline(self.timeout + deadlines.GRACE)
+        deadline = deadlines.deadline((self.timeout or 0.0) + deadlines.GRACE)  # called only with a timeout
         try:
             return deadlines.run_bounded(call, deadline, dispose, name=f"legacy-bridge-file-{self.name}")
         except deadlines.Abandoned:
@@ -202,7 +202,7 @@ class FlatFileDriver(Driver):
             error.discarded = "abandoned"
             raise error from None
 
-    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+    def fetch(self, target: dict[str, Any], query: Query) -> Rows:
         rows = self._read(target, query)
         if self.timeout is None:
             yield from rows
@@ -223,7 +223,8 @@ class FlatFileDriver(Driver):
             if not abandoned:
                 rows.close()
 
-    def _read(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+    def _read(self, target: dict[str, Any], query: Query) -> Rows:
+        columns = cast("list[str]", query.columns)  # flat files do not sort: no sort value is asked of them
         files = self.files()
         first, resume = self._resume(files, query.after)
         for df in files[first:]:
@@ -236,10 +237,10 @@ class FlatFileDriver(Driver):
                     ) from None
                 continue
             with handle:
-                yield from self._rows(handle, version, query.columns, resume)
+                yield from self._rows(handle, version, columns, resume)
             resume = None
 
-    def _rows(self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None) -> Iterator[tuple]:
+    def _rows(self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None) -> Rows:
         if resume is not None and resume[0] != df.token:
             raise CursorExpired(
                 f"{df.name} was replaced since this cursor was issued; start the walk again without the cursor",
@@ -336,7 +337,8 @@ class FlatFileDriver(Driver):
 
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:
         """The bad records of the served files: file, record number, byte offset, reason."""
-        files, records = [], []
+        files: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
         for df, found in self.survey_all():
             files.append({"file": df.name, "records": found.records, "bad": found.bad, "complete": found.complete})
             if found.bad and len(records) < limit:

@@ -9,7 +9,7 @@ round trips that a page of 100 rows does not need.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pyodbc
@@ -21,7 +21,7 @@ from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.errors import ConfigError, InvalidInput
-from legacy_bridge.query.legacy import ColumnType, Condition, Query, find_column
+from legacy_bridge.query.legacy import ColumnType, Condition, Query, Rows, find_column
 
 __all__ = ["OdbcDriver", "translate"]
 
@@ -141,7 +141,7 @@ class OdbcDriver(Driver):
             compares[key.column] = found.compare if found is not None else "value"
         return compares
 
-    def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Iterator[tuple]:
+    def fetch(self, target: dict[str, Any], query: Query, batch: int = 1000) -> Rows:
         sql, params = compile_select(self.dialect, target, query, self._compares(target, query))
         if query.limit is not None:  # a page: one fetch on a reused statement
             pool = self.pool

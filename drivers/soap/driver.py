@@ -23,7 +23,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
 from typing import Any
@@ -47,7 +47,7 @@ from legacy_bridge.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from legacy_bridge.query.legacy import Condition, Query
+from legacy_bridge.query.legacy import Condition, Query, Rows
 
 log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"^\{(key|filter|body|page|limit)(?:\.([a-z][a-z0-9_]*))?\}$")
@@ -360,7 +360,7 @@ class SoapDriver(Driver):
             by_column[c.column] = c.value
         return {f"filter.{name}": by_column[col] for name, col in target.get("fields", {}).items() if col in by_column}
 
-    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+    def fetch(self, target: dict[str, Any], query: Query) -> Rows:
         spec = target.get("list")
         if spec is None:
             raise InvalidInput("this resource cannot be listed", slug="not-listable")

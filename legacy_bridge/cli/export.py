@@ -55,9 +55,9 @@ def _args(filters: tuple[str, ...], fields: str | None, sort: str | None, since:
         if not sep or not name:
             raise click.BadParameter(f"{item!r}: expected FIELD=VALUE or FIELD[op]=VALUE", param_hint="--filter")
         args.setdefault(name, []).append(value)
-    for name, value in (("fields", fields), ("sort", sort), ("updated_since", since)):
-        if value is not None:
-            args[name] = [value]
+    for name, given in (("fields", fields), ("sort", sort), ("updated_since", since)):
+        if given is not None:
+            args[name] = [given]
     return args
 
 
@@ -124,7 +124,7 @@ def export(
         fail(f"error: {reason(error)}", EXIT_FAILING if not _usage(error) else EXIT_USAGE)
     finally:
         bridge.close()
-    if partial is not None:
+    if partial is not None and target is not None:
         os.replace(partial, target)
     where = "stdout" if target is None else str(target)
     click.echo(

@@ -133,9 +133,9 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
             ck.fail(f"{path}.{k}", f"only for sources whose kind binds operations (soap), not {kind}")
     if not by_operation and len(targets) != 1:
         ck.fail(path, "exactly one of table, view or select is required")
-    for key, value in targets.items():
+    for kind, value in targets.items():
         if not isinstance(value, str) or not value.strip():
-            ck.fail(f"{path}.{key}", "expected a non-empty string")
+            ck.fail(f"{path}.{kind}", "expected a non-empty string")
     select = targets.get("select")
     if isinstance(select, str) and (";" in select or not re.match(r"^\s*(select|with)\b", select, re.I)):
         ck.fail(f"{path}.select", "must be one read-only SELECT statement (no ';')")
@@ -149,8 +149,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
             fields[fname] = fmap
     for fname, message in _column_problems(sources.get(source), fields):
         ck.fail(f"{path}.fields.{fname}.column", message)
-    key = node.get("key")
-    key = [key] if isinstance(key, str) else key
+    given = node.get("key")
+    key: list[str] = [given] if isinstance(given, str) else given
     if not isinstance(key, list) or not key:
         ck.fail(f"{path}.key", "required: the field(s) that identify a record, e.g. [id]")
         key = []
@@ -184,5 +184,6 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         contract=contract,
         operations=operations,
         watermark=watermark,
-        **limits,
+        default_limit=limits["default_limit"],
+        max_limit=limits["max_limit"],
     )

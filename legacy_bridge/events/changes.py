@@ -145,7 +145,7 @@ class Scanner:
     def due(self) -> bool:
         """Whether the last scan is older than ``every`` (or there was none)."""
         state = self.state()
-        last = state and state["last_scan_at"]
+        last = state["last_scan_at"] if state else None
         return last is None or (utcnow() - last).total_seconds() >= self.every
 
     def _acquire(self, owner: str) -> dict[str, Any] | None:
@@ -243,10 +243,13 @@ class Scanner:
         while True:
             with self.store.connect() as conn:
                 compiled = query.compile(conn)
-                params = compiled.construct_params({"after": after})
-                if compiled.positional:
-                    params = tuple(params[name] for name in compiled.positiontup)
-                cursor = conn.connection.dbapi_connection.cursor()
+                named = compiled.construct_params({"after": after})
+                params: Any = (
+                    tuple(named[name] for name in compiled.positiontup or ()) if compiled.positional else named
+                )
+                dbapi = conn.connection.dbapi_connection
+                assert dbapi is not None  # an open Connection holds its DBAPI connection
+                cursor = dbapi.cursor()
                 try:
                     cursor.execute(str(compiled), params)
                     rows = cursor.fetchall()

@@ -53,7 +53,7 @@ class _SinkCollector:
         self.store, self.sinks = store, sinks
 
     def collect(self) -> Iterator[Any]:
-        families = {
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {
             "lag": GaugeMetricFamily(
                 "legacy_bridge_sink_lag_events", "Change events a sink has not confirmed yet", labels=["sink"]
             ),

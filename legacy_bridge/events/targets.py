@@ -118,7 +118,7 @@ class TargetPolicy:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise TargetRefused(f"cannot resolve {host!r}: {exc.strerror}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         for address in addresses:  # one forbidden answer is enough to refuse
             self.check_address(address, host)
         return scheme, host, port, str(addresses[0])
@@ -149,12 +149,13 @@ class _Pinned(http.client.HTTPConnection):
 
 class _PinnedTLS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # SNI + cert for the name
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)  # SNI + cert for the name
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from standardwebhooks import Webhook
 
@@ -56,6 +56,15 @@ DEFAULTS: dict[str, Any] = {
     "batch": 50,
     "concurrency": 4,
 }
+
+
+class Backoff(Protocol):
+    """The delays of a retry schedule (webhook settings, a sink relay's settings)."""
+
+    @property
+    def backoff(self) -> float: ...
+    @property
+    def max_backoff(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ def signed_headers(secret: str, webhook_id: str, body: bytes, now: datetime | No
     }
 
 
-def backoff(failures: int, settings: Settings, rng: Callable[[], float] = random.random) -> float:
+def backoff(failures: int, settings: Backoff, rng: Callable[[], float] = random.random) -> float:
     """Seconds before the next attempt after ``failures`` failed ones: doubling from
     ``settings.backoff`` up to ``max_backoff``, each delay between half and all of that
     (jitter), so receivers coming back are not hit by every worker at the same instant."""

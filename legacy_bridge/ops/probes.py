@@ -33,7 +33,7 @@ def _probe(driver: Probed, timeout: float) -> dict:
         return {
             "status": "failing",
             "error": error.slug,
-            **({"legacy_code": error.legacy_code} if getattr(error, "legacy_code", None) else {}),
+            **({"legacy_code": code} if (code := getattr(error, "legacy_code", None)) else {}),
             **getattr(error, "readiness", {}),
         }  # e.g. which record of which file, and why
     except Exception:  # a probe bug must not turn /readyz into a 500

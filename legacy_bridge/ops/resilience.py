@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -34,13 +34,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pybreaker
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any, wait_exponential
+from tenacity.stop import stop_base
 
 from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
-from legacy_bridge.query.legacy import Query
+from legacy_bridge.query.legacy import Query, Rows
 
 __all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
 
@@ -48,8 +49,8 @@ T = TypeVar("T")
 POLICY_KEYS = ("retries", "breaker", "max_calls")
 #: threads per worker assumed until the server says (gunicorn.conf.py's default)
 DEFAULT_THREADS = 4
-RETRIES_DEFAULTS = {"attempts": 2, "backoff": 0.2}
-BREAKER_DEFAULTS = {"failures": 5, "cooldown": 5.0}
+RETRIES_DEFAULTS: dict[str, Any] = {"attempts": 2, "backoff": 0.2}
+BREAKER_DEFAULTS: dict[str, Any] = {"failures": 5, "cooldown": 5.0}
 
 
 class CircuitOpen(SourceUnavailable):
@@ -62,6 +63,13 @@ class CircuitOpen(SourceUnavailable):
             f"source {source!r} is failing; calls are paused for {remaining:.1f}s more", source, breaker="open"
         )
         self.retry_after = max(1, math.ceil(remaining))
+
+
+class _OutOfTime(stop_base):
+    """Stop retrying when the next wait would outlast the call's deadline."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return deadlines.remaining(math.inf) <= retry_state.upcoming_sleep
 
 
 @dataclass(frozen=True)
@@ -206,7 +214,7 @@ class GuardedDriver:
             self._calls.busy()
             raise
 
-    def _guard(self, generator: Callable[[], Iterator[T]]) -> Iterator[T]:
+    def _guard(self, generator: Callable[[], Generator[T, None, None]]) -> Generator[T, None, None]:
         """``generator()`` under the breaker.  A generator function, so pybreaker holds
         its lock only while admitting the call, never while the source works."""
         try:
@@ -219,7 +227,7 @@ class GuardedDriver:
     def _once(
         self, operation: str, call: Callable[[], T], retry: bool, budget: float | None = None, bulkhead: bool = True
     ) -> T:
-        def attempt() -> Iterator[T]:
+        def attempt() -> Generator[T, None, None]:
             with self._calls.timed(operation):
                 yield self._retried(call) if retry else call()
 
@@ -250,11 +258,8 @@ class GuardedDriver:
                 raise failed.pop()
             return call()
 
-        def out_of_time(state: Any) -> bool:
-            return deadlines.remaining(math.inf) <= state.upcoming_sleep
-
         retrying = Retrying(
-            stop=stop_after_attempt(self.policy.attempts) | out_of_time,
+            stop=stop_any(stop_after_attempt(self.policy.attempts), _OutOfTime()),
             reraise=True,
             wait=wait_exponential(multiplier=self.policy.backoff, max=max(self.policy.backoff, 5)),
             retry=retry_if_exception(_retryable),
@@ -262,7 +267,7 @@ class GuardedDriver:
         )
         return retrying(attempt)
 
-    def fetch(self, target: dict[str, Any], query: Query) -> Iterator[tuple]:
+    def fetch(self, target: dict[str, Any], query: Query) -> Rows:
         """The driver's rows; the source's place in the bulkhead is held until the rows
         are read to the end or closed (iterate or close what this returns)."""
 
@@ -276,7 +281,7 @@ class GuardedDriver:
                 rows.close()
                 raise
 
-        def read() -> Iterator[tuple]:
+        def read() -> Rows:
             rows: Iterator[tuple] = iter(())
             try:
                 token = deadlines.begin(self._budget, self.bulkhead.keep)
@@ -316,9 +321,10 @@ class GuardedDriver:
         is not an unready one), one at a time: a probe asked while another runs shares
         its outcome."""
         with self._probe_lock:
-            running, mine = self._probing, self._probing is None
-            if mine:
-                running = self._probing = Future()
+            mine = self._probing is None
+            if self._probing is None:
+                self._probing = Future()
+            running: Future = self._probing
         if not mine:
             try:
                 return running.result(timeout + deadlines.GRACE)

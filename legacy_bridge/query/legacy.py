@@ -6,10 +6,15 @@ from canonical ones).  No SQL here: each driver compiles a Query its own way.
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "startswith", "contains", "isnull")
+
+
+#: the rows a driver yields for a query; ``close()`` ends the read early (and frees the connection)
+Rows = Generator[tuple, None, None]
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class Query:
     (keyset pagination); ``limit`` of None means "all rows" (exports).
     """
 
-    columns: list[str | SortValue]
+    columns: Sequence[str | SortValue]
     where: list[Condition] = field(default_factory=list)
     order: list[SortKey] = field(default_factory=list)
     after: tuple | None = None

@@ -80,7 +80,7 @@ def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str,
         return "(?:" + "|".join(map(re.escape, names)) + ")", {"type": "string", "enum": names}
     if kind == "integer":
         low, high = resource.int_range(fmap.column) or (None, None)
-        if low is None:
+        if low is None or high is None:
             return r"-?[0-9]+", {"type": "integer"}
         digits = len(str(min(abs(low), high))) - 1 or 1
         sign = "-?" if low < 0 else ""

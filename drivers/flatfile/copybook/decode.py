@@ -300,5 +300,5 @@ def make_decoder(
     g.ns["_chk"] = chk
     exec(compile(src, f"<copybook decoder {len(fields)} fields>", "exec"), ns)  # noqa: S102
     decode = ns["decode"]
-    decode.source = src  # type: ignore[attr-defined]
+    decode.source = src
     return decode

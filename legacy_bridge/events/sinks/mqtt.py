@@ -74,6 +74,7 @@ class MqttSink(Sink):
     def _wire(self, message: Message) -> tuple[bytes, Properties | None]:
         properties = Properties(PacketTypes.PUBLISH) if self._v5 else None
         if self.mode == "binary":
+            assert properties is not None  # binary mode needs MQTT 5: the config check refuses it on 3.1.1
             headers, body = binary_headers(message.cloud_event)
             properties.ContentType = headers.pop("content-type", "application/json")
             properties.UserProperty = [(k.removeprefix("ce-"), v) for k, v in headers.items()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from legacy_bridge.events.sinks.base import Sink
 from legacy_bridge.events.webhooks import EVENT_PATTERN
 
 __all__ = ["KINDS", "sink_class", "build", "check_config", "RELAY_DEFAULTS"]
@@ -38,13 +39,13 @@ RELAY_DEFAULTS: dict[str, Any] = {
 TOP = {"source", "type_prefix", "retention", "relay", "sinks"}
 
 
-def sink_class(kind: str) -> type:
+def sink_class(kind: str) -> type[Sink]:
     """The class of a sink kind; ImportError when its client is not installed."""
     module, _, name = KINDS[kind].partition(":")
     return getattr(import_module(module), name)
 
 
-def build(name: str, settings: dict[str, Any]) -> Any:
+def build(name: str, settings: dict[str, Any]) -> Sink:
     return sink_class(settings["kind"])(name, settings)
 
 
