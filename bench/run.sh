@@ -298,7 +298,8 @@ do_ab() {  # this tree (legacy-bridge) against BASE_ROOT (legacy-bridge-base), w
     forget legacy-bridge-base "$backend-ab"
     log "A/B on $backend: this tree on 127.0.0.1:$LB_PORT, $BASE_ROOT on 127.0.0.1:$BASE_PORT"
     start_server "ab-new" "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz "$LB_GUNICORN_CONF"
-    LEGACY_BRIDGE_CONFIG="$BASE_ROOT/bench/legacy-bridge.yaml" \
+    # both trees serve this tree's bench config (BASE_CONFIG overrides): the same contract, the same work
+    LEGACY_BRIDGE_CONFIG="${BASE_CONFIG:-$LEGACY_BRIDGE_CONFIG}" \
       start_server "ab-base" "$BASE_PORT" "$BASE_ROOT/.venv" "$BASE_ROOT" wsgi:app /healthz "$BASE_ROOT/gunicorn.conf.py"
     check_url "$LB_BASE/v1/$resource/1" "d['id'] == 1"
     check_url "$base/v1/$resource/1" "d['id'] == 1"
