@@ -37,9 +37,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Update
 
 from legacy_bridge.events.migrations import create_table, migration
-from legacy_bridge.events.state import ChangeEvent, StateStore, change_events
+from legacy_bridge.events.state import ChangeEvent, StateStore, change_events, take_due
 from legacy_bridge.events.webhooks import event_type, wants
 from legacy_bridge.formats.jsonio import dumps
 
@@ -198,17 +199,7 @@ def _events_after(conn: Connection, after: int) -> list[ChangeEvent]:
     rows = conn.execute(
         select(change_events).where(change_events.c.id > after).order_by(change_events.c.id).limit(FANOUT_BATCH)
     ).all()
-    return [
-        ChangeEvent(
-            r.id,
-            r.resource,
-            r.kind,
-            orjson.loads(r.key_json),
-            r.occurred_at,
-            None if r.record_json is None else orjson.loads(r.record_json),
-        )
-        for r in rows
-    ]
+    return [ChangeEvent.from_row(r) for r in rows]
 
 
 def fan_out(store: StateStore, now: float | None = None) -> int:
@@ -281,24 +272,22 @@ def claim(store: StateStore, worker: str, limit: int, claim_ttl: float, now: flo
         .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
     )
-    if store.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    taken = []
-    with store.begin() as conn:
-        for row_id in list(conn.scalars(due)):
-            won = conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == row_id, deliveries.c.status == PENDING, _free(now))
-                .values(
-                    claimed_by=worker,
-                    claim_until=now + claim_ttl,
-                    attempts=deliveries.c.attempts + 1,
-                    last_attempt_at=now,
-                    last_worker=worker,
-                )
+
+    def take(row_id: int) -> Update:
+        return (
+            update(deliveries)
+            .where(deliveries.c.id == row_id, deliveries.c.status == PENDING, _free(now))
+            .values(
+                claimed_by=worker,
+                claim_until=now + claim_ttl,
+                attempts=deliveries.c.attempts + 1,
+                last_attempt_at=now,
+                last_worker=worker,
             )
-            if won.rowcount == 1:  # 0: another worker got there first
-                taken.append(row_id)
+        )
+
+    with store.begin() as conn:
+        taken = take_due(conn, due, take)
         if not taken:
             return []
         rows = conn.execute(

@@ -22,7 +22,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -42,9 +41,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Update
 
 from legacy_bridge.events.migrations import add_column, create_table, migration
-from legacy_bridge.events.state import ChangeEvent, StateStore, change_events, key_hash
+from legacy_bridge.events.state import ChangeEvent, StateStore, change_events, key_hash, take_due
 
 __all__ = ["Cursor", "ensure", "claim", "advance", "failed", "events_for", "replay", "status", "low_water_mark"]
 
@@ -173,22 +173,21 @@ def claim(
         .order_by(cursors.c.last_published_at.is_not(None), cursors.c.last_published_at)
         .limit(limit)
     )
-    if store.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    taken = []
+
+    def take(partition: int) -> Update:
+        return (
+            update(cursors)
+            .where(cursors.c.sink == sink, cursors.c.partition == partition, _free(now))
+            .values(owner=relay, lease_until=now + lease)
+        )
+
     with store.begin() as conn:
-        for partition in list(conn.scalars(due)):
-            won = conn.execute(
-                update(cursors)
-                .where(cursors.c.sink == sink, cursors.c.partition == partition, _free(now))
-                .values(owner=relay, lease_until=now + lease)
-            )
-            if won.rowcount == 1:
-                row = conn.execute(
-                    select(cursors).where(cursors.c.sink == sink, cursors.c.partition == partition)
-                ).one()
-                taken.append(Cursor(sink, partition, partitions, row.position, row.failures))
-    return taken
+        taken = take_due(conn, due, take)
+        rows = conn.execute(
+            select(cursors).where(cursors.c.sink == sink, cursors.c.partition.in_(taken)).order_by(cursors.c.partition)
+        ).all()
+    by_partition = {row.partition: row for row in rows}
+    return [Cursor(sink, p, partitions, by_partition[p].position, by_partition[p].failures) for p in taken]
 
 
 def events_for(store: StateStore, cursor: Cursor, limit: int) -> tuple[list[ChangeEvent], int]:
@@ -204,17 +203,7 @@ def events_for(store: StateStore, cursor: Cursor, limit: int) -> tuple[list[Chan
             .order_by(change_events.c.id)
             .limit(limit)
         ).all()
-    events = [
-        ChangeEvent(
-            r.id,
-            r.resource,
-            r.kind,
-            orjson.loads(r.key_json),
-            r.occurred_at,
-            None if r.record_json is None else orjson.loads(r.record_json),
-        )
-        for r in rows
-    ]
+    events = [ChangeEvent.from_row(r) for r in rows]
     end = events[-1].id if len(events) == limit else max(head, cursor.position)
     return events, end
 

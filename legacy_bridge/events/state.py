@@ -35,7 +35,7 @@ import datetime as dt
 import os
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Select, Update
 
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.formats.jsonio import dumps
@@ -168,6 +169,12 @@ class ChangeEvent:
     occurred_at: dt.datetime
     record: dict[str, Any] | None
 
+    @classmethod
+    def from_row(cls, r: Any) -> ChangeEvent:
+        """The event a ``change_events`` row holds."""
+        record = None if r.record_json is None else orjson.loads(r.record_json)
+        return cls(r.id, r.resource, r.kind, orjson.loads(r.key_json), r.occurred_at, record)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -195,6 +202,15 @@ def _sqlite_events(engine: Engine, memory: bool) -> None:
         # a writer takes the write lock up front: two writers queue (busy_timeout)
         # instead of one failing when it upgrades a read lock
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("lb_write") else "BEGIN")
+
+
+def take_due(conn: Connection, due: Select, take: Callable[[Any], Update]) -> list[Any]:
+    """The ids ``due`` selects that this worker wins: each is taken by ``take(id)``, an UPDATE
+    that matches only while the row is still free (0 rows: another worker got there first).
+    On PostgreSQL the select skips rows other workers hold locked meanwhile."""
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return [row_id for row_id in list(conn.scalars(due)) if conn.execute(take(row_id)).rowcount == 1]
 
 
 class StateStore:
@@ -303,17 +319,7 @@ class StateStore:
             query = query.where(change_events.c.resource == resource)
         with self.connect() as conn:
             rows = conn.execute(query.order_by(change_events.c.id).limit(limit)).all()
-        return [
-            ChangeEvent(
-                r.id,
-                r.resource,
-                r.kind,
-                orjson.loads(r.key_json),
-                r.occurred_at,
-                None if r.record_json is None else orjson.loads(r.record_json),
-            )
-            for r in rows
-        ]
+        return [ChangeEvent.from_row(r) for r in rows]
 
     def last_event_id(self, resource: str | None = None) -> int:
         query = select(func.max(change_events.c.id))
