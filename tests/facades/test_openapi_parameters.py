@@ -11,7 +11,7 @@ import pytest
 
 from helpers.backends import crm_config
 from legacy_bridge.config import validate
-from legacy_bridge.demo.tms_simulator import tms_config
+from legacy_bridge.demo.tms_config import tms_config
 from legacy_bridge.errors import BadRequest, ConfigError
 from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.query.schema import list_schema, parse_list

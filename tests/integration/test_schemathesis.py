@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
 
 from helpers.backends import make_app
 from legacy_bridge.demo import crm as demo_module
-from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
+from legacy_bridge.demo.tms_config import add_to_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from legacy_bridge.security.scopes import hash_key, new_key
 
 KEY = new_key()
