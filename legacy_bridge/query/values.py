@@ -172,8 +172,10 @@ def text_class(resource: Resource, exclude: str = "", sent: bool = True) -> str:
         return _char_class(_without(_runs(sorted(map(ord, chars))), holes))
     if not unsendable:
         return "[^" + "".join(_escaped(c) for c in exclude) + "]"
-    # the Basic Multilingual Plane but surrogates (JSON Schema's patterns count UTF-16 units)
-    return _char_class(_without([(0, 0xFFFD)], holes + [(0xD800, 0xDFFF)]))
+    # every code point but surrogates (a lone one is no character: JSON cannot carry it); past
+    # U+FFFF too, which the source takes, spelt as characters, so the class counts code points
+    # (Python's re, ECMA-262 with the "u" flag that JSON Schema asks for), not UTF-16 units
+    return _char_class(_without([(0, 0x10FFFF)], holes + [(0xD800, 0xDFFF)]))
 
 
 def value_schema(resource: Resource, name: str, sent: bool = True) -> dict[str, Any]:

@@ -111,3 +111,16 @@ def test_a_supplied_contract_validates_filter_values_too(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("strict_contracts", None)
+
+
+def test_a_soap_text_parameter_admits_what_xml_carries_past_u_ffff_and_nothing_xml_cannot(served):
+    """The service sends a SOAP source any character XML carries, one past U+FFFF too: the
+    document's pattern says the same (no narrower, no wider), counted in code points."""
+    bridge, spec = served
+    carrier = next(p for p in _operation(spec, "/v1/shipments")["parameters"] if p["name"] == "carrier")
+    pattern = carrier["schema"]["pattern"]
+    for taken in ("UPS\U0001f69a", "\U00010000\U0010fffd", "Zürich\ufffd"):
+        assert re.fullmatch(pattern, taken), taken
+        assert parse_list(bridge.resources["shipments"], {"carrier": [taken]}).filters[0].value == taken
+    for refused in ("UPS\x00", "\x1b", "\ud800", "\ufffe"):
+        assert re.fullmatch(pattern, refused) is None, repr(refused)
