@@ -12,7 +12,7 @@ import pytest
 from helpers.backends import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.demo.tms_config import tms_config
-from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.query.schema import list_schema, parse_list
 from legacy_bridge.resources import Bridge
@@ -77,7 +77,7 @@ def test_empty_selections_are_outside_the_document_and_refused(served, parameter
     bridge, spec = served
     documented = next(p for p in _operation(spec, "/v1/customers")["parameters"] if p["name"] == parameter)
     assert re.search(documented["schema"]["pattern"], "") is None  # the document forbids it
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         parse_list(bridge.resources["customers"], {parameter: [""]})
     assert info.value.extra["parameter"] == parameter
 
@@ -104,7 +104,7 @@ def test_a_supplied_contract_validates_filter_values_too(tmp_path):
         bridge = Bridge(validate(config), "secret")
         customers = bridge.resources["customers"]
         assert parse_list(customers, {"state": ["MA"]}).filters[0].value == "MA"
-        with pytest.raises(BadRequest) as info:
+        with pytest.raises(InvalidInput) as info:
             parse_list(customers, {"state[in]": ["MA,NEW"]})
         assert info.value.extra["parameter"] == "state[in]" and "'NEW' is not valid" in info.value.detail
         bridge.close()
