@@ -1,4 +1,6 @@
-"""The OpenAPI 3 document, generated with apispec from the resources' contracts."""
+"""The OpenAPI 3 document, generated with apispec from the resources' contracts: each resource's
+record schemas, list and get (the other operations: openapi_operations.py), and the assembly of the
+whole document."""
 
 from __future__ import annotations
 
@@ -11,17 +13,17 @@ from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.contracts.schema import Base64
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
-from legacy_bridge.query.parameters import fields_parameter, filter_note, limit_parameter, list_parameters
+from legacy_bridge.query.parameters import fields_parameter, filter_note, list_parameters
 from legacy_bridge.query.schema import RESERVED
 from legacy_bridge.query.values import LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, key_schema, zone_note
 from legacy_bridge.resources import Resource
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
-from .quarantine import LIMIT_SCHEMA as QUARANTINE_LIMIT
+from .openapi_operations import ERRORS, changes_operation, document_operations, export_operation, quarantine_operation
 from .versions import document_deprecation
-from .webhooks import add_openapi as add_webhook_paths
 from .webhooks import usable as webhooks_usable
+from .webhooks_openapi import add_openapi as add_webhook_paths
 
 
 class Problem(Schema):
@@ -36,41 +38,6 @@ class Problem(Schema):
     parameter = fields.String(metadata={"description": "the offending query parameter (400s)"})
     source = fields.String(metadata={"description": "the legacy source that failed (5xx)"})
     legacy_code = fields.String(metadata={"description": "the legacy system's own code, e.g. SQLSTATE"})
-
-
-_ERRORS = {
-    "400": openapi_response("invalid parameter (the body names it)"),
-    "500": openapi_response("an unexpected error (the log has the details, tied by X-Request-ID)"),
-    "502": openapi_response("the legacy source answered with an error"),
-    "503": openapi_response("the legacy source is unavailable; see Retry-After"),
-    "504": openapi_response("the legacy source timed out"),
-}
-
-
-_READINESS = {
-    "type": "object",
-    "required": ["status", "sources"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ok", "failing"]},
-        "detail": {"type": "string", "description": "the failing sources, by name"},
-        "sources": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "string", "enum": ["ok", "failing"]},
-                    "error": {"type": "string", "description": "problem type slug"},
-                    "legacy_code": {"type": "string"},
-                    "breaker": {
-                        "type": "string",
-                        "enum": ["closed", "half-open", "open"],
-                        "description": "the source's circuit breaker",
-                    },
-                },
-            },
-        },
-    },
-}
 
 
 def _wire_types(converter, field: fields.Field, **_) -> dict:
@@ -119,158 +86,6 @@ def _when(condition: bool, operations: dict) -> dict:
     return operations if condition else {}
 
 
-def _export_operation(resource: Resource, name: str, suffix: str = "", tag: str = "") -> dict:
-    """GET /<resource>/export: the list's filters, streamed as NDJSON or CSV."""
-    params = list_parameters(resource, page=False)
-    text = {"schema": {"type": "string"}}
-    return {
-        "get": {
-            "tags": [tag or name],
-            "operationId": f"export_{name}{suffix}",
-            "summary": f"Export every matching {name}",
-            "description": "Streamed (chunked); gzip with Accept-Encoding: gzip. The list route streams the "
-            "same with Accept: application/x-ndjson or text/csv. A stream broken after its "
-            'first byte ends with an {"error": problem} line (NDJSON) or without its final '
-            "CRLF (CSV).",
-            "parameters": [
-                {
-                    "name": "format",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": ["ndjson", "csv"], "default": "ndjson"},
-                }
-            ]
-            + params,
-            "responses": {
-                "200": {
-                    "description": "every matching record, one per line",
-                    "headers": {
-                        "X-Watermark": {"schema": {"type": "string"}, "description": "with updated_since: resume here"}
-                    },
-                    "content": {"application/x-ndjson": text, "text/csv": text},
-                },
-                **_ERRORS,
-            },
-        }
-    }
-
-
-def _changes_operation(resource: Resource, name: str, record: dict) -> dict:
-    """GET /<resource>/changes: the change feed of a resource with ``changes:``."""
-    event = {
-        "type": "object",
-        "required": ["id", "resource", "kind", "key", "occurred_at", "record"],
-        "properties": {
-            "id": {"type": "integer"},
-            "resource": {"type": "string"},
-            "kind": {"type": "string", "enum": ["created", "updated", "deleted"]},
-            "key": {"type": "object", "description": "the record's key fields"},
-            "occurred_at": {"type": "string", "format": "date-time"},
-            "record": {**record, "nullable": True, "description": "the record after the change (null: deleted)"},
-        },
-    }
-    cursor = {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "the `next` of the previous answer (opaque, signed: any other text is a 400)",
-    }
-    return {
-        "get": {
-            "tags": [name],
-            "operationId": f"changes_{name}",
-            "summary": f"Changes of {name}",
-            "description": "Events in ascending id order; `next` resumes right after the last one and is "
-            "returned even when the page is empty, so a client polls with it.",
-            "parameters": [limit_parameter(resource), cursor],
-            "responses": {
-                "200": {
-                    "description": "a page of change events",
-                    "headers": {
-                        "Link": {"schema": {"type": "string"}, "description": 'rel="next" when the page is full'}
-                    },
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["data", "next"],
-                                "properties": {
-                                    "data": {"type": "array", "items": event},
-                                    "next": {"type": "string"},
-                                    "scan": {
-                                        "type": "object",
-                                        "description": "the scan this request ran (scan_on_request)",
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
-                **_ERRORS,
-            },
-        }
-    }
-
-
-def _quarantine_operation(name: str) -> dict:
-    """GET /<resource>/quarantine: the bad records a file source skips (quarantine policy)."""
-    bad = {
-        "type": "object",
-        "properties": {
-            k: {"type": t}
-            for k, t in (
-                ("file", "string"),
-                ("record", "integer"),
-                ("offset", "integer"),
-                ("field", "string"),
-                ("reason", "string"),
-            )
-        },
-    }
-    return {
-        "get": {
-            "tags": [name],
-            "operationId": f"quarantine_{name}",
-            "summary": f"Bad records of {name}",
-            "description": "Per served file, the records read and the bad ones; the first `limit` bad records.",
-            "parameters": [{"name": "limit", "in": "query", "required": False, "schema": dict(QUARANTINE_LIMIT)}],
-            "responses": {
-                "200": {
-                    "description": "the quarantine",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["resource", "policy", "files", "data", "total"],
-                                "properties": {
-                                    "resource": {"type": "string"},
-                                    "policy": {"type": "string", "enum": ["reject", "quarantine"]},
-                                    "files": {
-                                        "type": "array",
-                                        "items": {
-                                            "type": "object",
-                                            "properties": {
-                                                "file": {"type": "string"},
-                                                "records": {"type": "integer"},
-                                                "bad": {"type": "integer"},
-                                                "complete": {"type": "boolean"},
-                                            },
-                                        },
-                                    },
-                                    "total": {"type": "integer"},
-                                    "data": {"type": "array", "items": bad},
-                                },
-                                "additionalProperties": True,
-                            }
-                        }
-                    },
-                },
-                **_ERRORS,
-            },
-        }
-    }
-
-
 def record_schema_name(resource: Resource) -> str:
     """The name of a resource's record schema among the document's components."""
     return resource.contract.__name__.removesuffix("Schema") or resource.name
@@ -314,7 +129,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                     "content": {"application/json": {"schema": selection}},
                 },
                 "404": openapi_response("the source says a record it needs does not exist"),
-                **_ERRORS,
+                **ERRORS,
             },
         }
     spec.path(
@@ -346,7 +161,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                                     **{media: {"schema": {"type": "string"}} for media in MEDIA_TYPES.values()},
                                 },
                             },
-                            **_ERRORS,
+                            **ERRORS,
                         },
                     }
                 },
@@ -354,11 +169,11 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
         },
     )
     if "list" in resource.spec.operations:
-        spec.path(path=f"{base}/{name}/export", operations=_export_operation(resource, name, suffix, tag))
+        spec.path(path=f"{base}/{name}/export", operations=export_operation(resource, name, suffix, tag))
     if version is None and resource.spec.changes:  # the feed and quarantine: the base version's
-        spec.path(path=f"{base}/{name}/changes", operations=_changes_operation(resource, name, ref))
+        spec.path(path=f"{base}/{name}/changes", operations=changes_operation(resource, name, ref))
     if version is None and resource.capabilities.lists_quarantine:
-        spec.path(path=f"{base}/{name}/quarantine", operations=_quarantine_operation(name))
+        spec.path(path=f"{base}/{name}/quarantine", operations=quarantine_operation(name))
     key_path = "/".join("{" + k + "}" for k in resource.key)
     spec.path(
         path=f"{base}/{name}/{key_path}",
@@ -379,7 +194,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                     },
                     "304": {"description": "not modified (If-None-Match)"},
                     "404": openapi_response("no record with this key"),
-                    **_ERRORS,
+                    **ERRORS,
                 },
             }
         },
@@ -412,7 +227,7 @@ def build_spec(
         for name, resource in served.items():
             _document_resource(spec, version.path, name, resource, None if version.base else version.name)
     if operations:
-        _document_operations(spec, service)
+        document_operations(spec, service)
     document = spec.to_dict()
     for version, served in versions:
         if version.base and webhooks_usable(served):  # webhooks carry the base version's events
@@ -424,40 +239,3 @@ def build_spec(
         secure_document(document, config.auth, tuple(v.path for v, _ in versions))
         document_limits(document, config.rate_limits)
     return document
-
-
-def _document_operations(spec: APISpec, service: dict) -> None:
-    spec.components.schema("Readiness", _READINESS)
-    ready = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}}
-    spec.path(
-        path="/healthz",
-        operations={
-            "get": {"tags": ["operations"], "summary": "process alive", "responses": {"200": {"description": "alive"}}}
-        },
-    )
-    spec.path(
-        path="/readyz",
-        operations={
-            "get": {
-                "tags": ["operations"],
-                "summary": "every source reachable",
-                "responses": {
-                    "200": {"description": "ready", **ready},
-                    "503": {"description": "a source is failing (named in detail)", **ready},
-                },
-            }
-        },
-    )
-    if service.get("metrics", True):
-        spec.path(
-            path="/metrics",
-            operations={
-                "get": {
-                    "tags": ["operations"],
-                    "summary": "Prometheus metrics (text exposition format)",
-                    "responses": {
-                        "200": {"description": "the metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}
-                    },
-                }
-            },
-        )

@@ -51,10 +51,6 @@ class InvalidInput(LegacyBridgeError):
             self.slug = slug
 
 
-#: the old name, still used by facades/params.py (rewritten by the canonical query model)
-BadRequest = InvalidInput
-
-
 class TargetRefused(InvalidInput):
     """A webhook's target URL is not one events may be sent to (scheme, host or address)."""
 

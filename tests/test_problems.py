@@ -13,8 +13,8 @@ from helpers.backends import crm_config, make_app
 from legacy_bridge import errors as errors_module
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 from legacy_bridge.errors import (
-    BadRequest,
     ConfigError,
+    InvalidInput,
     LegacyBridgeError,
     NotFound,
     SourceError,
@@ -139,7 +139,7 @@ def test_a_pyodbc_error_at_connect_is_translated_and_keeps_its_sqlstate_only(app
 @pytest.mark.parametrize(
     "error, status, slug",
     [
-        (BadRequest("bad", parameter="x"), 400, "invalid-parameter"),
+        (InvalidInput("bad", parameter="x"), 400, "invalid-parameter"),
         (NotFound("gone"), 404, "not-found"),
         (SourceError("rejected", "crm", "42000"), 502, "source-error"),
         (SourceTimeout("slow", "crm", "HYT00"), 504, "source-timeout"),

@@ -81,7 +81,7 @@ def worker_pid(master: int) -> int:
 
 
 def config(tms: str, sources: int) -> dict:
-    from legacy_bridge.demo.tms_simulator import tms_config
+    from legacy_bridge.demo.tms_config import tms_config
 
     base = tms_config(tms)
     conf = {"service": {"secret": "bench"}, "sources": {}, "resources": {}}
@@ -121,7 +121,7 @@ def main(n: int) -> dict:
         [
             PY,
             "-c",
-            "import time; from legacy_bridge.tms_simulator import serve\n"
+            "import time; from legacy_bridge.demo.tms_simulator import serve\n"
             f"with serve(port={tms_port}):\n    time.sleep(10**6)",
         ],
         f"{tms}/soap11?wsdl",

@@ -68,7 +68,7 @@ def demo(
     SOAP server (spyne) exposed as /v1/shipments etc."""
     try:
         from legacy_bridge.demo import crm
-        from legacy_bridge.demo.tms_simulator import add_to_config
+        from legacy_bridge.demo.tms_config import add_to_config
         from legacy_bridge.demo.tms_simulator import serve as serve_tms
     except ImportError as error:  # spyne is an extra
         fail(f"error: the demo needs its extra: pip install 'legacy-bridge[demo]' ({error})")

@@ -36,7 +36,7 @@ def redeliver(
 ) -> None:
     """Send every matching delivery again (same body and webhook-id, a fresh attempt budget);
     the running workers deliver them."""
-    from legacy_bridge.events import outbox
+    from legacy_bridge.events import outbox, webhook_deliveries
     from legacy_bridge.events.state import StateStore, state_url
 
     config = load_config(config_path)
@@ -47,7 +47,7 @@ def redeliver(
     try:
         if subscription is not None and outbox.get_subscription(store, subscription) is None:
             fail(f"--subscription: no webhook subscription {subscription!r}")
-        count = outbox.redeliver_many(store, subscription, status, start, end)
+        count = webhook_deliveries.redeliver_many(store, subscription, status, start, end)
     finally:
         store.close()
     click.echo(f"{count} {status} deliver{'y' if count == 1 else 'ies'} queued again")

@@ -22,7 +22,7 @@ from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.drivers.base import Driver
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue, find_column
@@ -112,7 +112,7 @@ class Planner:
         if isinstance(value, int) and not isinstance(value, bool):
             bounds = self.int_range(fmap.column)
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
-                raise BadRequest(
+                raise InvalidInput(
                     f"{parameter}: {text!r} is out of range: column {fmap.column} holds "
                     f"integers from {bounds[0]} to {bounds[1]}",
                     parameter=parameter,
@@ -122,7 +122,7 @@ class Planner:
             try:
                 value.encode(encoding)
             except UnicodeEncodeError:
-                raise BadRequest(
+                raise InvalidInput(
                     f"{parameter}: {text!r} has characters the code page of source "
                     f"{self.spec.source!r} ({encoding}) cannot hold",
                     parameter=parameter,
@@ -135,7 +135,7 @@ class Planner:
         if ranges and self.driver.pushable(condition, self.target):
             values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
             if any(isinstance(v, str) and any(a <= ord(c) <= b for c in v for a, b in ranges) for v in values):
-                raise BadRequest(
+                raise InvalidInput(
                     f"{f.parameter}: {f.text!r} has a character source {self.spec.source!r} cannot "
                     f"be sent (a control character or a lone surrogate)",
                     parameter=f.parameter,
@@ -149,7 +149,7 @@ class Planner:
         try:
             value = fmap.converter.to_legacy(canonical)
         except _CONVERSION_ERRORS as exc:
-            raise BadRequest(f"{parameter}: {text!r} has no legacy form ({exc})", parameter=parameter) from None
+            raise InvalidInput(f"{parameter}: {text!r} has no legacy form ({exc})", parameter=parameter) from None
         self._check_bindable(fmap, value, text, parameter)
         return value
 
@@ -193,7 +193,7 @@ class Planner:
             order = [SortKey(f.column, False, False) for f in self.watermark]
             return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in self.spec.watermark]
         if sort and not self.driver.supports_sort:
-            raise BadRequest(
+            raise InvalidInput(
                 f"{self.name!r} is read in its source's own order and cannot be sorted",
                 parameter="sort",
                 slug="field-not-sortable",
@@ -297,7 +297,7 @@ class Planner:
             try:
                 values[fmap.column] = None if value is None else fmap.converter.to_legacy(value)
             except _CONVERSION_ERRORS as exc:
-                raise BadRequest(
+                raise InvalidInput(
                     f"{name}: {value!r} has no legacy form ({exc})", parameter=name, slug="invalid-body"
                 ) from None
         names = list(self.mapping.fields)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load
 
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.legacy import OPERATORS
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.values import (
@@ -54,8 +54,10 @@ def _known(resource: Resource) -> str:
     return ", ".join(resource.mapping.fields)
 
 
-def unknown_field(resource: Resource, name: str, parameter: str) -> BadRequest:
-    return BadRequest(f"unknown field {name!r}; fields: {_known(resource)}", parameter=parameter, slug="unknown-field")
+def unknown_field(resource: Resource, name: str, parameter: str) -> InvalidInput:
+    return InvalidInput(
+        f"unknown field {name!r}; fields: {_known(resource)}", parameter=parameter, slug="unknown-field"
+    )
 
 
 def _likeable(resource: Resource, name: str) -> bool:
@@ -85,7 +87,7 @@ class Limit(Parameter):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
         most = self.resource.spec.max_limit
         if not value.isdigit() or not 1 <= int(value) <= most:
-            raise BadRequest(
+            raise InvalidInput(
                 f"limit must be an integer from 1 to {most}, got {value!r}",
                 parameter="limit",
                 slug="limit-out-of-range",
@@ -138,7 +140,7 @@ class Sort(Parameter):
             if fmap is None:
                 raise unknown_field(self.resource, name, "sort")
             if not fmap.sort:
-                raise BadRequest(
+                raise InvalidInput(
                     f"{name!r} cannot be sorted on; sortable fields: {', '.join(self._sortable())}",
                     parameter="sort",
                     slug="field-not-sortable",
@@ -170,7 +172,7 @@ class UpdatedSince(Parameter):
             return Watermark((canonical_value(resource, names[0], value, "updated_since"),), value)
         # a YYYYMMDD+HHMMSS pair: one ISO timestamp, split once it is in the source's time zone
         if "T" not in value:
-            raise BadRequest(
+            raise InvalidInput(
                 f"updated_since: {value!r} is not valid (expected a timestamp such as 2024-01-31T12:34:56)",
                 parameter="updated_since",
             )
@@ -199,20 +201,20 @@ class Condition(Parameter):
         resource, name, op, parameter = self.resource, self.field_name, self.op, self.parameter
         if op == "isnull":
             if value not in ("true", "false"):
-                raise BadRequest(f"{parameter}: expected true or false, got {value!r}", parameter=parameter)
+                raise InvalidInput(f"{parameter}: expected true or false, got {value!r}", parameter=parameter)
             return Filter(name, op, value == "true", parameter, value)
         if op in LIKE_OPERATORS:
             if not value:
-                raise BadRequest(f"{parameter}: an empty value matches everything", parameter=parameter)
+                raise InvalidInput(f"{parameter}: an empty value matches everything", parameter=parameter)
             return Filter(name, op, value, parameter, value)
         if op == "in":
             if not value:  # whatever the field's type: an empty text is no list
-                raise BadRequest(
+                raise InvalidInput(
                     f"{parameter}: an empty list; give 1 to {MAX_IN_VALUES} comma-separated values", parameter=parameter
                 )
             items = value.split(",")
             if len(items) > MAX_IN_VALUES:
-                raise BadRequest(f"{parameter}: at most {MAX_IN_VALUES} values", parameter=parameter)
+                raise InvalidInput(f"{parameter}: at most {MAX_IN_VALUES} values", parameter=parameter)
             return Filter(
                 name, op, tuple(canonical_value(resource, name, i, parameter) for i in items), parameter, value
             )
@@ -247,7 +249,7 @@ class ListSchema(Schema):
         single: dict[str, str] = {}
         for parameter, values in args.items():
             if len(values) > 1:
-                raise BadRequest(f"{parameter!r} is given {len(values)} times; give it once", parameter=parameter)
+                raise InvalidInput(f"{parameter!r} is given {len(values)} times; give it once", parameter=parameter)
             single[parameter] = values[0]
         for parameter in single:
             if f"q:{parameter}" not in self.fields:
@@ -260,12 +262,12 @@ class ListSchema(Schema):
         single = self.single_values(args)
         return {f"q:{p}": self.fields[f"q:{p}"].deserialize(text) for p, text in single.items()}
 
-    def refusal(self, parameter: str) -> BadRequest:
+    def refusal(self, parameter: str) -> InvalidInput:
         """Why ``parameter`` is not one of this resource's."""
         resource = self.resource
         match = PARAMETER.match(parameter)
         if not match or parameter in RESERVED:
-            return BadRequest(
+            return InvalidInput(
                 f"unknown parameter {parameter!r}; filters read field=value or "
                 f"field[op]=value, fields: {_known(resource)}",
                 parameter=parameter,
@@ -277,18 +279,18 @@ class ListSchema(Schema):
             return unknown_field(resource, name, parameter)
         if not fmap.filter:
             filterable = ", ".join(n for n, f in resource.mapping.fields.items() if f.filter)
-            return BadRequest(
+            return InvalidInput(
                 f"{name!r} cannot be filtered; filterable fields: {filterable}",
                 parameter=parameter,
                 slug="field-not-filterable",
             )
         if op not in OPERATORS:
-            return BadRequest(
+            return InvalidInput(
                 f"unknown operator {op!r}; operators: {', '.join(OPERATORS)}",
                 parameter=parameter,
                 slug="unknown-operator",
             )
-        return BadRequest(
+        return InvalidInput(
             f"{op} applies to text fields only; {name!r} is {fmap.type}", parameter=parameter, slug="unknown-operator"
         )
 
@@ -327,7 +329,7 @@ def list_schema(resource: Resource) -> ListSchema:
 def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
     """A list request's query string (each name with its values) as a validated :class:`ListQuery`."""
     if "updated_since" in args and not resource.spec.watermark:
-        raise BadRequest(
+        raise InvalidInput(
             f"{resource.name!r} declares no watermark, so it has no updated_since",
             parameter="updated_since",
             slug="no-watermark",
@@ -343,7 +345,7 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
         since=loaded.get("q:updated_since"),
     )
     if query.since is not None and query.sort:
-        raise BadRequest(
+        raise InvalidInput(
             "updated_since orders rows by the watermark; drop sort", parameter="sort", slug="field-not-sortable"
         )
     return query
@@ -355,7 +357,7 @@ def parse_fields(resource: Resource, text: str | None) -> list[str]:
         return list(resource.mapping.fields)
     names = [n for n in text.split(",") if n]
     if not names:
-        raise BadRequest("fields: name at least one field", parameter="fields")
+        raise InvalidInput("fields: name at least one field", parameter="fields")
     for name in names:
         if name not in resource.mapping.fields:
             raise unknown_field(resource, name, "fields")
@@ -367,7 +369,7 @@ def parse_key(resource: Resource, segments: list[str]) -> list[Filter]:
     key field, in key order."""
     key = resource.key
     if len(segments) != len(key):
-        raise BadRequest(
+        raise InvalidInput(
             f"the key of {resource.name!r} has {len(key)} part(s) ({'/'.join(key)}), got {len(segments)}",
             parameter="key",
         )
@@ -377,14 +379,16 @@ def parse_key(resource: Resource, segments: list[str]) -> list[Filter]:
 def parse_body(resource: Resource, body: Any) -> dict[str, Any]:
     """A create request's JSON body, validated by the contract: canonical values by field."""
     if not isinstance(body, dict):
-        raise BadRequest(
+        raise InvalidInput(
             "the body must be a JSON object of the resource's fields", parameter="body", slug="invalid-body"
         )
     try:
         canonical = resource.contract().load(body)
     except ValidationError as exc:
         first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
-        raise BadRequest(f"the body is not valid: {exc.messages}", parameter=str(first), slug="invalid-body") from None
+        raise InvalidInput(
+            f"the body is not valid: {exc.messages}", parameter=str(first), slug="invalid-body"
+        ) from None
     for name in canonical:
         if name not in resource.mapping.fields:
             raise unknown_field(resource, name, name)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import ValidationError, fields
 
 from legacy_bridge.contracts.schema import contract_field
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 
 if TYPE_CHECKING:  # resources.py runs queries; this only reads its fields
     from legacy_bridge.resources import Resource
@@ -172,8 +172,10 @@ def text_class(resource: Resource, exclude: str = "", sent: bool = True) -> str:
         return _char_class(_without(_runs(sorted(map(ord, chars))), holes))
     if not unsendable:
         return "[^" + "".join(_escaped(c) for c in exclude) + "]"
-    # the Basic Multilingual Plane but surrogates (JSON Schema's patterns count UTF-16 units)
-    return _char_class(_without([(0, 0xFFFD)], holes + [(0xD800, 0xDFFF)]))
+    # every code point but surrogates (a lone one is no character: JSON cannot carry it); past
+    # U+FFFF too, which the source takes, spelt as characters, so the class counts code points
+    # (Python's re, ECMA-262 with the "u" flag that JSON Schema asks for), not UTF-16 units
+    return _char_class(_without([(0, 0x10FFFF)], holes + [(0xD800, 0xDFFF)]))
 
 
 def value_schema(resource: Resource, name: str, sent: bool = True) -> dict[str, Any]:
@@ -236,13 +238,13 @@ def _in_source_zone(resource: Resource, value: Any, text: str, parameter: str) -
         return value
     source = resource.spec.source
     if isinstance(value, dt.time):
-        raise BadRequest(
+        raise InvalidInput(
             f"{parameter}: {text!r} is a time of day with a UTC offset, which no date "
             f"places in a time zone; give the local time of source {source!r}",
             parameter=parameter,
         )
     if resource.timezone is None:
-        raise BadRequest(
+        raise InvalidInput(
             f"{parameter}: {text!r} has a UTC offset, but source {source!r} declares no "
             f"time zone for its timestamps (sources.{source}.timezone, e.g. Europe/Berlin); "
             f"give its local time without an offset",
@@ -251,9 +253,9 @@ def _in_source_zone(resource: Resource, value: Any, text: str, parameter: str) -
     return value.astimezone(resource.timezone).replace(tzinfo=None)
 
 
-def _invalid(exc: ValidationError, text: str, parameter: str) -> BadRequest:
+def _invalid(exc: ValidationError, text: str, parameter: str) -> InvalidInput:
     messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
-    return BadRequest(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})", parameter=parameter)
+    return InvalidInput(f"{parameter}: {text!r} is not valid ({' '.join(map(str, messages))})", parameter=parameter)
 
 
 def typed_value(resource: Resource, type_name: str, text: str, parameter: str, enum: tuple | None = None) -> Any:

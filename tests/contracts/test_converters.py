@@ -1,4 +1,5 @@
-"""Converters: every built-in both ways, round-trip properties, and the registry."""
+"""Converters: every built-in, read and written (round-trip properties: test_converter_round_trips.py;
+build errors and the registry: test_converter_registry.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from hypothesis import given
-from hypothesis import strategies as st
 
-from legacy_bridge.config import validate
-from legacy_bridge.contracts import converter_base
-from legacy_bridge.contracts.converters import Chain, ConversionError, Converter, build, known, register
+from legacy_bridge.contracts.converters import Chain, ConversionError, build
 
 
 def read(spec, value):
@@ -231,176 +228,7 @@ def test_a_list_of_one_is_that_converter():
     assert type(build(["trim"])) is type(build("trim"))
 
 
-# -- build errors and the registry ----------------------------------------------------
-
-
-def test_an_unknown_name_lists_the_known_names():
-    with pytest.raises(ConversionError) as exc:
-        build("yyyymmd")
-    message = str(exc.value)
-    assert "unknown converter 'yyyymmd'" in message
-    assert "known: " + ", ".join(known()) in message
-    assert {"trim", "yyyymmdd", "flag", "decimal", "code"} <= set(known())
-
-
-@pytest.mark.parametrize(
-    "spec, words",
-    [
-        ({"trim": {"widht": 8}}, "converter 'trim': bad options {'widht': 8}"),
-        ({"trim": {"width": "8"}}, "'width' must be a whole number >= 0"),
-        ({"decimal": {"scale": -1}}, "'scale' must be a whole number >= 0"),
-        ({"decimal": {"implied": 1.5}}, "'implied' must be a whole number >= 0"),
-        ({"yyyymmdd": {"as": "date"}}, "'as' must be int or str"),
-        ({"hhmmss": {"as": 6}}, "'as' must be int or str"),
-        ({"code": {"codes": {}}}, "'codes' must map legacy codes to names"),
-        ({"trim": 40}, "converter 'trim': bad options {'value': 40}"),
-        ({"trim": {}, "int": {}}, "expected a converter name"),
-        (42, "expected a converter name, {name: options} or a list, got 42"),
-        ([], "an empty converter list"),
-        (["trim", "nope"], "unknown converter 'nope'"),
-    ],
-)
-def test_bad_specs_say_what_is_wrong(spec, words):
-    with pytest.raises(ConversionError) as exc:
-        build(spec)
-    assert words in str(exc.value)
-
-
-def test_no_converter_is_identity():
-    conv = build(None)
-    assert conv.to_canonical("x") == "x" and conv.to_legacy(5) == 5 and conv.name == "none"
-
-
-def test_register_refuses_what_is_not_a_converter():
-    with pytest.raises(TypeError, match="not a Converter subclass"):
-        register(object)
-    with pytest.raises(TypeError, match="not a Converter subclass"):
-        register(Converter())
-
-
-@pytest.fixture
-def upper():
-    @register
-    class Upper(Converter):
-        name = "upper_test"
-        type = "string"
-
-        def to_canonical(self, value):
-            return value.upper()
-
-        def to_legacy(self, value):
-            return value.lower()
-
-    yield Upper
-    converter_base._REGISTRY.pop("upper_test")
-
-
-def test_a_registered_converter_is_usable_from_a_config(upper):
-    assert "upper_test" in known()
-    config = validate(
-        {
-            "sources": {"crm": {"kind": "odbc", "connection": "DSN=crm"}},
-            "resources": {
-                "things": {
-                    "source": "crm",
-                    "table": "T",
-                    "key": "id",
-                    "fields": {
-                        "id": {"column": "ID"},
-                        "code": {"column": "CD", "converter": "upper_test", "filter": True},
-                    },
-                }
-            },
-        }
-    )
-    conv = config.resources["things"].mapping.fields["code"].converter
-    assert isinstance(conv, upper)
-    assert conv.reader()("abc") == "ABC" and conv.to_legacy("ABC") == "abc"
-
-
-# -- round trips: to_canonical(to_legacy(x)) == x -------------------------------------
-
-
-def round_trip(spec, value):
-    conv = build(spec)
-    return conv.reader()(conv.to_legacy(value))
-
-
-@given(st.dates())
-def test_yyyymmdd_int_round_trip(day):
-    assert round_trip("yyyymmdd", day) == day
-
-
-@given(st.dates())
-def test_yyyymmdd_str_round_trip(day):
-    assert round_trip({"yyyymmdd": {"as": "str"}}, day) == day
-
-
-@given(st.times().map(lambda t: t.replace(microsecond=0)), st.sampled_from(["int", "str"]))
-def test_hhmmss_round_trip(moment, as_):
-    assert round_trip({"hhmmss": {"as": as_}}, moment) == moment
-
-
-@given(st.decimals(places=2, min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False))
-def test_decimal_round_trips(amount):
-    assert round_trip({"decimal": {"scale": 2}}, amount) == amount
-    implied = round_trip({"decimal": {"implied": 2, "scale": 2}}, amount)
-    assert implied == amount and implied.as_tuple().exponent == -2
-
-
-@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
-def test_int_round_trip(number):
-    assert round_trip("int", number) == number
-
-
-@given(st.floats(allow_nan=False, allow_infinity=False))
-def test_float_round_trip(number):
-    assert round_trip("float", number) == number
-
-
-@given(
-    st.booleans(),
-    st.sampled_from(
-        [
-            "flag",
-            {"flag": {"true": "J", "false": "N"}},
-            {"flag": {"true": [1, 2], "false": [0]}},
-            yaml.safe_load("{flag: {true: T, false: F}}"),
-        ]
-    ),
-)
-def test_flag_round_trip(value, spec):
-    assert round_trip(spec, value) is value
-
-
-CODES = {"A": "active", "C": "closed", "H": "on_hold", "9": "archived"}
-
-
-@given(st.sampled_from(sorted(CODES.values())))
-def test_code_round_trip_alone_and_in_a_chain(name):
-    assert round_trip({"code": {"codes": CODES}}, name) == name
-    assert round_trip(["trim", {"code": {"codes": CODES}}], name) == name
-
-
-@given(st.text(max_size=12).filter(lambda s: s == s.rstrip()))
-def test_trim_width_round_trip(text):
-    assert round_trip({"trim": {"width": 12}}, text) == text
-    assert len(build({"trim": {"width": 12}}).to_legacy(text)) == 12
-
-
-@given(st.datetimes(min_value=dt.datetime(1000, 1, 1)).map(lambda d: d.replace(microsecond=0)))
-def test_timestamp_with_format_round_trip(stamp):
-    assert round_trip({"timestamp": {"format": "%Y-%m-%d %H:%M:%S"}}, stamp) == stamp
-
-
-@given(st.datetimes())
-def test_timestamp_native_round_trip(stamp):
-    assert round_trip("timestamp", stamp) == stamp
-
-
-@given(st.dates())
-def test_date_round_trip(day):
-    assert round_trip("date", day) == day
+# -- no converter, binary ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

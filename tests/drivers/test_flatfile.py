@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from helpers.backends import SHARED_TESTDATA
+from helpers.vb_files import VB_COPYBOOK, vb_file
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.flatfile.formats import BadRecord, Column, CsvFormat, FixedFormat
@@ -154,22 +155,6 @@ def test_introspect_copybook_prints_layout_records_and_a_draft_that_loads(tmp_pa
 def test_introspect_copybook_without_data_is_a_usage_error():
     result = CliRunner().invoke(main, ["introspect", "--copybook", str(EXAMPLES / "DTAR020.cbl")])
     assert result.exit_code == 2 and "go together" in result.output
-
-
-VB_COPYBOOK = "01 REC.\n   05 REC-NO PIC 9(5).\n   05 REC-NM PIC X(15).\n"
-
-
-def vb_file(n: int, per_block: int = 7) -> bytes:
-    """``n`` records of VB_COPYBOOK, ``per_block`` per block, as a mainframe writes them."""
-    from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
-
-    encode = make_encoder(parse_copybook(VB_COPYBOOK), "cp037")
-    records = [encode((i, f"NAME {i}")) for i in range(1, n + 1)]
-    out = b""
-    for b in range(0, n, per_block):
-        body = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records[b : b + per_block])
-        out += (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
-    return out
 
 
 class Tracked(io.BytesIO):

@@ -12,7 +12,7 @@ from requests.adapters import BaseAdapter
 from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
-from legacy_bridge.demo.tms_simulator import tms_config
+from legacy_bridge.demo.tms_config import tms_config
 from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
 from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
 from legacy_bridge.errors import ConfigError, SourceUnavailable

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from helpers.backends import crm_config, make_app
 from legacy_bridge.cli import main
-from legacy_bridge.events import outbox
+from legacy_bridge.events import outbox, webhook_deliveries
 from legacy_bridge.events.state import NewEvent
 from legacy_bridge.events.webhooks import Settings, retry_window
 from legacy_bridge.facades.webhooks import store_of
@@ -62,10 +62,10 @@ def test_bulk_redelivery_by_subscription_status_and_time_range(api):
     _deliveries(app, client, a, 2, outbox.DEAD, day + 7200)  # two hours later
     answer = client.post(f"/v1/webhooks/{a}/redeliver", json={"until": _iso(day + 3600)})
     assert answer.status_code == 202 and answer.get_json() == {"redelivered": 3, "status": "dead"}
-    rows = {r["id"]: r for r in outbox.list_deliveries(store_of(app), a, limit=100)}
+    rows = {r["id"]: r for r in webhook_deliveries.list_deliveries(store_of(app), a, limit=100)}
     assert {rows[i]["status"] for i in old if i in rows} == {"pending"}
     assert [r["attempts"] for r in rows.values() if r["status"] == "pending"] == [0] * 3
-    assert outbox.list_deliveries(store_of(app), b, status="dead", limit=100)  # b untouched
+    assert webhook_deliveries.list_deliveries(store_of(app), b, status="dead", limit=100)  # b untouched
     assert client.post(f"/v1/webhooks/{a}/redeliver").get_json()["redelivered"] == 2  # every dead one left
     assert client.post(f"/v1/webhooks/{a}/redeliver", json={"status": "delivered"}).get_json()["redelivered"] == 0
 
@@ -116,7 +116,7 @@ def test_an_attempt_is_counted_when_it_starts_so_a_dying_worker_cannot_hide_it(a
     assert first.attempts == 1
     [again] = outbox.claim(store, "next", 10, claim_ttl=5, now=now + 6)  # its claim ran out
     assert again.attempts == 2
-    [row] = outbox.list_deliveries(store, first.subscription_id)
+    [row] = webhook_deliveries.list_deliveries(store, first.subscription_id)
     assert (row["attempts"], row["last_worker"], row["status"]) == (2, "next", "pending")
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from helpers.backends import crm_config
 from legacy_bridge.config import validate
-from legacy_bridge.demo.tms_simulator import tms_config
-from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.facades.openapi import build_spec
 from legacy_bridge.query.schema import list_schema, parse_list
 from legacy_bridge.resources import Bridge
@@ -77,7 +77,7 @@ def test_empty_selections_are_outside_the_document_and_refused(served, parameter
     bridge, spec = served
     documented = next(p for p in _operation(spec, "/v1/customers")["parameters"] if p["name"] == parameter)
     assert re.search(documented["schema"]["pattern"], "") is None  # the document forbids it
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         parse_list(bridge.resources["customers"], {parameter: [""]})
     assert info.value.extra["parameter"] == parameter
 
@@ -104,10 +104,23 @@ def test_a_supplied_contract_validates_filter_values_too(tmp_path):
         bridge = Bridge(validate(config), "secret")
         customers = bridge.resources["customers"]
         assert parse_list(customers, {"state": ["MA"]}).filters[0].value == "MA"
-        with pytest.raises(BadRequest) as info:
+        with pytest.raises(InvalidInput) as info:
             parse_list(customers, {"state[in]": ["MA,NEW"]})
         assert info.value.extra["parameter"] == "state[in]" and "'NEW' is not valid" in info.value.detail
         bridge.close()
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("strict_contracts", None)
+
+
+def test_a_soap_text_parameter_admits_what_xml_carries_past_u_ffff_and_nothing_xml_cannot(served):
+    """The service sends a SOAP source any character XML carries, one past U+FFFF too: the
+    document's pattern says the same (no narrower, no wider), counted in code points."""
+    bridge, spec = served
+    carrier = next(p for p in _operation(spec, "/v1/shipments")["parameters"] if p["name"] == "carrier")
+    pattern = carrier["schema"]["pattern"]
+    for taken in ("UPS\U0001f69a", "\U00010000\U0010fffd", "Zürich\ufffd"):
+        assert re.fullmatch(pattern, taken), taken
+        assert parse_list(bridge.resources["shipments"], {"carrier": [taken]}).filters[0].value == taken
+    for refused in ("UPS\x00", "\x1b", "\ud800", "\ufffe"):
+        assert re.fullmatch(pattern, refused) is None, repr(refused)

@@ -15,7 +15,8 @@ from openapi_spec_validator import validate
 from helpers.backends import crm_config, make_app
 from helpers.versions import versioned_config
 from legacy_bridge.demo import crm as demo_module
-from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
+from legacy_bridge.demo.tms_config import add_to_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 #: served, but not API operations: the documents themselves (each version's too) and the pages that show them

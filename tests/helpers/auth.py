@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers.backends import crm_config
-from legacy_bridge.demo.tms_simulator import tms_config
+from legacy_bridge.demo.tms_config import tms_config
 from legacy_bridge.security.scopes import hash_key, new_key
 
 FULL, CUSTOMERS_READ, UNRELATED = new_key(), new_key(), new_key()

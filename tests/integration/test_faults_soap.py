@@ -14,7 +14,8 @@ from werkzeug.serving import make_server
 
 from helpers.backends import crm_config, make_app
 from helpers.servers import HOST, hanging_server
-from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator
 
 TIMEOUT = 2.0  # generous: a loaded CI machine must not turn the WSDL load into a timeout
 SHIPMENT = {"carrier": "DHLX", "weight_kg": "12.50", "pieces": 3, "consignee_name": "ACME"}

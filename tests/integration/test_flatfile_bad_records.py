@@ -14,6 +14,7 @@ import pytest
 from helpers.backends import make_app
 from helpers.dtar020 import DATA, SIZE, corrupt, expected_rows
 from helpers.dtar020 import config as dtar_config
+from helpers.vb_files import VB_COPYBOOK, vb_file
 
 N = 40
 BAD = 23  # the record made bad in each format
@@ -140,8 +141,6 @@ def test_ebcdic_key_lookup_after_a_file_swap_reads_the_new_file(tmp_path):
 
 @pytest.mark.parametrize("policy", ["reject", "quarantine"])
 def test_a_truncated_vb_record_follows_the_policy(tmp_path, policy):
-    from test_flatfile import VB_COPYBOOK, vb_file
-
     (tmp_path / "REC.cpy").write_text(VB_COPYBOOK)
     (tmp_path / "rec.vb").write_bytes(vb_file(30, per_block=4)[:-5])  # the last record lost 5 bytes
     app = make_app(

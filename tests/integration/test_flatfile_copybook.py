@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from helpers.backends import make_app
 from helpers.dtar020 import DATA, SIZE, config, corrupt, expected_rows
+from helpers.vb_files import VB_COPYBOOK, vb_file
 from legacy_bridge.cli import main
 
 
@@ -126,8 +127,6 @@ def test_check_says_which_record_is_bad_and_why(data, tmp_path):
 
 
 def test_a_vb_file_walks_page_by_page_each_page_entering_its_block(tmp_path):
-    from test_flatfile import VB_COPYBOOK, vb_file
-
     (tmp_path / "REC.cpy").write_text(VB_COPYBOOK)
     (tmp_path / "rec.vb").write_bytes(vb_file(200, per_block=9))
     app = make_app(

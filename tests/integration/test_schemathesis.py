@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
 
 from helpers.backends import make_app
 from legacy_bridge.demo import crm as demo_module
-from legacy_bridge.demo.tms_simulator import TmsSimulator, add_to_config, serve
+from legacy_bridge.demo.tms_config import add_to_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from legacy_bridge.security.scopes import hash_key, new_key
 
 KEY = new_key()
@@ -125,15 +126,6 @@ def feed_app(tmp_path_factory):
 #: other text is a 400), a webhook's host must resolve, the legacy system checks values by its
 #: own rules (a SOAP fault the source maps to invalid input)
 ANNOUNCED = (':invalid-cursor"', "cannot resolve", "answered with a fault")
-#: a request the document refuses that the service takes: a text parameter's pattern holds the
-#: Basic Multilingual Plane only (JSON Schema patterns count UTF-16 units: query/values.py
-#: text_class), while the service takes any character XML carries, one past U+FFFF too.
-#: Which of the two should give way is the query model's call (issue 10 parts 1-3).
-WIDER_THAN_THE_PATTERN = ("Schema-violating request accepted", "violates `pattern`")
-WIDER_REASON = (
-    "text parameter patterns cover the Basic Multilingual Plane only, the service takes "
-    "characters past U+FFFF too (query/values.py text_class)"
-)
 
 
 def run_every_check(operation, checks: dict, mode: GenerationMode = GenerationMode.POSITIVE) -> None:
@@ -168,15 +160,10 @@ def failures_of(app, checks: dict, modes: tuple[GenerationMode, ...] = (Generati
 @pytest.mark.parametrize("which", ["demo", "demo-with-feed"])
 def test_every_operation_passes_every_check_from_another_seed(request, which):
     """Every check schemathesis has, on valid and on invalid requests (negative data is refused);
-    positive data acceptance in the next test.  An invalid text taken because the pattern is
-    narrower than the service (WIDER_THAN_THE_PATTERN) makes it an expected failure; any other
-    finding fails it."""
+    positive data acceptance in the next test."""
     app = request.getfixturevalue("demo_app" if which == "demo" else "feed_app")
     failures = failures_of(app, {"excluded_checks": [positive_data_acceptance]}, tuple(GenerationMode))
-    unknown = [f for f in failures if not all(why in f for why in WIDER_THAN_THE_PATTERN)]
-    assert unknown == [], "\n\n".join(unknown)
-    if failures:
-        pytest.xfail(f"{WIDER_REASON}: {len(failures)} operation(s), e.g. {failures[0].splitlines()[0]}")
+    assert failures == [], "\n\n".join(failures)
 
 
 @pytest.mark.parametrize("which", ["demo", "demo-with-feed"])

@@ -26,7 +26,8 @@ from werkzeug.serving import make_server
 
 from helpers.backends import MARIADB, PG, ROOT, crm_config, unavailable
 from helpers.servers import HOST, TcpProxy, child_pids, free_port, get, serve_process
-from legacy_bridge.demo.tms_simulator import TmsSimulator, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator
 
 TIMEOUT, COOLDOWN = 1.0, 2.0
 TABLE = "LB_SILENT_CUST"

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from helpers.backends import make_app
-from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, sample_shipments, serve
 
 SHIPMENTS = sample_shipments()
 STATUS = {"BK": "booked", "IT": "in_transit", "DL": "delivered", "EX": "exception"}

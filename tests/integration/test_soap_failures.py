@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from helpers.backends import make_app
 from helpers.servers import HOST, free_port, hanging_server
 from legacy_bridge.cli import main
-from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 
 TIMEOUT = 2.0  # generous: a loaded CI machine must not turn the WSDL load into a timeout
 

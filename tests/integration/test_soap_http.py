@@ -21,7 +21,8 @@ from werkzeug.serving import make_server
 
 from helpers.backends import make_app
 from helpers.servers import HOST, serve_app
-from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from helpers.backends import crm_config, make_app
 from helpers.backends import pg_state as pg_state_schema
 from helpers.webhook_receiver import Receiver
-from legacy_bridge.events import outbox
+from legacy_bridge.events import outbox, webhook_deliveries
 from legacy_bridge.events.state import NewEvent, StateStore
 from legacy_bridge.events.webhooks import Settings
 from legacy_bridge.events.worker import Worker
@@ -79,7 +79,7 @@ def _worker_thread(store: StateStore, app) -> Iterator[Worker]:
 
 
 def _statuses(store: StateStore, sub_id: str) -> Counter:
-    return Counter(r["status"] for r in outbox.list_deliveries(store, sub_id, limit=10_000))
+    return Counter(r["status"] for r in webhook_deliveries.list_deliveries(store, sub_id, limit=10_000))
 
 
 def test_receiver_down_for_a_while_then_up_gets_every_event_once(sqlite_backend, tmp_path):
@@ -91,13 +91,13 @@ def test_receiver_down_for_a_while_then_up_gets_every_event_once(sqlite_backend,
     with _worker_thread(store, app):
 
         def refused_twice() -> bool:  # read once: the worker keeps writing meanwhile
-            rows = outbox.list_deliveries(store, sub["id"], limit=100)
+            rows = webhook_deliveries.list_deliveries(store, sub["id"], limit=100)
             return len(rows) == 20 and all(
                 r["attempts"] >= 2 and r["status"] == "pending" and "Connection" in (r["last_error"] or "")
                 for r in rows
             )
 
-        assert receiver.wait_for(refused_twice, 20), outbox.list_deliveries(store, sub["id"], limit=3)
+        assert receiver.wait_for(refused_twice, 20), webhook_deliveries.list_deliveries(store, sub["id"], limit=3)
         with receiver:
             assert receiver.wait_for(lambda: _statuses(store, sub["id"]) == {"delivered": 20}, 30)
     assert sorted(receiver.ids()) == sorted(expected)  # every one, none twice
@@ -178,7 +178,7 @@ def test_a_worker_killed_mid_delivery_delivers_after_restart(sqlite_backend, tmp
         finally:
             _stop(second)
     assert receiver.ids() == [event_id, event_id]  # at-least-once, the same webhook-id
-    [row] = outbox.list_deliveries(store, sub["id"])
+    [row] = webhook_deliveries.list_deliveries(store, sub["id"])
     assert row["last_worker"] == "second"
     assert row["attempts"] == 2  # the attempt the killed worker made counts too
     app.extensions["legacy_bridge"].close()
@@ -208,7 +208,7 @@ def test_two_workers_on_postgresql_never_deliver_an_event_twice(sqlite_backend, 
                 _stop(worker)
     assert receiver.overlaps == []
     assert sorted(receiver.ids()) == sorted(expected)  # each exactly once
-    by = Counter(r["last_worker"] for r in outbox.list_deliveries(store, sub["id"], limit=100))
+    by = Counter(r["last_worker"] for r in webhook_deliveries.list_deliveries(store, sub["id"], limit=100))
     assert set(by) == {"w1", "w2"}, by  # both did share the work
     store.close()
     app.extensions["legacy_bridge"].close()

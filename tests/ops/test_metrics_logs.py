@@ -11,7 +11,8 @@ import re
 import pytest
 
 from helpers.backends import crm_config, make_app
-from legacy_bridge.demo.tms_simulator import TmsSimulator, serve, tms_config
+from legacy_bridge.demo.tms_config import tms_config
+from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from legacy_bridge.ops import logs
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer
 
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.cursors import CursorCodec, fingerprint
 
@@ -79,8 +79,8 @@ def test_a_value_of_another_type_cannot_be_put_in_a_cursor(codec):
         codec.dump(QUERY, ([1],))
 
 
-def refused(codec: CursorCodec, token: str, query: str = QUERY, width: int = 2) -> BadRequest:
-    with pytest.raises(BadRequest) as exc:
+def refused(codec: CursorCodec, token: str, query: str = QUERY, width: int = 2) -> InvalidInput:
+    with pytest.raises(InvalidInput) as exc:
         codec.load(token, query, width)
     error = exc.value
     assert error.extra["parameter"] == "cursor"

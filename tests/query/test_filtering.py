@@ -10,7 +10,7 @@ import pytest
 
 from legacy_bridge.config import validate
 from legacy_bridge.drivers import Driver, register_driver
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.filtering import predicate
 from legacy_bridge.query.legacy import Condition, Query
 from legacy_bridge.query.model import Filter, ListQuery
@@ -101,6 +101,6 @@ def test_residual_filters_walk_every_matching_row_once(resource):
 
 
 def test_a_source_that_cannot_sort_refuses_sort(resource):
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         resource.page(ListQuery(fields=["no"], sort=[("name", False)]))
     assert info.value.extra["parameter"] == "sort"

@@ -14,7 +14,7 @@ import pytest
 from helpers.backends import crm_config
 from legacy_bridge.config import validate
 from legacy_bridge.drivers import Driver
-from legacy_bridge.errors import BadRequest
+from legacy_bridge.errors import InvalidInput
 from legacy_bridge.problems import body_of
 from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
@@ -109,7 +109,7 @@ def test_a_source_without_pushdown_reads_in_its_own_order_and_refuses_sort(confi
     plan = planner(config, NoPushdown).read(ListQuery(fields=["id"], filters=[f("state", "eq", "MA")]))
     assert plan.query.where == [] and plan.keep is not None
     assert [k.column for k in plan.query.order] == ["__file__", "__record__"]
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         planner(config, NoPushdown).read(ListQuery(fields=["id"], sort=[("name", False)]))
     assert info.value.extra["parameter"] == "sort"
 
@@ -137,7 +137,7 @@ def test_a_cursor_belongs_to_its_filters_and_order(config):
 
 
 def test_a_value_the_source_cannot_hold_is_refused_naming_its_parameter(config):
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         planner(config).read(ListQuery(fields=["id"], filters=[f("id", "gt", 1 << 63)]))
     assert info.value.extra["parameter"] == "id[gt]" and "out of range" in info.value.detail
 
@@ -154,6 +154,6 @@ def test_a_key_is_looked_up_or_read_from_the_list_as_the_driver_declares(config)
 def test_a_canonical_body_is_written_as_legacy_values_by_column(config):
     plan = planner(config).write({"name": "ACME", "active": True, "credit_limit": Decimal("10.50"), "opened_on": None})
     assert plan.values == {"CUST_NM": "ACME".ljust(40), "ACTV_FLG": "Y", "CRDT_LMT": Decimal("10.50"), "OPEN_DT": None}
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         planner(config, resource="ledger").write({"amount": Decimal("1.005")})
     assert info.value.extra["parameter"] == "amount" and body_of(info.value)["type"].endswith("invalid-body")

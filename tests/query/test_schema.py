@@ -11,7 +11,7 @@ import pytest
 
 from helpers.backends import crm_config
 from legacy_bridge.config import validate
-from legacy_bridge.errors import BadRequest, ConfigError
+from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import OPERATORS, Condition
 from legacy_bridge.query.schema import MAX_IN_VALUES, parse_key, parse_list
@@ -63,8 +63,8 @@ def legacy_key(resource, segments: list[str]) -> list:
     return list(resource.planner.by_key(parse_key(resource, segments)).key.values())
 
 
-def refused(resource, args: dict) -> BadRequest:
-    with pytest.raises(BadRequest) as exc:
+def refused(resource, args: dict) -> InvalidInput:
+    with pytest.raises(InvalidInput) as exc:
         planned(resource, args)
     assert status_of(exc.value) == 400
     return exc.value
@@ -228,7 +228,7 @@ def test_an_updated_since_past_64_bits_is_refused_naming_it():
 
 
 def test_a_key_past_64_bits_is_refused_naming_the_key_field(bridge):
-    with pytest.raises(BadRequest) as exc:
+    with pytest.raises(InvalidInput) as exc:
         legacy_key(bridge.resources["order-lines"], ["7", str(INT64)])
     assert exc.value.extra["parameter"] == "line_no" and "out of range" in exc.value.detail
 
@@ -256,14 +256,14 @@ def test_a_value_without_a_legacy_form_is_a_400(bridge):
 
 
 def test_a_key_with_the_wrong_number_of_parts(bridge):
-    with pytest.raises(BadRequest) as exc:
+    with pytest.raises(InvalidInput) as exc:
         parse_key(bridge.resources["order-lines"], ["7"])
     assert exc.value.extra["parameter"] == "key"
     assert "the key of 'order-lines' has 2 part(s) (order_no/line_no), got 1" in exc.value.detail
 
 
 def test_a_key_segment_of_the_wrong_type(bridge):
-    with pytest.raises(BadRequest) as exc:
+    with pytest.raises(InvalidInput) as exc:
         parse_key(bridge.resources["ledger"], ["two"])
     assert exc.value.extra["parameter"] == "id"
     assert "id: 'two' is not valid" in exc.value.detail
@@ -285,7 +285,7 @@ def test_typed_fields_refuse_values_and_operators_of_another_type(bridge, args, 
 
 def test_text_operators_refused_on_untyped_and_numeric_fields(bridge):
     # an integer column compared with LIKE is an error on PostgreSQL: refuse it up front
-    with pytest.raises(BadRequest) as info:
+    with pytest.raises(InvalidInput) as info:
         parse_list(bridge.resources["order-lines"], {"quantity[contains]": ["4"]})
     assert info.value.extra["parameter"] == "quantity[contains]"
 
