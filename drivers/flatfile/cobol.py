@@ -10,11 +10,13 @@ last record is a fatal one, since nothing after it can be located.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, BinaryIO
 
 from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, conditions, iter_records, make_decoder
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
+from legacy_bridge.drivers.flatfile.copybook.nested import make_nester, nested_columns
+from legacy_bridge.drivers.flatfile.copybook.variable import make_measure, make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["CopybookFormat"]
@@ -28,16 +30,20 @@ class CopybookFormat:
         record_format: str = "F",
         floating_point: str = "ibm",
         lines: bool = False,
+        variable_size_occurs: bool = False,
     ) -> None:
         self.layout = layout
-        # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None)
+        # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None),
+        # then OCCURS tables as arrays and groups as objects (ITEMS: [{QTY: 1}, ...])
         self.conditions = conditions(layout)
-        self.columns = list(layout.columns) + [c.name for c in self.conditions]
-        self.decode = with_conditions(
-            make_decoder(layout, codepage_name=codepage, floating_point=floating_point, strict=True),
-            layout,
-            self.conditions,
+        self.columns = list(layout.columns) + [c.name for c in self.conditions] + nested_columns(layout)
+        make = make_variable_decoder if variable_size_occurs else make_decoder
+        flat = with_conditions(
+            make(layout, codepage_name=codepage, floating_point=floating_point, strict=True), layout, self.conditions
         )
+        self.decode = _with_nested(flat, make_nester(layout))
+        # F records packed back to back, each as long as its counters make it (Cobrix test21)
+        self.measure = make_measure(layout, codepage, floating_point) if variable_size_occurs else None
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
@@ -46,6 +52,17 @@ class CopybookFormat:
 
     def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
+
+
+def _with_nested(decode: Callable[[bytes], tuple], nest: Callable[[tuple], tuple] | None) -> Callable[[bytes], tuple]:
+    if nest is None:
+        return decode
+
+    def decode_with_nested(record: bytes) -> tuple:
+        row = decode(record)
+        return row + nest(row)
+
+    return decode_with_nested
 
 
 class _CopybookReader:
@@ -90,6 +107,7 @@ class _CopybookReader:
                 base,
                 block_end,
                 self._entered if fmt.record_format == "VB" else None,
+                fmt.measure if fmt.record_format == "F" else None,
             ):
                 if offset >= pos:
                     yield offset, record

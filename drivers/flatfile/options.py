@@ -13,6 +13,7 @@ from typing import Any
 
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import conditions, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
 
 __all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
@@ -33,6 +34,7 @@ OPTIONS = {
     "copybook",
     "record_format",
     "floating_point",
+    "variable_size_occurs",
     "bad_records",
     "index_dir",
     "timeout",
@@ -49,7 +51,7 @@ _CHOICES = {
 _PER_FORMAT = {
     "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
     "fixed": {"columns", "encoding", "record_length", "copybook"},
-    "copybook": {"copybook", "codepage", "record_format", "floating_point"},
+    "copybook": {"copybook", "codepage", "record_format", "floating_point", "variable_size_occurs"},
 }
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
@@ -103,6 +105,8 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
         or options["record_length"] < 1
     ):
         problems.append(("record_length", f"expected an integer >= 1, got {options['record_length']!r}"))
+    if "variable_size_occurs" in options and not isinstance(options["variable_size_occurs"], bool):
+        problems.append(("variable_size_occurs", f"expected true or false, got {options['variable_size_occurs']!r}"))
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
     if fmt == "csv":
@@ -146,7 +150,7 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
         layout, message = _copybook(options)
         if message:
             return None
-        return list(layout.columns) + [c.name for c in conditions(layout)]
+        return list(layout.columns) + [c.name for c in conditions(layout)] + nested_columns(layout)
     else:
         return None
     return None if problems else [c.name for c in columns]
@@ -179,6 +183,7 @@ def build_format(options: dict[str, Any]) -> Any:
         codepage=options.get("codepage", "cp037"),
         record_format=options.get("record_format", "F"),
         floating_point=options.get("floating_point", "ibm"),
+        variable_size_occurs=options.get("variable_size_occurs", False),
     )
 
 

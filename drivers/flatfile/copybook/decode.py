@@ -107,8 +107,9 @@ class Expressions:
         if f.usage == "packed":
             self.uses_hex = True
             signs = "_PS" if f.signed else "_PU"
-            h = (lambda n: f"2*({at}0)+{n}") if at else str
-            return self.scaled(f"{signs}[h[{h(2 * (f.offset + f.length) - 1)}]] * int(h[{h(2 * f.offset)}:{h(2 * (f.offset + f.length) - 1)}])", f)
+            nib = (lambda n: f"2*({at}0)+{n}") if at else str  # hex digit n of the field's bytes
+            first, last = nib(2 * f.offset), nib(2 * (f.offset + f.length) - 1)
+            return self.scaled(f"{signs}[h[{last}]] * int(h[{first}:{last}])", f)
         if f.edited:
             return f"{self.name('_E', _edited_parser(f, self.cp))}(r, {at}0)"
         return self.scaled(self.zoned(f, at), f)

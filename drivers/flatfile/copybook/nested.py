@@ -100,7 +100,7 @@ class _Plan:
         return out
 
     def array(self, parent: _Node, name: str, depth: int) -> str:
-        elements = []
+        elements: list[_Node | int] = []
         while (name, len(elements)) in parent:
             elements.append(parent[(name, len(elements))])
         if name not in self.odo:
@@ -112,7 +112,9 @@ class _Plan:
         body = [f"def {fn}(t):", f"    c = t[{self.index[counter]}]", "    if c.__class__ is not int: return []"]
         for k, e in enumerate(elements):
             body.append(f"    if c <= {k}: return o" if k else "    if c <= 0: return []")
-            body.append(f"    o.append({self.element(e, depth + 1)})" if k else f"    o = [{self.element(e, depth + 1)}]")
+            body.append(
+                f"    o.append({self.element(e, depth + 1)})" if k else f"    o = [{self.element(e, depth + 1)}]"
+            )
         self.functions[slot] = "\n".join(body + ["    return o"])
         return f"{fn}(t)"
 

@@ -203,7 +203,7 @@ def make_variable_decoder(
     if strict and fast.texts:  # a bad code point translated to NUL (see .decode)
         texts = "".join(f"{t} or '', " for t in fast.texts)
         nul = f"\n        if '\\0' in ''.join(({texts})): raise ValueError"
-    short = "f'truncated record: {len(r)} bytes, its OCCURS counts need {%s}'" % end
+    short = "f'truncated record: {len(r)} bytes, its OCCURS counts need {" + end + "}'"
     src = (
         "def slow(r, p0=0):\n" + "\n".join(careful.lines) + "\n"
         f"    if len(r) < {end}:\n"
@@ -223,13 +223,15 @@ def make_variable_decoder(
     return decode
 
 
-def make_measure(layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm") -> Callable[[bytes, int], int]:
+def make_measure(
+    layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm"
+) -> Callable[[bytes, int], int]:
     """``measure(buffer, start) -> end``: where the record starting at ``start`` ends, read from
     its counters alone; a buffer too short for it raises ``RecordError`` (truncated)."""
     gen = Expressions(codepage_name, floating_point, True, "right")
     helpers = _helpers(layout, gen, True, ".rstrip()")
     walk, end = _walk(layout, gen, "measure", ".rstrip()", 1)
-    short = "f'truncated record: {len(r) - p0} bytes left, its OCCURS counts need {%s - p0}'" % end
+    short = "f'truncated record: {len(r) - p0} bytes left, its OCCURS counts need {" + end + " - p0}'"
     src = (
         "def measure(r, p0=0):\n" + "\n".join(walk.lines) + "\n"
         f"    if len(r) < {end}:\n"
