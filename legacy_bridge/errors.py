@@ -64,6 +64,26 @@ class NotFound(LegacyBridgeError):
     slug = "not-found"
 
 
+class RecordQuarantined(NotFound):
+    """No readable record has the key, but a bad record skipped under the ``quarantine``
+    policy has it: which file, which record (number and byte offset) and why."""
+
+    slug = "record-quarantined"
+
+    def __init__(self, source: str, file: str, bad: dict) -> None:
+        field = f", field {bad['field']}" if bad.get("field") else ""
+        super().__init__(
+            f"the record with this key is quarantined: {file} record {bad['record']} "
+            f"(byte offset {bad['offset']}){field}: {bad['reason']}",
+            source=source,
+            file=file,
+            record=bad["record"],
+            offset=bad["offset"],
+            reason=bad["reason"],
+            field=bad.get("field"),
+        )
+
+
 class NotAuthenticated(LegacyBridgeError):
     """No credential, or one no key or token matches; ``challenge`` is the OAuth error code
     a client is told (``invalid_token``), if any."""

@@ -23,6 +23,8 @@ __all__ = ["CopybookFormat"]
 
 
 class CopybookFormat:
+    lenient_decode: Callable[[bytes], tuple] | None = None
+
     def __init__(
         self,
         layout: Layout,
@@ -44,6 +46,10 @@ class CopybookFormat:
         self.decode = _with_nested(flat, make_nester(layout))
         # F records packed back to back, each as long as its counters make it (Cobrix test21)
         self.measure = make_measure(layout, codepage, floating_point) if variable_size_occurs else None
+        self.lenient = lambda: _with_nested(
+            with_conditions(make(layout, codepage, floating_point, strict=False), layout, self.conditions),
+            make_nester(layout),
+        )
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
@@ -78,7 +84,16 @@ class _CopybookReader:
         try:
             return self.fmt.decode(record)
         except RecordError as exc:
-            return BadRecord(exc.reason, exc.field)
+            return BadRecord(exc.reason, exc.field, row=self._lenient(record))
+
+    def _lenient(self, record: bytes) -> tuple | None:
+        """A bad record read leniently (its key, most often), built at the first bad record."""
+        if self.fmt.lenient_decode is None:
+            self.fmt.lenient_decode = self.fmt.lenient()
+        try:
+            return self.fmt.lenient_decode(record)
+        except RecordError:  # truncated: nothing of it can be trusted
+            return None
 
     def _raw(self, pos: int, block: int | None) -> Iterator[tuple[int, bytes | BadRecord]]:
         fmt = self.fmt

@@ -34,7 +34,14 @@ from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
-from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.errors import (
+    CursorExpired,
+    FileRejected,
+    RecordQuarantined,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from legacy_bridge.query.legacy import Query, Rows
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
@@ -294,12 +301,16 @@ class FlatFileDriver(Driver):
 
     def _get(self, key: dict[str, Any], columns: list[str]) -> tuple | None:
         key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
+        quarantined: tuple[DataFile, dict] | None = None
         for handle, version in self._opened():
             with handle:
                 found = self._survey(handle, version, key_columns)
                 self._refuse_if_rejected(version, found)
                 hit = self.index.lookup(found, list(key.values()))
                 if hit is None:
+                    bad = self.index.quarantined(found, list(key.values())) if found.bad else None
+                    if bad is not None and quarantined is None:
+                        quarantined = (version, bad)
                     continue
                 reader = self._reader(handle, version)
                 row = reader.read_at(hit[0])
@@ -310,6 +321,8 @@ class FlatFileDriver(Driver):
                     continue
                 # a record read by its offset does not know its block (only a cursor needs it)
                 return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0], None))
+        if quarantined is not None:  # no good record has the key, a skipped one has
+            raise RecordQuarantined(self.name, quarantined[0].name, quarantined[1])
         return None
 
     # -- operations --------------------------------------------------------------------
