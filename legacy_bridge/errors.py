@@ -71,17 +71,21 @@ class RecordQuarantined(NotFound):
     slug = "record-quarantined"
 
     def __init__(self, source: str, file: str, bad: dict) -> None:
-        field = f", field {bad['field']}" if bad.get("field") else ""
-        super().__init__(
-            f"the record with this key is quarantined: {file} record {bad['record']} "
-            f"(byte offset {bad['offset']}){field}: {bad['reason']}",
-            source=source,
-            file=file,
-            record=bad["record"],
-            offset=bad["offset"],
-            reason=bad["reason"],
-            field=bad.get("field"),
-        )
+        text, where = bad_record(file, bad)
+        super().__init__(f"the record with this key is quarantined: {file} {text}", source=source, **where)
+
+
+def bad_record(file: str, bad: dict) -> tuple[str, dict[str, Any]]:
+    """A bad record of a data file (a survey's entry) as text and as a problem's members."""
+    field = f", field {bad['field']}" if bad.get("field") else ""
+    text = f"record {bad['record']} (byte offset {bad['offset']}){field}: {bad['reason']}"
+    return text, {
+        "file": file,
+        "record": bad["record"],
+        "offset": bad["offset"],
+        "reason": bad["reason"],
+        "field": bad.get("field"),
+    }
 
 
 class NotAuthenticated(LegacyBridgeError):
@@ -190,17 +194,8 @@ class FileRejected(SourceError):
     slug = "file-rejected"
 
     def __init__(self, source: str, file: str, bad: dict) -> None:
-        where = f"record {bad['record']} (byte offset {bad['offset']})"
-        field = f", field {bad['field']}" if bad.get("field") else ""
-        super().__init__(
-            f"{file} is refused: {where}{field}: {bad['reason']}",
-            source=source,
-            file=file,
-            record=bad["record"],
-            offset=bad["offset"],
-            reason=bad["reason"],
-            field=bad.get("field"),
-        )
+        text, where = bad_record(file, bad)
+        super().__init__(f"{file} is refused: {text}", source=source, **where)
         #: what /readyz shows besides the slug: which record of which file, and why
         self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
 
