@@ -130,6 +130,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         if name in args:
             raise InvalidInput(f"an export streams every matching row; {name} belongs to pages", parameter=name)
     query = parse_list(resource, args)
+    columns = resource.table_columns(query.fields) if fmt == "csv" else query.fields
     bridge = current_app.extensions["legacy_bridge"]
     places = bridge.streams
     places.enter()  # a 503 busy at once when this worker streams enough already
@@ -140,7 +141,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    encoded = encoder(fmt)(_counted(export.records, progress), query.fields)
+    encoded = encoder(fmt)(_counted(export.records, progress), columns)
     try:  # the status is not sent yet: an error before the first chunk is still a problem answer
         first = list(islice(encoded, 1))
     except BaseException:
