@@ -33,7 +33,14 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
-from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
+from legacy_bridge.drivers.flatfile.options import (
+    build_format,
+    check,
+    index_folder,
+    inner_columns,
+    known_columns,
+    layout_id,
+)
 from legacy_bridge.errors import (
     CursorExpired,
     FileRejected,
@@ -93,11 +100,18 @@ class FlatFileDriver(Driver):
         if known is None:
             return []
         names = {_plain(n) for n in list(known) + list(PSEUDO)}
-        return [
-            (field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
-            for field, column in columns.items()
-            if _plain(column if isinstance(column, str) else column[0]) not in names
-        ]
+        nested = {_plain(n): {_plain(k) for k in keys} for n, keys in inner_columns(options).items()}
+        problems = []
+        for field, column in columns.items():
+            outer, *inner = (column,) if isinstance(column, str) else column
+            if _plain(outer) not in names:
+                problems.append((field, f"column {outer!r} is not in the file's layout; columns: {', '.join(known)}"))
+            elif inner and _plain(outer) not in nested:
+                problems.append((field, f"column {outer!r} holds one value: only OCCURS tables and groups hold fields"))
+            elif any(_plain(c) not in nested[_plain(outer)] for c in inner):
+                keys = ", ".join(sorted(nested[_plain(outer)]))
+                problems.append((field, f"column {inner[-1]!r} is not inside {outer!r}; its columns: {keys}"))
+        return problems
 
     # -- files -----------------------------------------------------------------------
 

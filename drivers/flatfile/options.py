@@ -13,10 +13,10 @@ from typing import Any
 
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import conditions, make_decoder, parse_copybook
-from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
+from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
 
-__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
+__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
 
 OPTIONS = {
     "kind",
@@ -154,6 +154,14 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
     else:
         return None
     return None if problems else [c.name for c in columns]
+
+
+def inner_columns(options: dict[str, Any]) -> dict[str, set[str]]:
+    """The columns inside each nested column (a copybook's OCCURS tables and groups)."""
+    if format_of(options) not in ("fixed", "copybook") or "copybook" not in options:
+        return {}
+    layout, message = _copybook(options)
+    return {} if message else nested_keys(layout)
 
 
 def build_format(options: dict[str, Any]) -> Any:

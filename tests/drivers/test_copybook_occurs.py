@@ -16,43 +16,29 @@ from decimal import Decimal
 import pytest
 
 from helpers.backends import SHARED_TESTDATA
+from helpers.invoices import INVOICE
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import CopybookError, RecordError, make_decoder, parse_copybook
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
-INVOICE = """\
-       01  INVOICE.
-           05  INV-NO          PIC 9(5).
-           05  LINE-COUNT      PIC 9(2).
-           05  LINES OCCURS 0 TO 3 TIMES DEPENDING ON LINE-COUNT.
-               10  ITEM-SKU    PIC X(4).
-               10  ITEM-QTY    PIC S9(3) COMP-3.
-           05  TOTAL           PIC S9(5)V99 COMP-3.
-"""
 
 # cp037: digits F0-F9, A-I C1-C9, S-Z E2-E9, space 40; COMP-3 sign nibble C (+) or D (-)
+# (bytes.fromhex skips the spaces between fields)
 REC1 = bytes.fromhex(
-    "F0F0F0F0F1"
-    "F0F2"  # INV-NO 1, LINE-COUNT 2
-    "C1C2F1F2"
-    "005C"  # AB12, +5
-    "E9E9F9F9"
-    "012D"  # ZZ99, -12
-    "0012345C"  # TOTAL 123.45
+    "F0F0F0F0F0F1 F0F2"  # INV-NO 1, LINE-COUNT 2
+    " C1C2F1F2 005C"  # line 1: AB12, +5
+    " E9E9F9F9 012D"  # line 2: ZZ99, -12
+    " 0012345C"  # TOTAL 123.45
 )
-REC2 = bytes.fromhex("F0F0F0F0F2F0F00000000C")  # no lines, TOTAL 0.00
+REC2 = bytes.fromhex("F0F0F0F0F0F2 F0F0 0000000C")  # INV-NO 2, no lines, TOTAL 0.00
 REC3 = bytes.fromhex(
-    "F0F0F0F0F3"
-    "F0F3"
-    "C1F14040"
-    "001C"  # "A1", 1
-    "C2F24040"
-    "002C"  # "B2", 2
-    "C3F34040"
-    "999C"  # "C3", 999
-    "0000001D"  # TOTAL -0.01
+    "F0F0F0F0F0F3 F0F3"  # INV-NO 3, LINE-COUNT 3
+    " C1F14040 001C"  # "A1", 1
+    " C2F24040 002C"  # "B2", 2
+    " C3F34040 999C"  # "C3", 999
+    " 0000001D"  # TOTAL -0.01
 )
 RECORDS = [REC1, REC2, REC3]
 EXPECTED = [
@@ -72,10 +58,10 @@ def rdw(record: bytes) -> bytes:
 V_FILE = b"".join(rdw(r) for r in RECORDS)
 # two blocks: records 1-2, then record 3, each behind its block descriptor word
 VB_FILE = b"".join((len(body) + 4).to_bytes(2, "big") + b"\0\0" + body for body in (rdw(REC1) + rdw(REC2), rdw(REC3)))
-# padded to the maximum (29 bytes): absent lines are spaces, TOTAL always at offset 25
+# padded to the maximum (30 bytes): absent lines are spaces, TOTAL always at offset 26
 F_FILE = (
-    REC1[:19] + b"\x40" * 6 + REC1[19:]
-    + REC2[:7] + b"\x40" * 18 + REC2[7:]
+    REC1[:20] + b"\x40" * 6 + REC1[20:]
+    + REC2[:8] + b"\x40" * 18 + REC2[8:]
     + REC3
 )  # fmt: skip
 
@@ -90,7 +76,7 @@ def read(data: bytes, record_format: str, variable: bool) -> list[dict | BadReco
 
 def test_the_layout_has_flat_columns_and_the_table_as_an_array_column():
     layout = parse_copybook(INVOICE)
-    assert layout.record_length == 29 and len(F_FILE) == 3 * 29
+    assert layout.record_length == 30 and len(F_FILE) == 3 * 30
     assert layout.columns[:4] == ["INV_NO", "LINE_COUNT", "ITEM_SKU_1", "ITEM_QTY_1"]
     assert nested_columns(layout) == ["LINES"]
 
@@ -108,7 +94,7 @@ def test_the_flat_indexed_columns_stay_as_they_were():
     fmt = CopybookFormat(parse_copybook(INVOICE), "cp037", "V", variable_size_occurs=True)
     row = dict(zip(fmt.columns, next(fmt.open(io.BytesIO(V_FILE)).scan())[1]))
     assert (row["ITEM_SKU_1"], row["ITEM_QTY_2"], row["ITEM_SKU_3"], row["ITEM_QTY_3"]) == ("AB12", -12, None, None)
-    fixed = make_decoder(parse_copybook(INVOICE))(F_FILE[:29])
+    fixed = make_decoder(parse_copybook(INVOICE))(F_FILE[:30])
     assert fixed == tuple(row[c] for c in parse_copybook(INVOICE).columns)
 
 
@@ -125,11 +111,11 @@ def test_a_record_shorter_than_its_counts_is_a_bad_record_naming_why():
     assert isinstance(bad[0], BadRecord) and "truncated record" in bad[0].reason
     assert bad[1] == EXPECTED[1]
     decode = make_variable_decoder(parse_copybook(INVOICE))
-    with pytest.raises(RecordError, match="truncated record: 9 bytes") as err:
-        decode(REC1[:9])  # one byte into the first line
+    with pytest.raises(RecordError, match="truncated record: 10 bytes") as err:
+        decode(REC1[:10])  # two bytes into the first line
     assert err.value.field == "ITEM_SKU_1"
     with pytest.raises(RecordError, match="OCCURS DEPENDING ON count 4 outside 0..3"):
-        decode(REC3[:5] + bytes.fromhex("F0F4") + REC3[7:])
+        decode(REC3[:6] + bytes.fromhex("F0F4") + REC3[8:])
 
 
 def test_a_bad_field_after_the_table_is_named_at_its_moved_offset():
@@ -138,7 +124,7 @@ def test_a_bad_field_after_the_table_is_named_at_its_moved_offset():
     bad[-2] = 0xAB
     with pytest.raises(RecordError) as err:
         make_variable_decoder(parse_copybook(INVOICE))(bytes(bad))
-    assert (err.value.field, err.value.offset) == ("TOTAL", 19)
+    assert (err.value.field, err.value.offset) == ("TOTAL", 20)
 
 
 def test_a_counter_after_its_table_is_refused_for_variable_size():

@@ -18,7 +18,20 @@ from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.parse import Item, Layout
 
-__all__ = ["nested_columns", "make_nester"]
+__all__ = ["Group", "nested_columns", "nested_keys", "make_nester"]
+
+
+class Group(dict):
+    """An element or a group's values by column; ``get`` also finds a key spelt as in the
+    copybook (``ITEM-SKU``, any case) as configs name columns either way."""
+
+    __slots__ = ()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        return dict.get(self, key.upper().replace("-", "_"), default) if isinstance(key, str) else default
+
 
 _Node = dict  # (name, OCCURS index or None) -> _Node, or a leaf's column index
 
@@ -63,6 +76,8 @@ class _Plan:
         self.columns: list[tuple[tuple[str, ...], str]] = []  # (COBOL path, expression)
         self.lines: list[str] = []  # locals of the top-level tables
         self.functions: list[str] = []
+        self.keys: dict[tuple[str, ...], set[str]] = {}  # the inner columns of each nested column
+        self.current: tuple[str, ...] = ()
         self.top(_trie(layout), ())
 
     def top(self, node: _Node, path: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -73,10 +88,12 @@ class _Plan:
                 members.append((self.layout.fields[child].name, f"t[{child}]"))
             elif idx is None:
                 inner = self.top(child, path + (name,))
-                self.columns.append((path + (name,), "{" + ", ".join(f"{k!r}: {e}" for k, e in inner) + "}"))
+                self.columns.append((path + (name,), "_G({" + ", ".join(f"{k!r}: {e}" for k, e in inner) + "})"))
+                self.keys[path + (name,)] = {k for k, _ in inner}
                 members += inner
             elif idx == 0:
                 var = f"a{len(self.lines)}"
+                self.current = path + (name,)
                 self.lines.append(f"{var} = {self.array(node, name, 0)}")
                 self.columns.append((path + (name,), var))
                 members.append((_key(name), var))
@@ -85,7 +102,9 @@ class _Plan:
     def element(self, node: _Node | int, depth: int) -> str:
         if isinstance(node, int):
             return f"t[{node}]"
-        return "{" + ", ".join(f"{k!r}: {e}" for k, e in self.members(node, depth)) + "}"
+        members = self.members(node, depth)
+        self.keys.setdefault(self.current, set()).update(k for k, _ in members)
+        return "_G({" + ", ".join(f"{k!r}: {e}" for k, e in members) + "})"
 
     def members(self, node: _Node, depth: int) -> list[tuple[str, str]]:
         """Members of an element (``depth``: ODO tables around it): keys without index suffixes."""
@@ -142,6 +161,13 @@ def nested_columns(layout: Layout) -> list[str]:
     return _names(layout, [path for path, _ in _Plan(layout).columns])
 
 
+def nested_keys(layout: Layout) -> dict[str, set[str]]:
+    """Each nested column's inner columns (an array's element keys; none for scalars)."""
+    plan = _Plan(layout)
+    names = _names(layout, [path for path, _ in plan.columns])
+    return {name: plan.keys.get(path, set()) for name, (path, _) in zip(names, plan.columns)}
+
+
 def make_nester(layout: Layout) -> Callable[[tuple], tuple] | None:
     """``nest(flat row) -> tuple`` of the nested columns, or None when the layout has none."""
     plan = _Plan(layout)
@@ -150,7 +176,7 @@ def make_nester(layout: Layout) -> Callable[[tuple], tuple] | None:
     values = ", ".join(e for _, e in plan.columns) + ("," if len(plan.columns) == 1 else "")
     src = "\n".join(plan.functions) + "\ndef nest(t):\n" + "".join(f"    {ln}\n" for ln in plan.lines)
     src += f"    return ({values})\n"
-    ns: dict[str, Any] = {}
+    ns: dict[str, Any] = {"_G": Group}
     exec(compile(src, f"<copybook arrays {len(plan.columns)} columns>", "exec"), ns)  # noqa: S102
     nest = ns["nest"]
     nest.source = src
