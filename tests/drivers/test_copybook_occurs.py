@@ -23,7 +23,6 @@ from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
-
 # cp037: digits F0-F9, A-I C1-C9, S-Z E2-E9, space 40; COMP-3 sign nibble C (+) or D (-)
 # (bytes.fromhex skips the spaces between fields)
 REC1 = bytes.fromhex(
