@@ -18,7 +18,13 @@ import pytest
 from helpers.backends import SHARED_TESTDATA
 from helpers.invoices import INVOICE
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
-from legacy_bridge.drivers.flatfile.copybook import CopybookError, RecordError, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import (
+    CopybookError,
+    RecordError,
+    iter_records,
+    make_decoder,
+    parse_copybook,
+)
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
@@ -163,3 +169,17 @@ def test_records_packed_back_to_back_are_read_by_offset_and_resumed_from_one():
     truncated = (COBRIX / "test21_data" / "data.dat").read_bytes()[:-1]
     last = list(fmt.open(io.BytesIO(truncated)).scan())[-1]
     assert last[0] == 13 and isinstance(last[1], BadRecord) and last[1].fatal and "truncated" in last[1].reason
+
+
+def test_cobrix_test1_odo_array_column_holds_the_counted_accounts():
+    layout = parse_copybook((COBRIX / "test1_copybook.cob").read_text())
+    fmt = CopybookFormat(layout, "cp037")
+    decode = fmt.lenient()  # COMPANY-ID-STR is PIC X over packed bytes (see test_cobol_testdata)
+    expected = [json.loads(line) for line in (COBRIX / "test1_expected" / "test1.txt").read_text().splitlines()]
+    with open(COBRIX / "test1_data" / "example.bin", "rb") as f:
+        rows = [decode(rec) for _, rec in iter_records(f, "F", layout.record_length)]
+    details = fmt.columns.index("ACCOUNT_DETAIL")
+    for row, exp in zip(rows, expected, strict=True):
+        got = [{k: v.strip() if isinstance(v, str) else v for k, v in d.items()} for d in row[details]]
+        assert got == exp["METADATA"]["ACCOUNT"]["ACCOUNT_DETAIL"]
+        assert row[fmt.columns.index("METADATA")]["ACCOUNT_DETAIL"] is row[details]
