@@ -12,8 +12,9 @@ import os
 from typing import Any
 
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
-from legacy_bridge.drivers.flatfile.copybook import conditions, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import CopybookError, conditions, make_decoder, parse_copybook
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
+from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
 
 __all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
@@ -132,6 +133,11 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
                 )
             except (ValueError, LookupError) as exc:
                 problems.append(("codepage", str(exc)))
+        if layout is not None and options.get("variable_size_occurs") is True:
+            try:  # a counter after its table cannot place the fields after it
+                make_variable_decoder(layout)
+            except CopybookError as exc:
+                problems.append(("variable_size_occurs", str(exc)))
     return problems
 
 

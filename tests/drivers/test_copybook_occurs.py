@@ -17,6 +17,7 @@ import pytest
 
 from helpers.backends import SHARED_TESTDATA
 from helpers.invoices import INVOICE
+from legacy_bridge.config import validate
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import (
     CopybookError,
@@ -28,6 +29,7 @@ from legacy_bridge.drivers.flatfile.copybook import (
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
+from legacy_bridge.errors import ConfigError
 
 # cp037: digits F0-F9, A-I C1-C9, S-Z E2-E9, space 40; COMP-3 sign nibble C (+) or D (-)
 # (bytes.fromhex skips the spaces between fields)
@@ -183,3 +185,46 @@ def test_cobrix_test1_odo_array_column_holds_the_counted_accounts():
         got = [{k: v.strip() if isinstance(v, str) else v for k, v in d.items()} for d in row[details]]
         assert got == exp["METADATA"]["ACCOUNT"]["ACCOUNT_DETAIL"]
         assert row[fmt.columns.index("METADATA")]["ACCOUNT_DETAIL"] is row[details]
+
+
+def _invoice_config(tmp_path, copybook: str = INVOICE, **source) -> dict:
+    (tmp_path / "invoice.cpy").write_text(copybook)
+    fields = {
+        "no": {"column": "INV-NO", "converter": "int"},
+        "lines": {"type": "array", "column": "LINES", "fields": {"sku": "ITEM-SKU", "qty": "item_qty"}},
+    }
+    return {
+        "sources": {"f": {"kind": "flatfile", "path": "x", "copybook": str(tmp_path / "invoice.cpy"), **source}},
+        "resources": {"r": {"source": "f", "key": ["no"], "fields": fields}},
+    }
+
+
+def _problems(config: dict) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as info:
+        validate(config)
+    return info.value.problems
+
+
+def test_array_fields_over_copybook_tables_are_checked_at_start_up(tmp_path):
+    config = _invoice_config(tmp_path, record_format="V", variable_size_occurs=True)
+    assert validate(config).resources["r"].mapping.fields["lines"].kind == "array"
+    config["resources"]["r"]["fields"]["lines"]["fields"]["price"] = "ITEM-PRICE"
+    config["resources"]["r"]["fields"]["total"] = {"type": "array", "column": "INV-NO", "fields": {"x": "X"}}
+    problems = dict(_problems(config))
+    assert "'ITEM-PRICE' is not inside 'LINES'" in problems["resources.r.fields.lines.fields.price.column"]
+    assert "ITEM_QTY, ITEM_SKU" in problems["resources.r.fields.lines.fields.price.column"]
+    assert "'INV-NO' holds one value" in problems["resources.r.fields.total.fields.x.column"]
+
+
+@pytest.mark.parametrize(
+    "copybook, option, message",
+    [
+        (INVOICE, "yes", "expected true or false"),
+        ("01 R. 05 T PIC X OCCURS 0 TO 2 DEPENDING ON N. 05 N PIC 9.", True, "needs N before the table"),
+    ],
+)
+def test_variable_size_occurs_options_are_config_errors(tmp_path, copybook, option, message):
+    config = _invoice_config(tmp_path, copybook, variable_size_occurs=option)
+    config["resources"]["r"]["fields"] = {"no": "N" if "01 R." in copybook else "INV-NO"}
+    problems = _problems(config)
+    assert any(p == "sources.f.variable_size_occurs" and message in t for p, t in problems), problems
