@@ -23,7 +23,7 @@ __all__ = ["CopybookFormat"]
 
 
 class CopybookFormat:
-    lenient_decode: Callable[[bytes], tuple] | None = None
+    _lenient: Callable[[bytes], tuple] | None = None
 
     def __init__(
         self,
@@ -39,22 +39,26 @@ class CopybookFormat:
         # then OCCURS tables as arrays and groups as objects (ITEMS: [{QTY: 1}, ...])
         self.conditions = conditions(layout)
         self.columns = list(layout.columns) + [c.name for c in self.conditions] + nested_columns(layout)
-        make = make_variable_decoder if variable_size_occurs else make_decoder
-        flat = with_conditions(
-            make(layout, codepage_name=codepage, floating_point=floating_point, strict=True), layout, self.conditions
-        )
-        self.decode = _with_nested(flat, make_nester(layout))
+        self.make = make_variable_decoder if variable_size_occurs else make_decoder
+        self.codepage, self.floating_point = codepage, floating_point
+        self.decode = self._decoder(strict=True)
         # F records packed back to back, each as long as its counters make it (Cobrix test21)
         self.measure = make_measure(layout, codepage, floating_point) if variable_size_occurs else None
-        self.lenient = lambda: _with_nested(
-            with_conditions(make(layout, codepage, floating_point, strict=False), layout, self.conditions),
-            make_nester(layout),
-        )
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
         # a text line shorter than the layout lost its trailing blanks on the way
         self.blank = " ".encode(codepage) if lines else b""
+
+    def _decoder(self, strict: bool) -> Callable[[bytes], tuple]:
+        flat = self.make(self.layout, self.codepage, self.floating_point, strict=strict)
+        return _with_nested(with_conditions(flat, self.layout, self.conditions), make_nester(self.layout))
+
+    def lenient(self) -> Callable[[bytes], tuple]:
+        """The decoder putting None in bad fields (for what can be read of a bad record), made once."""
+        if self._lenient is None:
+            self._lenient = self._decoder(strict=False)
+        return self._lenient
 
     def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
@@ -87,11 +91,9 @@ class _CopybookReader:
             return BadRecord(exc.reason, exc.field, row=self._lenient(record))
 
     def _lenient(self, record: bytes) -> tuple | None:
-        """A bad record read leniently (its key, most often), built at the first bad record."""
-        if self.fmt.lenient_decode is None:
-            self.fmt.lenient_decode = self.fmt.lenient()
+        """What can be read of a bad record (its key, most often)."""
         try:
-            return self.fmt.lenient_decode(record)
+            return self.fmt.lenient()(record)
         except RecordError:  # truncated: nothing of it can be trusted
             return None
 
