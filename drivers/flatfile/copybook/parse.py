@@ -3,8 +3,9 @@
 Fixed format (sequence numbers in columns 1-6, indicator in 7, code in 8-72) or free
 format, detected per copybook. Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
 and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited from a
-group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, which always
-occupies its maximum, as Cobrix reads fixed-length records), REDEFINES and FILLER.
+group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, laid out at its
+maximum, as Cobrix reads fixed-length records; :mod:`.variable` reads the counted size), REDEFINES
+and FILLER.  A DEPENDING ON names the counter read last (inside a table: the same element's).
 """
 
 from __future__ import annotations
