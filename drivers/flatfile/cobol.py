@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, conditions, iter_records, make_decoder
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
 from legacy_bridge.drivers.flatfile.copybook.nested import make_nester, nested_columns
-from legacy_bridge.drivers.flatfile.copybook.variable import make_measure, make_variable_decoder
+from legacy_bridge.drivers.flatfile.copybook.variable import make_array_decoder, make_measure, make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["CopybookFormat"]
@@ -39,6 +39,7 @@ class CopybookFormat:
         # then OCCURS tables as arrays and groups as objects (ITEMS: [{QTY: 1}, ...])
         self.conditions = conditions(layout)
         self.columns = list(layout.columns) + [c.name for c in self.conditions] + nested_columns(layout)
+        self.variable = variable_size_occurs
         self.make = make_variable_decoder if variable_size_occurs else make_decoder
         self.codepage, self.floating_point = codepage, floating_point
         self.decode = self._decoder(strict=True)
@@ -52,7 +53,12 @@ class CopybookFormat:
 
     def _decoder(self, strict: bool) -> Callable[[bytes], tuple]:
         flat = self.make(self.layout, self.codepage, self.floating_point, strict=strict)
-        return _with_nested(with_conditions(flat, self.layout, self.conditions), make_nester(self.layout))
+        nest = make_nester(self.layout)
+        composed = _with_nested(with_conditions(flat, self.layout, self.conditions), nest)
+        if not strict or nest is None or self.conditions:  # (88 levels go between flat and nested)
+            return composed
+        # tables built while the record is decoded; the composed decoder names a bad field
+        return make_array_decoder(self.layout, self.codepage, self.floating_point, self.variable, composed)
 
     def lenient(self) -> Callable[[bytes], tuple]:
         """The decoder putting None in bad fields (for what can be read of a bad record), made once."""

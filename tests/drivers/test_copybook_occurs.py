@@ -14,6 +14,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers.backends import SHARED_TESTDATA
 from helpers.invoices import INVOICE
@@ -26,7 +28,7 @@ from legacy_bridge.drivers.flatfile.copybook import (
     make_decoder,
     parse_copybook,
 )
-from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns
+from legacy_bridge.drivers.flatfile.copybook.nested import make_nester, nested_columns
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.errors import ConfigError
@@ -228,3 +230,27 @@ def test_variable_size_occurs_options_are_config_errors(tmp_path, copybook, opti
     config["resources"]["r"]["fields"] = {"no": "N" if "01 R." in copybook else "INV-NO"}
     problems = _problems(config)
     assert any(p == "sources.f.variable_size_occurs" and message in t for p, t in problems), problems
+
+
+def _outcome(decode, record: bytes):
+    try:
+        return decode(record)
+    except RecordError as exc:
+        return ("RecordError", str(exc))
+
+
+@settings(max_examples=300, deadline=None)
+@given(which=st.integers(0, 2), at=st.integers(0, 29), byte=st.integers(0, 255), variable=st.booleans())
+def test_tables_built_while_decoding_agree_with_the_flat_row_then_its_arrays(which, at, byte, variable):
+    layout = parse_copybook(INVOICE)
+    fmt = CopybookFormat(layout, "cp037", "V" if variable else "F", variable_size_occurs=variable)
+    flat, nest = fmt.make(layout, "cp037", "ibm", strict=True), make_nester(layout)
+
+    def composed(record: bytes) -> tuple:  # the flat row, then its arrays
+        row = flat(record)
+        return row + nest(row)
+
+    record = bytearray(RECORDS[which] if variable else F_FILE[which * 30 : which * 30 + 30])
+    record[at % len(record)] = byte  # one byte changed: often still good, sometimes bad
+    assert _outcome(fmt.decode, bytes(record)) == _outcome(composed, bytes(record))
+    assert fmt.decode.__name__ == "decode"  # the generated one, not the composition

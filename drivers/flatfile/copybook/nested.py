@@ -18,7 +18,7 @@ from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.parse import Item, Layout
 
-__all__ = ["Group", "nested_columns", "nested_keys", "make_nester"]
+__all__ = ["Group", "nested_columns", "nested_keys", "nested_values", "make_nester"]
 
 
 class Group(dict):
@@ -69,8 +69,8 @@ def _key(name: str) -> str:
 class _Plan:
     """Walks the trie once: the nested columns (name, expression) and the helper functions."""
 
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
+    def __init__(self, layout: Layout, leaf: str = "t[{}]", lists: dict[tuple[str, ...], str] | None = None) -> None:
+        self.layout, self.leaf, self.lists = layout, leaf, lists  # leaf: a column's value by its index
         self.index = {f.name: i for i, f in enumerate(layout.fields)}
         self.odo = _odo_names(layout.tree)
         self.columns: list[tuple[tuple[str, ...], str]] = []  # (COBOL path, expression)
@@ -85,12 +85,16 @@ class _Plan:
         members: list[tuple[str, str]] = []
         for (name, idx), child in node.items():
             if idx is None and isinstance(child, int):
-                members.append((self.layout.fields[child].name, f"t[{child}]"))
+                members.append((self.layout.fields[child].name, self.leaf.format(child)))
             elif idx is None:
                 inner = self.top(child, path + (name,))
                 self.columns.append((path + (name,), "_G({" + ", ".join(f"{k!r}: {e}" for k, e in inner) + "})"))
                 self.keys[path + (name,)] = {k for k, _ in inner}
                 members += inner
+            elif idx == 0 and self.lists is not None:  # built while the record was decoded
+                var = self.lists[path + (name,)]
+                self.columns.append((path + (name,), var))
+                members.append((_key(name), var))
             elif idx == 0:
                 var = f"a{len(self.lines)}"
                 self.current = path + (name,)
@@ -159,6 +163,12 @@ def _names(layout: Layout, paths: list[tuple[str, ...]]) -> list[str]:
 def nested_columns(layout: Layout) -> list[str]:
     """The names of the array and object columns :func:`make_nester` builds, in its order."""
     return _names(layout, [path for path, _ in _Plan(layout).columns])
+
+
+def nested_values(layout: Layout, leaf: str, lists: dict[tuple[str, ...], str]) -> list[str]:
+    """Expressions of the nested columns, in :func:`nested_columns` order, over variables holding
+    the flat values (``leaf``: "v{}") and the tables' lists (``lists``, by COBOL path)."""
+    return [expr for _, expr in _Plan(layout, leaf, lists).columns]
 
 
 def nested_keys(layout: Layout) -> dict[str, set[str]]:

@@ -21,9 +21,10 @@ from dataclasses import replace
 from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.decode import DECODE_FAILURES, Expressions, RecordError, failure_reason
+from legacy_bridge.drivers.flatfile.copybook.nested import Group, nested_values
 from legacy_bridge.drivers.flatfile.copybook.parse import CopybookError, Field, Item, Layout
 
-__all__ = ["make_variable_decoder", "make_measure"]
+__all__ = ["make_variable_decoder", "make_array_decoder", "make_measure"]
 
 
 def _moves(it: Item) -> bool:
@@ -34,18 +35,27 @@ def _moves(it: Item) -> bool:
 class _Walk:
     """Emits the decoding lines of one layout; ``mode``: fast | slow | measure."""
 
-    def __init__(self, layout: Layout, gen: Expressions, mode: str, strip: str) -> None:
+    def __init__(
+        self, layout: Layout, gen: Expressions, mode: str, strip: str, variable: bool = True, arrays: bool = False
+    ) -> None:
         self.fields: Iterator[tuple[int, Field]] = iter(enumerate(layout.fields))
         self.gen, self.mode, self.strip = gen, mode, strip
+        self.variable, self.arrays = variable, arrays  # fixed offsets; OCCURS tables built as lists
         self.counters = _counter_names(layout.tree)
         self.lines: list[str] = []
         self.assigned: list[str] = []
         self.texts: list[str] = []
         self.latest: dict[str, tuple[str, str]] = {}  # counter name -> (variable, column)
         self.positions = 0
+        self.path: list[str] = []  # the groups around the item being walked
+        self.members: list[list[tuple[str, str]]] = []  # (key, variable) of the elements being walked
+        self.lists: dict[tuple[str, ...], str] = {}  # tables outside tables: their list variables
 
     def emit(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
+
+    def moves(self, it: Item) -> bool:
+        return self.variable and _moves(it)
 
     def children(self, items: list[Item], base: str, static: int, depth: int) -> tuple[str, int]:
         starts: dict[str, tuple[str, int]] = {}
@@ -61,40 +71,62 @@ class _Walk:
     def item(self, it: Item, base: str, static: int, depth: int) -> tuple[str, int]:
         if not it.occurs:
             return self.one(it, base, static, depth)
-        if not _moves(it):
+        if not it.depending and not self.moves(it) and not self.arrays:
             for _ in range(it.occurs):
                 base, static = self.one(it, base, static, depth)
             return base, static
+        moves = self.moves(it)
         q = f"q{self.positions}"
         self.positions += 1
-        self.emit(depth, f"{q} = {base}+{static}")
-        count = None
-        if it.depending:
-            if it.depending not in self.latest:
-                raise CopybookError(f"{it.name}: variable-size OCCURS needs {it.depending} before the table")
-            count, column = self.latest[it.depending]
-            if self.mode == "fast":
-                self.emit(depth, f"if not 0 <= {count} <= {it.occurs}: raise ValueError")
+        if moves:
+            self.emit(depth, f"{q} = {base}+{static}")
+        if self.arrays:
+            self.emit(depth, f"o{q} = []")
+            if self.members:
+                self.members[-1].append((it.name.replace("-", "_"), f"o{q}"))
             else:
-                self.emit(depth, f"_count({count}, {it.occurs}, {column!r})")
+                self.lists[(*self.path, it.name)] = f"o{q}"
+        count = self.count(it, depth) if it.depending else None
         for k in range(it.occurs):
             inner = depth
             if count is not None:
                 self.emit(depth, f"if {count} > {k}:")
                 inner += 1
             before = len(self.assigned)
-            end, size = self.one(it, q, 0, inner)
-            self.emit(inner, f"{q} = {end}+{size}")
+            self.members.append([])
+            if moves:
+                end, size = self.one(it, q, 0, inner)
+                self.emit(inner, f"{q} = {end}+{size}")
+            else:
+                self.one(it, base, static + k * it.size, inner)
+            members = self.members.pop()
+            if self.arrays:
+                pairs = ", ".join(f"{key!r}: {v}" for key, v in members)
+                element = f"_G({{{pairs}}})" if it.children else members[0][1]
+                self.emit(inner, f"o{q}.append({element})")
             absent = self.assigned[before:]
             if count is not None and absent:
                 self.emit(depth, "else:")
                 self.emit(depth + 1, " = ".join(absent) + " = None")
-        return q, 0
+        return (q, 0) if moves else (base, static + it.occurs * it.size)
+
+    def count(self, it: Item, depth: int) -> str:
+        """The variable holding the count of ``it`` (checked against its maximum)."""
+        if it.depending not in self.latest:
+            raise CopybookError(f"{it.name}: variable-size OCCURS needs {it.depending} before the table")
+        count, column = self.latest[it.depending]
+        if self.mode == "fast":
+            self.emit(depth, f"if not 0 <= {count} <= {it.occurs}: raise ValueError")
+        else:
+            self.emit(depth, f"_count({count}, {it.occurs}, {column!r})")
+        return count
 
     def one(self, it: Item, base: str, static: int, depth: int) -> tuple[str, int]:
         if it.children:
+            self.path.append(it.name)
             end = self.children(it.children, base, static, depth)
-            return end if _moves(it) else (base, static + it.size)
+            self.path.pop()
+            return end if self.moves(it) else (base, static + it.size)
         if it.name != "FILLER":
             self.leaf(it, base, static, depth)
         return base, static + it.size
@@ -109,17 +141,18 @@ class _Walk:
         elif self.mode == "measure":
             return
         self.assigned.append(var)
+        if self.members:
+            self.members[-1].append((f.key, var))
+        at = f"{base}+" if base else ""
         if self.mode == "fast":
-            rel = replace(f, offset=static)
             if f.type == "text":
-                at = f"{base}+"
                 expr = f"r[{at}{static}:{at}{static + f.length}].translate(_T).decode('latin-1'){self.strip}"
                 self.texts.append(var)
             else:
-                expr = self.gen.expr(rel, f"{base}+")
+                expr = self.gen.expr(replace(f, offset=static), at)
             self.emit(depth, f"{var} = {expr}")
         else:
-            self.emit(depth, f"{var} = _one({i}, r, {base}+{static})")
+            self.emit(depth, f"{var} = _one({i}, r, {at}{static})")
 
 
 def _counter_names(tree: Item | None) -> set[str]:
@@ -218,6 +251,46 @@ def make_variable_decoder(
     )
     ns = dict(gen.ns, RecordError=RecordError, DECODE_FAILURES=DECODE_FAILURES, **helpers)
     exec(compile(src, f"<variable-size copybook decoder {len(layout.fields)} fields>", "exec"), ns)  # noqa: S102
+    decode = ns["decode"]
+    decode.source = src
+    return decode
+
+
+def make_array_decoder(
+    layout: Layout, codepage_name: str, floating_point: str, variable: bool, fallback: Callable[[bytes], tuple]
+) -> Callable[[bytes], tuple]:
+    """``decode(record) -> flat columns + nested columns`` in one generated function: each element
+    of a table is decoded under one test of its counter and put in its list as it is read, which
+    costs less than decoding the flat row and building the arrays from it after.  Strict; any
+    failure (and a short fixed record) goes to ``fallback``, the flat decoder and :func:`make_nester`,
+    which name the field or put None in it as they do."""
+    gen = Expressions(codepage_name, floating_point, True, "right")
+    gen.ns["_chk"] = lambda b: b
+    walk = _Walk(layout, gen, "fast", ".rstrip()", variable=variable, arrays=True)
+    end = ("p0", 0)
+    for n, top in enumerate(layout.tree.children if layout.tree else []):
+        items = top.children if top.level == 1 and top.children and not top.occurs else [top]
+        reached = walk.children(items, "p0" if variable else "", 0, 2)
+        end = reached if n == 0 else end
+    nested = nested_values(layout, "v{}", walk.lists)
+    values = ", ".join([f"v{i}" for i in range(len(layout.fields))] + nested)
+    texts = "".join(f"{t} or '', " for t in walk.texts)
+    length = f"{end[0]}+{end[1]}" if variable else str(layout.record_length)
+    short = "" if variable else f"    if len(r) < {layout.record_length}:\n        return _fallback(r)\n"
+    src = (
+        "def decode(r, p0=0):\n"
+        + short
+        + "    try:\n"
+        + ("        h = r.hex()\n" if gen.uses_hex else "")
+        + "\n".join(walk.lines)
+        + f"\n        if len(r) < {length}: raise ValueError\n"
+        + (f"        if '\\0' in ''.join(({texts})): raise ValueError\n" if texts else "")
+        + f"        return ({values},)\n"
+        "    except DECODE_FAILURES:\n"
+        "        return _fallback(r)\n"
+    )
+    ns = dict(gen.ns, DECODE_FAILURES=DECODE_FAILURES, _fallback=fallback, _G=Group)
+    exec(compile(src, f"<copybook decoder with arrays {len(layout.fields)} fields>", "exec"), ns)  # noqa: S102
     decode = ns["decode"]
     decode.source = src
     return decode
