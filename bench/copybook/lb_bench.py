@@ -109,7 +109,7 @@ def arrays(n: int) -> dict:
         "arrays_variable_V": (short, "V", CopybookFormat(layout, "cp037", "V", variable_size_occurs=True).decode),
     }
     best: dict[str, float] = {}
-    for _ in range(3):  # interleaved, best of 3: the machine is shared
+    for _ in range(5):  # interleaved, best of 5: the machine is shared
         for name, (path, fmt, decode) in cases.items():
             t0 = time.perf_counter()
             with open(path, "rb") as f:

@@ -67,7 +67,7 @@ def main(results: str) -> int:
         a = json.loads(arrays.read_text())
         lines += [
             "",
-            f"OCCURS DEPENDING ON ({a['records']:,} orders of 0-12 lines, best of 3): flat columns "
+            f"OCCURS DEPENDING ON ({a['records']:,} orders of 0-12 lines, best of 5): flat columns "
             f"{a['flat_rec_per_s']:,} records/s, with arrays {a['arrays_rec_per_s']:,} records/s "
             f"({a['arrays_vs_flat']}x the flat decode; target >= 0.9x), variable-size V records with arrays "
             f"{a['arrays_variable_V_rec_per_s']:,} records/s",

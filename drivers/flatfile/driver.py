@@ -100,7 +100,7 @@ class FlatFileDriver(Driver):
         if known is None:
             return []
         names = {_plain(n) for n in list(known) + list(PSEUDO)}
-        nested = {_plain(n): {_plain(k) for k in keys} for n, keys in inner_columns(options).items()}
+        nested = {_plain(n): keys for n, keys in inner_columns(options).items()}
         problems = []
         for field, column in columns.items():
             outer, *inner = (column,) if isinstance(column, str) else column
@@ -108,9 +108,12 @@ class FlatFileDriver(Driver):
                 problems.append((field, f"column {outer!r} is not in the file's layout; columns: {', '.join(known)}"))
             elif inner and _plain(outer) not in nested:
                 problems.append((field, f"column {outer!r} holds one value: only OCCURS tables and groups hold fields"))
-            elif any(_plain(c) not in nested[_plain(outer)] for c in inner):
-                keys = ", ".join(sorted(nested[_plain(outer)]))
-                problems.append((field, f"column {inner[-1]!r} is not inside {outer!r}; its columns: {keys}"))
+            elif any(c not in nested[_plain(outer)] for c in inner):  # matched as written: plain dicts are fast
+                keys, wrong = nested[_plain(outer)], next(c for c in inner if c not in nested[_plain(outer)])
+                hint = (
+                    f"spell it {_plain(wrong)}" if _plain(wrong) in keys else f"its columns: {', '.join(sorted(keys))}"
+                )
+                problems.append((field, f"column {wrong!r} is not inside {outer!r}: {hint}"))
         return problems
 
     # -- files -----------------------------------------------------------------------

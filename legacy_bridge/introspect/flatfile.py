@@ -83,8 +83,23 @@ def _converter(f: Field, dated: set[str]) -> Any:
     return _CONVERTERS.get(f.type)
 
 
+def _table_step(f: Field, after: int = -1) -> int | None:
+    """Where in ``f``'s path the first OCCURS table after step ``after`` is (None: in none)."""
+    return next((k for k in range(after + 1, len(f.path)) if f.path[k][1] is not None), None)
+
+
 def _in_table(f: Field) -> bool:
-    return any(i is not None for _, i in f.path)
+    return _table_step(f) is not None
+
+
+def _first_elements(fields: list[Field], after: int) -> dict[tuple[int, str], list[Field]]:
+    """The fields of each table's first element (after step ``after``), by (step, table name)."""
+    tables: dict[tuple[int, str], list[Field]] = {}
+    for f in fields:
+        step = _table_step(f, after)
+        if step is not None and f.path[step][1] == 0:
+            tables.setdefault((step, f.path[step][0]), []).append(f)
+    return tables
 
 
 def _array(fields: list[Field], step: int, dated: set[str]) -> dict[str, Any]:
@@ -93,18 +108,9 @@ def _array(fields: list[Field], step: int, dated: set[str]) -> dict[str, Any]:
     name = fields[0].path[step][0].replace("-", "_")
     if len(fields) == 1 and len(fields[0].path) == step + 1:  # an elementary OCCURS: an array of values
         return {"type": "array", "column": name, **_with_converter(fields[0], dated)}
-    inner: dict[str, dict[str, Any]] = {}
-    tables: dict[str, list[Field]] = {}
-    for f in fields:
-        deeper = next((k for k in range(step + 1, len(f.path)) if f.path[k][1] is not None), None)
-        if deeper is None:
-            inner[f.key] = {"column": f.key, **_with_converter(f, dated)}
-        elif f.path[deeper][1] == 0:
-            tables.setdefault(f"{deeper}:{f.path[deeper][0]}", []).append(f)
-    for key, members in tables.items():
-        inner[members[0].path[int(key.split(":")[0])][0].replace("-", "_")] = _array(
-            members, int(key.split(":")[0]), dated
-        )
+    inner = {f.key: {"column": f.key, **_with_converter(f, dated)} for f in fields if _table_step(f, step) is None}
+    for (deeper, table), members in _first_elements(fields, step).items():
+        inner[table.replace("-", "_")] = _array(members, deeper, dated)
     names = field_names(list(inner))
     return {"type": "array", "column": name, "fields": {names[k]: v for k, v in inner.items()}}
 
@@ -115,18 +121,11 @@ def _with_converter(f: Field, dated: set[str]) -> dict[str, Any]:
 
 
 def _tables(layout: Any, dated: set[str]) -> dict[str, dict[str, Any]]:
-    """Each top-level OCCURS table's array draft, by its column (as :func:`nested_columns` names it)."""
-    first: dict[str, list[Field]] = {}
-    for f in layout.fields:
-        step = next((k for k, (_, i) in enumerate(f.path) if i is not None), None)
-        if step is not None and f.path[step][1] == 0:
-            first.setdefault(f"{step}:{'/'.join(n for n, _ in f.path[: step + 1])}", []).append(f)
-    arrays = {}
-    for key, members in first.items():
-        draft = _array(members, int(key.split(":")[0]), dated)
-        arrays[draft["column"]] = draft
+    """Each OCCURS table outside tables as an array draft, by its column (when
+    :func:`nested_columns` names it so: a table whose name clashes is left out)."""
+    drafts = [_array(members, step, dated) for (step, _), members in _first_elements(layout.fields, -1).items()]
     known = set(nested_columns(layout))
-    return {column: draft for column, draft in arrays.items() if column in known}
+    return {draft["column"]: draft for draft in drafts if draft["column"] in known}
 
 
 def _fields(
@@ -144,8 +143,8 @@ def _fields(
     tables = _tables(layout, dated)
     fields: dict[str, dict[str, Any]] = {}
     for f in layout.fields:
-        if _in_table(f):
-            step = next(k for k, (_, i) in enumerate(f.path) if i is not None)
+        step = _table_step(f)
+        if step is not None:
             column = f.path[step][0].replace("-", "_")
             if column in tables and names.get(column, column.lower()) not in fields:
                 fields[names.get(column, column.lower())] = tables[column]

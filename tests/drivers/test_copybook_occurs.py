@@ -193,7 +193,7 @@ def _invoice_config(tmp_path, copybook: str = INVOICE, **source) -> dict:
     (tmp_path / "invoice.cpy").write_text(copybook)
     fields = {
         "no": {"column": "INV-NO", "converter": "int"},
-        "lines": {"type": "array", "column": "LINES", "fields": {"sku": "ITEM-SKU", "qty": "item_qty"}},
+        "lines": {"type": "array", "column": "LINES", "fields": {"sku": "ITEM_SKU", "qty": "ITEM_QTY"}},
     }
     return {
         "sources": {"f": {"kind": "flatfile", "path": "x", "copybook": str(tmp_path / "invoice.cpy"), **source}},
@@ -211,10 +211,12 @@ def test_array_fields_over_copybook_tables_are_checked_at_start_up(tmp_path):
     config = _invoice_config(tmp_path, record_format="V", variable_size_occurs=True)
     assert validate(config).resources["r"].mapping.fields["lines"].kind == "array"
     config["resources"]["r"]["fields"]["lines"]["fields"]["price"] = "ITEM-PRICE"
+    config["resources"]["r"]["fields"]["lines"]["fields"]["sku"] = "ITEM-SKU"  # inside tables: as the decoder names it
     config["resources"]["r"]["fields"]["total"] = {"type": "array", "column": "INV-NO", "fields": {"x": "X"}}
     problems = dict(_problems(config))
     assert "'ITEM-PRICE' is not inside 'LINES'" in problems["resources.r.fields.lines.fields.price.column"]
-    assert "ITEM_QTY, ITEM_SKU" in problems["resources.r.fields.lines.fields.price.column"]
+    assert "its columns: ITEM_QTY, ITEM_SKU" in problems["resources.r.fields.lines.fields.price.column"]
+    assert "spell it ITEM_SKU" in problems["resources.r.fields.lines.fields.sku.column"]
     assert "'INV-NO' holds one value" in problems["resources.r.fields.total.fields.x.column"]
 
 

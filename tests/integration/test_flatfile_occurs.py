@@ -29,8 +29,8 @@ FIELDS = {
         "type": "array",
         "column": "LINES",
         "fields": {
-            "sku": {"column": "ITEM-SKU", "converter": "trim", "filter": True},
-            "qty": {"column": "item_qty", "converter": "int"},  # either spelling of a copybook name
+            "sku": {"column": "ITEM_SKU", "converter": "trim", "filter": True},
+            "qty": {"column": "ITEM_QTY", "converter": "int"},
         },
     },
 }
@@ -131,7 +131,7 @@ def test_cobrix_test21_is_served_with_arrays_in_arrays_pages_and_gets(tmp_path):
         "variable_size_occurs": True,
         "index_dir": str(tmp_path / "index"),
     }
-    inner_group = {"type": "array", "column": "INNER-GROUP", "fields": {"field": "FIELD"}}
+    inner_group = {"type": "array", "column": "INNER_GROUP", "fields": {"field": "FIELD"}}
     group = {
         "type": "array",
         "column": "GROUP",

@@ -18,19 +18,12 @@ from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.parse import Item, Layout
 
-__all__ = ["Group", "nested_columns", "nested_keys", "nested_values", "make_nester"]
+__all__ = ["dict_source", "nested_columns", "nested_keys", "nested_values", "make_nester"]
 
 
-class Group(dict):
-    """An element or a group's values by column; ``get`` also finds a key spelt as in the
-    copybook (``ITEM-SKU``, any case) as configs name columns either way."""
-
-    __slots__ = ()
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        if key in self:
-            return self[key]
-        return dict.get(self, key.upper().replace("-", "_"), default) if isinstance(key, str) else default
+def dict_source(members: list[tuple[str, str]]) -> str:
+    """A dict display of (column, expression): a plain dict is the cheapest thing to build per element."""
+    return "{" + ", ".join(f"{k!r}: {e}" for k, e in members) + "}"
 
 
 _Node = dict  # (name, OCCURS index or None) -> _Node, or a leaf's column index
@@ -88,7 +81,7 @@ class _Plan:
                 members.append((self.layout.fields[child].name, self.leaf.format(child)))
             elif idx is None:
                 inner = self.top(child, path + (name,))
-                self.columns.append((path + (name,), "_G({" + ", ".join(f"{k!r}: {e}" for k, e in inner) + "})"))
+                self.columns.append((path + (name,), dict_source(inner)))
                 self.keys[path + (name,)] = {k for k, _ in inner}
                 members += inner
             elif idx == 0 and self.lists is not None:  # built while the record was decoded
@@ -108,7 +101,7 @@ class _Plan:
             return f"t[{node}]"
         members = self.members(node, depth)
         self.keys.setdefault(self.current, set()).update(k for k, _ in members)
-        return "_G({" + ", ".join(f"{k!r}: {e}" for k, e in members) + "})"
+        return dict_source(members)
 
     def members(self, node: _Node, depth: int) -> list[tuple[str, str]]:
         """Members of an element (``depth``: ODO tables around it): keys without index suffixes."""
@@ -186,7 +179,7 @@ def make_nester(layout: Layout) -> Callable[[tuple], tuple] | None:
     values = ", ".join(e for _, e in plan.columns) + ("," if len(plan.columns) == 1 else "")
     src = "\n".join(plan.functions) + "\ndef nest(t):\n" + "".join(f"    {ln}\n" for ln in plan.lines)
     src += f"    return ({values})\n"
-    ns: dict[str, Any] = {"_G": Group}
+    ns: dict[str, Any] = {}
     exec(compile(src, f"<copybook arrays {len(plan.columns)} columns>", "exec"), ns)  # noqa: S102
     nest = ns["nest"]
     nest.source = src

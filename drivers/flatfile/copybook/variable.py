@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from legacy_bridge.drivers.flatfile.copybook.decode import DECODE_FAILURES, Expressions, RecordError, failure_reason
-from legacy_bridge.drivers.flatfile.copybook.nested import Group, nested_values
+from legacy_bridge.drivers.flatfile.copybook.nested import dict_source, nested_values
 from legacy_bridge.drivers.flatfile.copybook.parse import CopybookError, Field, Item, Layout
 
 __all__ = ["make_variable_decoder", "make_array_decoder", "make_measure"]
@@ -101,8 +101,7 @@ class _Walk:
                 self.one(it, base, static + k * it.size, inner)
             members = self.members.pop()
             if self.arrays:
-                pairs = ", ".join(f"{key!r}: {v}" for key, v in members)
-                element = f"_G({{{pairs}}})" if it.children else members[0][1]
+                element = dict_source(members) if it.children else members[0][1]
                 self.emit(inner, f"o{q}.append({element})")
             absent = self.assigned[before:]
             if count is not None and absent:
@@ -289,7 +288,7 @@ def make_array_decoder(
         "    except DECODE_FAILURES:\n"
         "        return _fallback(r)\n"
     )
-    ns = dict(gen.ns, DECODE_FAILURES=DECODE_FAILURES, _fallback=fallback, _G=Group)
+    ns = dict(gen.ns, DECODE_FAILURES=DECODE_FAILURES, _fallback=fallback)
     exec(compile(src, f"<copybook decoder with arrays {len(layout.fields)} fields>", "exec"), ns)  # noqa: S102
     decode = ns["decode"]
     decode.source = src
