@@ -8,6 +8,9 @@ which nested tables make variable too.  It delivers the same flat tuple as the f
 (``layout.columns`` order), so arrays, 88 levels and projections work alike.  A record shorter
 than its counts need is a ``RecordError`` ("truncated record"); bytes after the end are ignored.
 
+:func:`make_array_decoder` generates the same walk (at fixed offsets, or variable ones) building
+each table's list as its elements are read: the decoder of a layout with tables.
+
 :func:`make_measure` generates the same walk reading only the counters: the length of a record
 whose bytes start at a position, which is how records packed back to back in an ``F`` file are
 found (Cobrix test21).  Limits: a counter must come before its table, and a REDEFINES never moves
@@ -165,18 +168,21 @@ def _counter_names(tree: Item | None) -> set[str]:
     return found
 
 
-def _walk(layout: Layout, gen: Expressions, mode: str, strip: str, depth: int) -> tuple[_Walk, str]:
-    """The lines of the whole record (01 levels read from 0, as the parser lays them out) and its end."""
+def _walk(
+    layout: Layout, gen: Expressions, mode: str, strip: str, depth: int, variable: bool = True, arrays: bool = False
+) -> tuple[_Walk, str]:
+    """The lines of the whole record (01 levels read from 0, as the parser lays them out) and its
+    end (fixed offsets when not ``variable``: the record length)."""
     if layout.tree is None:
         raise ValueError("variable-size OCCURS needs a layout parsed by parse_copybook")
-    w = _Walk(layout, gen, mode, strip)
+    w = _Walk(layout, gen, mode, strip, variable, arrays)
     end = ("p0", 0)
     for n, top in enumerate(layout.tree.children):
         items = top.children if top.level == 1 and top.children and not top.occurs else [top]
-        reached = w.children(items, "p0", 0, depth)
+        reached = w.children(items, "p0" if variable else "", 0, depth)
         if n == 0:  # other 01 records overlay the first: they never move its end
             end = reached
-    return w, f"{end[0]}+{end[1]}"
+    return w, f"{end[0]}+{end[1]}" if variable else str(layout.record_length)
 
 
 def _helpers(layout: Layout, gen: Expressions, strict: bool, strip: str) -> dict[str, Any]:
@@ -264,17 +270,10 @@ def make_array_decoder(
     failure (and a short fixed record) goes to ``fallback``, the flat decoder and :func:`make_nester`,
     which name the field or put None in it as they do."""
     gen = Expressions(codepage_name, floating_point, True, "right")
-    gen.ns["_chk"] = lambda b: b
-    walk = _Walk(layout, gen, "fast", ".rstrip()", variable=variable, arrays=True)
-    end = ("p0", 0)
-    for n, top in enumerate(layout.tree.children if layout.tree else []):
-        items = top.children if top.level == 1 and top.children and not top.occurs else [top]
-        reached = walk.children(items, "p0" if variable else "", 0, 2)
-        end = reached if n == 0 else end
+    walk, length = _walk(layout, gen, "fast", ".rstrip()", 2, variable, arrays=True)
     nested = nested_values(layout, "v{}", walk.lists)
     values = ", ".join([f"v{i}" for i in range(len(layout.fields))] + nested)
     texts = "".join(f"{t} or '', " for t in walk.texts)
-    length = f"{end[0]}+{end[1]}" if variable else str(layout.record_length)
     short = "" if variable else f"    if len(r) < {layout.record_length}:\n        return _fallback(r)\n"
     src = (
         "def decode(r, p0=0):\n"
