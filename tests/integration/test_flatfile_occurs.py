@@ -19,6 +19,7 @@ import yaml
 from helpers.backends import ROOT, SHARED_TESTDATA, make_app
 from helpers.invoices import INVOICE, invoice, write
 from helpers.servers import HOST, free_port, serve_process
+from legacy_bridge.drivers.flatfile.copybook import make_encoder, parse_copybook
 
 N = 100_000
 FORMATS = {"v": ("V", True), "vb": ("VB", True), "f": ("F", False)}
@@ -151,5 +152,46 @@ def test_cobrix_test21_is_served_with_arrays_in_arrays_pages_and_gets(tmp_path):
         rest = client.get(f"/v1/records?limit=5&cursor={first['next']}").get_json()
         assert first["data"] + rest["data"] == expected
         assert client.get("/v1/records/2").get_json() == expected[3]  # the first record with the key
+    finally:
+        app.extensions["legacy_bridge"].close()
+
+
+SHIPMENT = """\
+       01  SHIPMENT.
+           05  SHIP-NO         PIC 9(4).
+           05  SHIP-TO.
+               10  CITY        PIC X(10).
+               10  ZIP         PIC 9(5).
+           05  CODES           PIC X(2) OCCURS 3 TIMES.
+"""
+
+
+def test_a_group_is_an_object_field_and_an_elementary_occurs_an_array_of_values(tmp_path):
+    encode = make_encoder(parse_copybook(SHIPMENT), "cp037")
+    (tmp_path / "ship.cpy").write_text(SHIPMENT)
+    (tmp_path / "ship.bin").write_bytes(
+        encode((1, "BOSTON", 2101, "AA", "BB", "CC")) + encode((2, "AUSTIN", 73301, "XY", "", "ZZ"))
+    )
+    source = {"kind": "flatfile", "path": str(tmp_path / "ship.bin"), "copybook": str(tmp_path / "ship.cpy")}
+    fields = {
+        "no": {"column": "SHIP-NO", "converter": "int"},
+        "ship_to": {
+            "type": "object",
+            "column": "SHIP-TO",
+            "fields": {"city": "CITY", "zip": {"column": "ZIP", "converter": "int"}},
+        },
+        "codes": {"type": "array", "column": "CODES", "converter": "trim", "filter": True},
+    }
+    app = make_app(
+        {"sources": {"s": source}, "resources": {"shipments": {"source": "s", "key": ["no"], "fields": fields}}}
+    )
+    try:
+        client = app.test_client()
+        assert client.get("/v1/shipments").get_json()["data"] == [
+            {"no": 1, "ship_to": {"city": "BOSTON", "zip": 2101}, "codes": ["AA", "BB", "CC"]},
+            {"no": 2, "ship_to": {"city": "AUSTIN", "zip": 73301}, "codes": ["XY", "", "ZZ"]},
+        ]
+        assert [r["no"] for r in client.get("/v1/shipments?codes=ZZ").get_json()["data"]] == [2]
+        assert client.get("/v1/shipments/1").get_json()["ship_to"]["city"] == "BOSTON"
     finally:
         app.extensions["legacy_bridge"].close()
