@@ -91,7 +91,6 @@ def _variable(
     start: int = 0,
     block_ends_at: int | None = None,
     on_block: Callable[[int], None] | None = None,
-    measure: Callable[[bytes, int], int] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     buf = b""
     base = start  # file offset of buf[0]
