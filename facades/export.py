@@ -7,8 +7,9 @@ export is every matching row).  The body is a generator: rows are read with
 ``fetchmany`` on the source's stream pool and encoded in batches, so memory stays flat
 whatever the row count; ``Accept-Encoding: gzip`` compresses it as it goes.
 
-The first record is read before the response starts, so a bad parameter or a source
-that is down is an ordinary problem+json answer.  After the first byte an error can
+The first batch of records is read and encoded before the response starts, so a bad
+parameter, a source that is down or a bad record met before anything could be sent (a
+flat file under ``reject`` before its first survey) is an ordinary problem+json answer.  After that an error can
 only end the stream: NDJSON ends with an ``{"error": {...}}`` line, CSV without its
 final CRLF (see :mod:`legacy_bridge.export_formats`), and the log has the error.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from itertools import chain, islice
 
 from flask import Response, current_app, request, stream_with_context
 
@@ -139,7 +141,13 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), columns), fmt, resource.name, progress)
+    encoded = encoder(fmt)(_counted(export.records, progress), columns)
+    try:  # the status is not sent yet: an error before the first chunk is still a problem answer
+        first = list(islice(encoded, 1))
+    except BaseException:
+        finish()
+        raise
+    chunks = _guarded(chain(first, encoded), fmt, resource.name, progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
     if query.since is not None:
         watermark = export.watermark or query.since.text

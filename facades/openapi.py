@@ -11,6 +11,7 @@ from marshmallow import INCLUDE, Schema, fields
 from legacy_bridge.config import Config
 from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.contracts.schema import Base64, Pattern
+from legacy_bridge.errors import RecordQuarantined
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
 from legacy_bridge.query.parameters import fields_parameter, filter_note, list_parameters
@@ -194,7 +195,13 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                         "content": {"application/json": {"schema": ref}},
                     },
                     "304": {"description": "not modified (If-None-Match)"},
-                    "404": openapi_response("no record with this key"),
+                    "404": openapi_response(
+                        "no record with this key; a flat file's record skipped as bad (policy quarantine) "
+                        f"is a problem of type {PROBLEM_BASE}{RecordQuarantined.slug} naming its file, "
+                        "record number and byte offset"
+                        if resource.capabilities.lists_quarantine
+                        else "no record with this key"
+                    ),
                     **ERRORS,
                 },
             }

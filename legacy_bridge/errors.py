@@ -64,6 +64,30 @@ class NotFound(LegacyBridgeError):
     slug = "not-found"
 
 
+class RecordQuarantined(NotFound):
+    """No readable record has the key, but a bad record skipped under the ``quarantine``
+    policy has it: which file, which record (number and byte offset) and why."""
+
+    slug = "record-quarantined"
+
+    def __init__(self, source: str, file: str, bad: dict) -> None:
+        text, where = bad_record(file, bad)
+        super().__init__(f"the record with this key is quarantined: {file} {text}", source=source, **where)
+
+
+def bad_record(file: str, bad: dict) -> tuple[str, dict[str, Any]]:
+    """A bad record of a data file (a survey's entry) as text and as a problem's members."""
+    field = f", field {bad['field']}" if bad.get("field") else ""
+    text = f"record {bad['record']} (byte offset {bad['offset']}){field}: {bad['reason']}"
+    return text, {
+        "file": file,
+        "record": bad["record"],
+        "offset": bad["offset"],
+        "reason": bad["reason"],
+        "field": bad.get("field"),
+    }
+
+
 class NotAuthenticated(LegacyBridgeError):
     """No credential, or one no key or token matches; ``challenge`` is the OAuth error code
     a client is told (``invalid_token``), if any."""
@@ -170,17 +194,8 @@ class FileRejected(SourceError):
     slug = "file-rejected"
 
     def __init__(self, source: str, file: str, bad: dict) -> None:
-        where = f"record {bad['record']} (byte offset {bad['offset']})"
-        field = f", field {bad['field']}" if bad.get("field") else ""
-        super().__init__(
-            f"{file} is refused: {where}{field}: {bad['reason']}",
-            source=source,
-            file=file,
-            record=bad["record"],
-            offset=bad["offset"],
-            reason=bad["reason"],
-            field=bad.get("field"),
-        )
+        text, where = bad_record(file, bad)
+        super().__init__(f"{file} is refused: {text}", source=source, **where)
         #: what /readyz shows besides the slug: which record of which file, and why
         self.readiness = {k: v for k, v in self.extra.items() if k in ("file", "record", "offset", "reason", "field")}
 

@@ -30,6 +30,7 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.NotAuthenticated: (401, "Unauthorized"),
     e.NotPermitted: (403, "Forbidden"),
     e.NotFound: (404, "Not found"),
+    e.RecordQuarantined: (404, "Record quarantined"),
     e.Conflict: (409, "Conflict"),
     e.CursorExpired: (409, "Cursor expired"),
     e.ScanLost: (409, "Scan lease lost"),

@@ -3,6 +3,7 @@
   lb_bench.py correct             # 379-record DTAR020.bin vs DTAR020_a.csv (anchors' compare)
   lb_bench.py speed [--file F]    # decode F (default: the 1,000,000-record file), timed
   lb_bench.py bigfile N_BYTES     # write WORK/dtar020_1g.bin: DTAR020 repeated, streamed
+  lb_bench.py arrays [N]          # OCCURS DEPENDING ON: flat columns vs arrays (N records, 200,000)
 
 prepare_s = copybook parse + decoder generation; decode_s = perf_counter around the
 record loop alone (iter_records' 1 MiB reads + decode of every record, tuples discarded),
@@ -17,6 +18,7 @@ import os
 import resource
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ANCHORS = Path(os.environ.get("CPY_ANCHORS", "/work/shared/anchors/copybook"))
@@ -24,7 +26,22 @@ sys.path.insert(0, str(ANCHORS))  # the anchors' common.py: paths and compare()
 
 from common import BIG_BIN, COPYBOOK, SMALL_BIN, WORK, compare  # noqa: E402
 
-from legacy_bridge.drivers.flatfile.copybook import iter_records, make_decoder, parse_copybook  # noqa: E402
+from legacy_bridge.drivers.flatfile.cobol import CopybookFormat  # noqa: E402
+from legacy_bridge.drivers.flatfile.copybook import iter_records, make_decoder, make_encoder, parse_copybook  # noqa: E402
+
+# the arrays case: an order with up to 12 lines (OCCURS DEPENDING ON) and a total after them
+ORDERS = """\
+       01  ORDER.
+           05  ORDER-NO      PIC 9(8).
+           05  CUSTOMER      PIC X(20).
+           05  ORDER-DATE    PIC 9(8).
+           05  LINE-COUNT    PIC 9(2).
+           05  LINES OCCURS 0 TO 12 TIMES DEPENDING ON LINE-COUNT.
+               10  SKU       PIC X(8).
+               10  QTY       PIC S9(5) COMP-3.
+               10  PRICE     PIC S9(7)V99 COMP-3.
+           05  TOTAL         PIC S9(9)V99 COMP-3.
+"""
 
 
 def prepare():
@@ -60,14 +77,62 @@ def bigfile(size: int) -> Path:
     return out
 
 
+def orders_files(n: int) -> tuple[Path, Path]:
+    """WORK/orders_<n>.F (padded to the maximum) and .V (each record as long as its lines), 0-12 lines."""
+    padded, short = WORK / f"orders_{n}.F", WORK / f"orders_{n}.V"
+    if padded.exists() and short.exists():
+        return padded, short
+    layout = parse_copybook(ORDERS)
+    encode = make_encoder(layout, "cp037")
+    at = {f.name: f.offset for f in layout.fields}
+    head, size = at["SKU_1"], at["SKU_2"] - at["SKU_1"]  # bytes before the table, bytes of one line
+    with open(padded, "wb") as f, open(short, "wb") as v:
+        for i in range(n):
+            lines = i % 13
+            values = [i, f"CUSTOMER {i}", 20240101 + i % 28, lines]
+            for k in range(12):
+                values += [f"SKU{k:05d}", k + 1, Decimal(k) / 4] if k < lines else [None, None, None]
+            rec = encode((*values, Decimal(i % 1000) / 100))
+            f.write(rec)
+            rec = rec[: head + lines * size] + rec[head + 12 * size :]
+            v.write((len(rec) + 4).to_bytes(2, "big") + b"\0\0" + rec)
+    return padded, short
+
+
+def arrays(n: int) -> dict:
+    """Records/s of today's flat decode, of the decode with arrays (same F file) and of variable-size V."""
+    padded, short = orders_files(n)
+    layout = parse_copybook(ORDERS)
+    cases = {
+        "flat": (padded, "F", make_decoder(layout, "cp037")),
+        "arrays": (padded, "F", CopybookFormat(layout, "cp037").decode),
+        "arrays_variable_V": (short, "V", CopybookFormat(layout, "cp037", "V", variable_size_occurs=True).decode),
+    }
+    best: dict[str, float] = {}
+    for _ in range(5):  # interleaved, best of 5: the machine is shared
+        for name, (path, fmt, decode) in cases.items():
+            t0 = time.perf_counter()
+            with open(path, "rb") as f:
+                count = sum(1 for _, rec in iter_records(f, fmt, layout.record_length) if decode(rec))
+            best[name] = max(best.get(name, 0.0), count / (time.perf_counter() - t0))
+    return {
+        "records": n,
+        **{f"{k}_rec_per_s": round(v) for k, v in best.items()},
+        "arrays_vs_flat": round(best["arrays"] / best["flat"], 3),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["correct", "speed", "bigfile"])
+    ap.add_argument("mode", choices=["correct", "speed", "bigfile", "arrays"])
     ap.add_argument("size", nargs="?", type=int, default=1_000_000_000)
     ap.add_argument("--file", default=None)
     a = ap.parse_args()
     if a.mode == "bigfile":
         print(bigfile(a.size))
+        return 0
+    if a.mode == "arrays":
+        print(json.dumps({"reader": "legacy-bridge", "mode": "arrays", **arrays(min(a.size, 200_000))}))
         return 0
     out = {
         "reader": "legacy-bridge",

@@ -7,7 +7,8 @@
 # 1,000,000-record DTAR020 file and bench_one.py (speed mode) for the PyPI readers, which
 # live in the venv their `run_all.sh setup` builds (CPY_VENV, default /tmp/venv-cpy).
 # Env: CPY_ANCHORS, CPY_VENV, CPY_WORK (default /tmp/cpy), CPY_RESULTS, CPY_READERS,
-#      BIG_BYTES (default 1000000000; 0 skips the 1 GB run), VENV (legacy-bridge's venv).
+#      BIG_BYTES (default 1000000000; 0 skips the 1 GB run), VENV (legacy-bridge's venv),
+#      ARRAY_RECORDS (default 200000: the OCCURS arrays case, lb_bench.py arrays).
 # Needs GNU time at /usr/bin/time (Debian package `time`).
 set -euo pipefail
 
@@ -59,6 +60,10 @@ for i in $(seq 1 "$RUNS"); do
     "$LB_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  run %s %-16s %s rec/s" % (sys.argv[2], d["reader"], d.get("rec_per_s", d.get("error"))))' "$f" "$i"
   done
 done
+
+echo "== arrays: an OCCURS DEPENDING ON table as flat columns (today's decode) and as arrays"
+"$LB_PY" "$HERE/lb_bench.py" arrays "${ARRAY_RECORDS:-200000}" > "$RESULTS/speed/legacy-bridge-arrays.json"
+"$LB_PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  flat %(flat_rec_per_s)s rec/s, arrays %(arrays_rec_per_s)s rec/s (%(arrays_vs_flat)sx), variable-size V %(arrays_variable_V_rec_per_s)s rec/s" % d)' "$RESULTS/speed/legacy-bridge-arrays.json"
 
 if [ "$BIG_BYTES" != 0 ]; then
   echo "== 1 GB file: DTAR020 repeated to $BIG_BYTES bytes, decoded by legacy-bridge"

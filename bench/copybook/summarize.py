@@ -62,6 +62,16 @@ def main(results: str) -> int:
             f"{b['rec_per_s']:,.0f} records/s, {b['mb_per_s']} MB/s, {b['decode_s']} s, "
             f"peak RSS {_rss_mb(big.with_suffix('.time')):.1f} MiB",
         ]
+    arrays = res / "speed" / "legacy-bridge-arrays.json"
+    if arrays.exists():
+        a = json.loads(arrays.read_text())
+        lines += [
+            "",
+            f"OCCURS DEPENDING ON ({a['records']:,} orders of 0-12 lines, best of 5): flat columns "
+            f"{a['flat_rec_per_s']:,} records/s, with arrays {a['arrays_rec_per_s']:,} records/s "
+            f"({a['arrays_vs_flat']}x the flat decode; target >= 0.9x), variable-size V records with arrays "
+            f"{a['arrays_variable_V_rec_per_s']:,} records/s",
+        ]
     text = "\n".join(lines) + "\n"
     (res / "summary.md").write_text(text)
     print(text)

@@ -10,17 +10,21 @@ last record is a fatal one, since nothing after it can be located.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, BinaryIO
 
 from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, conditions, iter_records, make_decoder
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, with_conditions
+from legacy_bridge.drivers.flatfile.copybook.nested import make_nester, nested_columns
+from legacy_bridge.drivers.flatfile.copybook.variable import make_array_decoder, make_measure, make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
 __all__ = ["CopybookFormat"]
 
 
 class CopybookFormat:
+    _lenient: Callable[[bytes], tuple] | None = None
+
     def __init__(
         self,
         layout: Layout,
@@ -28,24 +32,53 @@ class CopybookFormat:
         record_format: str = "F",
         floating_point: str = "ibm",
         lines: bool = False,
+        variable_size_occurs: bool = False,
     ) -> None:
         self.layout = layout
-        # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None)
+        # 88 levels follow the fields as boolean columns (STATUS_ACTIVE: True / False / None),
+        # then OCCURS tables as arrays and groups as objects (ITEMS: [{QTY: 1}, ...])
         self.conditions = conditions(layout)
-        self.columns = list(layout.columns) + [c.name for c in self.conditions]
-        self.decode = with_conditions(
-            make_decoder(layout, codepage_name=codepage, floating_point=floating_point, strict=True),
-            layout,
-            self.conditions,
-        )
+        self.columns = list(layout.columns) + [c.name for c in self.conditions] + nested_columns(layout)
+        self.variable = variable_size_occurs
+        self.make = make_variable_decoder if variable_size_occurs else make_decoder
+        self.codepage, self.floating_point = codepage, floating_point
+        self.decode = self._decoder(strict=True)
+        # F records packed back to back, each as long as its counters make it (Cobrix test21)
+        self.measure = make_measure(layout, codepage, floating_point) if variable_size_occurs else None
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
         # a text line shorter than the layout lost its trailing blanks on the way
         self.blank = " ".encode(codepage) if lines else b""
 
+    def _decoder(self, strict: bool) -> Callable[[bytes], tuple]:
+        flat = self.make(self.layout, self.codepage, self.floating_point, strict=strict)
+        nest = make_nester(self.layout)
+        composed = _with_nested(with_conditions(flat, self.layout, self.conditions), nest)
+        if not strict or nest is None or self.conditions:  # (88 levels go between flat and nested)
+            return composed
+        # tables built while the record is decoded; the composed decoder names a bad field
+        return make_array_decoder(self.layout, self.codepage, self.floating_point, self.variable, composed)
+
+    def lenient(self) -> Callable[[bytes], tuple]:
+        """The decoder putting None in bad fields (for what can be read of a bad record), made once."""
+        if self._lenient is None:
+            self._lenient = self._decoder(strict=False)
+        return self._lenient
+
     def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
+
+
+def _with_nested(decode: Callable[[bytes], tuple], nest: Callable[[tuple], tuple] | None) -> Callable[[bytes], tuple]:
+    if nest is None:
+        return decode
+
+    def decode_with_nested(record: bytes) -> tuple:
+        row = decode(record)
+        return row + nest(row)
+
+    return decode_with_nested
 
 
 class _CopybookReader:
@@ -61,7 +94,14 @@ class _CopybookReader:
         try:
             return self.fmt.decode(record)
         except RecordError as exc:
-            return BadRecord(exc.reason, exc.field)
+            return BadRecord(exc.reason, exc.field, row=self._lenient(record))
+
+    def _lenient(self, record: bytes) -> tuple | None:
+        """What can be read of a bad record (its key, most often)."""
+        try:
+            return self.fmt.lenient()(record)
+        except RecordError:  # truncated: nothing of it can be trusted
+            return None
 
     def _raw(self, pos: int, block: int | None) -> Iterator[tuple[int, bytes | BadRecord]]:
         fmt = self.fmt
@@ -90,6 +130,7 @@ class _CopybookReader:
                 base,
                 block_end,
                 self._entered if fmt.record_format == "VB" else None,
+                fmt.measure if fmt.record_format == "F" else None,
             ):
                 if offset >= pos:
                     yield offset, record

@@ -33,8 +33,22 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
-from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
-from legacy_bridge.errors import CursorExpired, FileRejected, SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.drivers.flatfile.options import (
+    build_format,
+    check,
+    index_folder,
+    inner_columns,
+    known_columns,
+    layout_id,
+)
+from legacy_bridge.errors import (
+    CursorExpired,
+    FileRejected,
+    RecordQuarantined,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
 from legacy_bridge.query.legacy import Query, Rows
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
@@ -86,11 +100,21 @@ class FlatFileDriver(Driver):
         if known is None:
             return []
         names = {_plain(n) for n in list(known) + list(PSEUDO)}
-        return [
-            (field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
-            for field, column in columns.items()
-            if _plain(column if isinstance(column, str) else column[0]) not in names
-        ]
+        nested = {_plain(n): keys for n, keys in inner_columns(options).items()}
+        problems = []
+        for field, column in columns.items():
+            outer, *inner = (column,) if isinstance(column, str) else column
+            if _plain(outer) not in names:
+                problems.append((field, f"column {outer!r} is not in the file's layout; columns: {', '.join(known)}"))
+            elif inner and _plain(outer) not in nested:
+                problems.append((field, f"column {outer!r} holds one value: only OCCURS tables and groups hold fields"))
+            elif any(c not in nested[_plain(outer)] for c in inner):  # matched as written: plain dicts are fast
+                keys, wrong = nested[_plain(outer)], next(c for c in inner if c not in nested[_plain(outer)])
+                hint = (
+                    f"spell it {_plain(wrong)}" if _plain(wrong) in keys else f"its columns: {', '.join(sorted(keys))}"
+                )
+                problems.append((field, f"column {wrong!r} is not inside {outer!r}: {hint}"))
+        return problems
 
     # -- files -----------------------------------------------------------------------
 
@@ -294,12 +318,16 @@ class FlatFileDriver(Driver):
 
     def _get(self, key: dict[str, Any], columns: list[str]) -> tuple | None:
         key_columns, wanted = tuple(key), survey_io.key_text(list(key.values()))
+        quarantined: tuple[DataFile, dict] | None = None
         for handle, version in self._opened():
             with handle:
                 found = self._survey(handle, version, key_columns)
                 self._refuse_if_rejected(version, found)
                 hit = self.index.lookup(found, list(key.values()))
                 if hit is None:
+                    bad = self.index.quarantined(found, list(key.values())) if found.bad else None
+                    if bad is not None and quarantined is None:
+                        quarantined = (version, bad)
                     continue
                 reader = self._reader(handle, version)
                 row = reader.read_at(hit[0])
@@ -310,6 +338,8 @@ class FlatFileDriver(Driver):
                     continue
                 # a record read by its offset does not know its block (only a cursor needs it)
                 return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0], None))
+        if quarantined is not None:  # no good record has the key, a skipped one has
+            raise RecordQuarantined(self.name, quarantined[0].name, quarantined[1])
         return None
 
     # -- operations --------------------------------------------------------------------

@@ -23,11 +23,14 @@ _ESCAPED = re.compile("[\udc80-\udcff]")  # bytes the code page cannot map (surr
 
 @dataclass(frozen=True)
 class BadRecord:
-    """A record that cannot be read; ``fatal`` when nothing after it can be read either."""
+    """A record that cannot be read; ``fatal`` when nothing after it can be read either.
+    ``row``: what could be read of it all the same (None in the bad fields), when the format
+    can tell, so a key lookup can say the record with that key is quarantined."""
 
     reason: str
     field: str | None = None
     fatal: bool = False
+    row: tuple | None = None
 
 
 def _int(text: str) -> int | None:

@@ -80,7 +80,7 @@ def build(
         conn.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
             "CREATE TABLE meta (records INTEGER, bad INTEGER, complete INTEGER);"
-            "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT);"
+            "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT, k TEXT);"
             "CREATE TABLE keys (k TEXT PRIMARY KEY, offset INTEGER, record INTEGER) WITHOUT ROWID;"
         )
         complete = True
@@ -93,8 +93,13 @@ def build(
                     counts["bad"] += 1
                     entry = _bad(recno, offset, row)
                     first_bad[:] = first_bad or [entry]
-                    if counts["bad"] <= MAX_BAD_KEPT:
-                        conn.execute("INSERT INTO bad VALUES (?, ?, ?, ?)", tuple(entry.values()))
+                    if counts["bad"] <= MAX_BAD_KEPT:  # with its key when it could be read
+                        k = (
+                            None
+                            if key_positions is None or row.row is None
+                            else key_text([row.row[p] for p in key_positions])
+                        )
+                        conn.execute("INSERT INTO bad VALUES (?, ?, ?, ?, ?)", (*entry.values(), k))
                     if reject or row.fatal:
                         complete = not reject
                         return
@@ -164,6 +169,18 @@ class Index:
         """(byte offset, record number) of the first record with ``key``."""
         found = self._query(survey.path, "SELECT offset, record FROM keys WHERE k = ?", (key_text(key),))
         return found[0] if found else None
+
+    def quarantined(self, survey: Survey, key: tuple | list) -> dict[str, Any] | None:
+        """The first bad record whose key could be read as ``key`` (record, offset, reason, field)."""
+        try:
+            found = self._query(
+                survey.path,
+                "SELECT record, offset, reason, field FROM bad WHERE k = ? ORDER BY record LIMIT 1",
+                (key_text(key),),
+            )
+        except sqlite3.OperationalError:  # a survey written before bad records kept their key
+            return None
+        return dict(zip(("record", "offset", "reason", "field"), found[0])) if found else None
 
     def bad_records(self, survey: Survey, limit: int) -> list[dict[str, Any]]:
         rows = self._query(

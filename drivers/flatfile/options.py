@@ -12,10 +12,12 @@ import os
 from typing import Any
 
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
-from legacy_bridge.drivers.flatfile.copybook import conditions, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook import CopybookError, conditions, make_decoder, parse_copybook
+from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
+from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
 
-__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns"]
+__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
 
 OPTIONS = {
     "kind",
@@ -33,6 +35,7 @@ OPTIONS = {
     "copybook",
     "record_format",
     "floating_point",
+    "variable_size_occurs",
     "bad_records",
     "index_dir",
     "timeout",
@@ -49,7 +52,7 @@ _CHOICES = {
 _PER_FORMAT = {
     "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
     "fixed": {"columns", "encoding", "record_length", "copybook"},
-    "copybook": {"copybook", "codepage", "record_format", "floating_point"},
+    "copybook": {"copybook", "codepage", "record_format", "floating_point", "variable_size_occurs"},
 }
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
@@ -103,6 +106,8 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
         or options["record_length"] < 1
     ):
         problems.append(("record_length", f"expected an integer >= 1, got {options['record_length']!r}"))
+    if "variable_size_occurs" in options and not isinstance(options["variable_size_occurs"], bool):
+        problems.append(("variable_size_occurs", f"expected true or false, got {options['variable_size_occurs']!r}"))
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
     if fmt == "csv":
@@ -128,6 +133,11 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
                 )
             except (ValueError, LookupError) as exc:
                 problems.append(("codepage", str(exc)))
+        if layout is not None and options.get("variable_size_occurs") is True:
+            try:  # a counter after its table cannot place the fields after it
+                make_variable_decoder(layout)
+            except CopybookError as exc:
+                problems.append(("variable_size_occurs", str(exc)))
     return problems
 
 
@@ -146,10 +156,18 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
         layout, message = _copybook(options)
         if message:
             return None
-        return list(layout.columns) + [c.name for c in conditions(layout)]
+        return list(layout.columns) + [c.name for c in conditions(layout)] + nested_columns(layout)
     else:
         return None
     return None if problems else [c.name for c in columns]
+
+
+def inner_columns(options: dict[str, Any]) -> dict[str, set[str]]:
+    """The columns inside each nested column (a copybook's OCCURS tables and groups)."""
+    if format_of(options) not in ("fixed", "copybook") or "copybook" not in options:
+        return {}
+    layout, message = _copybook(options)
+    return {} if message else nested_keys(layout)
 
 
 def build_format(options: dict[str, Any]) -> Any:
@@ -179,6 +197,7 @@ def build_format(options: dict[str, Any]) -> Any:
         codepage=options.get("codepage", "cp037"),
         record_format=options.get("record_format", "F"),
         floating_point=options.get("floating_point", "ibm"),
+        variable_size_occurs=options.get("variable_size_occurs", False),
     )
 
 

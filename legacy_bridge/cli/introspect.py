@@ -27,7 +27,12 @@ from legacy_bridge.errors import LegacyBridgeError
 )
 @click.option("--data", type=click.Path(exists=True, dir_okay=False), help="The data file the copybook describes.")
 @click.option("--codepage", default="cp037", show_default=True, help="With --copybook: cp037, cp500, cp1047, ascii...")
-@click.option("--record-format", type=click.Choice(["F", "V", "VB"]), default="F", show_default=True)
+@click.option(
+    "--record-format",
+    type=click.Choice(["F", "V", "VB"]),
+    default=None,
+    help="With --copybook: F, V or VB (default: found from the data's descriptor words).",
+)
 @click.option("--floating-point", type=click.Choice(["ibm", "ieee"]), default="ibm", show_default=True)
 @click.option("--wsdl", default=None, help="A WSDL (URL or file): list its services, ports and operations.")
 @click.option("--operation", default=None, help="With --wsdl: print a draft resource for this operation.")
@@ -40,7 +45,7 @@ def introspect(
     copybook: str | None,
     data: str | None,
     codepage: str,
-    record_format: str,
+    record_format: str | None,
     floating_point: str,
     wsdl: str | None = None,
     operation: str | None = None,
@@ -52,7 +57,7 @@ def introspect(
         _introspect_wsdl(wsdl, operation, source, resource)
         return
     if copybook or data:
-        _introspect_copybook(copybook, data, codepage, record_format, floating_point, min(sample, 20) or 5)
+        _introspect_copybook(copybook, data, codepage, record_format, floating_point, min(sample, 20) or 5, resource)
         return
     if not (source and table):
         fail("error: give SOURCE TABLE, or --copybook X.cpy --data Y.bin")
@@ -78,14 +83,20 @@ def introspect(
 
 
 def _introspect_copybook(
-    copybook: str | None, data: str | None, codepage: str, record_format: str, floating_point: str, records: int
+    copybook: str | None,
+    data: str | None,
+    codepage: str,
+    record_format: str | None,
+    floating_point: str,
+    records: int,
+    name: str | None,
 ) -> None:
     from legacy_bridge.introspect.flatfile import report
 
     if not (copybook and data):
         fail("error: --copybook and --data go together")
     try:
-        click.echo(report(copybook, data, codepage, record_format, floating_point, records), nl=False)
+        click.echo(report(copybook, data, codepage, record_format, floating_point, records, name), nl=False)
     except (ValueError, OSError) as error:  # a copybook that does not parse, an unknown code page
         fail(f"error: {error}", EXIT_FAILING)
 

@@ -249,13 +249,13 @@ def test_88_levels_are_boolean_columns_none_when_the_field_is_none():
     assert [c.name for c in conds] == ["OPEN_ST", "SHUT", "PASS", "PERFECT", "NONE_LEFT_1", "NONE_LEFT_2"]
     assert conds[0].values == ("O", "") and conds[1].ranges == (("C", "E"),)
     fmt = CopybookFormat(layout, "cp500")
-    assert fmt.columns == layout.columns + [c.name for c in conds]
+    assert fmt.columns == layout.columns + [c.name for c in conds] + ["TRIES"]  # the OCCURS as an array
     encode = make_encoder(layout, "cp500")
-    assert fmt.decode(encode(("O", Decimal("100.0"), 0, 3)))[4:] == (True, False, True, True, True, False)
-    assert fmt.decode(encode(("D", Decimal("49.9"), 1, 0)))[4:] == (False, True, False, False, False, True)
-    assert fmt.decode(encode(("", Decimal("-3"), 2, 2)))[4:] == (True, False, False, False, False, False)
+    assert fmt.decode(encode(("O", Decimal("100.0"), 0, 3)))[4:] == (True, False, True, True, True, False, [0, 3])
+    assert fmt.decode(encode(("D", Decimal("49.9"), 1, 0)))[4:10] == (False, True, False, False, False, True)
+    assert fmt.decode(encode(("", Decimal("-3"), 2, 2)))[4:10] == (True, False, False, False, False, False)
     blank = encode(("X", Decimal(0), 0, 0))[:5] + b"\x40\x40"  # TRIES_1, TRIES_2 blank
-    assert fmt.decode(blank)[4:] == (False, False, False, False, None, None)  # blank numerics: None
+    assert fmt.decode(blank)[4:] == (False, False, False, False, None, None, [None, None])  # blank numerics: None
 
 
 def test_a_code_table_only_when_each_condition_names_one_value():

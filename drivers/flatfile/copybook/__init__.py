@@ -7,7 +7,9 @@
 
 Parsing lives in ``parse`` (PIC/USAGE rules in ``pic``), decoding in ``decode`` (code
 generated once per layout), encoding in ``encode``, code pages in ``codepages``, 88-level
-condition names as boolean columns in ``conditions``, record framing (F, V, VB) in ``records``.
+condition names as boolean columns in ``conditions``, record framing (F, V, VB) in ``records``,
+OCCURS tables as arrays and groups as objects in ``nested``, variable-size OCCURS (records only as
+long as their counts) in ``variable``.
 """
 
 from legacy_bridge.drivers.flatfile.copybook.conditions import Condition, conditions

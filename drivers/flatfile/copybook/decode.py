@@ -18,7 +18,7 @@ from typing import Any
 from legacy_bridge.drivers.flatfile.copybook.codepages import codepage
 from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
-__all__ = ["RecordError", "make_decoder", "ibm_float"]
+__all__ = ["DECODE_FAILURES", "Expressions", "RecordError", "failure_reason", "make_decoder", "ibm_float"]
 
 
 class RecordError(Exception):
@@ -34,7 +34,7 @@ class RecordError(Exception):
 _CTX = Context(prec=80)  # wide enough for any PIC: scaling stays exact
 _SIGNED = {"c": 1, "d": -1, "f": 1, "a": 1, "b": -1, "e": 1}
 _UNSIGNED = {"f": 1, "c": 1}
-_FAIL = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, struct.error)
+DECODE_FAILURES = (ValueError, KeyError, TypeError, IndexError, ArithmeticError, struct.error)
 
 
 def ibm_float(raw: bytes) -> float:
@@ -47,7 +47,7 @@ def ibm_float(raw: bytes) -> float:
     return sign * frac / float(1 << (bits - 8)) * 16.0 ** (exp - 64)
 
 
-class _Gen:
+class Expressions:
     """Builds one expression per field; names used by the expressions go into ``ns``."""
 
     def __init__(self, codepage_name: str, floating_point: str, strict: bool, trim: str) -> None:
@@ -87,8 +87,9 @@ class _Gen:
             return f"({expr}) * {10**-f.scale}"
         return expr
 
-    def expr(self, f: Field) -> str:
-        a, b = f.offset, f.offset + f.length
+    def expr(self, f: Field, at: str = "") -> str:
+        """The value of ``f``; ``at`` ("p3+") makes its offset relative to a position variable."""
+        a, b = f"{at}{f.offset}", f"{at}{f.offset + f.length}"
         if f.usage == "float":
             if self.fp == "ibm":
                 return f"_ibm(r[{a}:{b}])"
@@ -106,23 +107,26 @@ class _Gen:
         if f.usage == "packed":
             self.uses_hex = True
             signs = "_PS" if f.signed else "_PU"
-            return self.scaled(f"{signs}[h[{2 * b - 1}]] * int(h[{2 * a}:{2 * b - 1}])", f)
+            nib = (lambda n: f"2*({at}0)+{n}") if at else str  # hex digit n of the field's bytes
+            first, last = nib(2 * f.offset), nib(2 * (f.offset + f.length) - 1)
+            return self.scaled(f"{signs}[h[{last}]] * int(h[{first}:{last}])", f)
         if f.edited:
-            return self.name("_E", _edited_parser(f, self.cp))
-        return self.scaled(self.zoned(f, a, b), f)
+            return f"{self.name('_E', _edited_parser(f, self.cp))}(r, {at}0)"
+        return self.scaled(self.zoned(f, at), f)
 
-    def zoned(self, f: Field, a: int, b: int) -> str:
+    def zoned(self, f: Field, at: str = "") -> str:
+        a, b, n = f.offset, f.offset + f.length, f.length
         if not f.signed:
-            return f"int(r[{a}:{b}].translate(_Z))"
+            return f"int(r[{at}{a}:{at}{b}].translate(_Z))"
         if f.sign_separate:
             if f.sign == "leading":
-                return f"_SEP[r[{a}]] * int(r[{a + 1}:{b}].translate(_Z))"
-            return f"_SEP[r[{b - 1}]] * int(r[{a}:{b - 1}].translate(_Z))"
+                return f"_SEP[r[{at}{a}]] * int(r[{at}{a + 1}:{at}{b}].translate(_Z))"
+            return f"_SEP[r[{at}{b - 1}]] * int(r[{at}{a}:{at}{b - 1}].translate(_Z))"
         if f.sign == "leading":
-            rest = f" * {10 ** (b - a - 1)} + int(r[{a + 1}:{b}].translate(_Z))" if b - a > 1 else ""
-            return f"_OS[r[{a}]] * (_OV[r[{a}]]{rest})"
-        head = f"int(r[{a}:{b - 1}].translate(_Z)) * 10 + " if b - a > 1 else ""
-        return f"_OS[r[{b - 1}]] * ({head}_OV[r[{b - 1}]])"
+            rest = f" * {10 ** (n - 1)} + int(r[{at}{a + 1}:{at}{b}].translate(_Z))" if n > 1 else ""
+            return f"_OS[r[{at}{a}]] * (_OV[r[{at}{a}]]{rest})"
+        head = f"int(r[{at}{a}:{at}{b - 1}].translate(_Z)) * 10 + " if n > 1 else ""
+        return f"_OS[r[{at}{b - 1}]] * ({head}_OV[r[{at}{b - 1}]])"
 
 
 @lru_cache(maxsize=16)
@@ -149,8 +153,8 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
     op_val, op_sign = cp.overpunch()
     suppressed = "9" not in pic
 
-    def parse(r: bytes) -> Any:
-        raw = r[f.offset : f.offset + f.length]
+    def parse(r: bytes, at: int = 0) -> Any:
+        raw = r[at + f.offset : at + f.offset + f.length]
         neg = False
         if overpunch:  # S9(3).99: the sign is punched over the last (or first) digit
             k = 0 if f.sign == "leading" else len(raw) - 1
@@ -182,7 +186,7 @@ def _edited_parser(f: Field, cp) -> Callable[[bytes], Any]:
     return parse
 
 
-def _reason(f: Field, raw: bytes, cp) -> str:
+def failure_reason(f: Field, raw: bytes, cp) -> str:
     """Why a field failed the fast path (for RecordError)."""
     if f.type == "text":
         k = next((i for i, b in enumerate(raw) if b and cp.chars[b] is None), 0)
@@ -204,7 +208,7 @@ def make_decoder(
     layout: Layout, codepage_name: str = "cp037", floating_point: str = "ibm", strict: bool = True, trim: str = "right"
 ) -> Callable[[bytes], tuple]:
     """Compile ``layout`` into ``decode(record: bytes) -> tuple`` (see the module docstring)."""
-    g = _Gen(codepage_name, floating_point, strict, trim)
+    g = Expressions(codepage_name, floating_point, strict, trim)
     fields = layout.fields
     length = layout.record_length
     strip = {"right": ".rstrip()", "both": ".strip()", "none": ""}[trim]
@@ -218,8 +222,6 @@ def make_decoder(
             e = f"t{i}.decode('latin-1'){strip}"
         else:
             e = g.expr(f)
-            if f.edited:
-                e = f"{e}(r)"
         exprs.append(e)
     # OCCURS DEPENDING ON: the count is decoded first; absent elements are None
     counts: dict[str, str] = {}
@@ -250,7 +252,7 @@ def make_decoder(
         f"    if len(r) < {length}:\n"
         f"        raise RecordError(f'truncated record: {{len(r)}} bytes, the layout needs {length}', None, len(r))\n"
         f"    try:\n        {body}\n        return ({tuple_src})\n"
-        f"    except _FAIL:\n        return _slow(r)\n"
+        f"    except DECODE_FAILURES:\n        return _slow(r)\n"
     )
     singles = []
     for f in fields:
@@ -258,7 +260,7 @@ def make_decoder(
             raw = f"r[{f.offset}:{f.offset + f.length}].translate(_T)"
             e = f"{'_chk(' + raw + ')' if strict else raw}.decode('latin-1'){strip}"
         else:
-            e = g.expr(f) + ("(r)" if f.edited else "")
+            e = g.expr(f)
         singles.append(eval(f"lambda r, h: {e}", g.ns))  # noqa: S307 - our own generated source
 
     cp = g.cp
@@ -275,11 +277,11 @@ def make_decoder(
             raw = r[f.offset : f.offset + f.length]
             try:
                 v = singles[i](r, h)
-            except _FAIL:
+            except DECODE_FAILURES:
                 if f.type != "text" and f.usage == "display" and raw.count(blank_byte) == len(raw):
                     v = None  # an all-space numeric is "no value", as other readers read it
                 elif strict:
-                    raise RecordError(_reason(f, raw, cp), f.name, f.offset) from None
+                    raise RecordError(failure_reason(f, raw, cp), f.name, f.offset) from None
                 else:
                     v = None
             value[f.name] = v
@@ -296,7 +298,7 @@ def make_decoder(
             raise ValueError("bad code point")
         return b
 
-    ns = dict(g.ns, RecordError=RecordError, _FAIL=_FAIL, _slow=slow, _chk=chk)
+    ns = dict(g.ns, RecordError=RecordError, DECODE_FAILURES=DECODE_FAILURES, _slow=slow, _chk=chk)
     g.ns["_chk"] = chk
     exec(compile(src, f"<copybook decoder {len(fields)} fields>", "exec"), ns)  # noqa: S102
     decode = ns["decode"]

@@ -3,8 +3,9 @@
 Fixed format (sequence numbers in columns 1-6, indicator in 7, code in 8-72) or free
 format, detected per copybook. Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
 and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited from a
-group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, which always
-occupies its maximum, as Cobrix reads fixed-length records), REDEFINES and FILLER.
+group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, laid out at its
+maximum, as Cobrix reads fixed-length records; :mod:`.variable` reads the counted size), REDEFINES
+and FILLER.  A DEPENDING ON names the counter read last (inside a table: the same element's).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from legacy_bridge.drivers.flatfile.copybook.pic import USAGES as _USAGES
 from legacy_bridge.drivers.flatfile.copybook.pic import CopybookError, leaf_info
 
-__all__ = ["CopybookError", "Field", "Layout", "parse_copybook"]
+__all__ = ["CopybookError", "Field", "Item", "Layout", "parse_copybook"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Field:
     odo: tuple[tuple[str, int], ...] = ()  # present when column > index
     conditions: tuple[tuple[str, tuple[Any, ...]], ...] = ()  # 88 levels: (name, values)
     redefined: bool = False  # under a REDEFINES (another view of the same bytes)
+    key: str = ""  # the column name without its OCCURS index suffix (the key inside an array element)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Layout:
     record_length: int
     fields: list[Field]
     fillers: list[Field] = field(default_factory=list)
+    tree: Item | None = None  # the parsed items (sizes, OCCURS, DEPENDING ON) for variable-size reads
 
     @property
     def columns(self) -> list[str]:
@@ -60,7 +63,9 @@ _TOKEN = re.compile(r"""'[^']*'\.?|"[^"]*"\.?|[^\s]+""")
 
 
 @dataclass
-class _Item:
+class Item:
+    """One copybook entry (group or elementary) as parsed, with its size and offset."""
+
     level: int
     name: str
     line: int
@@ -73,7 +78,7 @@ class _Item:
     depending: str | None = None
     redefines: str | None = None
     conditions: list = field(default_factory=list)
-    children: list[_Item] = field(default_factory=list)
+    children: list[Item] = field(default_factory=list)
     size: int = 0  # bytes of one occurrence
     offset: int = 0  # relative to the parent's start
 
@@ -135,7 +140,7 @@ def _literal(tok: str) -> Any:
             return tok
 
 
-def _item(no: int, words: list[str]) -> _Item | None:
+def _item(no: int, words: list[str]) -> Item | None:
     if not words[0].isdigit():
         raise CopybookError(f"line {no}: expected a level number, got {words[0]!r}")
     level = int(words[0])
@@ -143,7 +148,7 @@ def _item(no: int, words: list[str]) -> _Item | None:
     name = "FILLER"
     if rest and rest[0].upper() not in _CLAUSE_WORDS:
         name, rest = rest[0], rest[1:]
-    it = _Item(level, name.upper(), no)
+    it = Item(level, name.upper(), no)
     if level == 66:
         return None
     i = 0
@@ -255,10 +260,10 @@ _CLAUSE_WORDS = (
 )
 
 
-def _tree(text: str) -> _Item:
-    root = _Item(0, "", 0)
+def _tree(text: str) -> Item:
+    root = Item(0, "", 0)
     stack = [root]
-    last: _Item | None = None
+    last: Item | None = None
     for no, words in _sentences(text):
         if not words:
             continue
@@ -291,14 +296,14 @@ def _tree(text: str) -> _Item:
     return root
 
 
-def _size(it: _Item) -> int:
+def _size(it: Item) -> int:
     """Bytes of one occurrence; sets children's offsets."""
     if not it.children:
         it.leaf = leaf_info(it)  # type: ignore[attr-defined]
         it.size = it.leaf["length"]  # type: ignore[attr-defined]
         return it.size
     pos = end = 0
-    seen: dict[str, _Item] = {}
+    seen: dict[str, Item] = {}
     for ch in it.children:
         ch_size = _size(ch) * (ch.occurs or 1)
         if ch.redefines:
@@ -316,25 +321,28 @@ def _size(it: _Item) -> int:
 
 
 def _flatten(
-    it: _Item,
+    it: Item,
     base: int,
     path: tuple,
     odo: tuple,
     redefined: bool,
     out: list[Field],
     fillers: list[Field],
-    names: dict[str, _Item],
+    names: dict[str, Item],
+    latest: dict[str, int],
 ) -> None:
     for ch in it.children:
         names.setdefault(ch.name, ch)
         count = ch.occurs or 1
+        # the counter is the instance read last (INNER-COUNT of this element, not of the last one)
+        counter = f"#{latest[ch.depending]}" if ch.depending in latest else ch.depending
         for k in range(count):
             idx = k if ch.occurs else None
             step = (base + ch.offset + k * ch.size, path + ((ch.name, idx),))
-            ch_odo = odo + (((ch.depending, k),) if ch.depending else ())
+            ch_odo = odo + (((counter, k),) if ch.depending else ())
             red = redefined or bool(ch.redefines)
             if ch.children:
-                _flatten(ch, step[0], step[1], ch_odo, red, out, fillers, names)
+                _flatten(ch, step[0], step[1], ch_odo, red, out, fillers, names, latest)
                 continue
             leaf = dict(ch.leaf)  # type: ignore[attr-defined]
             f = Field(
@@ -347,10 +355,12 @@ def _flatten(
                 redefined=red,
                 **leaf,
             )
+            if ch.name != "FILLER":
+                latest[ch.name] = len(out)
             (fillers if ch.name == "FILLER" else out).append(f)
 
 
-def _column_names(fields: list[Field], names: dict[str, _Item]) -> list[Field]:
+def _column_names(fields: list[Field], names: dict[str, Item]) -> list[Field]:
     """Unique column names: '-' -> '_', OCCURS indexes as _1.., parents prefixed on clashes."""
 
     def base(f: Field, depth: int) -> str:
@@ -370,14 +380,19 @@ def _column_names(fields: list[Field], names: dict[str, _Item]) -> list[Field]:
             depth[id(f)] += 1
     result, used = [], set()
     for f in fields:
-        n = base(f, depth[id(f)])
+        n = key = base(f, depth[id(f)])
+        suffix = "".join(f"_{i + 1}" for _, i in f.path if i is not None)
+        key = key[: len(key) - len(suffix)] if suffix else key
         while n in used:
             n += "_"
         used.add(n)
-        odo = tuple((names[d].name, i) for d, i in f.odo)
-        result.append(Field(**{**f.__dict__, "name": n, "odo": odo}))
+        result.append(Field(**{**f.__dict__, "name": n, "key": key}))
     col = {f.cobol_name: f.name for f in result}
-    return [Field(**{**f.__dict__, "odo": tuple((col.get(d, d), i) for d, i in f.odo)}) for f in result]
+
+    def counter(d: str) -> str:
+        return result[int(d[1:])].name if d.startswith("#") else col.get(names[d].name, names[d].name)
+
+    return [Field(**{**f.__dict__, "odo": tuple((counter(d), i) for d, i in f.odo)}) for f in result]
 
 
 def parse_copybook(text: str) -> Layout:
@@ -392,13 +407,15 @@ def parse_copybook(text: str) -> Layout:
     _size(root)
     fields: list[Field] = []
     fillers: list[Field] = []
-    names: dict[str, _Item] = {}
+    names: dict[str, Item] = {}
+    latest: dict[str, int] = {}
     for top in root.children:
         if top.level == 1 and top.children and not top.occurs:
-            _flatten(top, top.offset, (), (), bool(top.redefines), fields, fillers, names)
+            _flatten(top, top.offset, (), (), bool(top.redefines), fields, fillers, names, latest)
         else:
-            _flatten(_Item(0, "", 0, children=[top], size=root.size), 0, (), (), False, fields, fillers, names)
+            wrapper = Item(0, "", 0, children=[top], size=root.size)
+            _flatten(wrapper, 0, (), (), False, fields, fillers, names, latest)
     for f in fields:
-        if any(d not in names or names[d].children for d, _ in f.odo):
+        if any(not d.startswith("#") and (d not in names or names[d].children) for d, _ in f.odo):
             raise CopybookError(f"{f.name}: DEPENDING ON names no elementary item: {f.odo}")
-    return Layout(record_length=root.size, fields=_column_names(fields, names), fillers=fillers)
+    return Layout(record_length=root.size, fields=_column_names(fields, names), fillers=fillers, tree=root)

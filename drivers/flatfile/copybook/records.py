@@ -19,6 +19,7 @@ def iter_records(
     start: int = 0,
     block_end: int | None = None,
     on_block: Callable[[int], None] | None = None,
+    measure: Callable[[bytes, int], int] | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Yield (byte offset, record bytes) from a binary file, reading ~1 MiB at a time.
 
@@ -30,12 +31,18 @@ def iter_records(
     record's RDW; for VB, ``block_end`` is then where the block holding it ends (its BDW
     offset + length), so a read resumes mid-block.  ``on_block(offset)`` is called at
     each BDW, which is how a reader knows which block a record came from.
+
+    ``F`` with ``measure(buffer, start) -> end``: records packed back to back, each as long as
+    ``measure`` says (variable-size OCCURS); ``record_length`` is then the longest one.
     """
     fmt = record_format.upper()
     if fmt == "F":
         if record_length <= 0:
             raise ValueError("record_length must be > 0 for fixed-length records")
-        yield from _fixed(f, record_length, start)
+        if measure is not None:
+            yield from _measured(f, measure, record_length, start)
+        else:
+            yield from _fixed(f, record_length, start)
     elif fmt in ("V", "VB"):
         yield from _variable(f, fmt == "VB", start, block_end, on_block)
     else:
@@ -59,6 +66,23 @@ def _fixed(f: BinaryIO, n: int, pos: int = 0) -> Iterator[tuple[int, bytes]]:
         for i in range(0, len(chunk), n):
             yield pos + i, chunk[i : i + n]
         pos += len(chunk)
+
+
+def _measured(f: BinaryIO, measure: Callable[[bytes, int], int], longest: int, pos: int) -> Iterator[tuple[int, bytes]]:
+    buf, i = b"", 0
+    while True:
+        if len(buf) - i < longest:  # keep at least one longest record ahead
+            buf, pos, i = buf[i:] + f.read(max(_CHUNK, longest)), pos + i, 0
+            if not buf:
+                return
+        try:
+            end = measure(buf, i)
+        except RecordError as exc:
+            raise RecordError(exc.reason, exc.field, pos + i) from None
+        if end <= i:
+            raise RecordError("a record of no bytes: its layout has only empty tables", None, pos + i)
+        yield pos + i, buf[i:end]
+        i = end
 
 
 def _variable(
