@@ -36,6 +36,9 @@ class Driver(ABC):
     supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
+    #: reads another table of the source for a resource's children (``embed:``) and applies
+    #: :class:`~legacy_bridge.query.legacy.Related` where terms itself
+    joins_tables: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)

@@ -57,6 +57,7 @@ class OdbcDriver(Driver):
     kind = "odbc"
     describes_columns = True
     describes_tables = True
+    joins_tables = True
     int_range = INT64
 
     def __init__(self, name: str, options: dict[str, Any], connect: Callable[..., Any] = pyodbc.connect) -> None:

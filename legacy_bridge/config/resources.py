@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from legacy_bridge.config.checker import Checker, import_object
+from legacy_bridge.config.embeds import check_embeds
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
 from legacy_bridge.contracts.converters import ConversionError
@@ -38,6 +39,7 @@ RESOURCE_KEYS = {
     "watermark",
     "changes",
     "versions",
+    "embed",
 }
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
 
@@ -149,6 +151,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
             fields[fname] = fmap
     for fname, message in _column_problems(sources.get(source), fields):
         ck.fail(f"{path}.fields.{fname}.column", message)
+    embeds = check_embeds(ck, node.get("embed"), f"{path}.embed", sources.get(source), fields, _check_field)
     given = node.get("key")
     key: list[str] = [given] if isinstance(given, str) else given
     if not isinstance(key, list) or not key:
@@ -186,4 +189,5 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         watermark=watermark,
         default_limit=limits["default_limit"],
         max_limit=limits["max_limit"],
+        embeds=embeds,
     )

@@ -28,6 +28,18 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Related:
+    """A where term: some row of another table of the source (``target``, its items), joined
+    to this row by ``on`` (column here, column there) pairs, meets ``condition`` (a column
+    of that table).  The filter of an embedded array (``lines.sku=AB12``: a row with a line
+    whose sku is AB12); drivers that declare ``joins_tables`` apply it themselves."""
+
+    target: tuple[tuple[str, str], ...]
+    on: tuple[tuple[str, str], ...]
+    condition: Condition
+
+
+@dataclass(frozen=True)
 class SortKey:
     column: str
     descending: bool = False
@@ -94,7 +106,7 @@ class Query:
     """
 
     columns: Sequence[str | SortValue]
-    where: list[Condition] = field(default_factory=list)
+    where: list[Condition | Related] = field(default_factory=list)
     order: list[SortKey] = field(default_factory=list)
     after: tuple | None = None
     limit: int | None = None
