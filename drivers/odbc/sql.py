@@ -113,7 +113,8 @@ def _related(d: Dialect, r: Related, here: str, params: list[Any]) -> str:
     there = "lb_rel"
     join = " AND ".join(f"{d.ident(f'{there}.{c}')} = {here}.{d.ident(p)}" for p, c in r.on)
     test = _condition(d, replace(r.condition, column=f"{there}.{r.condition.column}"), params)
-    return f"EXISTS (SELECT 1 FROM {source_sql(d, dict(r.target))} {there} WHERE {join} AND {test})"
+    # the alias quoted as its uses are (a backend that folds unquoted names would miss it)
+    return f"EXISTS (SELECT 1 FROM {source_sql(d, dict(r.target))} {d.ident(there)} WHERE {join} AND {test})"
 
 
 def _bound(d: Dialect, key: SortKey, compare: str, value: Any) -> tuple[str, Any]:
@@ -199,8 +200,8 @@ def compile_select(
         for i, c in enumerate(query.columns)
     )
     source = source_sql(d, target)
-    here = source_name(d, target)
-    where = [_related(d, c, here, params) if isinstance(c, Related) else _condition(d, c, params) for c in query.where]
+    where = [_condition(d, c, params) for c in query.where]
+    where += [_related(d, r, source_name(d, target), params) for r in query.related]
     if query.after is not None:
         where.append(_keyset(d, query.order, query.after, params, compares))
     top = f"TOP {int(query.limit)} " if query.limit is not None and d.limit == "top" else ""

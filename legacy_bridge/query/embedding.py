@@ -76,7 +76,7 @@ class EmbedPlan:
     def _read(self, keys: list[tuple], fetch: Fetch, groups: dict[tuple, list[dict[str, Any]]]) -> None:
         # one IN per join column; with a composite join that selects a superset (every
         # combination), so only the exact pairs of the batch are kept
-        where: list[Condition | Related] = [
+        where = [
             Condition(column, "in", tuple(dict.fromkeys(k[i] for k in keys))) for i, column in enumerate(self.join)
         ]
         wanted = set(keys)

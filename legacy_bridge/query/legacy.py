@@ -32,7 +32,7 @@ class Related:
     """A where term: some row of another table of the source (``target``, its items), joined
     to this row by ``on`` (column here, column there) pairs, meets ``condition`` (a column
     of that table).  The filter of an embedded array (``lines.sku=AB12``: a row with a line
-    whose sku is AB12); drivers that declare ``joins_tables`` apply it themselves."""
+    whose sku is AB12), in :attr:`Query.related`."""
 
     target: tuple[tuple[str, str], ...]
     on: tuple[tuple[str, str], ...]
@@ -102,11 +102,13 @@ class Query:
 
     ``order`` always ends with the key columns, so it is a total order;
     ``after`` holds the values of ``order``'s columns in the last row already seen
-    (keyset pagination); ``limit`` of None means "all rows" (exports).
+    (keyset pagination); ``limit`` of None means "all rows" (exports); ``related``: terms on
+    other tables the rows must also meet (only for drivers that declare ``joins_tables``).
     """
 
     columns: Sequence[str | SortValue]
-    where: list[Condition | Related] = field(default_factory=list)
+    where: list[Condition] = field(default_factory=list)
     order: list[SortKey] = field(default_factory=list)
     after: tuple | None = None
     limit: int | None = None
+    related: list[Related] = field(default_factory=list)

@@ -276,7 +276,8 @@ class Planner:
         """Which legacy columns (and sort values) to read, which conditions the driver applies,
         and how a row becomes a record.  ``limit``: the rows wanted, when the driver can stop there."""
         # a Related term (an embedded field's filter) only reaches sources that join tables
-        pushed = [c for c in where if isinstance(c, Related) or self.driver.pushable(c, self.target)]
+        related = [c for c in where if isinstance(c, Related)]
+        pushed = [c for c in where if isinstance(c, Condition) and self.driver.pushable(c, self.target)]
         residual = [c for c in where if isinstance(c, Condition) and c not in pushed]
         names = list(dict.fromkeys(fields))
         embeds = [self.spec.embeds[n] for n in names if n in self.spec.embeds]
@@ -294,7 +295,9 @@ class Planner:
         )
         keep = predicate(residual, columns) if residual else None
         # with filters left to apply here, the driver cannot know how many rows make the read
-        query = Query(columns=columns, where=pushed, order=order, after=after, limit=None if keep else limit)
+        query = Query(
+            columns=columns, where=pushed, order=order, after=after, limit=None if keep else limit, related=related
+        )
         return ReadPlan(
             query,
             keep,

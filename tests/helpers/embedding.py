@@ -19,7 +19,8 @@ LN_DDL = (
 )
 NOTE_DDL = (
     "CREATE TABLE {q}LB_EMB_NOTE{q} ({q}ORD_NO{q} INTEGER NOT NULL, {q}LN_NO{q} INTEGER NOT NULL, "
-    "{q}NOTE_NO{q} INTEGER NOT NULL, {q}TXT{q} VARCHAR(40) NOT NULL, PRIMARY KEY ({q}ORD_NO{q}, {q}LN_NO{q}, {q}NOTE_NO{q}))"
+    "{q}NOTE_NO{q} INTEGER NOT NULL, {q}TXT{q} VARCHAR(40) NOT NULL, "
+    "PRIMARY KEY ({q}ORD_NO{q}, {q}LN_NO{q}, {q}NOTE_NO{q}))"
 )
 
 
