@@ -21,10 +21,11 @@ from typing import Any
 
 from legacy_bridge.config.checker import Checker
 from legacy_bridge.config.model import Embed
+from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.drivers import driver_class
 
-__all__ = ["check_embeds", "EMBED_KEYS"]
+__all__ = ["check_embeds", "embedded_field", "EMBED_KEYS"]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 EMBED_KEYS = {"table", "view", "on", "fields", "order", "default", "description"}
@@ -91,6 +92,8 @@ def _embed(ck: Checker, name: str, node: Any, path: str, check_field: FieldCheck
         fmap = check_field(ck, str(fname), fnode, f"{path}.fields.{fname}")
         if isinstance(fnode, dict) and "sort" in fnode:
             ck.fail(f"{path}.fields.{fname}.sort", "the elements of an embedded field are ordered by its order")
+        if fmap is not None and fmap.nested:
+            ck.fail(f"{path}.fields.{fname}.type", "the fields of an embedded row are the child table's columns")
         if fmap is not None:
             fields[str(fname)] = fmap
     order = _order(ck, node.get("order"), f"{path}.order", fields)
@@ -126,3 +129,16 @@ def check_embeds(
         if embed is not None:
             embeds[str(name)] = embed
     return embeds
+
+
+def embedded_field(embed: Embed) -> FieldMap:
+    """The embedded field in the resource's mapping: an array of objects (the child rows) read
+    at the embed's pseudo column, so the contract, OpenAPI and the reader treat it as any array."""
+    return FieldMap(
+        name=embed.name,
+        column=embed.column,
+        converter=build_converter(None),
+        description=embed.description,
+        kind="array",
+        fields=embed.fields,
+    )

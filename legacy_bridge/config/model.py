@@ -24,6 +24,12 @@ class Embed:
     default: bool = False  # embedded without ?embed=
     description: str | None = None
 
+    @property
+    def column(self) -> str:
+        """The column the embedded field reads in a row: no column of the parent's table (the
+        children are appended to each row once it is read, never selected with it)."""
+        return f"embed:{self.name}"
+
 
 @dataclass
 class ResourceSpec:

@@ -21,28 +21,13 @@ from typing import Any
 from legacy_bridge.config.model import Embed
 from legacy_bridge.query.legacy import Condition, Query, Related, Rows, SortKey, SortValue
 
-__all__ = [
-    "EmbedPlan",
-    "element_reader",
-    "parent_columns",
-    "plan_embed",
-    "attach",
-    "related",
-    "MAX_PARENTS",
-    "pseudo_column",
-]
+__all__ = ["EmbedPlan", "parent_columns", "plan_embed", "attach", "related", "MAX_PARENTS"]
 
 #: the parents whose children one query reads (an IN list of at most this many values per
 #: join column): a page up to this size costs one extra query, an export reads this many at once
 MAX_PARENTS = 1000
 
 Fetch = Callable[[dict[str, Any], Query], Rows]
-
-
-def pseudo_column(name: str) -> str:
-    """The column an embedded field reads in a row: no column of the parent's table (the
-    children are appended to the row after it is read, never selected from the parent)."""
-    return f"embed:{name}"
 
 
 def _join_value(value: Any) -> Any:
@@ -92,11 +77,11 @@ def plan_embed(embed: Embed, parent_columns: Sequence[str | SortValue]) -> Embed
     """The read of ``embed``'s children, for parent rows whose values are in ``parent_columns``
     order (they must hold the join's parent columns)."""
     join = tuple(child for _, child in embed.on)
-    inner = [f.column for f in embed.fields.values()]
+    inner = [f.row_column for f in embed.fields.values()]
     columns = list(dict.fromkeys([*join, *inner]))
     ordered = [embed.fields[name] for name, _ in embed.order]
     # then every other inner column: children equal on all of them are equal as records
-    order = [SortKey(f.column, desc, f.nullable) for f, (_, desc) in zip(ordered, embed.order)]
+    order = [SortKey(f.row_column, desc, f.nullable) for f, (_, desc) in zip(ordered, embed.order)]
     named = {k.column for k in order}
     order += [SortKey(c, False, True) for c in dict.fromkeys(inner) if c not in named]
     return EmbedPlan(
@@ -122,12 +107,6 @@ def related(embed: Embed, condition: Condition) -> Related:
     """A filter on an inner field of ``embed`` (``condition`` on its child column) as a where
     term of the parent: a child joined to the row meets it."""
     return Related(tuple(sorted(embed.target.items())), embed.on, condition)
-
-
-def element_reader(embed: Embed) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """One element (``{child legacy column: legacy value}``) as a canonical dict."""
-    readers = [(name, f.column, f.converter.reader()) for name, f in embed.fields.items()]
-    return lambda element: {name: read(element[column]) for name, column, read in readers}
 
 
 def parent_columns(embeds: Iterable[Embed]) -> list[str]:
