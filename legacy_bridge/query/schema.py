@@ -140,7 +140,7 @@ class Embeds(Parameter):
         return (
             f"comma-separated subset of: {', '.join(embeds)}: each record holds these children, read "
             f"with one more query per page; default: {', '.join(defaults) or 'none'} (empty: none). "
-            f"A name in `fields` embeds it too."
+            f"`fields` embeds those it names, and without `embed` only those."
         )
 
 
@@ -407,14 +407,15 @@ def parse_embed(resource: Resource, text: str) -> list[str]:
 
 
 def selected_fields(resource: Resource, names: list[str] | None, embed: list[str] | None) -> list[str]:
-    """The fields of each record: those ``fields`` names (when not given: every field but the
-    embedded ones), then those ``embed`` names (when not given: the ones embedded by default)."""
-    embeds = resource.spec.embeds
-    if names is None:
-        names = [n for n in resource.mapping.fields if n not in embeds]
+    """The fields of each record: those ``fields`` names, then those ``embed`` names.  Without
+    ``fields``: every field but the embedded ones, then those ``embed`` names or, without it, the
+    ones embedded by default (so ``fields`` alone leaves out what it does not name)."""
+    if names is not None:
+        return list(dict.fromkeys(names + (embed or [])))
     if embed is None:
-        embed = [n for n, e in embeds.items() if e.default and n not in names]
-    return list(dict.fromkeys(names + embed))
+        return resource.planner.default_fields()
+    embeds = resource.spec.embeds
+    return list(dict.fromkeys([n for n in resource.mapping.fields if n not in embeds] + embed))
 
 
 def parse_key(resource: Resource, segments: list[str]) -> list[Filter]:

@@ -111,6 +111,41 @@ def test_a_filter_on_a_lines_field_selects_orders_having_such_a_line(backend, em
     ]  # each filter on its own: a line with S003 and a line with qty >= 9, not necessarily one
 
 
+def test_a_lines_filter_in_the_query_string_selects_orders_having_such_a_line(client, statements):
+    wanted = [n for n in range(1, ORDERS + 1) if any(sku == "S003" for _, _, sku, _ in line_rows(n))]
+    body = client.get("/v1/orders?lines.sku=S003&embed=lines&limit=4").get_json()
+    assert body["data"] == [order_record(n) for n in wanted[:4]]
+    assert "EXISTS (SELECT 1 FROM" in statements[0]  # applied by the database, not here
+    pages = list(_walk(client, "/v1/orders", "lines.sku[in]=S003,S005&lines.qty[isnull]=true&limit=2"))
+    expected = [
+        n
+        for n in range(1, ORDERS + 1)
+        if any(sku in ("S003", "S005") for _, _, sku, _ in line_rows(n)) and any(q is None for *_, q in line_rows(n))
+    ]
+    assert [r["order_no"] for p in pages for r in p["data"]] == expected and len(pages) > 1
+
+
+def test_a_csv_export_refuses_embedded_lines_unless_they_are_left_out(client):
+    refused = client.get("/v1/orders/export?format=csv&embed=lines")
+    assert refused.status_code == 400 and "lines" in refused.get_json()["detail"]
+    by_default = client.get("/v1/order-lines/export?format=csv")  # notes are embedded by default
+    assert by_default.status_code == 400 and "notes" in by_default.get_json()["detail"]
+    for query in ("embed=", "fields=order_no,line_no"):
+        rows = client.get(f"/v1/order-lines/export?format=csv&{query}").data.decode().split("\r\n")
+        assert rows[0].startswith("order_no,line_no") and len(rows) > 100
+
+
+def test_the_document_has_the_embed_parameter_and_the_embedded_schema(client):
+    document = client.get("/openapi.json").get_json()
+    lines = document["components"]["schemas"]["Orders"]["properties"]["lines"]
+    assert lines["type"] == "array" and lines.get("items") or lines.get("anyOf"), lines
+    for path in ("/v1/orders", "/v1/orders/{order_no}"):
+        params = {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+        assert "embed" in params and "lines" in params["embed"]["description"]
+    names = {p["name"] for p in document["paths"]["/v1/orders"]["get"]["parameters"]}
+    assert {"lines.sku", "lines.qty[gte]", "embed"} <= names
+
+
 def test_an_unknown_embed_is_a_400_naming_the_parameter(client):
     response = client.get("/v1/orders?embed=notes")
     assert response.status_code == 400
