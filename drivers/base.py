@@ -105,6 +105,12 @@ class Driver(ABC):
         ``target`` is the resource's legacy address (``{"table": ...}``, ``{"select": ...}``).
         """
 
+    def fetch_all(self, target: dict[str, Any], query: Query) -> list[tuple]:
+        """Every row of a read known to be small (the children of a page of parents), at
+        once: a driver may run it as it runs a page rather than as a stream."""
+        with closing(self.fetch(target, query)) as rows:
+            return list(rows)
+
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         """One row by its key (legacy column -> legacy value), or None."""
         query = Query(columns=columns, where=[Condition(c, "eq", v) for c, v in key.items()], limit=1)

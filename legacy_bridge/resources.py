@@ -115,7 +115,7 @@ class Resource:
         if len(batch) > query.limit:
             batch = batch[: query.limit]
             token = self.codec.dump(plan.query_id, plan.cursor_values(batch[-1]))
-        batch = attach(plan.embeds, batch, self.driver.fetch)  # one more query per embedded field
+        batch = attach(plan.embeds, batch, self.driver.fetch_all)  # one more query per embedded field
         watermark = plan.watermark(batch[-1]) if query.incremental and batch else None
         return Page(records=[plan.reader(r) for r in batch], next=token, watermark=watermark)
 
@@ -143,7 +143,7 @@ class Resource:
         while True:
             with closing(self._rows(replace(plan, query=replace(plan.query, limit=limit)))) as rows:
                 batch = list(islice(plan.rows(rows), MAX_PARENTS))
-            yield from attach(plan.embeds, batch, self.driver.fetch)
+            yield from attach(plan.embeds, batch, self.driver.fetch_all)
             if len(batch) < MAX_PARENTS:
                 return
             plan = plan.resumed(plan.cursor_values(batch[-1]))
@@ -205,7 +205,7 @@ class Resource:
         if row is None:
             return None
         embeds = plan.read.embeds if plan.read is not None else plan.embeds
-        return plan.reader(attach(embeds, [tuple(row)], self.driver.fetch)[0])
+        return plan.reader(attach(embeds, [tuple(row)], self.driver.fetch_all)[0])
 
     # -- writes ---------------------------------------------------------------------
 

@@ -163,6 +163,13 @@ class OdbcDriver(Driver):
             finally:
                 _close_cursor(pool, conn, cur)
 
+    def fetch_all(self, target: dict[str, Any], query: Query) -> list[tuple]:
+        """A small read at once, as a page runs (its statement reused, no server-side cursor)."""
+        sql, params = compile_select(self.dialect, target, query, self._compares(target, query))
+        pool = self.pool
+        with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
+            return self._execute(cur, sql, params).fetchall()
+
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         # The hot path of every record lookup: its SQL depends only on the shape, so it is
         # compiled once per (target, columns, key columns) and reused.

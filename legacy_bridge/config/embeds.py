@@ -3,7 +3,7 @@
     embed:
       lines:
         table: ORDER_LINES             # or view:
-        on: {ORDER_NO: ORD_NO}         # parent column -> child column (several for a composite key)
+        join: {ORDER_NO: ORD_NO}       # parent column -> child column (several for a composite key)
         fields: {sku: {column: SKU, filter: true}, qty: {column: QTY, converter: int}}
         order: [line_no]               # the elements' order ('-' for descending); default: the fields'
         default: false                 # embedded without ?embed= when true
@@ -28,7 +28,7 @@ from legacy_bridge.drivers import driver_class
 __all__ = ["check_embeds", "embedded_field", "EMBED_KEYS"]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-EMBED_KEYS = {"table", "view", "on", "fields", "order", "default", "description"}
+EMBED_KEYS = {"table", "view", "join", "fields", "order", "default", "description"}
 FieldCheck = Callable[[Checker, str, Any, str], "FieldMap | None"]
 
 
@@ -39,7 +39,7 @@ def _joins_tables(source: Any) -> bool:
         return False
 
 
-def _on(ck: Checker, node: Any, path: str) -> tuple[tuple[str, str], ...]:
+def _join(ck: Checker, node: Any, path: str) -> tuple[tuple[str, str], ...]:
     on = ck.mapping(node, path)
     if not on:
         ck.fail(path, "required: parent column -> child column, e.g. {ORDER_NO: ORD_NO}")
@@ -72,6 +72,9 @@ def _order(ck: Checker, node: Any, path: str, fields: dict[str, FieldMap]) -> tu
 
 def _embed(ck: Checker, name: str, node: Any, path: str, check_field: FieldCheck, taken: set[str]) -> Embed | None:
     node = ck.mapping(node, path)
+    if True in node:  # YAML 1.1 reads a key `on:` (or yes:) as true
+        ck.fail(f"{path}.join", "write the join as join: {parent column: child column} (YAML reads on: as true)")
+        node = {**{k: v for k, v in node.items() if k is not True}, "join": node[True]}
     ck.unknown(node, EMBED_KEYS, path)
     if not NAME.match(name):
         ck.fail(path, "embedded field names are lower_snake_case (letters, digits, _)")
@@ -83,7 +86,7 @@ def _embed(ck: Checker, name: str, node: Any, path: str, check_field: FieldCheck
     for kind, value in targets.items():
         if not isinstance(value, str) or not value.strip():
             ck.fail(f"{path}.{kind}", "expected a non-empty string")
-    on = _on(ck, node.get("on"), f"{path}.on")
+    on = _join(ck, node.get("join"), f"{path}.join")
     raw = ck.mapping(node.get("fields"), f"{path}.fields")
     if not raw:
         ck.fail(f"{path}.fields", "required: at least one field of the child table")

@@ -14,12 +14,11 @@ table, knowing nothing of the grouping.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
 
 from legacy_bridge.config.model import Embed
-from legacy_bridge.query.legacy import Condition, Query, Related, Rows, SortKey, SortValue
+from legacy_bridge.query.legacy import Condition, Query, Related, SortKey, SortValue
 
 __all__ = ["EmbedPlan", "parent_columns", "plan_embed", "attach", "related", "MAX_PARENTS"]
 
@@ -27,7 +26,8 @@ __all__ = ["EmbedPlan", "parent_columns", "plan_embed", "attach", "related", "MA
 #: join column): a page up to this size costs one extra query, an export reads this many at once
 MAX_PARENTS = 1000
 
-Fetch = Callable[[dict[str, Any], Query], Rows]
+#: reads every row of a small legacy query at once (Driver.fetch_all)
+Fetch = Callable[[dict[str, Any], Query], list[tuple]]
 
 
 def _join_value(value: Any) -> Any:
@@ -51,26 +51,38 @@ class EmbedPlan:
     def children(self, rows: Sequence[tuple], fetch: Fetch) -> list[list[dict[str, Any]]]:
         """The children of each of ``rows``, in the embed's order (one query per
         :data:`MAX_PARENTS` rows)."""
-        keys = [tuple(_join_value(row[p]) for p in self.parent_positions) for row in rows]
-        wanted = list(dict.fromkeys(k for k in keys if None not in k))
-        groups: dict[tuple, list[dict[str, Any]]] = {}
+        key = _key_reader(self.parent_positions)
+        keys = [key(row) for row in rows]
+        wanted = list(dict.fromkeys(k for k in keys if _complete(k)))
+        groups: dict[Any, list[dict[str, Any]]] = {}
         for start in range(0, len(wanted), MAX_PARENTS):
             self._read(wanted[start : start + MAX_PARENTS], fetch, groups)
-        return [groups.get(key, []) for key in keys]
+        return [groups.get(k, []) for k in keys]
 
-    def _read(self, keys: list[tuple], fetch: Fetch, groups: dict[tuple, list[dict[str, Any]]]) -> None:
-        # one IN per join column; with a composite join that selects a superset (every
-        # combination), so only the exact pairs of the batch are kept
-        where = [
-            Condition(column, "in", tuple(dict.fromkeys(k[i] for k in keys))) for i, column in enumerate(self.join)
-        ]
+    def _read(self, keys: list[Any], fetch: Fetch, groups: dict[Any, list[dict[str, Any]]]) -> None:
+        if len(self.join) == 1:
+            where = [Condition(self.join[0], "in", tuple(keys))]
+        else:  # one IN per column selects every combination: only the batch's own keys are kept
+            where = [Condition(c, "in", tuple(dict.fromkeys(k[i] for k in keys))) for i, c in enumerate(self.join)]
         wanted = set(keys)
-        element, positions = self.element, self.child_positions
-        with closing(fetch(self.target, replace(self.query, where=where))) as rows:
-            for row in rows:
-                key = tuple(_join_value(row[p]) for p in positions)
-                if key in wanted:
-                    groups.setdefault(key, []).append({column: row[p] for column, p in element})
+        key, element = _key_reader(self.child_positions), self.element
+        for row in fetch(self.target, replace(self.query, where=where)):
+            k = key(row)
+            if k in wanted:
+                groups.setdefault(k, []).append({column: row[p] for column, p in element})
+
+
+def _key_reader(positions: tuple[int, ...]) -> Callable[[tuple], Any]:
+    """The join key of a row: its one join value, or a tuple of them (a composite join)."""
+    if len(positions) == 1:
+        (p,) = positions
+        return lambda row: _join_value(row[p])
+    return lambda row: tuple([_join_value(row[p]) for p in positions])
+
+
+def _complete(key: Any) -> bool:
+    """A key that can match (SQL's = never matches NULL)."""
+    return key is not None and not (isinstance(key, tuple) and None in key)
 
 
 def plan_embed(embed: Embed, parent_columns: Sequence[str | SortValue]) -> EmbedPlan:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
-from legacy_bridge.config import validate
+from legacy_bridge.config import load, validate
 from legacy_bridge.errors import ConfigError
 
 LINES = {
     "table": "ORDER_LINES",
-    "on": {"ORDER_NO": "ORD_NO"},
+    "join": {"ORDER_NO": "ORD_NO"},
     "fields": {"line_no": {"column": "LN_NO", "converter": "int"}, "sku": {"column": "SKU", "filter": True}},
     "order": ["-line_no"],
 }
@@ -57,10 +58,13 @@ def test_the_default_order_is_the_fields_in_declaration_order():
 
 
 def test_each_problem_of_an_embed_is_named_by_its_path():
-    bad = {"Lines": {**LINES, "view": "V", "on": {}, "order": ["qty"], "default": "yes", "extra": 1}, "order_no": LINES}
+    bad = {
+        "Lines": {**LINES, "view": "V", "join": {}, "order": ["qty"], "default": "yes", "extra": 1},
+        "order_no": LINES,
+    }
     found = problems(config(bad))
     assert "exactly one of table or view" in found["resources.orders.embed.Lines"]
-    assert "required" in found["resources.orders.embed.Lines.on"]
+    assert "required" in found["resources.orders.embed.Lines.join"]
     assert "'qty' is not one of the embedded fields" in found["resources.orders.embed.Lines.order"]
     assert "true or false" in found["resources.orders.embed.Lines.default"]
     assert "unknown key" in found["resources.orders.embed.Lines.extra"]
@@ -77,3 +81,14 @@ def test_inner_fields_are_checked_as_fields_and_take_no_sort():
 def test_only_a_source_that_joins_tables_embeds():
     found = problems(config({"lines": LINES}, kind="flatfile"))
     assert "embed is for odbc sources" in found["resources.orders.embed"]
+
+
+def test_on_written_in_yaml_is_read_as_true_and_named_as_such(tmp_path):
+    raw = config({"lines": LINES})
+    text = yaml.safe_dump(raw).replace("join:", "on:")
+    path = tmp_path / "bridge.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load(str(path))
+    found = dict(exc.value.problems)
+    assert "YAML reads on: as true" in found["resources.orders.embed.lines.join"]

@@ -81,7 +81,7 @@ def embed_config(connection: str) -> dict:
                 "embed": {
                     "lines": {
                         "table": "LB_EMB_LN",
-                        "on": {"ORDER_NO": "ORD_NO"},
+                        "join": {"ORDER_NO": "ORD_NO"},
                         "fields": {
                             "line_no": {"column": "LN_NO", "converter": "int"},
                             "sku": {"column": "SKU", "converter": "trim", "filter": True},
@@ -103,7 +103,7 @@ def embed_config(connection: str) -> dict:
                 "embed": {
                     "notes": {
                         "table": "LB_EMB_NOTE",
-                        "on": {"ORD_NO": "ORD_NO", "LN_NO": "LN_NO"},
+                        "join": {"ORD_NO": "ORD_NO", "LN_NO": "LN_NO"},
                         "fields": {"text": {"column": "TXT"}, "note_no": {"column": "NOTE_NO", "converter": "int"}},
                         "order": ["-note_no"],
                         "default": True,
