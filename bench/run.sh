@@ -354,8 +354,8 @@ do_embed() {  # ?embed=orders (~5 orders per customer from lgcy_ord) beside the 
   # an NDJSON export of EXPORT_ROWS customers with and without their orders: rows/s, and the
   # workers' peak memory after it (parents are read 1,000 at a time, each batch + its children)
   for extra in "" "&embed=orders"; do
-    secs=$(curl -sf -o /dev/null -w '%{time_total}' \
-      "$LB_BASE/v1/customers/export?format=ndjson&id[le]=$EXPORT_ROWS$extra") || die "export failed"
+    secs=$(curl -sfg -o /dev/null -w '%{time_total}' \
+      "$LB_BASE/v1/customers/export?format=ndjson&id[lte]=$EXPORT_ROWS$extra") || die "export failed"
     echo "{\"embed\": \"${extra#&embed=}\", \"rows\": $EXPORT_ROWS, \"seconds\": $secs}" \
       | tee -a "$RESULTS_DIR/embed-export.jsonl" >&2
   done

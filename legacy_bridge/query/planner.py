@@ -276,7 +276,19 @@ class Planner:
         return column if found is not None and found.compare == "value" else SortValue(column)
 
     def _reader(self, names: list[str], columns: list[str] | list[str | SortValue]) -> Reader:
-        reader = self.mapping.row_reader(names, columns)
+        embeds = self.spec.embeds
+        reader = self.mapping.row_reader([n for n in names if n not in embeds], columns)
+        # an embedded field's children are canonical already (query/embedding.py)
+        embedded = [(n, columns.index(embeds[n].column)) for n in names if n in embeds]
+        if embedded:
+            base = reader
+
+            def reader(row: tuple) -> dict[str, Any]:
+                record = base(row)
+                for name, position in embedded:
+                    record[name] = row[position]
+                return record
+
         if self.dump is not None:
             dump, read = self.dump, reader
             return lambda row: dump(read(row))
