@@ -2,7 +2,10 @@
 
 A page of parent rows (or a batch of an export) is read first; then ONE query on the child
 table selects the children of all of them (``WHERE <child column> IN (<the page's values>)``,
-one IN per column of a composite join, the exact pairs kept here), in the embed's order.
+one IN per column of a composite join; integer keys that fill most of their range, as a page
+in key order does, by the range ``BETWEEN <first> AND <last>`` instead, whose two parameters
+keep one plan in the database), in the embed's order; what belongs to no parent of the batch
+is left out here.
 The children are grouped by their join values and each parent row gets its list (``[]``
 for none) appended at its end, at the embedded field's (pseudo) column.  The elements are
 made canonical in the same pass, each inner field by its own converter: one pass over the
@@ -63,7 +66,9 @@ class EmbedPlan:
         return [groups.get(k, []) for k in keys]
 
     def _read(self, keys: list[Any], fetch: Fetch, groups: dict[Any, list[dict[str, Any]]]) -> None:
-        if len(self.join) == 1:
+        if len(self.join) == 1 and _dense(keys):  # a key range: 2 parameters, a plan the database keeps
+            where = [Condition(self.join[0], "gte", min(keys)), Condition(self.join[0], "lte", max(keys))]
+        elif len(self.join) == 1:
             where = [Condition(self.join[0], "in", tuple(keys))]
         else:  # one IN per column selects every combination: only the batch's own keys are kept
             where = [Condition(c, "in", tuple(dict.fromkeys(k[i] for k in keys))) for i, c in enumerate(self.join)]
@@ -81,6 +86,14 @@ def _key_reader(positions: tuple[int, ...]) -> Callable[[tuple], Any]:
         (p,) = positions
         return lambda row: _join_value(row[p])
     return lambda row: tuple([_join_value(row[p]) for p in positions])
+
+
+def _dense(keys: list[Any]) -> bool:
+    """Integer keys that fill at least half of their range (a page in key order): the range
+    selects at most as many other parents' children as the page's own, kept out here."""
+    if not all(type(k) is int for k in keys):
+        return False
+    return max(keys) - min(keys) < 2 * len(keys)
 
 
 def _complete(key: Any) -> bool:

@@ -162,7 +162,13 @@ def test_a_page_costs_one_more_statement_with_its_children_never_one_per_row(cli
     statements.clear()
     body = client.get("/v1/orders?embed=lines&limit=20").get_json()
     assert len(body["data"]) == 20 and len(statements) == 2
-    assert "LB_EMB_LN" in statements[1] and " IN (" in statements[1]
+    # a page in key order: its children by the range of its keys (2 parameters, not 20)
+    assert "LB_EMB_LN" in statements[1] and ">= ?" in statements[1] and " IN (" not in statements[1]
+    statements.clear()
+    sparse = client.get("/v1/orders?customer=C03&embed=lines&limit=5").get_json()["data"]
+    assert [r["order_no"] for r in sparse] == [3, 10, 17, 24, 31] and len(statements) == 2
+    assert " IN (?, ?, ?, ?, ?)" in statements[1]  # keys 7 apart: by their list
+    assert sparse == [order_record(n) for n in (3, 10, 17, 24, 31)]
     statements.clear()
     client.get("/v1/orders/7?embed=lines")
     assert len(statements) == 2
