@@ -70,6 +70,13 @@ def test_naming_the_embedded_field_in_fields_embeds_it(client):
     assert page["data"] == [{"order_no": n, "lines": order_record(n)["lines"]} for n in (1, 2)]
 
 
+def test_the_join_column_is_read_even_when_fields_leave_it_out(client):
+    page = client.get("/v1/orders?fields=customer,lines&order_no[gte]=4&limit=2").get_json()
+    assert page["data"] == [
+        {"customer": order_record(n)["customer"], "lines": order_record(n)["lines"]} for n in (4, 5)
+    ]
+
+
 def test_a_default_embed_comes_without_asking_and_an_empty_embed_leaves_it_out(client):
     with_notes = client.get("/v1/order-lines?order_no=2&sort=line_no").get_json()["data"]
     assert with_notes == [
