@@ -205,7 +205,9 @@ class Resource:
         if row is None:
             return None
         embeds = plan.read.embeds if plan.read is not None else plan.embeds
-        return plan.reader(attach(embeds, [tuple(row)], self.driver.fetch_all)[0])
+        if embeds:  # one more query per embedded field
+            row = attach(embeds, [tuple(row)], self.driver.fetch_all)[0]
+        return plan.reader(row)
 
     # -- writes ---------------------------------------------------------------------
 
