@@ -6,6 +6,7 @@
 #   bash bench/run.sh sqlite summary         # only some steps (same RESULTS_DIR)
 #   BASE_ROOT=/tmp/lb-base bash bench/run.sh setup data ab summary
 #                                            # this tree against another checkout (its own .venv), A/B
+#   bash bench/run.sh setup data embed summary  # list with ?embed=orders (~5 per customer) vs without
 #
 # Reuses ../shared/anchors/bench by path (make_dataset.py, benchconf.py, sandman2_wsgi.py,
 # wrk/*.lua): nothing of it is copied. Results: bench/results/<date>/ (RESULTS_DIR overrides).
@@ -28,6 +29,7 @@ SM2_PORT=${SM2_PORT:-8812}
 BASE_PORT=${BASE_PORT:-8813}
 BASE_ROOT=${BASE_ROOT:-}
 LIMIT=100
+EXPORT_ROWS=${EXPORT_ROWS:-100000}   # the embed step's export: customers 1..EXPORT_ROWS
 RESULTS_DIR=${RESULTS_DIR:-$BENCH/results/$(date +%F)}
 export BENCH_SQLITE_PATH=${BENCH_SQLITE_PATH:-$BENCH/data/legacy.db}
 export ANCHORS_WRK="$ANCHORS/wrk"
@@ -325,6 +327,42 @@ do_ab() {  # this tree (legacy-bridge) against BASE_ROOT (legacy-bridge-base), w
   done
 }
 
+do_embed() {  # ?embed=orders (~5 orders per customer from lgcy_ord) beside the same list without it
+  local i order which extra scen secs
+  forget legacy-bridge pg-embed
+  rm -f "$RESULTS_DIR/embed-export.jsonl"
+  log "embed: child table lgcy_ord in PostgreSQL (bench/embed/data.py)"
+  "$PY" "$BENCH/embed/data.py" --anchors "$ANCHORS" --rows "$ROWS" | tee "$RESULTS_DIR/embed-data.json" >&2
+  LEGACY_BRIDGE_CONFIG="$BENCH/embed/legacy-bridge.yaml" \
+    start_server legacy-bridge-embed "$LB_PORT" "$VENV" "$ROOT" wsgi:app /healthz "$LB_GUNICORN_CONF"
+  check_url "$LB_BASE/v1/customers?id[gt]=$((ROWS - LIMIT))&limit=$LIMIT&embed=orders" \
+    "len(d['data']) == $LIMIT and all(4 <= len(r['orders']) <= 6 for r in d['data']) and d['next'] is None"
+  curl -sf "$LB_BASE/v1/customers?limit=2&embed=orders" >"$RESULTS_DIR/sample-embed.json"
+  rss_sample legacy-bridge-embed legacy-bridge pg-embed start
+  for extra in "" "&embed=orders"; do
+    warm_up "$BENCH/wrk/keyset_random.lua" "$LB_BASE" WRK_PATH=/v1/customers WRK_MAX_KEY="$ROWS" \
+      WRK_LIMIT="$LIMIT" WRK_EXTRA="$extra"
+  done
+  for i in $(seq "$RUNS"); do
+    order="list list-embed"; [ $((i % 2)) -eq 0 ] && order="list-embed list"   # neither always goes first
+    for scen in $order; do
+      extra=""; [ "$scen" = list-embed ] && extra="&embed=orders"
+      wrk_once legacy-bridge-embed legacy-bridge pg-embed "$scen" "$i" "$BENCH/wrk/keyset_random.lua" "$LB_BASE" \
+        WRK_PATH=/v1/customers WRK_MAX_KEY="$ROWS" WRK_LIMIT="$LIMIT" WRK_EXTRA="$extra"
+    done
+  done
+  # an NDJSON export of EXPORT_ROWS customers with and without their orders: rows/s, and the
+  # workers' peak memory after it (parents are read 1,000 at a time, each batch + its children)
+  for extra in "" "&embed=orders"; do
+    secs=$(curl -sfg -o /dev/null -w '%{time_total}' \
+      "$LB_BASE/v1/customers/export?format=ndjson&id[lte]=$EXPORT_ROWS$extra") || die "export failed"
+    echo "{\"embed\": \"${extra#&embed=}\", \"rows\": $EXPORT_ROWS, \"seconds\": $secs}" \
+      | tee -a "$RESULTS_DIR/embed-export.jsonl" >&2
+  done
+  rss_sample legacy-bridge-embed legacy-bridge pg-embed export
+  stop_all
+}
+
 do_summary() {
   log "summary -> $RESULTS_DIR/summary.md"
   "$PY" "$BENCH/summarize.py" "$RESULTS_DIR" | tee "$RESULTS_DIR/summary.md"
@@ -334,6 +372,6 @@ STEPS="setup data pg sqlite summary"
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && read -ra steps <<<"$STEPS"
 for s in "${steps[@]}"; do
-  [[ " $STEPS ab " == *" $s "* ]] || die "unknown step '$s'; steps: $STEPS ab"
+  [[ " $STEPS ab embed " == *" $s "* ]] || die "unknown step '$s'; steps: $STEPS ab embed"
 done
 for s in "${steps[@]}"; do "do_$s"; done

@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-TARGETS = {"list": 30.0, "get": 1.5, "page_ratio": 1.5, "rss_mb": 150.0}
+TARGETS = {"list": 30.0, "get": 1.5, "page_ratio": 1.5, "rss_mb": 150.0, "embed": 0.5}
 
 
 def load(path: Path) -> list[dict]:
@@ -71,6 +71,38 @@ def peak_rss(rss: list[dict], product: str, backend: str) -> tuple[float, int] |
     if not workers:
         return None
     return max(w["hwm_kib"] for w in workers) / 1024, len({w["pid"] for w in workers})
+
+
+def embed_section(runs: dict[tuple, Runs], rss: list[dict], exports: list[dict]) -> list[str]:
+    """The ``embed`` step: the list with ``?embed=orders`` against the same list without it."""
+    plain, embedded = (
+        runs.get(("legacy-bridge", "pg-embed", "list")),
+        runs.get(("legacy-bridge", "pg-embed", "list-embed")),
+    )
+    if not plain or not embedded:
+        return []
+    a, b = embedded.median("rps"), plain.median("rps")
+    out = [
+        "## Embedding (`embed` step: each customer's ~5 orders from lgcy_ord, one extra query per page)",
+        "",
+        "| target (PostgreSQL) | with ?embed=orders | without | ratio | target | |",
+        "|---|---|---|---|---|---|",
+        f"| list page of 100 at a random place, req/s | {a:,.1f} | {b:,.1f} | **{a / b:.2f}x** | "
+        f">= {TARGETS['embed']}x | {verdict(a / b >= TARGETS['embed'])} |",
+    ]
+    ca, cb = embedded.cpu_ms(), plain.cpu_ms()
+    if ca and cb:
+        out.append(f"| reference: worker CPU ms per request | {ca:.2f} | {cb:.2f} | {ca / cb:.2f}x | | |")
+    for e in exports:
+        label = "with orders" if e["embed"] else "without"
+        out.append(
+            f"| reference: NDJSON export of {e['rows']:,} customers {label}, rows/s | "
+            f"{e['rows'] / e['seconds']:,.0f} | | | | |"
+        )
+    peak = peak_rss(rss, "legacy-bridge", "pg-embed")
+    if peak:
+        out.append(f"| peak RSS of any worker, whole step incl. the exports | {peak[0]:.0f} MiB | | | | |")
+    return out + [""]
 
 
 def main() -> None:
@@ -163,6 +195,7 @@ def main() -> None:
             )
     out.append("")
 
+    out += embed_section(runs, rss, load(d / "embed-export.jsonl"))
     ab = sorted({b for (p, b, _) in runs if p == "legacy-bridge-base"})
     if ab:
         out += [

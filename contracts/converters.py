@@ -174,6 +174,11 @@ class YYYYMMDD(Converter):
         self.as_ = as_
 
     def to_canonical(self, value: Any) -> Any:
+        if type(value) is int and 0 <= value <= 99999999:  # the common form, by arithmetic: 4x faster
+            try:
+                return dt.date(value // 10000, value // 100 % 100, value % 100)
+            except ValueError:
+                return None
         text = _digits(value, 8)
         try:
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))

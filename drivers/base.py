@@ -36,6 +36,9 @@ class Driver(ABC):
     supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
+    #: reads another table of the source for a resource's children (``embed:``) and applies
+    #: :class:`~legacy_bridge.query.legacy.Related` where terms itself
+    joins_tables: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)
@@ -101,6 +104,12 @@ class Driver(ABC):
 
         ``target`` is the resource's legacy address (``{"table": ...}``, ``{"select": ...}``).
         """
+
+    def fetch_all(self, target: dict[str, Any], query: Query) -> list[tuple]:
+        """Every row of a read known to be small (the children of a page of parents), at
+        once: a driver may run it as it runs a page rather than as a stream."""
+        with closing(self.fetch(target, query)) as rows:
+            return list(rows)
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         """One row by its key (legacy column -> legacy value), or None."""

@@ -14,7 +14,7 @@ from legacy_bridge.contracts.schema import Base64, Pattern
 from legacy_bridge.errors import RecordQuarantined
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
-from legacy_bridge.query.parameters import fields_parameter, filter_note, list_parameters
+from legacy_bridge.query.parameters import embed_parameters, fields_parameter, filter_note, list_parameters
 from legacy_bridge.query.schema import RESERVED
 from legacy_bridge.query.values import LOCAL_DATE_TIME, LOCAL_TIME, RECORD_TYPES, key_schema, zone_note
 from legacy_bridge.resources import Resource
@@ -187,7 +187,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                 "parameters": [
                     {"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)} for k in resource.key
                 ]
-                + [fields_parameter(resource), {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
+                + [fields_parameter(resource), *embed_parameters(resource)]
+                + [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
                 "responses": {
                     "200": {
                         "description": "the record",

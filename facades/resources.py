@@ -46,7 +46,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 def get_view(resource: Resource):
     def view(key: str) -> Response:
         record = resource.get(
-            parse_key(resource, key.rstrip("/").split("/")), parse_fields(resource, request.args.get("fields"))
+            parse_key(resource, key.rstrip("/").split("/")),
+            parse_fields(resource, request.args.get("fields"), request.args.get("embed")),
         )
         if record is None:
             raise NotFound(f"no {resource.name} with key {key!r}", resource=resource.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, islice
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from legacy_bridge.ops.bulkhead import Places, streams_for
 from legacy_bridge.ops.probes import probe_all
 from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
 from legacy_bridge.query.cursors import CursorCodec
+from legacy_bridge.query.embedding import MAX_PARENTS, attach
 from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.planner import Planner, ReadPlan
@@ -114,6 +115,7 @@ class Resource:
         if len(batch) > query.limit:
             batch = batch[: query.limit]
             token = self.codec.dump(plan.query_id, plan.cursor_values(batch[-1]))
+        batch = attach(plan.embeds, batch, self.driver.fetch_all)  # one more query per embedded field
         watermark = plan.watermark(batch[-1]) if query.incremental and batch else None
         return Page(records=[plan.reader(r) for r in batch], next=token, watermark=watermark)
 
@@ -122,12 +124,29 @@ class Resource:
         incremental streams stop after ``last_watermark`` (legacy values)."""
         until = last_watermark
         plan = self.planner.read(query, page=False, until_watermark=until is not None)
+        for row in self._embedded(plan) if plan.embeds else self._streamed(plan):
+            if until is not None and plan.watermark(row) > until:
+                return  # ordered by the watermark: every later row is newer still
+            yield plan.reader(row)
+
+    def _streamed(self, plan: ReadPlan) -> Generator[tuple, None, None]:
         rows = self._rows(plan)
         with closing(rows):
-            for row in plan.rows(rows):
-                if until is not None and plan.watermark(row) > until:
-                    return  # ordered by the watermark: every later row is newer still
-                yield plan.reader(row)
+            yield from plan.rows(rows)
+
+    def _embedded(self, plan: ReadPlan) -> Generator[tuple, None, None]:
+        """The rows of ``plan`` with their children, read as keyset pages of MAX_PARENTS
+        parents, each followed by one query for their children: memory holds one batch, and
+        no two reads of the source are open at once (a stream holds one bulkhead place)."""
+        # with a filter applied here, the source cannot know how many rows make a batch
+        limit = None if plan.keep else MAX_PARENTS
+        while True:
+            with closing(self._rows(replace(plan, query=replace(plan.query, limit=limit)))) as rows:
+                batch = list(islice(plan.rows(rows), MAX_PARENTS))
+            yield from attach(plan.embeds, batch, self.driver.fetch_all)
+            if len(batch) < MAX_PARENTS:
+                return
+            plan = plan.resumed(plan.cursor_values(batch[-1]))
 
     def high_watermark(self, query: ListQuery) -> tuple | None:
         """The largest watermark (legacy values) among the rows ``query``'s filters select."""
@@ -183,7 +202,12 @@ class Resource:
                 row = next(plan.read.rows(rows), None)
         else:
             row = self.driver.get(self.spec.target, plan.key, plan.columns)
-        return None if row is None else plan.reader(row)
+        if row is None:
+            return None
+        embeds = plan.read.embeds if plan.read is not None else plan.embeds
+        if embeds:  # one more query per embedded field
+            row = attach(embeds, [tuple(row)], self.driver.fetch_all)[0]
+        return plan.reader(row)
 
     # -- writes ---------------------------------------------------------------------
 

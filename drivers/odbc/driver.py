@@ -57,6 +57,7 @@ class OdbcDriver(Driver):
     kind = "odbc"
     describes_columns = True
     describes_tables = True
+    joins_tables = True
     int_range = INT64
 
     def __init__(self, name: str, options: dict[str, Any], connect: Callable[..., Any] = pyodbc.connect) -> None:
@@ -161,6 +162,13 @@ class OdbcDriver(Driver):
                         rows = cur.fetchmany(batch)
             finally:
                 _close_cursor(pool, conn, cur)
+
+    def fetch_all(self, target: dict[str, Any], query: Query) -> list[tuple]:
+        """A small read at once, as a page runs (its statement reused, no server-side cursor)."""
+        sql, params = compile_select(self.dialect, target, query, self._compares(target, query))
+        pool = self.pool
+        with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
+            return self._execute(cur, sql, params).fetchall()
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         # The hot path of every record lookup: its SQL depends only on the shape, so it is

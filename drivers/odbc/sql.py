@@ -9,10 +9,10 @@ ANDs and ORs every backend understands), never an OFFSET.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue
+from legacy_bridge.query.legacy import ColumnValue, Condition, Query, Related, SortKey, SortValue
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 LIKE_ESCAPE = "!"  # not a backslash: MySQL/MariaDB read '\' as an escape in literals
@@ -108,6 +108,16 @@ def _condition(d: Dialect, c: Condition, params: list[Any]) -> str:
     return sql
 
 
+def _related(d: Dialect, r: Related, here: str, params: list[Any]) -> str:
+    """``EXISTS`` a row of the related table, joined to this one (``here``: how the outer
+    query names its source), that meets the term's condition."""
+    there = "lb_rel"
+    join = " AND ".join(f"{d.ident(f'{there}.{c}')} = {here}.{d.ident(p)}" for p, c in r.on)
+    test = _condition(d, replace(r.condition, column=f"{there}.{r.condition.column}"), params)
+    # the alias quoted as its uses are (a backend that folds unquoted names would miss it)
+    return f"EXISTS (SELECT 1 FROM {source_sql(d, dict(r.target))} {d.ident(there)} WHERE {join} AND {test})"
+
+
 def _bound(d: Dialect, key: SortKey, compare: str, value: Any) -> tuple[str, Any]:
     """The placeholder and parameter of one keyset value: a cursor's sort value as it is, a
     column's own value (``updated_since``) taken through the key's sort expression."""
@@ -167,6 +177,11 @@ def _order_by(d: Dialect, order: list[SortKey], compares: Mapping[str, str]) -> 
     return ", ".join(parts)
 
 
+def source_name(d: Dialect, target: dict[str, Any]) -> str:
+    """How a query names its target's rows (a table or view by itself, a select by its alias)."""
+    return "lb_src" if "select" in target else d.ident(target.get("table") or target["view"])
+
+
 def source_sql(d: Dialect, target: dict[str, Any]) -> str:
     """The FROM item of a resource's target: a table, a view or a select."""
     if "select" in target:
@@ -187,6 +202,7 @@ def compile_select(
     )
     source = source_sql(d, target)
     where = [_condition(d, c, params) for c in query.where]
+    where += [_related(d, r, source_name(d, target), params) for r in query.related]
     if query.after is not None:
         where.append(_keyset(d, query.order, query.after, params, compares))
     top = f"TOP {int(query.limit)} " if query.limit is not None and d.limit == "top" else ""

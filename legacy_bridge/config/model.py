@@ -6,9 +6,29 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from legacy_bridge.contracts.mapping import Mapping
+from legacy_bridge.contracts.mapping import FieldMap, Mapping
 
-__all__ = ["Config", "ResourceSpec", "ApiVersion", "base_version"]
+__all__ = ["Config", "ResourceSpec", "ApiVersion", "Embed", "base_version"]
+
+
+@dataclass
+class Embed:
+    """A resource's children read from another table of its source (``embed:``): each record
+    holds, as array field ``name``, the rows of ``target`` joined to it by ``on``."""
+
+    name: str
+    target: dict[str, str]
+    on: tuple[tuple[str, str], ...]  # (parent column, child column) pairs
+    fields: dict[str, FieldMap]  # the inner fields of one element
+    order: tuple[tuple[str, bool], ...]  # (inner field, descending): the elements' order
+    default: bool = False  # embedded without ?embed=
+    description: str | None = None
+
+    @property
+    def column(self) -> str:
+        """The column the embedded field reads in a row: no column of the parent's table (the
+        children are appended to each row once it is read, never selected with it)."""
+        return f"embed:{self.name}"
 
 
 @dataclass
@@ -25,6 +45,7 @@ class ResourceSpec:
     changes: dict[str, Any] | None = None  # change feed options (legacy_bridge.changes)
     watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
     version: str | None = None  # the API version of this contract; None: the base version's
+    embeds: dict[str, Embed] = field(default_factory=dict)  # children from other tables (embed:)
 
 
 @dataclass

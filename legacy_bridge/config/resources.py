@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from legacy_bridge.config.checker import Checker, import_object
+from legacy_bridge.config.embeds import check_embeds, embedded_field
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
 from legacy_bridge.config.rules import RULE_KEYS, check_rules
@@ -39,6 +40,7 @@ RESOURCE_KEYS = {
     "watermark",
     "changes",
     "versions",
+    "embed",
 }
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable", "type", "fields", *RULE_KEYS}
 
@@ -91,6 +93,10 @@ def _check_field(ck: Checker, name: str, node: Any, path: str, depth: int = 0) -
         fields=inner,
         rules=rules,
     )
+
+
+def _check_inner_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | None:
+    return _check_field(ck, name, node, path, depth=1)
 
 
 def _check_fields(ck: Checker, node: dict, path: str, depth: int) -> dict[str, FieldMap]:
@@ -206,6 +212,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     fields = _check_fields(ck, node, path, 0)
     for fname, message in _column_problems(sources.get(source), fields):
         ck.fail(f"{path}.fields.{fname.replace('.', '.fields.')}.column", message)
+    embeds = check_embeds(ck, node.get("embed"), f"{path}.embed", sources.get(source), fields, _check_inner_field)
+
     given = node.get("key")
     key: list[str] = [given] if isinstance(given, str) else given
     if not isinstance(key, list) or not key:
@@ -234,6 +242,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     # keys are always filterable and sortable, and never null
     for k in key:
         fields[k] = FieldMap(**{**fields[k].__dict__, "filter": True, "sort": True, "nullable": False})
+    fields.update({n: embedded_field(e) for n, e in embeds.items()})  # arrays of the child's rows
     return ResourceSpec(
         name=name,
         source=source,
@@ -245,4 +254,5 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         watermark=watermark,
         default_limit=limits["default_limit"],
         max_limit=limits["max_limit"],
+        embeds=embeds,
     )

@@ -309,6 +309,10 @@ class GuardedDriver:
             self.bulkhead.leave()
             raise
 
+    def fetch_all(self, target: dict[str, Any], query: Query) -> list[tuple]:
+        """A small read at once (the children of a page), retried as a get is."""
+        return self._once("fetch", lambda: self.driver.fetch_all(target, query), retry=True)
+
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         return self._once("get", lambda: self.driver.get(target, key, columns), retry=True)
 

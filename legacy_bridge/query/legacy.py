@@ -39,6 +39,18 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Related:
+    """A where term: some row of another table of the source (``target``, its items), joined
+    to this row by ``on`` (column here, column there) pairs, meets ``condition`` (a column
+    of that table).  The filter of an embedded array (``lines.sku=AB12``: a row with a line
+    whose sku is AB12), in :attr:`Query.related`."""
+
+    target: tuple[tuple[str, str], ...]
+    on: tuple[tuple[str, str], ...]
+    condition: Condition
+
+
+@dataclass(frozen=True)
 class SortKey:
     column: str
     descending: bool = False
@@ -101,7 +113,8 @@ class Query:
 
     ``order`` always ends with the key columns, so it is a total order;
     ``after`` holds the values of ``order``'s columns in the last row already seen
-    (keyset pagination); ``limit`` of None means "all rows" (exports).
+    (keyset pagination); ``limit`` of None means "all rows" (exports); ``related``: terms on
+    other tables the rows must also meet (only for drivers that declare ``joins_tables``).
     """
 
     columns: Sequence[str | SortValue]
@@ -109,3 +122,4 @@ class Query:
     order: list[SortKey] = field(default_factory=list)
     after: tuple | None = None
     limit: int | None = None
+    related: list[Related] = field(default_factory=list)

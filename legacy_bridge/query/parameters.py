@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
 
 PAGE_ONLY = ("limit", "cursor")
-RESERVED_ORDER = ("limit", "cursor", "sort", "fields", "updated_since")
+RESERVED_ORDER = ("limit", "cursor", "sort", "fields", "embed", "updated_since")
 
 
 def _filterable(resource: Resource) -> list[str]:
@@ -98,6 +98,11 @@ def _reserved(resource: Resource, name: str) -> dict[str, Any]:
 def fields_parameter(resource: Resource) -> dict[str, Any]:
     """``fields``, as a get takes it too."""
     return _reserved(resource, "fields")
+
+
+def embed_parameters(resource: Resource) -> list[dict[str, Any]]:
+    """``embed``, as a get takes it too (none for a resource without embedded fields)."""
+    return [_reserved(resource, "embed")] if resource.spec.embeds else []
 
 
 def limit_parameter(resource: Resource) -> dict[str, Any]:

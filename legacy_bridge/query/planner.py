@@ -16,17 +16,18 @@ nested column's value (any element matching).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from legacy_bridge.config.model import ResourceSpec
+from legacy_bridge.config.model import Embed, ResourceSpec
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.mapping import FieldMap, WriteError
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.cursors import fingerprint
+from legacy_bridge.query.embedding import EmbedPlan, parent_columns, plan_embed, related
 from legacy_bridge.query.filtering import predicate
-from legacy_bridge.query.legacy import ColumnValue, Condition, Inner, Query, SortKey, SortValue, find_column
+from legacy_bridge.query.legacy import ColumnValue, Condition, Inner, Query, Related, SortKey, SortValue, find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 
 Reader = Callable[[tuple], dict[str, Any]]
@@ -55,6 +56,8 @@ class ReadPlan:
     order_positions: list[int]  # where the order's sort values sit in a row (the cursor)
     watermark_positions: list[int]  # where the watermark's columns sit in a row
     query_id: str = ""  # what a cursor of this read belongs to
+    #: the embedded fields' children, appended to each row read (query/embedding.py)
+    embeds: list[EmbedPlan] = field(default_factory=list)
 
     def resumed(self, after: tuple) -> ReadPlan:
         """The same read, resuming after a cursor's values."""
@@ -80,6 +83,7 @@ class KeyPlan:
     columns: list[str]
     reader: Reader
     read: ReadPlan | None = None
+    embeds: list[EmbedPlan] = field(default_factory=list)  # the children appended to the row
 
 
 @dataclass
@@ -136,7 +140,21 @@ class Planner:
 
     def pushed(self, name: str, op: str) -> bool:
         """Whether the source itself applies a filter ``name[op]`` (else it is applied here)."""
+        if self._embed_of(name) is not None:  # a Related term: only sources that join tables embed
+            return True
         return self.driver.pushable(Condition(self.column(name), op, None), self.target)
+
+    def _embed_of(self, name: str) -> Embed | None:
+        """The embed whose inner field ``name`` (``lines.sku``) names, if it does."""
+        head, _, inner = name.partition(".")
+        embed = self.spec.embeds.get(head)
+        return embed if embed is not None and inner in embed.fields else None
+
+    def default_fields(self) -> list[str]:
+        """The fields of a record when a request names none: every field but the embedded ones
+        not embedded by default."""
+        embeds = self.spec.embeds
+        return [n for n in self.mapping.fields if n not in embeds or embeds[n].default]
 
     def _check_bindable(
         self, fmap: FieldMap, value: Any, text: str, parameter: str, column: str | Inner | None = None
@@ -190,8 +208,14 @@ class Planner:
         self._check_bindable(fmap, value, text, parameter, column)
         return value
 
-    def condition(self, f: Filter) -> Condition:
-        """A canonical filter as a legacy condition on its column."""
+    def condition(self, f: Filter) -> Condition | Related:
+        """A canonical filter as a legacy condition on its column (a filter on an embedded
+        field: on the child's column, for a row that has such a child)."""
+        embed = self._embed_of(f.field)
+        if embed is not None:  # on the child's column, which the mapping reads inside the array
+            condition = self._condition(f)
+            assert isinstance(condition.column, Inner) and condition.column.inner is not None
+            return related(embed, replace(condition, column=condition.column.inner))
         return self._check_sendable(self._condition(f), f)
 
     def _condition(self, f: Filter) -> Condition:
@@ -252,7 +276,19 @@ class Planner:
         return column if found is not None and found.compare == "value" else SortValue(column)
 
     def _reader(self, names: list[str], columns: list[str] | list[str | SortValue]) -> Reader:
-        reader = self.mapping.row_reader(names, columns)
+        embeds = self.spec.embeds
+        reader = self.mapping.row_reader([n for n in names if n not in embeds], columns)
+        # an embedded field's children are canonical already (query/embedding.py)
+        embedded = [(n, columns.index(embeds[n].column)) for n in names if n in embeds]
+        if embedded:
+            base = reader
+
+            def reader(row: tuple) -> dict[str, Any]:
+                record = base(row)
+                for name, position in embedded:
+                    record[name] = row[position]
+                return record
+
         if self.dump is not None:
             dump, read = self.dump, reader
             return lambda row: dump(read(row))
@@ -262,32 +298,43 @@ class Planner:
         self,
         fields: list[str],
         order: list[SortKey],
-        where: list[Condition],
+        where: list[Condition | Related],
         watermark: bool = False,
         after: tuple | None = None,
         limit: int | None = None,
     ) -> ReadPlan:
         """Which legacy columns (and sort values) to read, which conditions the driver applies,
         and how a row becomes a record.  ``limit``: the rows wanted, when the driver can stop there."""
-        pushed = [c for c in where if self.driver.pushable(c, self.target)]
-        residual = [c for c in where if c not in pushed]
+        # a Related term (an embedded field's filter) only reaches sources that join tables
+        related = [c for c in where if isinstance(c, Related)]
+        pushed = [c for c in where if isinstance(c, Condition) and self.driver.pushable(c, self.target)]
+        residual = [c for c in where if isinstance(c, Condition) and c not in pushed]
         names = list(dict.fromkeys(fields))
+        embeds = [self.spec.embeds[n] for n in names if n in self.spec.embeds]
+        flat = [n for n in names if n not in self.spec.embeds]
         watermark_columns = [f.row_column for f in self.watermark] if watermark else []
         sort_values = [self._sort_value(k.column) for k in order]
         columns: list[str | SortValue] = list(
             dict.fromkeys(
-                self.mapping.columns(names) + sort_values + watermark_columns + [_outer(c.column) for c in residual]
+                self.mapping.columns(flat)
+                + parent_columns(embeds)
+                + sort_values
+                + watermark_columns
+                + [_outer(c.column) for c in residual]
             )
         )
         keep = predicate(residual, columns) if residual else None
         # with filters left to apply here, the driver cannot know how many rows make the read
-        query = Query(columns=columns, where=pushed, order=order, after=after, limit=None if keep else limit)
+        query = Query(
+            columns=columns, where=pushed, order=order, after=after, limit=None if keep else limit, related=related
+        )
         return ReadPlan(
             query,
             keep,
-            self._reader(names, columns),
+            self._reader(names, columns + [e.column for e in embeds]),
             [columns.index(v) for v in sort_values],
             [columns.index(c) for c in watermark_columns],
+            embeds=[plan_embed(e, columns) for e in embeds],
         )
 
     def read(self, query: ListQuery, page: bool = True, until_watermark: bool = False) -> ReadPlan:
@@ -319,13 +366,20 @@ class Planner:
 
     def by_key(self, key: list[Filter], fields: list[str] | None = None) -> KeyPlan:
         """One record by its key (canonical ``eq`` filters, one per key field, in key order)."""
-        names = fields or list(self.mapping.fields)
+        names = fields or self.default_fields()
         where = [self.condition(f) for f in key]
         if not self.driver.key_lookup(self.target):  # no lookup: the list, filtered by the key
             plan = self._plan(names, [], where)
             return KeyPlan({}, [], plan.reader, plan)
-        columns = list(dict.fromkeys(self.mapping.columns(names)))
-        return KeyPlan({_outer(c.column): c.value for c in where}, columns, self._reader(names, columns))
+        embeds = [self.spec.embeds[n] for n in names if n in self.spec.embeds]
+        flat = [n for n in names if n not in self.spec.embeds]
+        columns = list(dict.fromkeys(self.mapping.columns(flat) + parent_columns(embeds)))
+        return KeyPlan(
+            {_outer(c.column): c.value for c in where if isinstance(c, Condition)},
+            columns,
+            self._reader(names, columns + [e.column for e in embeds]),
+            embeds=[plan_embed(e, columns) for e in embeds],
+        )
 
     # -- writes ---------------------------------------------------------------------
 

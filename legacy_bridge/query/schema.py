@@ -6,6 +6,7 @@
     ?<field>[isnull]=true|false
     ?sort=-opened_on,id           '-' for descending; the key always breaks ties
     ?fields=id,name               the fields to return
+    ?embed=lines                  the embedded fields (children from other tables) to add
     ?limit=100                    1..max_limit
     ?cursor=<opaque>              the `next` of the previous page
     ?updated_since=<watermark>    rows whose watermark is greater (resources with one);
@@ -44,7 +45,7 @@ from legacy_bridge.query.values import (
 if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
 
-RESERVED = ("sort", "fields", "limit", "cursor", "updated_since")
+RESERVED = ("sort", "fields", "embed", "limit", "cursor", "updated_since")
 PARAMETER = re.compile(r"^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?:\[([a-z]+)\])?$")
 MAX_IN_VALUES = 100
 LIKE_OPERATORS = ("startswith", "contains")
@@ -111,7 +112,7 @@ class Names(Parameter):
     """``fields``: a comma-separated selection of the contract's fields."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
-        return parse_fields(self.resource, value)
+        return named_fields(self.resource, value)
 
     def json_schema(self) -> dict[str, Any]:
         return names_schema(list(self.resource.mapping.fields))
@@ -120,6 +121,26 @@ class Names(Parameter):
         return (
             f"comma-separated subset of: {', '.join(self.resource.mapping.fields)}; the records then "
             f"hold only these fields (the record schema's required list is for whole records)"
+        )
+
+
+class Embeds(Parameter):
+    """``embed``: a comma-separated choice of the resource's embedded fields (``embed:``)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
+        return parse_embed(self.resource, value)
+
+    def json_schema(self) -> dict[str, Any]:
+        one = "(?:" + "|".join(map(re.escape, self.resource.spec.embeds)) + ")"
+        return {"type": "string", "pattern": f"^(?:{one}(?:,{one})*)?$"}
+
+    def description(self) -> str:
+        embeds = self.resource.spec.embeds
+        defaults = [n for n, e in embeds.items() if e.default]
+        return (
+            f"comma-separated subset of: {', '.join(embeds)}: each record holds these children, read "
+            f"with one more query per page; default: {', '.join(defaults) or 'none'} (empty: none). "
+            f"`fields` embeds those it names, and without `embed` only those."
         )
 
 
@@ -311,6 +332,7 @@ def list_schema(resource: Resource) -> ListSchema:
                 params[f"{name}[eq]"] = Condition(resource, name, op, f"{name}[eq]")
     params.update(
         fields=Names(resource, "fields"),
+        **({"embed": Embeds(resource, "embed")} if resource.spec.embeds else {}),
         sort=Sort(resource, "sort"),
         limit=Limit(resource, "limit"),
         cursor=Cursor(resource, "cursor"),
@@ -337,7 +359,7 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
     loaded = list_schema(resource).parse(args)
     order = list(args)  # filters in the order the query string gives them
     query = ListQuery(
-        fields=loaded.get("q:fields") or list(resource.mapping.fields),
+        fields=selected_fields(resource, loaded.get("q:fields"), loaded.get("q:embed")),
         filters=sorted((v for v in loaded.values() if isinstance(v, Filter)), key=lambda f: order.index(f.parameter)),
         sort=loaded.get("q:sort") or [],
         limit=loaded.get("q:limit", resource.spec.default_limit),
@@ -351,10 +373,15 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
     return query
 
 
-def parse_fields(resource: Resource, text: str | None) -> list[str]:
-    """``fields`` (of a list or a get): the names it selects, all when not given."""
-    if text is None:
-        return list(resource.mapping.fields)
+def parse_fields(resource: Resource, text: str | None, embed: str | None = None) -> list[str]:
+    """``fields`` and ``embed`` (of a list or a get): the names they select (see
+    :func:`selected_fields`)."""
+    names = None if text is None else named_fields(resource, text)
+    return selected_fields(resource, names, None if embed is None else parse_embed(resource, embed))
+
+
+def named_fields(resource: Resource, text: str) -> list[str]:
+    """The fields ``fields`` names."""
     names = [n for n in text.split(",") if n]
     if not names:
         raise InvalidInput("fields: name at least one field", parameter="fields")
@@ -362,6 +389,33 @@ def parse_fields(resource: Resource, text: str | None) -> list[str]:
         if name not in resource.mapping.fields:
             raise unknown_field(resource, name, "fields")
     return names
+
+
+def parse_embed(resource: Resource, text: str) -> list[str]:
+    """``embed``: the embedded fields it names (none for an empty text)."""
+    embeds = resource.spec.embeds
+    names = [n for n in text.split(",") if n]
+    for name in names:
+        if name not in embeds:
+            raise InvalidInput(
+                f"embed: {name!r} is not an embedded field of {resource.name!r}; "
+                f"embedded fields: {', '.join(embeds) or 'none'}",
+                parameter="embed",
+                slug="unknown-field",
+            )
+    return names
+
+
+def selected_fields(resource: Resource, names: list[str] | None, embed: list[str] | None) -> list[str]:
+    """The fields of each record: those ``fields`` names, then those ``embed`` names.  Without
+    ``fields``: every field but the embedded ones, then those ``embed`` names or, without it, the
+    ones embedded by default (so ``fields`` alone leaves out what it does not name)."""
+    if names is not None:
+        return list(dict.fromkeys(names + (embed or [])))
+    if embed is None:
+        return resource.planner.default_fields()
+    embeds = resource.spec.embeds
+    return list(dict.fromkeys([n for n in resource.mapping.fields if n not in embeds] + embed))
 
 
 def parse_key(resource: Resource, segments: list[str]) -> list[Filter]:
@@ -402,6 +456,7 @@ __all__ = [
     "list_schema",
     "parse_list",
     "parse_fields",
+    "parse_embed",
     "parse_key",
     "parse_body",
     "Parameter",

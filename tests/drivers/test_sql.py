@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for, escape_like
-from legacy_bridge.query.legacy import Condition, Query, SortKey
+from legacy_bridge.query.legacy import Condition, Query, Related, SortKey
 
 ANSI = Dialect()
 TABLE = {"table": "T"}
@@ -253,3 +253,23 @@ def test_dialect_for_honours_an_explicit_syntax_and_the_quote_char():
     assert d == Dialect(quote="`", limit="limit")
     assert dialect_for("PostgreSQL", "").quote == '"'
     assert dialect_for("SQLite", '"').quote == "`"
+
+
+# -- related rows (an embedded field's filter) ---------------------------------------
+
+
+def test_a_related_term_is_an_exists_subquery_joined_to_the_outer_row():
+    line = Related((("table", "LINES"),), (("ORDER_NO", "ORD_NO"), ("REGION", "RGN")), Condition("SKU", "eq", "AB12"))
+    sql, params = sql_of(Query(columns=["A"], where=[Condition("A", "gt", 1)], related=[line]))
+    assert sql == (
+        'SELECT "A" FROM "T" WHERE "A" > ? AND EXISTS (SELECT 1 FROM "LINES" "lb_rel" WHERE '
+        '"lb_rel"."ORD_NO" = "T"."ORDER_NO" AND "lb_rel"."RGN" = "T"."REGION" AND "lb_rel"."SKU" = ?)'
+    )
+    assert params == [1, "AB12"]
+
+
+def test_a_related_term_under_a_select_target_joins_to_its_alias():
+    line = Related((("view", "V_LINES"),), (("NO", "NO"),), Condition("QTY", "in", (1, 2), nulls=(0,)))
+    sql, params = sql_of(Query(columns=["A"], related=[line]), target={"select": "SELECT * FROM X"})
+    assert '"lb_rel"."NO" = lb_src."NO"' in sql
+    assert '"lb_rel"."QTY" IN (?, ?) AND "lb_rel"."QTY" NOT IN (?)' in sql and params == [1, 2, 0]
