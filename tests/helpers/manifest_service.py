@@ -1,0 +1,171 @@
+"""A legacy warehouse service of shipping manifests, built with spyne, for the SOAP tests of
+nested answers, date ranges, key-only creates and fault mapping.
+
+- ``GetManifest(ManifestNo)``: a header and its wrapped lines (``Lines/ManifestLine``).
+- ``ListManifests(DateFrom, DateTo, PageToken)``: manifests shipped in a YYYYMMDD range, both
+  ends inclusive and each optional, in pages of ``PAGE_SIZE`` with a page token.
+- ``CreateManifest(Manifest)``: a document with several lines; answers only the new number.
+  Refuses a duplicate reference (``Client.DuplicateManifest``), a line without a positive
+  quantity (``Client.RuleViolation``) and a missing carrier (``Client.InvalidManifest``).
+- While ``down`` is set, every call is the fault ``Server.BackendUnavailable``.
+
+``calls`` keeps (operation, arguments) of every call, for tests to see what was pushed down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from spyne import Application, ComplexModel, Fault, Integer, ServiceBase, Unicode, rpc
+from spyne import Decimal as SDecimal
+from spyne.model.complex import Array
+from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
+
+NAMESPACE = "urn:legacy-wms:manifests"
+PAGE_SIZE = 4
+CARRIERS = ("UPSN", "FDEG", "DHLX")
+logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
+logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
+
+
+class ManifestLine(ComplexModel):
+    __namespace__ = NAMESPACE
+    LineNo = Integer
+    Sku = Unicode
+    Qty = Integer
+    WeightKg = SDecimal
+    Hazmat = Unicode  # Y / N
+
+
+class Manifest(ComplexModel):
+    __namespace__ = NAMESPACE
+    ManifestNo = Unicode
+    Reference = Unicode
+    Carrier = Unicode
+    ShipDate = Unicode  # YYYYMMDD
+    Lines = Array(ManifestLine)
+
+
+class ManifestPage(ComplexModel):
+    __namespace__ = NAMESPACE
+    Manifests = Array(Manifest)
+    NextPageToken = Unicode
+
+
+def sample_manifests(count: int = 30) -> dict[str, dict[str, Any]]:
+    """``M00001``...: shipped every other day from 2024-03-01, with n % 4 lines (some none)."""
+    out = {}
+    for n in range(1, count + 1):
+        out[f"M{n:05d}"] = {
+            "ManifestNo": f"M{n:05d}",
+            "Reference": f"REF-{n:04d}",
+            "Carrier": CARRIERS[n % 3],
+            "ShipDate": (dt.date(2024, 3, 1) + dt.timedelta(days=2 * (n - 1))).strftime("%Y%m%d"),
+            "Lines": [
+                {
+                    "LineNo": i,
+                    "Sku": f"SKU{(n * 7 + i) % 50:03d}",
+                    "Qty": n + i,
+                    "WeightKg": Decimal(n * 13 + i * 5) / 4,
+                    "Hazmat": "Y" if (n + i) % 5 == 0 else "N",
+                }
+                for i in range(1, n % 4 + 1)
+            ],
+        }
+    return out
+
+
+def _manifest(data: dict[str, Any]) -> Manifest:
+    return Manifest(**{**data, "Lines": [ManifestLine(**line) for line in data["Lines"]]})
+
+
+@dataclass
+class ManifestService:
+    manifests: dict[str, dict[str, Any]] = field(default_factory=sample_manifests)
+    down: bool = False
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _call(self, operation: str, **arguments: Any) -> None:
+        with self._lock:
+            self.calls.append((operation, arguments))
+        if self.down:
+            raise Fault("Server.BackendUnavailable", "the manifest back end is down for maintenance")
+
+    def _service(self) -> type[ServiceBase]:
+        svc = self
+
+        class ManifestService(ServiceBase):
+            @rpc(Unicode, _returns=Manifest)
+            def GetManifest(ctx, ManifestNo):
+                svc._call("GetManifest", ManifestNo=ManifestNo)
+                data = svc.manifests.get(ManifestNo or "")
+                if data is None:
+                    raise Fault("Client.ManifestNotFound", f"manifest {ManifestNo} not on file")
+                return _manifest(data)
+
+            @rpc(Unicode, Unicode, Unicode, _returns=ManifestPage)
+            def ListManifests(ctx, DateFrom, DateTo, PageToken):
+                svc._call("ListManifests", DateFrom=DateFrom, DateTo=DateTo, PageToken=PageToken)
+                rows = [
+                    d
+                    for no, d in sorted(svc.manifests.items())
+                    if (PageToken is None or no > PageToken)
+                    and (DateFrom is None or d["ShipDate"] >= DateFrom)
+                    and (DateTo is None or d["ShipDate"] <= DateTo)
+                ]
+                page = rows[:PAGE_SIZE]
+                return ManifestPage(
+                    Manifests=[_manifest(d) for d in page],
+                    NextPageToken=page[-1]["ManifestNo"] if len(rows) > PAGE_SIZE else None,
+                )
+
+            @rpc(Manifest, _returns=Unicode)
+            def CreateManifest(ctx, Manifest):
+                svc._call("CreateManifest", Manifest=Manifest)
+                if Manifest is None or not Manifest.Carrier:
+                    raise Fault("Client.InvalidManifest", "a manifest needs a carrier")
+                lines = list(Manifest.Lines or [])
+                if any(not line.Qty or line.Qty <= 0 for line in lines):
+                    raise Fault("Client.RuleViolation", "every line needs a positive quantity")
+                with svc._lock:
+                    if any(d["Reference"] == Manifest.Reference for d in svc.manifests.values()):
+                        raise Fault("Client.DuplicateManifest", f"reference {Manifest.Reference} already filed")
+                    no = f"M{len(svc.manifests) + 1:05d}"
+                    svc.manifests[no] = {
+                        "ManifestNo": no,
+                        "Reference": Manifest.Reference,
+                        "Carrier": Manifest.Carrier,
+                        "ShipDate": Manifest.ShipDate or "00000000",
+                        "Lines": [
+                            {
+                                "LineNo": i,
+                                "Sku": line.Sku,
+                                "Qty": line.Qty,
+                                "WeightKg": line.WeightKg,
+                                "Hazmat": line.Hazmat or "N",
+                            }
+                            for i, line in enumerate(lines, 1)
+                        ],
+                    }
+                return no
+
+        return ManifestService
+
+    def wsgi(self) -> Any:
+        """The WSGI app: the WSDL at ``/manifests?wsdl``, calls by POST to ``/manifests``."""
+        return WsgiApplication(
+            Application(
+                [self._service()],
+                tns=NAMESPACE,
+                name="ManifestService",
+                in_protocol=Soap11(validator="lxml"),
+                out_protocol=Soap11(),
+            )
+        )
