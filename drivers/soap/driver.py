@@ -220,6 +220,18 @@ class SoapDriver(Driver):
     def close(self) -> None:
         self.transport.close()
 
+    def describe_target(self, target: dict[str, Any]) -> str:
+        return "operations " + ", ".join(f"{op} {target[op]['operation']}" for op in self.target_keys if op in target)
+
+    def check_target(self, target: dict[str, Any]) -> list[str]:
+        """Every operation the resource names is one of the service's."""
+        known = set(self.proxy()._operations)
+        return [
+            f"{op}: the service has no operation {target[op]['operation']!r}; operations: {', '.join(sorted(known))}"
+            for op in self.target_keys
+            if op in target and target[op]["operation"] not in known
+        ]
+
     # -- calls -----------------------------------------------------------------------
 
     def call(self, spec: dict[str, Any], params: dict[str, Any], target: dict[str, Any]) -> Any:

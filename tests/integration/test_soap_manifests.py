@@ -11,12 +11,14 @@ import datetime as dt
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from zeep import Client
 from zeep.helpers import serialize_object
 
 from helpers.backends import make_app
 from helpers.manifest_service import ManifestService
 from helpers.servers import serve_app
+from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.soap.params import filter_values
 from legacy_bridge.errors import ConfigError
@@ -301,3 +303,33 @@ def test_the_default_retry_after_of_an_unavailable_fault_is_30_seconds(service):
         service.down = False
         app.extensions["legacy_bridge"].close()
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+
+
+# -- legacy-bridge check ---------------------------------------------------------------------
+
+
+def test_check_accepts_get_only_resources_and_lists_that_need_a_filter_in_a_readable_summary(service, tmp_path):
+    config = _config(service)
+    resource = config["resources"]["manifests"]
+    config["resources"]["manifest-lookup"] = {k: v for k, v in resource.items() if k not in ("list", "create")}
+    config["resources"]["manifests-by-date"] = {
+        **resource,
+        "list": {**resource["list"], "required": ["shipped_on[gte]"]},
+    }
+    config["resources"]["misnamed"] = {**resource, "get": {"operation": "FetchManifest", "params": {"X": "{key}"}}}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    assert lines["manifests"].split()[1] == "ok"
+    assert "operations get GetManifest, list ListManifests, create CreateManifest on wms" in lines["manifests"]
+    assert "{" not in result.output  # no raw Python dict
+    assert (
+        lines["manifest-lookup"].split()[1] == "ok"
+        and "(no record read: a get needs a key)" in (lines["manifest-lookup"])
+    )
+    assert lines["manifests-by-date"].split()[1] == "ok"
+    assert "(no record read: the list needs the filter(s) shipped_on[gte])" in lines["manifests-by-date"]
+    assert lines["misnamed"].split()[1] == "FAILING"
+    assert "get: the service has no operation 'FetchManifest'" in lines["misnamed"]
+    assert result.exit_code == 1 and "1 problem(s) found" in result.output
