@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from legacy_bridge.drivers.soap.wsdl import build_transport, describe, draft_operation, load_document
+from legacy_bridge.drivers.soap.drafts import draft_operation
+from legacy_bridge.drivers.soap.wsdl import build_transport, describe, load_document
 
 __all__ = ["introspect_wsdl"]
 
