@@ -24,9 +24,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,12 +36,12 @@ from zeep.helpers import serialize_object
 from legacy_bridge.drivers.base import Driver, outgoing_headers
 from legacy_bridge.drivers.soap.faults import translate_fault
 from legacy_bridge.drivers.soap.params import PARAMETER_OPERATORS, fill, filter_bindings, filter_values, set_path
+from legacy_bridge.drivers.soap.records import PAGE, ROW, records, row_reader, walk
 from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
 from legacy_bridge.errors import FaultNotFound, InvalidInput, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query.legacy import Condition, Query, Rows
 
 log = logging.getLogger(__name__)
-PAGE, ROW = "__page__", "__row__"
 OPTIONS = {
     "kind",
     "wsdl",
@@ -60,34 +58,6 @@ OPTIONS = {
     "wsdl_retry",
     "pool",
 }
-
-
-def walk(node: Any, path: str | None) -> Any:
-    """Follow a dotted path into serialized output; a missing step gives None."""
-    for part in path.split(".") if path else ():
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def as_records(node: Any) -> list[dict]:
-    if node is None:
-        return []
-    return [n for n in node if n is not None] if isinstance(node, list) else [node]
-
-
-@lru_cache(maxsize=256)
-def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
-    paths = [None if c in (PAGE, ROW) else c for c in columns]
-
-    def row(record: dict, page: Any, index: int) -> tuple:
-        return tuple(page if c == PAGE else index if c == ROW else walk(record, p) for c, p in zip(columns, paths))
-
-    return row
 
 
 # XML 1.0 cannot carry these at all: a value holding one is the caller's error (400), found
@@ -289,6 +259,11 @@ class SoapDriver(Driver):
         """A condition is pushed when its column and operator are bound to a list parameter."""
         return (condition.column, condition.op) in self.bindings(target)
 
+    def reader(self, target: dict[str, Any], columns: Any, spec: dict[str, Any] | None = None) -> Any:
+        """How a row of ``columns`` is read from a record of ``spec``'s answer (records.py)."""
+        parents = tuple((spec or {}).get("parent_columns", {}).items())
+        return row_reader(tuple(columns), target.get("nested", ()), parents)
+
     def key_lookup(self, target: dict[str, Any]) -> bool:
         return "get" in target
 
@@ -299,16 +274,16 @@ class SoapDriver(Driver):
         values = filter_values(self.bindings(target), query.where)
         if values is None:
             return
-        row = _row_getter(tuple(query.columns))
+        row = self.reader(target, query.columns, spec)
         token, skip = (query.after[0], query.after[1]) if query.after else (None, -1)
         while True:
             try:
                 result = self.call(spec, fill(spec, {**values, "page": token, "limit": query.limit}), target)
             except FaultNotFound:  # "no such parent": an empty list, as a filter would give
                 return
-            for index, record in enumerate(as_records(walk(result, spec.get("records")))):
+            for index, (record, parent) in enumerate(records(result, spec.get("records"))):
                 if index > skip:
-                    yield row(record, token, index)
+                    yield row(record, parent, token, index)
             following = walk(result, spec["next"]) if spec.get("next") else None
             if not following or following == token:
                 return
@@ -320,8 +295,8 @@ class SoapDriver(Driver):
         values = {f"key.{n}": key[c] for n, c in fields.items() if c in key}
         if len(key) == 1:
             values["key"] = next(iter(key.values()))
-        records = as_records(walk(self.call(spec, fill(spec, values), target), spec.get("records")))
-        return _row_getter(tuple(columns))(records[0], None, 0) if records else None
+        found = records(self.call(spec, fill(spec, values), target), spec.get("records"))
+        return self.reader(target, columns, spec)(*found[0], None, 0) if found else None
 
     # -- writes ----------------------------------------------------------------------
 
@@ -335,12 +310,12 @@ class SoapDriver(Driver):
         fields = target.get("fields", {})
         filled = {"body": body, **{f"body.{n}": values.get(c) for n, c in fields.items()}}
         params = fill(spec, filled) if spec.get("params") else body
-        records = as_records(walk(self.call(spec, params, target), spec.get("records")))
-        if not records:
+        found = records(self.call(spec, params, target), spec.get("records"))
+        if not found:
             return None
         if spec.get("returns") == "key":
-            return self._read_back(target, records[0], columns)
-        return _row_getter(tuple(columns))(records[0], None, 0)
+            return self._read_back(target, found[0][0], columns)
+        return self.reader(target, columns, spec)(*found[0], None, 0)
 
     def _read_back(self, target: dict[str, Any], answer: Any, columns: list[str]) -> tuple | None:
         """The record a create answered only the key of (``returns: key``): read back with the
@@ -362,4 +337,4 @@ class SoapDriver(Driver):
         record: dict[str, Any] = {}
         for column, value in key.items():
             set_path(record, column, value)
-        return _row_getter(tuple(columns))(record, None, 0)
+        return self.reader(target, columns)(record, record, None, 0)

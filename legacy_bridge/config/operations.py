@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from legacy_bridge.config.checker import Checker
 
 OPERATION_KEYS = {"operation", "params", "records", "next"}
-EXTRA_KEYS = {"get": set(), "list": {"required"}, "create": {"returns"}}
+EXTRA_KEYS = {"get": set(), "list": {"required", "parent_fields"}, "create": {"returns"}}
 PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": ("body",)}
 #: what a list parameter may take of a filter: {filter.<field>} is eq, {filter.<field>.gte} a bound
 FILTER_OPERATORS = ("eq", "gt", "gte", "lt", "lte")
@@ -71,6 +71,7 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
     if op == "list":
         _check_bindings(ck, params, fields, f"{path}.params")
         _check_required(ck, node, params, f"{path}.required")
+        node = {**node, "parent_columns": _check_parent_fields(ck, node.get("parent_fields"), fields, path)}
     if op == "list" and ("next" in node) != ("page" in used):
         ck.fail(
             path,
@@ -110,6 +111,21 @@ def _check_bindings(ck: Checker, params: dict, fields: dict[str, FieldMap], path
             f"{other_param} and {param} both take {what}{suffix}: one filter value would fill both "
             "(wrong data); bind a range to one field: {filter.<field>.gte} and {filter.<field>.lte}",
         )
+
+
+def _check_parent_fields(ck: Checker, node: Any, fields: dict[str, FieldMap], path: str) -> dict[str, str]:
+    """``list.parent_fields: {manifest_no: ManifestNo}``: fields a child record takes from the
+    element it sits in one array up (its parent, see drivers/soap/records.py), by dotted path;
+    returned as {the field's column: path in the parent}."""
+    out: dict[str, str] = {}
+    for name, parent_path in ck.mapping(node, f"{path}.parent_fields").items():
+        if name not in fields:
+            ck.fail(f"{path}.parent_fields.{name}", f"no field {name!r}; fields: {', '.join(fields)}")
+        elif not isinstance(parent_path, str) or not parent_path:
+            ck.fail(f"{path}.parent_fields.{name}", "expected a dotted path in the parent element, e.g. ManifestNo")
+        else:
+            out[fields[name].column] = parent_path
+    return out
 
 
 def _check_required(ck: Checker, node: dict, params: dict, path: str) -> None:

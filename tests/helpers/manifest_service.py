@@ -1,7 +1,8 @@
 """A legacy warehouse service of shipping manifests, built with spyne, for the SOAP tests of
 nested answers, date ranges, key-only creates and fault mapping.
 
-- ``GetManifest(ManifestNo)``: a header and its wrapped lines (``Lines/ManifestLine``).
+- ``GetManifest(ManifestNo)``: a manifest's own elements and its wrapped lines (``Lines/ManifestLine``).
+- ``GetManifestDocument(ManifestNo)``: the same as a ``Header`` element beside the ``Lines``.
 - ``ListManifests(DateFrom, DateTo, PageToken)``: manifests shipped in a YYYYMMDD range, both
   ends inclusive and each optional, in pages of ``PAGE_SIZE`` with a page token.
 - ``CreateManifest(Manifest)``: a document with several lines; answers only the new number.
@@ -52,6 +53,20 @@ class Manifest(ComplexModel):
     Lines = Array(ManifestLine)
 
 
+class ManifestHeader(ComplexModel):
+    __namespace__ = NAMESPACE
+    ManifestNo = Unicode
+    Reference = Unicode
+    Carrier = Unicode
+    ShipDate = Unicode
+
+
+class ManifestDocument(ComplexModel):
+    __namespace__ = NAMESPACE
+    Header = ManifestHeader
+    Lines = Array(ManifestLine)
+
+
 class ManifestPage(ComplexModel):
     __namespace__ = NAMESPACE
     Manifests = Array(Manifest)
@@ -98,17 +113,26 @@ class ManifestService:
         if self.down:
             raise Fault("Server.BackendUnavailable", "the manifest back end is down for maintenance")
 
+    def _find(self, operation: str, number: str | None) -> dict[str, Any]:
+        self._call(operation, ManifestNo=number)
+        data = self.manifests.get(number or "")
+        if data is None:
+            raise Fault("Client.ManifestNotFound", f"manifest {number} not on file")
+        return data
+
     def _service(self) -> type[ServiceBase]:
         svc = self
 
         class ManifestService(ServiceBase):
             @rpc(Unicode, _returns=Manifest)
             def GetManifest(ctx, ManifestNo):
-                svc._call("GetManifest", ManifestNo=ManifestNo)
-                data = svc.manifests.get(ManifestNo or "")
-                if data is None:
-                    raise Fault("Client.ManifestNotFound", f"manifest {ManifestNo} not on file")
-                return _manifest(data)
+                return _manifest(svc._find("GetManifest", ManifestNo))
+
+            @rpc(Unicode, _returns=ManifestDocument)
+            def GetManifestDocument(ctx, ManifestNo):
+                data = svc._find("GetManifestDocument", ManifestNo)
+                header = ManifestHeader(**{k: v for k, v in data.items() if k != "Lines"})
+                return ManifestDocument(Header=header, Lines=[ManifestLine(**line) for line in data["Lines"]])
 
             @rpc(Unicode, Unicode, Unicode, _returns=ManifestPage)
             def ListManifests(ctx, DateFrom, DateTo, PageToken):

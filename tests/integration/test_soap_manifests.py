@@ -333,3 +333,83 @@ def test_check_accepts_get_only_resources_and_lists_that_need_a_filter_in_a_read
     assert lines["misnamed"].split()[1] == "FAILING"
     assert "get: the service has no operation 'FetchManifest'" in lines["misnamed"]
     assert result.exit_code == 1 and "1 problem(s) found" in result.output
+
+
+# -- child records carrying their parent's fields -----------------------------------------
+
+CHILDREN = """
+manifest-lines:
+  source: wms
+  key: [manifest_no, line_no]
+  description: every line of every manifest, each with its manifest's number and date
+  list:
+    operation: ListManifests
+    records: Manifests.Manifest.Lines.ManifestLine
+    next: NextPageToken
+    params: {DateFrom: "{filter.shipped_on.gte}", DateTo: "{filter.shipped_on.lte}", PageToken: "{page}"}
+    parent_fields: {manifest_no: ManifestNo, shipped_on: ShipDate}
+  fields:
+    manifest_no: ManifestNo
+    shipped_on: {column: ShipDate, converter: {yyyymmdd: {as: str}}, filter: true}
+    line_no: {column: LineNo, converter: int}
+    sku: {column: Sku, filter: true}
+    qty: {column: Qty, converter: int}
+lines-of-manifest:
+  source: wms
+  key: [manifest_no, line_no]
+  list:
+    operation: GetManifest
+    params: {ManifestNo: "{filter.manifest_no}"}
+    records: Lines.ManifestLine
+    parent_fields: {manifest_no: ManifestNo}
+    required: [manifest_no]
+  faults: {not_found: [Client.ManifestNotFound]}
+  fields:
+    manifest_no: ManifestNo
+    line_no: {column: LineNo, converter: int}
+    sku: Sku
+    qty: {column: Qty, converter: int}
+"""
+
+
+@pytest.fixture(scope="module")
+def children(service):
+    config = _config(service)
+    config["resources"] = yaml.safe_load(CHILDREN)
+    app = make_app(config)
+    yield app.test_client()
+    app.extensions["legacy_bridge"].close()
+
+
+def _line(manifest: dict, line: dict, shipped=True) -> dict:
+    out = {"manifest_no": manifest["ManifestNo"], "line_no": line["LineNo"], "sku": line["Sku"], "qty": line["Qty"]}
+    return {**out, "shipped_on": _iso(manifest["ShipDate"])} if shipped else out
+
+
+def test_child_records_across_pages_carry_their_parents_key(children, zeep_service):
+    got = _walk(children, "/v1/manifest-lines?shipped_on[gte]=2024-03-03&shipped_on[lte]=2024-04-10&limit=3")
+    expected = [
+        _line(m, line)
+        for m in _zeep_list(zeep_service, "20240303", "20240410")
+        for line in (m["Lines"] or {}).get("ManifestLine") or []
+    ]
+    assert got == expected and len(got) > 10
+    assert {r["manifest_no"] for r in got} >= {"M00002", "M00003", "M00010"}
+
+
+def test_a_child_resource_of_a_get_reads_one_parents_lines_and_gets_by_composite_key(children, zeep_service):
+    answer = serialize_object(zeep_service.GetManifest("M00007"), target_cls=dict)
+    lines = answer["Lines"]["ManifestLine"]
+    body = children.get("/v1/lines-of-manifest?manifest_no=M00007").get_json()
+    assert body["data"] == [_line(answer, line, shipped=False) for line in lines] and len(lines) == 3
+    one = children.get("/v1/lines-of-manifest/M00007/2").get_json()
+    assert one == _line(answer, lines[1], shipped=False)
+    assert children.get("/v1/lines-of-manifest?manifest_no=M99999").get_json()["data"] == []
+
+
+def test_parent_fields_name_fields_of_the_resource(service):
+    def unknown(resource):
+        resource["list"]["parent_fields"] = {"parent_no": "ManifestNo"}
+
+    [(path, message)] = _problems(_config(service, unknown))
+    assert path == "resources.manifests.list.parent_fields.parent_no" and "no field 'parent_no'" in message

@@ -1,0 +1,101 @@
+"""Where an operation's answer holds its records, and how a row is read from one.
+
+Answers are ``zeep.helpers.serialize_object`` output (dicts and lists).  A column is a dotted
+path inside a record (``Consignee.Name``).  A ``records`` path may pass through arrays
+(``Manifests.Manifest.Lines.ManifestLine``: every line of every manifest); each record then has
+a *parent*, the array element it sits in one array up (the answer itself when none), which a
+child resource's ``parent_fields`` read (the manifest's number on each of its lines).
+
+A nested field's column (the shared nested-field design) holds, in a row: for an array of
+objects, a list of ``{inner column: value}`` dicts, one per element present; for an array of
+scalars, the list of values; for an object, one such dict (or None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+#: pseudo-columns: the page token a row was read from, and its position in that page
+PAGE, ROW = "__page__", "__row__"
+#: a nested column: (column, kind: "array" | "object", inner columns; none for scalars)
+Nested = tuple[str, str, tuple[str, ...]]
+
+
+def walk(node: Any, path: str | None) -> Any:
+    """Follow a dotted path into serialized output; a missing step gives None."""
+    for part in path.split(".") if path else ():
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def elements(node: Any) -> list:
+    """A repeated element's items: none when absent, one when the service sent one."""
+    if node is None:
+        return []
+    return [n for n in node if n is not None] if isinstance(node, list) else [node]
+
+
+def records(answer: Any, path: str | None) -> list[tuple[Any, Any]]:
+    """(record, parent) for every record at ``path``, flattening the arrays it passes through."""
+    found: list[tuple[Any, Any]] = []
+
+    def descend(node: Any, parts: list[str], parent: Any) -> None:
+        while parts and not isinstance(node, list):
+            node = node.get(parts[0]) if isinstance(node, dict) else None
+            parts = parts[1:]
+        if not parts:
+            found.extend((item, parent) for item in elements(node))
+            return
+        for item in elements(node):  # an array on the way: each element is its records' parent
+            descend(item, parts, item)
+
+    descend(answer, path.split(".") if path else [], answer)
+    return found
+
+
+def _inner(node: Any, columns: tuple[str, ...]) -> dict[str, Any] | None:
+    return None if node is None else {c: walk(node, c) for c in columns}
+
+
+def _nested_value(node: Any, kind: str, columns: tuple[str, ...]) -> Any:
+    if kind == "object":
+        return _inner(node, columns)
+    items = elements(node)
+    return [_inner(item, columns) for item in items] if columns else items
+
+
+@lru_cache(maxsize=256)
+def row_reader(
+    columns: tuple[str, ...], nested: tuple[Nested, ...] = (), parents: tuple[tuple[str, str], ...] = ()
+) -> Callable[[Any, Any, Any, int], tuple]:
+    """``row(record, parent, page, index)``: the values of ``columns``; ``nested`` columns as
+    lists/dicts of inner values, ``parents`` columns (column, path) read in the parent."""
+    shapes = {column: (kind, inner) for column, kind, inner in nested}
+    from_parent = dict(parents)
+
+    def one(column: str) -> Callable[[Any, Any, Any, int], Any]:
+        if column == PAGE:
+            return lambda record, parent, page, index: page
+        if column == ROW:
+            return lambda record, parent, page, index: index
+        if column in from_parent:
+            path = from_parent[column]
+            return lambda record, parent, page, index: walk(parent, path)
+        if column in shapes:
+            kind, inner = shapes[column]
+            return lambda record, parent, page, index: _nested_value(walk(record, column), kind, inner)
+        return lambda record, parent, page, index: walk(record, column)
+
+    readers = [one(c) for c in columns]
+
+    def row(record: Any, parent: Any, page: Any, index: int) -> tuple:
+        return tuple(read(record, parent, page, index) for read in readers)
+
+    return row
