@@ -35,7 +35,14 @@ from zeep.helpers import serialize_object
 
 from legacy_bridge.drivers.base import Driver, outgoing_headers
 from legacy_bridge.drivers.soap.faults import translate_fault
-from legacy_bridge.drivers.soap.params import PARAMETER_OPERATORS, fill, filter_bindings, filter_values, set_path
+from legacy_bridge.drivers.soap.params import (
+    PARAMETER_OPERATORS,
+    fill,
+    filter_bindings,
+    filter_values,
+    legacy_tree,
+    set_path,
+)
 from legacy_bridge.drivers.soap.records import PAGE, ROW, records, row_reader, walk
 from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
 from legacy_bridge.errors import FaultNotFound, InvalidInput, SourceError, SourceTimeout, SourceUnavailable
@@ -303,10 +310,7 @@ class SoapDriver(Driver):
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         """Call the create operation with a record (legacy column -> value); the row it returns."""
         spec = target["create"]
-        body: dict[str, Any] = {}
-        for column, value in values.items():
-            if value is not None:
-                set_path(body, column, value)
+        body = legacy_tree(values)
         fields = target.get("fields", {})
         filled = {"body": body, **{f"body.{n}": values.get(c) for n, c in fields.items()}}
         params = fill(spec, filled) if spec.get("params") else body

@@ -45,6 +45,24 @@ def set_path(tree: dict, path: str, value: Any) -> None:
     tree[leaf] = value
 
 
+def legacy_tree(values: dict[str, Any]) -> dict[str, Any]:
+    """A record (legacy column -> value) as the nested arguments its dotted columns spell; a
+    nested column's dicts (an object, an array's elements) are spelled out the same way."""
+    tree: dict[str, Any] = {}
+    for column, value in values.items():
+        if value is not None:
+            set_path(tree, column, _spelled(value))
+    return tree
+
+
+def _spelled(value: Any) -> Any:
+    if isinstance(value, dict):
+        return legacy_tree(value)
+    if isinstance(value, list):
+        return [_spelled(v) for v in value]
+    return value
+
+
 def fill(spec: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     """The operation's arguments: ``spec["params"]`` with placeholders filled from
     ``values`` (by :func:`value_name`); a placeholder with no value leaves its parameter
@@ -75,6 +93,7 @@ def filter_values(bindings: dict[tuple[str, str], str], where: list[Condition]) 
     so), or None when they contradict (two different eq values: nothing matches)."""
     values: dict[str, Any] = {}
     for c in where:
+        assert isinstance(c.column, str)  # a bound condition: never inside a nested column
         name = bindings[(c.column, c.op)]
         if name in values and c.op == "eq" and values[name] != c.value:
             return None

@@ -19,8 +19,9 @@ from typing import Any
 
 #: pseudo-columns: the page token a row was read from, and its position in that page
 PAGE, ROW = "__page__", "__row__"
-#: a nested column: (column, kind: "array" | "object", inner columns; none for scalars)
-Nested = tuple[str, str, tuple[str, ...]]
+#: a nested column: (column, kind: "array" | "object", inner columns: none for an array of
+#: scalars; an inner column is a path, or a nested column again)
+Nested = tuple[str, str, tuple]
 
 
 def walk(node: Any, path: str | None) -> Any:
@@ -60,11 +61,18 @@ def records(answer: Any, path: str | None) -> list[tuple[Any, Any]]:
     return found
 
 
-def _inner(node: Any, columns: tuple[str, ...]) -> dict[str, Any] | None:
-    return None if node is None else {c: walk(node, c) for c in columns}
+def _inner(node: Any, columns: tuple) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    return {
+        c if isinstance(c, str) else c[0]: walk(node, c)
+        if isinstance(c, str)
+        else _nested_value(walk(node, c[0]), *c[1:])
+        for c in columns
+    }
 
 
-def _nested_value(node: Any, kind: str, columns: tuple[str, ...]) -> Any:
+def _nested_value(node: Any, kind: str, columns: tuple) -> Any:
     if kind == "object":
         return _inner(node, columns)
     items = elements(node)

@@ -97,9 +97,10 @@ def _check_bindings(ck: Checker, params: dict, fields: dict[str, FieldMap], path
     with ``{filter.<field>.gte}`` and ``{filter.<field>.lte}``."""
     seen: dict[tuple[str, str], tuple[str, str]] = {}
     for param, name, op in _filters(params):
-        if name not in fields:
+        column = fields[name].column if name in fields else None
+        if column is None:
             continue
-        pair = (fields[name].column, op)
+        pair = (column, op)
         if pair not in seen:
             seen[pair] = (param, name)
             continue
@@ -123,8 +124,12 @@ def _check_parent_fields(ck: Checker, node: Any, fields: dict[str, FieldMap], pa
             ck.fail(f"{path}.parent_fields.{name}", f"no field {name!r}; fields: {', '.join(fields)}")
         elif not isinstance(parent_path, str) or not parent_path:
             ck.fail(f"{path}.parent_fields.{name}", "expected a dotted path in the parent element, e.g. ManifestNo")
+        elif fields[name].nested:
+            ck.fail(
+                f"{path}.parent_fields.{name}", f"{name!r} is of type {fields[name].kind}: a parent field is a scalar"
+            )
         else:
-            out[fields[name].column] = parent_path
+            out[fields[name].row_column] = parent_path
     return out
 
 
@@ -161,6 +166,7 @@ def check_operations(
     target["faults"] = _check_faults(ck, node.get("faults"), f"{path}.faults")
     target["fields"] = {name: f.column for name, f in fields.items()}
     target["key"] = [fields[k].column for k in key if k in fields]
+    target["nested"] = nested_columns(fields)
     operations = tuple(op for op in ("get", "list", "create") if op in target)
     return target, (("get",) if "get" not in operations else ()) + operations
 
@@ -189,6 +195,30 @@ def _check_faults(ck: Checker, node: Any, path: str) -> dict[str, dict[str, Any]
                 ck.fail(f"{path}.{kind}", f"fault code {code} is listed under {owner[code]} too")
         out[kind] = {"codes": list(entry), "retry_after": retry_after}
     return out
+
+
+def nested_columns(fields: dict[str, FieldMap]) -> tuple:
+    """The nested columns among ``fields`` as the SOAP driver reads them (drivers/soap/records.py):
+    ``(column, kind, element columns)``; a grouping object's (column-less) fields are looked
+    into, as they are the record's own columns."""
+    out: list[tuple] = []
+    for f in fields.values():
+        if f.column is None:
+            out += nested_columns(f.fields)
+        elif f.nested:
+            out.append((f.column, f.kind, _element_columns(f.fields)))
+    return tuple(out)
+
+
+def _element_columns(fields: dict[str, FieldMap]) -> tuple:
+    """The columns inside one element of a nested column: paths, nested columns as tuples."""
+    out: list[Any] = []
+    for f in fields.values():
+        if f.column is None:
+            out += _element_columns(f.fields)
+        else:
+            out.append((f.column, f.kind, _element_columns(f.fields)) if f.nested else f.column)
+    return tuple(out)
 
 
 def target_keys(kind: Any) -> tuple[str, ...]:
