@@ -6,8 +6,8 @@ nested answers, date ranges, key-only creates and fault mapping.
 - ``ListManifests(DateFrom, DateTo, PageToken)``: manifests shipped in a YYYYMMDD range, both
   ends inclusive and each optional, in pages of ``PAGE_SIZE`` with a page token.
 - ``CreateManifest(Manifest)``: a document with several lines; answers only the new number.
-  Refuses a duplicate reference (``Client.DuplicateManifest``), a line without a positive
-  quantity (``Client.RuleViolation``) and a missing carrier (``Client.InvalidManifest``).
+  Refuses a duplicate reference (``Client.DuplicateManifest``), a line whose quantity is not
+  from 1 to ``MAX_QTY`` (``Client.RuleViolation``) and a missing carrier (``Client.InvalidManifest``).
 - While ``down`` is set, every call is the fault ``Server.BackendUnavailable``.
 
 ``calls`` keeps (operation, arguments) of every call, for tests to see what was pushed down.
@@ -30,6 +30,7 @@ from spyne.server.wsgi import WsgiApplication
 
 NAMESPACE = "urn:legacy-wms:manifests"
 PAGE_SIZE = 4
+MAX_QTY = 999  # a business rule of the service's own: more on one line is refused
 CARRIERS = ("UPSN", "FDEG", "DHLX")
 logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
 logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
@@ -156,8 +157,8 @@ class ManifestService:
                 if Manifest is None or not Manifest.Carrier:
                     raise Fault("Client.InvalidManifest", "a manifest needs a carrier")
                 lines = list(Manifest.Lines or [])
-                if any(not line.Qty or line.Qty <= 0 for line in lines):
-                    raise Fault("Client.RuleViolation", "every line needs a positive quantity")
+                if any(not line.Qty or not 0 < line.Qty <= MAX_QTY for line in lines):
+                    raise Fault("Client.RuleViolation", f"every line needs a quantity from 1 to {MAX_QTY}")
                 with svc._lock:
                     if any(d["Reference"] == Manifest.Reference for d in svc.manifests.values()):
                         raise Fault("Client.DuplicateManifest", f"reference {Manifest.Reference} already filed")
