@@ -11,6 +11,7 @@ nested answers, date ranges, key-only creates and fault mapping.
 - While ``down`` is set, every call is the fault ``Server.BackendUnavailable``.
 
 ``calls`` keeps (operation, arguments) of every call, for tests to see what was pushed down.
+:func:`serve_manifests` serves one on a free loopback port; :data:`CONFIG` exposes it (YAML alone).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,11 +30,41 @@ from spyne import Decimal as SDecimal
 from spyne.model.complex import Array
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
+from zeep.helpers import serialize_object
+
+from helpers.servers import serve_app
 
 NAMESPACE = "urn:legacy-wms:manifests"
 PAGE_SIZE = 4
 MAX_QTY = 999  # a business rule of the service's own: more on one line is refused
 CARRIERS = ("UPSN", "FDEG", "DHLX")
+CONFIG = """
+service: {secret: s, max_limit: 100}
+sources:
+  wms: {kind: soap, wsdl: "URL/manifests?wsdl", timeout: 5s}
+resources:
+  manifests:
+    source: wms
+    key: [manifest_no]
+    get: {operation: GetManifest, params: {ManifestNo: "{key}"}}
+    list:
+      operation: ListManifests
+      records: Manifests.Manifest
+      next: NextPageToken
+      params: {DateFrom: "{filter.shipped_on.gte}", DateTo: "{filter.shipped_on.lte}", PageToken: "{page}"}
+    create: {operation: CreateManifest, params: {Manifest: "{body}"}, returns: key}
+    faults:
+      not_found: [Client.ManifestNotFound]
+      invalid: [Client.InvalidManifest]
+      conflict: [Client.DuplicateManifest]
+      unprocessable: [Client.RuleViolation]
+      unavailable: {codes: [Server.BackendUnavailable], retry_after: 30}
+    fields:
+      manifest_no: ManifestNo
+      reference: {column: Reference, filter: true}
+      carrier: {column: Carrier, filter: true}
+      shipped_on: {column: ShipDate, converter: {yyyymmdd: {as: str}}, filter: true}
+"""
 logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
 logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 
@@ -105,6 +138,7 @@ def _manifest(data: dict[str, Any]) -> Manifest:
 class ManifestService:
     manifests: dict[str, dict[str, Any]] = field(default_factory=sample_manifests)
     down: bool = False
+    url: str = ""  # where serve_manifests serves it
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -194,3 +228,33 @@ class ManifestService:
                 out_protocol=Soap11(),
             )
         )
+
+
+@contextmanager
+def serve_manifests() -> Iterator[ManifestService]:
+    """A fresh service on a free loopback port (``.url``), stopped on exit."""
+    svc = ManifestService()
+    with serve_app(svc.wsgi(), ready_path="/manifests?wsdl") as server:
+        svc.url = server.url
+        yield svc
+
+
+def zeep_manifests(zeep_service: Any, date_from: str | None, date_to: str | None) -> list[dict]:
+    """Every manifest ListManifests answers, page after page, read by zeep directly."""
+    out, token = [], None
+    while True:
+        page = serialize_object(zeep_service.ListManifests(date_from, date_to, token), target_cls=dict)
+        out += (page["Manifests"] or {}).get("Manifest") or []
+        token = page["NextPageToken"]
+        if not token:
+            return out
+
+
+def walk(client: Any, url: str) -> list[dict]:
+    """Every record of a list route, following its cursors (``url`` has a query string)."""
+    seen, body = [], client.get(url).get_json()
+    while True:
+        seen += body["data"]
+        if not body["next"]:
+            return seen
+        body = client.get(f"{url}&cursor={body['next']}").get_json()

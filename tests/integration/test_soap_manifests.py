@@ -16,48 +16,17 @@ from zeep import Client
 from zeep.helpers import serialize_object
 
 from helpers.backends import make_app
-from helpers.manifest_service import ManifestService
-from helpers.servers import serve_app
+from helpers.manifest_service import CONFIG, serve_manifests, walk, zeep_manifests
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.soap.params import filter_values
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.query.legacy import Condition
 
-CONFIG = """
-service: {secret: s, max_limit: 100}
-sources:
-  wms: {kind: soap, wsdl: "URL/manifests?wsdl", timeout: 5s}
-resources:
-  manifests:
-    source: wms
-    key: [manifest_no]
-    get: {operation: GetManifest, params: {ManifestNo: "{key}"}}
-    list:
-      operation: ListManifests
-      records: Manifests.Manifest
-      next: NextPageToken
-      params: {DateFrom: "{filter.shipped_on.gte}", DateTo: "{filter.shipped_on.lte}", PageToken: "{page}"}
-    create: {operation: CreateManifest, params: {Manifest: "{body}"}, returns: key}
-    faults:
-      not_found: [Client.ManifestNotFound]
-      invalid: [Client.InvalidManifest]
-      conflict: [Client.DuplicateManifest]
-      unprocessable: [Client.RuleViolation]
-      unavailable: {codes: [Server.BackendUnavailable], retry_after: 30}
-    fields:
-      manifest_no: ManifestNo
-      reference: {column: Reference, filter: true}
-      carrier: {column: Carrier, filter: true}
-      shipped_on: {column: ShipDate, converter: {yyyymmdd: {as: str}}, filter: true}
-"""
-
 
 @pytest.fixture(scope="module")
 def service():
-    svc = ManifestService()
-    with serve_app(svc.wsgi(), ready_path="/manifests?wsdl") as server:
-        svc.url = server.url
+    with serve_manifests() as svc:
         yield svc
 
 
@@ -94,25 +63,6 @@ def _header(answer: dict) -> dict:
     }
 
 
-def _zeep_list(zeep_service, date_from, date_to) -> list[dict]:
-    out, token = [], None
-    while True:
-        page = serialize_object(zeep_service.ListManifests(date_from, date_to, token), target_cls=dict)
-        out += (page["Manifests"] or {}).get("Manifest") or []
-        token = page["NextPageToken"]
-        if not token:
-            return out
-
-
-def _walk(client, url: str) -> list[dict]:
-    seen, body = [], client.get(url).get_json()
-    while True:
-        seen += body["data"]
-        if not body["next"]:
-            return seen
-        body = client.get(f"{url}&cursor={body['next']}").get_json()
-
-
 def _calls(service, operation: str) -> list[dict]:
     return [arguments for name, arguments in service.calls if name == operation]
 
@@ -122,8 +72,8 @@ def _calls(service, operation: str) -> list[dict]:
 
 def test_a_date_range_goes_to_the_from_and_to_parameters_across_page_tokens(service, client, zeep_service):
     service.calls.clear()
-    got = _walk(client, "/v1/manifests?shipped_on[gte]=2024-03-05&shipped_on[lte]=2024-03-29&limit=3")
-    expected = [_header(m) for m in _zeep_list(zeep_service, "20240305", "20240329")]
+    got = walk(client, "/v1/manifests?shipped_on[gte]=2024-03-05&shipped_on[lte]=2024-03-29&limit=3")
+    expected = [_header(m) for m in zeep_manifests(zeep_service, "20240305", "20240329")]
     assert got == expected and len(got) == 13
     sent = _calls(service, "ListManifests")
     assert sent and all((c["DateFrom"], c["DateTo"]) == ("20240305", "20240329") for c in sent)
@@ -132,8 +82,8 @@ def test_a_date_range_goes_to_the_from_and_to_parameters_across_page_tokens(serv
 
 def test_one_bound_alone_leaves_the_other_parameter_out(service, client, zeep_service):
     service.calls.clear()
-    got = _walk(client, "/v1/manifests?shipped_on[gte]=2024-04-20&limit=50")
-    assert got == [_header(m) for m in _zeep_list(zeep_service, "20240420", None)]
+    got = walk(client, "/v1/manifests?shipped_on[gte]=2024-04-20&limit=50")
+    assert got == [_header(m) for m in zeep_manifests(zeep_service, "20240420", None)]
     assert {(c["DateFrom"], c["DateTo"]) for c in _calls(service, "ListManifests")} == {("20240420", None)}
 
 
@@ -148,8 +98,8 @@ def test_several_bounds_on_one_parameter_send_the_narrowest_and_contradicting_eq
 
 def test_an_operator_without_a_parameter_is_applied_after_reading(service, client, zeep_service):
     service.calls.clear()
-    got = _walk(client, "/v1/manifests?shipped_on[gt]=2024-04-20&limit=50")
-    assert got == [_header(m) for m in _zeep_list(zeep_service, None, None) if m["ShipDate"] > "20240420"]
+    got = walk(client, "/v1/manifests?shipped_on[gt]=2024-04-20&limit=50")
+    assert got == [_header(m) for m in zeep_manifests(zeep_service, None, None) if m["ShipDate"] > "20240420"]
     assert {(c["DateFrom"], c["DateTo"]) for c in _calls(service, "ListManifests")} == {(None, None)}
 
 
@@ -387,10 +337,10 @@ def _line(manifest: dict, line: dict, shipped=True) -> dict:
 
 
 def test_child_records_across_pages_carry_their_parents_key(children, zeep_service):
-    got = _walk(children, "/v1/manifest-lines?shipped_on[gte]=2024-03-03&shipped_on[lte]=2024-04-10&limit=3")
+    got = walk(children, "/v1/manifest-lines?shipped_on[gte]=2024-03-03&shipped_on[lte]=2024-04-10&limit=3")
     expected = [
         _line(m, line)
-        for m in _zeep_list(zeep_service, "20240303", "20240410")
+        for m in zeep_manifests(zeep_service, "20240303", "20240410")
         for line in (m["Lines"] or {}).get("ManifestLine") or []
     ]
     assert got == expected and len(got) > 10

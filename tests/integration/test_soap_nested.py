@@ -15,67 +15,44 @@ from zeep import Client
 from zeep.helpers import serialize_object
 
 from helpers.backends import make_app
-from helpers.manifest_service import ManifestService
-from helpers.servers import serve_app
+from helpers.manifest_service import CONFIG, serve_manifests, walk, zeep_manifests
 
-CONFIG = """
-service: {secret: s, max_limit: 100}
-sources:
-  wms: {kind: soap, wsdl: "URL/manifests?wsdl", timeout: 5s}
-resources:
-  manifests:
-    source: wms
-    key: [manifest_no]
-    get: {operation: GetManifest, params: {ManifestNo: "{key}"}}
-    list:
-      operation: ListManifests
-      records: Manifests.Manifest
-      next: NextPageToken
-      params: {DateFrom: "{filter.shipped_on.gte}", DateTo: "{filter.shipped_on.lte}", PageToken: "{page}"}
-    create: {operation: CreateManifest, params: {Manifest: "{body}"}, returns: key}
-    faults:
-      not_found: [Client.ManifestNotFound]
-      invalid: [Client.InvalidManifest]
-      unprocessable: [Client.RuleViolation]
-    fields:
-      manifest_no: ManifestNo
-      reference: Reference
-      carrier: Carrier
-      shipped_on: {column: ShipDate, converter: {yyyymmdd: {as: str}}, filter: true}
-      lines:
-        type: array
-        column: Lines.ManifestLine
-        fields:
-          line_no: {column: LineNo, converter: int}
-          sku: {column: Sku, filter: true, pattern: "^[A-Z0-9]{3,10}$"}
-          qty: {column: Qty, converter: int}
-          weight_kg: {column: WeightKg, converter: {decimal: {scale: 2}}}
-          hazmat: {column: Hazmat, converter: flag}
-  manifest-documents:
-    source: wms
-    key: [manifest_no]
-    get: {operation: GetManifestDocument, params: {ManifestNo: "{key}"}}
-    fields:
-      manifest_no: Header.ManifestNo
-      carrier: Header.Carrier
-      lines:
-        type: array
-        column: Lines.ManifestLine
-        fields: {sku: Sku, qty: {column: Qty, converter: int}}
+LINES = """
+type: array
+column: Lines.ManifestLine
+fields:
+  line_no: {column: LineNo, converter: int}
+  sku: {column: Sku, filter: true, pattern: "^[A-Z0-9]{3,10}$"}
+  qty: {column: Qty, converter: int}
+  weight_kg: {column: WeightKg, converter: {decimal: {scale: 2}}}
+  hazmat: {column: Hazmat, converter: flag}
+"""
+DOCUMENTS = """
+source: wms
+key: [manifest_no]
+get: {operation: GetManifestDocument, params: {ManifestNo: "{key}"}}
+fields:
+  manifest_no: Header.ManifestNo
+  carrier: Header.Carrier
+  lines:
+    type: array
+    column: Lines.ManifestLine
+    fields: {sku: Sku, qty: {column: Qty, converter: int}}
 """
 
 
 @pytest.fixture(scope="module")
 def service():
-    svc = ManifestService()
-    with serve_app(svc.wsgi(), ready_path="/manifests?wsdl") as server:
-        svc.url = server.url
+    with serve_manifests() as svc:
         yield svc
 
 
 @pytest.fixture(scope="module")
 def client(service):
-    app = make_app(yaml.safe_load(CONFIG.replace("URL", service.url)))
+    config = yaml.safe_load(CONFIG.replace("URL", service.url))
+    config["resources"]["manifests"]["fields"]["lines"] = yaml.safe_load(LINES)
+    config["resources"]["manifest-documents"] = yaml.safe_load(DOCUMENTS)
+    app = make_app(config)
     yield app.test_client()
     app.extensions["legacy_bridge"].close()
 
@@ -112,25 +89,6 @@ def _zeep_get(zeep_service, number: str) -> dict:
     return serialize_object(zeep_service.GetManifest(number), target_cls=dict)
 
 
-def _zeep_list(zeep_service, date_from, date_to) -> list[dict]:
-    out, token = [], None
-    while True:
-        page = serialize_object(zeep_service.ListManifests(date_from, date_to, token), target_cls=dict)
-        out += (page["Manifests"] or {}).get("Manifest") or []
-        token = page["NextPageToken"]
-        if not token:
-            return out
-
-
-def _walk(client, url: str) -> list[dict]:
-    seen, body = [], client.get(url).get_json()
-    while True:
-        seen += body["data"]
-        if not body["next"]:
-            return seen
-        body = client.get(f"{url}&cursor={body['next']}").get_json()
-
-
 def test_a_get_answers_the_header_fields_and_the_lines_as_an_array_of_objects(client, zeep_service):
     body = client.get("/v1/manifests/M00003").get_json()
     assert body == _manifest(_zeep_get(zeep_service, "M00003"))
@@ -156,16 +114,16 @@ def test_a_header_element_beside_the_lines_maps_to_top_level_fields(client, zeep
 
 
 def test_a_list_with_a_date_range_pages_nested_records(client, zeep_service):
-    got = _walk(client, "/v1/manifests?shipped_on[gte]=2024-03-03&shipped_on[lte]=2024-04-12&limit=3")
-    assert got == [_manifest(m) for m in _zeep_list(zeep_service, "20240303", "20240412")]
+    got = walk(client, "/v1/manifests?shipped_on[gte]=2024-03-03&shipped_on[lte]=2024-04-12&limit=3")
+    assert got == [_manifest(m) for m in zeep_manifests(zeep_service, "20240303", "20240412")]
     assert sum(len(m["lines"]) for m in got) > 20
 
 
 def test_a_filter_on_an_inner_field_keeps_manifests_with_any_matching_line(client, zeep_service):
-    got = _walk(client, "/v1/manifests?lines.sku=SKU022&limit=50")
+    got = walk(client, "/v1/manifests?lines.sku=SKU022&limit=50")
     expected = [
         _manifest(m)
-        for m in _zeep_list(zeep_service, None, None)
+        for m in zeep_manifests(zeep_service, None, None)
         if any(line["Sku"] == "SKU022" for line in (m["Lines"] or {}).get("ManifestLine") or [])
     ]
     assert got == expected and got
