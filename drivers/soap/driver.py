@@ -42,6 +42,7 @@ from legacy_bridge.drivers.soap.params import (
     filter_values,
     legacy_tree,
     set_path,
+    spelled,
 )
 from legacy_bridge.drivers.soap.records import PAGE, ROW, records, row_reader, walk
 from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
@@ -312,7 +313,7 @@ class SoapDriver(Driver):
         spec = target["create"]
         body = legacy_tree(values)
         fields = target.get("fields", {})
-        filled = {"body": body, **{f"body.{n}": values.get(c) for n, c in fields.items()}}
+        filled = {"body": body, **{f"body.{n}": spelled(values.get(c)) for n, c in fields.items()}}
         params = fill(spec, filled) if spec.get("params") else body
         found = records(self.call(spec, params, target), spec.get("records"))
         if not found:

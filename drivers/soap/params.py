@@ -51,15 +51,16 @@ def legacy_tree(values: dict[str, Any]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for column, value in values.items():
         if value is not None:
-            set_path(tree, column, _spelled(value))
+            set_path(tree, column, spelled(value))
     return tree
 
 
-def _spelled(value: Any) -> Any:
+def spelled(value: Any) -> Any:
+    """A legacy value as an argument: a nested column's dicts spelled out by their dotted columns."""
     if isinstance(value, dict):
         return legacy_tree(value)
     if isinstance(value, list):
-        return [_spelled(v) for v in value]
+        return [spelled(v) for v in value]
     return value
 
 

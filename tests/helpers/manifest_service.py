@@ -85,6 +85,7 @@ class Manifest(ComplexModel):
     Carrier = Unicode
     ShipDate = Unicode  # YYYYMMDD
     Lines = Array(ManifestLine)
+    Tags = Array(Unicode)  # handling codes: an array of scalars (Tags/string)
 
 
 class ManifestHeader(ComplexModel):
@@ -126,6 +127,7 @@ def sample_manifests(count: int = 30) -> dict[str, dict[str, Any]]:
                 }
                 for i in range(1, n % 4 + 1)
             ],
+            "Tags": [tag for tag, every in (("FRAGILE", 3), ("COLD", 5)) if n % every == 0],
         }
     return out
 
@@ -166,7 +168,7 @@ class ManifestService:
             @rpc(Unicode, _returns=ManifestDocument)
             def GetManifestDocument(ctx, ManifestNo):
                 data = svc._find("GetManifestDocument", ManifestNo)
-                header = ManifestHeader(**{k: v for k, v in data.items() if k != "Lines"})
+                header = ManifestHeader(**{k: v for k, v in data.items() if k not in ("Lines", "Tags")})
                 return ManifestDocument(Header=header, Lines=[ManifestLine(**line) for line in data["Lines"]])
 
             @rpc(Unicode, Unicode, Unicode, _returns=ManifestPage)
@@ -202,6 +204,7 @@ class ManifestService:
                         "Reference": Manifest.Reference,
                         "Carrier": Manifest.Carrier,
                         "ShipDate": Manifest.ShipDate or "00000000",
+                        "Tags": list(Manifest.Tags or []),
                         "Lines": [
                             {
                                 "LineNo": i,

@@ -27,13 +27,17 @@ fields:
   weight_kg: {column: WeightKg, converter: {decimal: {scale: 2}}}
   hazmat: {column: Hazmat, converter: flag}
 """
+TAGS = "{type: array, column: Tags.string, converter: trim}"
 DOCUMENTS = """
 source: wms
 key: [manifest_no]
 get: {operation: GetManifestDocument, params: {ManifestNo: "{key}"}}
 fields:
   manifest_no: Header.ManifestNo
-  carrier: Header.Carrier
+  header:
+    type: object
+    column: Header
+    fields: {carrier: Carrier, shipped_on: {column: ShipDate, converter: {yyyymmdd: {as: str}}}}
   lines:
     type: array
     column: Lines.ManifestLine
@@ -51,6 +55,7 @@ def service():
 def client(service):
     config = yaml.safe_load(CONFIG.replace("URL", service.url))
     config["resources"]["manifests"]["fields"]["lines"] = yaml.safe_load(LINES)
+    config["resources"]["manifests"]["fields"]["tags"] = yaml.safe_load(TAGS)
     config["resources"]["manifest-documents"] = yaml.safe_load(DOCUMENTS)
     app = make_app(config)
     yield app.test_client()
@@ -82,6 +87,7 @@ def _manifest(answer: dict) -> dict:
         "carrier": answer["Carrier"],
         "shipped_on": dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat(),
         "lines": [_line(line) for line in (answer["Lines"] or {}).get("ManifestLine") or []],
+        "tags": (answer["Tags"] or {}).get("string") or [],
     }
 
 
@@ -105,12 +111,20 @@ def test_a_manifest_without_lines_has_an_empty_array(client, zeep_service):
 def test_a_header_element_beside_the_lines_maps_to_top_level_fields(client, zeep_service):
     answer = serialize_object(zeep_service.GetManifestDocument("M00006"), target_cls=dict)
     body = client.get("/v1/manifest-documents/M00006").get_json()
+    header = answer["Header"]
     assert body == {
-        "manifest_no": answer["Header"]["ManifestNo"],
-        "carrier": answer["Header"]["Carrier"],
+        "manifest_no": header["ManifestNo"],
+        "header": {"carrier": header["Carrier"], "shipped_on": "2024-03-11"},
         "lines": [{"sku": line["Sku"], "qty": line["Qty"]} for line in answer["Lines"]["ManifestLine"]],
     }
+    assert header["ShipDate"] == "20240311"
     assert len(body["lines"]) == 2
+
+
+def test_a_repeated_simple_element_is_an_array_of_scalars(client, zeep_service):
+    assert _zeep_get(zeep_service, "M00015")["Tags"] == {"string": ["FRAGILE", "COLD"]}
+    assert client.get("/v1/manifests/M00015").get_json()["tags"] == ["FRAGILE", "COLD"]
+    assert client.get("/v1/manifests/M00001").get_json()["tags"] == []
 
 
 def test_a_list_with_a_date_range_pages_nested_records(client, zeep_service):
@@ -153,6 +167,7 @@ def test_create_sends_a_document_with_several_lines_and_answers_it_as_read_back(
             {"sku": "CD34", "qty": 1, "weight_kg": "20.25", "hazmat": True},
             {"sku": "EF56", "qty": 7, "weight_kg": None, "hazmat": False},
         ],
+        "tags": ["COLD", "FRAGILE"],
     }
     response = client.post("/v1/manifests", json=body)
     assert response.status_code == 201, response.get_json()
@@ -181,3 +196,26 @@ def test_an_inner_field_rule_is_a_400_naming_the_line_before_the_service_is_call
     assert response.status_code == 400
     assert "lines" in response.get_data(as_text=True) and "sku" in response.get_data(as_text=True)
     assert not [name for name, _ in service.calls if name == "CreateManifest"]
+
+
+def test_body_placeholders_place_a_nested_field_where_the_operation_takes_it(service):
+    config = yaml.safe_load(CONFIG.replace("URL", service.url))
+    resource = config["resources"]["manifests"]
+    resource["fields"]["lines"] = yaml.safe_load(LINES)
+    resource["create"]["params"] = {
+        "Manifest.Reference": "{body.reference}",
+        "Manifest.Carrier": "{body.carrier}",
+        "Manifest.Lines.ManifestLine": "{body.lines}",
+    }
+    app = make_app(config)
+    body = {
+        "reference": "REF-NESTED-4",
+        "carrier": "FDEG",
+        "lines": [{"sku": "GH78", "qty": 9}, {"sku": "IJ90", "qty": 1}],
+    }
+    response = app.test_client().post("/v1/manifests", json=body)
+    app.extensions["legacy_bridge"].close()
+    assert response.status_code == 201, response.get_json()
+    stored = service.manifests[response.get_json()["manifest_no"]]
+    assert [(line["Sku"], line["Qty"]) for line in stored["Lines"]] == [("GH78", 9), ("IJ90", 1)]
+    assert stored["Carrier"] == "FDEG"
