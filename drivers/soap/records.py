@@ -99,6 +99,8 @@ def row_reader(
         if column in shapes:
             kind, inner = shapes[column]
             return lambda record, parent, page, index: _nested_value(walk(record, column), kind, inner)
+        if "." not in column:  # the common case, read without splitting a path on every row
+            return lambda record, parent, page, index: record.get(column) if isinstance(record, dict) else None
         return lambda record, parent, page, index: walk(record, column)
 
     readers = [one(c) for c in columns]
