@@ -40,6 +40,16 @@ class ConfigError(LegacyBridgeError):
         super().__init__(f"{origin}: {len(problems)} problem(s)\n{lines}")
 
 
+class MappingMismatch(LegacyBridgeError):
+    """A field's mapping does not fit what the source delivers (a SOAP element with children
+    mapped as a scalar field): the config needs a fix; ``column`` names the column."""
+
+    slug = "mapping-mismatch"
+
+    def __init__(self, detail: str, column: str) -> None:
+        super().__init__(detail, column=column)
+
+
 class InvalidInput(LegacyBridgeError):
     """The caller sent something we refuse; ``parameter`` names it."""
 

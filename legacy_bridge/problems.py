@@ -25,6 +25,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.LegacyBridgeError: (500, "Internal error"),
     e.ConfigError: (500, "Invalid configuration"),
+    e.MappingMismatch: (500, "Mapping does not fit the source"),
     e.InvalidInput: (400, "Invalid parameter"),
     e.TargetRefused: (400, "Webhook target refused"),
     e.NotAuthenticated: (401, "Unauthorized"),

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from legacy_bridge.errors import MappingMismatch
+
 #: pseudo-columns: the page token a row was read from, and its position in that page
 PAGE, ROW = "__page__", "__row__"
 #: a nested column: (column, kind: "array" | "object", inner columns: none for an array of
@@ -79,6 +81,18 @@ def _nested_value(node: Any, kind: str, columns: tuple) -> Any:
     return [_inner(item, columns) for item in items] if columns else items
 
 
+def _scalar(value: Any, column: str) -> Any:
+    """A scalar column's value; a complex one is a field mapped as a scalar, refused rather than
+    served as the text of a Python dict."""
+    if type(value) in (dict, list):
+        raise MappingMismatch(
+            f"column {column} holds a complex element (child elements, or repeated): "
+            "map its field with type: array or type: object",
+            column,
+        )
+    return value
+
+
 @lru_cache(maxsize=256)
 def row_reader(
     columns: tuple[str, ...], nested: tuple[Nested, ...] = (), parents: tuple[tuple[str, str], ...] = ()
@@ -100,8 +114,10 @@ def row_reader(
             kind, inner = shapes[column]
             return lambda record, parent, page, index: _nested_value(walk(record, column), kind, inner)
         if "." not in column:  # the common case, read without splitting a path on every row
-            return lambda record, parent, page, index: record.get(column) if isinstance(record, dict) else None
-        return lambda record, parent, page, index: walk(record, column)
+            return lambda record, parent, page, index: _scalar(
+                record.get(column) if isinstance(record, dict) else None, column
+            )
+        return lambda record, parent, page, index: _scalar(walk(record, column), column)
 
     readers = [one(c) for c in columns]
 

@@ -267,6 +267,8 @@ def test_check_accepts_get_only_resources_and_lists_that_need_a_filter_in_a_read
         "list": {**resource["list"], "required": ["shipped_on[gte]"]},
     }
     config["resources"]["misnamed"] = {**resource, "get": {"operation": "FetchManifest", "params": {"X": "{key}"}}}
+    raw_lines = {**resource["fields"], "lines": "Lines"}  # a complex element read as a scalar
+    config["resources"]["raw-lines"] = {**resource, "fields": raw_lines}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
@@ -282,7 +284,12 @@ def test_check_accepts_get_only_resources_and_lists_that_need_a_filter_in_a_read
     assert "(no record read: the list needs the filter(s) shipped_on[gte])" in lines["manifests-by-date"]
     assert lines["misnamed"].split()[1] == "FAILING"
     assert "get: the service has no operation 'FetchManifest'" in lines["misnamed"]
-    assert result.exit_code == 1 and "1 problem(s) found" in result.output
+    assert lines["raw-lines"].split()[1] == "FAILING"
+    assert (
+        "column Lines holds a complex element" in lines["raw-lines"]
+        and "type: array or type: object" in lines["raw-lines"]
+    )
+    assert result.exit_code == 1 and "2 problem(s) found" in result.output
 
 
 # -- child records carrying their parent's fields -----------------------------------------

@@ -219,3 +219,14 @@ def test_body_placeholders_place_a_nested_field_where_the_operation_takes_it(ser
     stored = service.manifests[response.get_json()["manifest_no"]]
     assert [(line["Sku"], line["Qty"]) for line in stored["Lines"]] == [("GH78", 9), ("IJ90", 1)]
     assert stored["Carrier"] == "FDEG"
+
+
+def test_a_complex_element_mapped_as_a_scalar_is_refused_not_served_as_text(service):
+    config = yaml.safe_load(CONFIG.replace("URL", service.url))
+    config["resources"]["manifests"]["fields"]["lines"] = "Lines"
+    app = make_app(config)
+    response = app.test_client().get("/v1/manifests/M00003")
+    app.extensions["legacy_bridge"].close()
+    problem = response.get_json()
+    assert response.status_code == 500 and problem["type"].endswith(":mapping-mismatch")
+    assert problem["column"] == "Lines" and "type: array" in problem["detail"]
