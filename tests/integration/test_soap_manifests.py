@@ -19,6 +19,7 @@ from helpers.backends import make_app
 from helpers.manifest_service import CONFIG, serve_manifests, walk, zeep_manifests
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
+from legacy_bridge.demo.tms_config import tms_config
 from legacy_bridge.drivers.soap.params import filter_values
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.query.legacy import Condition
@@ -370,3 +371,16 @@ def test_parent_fields_name_fields_of_the_resource(service):
 
     [(path, message)] = _problems(_config(service, unknown))
     assert path == "resources.manifests.list.parent_fields.parent_no" and "no field 'parent_no'" in message
+
+
+def test_openapi_documents_the_statuses_the_fault_kinds_add(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    create, listing, get = (
+        paths["/v1/manifests"]["post"],
+        paths["/v1/manifests"]["get"],
+        paths["/v1/manifests/{manifest_no}"]["get"],
+    )
+    for operation in (create, listing, get):
+        assert {"409", "422", "503"} <= set(operation["responses"])
+    shipments = make_app({"service": {"secret": "s"}, **tms_config("http://127.0.0.1:9")}).test_client()
+    assert "409" not in shipments.get("/openapi.json").get_json()["paths"]["/v1/shipments"]["post"]["responses"]
