@@ -28,7 +28,7 @@ FAULT_ANSWERS = {
 
 def fault_responses(resource: Resource) -> dict:
     """The responses the resource's fault kinds add to ``ERRORS`` (409, 422), where configured."""
-    faults = resource.spec.target.get("faults") or {}
+    faults: dict = resource.spec.target.get("faults") or {}
     return {status: openapi_response(text) for kind, (status, text) in FAULT_ANSWERS.items() if kind in faults}
 
 
