@@ -28,8 +28,9 @@ FAULT_ANSWERS = {
 
 def fault_responses(resource: Resource) -> dict:
     """The responses the resource's fault kinds add to ``ERRORS`` (409, 422), where configured."""
-    faults: dict = resource.spec.target.get("faults") or {}
-    return {status: openapi_response(text) for kind, (status, text) in FAULT_ANSWERS.items() if kind in faults}
+    faults = resource.spec.target.get("faults")
+    kinds = faults if isinstance(faults, dict) else {}
+    return {status: openapi_response(text) for kind, (status, text) in FAULT_ANSWERS.items() if kind in kinds}
 
 
 _READINESS = {
