@@ -4,6 +4,8 @@ resource operation may give."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from apispec import APISpec
 
 from legacy_bridge.problems import openapi_response
@@ -29,7 +31,7 @@ FAULT_ANSWERS = {
 def fault_responses(resource: Resource) -> dict:
     """The responses the resource's fault kinds add to ``ERRORS`` (409, 422), where configured."""
     faults = resource.spec.target.get("faults")
-    kinds = faults if isinstance(faults, dict) else {}
+    kinds: dict[str, Any] = faults if isinstance(faults, dict) else {}
     return {status: openapi_response(text) for kind, (status, text) in FAULT_ANSWERS.items() if kind in kinds}
 
 
