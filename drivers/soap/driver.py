@@ -9,7 +9,8 @@ A resource's target names operations, not tables::
     faults: {not_found: [Client.ShipmentNotFound], invalid: [Client.InvalidShipment]}
 
 Columns are dotted paths into ``zeep.helpers.serialize_object`` output
-(``Consignee.Name``).  The filters bound to a list parameter (``{filter.<field>}``,
+(``Consignee.Name``); records.py finds the records (and a child's parent) in an answer and
+reads rows, nested columns included.  The filters bound to a list parameter (``{filter.<field>}``,
 ``{filter.<field>.gte}``, params.py) are pushed down; the core applies the rest after the
 call.  Faults become domain errors by code (faults.py).  Lists are read in the
 service's own order: a row's cursor is (page token, position in that page), so a
