@@ -201,17 +201,12 @@ def nested_columns(fields: dict[str, FieldMap]) -> tuple:
     """The nested columns among ``fields`` as the SOAP driver reads them (drivers/soap/records.py):
     ``(column, kind, element columns)``; a grouping object's (column-less) fields are looked
     into, as they are the record's own columns."""
-    out: list[tuple] = []
-    for f in fields.values():
-        if f.column is None:
-            out += nested_columns(f.fields)
-        elif f.nested:
-            out.append((f.column, f.kind, _element_columns(f.fields)))
-    return tuple(out)
+    return tuple(c for c in _element_columns(fields) if isinstance(c, tuple))
 
 
 def _element_columns(fields: dict[str, FieldMap]) -> tuple:
-    """The columns inside one element of a nested column: paths, nested columns as tuples."""
+    """The columns of ``fields`` (of a record, or inside one element of a nested column): paths,
+    nested columns as tuples."""
     out: list[Any] = []
     for f in fields.values():
         if f.column is None:
