@@ -140,6 +140,16 @@ class Driver(ABC):
         """The catalog of ``table`` and a sample of its rows (``describes_tables`` drivers)."""
         raise NotImplementedError(f"{self.kind} sources cannot describe a table")
 
+    def describe_target(self, target: dict[str, Any]) -> str:
+        """``target`` in a few words, for operators (``legacy-bridge check``)."""
+        kind, value = next(iter(target.items()))
+        return f"{kind} {value if kind != 'select' else '(...)'}"
+
+    def check_target(self, target: dict[str, Any]) -> list[str]:
+        """What is wrong with ``target`` that the source tells without reading a record (an
+        operation its service lacks), for ``legacy-bridge check``; the default knows nothing."""
+        return []
+
     def probe(self, timeout: float) -> None:
         """Raise a :class:`~legacy_bridge.errors.SourceError` if the source is not usable."""
 

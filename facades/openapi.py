@@ -21,7 +21,14 @@ from legacy_bridge.resources import Resource
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
-from .openapi_operations import ERRORS, changes_operation, document_operations, export_operation, quarantine_operation
+from .openapi_operations import (
+    ERRORS,
+    changes_operation,
+    document_operations,
+    export_operation,
+    fault_responses,
+    quarantine_operation,
+)
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -132,6 +139,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                 },
                 "404": openapi_response("the source says a record it needs does not exist"),
                 **ERRORS,
+                **fault_responses(resource),
             },
         }
     spec.path(
@@ -164,6 +172,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                                 },
                             },
                             **ERRORS,
+                            **fault_responses(resource),
                         },
                     }
                 },
@@ -204,6 +213,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                         else "no record with this key"
                     ),
                     **ERRORS,
+                    **fault_responses(resource),
                 },
             }
         },

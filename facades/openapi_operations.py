@@ -4,6 +4,8 @@ resource operation may give."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from apispec import APISpec
 
 from legacy_bridge.problems import openapi_response
@@ -19,6 +21,18 @@ ERRORS = {
     "503": openapi_response("the legacy source is unavailable; see Retry-After"),
     "504": openapi_response("the legacy source timed out"),
 }
+#: the answers a resource's ``faults:`` config adds (SOAP): the kind of fault, its status and meaning
+FAULT_ANSWERS = {
+    "conflict": ("409", "the legacy system refuses the call in the record's present state (faults.conflict)"),
+    "unprocessable": ("422", "the legacy system's business rules refuse the values (faults.unprocessable)"),
+}
+
+
+def fault_responses(resource: Resource) -> dict:
+    """The responses the resource's fault kinds add to ``ERRORS`` (409, 422), where configured."""
+    faults = resource.spec.target.get("faults")
+    kinds: dict[str, Any] = faults if isinstance(faults, dict) else {}
+    return {status: openapi_response(text) for kind, (status, text) in FAULT_ANSWERS.items() if kind in kinds}
 
 
 _READINESS = {

@@ -40,6 +40,16 @@ class ConfigError(LegacyBridgeError):
         super().__init__(f"{origin}: {len(problems)} problem(s)\n{lines}")
 
 
+class MappingMismatch(LegacyBridgeError):
+    """A field's mapping does not fit what the source delivers (a SOAP element with children
+    mapped as a scalar field): the config needs a fix; ``column`` names the column."""
+
+    slug = "mapping-mismatch"
+
+    def __init__(self, detail: str, column: str) -> None:
+        super().__init__(detail, column=column)
+
+
 class InvalidInput(LegacyBridgeError):
     """The caller sent something we refuse; ``parameter`` names it."""
 
@@ -203,8 +213,8 @@ class FileRejected(SourceError):
 class SourceFault(SourceError):
     """The legacy system refused the call with a fault of its own (a SOAP fault).
 
-    It keeps ``fault_code`` and ``fault_string``.  A source's config may say that some
-    codes mean "not found" (:class:`FaultNotFound`) or "invalid input" (:class:`FaultInvalidInput`).
+    It keeps ``fault_code`` and ``fault_string``.  A resource's config may say what some codes
+    mean (``FAULT_KINDS``: "not found", "invalid input", "conflict", ...).
     """
 
     slug = "source-fault"
@@ -223,6 +233,42 @@ class FaultInvalidInput(SourceFault):
     """A fault whose code the source's config lists under ``faults.invalid``."""
 
     slug = "invalid-input"
+
+
+class FaultConflict(SourceFault):
+    """A fault whose code the config lists under ``faults.conflict``: the call clashes with the
+    record's state in the legacy system (a duplicate, a locked record)."""
+
+    slug = "conflict"
+
+
+class FaultUnprocessable(SourceFault):
+    """A fault whose code the config lists under ``faults.unprocessable``: well-formed input the
+    legacy system's business rules refuse."""
+
+    slug = "unprocessable"
+
+
+class FaultUnavailable(SourceFault):
+    """A fault whose code the config lists under ``faults.unavailable``: the service answered,
+    saying its back end is down.  ``retry_after`` comes from the config.  Not retried at once
+    nor counted by the breaker: the service itself answered and said when to come back."""
+
+    slug = "source-unavailable"
+    retry_safe = True
+    retry_after = 30
+
+
+#: what a resource's ``faults:`` config names, and the error each kind of listed code becomes
+#: (``bad_gateway`` is what an unlisted fault is anyway: listing a code there documents it)
+FAULT_KINDS: dict[str, type[SourceFault]] = {
+    "not_found": FaultNotFound,
+    "invalid": FaultInvalidInput,
+    "conflict": FaultConflict,
+    "unprocessable": FaultUnprocessable,
+    "bad_gateway": SourceFault,
+    "unavailable": FaultUnavailable,
+}
 
 
 class Busy(LegacyBridgeError):

@@ -25,6 +25,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.LegacyBridgeError: (500, "Internal error"),
     e.ConfigError: (500, "Invalid configuration"),
+    e.MappingMismatch: (500, "Mapping does not fit the source"),
     e.InvalidInput: (400, "Invalid parameter"),
     e.TargetRefused: (400, "Webhook target refused"),
     e.NotAuthenticated: (401, "Unauthorized"),
@@ -40,6 +41,9 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.SourceFault: (502, "Legacy source fault"),
     e.FaultNotFound: (404, "Not found"),
     e.FaultInvalidInput: (400, "Invalid input"),
+    e.FaultConflict: (409, "Conflict"),
+    e.FaultUnprocessable: (422, "Unprocessable content"),
+    e.FaultUnavailable: (503, "Legacy source unavailable"),
     e.SourceUnavailable: (503, "Legacy source unavailable"),
     e.SourceBusy: (503, "Legacy source busy"),
     e.FileRejected: (503, "Data file rejected"),

@@ -9,8 +9,10 @@ A resource's target names operations, not tables::
     faults: {not_found: [Client.ShipmentNotFound], invalid: [Client.InvalidShipment]}
 
 Columns are dotted paths into ``zeep.helpers.serialize_object`` output
-(``Consignee.Name``).  Only ``eq`` filters on a ``{filter.<field>}`` parameter are
-pushed down; the core applies the rest after the call.  Lists are read in the
+(``Consignee.Name``); records.py finds the records (and a child's parent) in an answer and
+reads rows, nested columns included.  The filters bound to a list parameter (``{filter.<field>}``,
+``{filter.<field>.gte}``, params.py) are pushed down; the core applies the rest after the
+call.  Faults become domain errors by code (faults.py).  Lists are read in the
 service's own order: a row's cursor is (page token, position in that page), so a
 service with page tokens resumes at its page and one without is re-read and skipped.
 zeep and requests errors are translated here, once.
@@ -23,9 +25,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,25 +33,24 @@ import requests
 from zeep import Client
 from zeep import exceptions as zx
 from zeep.helpers import serialize_object
-from zeep.xsd import SkipValue
 
 from legacy_bridge.drivers.base import Driver, outgoing_headers
-from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
-from legacy_bridge.errors import (
-    FaultInvalidInput,
-    FaultNotFound,
-    InvalidInput,
-    LegacyBridgeError,
-    SourceError,
-    SourceFault,
-    SourceTimeout,
-    SourceUnavailable,
+from legacy_bridge.drivers.soap.faults import translate_fault
+from legacy_bridge.drivers.soap.params import (
+    PARAMETER_OPERATORS,
+    fill,
+    filter_bindings,
+    filter_values,
+    legacy_tree,
+    set_path,
+    spelled,
 )
+from legacy_bridge.drivers.soap.records import PAGE, ROW, records, row_reader, walk
+from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
+from legacy_bridge.errors import FaultNotFound, InvalidInput, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query.legacy import Condition, Query, Rows
 
 log = logging.getLogger(__name__)
-PLACEHOLDER = re.compile(r"^\{(key|filter|body|page|limit)(?:\.([a-z][a-z0-9_]*))?\}$")
-PAGE, ROW = "__page__", "__row__"
 OPTIONS = {
     "kind",
     "wsdl",
@@ -68,63 +67,6 @@ OPTIONS = {
     "wsdl_retry",
     "pool",
 }
-
-
-def _local(code: Any) -> str:
-    """``soap11env:Client.X`` or a QName -> ``Client.X``."""
-    text = getattr(code, "localname", None) or str(code or "")
-    return text.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
-
-
-_SOAP11_NAMES = {"Sender": "Client", "Receiver": "Server"}
-
-
-def fault_codes(fault: zx.Fault) -> list[str]:
-    """Every name a configured code may match, the reported one (SOAP 1.1 style) last.
-
-    SOAP 1.2 says ``Sender`` + subcode ``NotFound`` where SOAP 1.1 says
-    ``Client.NotFound``: both give ``Client.NotFound``, so one config serves both.
-    """
-    code = _local(fault.code)
-    parts = [_SOAP11_NAMES.get(code, code)] + [_local(c) for c in (fault.subcodes or [])]
-    dotted = ".".join(parts)
-    return [code, ".".join([code] + parts[1:]), dotted.rsplit(".", 1)[-1], dotted]
-
-
-def set_path(tree: dict, path: str, value: Any) -> None:
-    """``tree["A"]["B"] = value`` for ``path`` ``A.B``, creating the dicts on the way."""
-    *parents, leaf = path.split(".")
-    for part in parents:
-        tree = tree.setdefault(part, {})
-    tree[leaf] = value
-
-
-def walk(node: Any, path: str | None) -> Any:
-    """Follow a dotted path into serialized output; a missing step gives None."""
-    for part in path.split(".") if path else ():
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def as_records(node: Any) -> list[dict]:
-    if node is None:
-        return []
-    return [n for n in node if n is not None] if isinstance(node, list) else [node]
-
-
-@lru_cache(maxsize=256)
-def _row_getter(columns: tuple[str, ...]) -> Callable[[dict, Any, int], tuple]:
-    paths = [None if c in (PAGE, ROW) else c for c in columns]
-
-    def row(record: dict, page: Any, index: int) -> tuple:
-        return tuple(page if c == PAGE else index if c == ROW else walk(record, p) for c, p in zip(columns, paths))
-
-    return row
 
 
 # XML 1.0 cannot carry these at all: a value holding one is the caller's error (400), found
@@ -152,8 +94,8 @@ class SoapDriver(Driver):
     """One SOAP service, described by its WSDL (URL or file)."""
 
     kind = "soap"
-    supports_pushdown = True  # eq filters on the list operation's {filter.x} parameters
-    pushdown_operators = frozenset({"eq"})
+    supports_pushdown = True  # filters bound to the list operation's {filter.x} parameters
+    pushdown_operators = frozenset(PARAMETER_OPERATORS)
     unsendable = NOT_XML
     supports_sort = False  # read in the service's own order
     supports_writes = True
@@ -168,7 +110,7 @@ class SoapDriver(Driver):
         self._address: str | None = None
         self._failure: tuple[float, SourceUnavailable] | None = None
         self._lock = threading.Lock()
-        self._pushable: dict[int, frozenset[str]] = {}
+        self._bindings: dict[int, dict[tuple[str, str], str]] = {}
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -257,6 +199,18 @@ class SoapDriver(Driver):
     def close(self) -> None:
         self.transport.close()
 
+    def describe_target(self, target: dict[str, Any]) -> str:
+        return "operations " + ", ".join(f"{op} {target[op]['operation']}" for op in self.target_keys if op in target)
+
+    def check_target(self, target: dict[str, Any]) -> list[str]:
+        """Every operation the resource names is one of the service's."""
+        known = set(self.proxy()._operations)
+        return [
+            f"{op}: the service has no operation {target[op]['operation']!r}; operations: {', '.join(sorted(known))}"
+            for op in self.target_keys
+            if op in target and target[op]["operation"] not in known
+        ]
+
     # -- calls -----------------------------------------------------------------------
 
     def call(self, spec: dict[str, Any], params: dict[str, Any], target: dict[str, Any]) -> Any:
@@ -278,7 +232,7 @@ class SoapDriver(Driver):
                 answer = operation(**params)
             return serialize_object(answer, target_cls=dict)
         except zx.Fault as fault:
-            raise self.translate_fault(fault, target) from None
+            raise translate_fault(self.name, fault, target.get("faults", {})) from None
         except requests.Timeout:
             raise SourceTimeout(f"source {self.name!r} did not answer in time", self.name) from None
         except requests.ConnectionError as exc:
@@ -298,89 +252,47 @@ class SoapDriver(Driver):
                 f"source {self.name!r} answered with something that is not a SOAP response", self.name
             ) from None
 
-    def translate_fault(self, fault: zx.Fault, target: dict[str, Any]) -> LegacyBridgeError:
-        codes = fault_codes(fault)
-        faults = target.get("faults", {})
-        kind = (
-            FaultNotFound
-            if set(codes) & set(faults.get("not_found", ()))
-            else FaultInvalidInput
-            if set(codes) & set(faults.get("invalid", ()))
-            else SourceFault
-        )
-        log.log(
-            logging.WARNING if kind is SourceFault else logging.INFO,
-            "source %s: SOAP fault %s: %s",
-            self.name,
-            codes,
-            fault.message,
-        )
-        return kind(
-            f"source {self.name!r} answered with a fault: {fault.message}",
-            self.name,
-            fault_code=codes[-1],
-            fault_string=fault.message,
-        )
-
-    def params(self, spec: dict[str, Any], target: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-        """The operation's arguments: ``spec["params"]`` with placeholders filled from
-        ``values`` (``key.id``, ``filter.carrier``, ``body``, ``page``...); a
-        placeholder with no value leaves its parameter out of the envelope, even one the
-        schema requires (every rpc part is): a list without that filter is a fair
-        request, and the service is the judge of what it needs."""
-        out: dict[str, Any] = {}
-        for path, template in (spec.get("params") or {}).items():
-            match = PLACEHOLDER.match(template) if isinstance(template, str) else None
-            value = template if match is None else values.get(match.group(0)[1:-1])
-            set_path(out, path, SkipValue if value is None else value)
-        return out
-
     # -- reads -----------------------------------------------------------------------
 
+    def bindings(self, target: dict[str, Any]) -> dict[tuple[str, str], str]:
+        """(column, operator) -> list parameter, per target (params.filter_bindings)."""
+        found = self._bindings.get(id(target))
+        if found is None:
+            found = self._bindings[id(target)] = filter_bindings(target)
+        return found
+
     def filter_columns(self, target: dict[str, Any]) -> frozenset[str]:
-        cached = self._pushable.get(id(target))
-        if cached is None:
-            fields = target.get("fields", {})
-            names = [
-                m.group(2)
-                for t in (target.get("list", {}).get("params") or {}).values()
-                if isinstance(t, str) and (m := PLACEHOLDER.match(t)) and m.group(1) == "filter"
-            ]
-            cached = self._pushable[id(target)] = frozenset(fields[n] for n in names if n in fields)
-        return cached
+        return frozenset(column for column, _ in self.bindings(target))
+
+    def pushable(self, condition: Condition, target: dict[str, Any]) -> bool:
+        """A condition is pushed when its column and operator are bound to a list parameter."""
+        return (condition.column, condition.op) in self.bindings(target)
+
+    def reader(self, target: dict[str, Any], columns: Any, spec: dict[str, Any] | None = None) -> Any:
+        """How a row of ``columns`` is read from a record of ``spec``'s answer (records.py)."""
+        parents = tuple((spec or {}).get("parent_columns", {}).items())
+        return row_reader(tuple(columns), target.get("nested", ()), parents)
 
     def key_lookup(self, target: dict[str, Any]) -> bool:
         return "get" in target
-
-    def _filter_values(self, target: dict[str, Any], where: list[Condition]) -> dict[str, Any] | None:
-        by_column: dict[str, Any] = {}
-        for c in where:
-            if not isinstance(c.column, str):
-                continue  # inside a nested column: never a parameter (applied after the call)
-            if by_column.get(c.column, c.value) != c.value:
-                return None  # two different values: nothing matches
-            by_column[c.column] = c.value
-        return {f"filter.{name}": by_column[col] for name, col in target.get("fields", {}).items() if col in by_column}
 
     def fetch(self, target: dict[str, Any], query: Query) -> Rows:
         spec = target.get("list")
         if spec is None:
             raise InvalidInput("this resource cannot be listed", slug="not-listable")
-        values = self._filter_values(target, query.where)
+        values = filter_values(self.bindings(target), query.where)
         if values is None:
             return
-        row = _row_getter(tuple(query.columns))
+        row = self.reader(target, query.columns, spec)
         token, skip = (query.after[0], query.after[1]) if query.after else (None, -1)
         while True:
             try:
-                result = self.call(
-                    spec, self.params(spec, target, {**values, "page": token, "limit": query.limit}), target
-                )
+                result = self.call(spec, fill(spec, {**values, "page": token, "limit": query.limit}), target)
             except FaultNotFound:  # "no such parent": an empty list, as a filter would give
                 return
-            for index, record in enumerate(as_records(walk(result, spec.get("records")))):
+            for index, (record, parent) in enumerate(records(result, spec.get("records"))):
                 if index > skip:
-                    yield row(record, token, index)
+                    yield row(record, parent, token, index)
             following = walk(result, spec["next"]) if spec.get("next") else None
             if not following or following == token:
                 return
@@ -392,20 +304,43 @@ class SoapDriver(Driver):
         values = {f"key.{n}": key[c] for n, c in fields.items() if c in key}
         if len(key) == 1:
             values["key"] = next(iter(key.values()))
-        records = as_records(walk(self.call(spec, self.params(spec, target, values), target), spec.get("records")))
-        return _row_getter(tuple(columns))(records[0], None, 0) if records else None
+        found = records(self.call(spec, fill(spec, values), target), spec.get("records"))
+        return self.reader(target, columns, spec)(*found[0], None, 0) if found else None
 
     # -- writes ----------------------------------------------------------------------
 
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         """Call the create operation with a record (legacy column -> value); the row it returns."""
         spec = target["create"]
-        body: dict[str, Any] = {}
-        for column, value in values.items():
-            if value is not None:
-                set_path(body, column, value)
+        body = legacy_tree(values)
         fields = target.get("fields", {})
-        filled = {"body": body, **{f"body.{n}": values.get(c) for n, c in fields.items()}}
-        params = self.params(spec, target, filled) if spec.get("params") else body
-        records = as_records(walk(self.call(spec, params, target), spec.get("records")))
-        return _row_getter(tuple(columns))(records[0], None, 0) if records else None
+        filled = {"body": body, **{f"body.{n}": spelled(values.get(c)) for n, c in fields.items()}}
+        params = fill(spec, filled) if spec.get("params") else body
+        found = records(self.call(spec, params, target), spec.get("records"))
+        if not found:
+            return None
+        if spec.get("returns") == "key":
+            return self._read_back(target, found[0][0], columns)
+        return self.reader(target, columns, spec)(*found[0], None, 0)
+
+    def _read_back(self, target: dict[str, Any], answer: Any, columns: list[str]) -> tuple | None:
+        """The record a create answered only the key of (``returns: key``): read back with the
+        get operation; without one (or while the get does not find it yet), the key alone."""
+        key_columns = target.get("key", [])
+        if isinstance(answer, dict):
+            key = {c: walk(answer, c) for c in key_columns}
+        elif len(key_columns) == 1:  # the answer is the new key itself
+            key = {key_columns[0]: answer}
+        else:
+            return None
+        if "get" in target and all(v is not None for v in key.values()):
+            try:
+                row = self.get(target, key, columns)
+            except FaultNotFound:
+                row = None
+            if row is not None:
+                return row
+        record: dict[str, Any] = {}
+        for column, value in key.items():
+            set_path(record, column, value)
+        return self.reader(target, columns)(record, record, None, 0)

@@ -44,22 +44,41 @@ def _missing_columns(resource: Any) -> str | None:
     return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
 
 
-def _check_resource(resource: Any) -> str | None:
-    """Compare the columns with the catalog, ask how the sorted ones order, then read one
-    record with every field: a wrong table, column, order or converter shows here."""
+def _unreadable(resource: Any) -> str | None:
+    """Why no record can be read without input from a caller (a get-only resource needs a key,
+    a list with required filters their values), or None."""
+    from legacy_bridge.query.parameters import required_filters
+
+    if "list" not in resource.spec.operations:
+        return "a get needs a key"
+    required = required_filters(resource)
+    return f"the list needs the filter(s) {', '.join(required)}" if required else None
+
+
+def _check_resource(resource: Any) -> tuple[str | None, str | None]:
+    """(problem, note): compare the columns with the catalog, ask how the sorted ones order, check
+    the target with the source, then read one record with every field: a wrong table, operation,
+    column, order or converter shows here.  A resource that cannot be read without a caller's
+    input (``note`` says why) is checked up to the read."""
     from legacy_bridge.query.model import ListQuery
 
     try:
         missing = _missing_columns(resource)
         if missing:
-            return missing
+            return missing, None
         unpageable = resource.order_problems()  # sortable fields the source cannot page in order
         if unpageable:
-            return "; ".join(f"{path}: {message}" for path, message in unpageable)
+            return "; ".join(f"{path}: {message}" for path, message in unpageable), None
+        wrong = resource.capabilities.check_target(resource.spec.target)
+        if wrong:
+            return "; ".join(wrong), None
+        unreadable = _unreadable(resource)
+        if unreadable:
+            return None, f"no record read: {unreadable}"
         resource.page(ListQuery(fields=list(resource.mapping.fields), limit=1))
-        return None
+        return None, None
     except (LegacyBridgeError, ValueError, TypeError, ArithmeticError) as error:
-        return reason(error)
+        return reason(error), None
 
 
 def _echo_quarantine(driver: Any, width: int, shown: int = 5) -> None:
@@ -108,16 +127,17 @@ def check(config_path: str | None, timeout: float | None) -> None:
         click.echo("resources:")
         for name, resource in bridge.resources.items():
             spec = resource.spec
-            kind, target = next(iter(spec.target.items()))
             what = (
-                f"{kind} {target if kind != 'select' else '(...)'} on {spec.source}, "
+                f"{resource.capabilities.describe_target(spec.target)} on {spec.source}, "
                 f"{len(spec.mapping.fields)} field(s), key {', '.join(spec.mapping.key)}"
             )
+            note = None
             if probes[spec.source][0] is not None:
                 problem = f"source {spec.source!r} is failing"
             else:
-                problem = _check_resource(resource)
+                problem, note = _check_resource(resource)
             failing += problem is not None
+            what += f" ({note})" if note else ""
             click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
     failing += _check_sinks(config.events.get("sinks", {}))
     if failing:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from legacy_bridge.drivers.soap.wsdl import build_transport, describe, draft_operation, load_document
+from legacy_bridge.drivers.soap.drafts import draft_operation
+from legacy_bridge.drivers.soap.wsdl import build_transport, describe, load_document
 
 __all__ = ["introspect_wsdl"]
 
@@ -33,6 +34,14 @@ def _listing(wsdl: str, document) -> str:
     return "\n".join(lines) + "\n\ndraft a resource: legacy-bridge introspect --wsdl WSDL --operation NAME\n"
 
 
+def _key(fields: dict[str, dict], also: dict) -> str:
+    """The draft's key: the scalar field the reading get's parameter names, else the first scalar."""
+    scalars = [n for n, f in fields.items() if "type" not in f]
+    param = next(iter(also.get("get", {}).get("params", {})), None)
+    named = [n for n in scalars if param and fields[n]["column"].rsplit(".", 1)[-1] == param]
+    return (named or scalars or ["id"])[0]
+
+
 def introspect_wsdl(wsdl: str, operation: str | None, source: str, resource: str | None) -> tuple[int, str]:
     """(exit code, text): the operations of ``wsdl``, or a draft YAML for ``operation``."""
     document, error = _load(wsdl)
@@ -49,21 +58,26 @@ def introspect_wsdl(wsdl: str, operation: str | None, source: str, resource: str
     params = draft["binding"].get("params") or {}
     unmatched = []
     for param, template in list(params.items()):
-        wanted = template.strip("{}").split(".", 1)
+        wanted = template.strip("{}").split(".")  # filter, field[, operator]
         if wanted[0] == "filter" and wanted[1] in fields:
             fields[wanted[1]]["filter"] = True
         elif wanted[0] == "filter":  # no field of that name: the config would not validate
             unmatched.append(param)
             del params[param]
-    key = next(iter(fields), "id")
+    key = _key(fields, draft["also"])
+    bindings = {draft["kind"]: draft["binding"], **draft["also"]}
     body = {
         "sources": {source: {"kind": "soap", "wsdl": wsdl}},
-        "resources": {name: {"source": source, "key": [key], draft["kind"]: draft["binding"], "fields": fields}},
+        "resources": {name: {"source": source, "key": [key], **bindings, "fields": fields}},
     }
     notes = [
         f"# draft for operation {operation} ({draft['kind']}); its parameters: {', '.join(draft['params']) or 'none'}",
         "# check the key, the converters, and that every {filter.x} names a field with filter: true",
     ]
+    if draft["also"]:
+        notes.append("# also bound: " + ", ".join(f"{k} {v['operation']}" for k, v in draft["also"].items()))
+    if draft["kind"] == "create" and "get" not in draft["also"]:
+        notes.append("# a resource needs a get or a list too: add the operation that reads what this one creates")
     if unmatched:
         notes.append(
             f"# left out (no field of that name to filter on): {', '.join(unmatched)}; "

@@ -64,7 +64,8 @@ def _parameter(resource: Resource, field: Parameter, partial: bool, required: tu
     description = field.description()
     if isinstance(field, Condition):
         pushed = resource.planner.pushed(field.field_name, field.op)
-        entry["required"] = field.op == "eq" and field.field_name in required
+        # list.required names a filter as its parameter: shipped_on, or shipped_on[gte] for a bound
+        entry["required"] = (field.field_name if field.op == "eq" else field.parameter) in required
         if partial:
             description += " (passed to the legacy source)" if pushed else " (applied after reading the legacy source)"
             entry["x-pushdown"] = pushed

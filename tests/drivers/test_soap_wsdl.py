@@ -13,7 +13,8 @@ from helpers.backends import SHARED_TESTDATA
 from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.demo.tms_config import tms_config
-from legacy_bridge.drivers.soap.driver import SoapDriver, fault_codes
+from legacy_bridge.drivers.soap.driver import SoapDriver
+from legacy_bridge.drivers.soap.faults import fault_codes
 from legacy_bridge.drivers.soap.wsdl import build_transport, describe, forget_documents, load_document
 from legacy_bridge.errors import ConfigError, SourceUnavailable
 from legacy_bridge.problems import status_of
