@@ -55,6 +55,9 @@ class _Progress:
         self.sent = 0
         self.outcome: str | None = None
 
+    def count(self, records: int) -> None:
+        self.read += records
+
 
 def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progress) -> Iterator[bytes]:
     """The chunks; an error mid-stream (or the end of a stopping worker's grace) is
@@ -114,12 +117,6 @@ def _reported(
             metrics.export_ended(resource, fmt, outcome, progress.sent)
 
 
-def _counted(records: Iterator[dict], progress: _Progress) -> Iterator[dict]:
-    for record in records:
-        progress.read += 1
-        yield record
-
-
 def export_response(resource: Resource, fmt: str, attachment: bool = False) -> Response:
     """The streamed export of the current request's list query in ``fmt``."""
     args = request.args.to_dict(flat=False)
@@ -138,7 +135,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), query.fields), fmt, resource.name, progress)
+    chunks = _guarded(encoder(fmt)(export.records, query.fields, counted=progress.count), fmt, resource.name, progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
     if query.since is not None:
         watermark = export.watermark or query.since.text
