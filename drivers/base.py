@@ -36,6 +36,9 @@ class Driver(ABC):
     supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
+    #: :meth:`watch_keys` has each data version indexed on a key in the background, with
+    #: :meth:`index_progress` and :meth:`use_leases` (flat files)
+    builds_indexes: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)
@@ -118,6 +121,18 @@ class Driver(ABC):
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:
         """The bad records skipped (``lists_quarantine`` drivers): per file, and the first ``limit``."""
         raise NotImplementedError(f"{self.kind} sources keep no quarantine")
+
+    def watch_keys(self, key: tuple[str, ...]) -> None:
+        """Index each data version on ``key`` as soon as it is seen (``builds_indexes`` drivers)."""
+        raise NotImplementedError(f"{self.kind} sources build no index")
+
+    def use_leases(self, leases: Any) -> None:
+        """Decide who builds an index with ``leases`` (``builds_indexes`` drivers)."""
+        raise NotImplementedError(f"{self.kind} sources build no index")
+
+    def index_progress(self) -> list[dict[str, Any]]:
+        """The index builds running now and how far each is (``builds_indexes`` drivers)."""
+        return []
 
     def describe(self, table: str, sample: int = 200) -> dict[str, Any]:
         """The catalog of ``table`` and a sample of its rows (``describes_tables`` drivers)."""

@@ -16,6 +16,7 @@ from legacy_bridge.ops import logs, metrics
 from legacy_bridge.security import auth, ratelimit
 
 from .errors import ConfigError
+from .index_builds import index_in_background
 from .resources import Bridge
 
 log = logging.getLogger("legacy_bridge")
@@ -67,6 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
+    # leases in the state store when it is one the processes share (not an in-memory one)
+    index_in_background(bridge, state if url != "sqlite://" else None)
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

@@ -41,6 +41,7 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.FaultInvalidInput: (400, "Invalid input"),
     e.SourceUnavailable: (503, "Legacy source unavailable"),
     e.SourceBusy: (503, "Legacy source busy"),
+    e.IndexBuilding: (503, "Key index being built"),
     e.FileRejected: (503, "Data file rejected"),
     e.Busy: (503, "Busy"),
     e.Stopping: (503, "Service stopping"),

@@ -41,11 +41,23 @@ class CopybookFormat:
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
+        self.codepage, self.floating_point = codepage, floating_point
         # a text line shorter than the layout lost its trailing blanks on the way
         self.blank = " ".encode(codepage) if lines else b""
 
     def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
+
+    def keys_only(self, columns: list[str]) -> CopybookFormat | None:
+        """The same records decoding only ``columns`` (what a key index needs: far less work
+        than every field), or None when one is not a plain field of the layout (an 88
+        level, or an element of an OCCURS DEPENDING ON)."""
+        fields = {f.name: f for f in self.layout.fields}
+        wanted = [fields.get(c) for c in columns]
+        if any(f is None or f.odo for f in wanted):
+            return None
+        keys = Layout(self.layout.record_length, [f for f in wanted if f is not None])
+        return CopybookFormat(keys, self.codepage, self.record_format, self.floating_point, self.lines)
 
 
 class _CopybookReader:

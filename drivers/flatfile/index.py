@@ -107,6 +107,10 @@ def build(
             conn.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", batch)
         conn.execute("INSERT INTO meta VALUES (?, ?, ?)", (counts["records"], counts["bad"], int(complete)))
         conn.commit()
+    except BaseException:
+        conn.close()
+        os.unlink(tmp)  # a build cut short (a lost lease, a read error) leaves nothing behind
+        raise
     finally:
         conn.close()
     os.replace(tmp, dest)
