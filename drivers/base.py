@@ -130,8 +130,9 @@ class Driver(ABC):
         """Decide who builds an index with ``leases`` (``builds_indexes`` drivers)."""
         raise NotImplementedError(f"{self.kind} sources build no index")
 
-    def index_progress(self) -> list[dict[str, Any]]:
-        """The index builds running now and how far each is (``builds_indexes`` drivers)."""
+    def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
+        """The index builds running now and how far each is; with ``finished``, also those
+        done and those waiting (``builds_indexes`` drivers)."""
         return []
 
     def describe(self, table: str, sample: int = 200) -> dict[str, Any]:

@@ -178,17 +178,21 @@ class FlatFileDriver(Driver):
         narrowed = keys_only([names[p] for p in self._positions(reader, df, key)])
         return None if narrowed is None else narrowed.open(handle)
 
-    def index_progress(self) -> list[dict[str, Any]]:
-        """The surveys of the served versions being built now, and how far each is."""
+    def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
+        """The surveys of the served versions being built now, how far each is (and, with
+        ``finished``, those done: ``state`` done, and those not started: ``waiting``)."""
         found = []
-        for df in list_files(self.path, self.pick):
+        for df in self.files():  # which starts each version's next pass
             for key in self._passes():
                 dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
+                entry = {"file": df.name, "key": list(key) if key else None}
                 if os.path.exists(dest):
+                    if finished:
+                        found.append({**entry, "state": "done"})
                     continue
                 status = self.builds.status(dest)
-                if status is not None:
-                    found.append({"file": df.name, "key": list(key) if key else None, **status})
+                if status is not None or finished:
+                    found.append({**entry, **(status or {"state": "waiting"})})
         return found
 
     def _reader(self, handle: Any, df: DataFile) -> Any:
