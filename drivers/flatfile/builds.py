@@ -183,17 +183,27 @@ class IndexBuilds:
             with self._lock:
                 self._failed[dest] = str(error)
 
+    def stepper(self, progress: Progress, dest: str) -> Callable[[int, int], None]:
+        """``step(records, offset)``: keeps ``progress`` and, once a second, reports it (the
+        lease renewed); raises :class:`LeaseLost` when the lease was lost."""
+        name, last = self.lease_name(dest), [time.monotonic()]
+
+        def step(records: int, offset: int) -> None:
+            progress.records, progress.offset = records, offset
+            if time.monotonic() - last[0] >= RENEW_EVERY:
+                last[0] = time.monotonic()
+                if not self.leases.renew(name, self.owner, LEASE_SECONDS, progress.report()):
+                    raise LeaseLost(dest)
+
+        return step
+
     def tracked(self, records: Iterator[tuple[int, Any]], progress: Progress, dest: str) -> Iterator[tuple[int, Any]]:
         """``records`` as they are read, with ``progress`` kept and reported (the lease renewed)."""
-        name, last, count = self.lease_name(dest), time.monotonic(), 0
+        step, count = self.stepper(progress, dest), 0
         for offset, row in records:
             count += 1
             if not count & 0x3FFF:  # every 16,384 records: cheap enough to ask the clock
-                progress.records, progress.offset = count, offset
-                if time.monotonic() - last >= RENEW_EVERY:
-                    last = time.monotonic()
-                    if not self.leases.renew(name, self.owner, LEASE_SECONDS, progress.report()):
-                        raise LeaseLost(dest)
+                step(count, offset)
             yield offset, row
         progress.records, progress.offset = count, progress.size
 

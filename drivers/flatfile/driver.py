@@ -38,6 +38,7 @@ from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.builds import IndexBuilds, Leases, Progress
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
+from legacy_bridge.drivers.flatfile.key_scan import text_key_batches
 from legacy_bridge.drivers.flatfile.options import build_format, check, index_folder, known_columns, layout_id
 from legacy_bridge.errors import (
     CursorExpired,
@@ -160,6 +161,15 @@ class FlatFileDriver(Driver):
                 raise SourceError(f"{df.name} was replaced before its survey was built", source=self.name)
             reader = self._reader(handle, version)
             positions = self._project_positions(reader, version, key)
+            if key is not None and positions is not None and not self.reject:
+                names = list(reader.columns) + list(PSEUDO)
+                batches = text_key_batches(
+                    self.format, handle, [names[p] for p in positions], self.builds.stepper(progress, dest)
+                )
+                if batches is not None:  # fixed-length records, a text key: a megabyte at a time
+                    found = survey_io.build_keys(dest, batches)
+                    log.info("%s: indexed %s: %d record(s)", self.name, df.name, found.records)
+                    return found
             records = reader.scan()
             if key is not None and positions is not None and not self.reject:
                 keyed = self._key_reader(handle, version, reader, key)

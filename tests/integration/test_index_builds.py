@@ -127,3 +127,28 @@ def test_the_index_command_builds_with_a_progress_bar_and_exits_0(tmp_path):
     assert "100.0% DTAR020.bin (key DTAR020-KEYCODE-NO): done" in result.output
     assert "indexed 1 survey(s) of sales" in result.output
     assert len(list((tmp_path / "index").glob("*.sqlite"))) == 1
+
+
+def test_the_chunked_key_reader_finds_the_keys_the_decoder_reads(tmp_path):
+    from legacy_bridge.drivers.flatfile.index import key_text
+    from legacy_bridge.drivers.flatfile.key_scan import text_key_batches
+
+    data = tmp_path / "DTAR020.bin"
+    shutil.copy(DATA, data)
+    corrupt(data, 4, 2, b"\x01")  # a control byte in record 4's key: the decoder refuses it
+    with open(data, "ab") as f:
+        f.write(b"\xf1" * 10)  # and a truncated last record
+    fmt = CopybookFormat(parse_copybook(COPYBOOK.read_text()), "cp037")
+    with open(data, "rb") as f:
+        decoded = [
+            (key_text([row[0]]), offset, n)
+            for n, (offset, row) in enumerate(fmt.open(f).scan(), 1)
+            if isinstance(row, tuple)
+        ]
+    steps = []
+    with open(data, "rb") as f:
+        batches = text_key_batches(fmt, f, ["DTAR020_KEYCODE_NO"], lambda n, at: steps.append((n, at)))
+        assert batches is not None
+        found = [entry for batch in batches for entry in batch]
+    assert found == decoded and len(found) == 378  # 379 records, one with a bad key
+    assert steps[-1] == (379, 379 * SIZE)
