@@ -132,12 +132,17 @@ class IndexBuilds:
         self.source = source
         self.folder = folder
         self.leases: Leases = LocalLeases()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._id = uuid.uuid4().hex[:8]
         self._folder_id: str | None = None
         self._threads: dict[str, threading.Thread] = {}
         self._progress: dict[str, Progress] = {}
         self._failed: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    @property
+    def owner(self) -> str:
+        """This process's name in leases (a forked worker is another builder than its parent)."""
+        return f"{socket.gethostname()}:{os.getpid()}:{self._id}"
 
     def lease_name(self, dest: str) -> str:
         if self._folder_id is None:
