@@ -52,6 +52,18 @@ partitions() {
   wait $(jobs -p | grep -v "^$GPID$")
 }
 
+# CPU seconds (user + system) the gunicorn workers used so far: the export's cost, whatever
+# else the machine runs (wall-clock rates move with the load of a shared machine; CPU hardly does)
+workers_cpu() {
+  local tck total=0 pid
+  tck=$(getconf CLK_TCK)
+  for pid in $(pgrep -P "$GPID"); do
+    # utime + stime: fields 14 and 15, counted after the ")" that ends the process name
+    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  awk -v t="$total" -v k="$tck" 'BEGIN { printf "%.3f", t / k }'
+}
+
 GPID=""
 stop() { [ -n "$GPID" ] && kill -TERM "$GPID" 2>/dev/null && wait "$GPID" 2>/dev/null; GPID=""; }
 trap stop EXIT
@@ -63,13 +75,18 @@ for backend in $BACKENDS; do
   for _ in $(seq 60); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.5; done
   url="http://127.0.0.1:$PORT/v1/${RESOURCE[$backend]}/export?format=ndjson"
   curl -gsf -o /dev/null "$url&id[lte]=1000"                      # warm: pools, imports
+  # the floor's fixed cost (interpreter, imports, connect): one row, subtracted from its CPU per row
+  (cd "$ANCHORS" && "$PY" "$HERE/cpu.py" --label "floor-start-cpu-$backend" --log "$LOG" -- "$PY" raw_odbc_fetch.py \
+      --backend "$backend" --mode convert --limit 1 --odbc-extra "${EXTRA[$backend]}") >/dev/null 2>&1
   for run in $(seq "$RUNS"); do
-    (cd "$ANCHORS" && "$PY" raw_odbc_fetch.py --backend "$backend" --mode convert \
-        --odbc-extra "${EXTRA[$backend]}" --label "floor-$backend" --log "$LOG") >&2
+    (cd "$ANCHORS" && "$PY" "$HERE/cpu.py" --label "floor-cpu-$backend" --log "$LOG" -- "$PY" raw_odbc_fetch.py \
+        --backend "$backend" --mode convert --odbc-extra "${EXTRA[$backend]}" --label "floor-$backend" --log "$LOG") >&2
+    before=$(workers_cpu)
     for _ in $(seq "$CONCURRENT"); do
       "$PY" "$HERE/fetch.py" "$url" --label "export-$backend" --log "$LOG" >&2 &
     done
     wait $(jobs -p | grep -v "^$GPID$")
+    echo "{\"label\": \"export-cpu-$backend\", \"cpu_s\": $(awk -v a="$(workers_cpu)" -v b="$before" 'BEGIN { printf "%.3f", a - b }')}" >> "$LOG"
     partitions "$backend" "$url"
   done
   for w in $(pgrep -P "$GPID"); do

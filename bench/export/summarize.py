@@ -31,6 +31,21 @@ def _single(lines: list[dict], backend: str) -> tuple[float, str] | None:
     )
 
 
+def _cpu(lines: list[dict], backend: str) -> str | None:
+    """CPU per row: the export's gunicorn worker vs the floor's process (its fixed start-up
+    cost, a one-row run, taken off), and their ratio: what the machine's load leaves alone."""
+    rows = [r["rows"] for r in lines if r.get("label") == f"export-{backend}"]
+    export = [r["cpu_s"] for r in lines if r.get("label") == f"export-cpu-{backend}"]
+    floor = [r["cpu_s"] for r in lines if r.get("label") == f"floor-cpu-{backend}"]
+    start = [r["cpu_s"] for r in lines if r.get("label") == f"floor-start-cpu-{backend}"]
+    if not rows or not export or not floor:
+        return None
+    fixed = start[0] if start else 0.0
+    e = statistics.median(c / n for c, n in zip(export, rows)) * 1e6
+    f = statistics.median((c - fixed) / n for c, n in zip(floor, rows)) * 1e6
+    return f"| {backend} | {f:.2f} | {e:.2f} | {f / e:.2f} | {1e6 / e:,.0f} |"
+
+
 def _parallel(lines: list[dict], backend: str, single: float) -> str:
     found = [r for r in lines if r.get("label") == f"partitions-{backend}"]
     if not found or any("skipped" in r for r in found):
@@ -58,6 +73,14 @@ def main(path: str) -> None:
         if found is not None:
             singles[backend], row = found
             print(row)
+    cpu = [row for backend in singles if (row := _cpu(lines, backend))]
+    if cpu:
+        print()
+        print(
+            "| backend | floor CPU µs/row | export worker CPU µs/row | ratio (floor / export) | rows per worker CPU-s |"
+        )
+        print("|---|---:|---:|---:|---:|")
+        print("\n".join(cpu))
     print()
     print("| backend | partitions in parallel | rows/s | vs one stream | |")
     print("|---|---:|---:|---:|---|")

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger("legacy_bridge")
 
-__all__ = ["Leases", "LocalLeases", "IndexBuilds", "LeaseLost", "Progress"]
+__all__ = ["Leases", "LocalLeases", "IndexBuilds", "LeaseLost", "Stopped", "Progress"]
 
 LEASE_SECONDS = 30.0
 RENEW_EVERY = 1.0  # seconds between progress reports (each one renews the lease)
@@ -85,6 +85,10 @@ class LeaseLost(Exception):
     """The builder's lease ran out (it was too slow to renew it); another process builds."""
 
 
+class Stopped(Exception):
+    """The driver closed (the process stops): the build is dropped, its temporary file removed."""
+
+
 class Progress:
     """How far one build is: records and bytes read of the file version's size."""
 
@@ -138,6 +142,7 @@ class IndexBuilds:
         self._progress: dict[str, Progress] = {}
         self._failed: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
     @property
     def owner(self) -> str:
@@ -165,9 +170,9 @@ class IndexBuilds:
     def _run(self, dest: str, build: Callable[[Progress], Any], progress: Progress) -> None:
         name = self.lease_name(dest)
         try:
-            while not os.path.exists(dest):
+            while not os.path.exists(dest) and not self._stop.is_set():
                 if not self.leases.take(name, self.owner, LEASE_SECONDS):
-                    time.sleep(POLL)  # another process builds it: wait for the file or its lease to end
+                    self._stop.wait(POLL)  # another process builds it: wait for the file or its lease to end
                     continue
                 try:
                     with self._lock:
@@ -179,6 +184,8 @@ class IndexBuilds:
                     return
                 except LeaseLost:
                     log.warning("%s: lost the lease on %s; another process builds it", self.source, dest)
+                except Stopped:
+                    return
                 finally:
                     with self._lock:
                         self._progress.pop(dest, None)
@@ -194,6 +201,8 @@ class IndexBuilds:
         name, last = self.lease_name(dest), [time.monotonic()]
 
         def step(records: int, offset: int) -> None:
+            if self._stop.is_set():
+                raise Stopped(dest)
             progress.records, progress.offset = records, offset
             if time.monotonic() - last[0] >= RENEW_EVERY:
                 last[0] = time.monotonic()
@@ -211,6 +220,10 @@ class IndexBuilds:
                 step(count, offset)
             yield offset, row
         progress.records, progress.offset = count, progress.size
+
+    def close(self) -> None:
+        """Stop every build and wait of this process (a build under way is dropped)."""
+        self._stop.set()
 
     def wait(self, dest: str, seconds: float) -> bool:
         """Wait up to ``seconds`` for ``dest``; True when it is there."""

@@ -478,4 +478,5 @@ class FlatFileDriver(Driver):
         }
 
     def close(self) -> None:
+        self.builds.close()
         self.index.close()
