@@ -122,8 +122,9 @@ class Driver(ABC):
         """The bad records skipped (``lists_quarantine`` drivers): per file, and the first ``limit``."""
         raise NotImplementedError(f"{self.kind} sources keep no quarantine")
 
-    def watch_keys(self, key: tuple[str, ...]) -> None:
-        """Index each data version on ``key`` as soon as it is seen (``builds_indexes`` drivers)."""
+    def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
+        """Index each data version on ``key`` as soon as it is seen; ``start``: look for
+        versions now, else at the next read (``builds_indexes`` drivers)."""
         raise NotImplementedError(f"{self.kind} sources build no index")
 
     def use_leases(self, leases: Any) -> None:

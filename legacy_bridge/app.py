@@ -66,7 +66,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
     # leases in the state store when it is one the processes share (not an in-memory one)
-    index_in_background(bridge, state if shared(url) else None)
+    # registered now, started by each process that serves (gunicorn: each worker at its start,
+    # see gunicorn_conf.post_worker_init; else the first listing of the files)
+    index_in_background(bridge, state if shared(url) else None, start=False)
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

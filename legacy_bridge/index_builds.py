@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from legacy_bridge.config import Config
 from legacy_bridge.drivers.base import Driver
+from legacy_bridge.errors import LegacyBridgeError
 from legacy_bridge.events.leases import StoreLeases
 from legacy_bridge.events.state import StateStore, local_folder
 from legacy_bridge.resources import Bridge
 
-__all__ = ["index_in_background", "indexing_drivers", "place_indexes", "shared"]
+__all__ = ["index_in_background", "indexing_drivers", "place_indexes", "shared", "start_index_builds"]
 
 
 def place_indexes(config: Config, url: str) -> None:
@@ -32,7 +33,9 @@ def indexing_drivers(bridge: Bridge) -> dict[str, Driver]:
     return {name: guarded.driver for name, guarded in bridge.drivers.items() if guarded.driver.builds_indexes}
 
 
-def index_in_background(bridge: Bridge, store: StateStore | None, resources: list[str] | None = None) -> None:
+def index_in_background(
+    bridge: Bridge, store: StateStore | None, resources: list[str] | None = None, start: bool = True
+) -> None:
     """Start indexing every served file version on its resources' keys; with ``store``
     (a state store the processes share), one builder per index across workers and hosts."""
     drivers = indexing_drivers(bridge)
@@ -44,4 +47,14 @@ def index_in_background(bridge: Bridge, store: StateStore | None, resources: lis
             driver.use_leases(StoreLeases(store))
     for name, resource in bridge.resources.items():
         if resource.spec.source in drivers and (resources is None or name in resources):
-            drivers[resource.spec.source].watch_keys(tuple(resource.mapping.columns(resource.key)))
+            drivers[resource.spec.source].watch_keys(tuple(resource.mapping.columns(resource.key)), start)
+
+
+def start_index_builds(bridge: Bridge) -> None:
+    """Look for file versions to index now (a gunicorn worker at its start: the preloading
+    master starts no thread, a fork would not carry it over)."""
+    for driver in indexing_drivers(bridge).values():
+        try:
+            driver.index_progress()  # lists the files, which starts the builds
+        except LegacyBridgeError:
+            pass  # no file yet: the builds start when one is listed

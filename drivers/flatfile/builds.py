@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -129,6 +130,22 @@ def folder_id(folder: str) -> str:
         return f.read().strip() or "unknown"
 
 
+def _forget_builds_when_forked(builds: IndexBuilds) -> None:
+    """A forked child has none of its parent's threads: it forgets their builds (and this
+    process's own leases), so it builds or waits for itself."""
+    ref = weakref.ref(builds)
+
+    def forget() -> None:
+        found = ref()
+        if found is not None:
+            found._threads, found._progress, found._failed = {}, {}, {}
+            found._lock = threading.Lock()
+            if isinstance(found.leases, LocalLeases):
+                found.leases = LocalLeases()
+
+    os.register_at_fork(after_in_child=forget)
+
+
 class IndexBuilds:
     """The background builds of one driver's surveys."""
 
@@ -143,6 +160,7 @@ class IndexBuilds:
         self._failed: dict[str, str] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        _forget_builds_when_forked(self)
 
     @property
     def owner(self) -> str:

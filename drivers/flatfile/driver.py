@@ -129,13 +129,15 @@ class FlatFileDriver(Driver):
         """Decide who builds an index with ``leases`` (the state store's: across hosts)."""
         self.builds.leases = leases
 
-    def watch_keys(self, key: tuple[str, ...]) -> None:
-        """Index each file version on ``key`` (legacy column names) as soon as it is seen."""
+    def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
+        """Index each file version on ``key`` (legacy column names) as soon as it is seen;
+        ``start``: look for versions now (else at the next listing of the files)."""
         self.keys.add(tuple(key))
-        try:
-            self.files()
-        except SourceError:
-            pass  # no file yet (or unreadable): its builds start when one is listed
+        if start:
+            try:
+                self.files()
+            except SourceError:
+                pass  # no file yet (or unreadable): its builds start when one is listed
 
     def _start_builds(self, df: DataFile) -> None:
         """The key indexes first (gets wait for them), then the bad-records survey: one
