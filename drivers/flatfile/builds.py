@@ -32,6 +32,7 @@ __all__ = ["Leases", "LocalLeases", "IndexBuilds", "LeaseLost", "Stopped", "Prog
 LEASE_SECONDS = 30.0
 RENEW_EVERY = 1.0  # seconds between progress reports (each one renews the lease)
 POLL = 0.5  # how often a process that does not build looks for the file
+RETRY_FAILED = 10.0  # seconds before a failed build is tried again
 
 
 class Leases(Protocol):
@@ -157,7 +158,7 @@ class IndexBuilds:
         self._folder_id: str | None = None
         self._threads: dict[str, threading.Thread] = {}
         self._progress: dict[str, Progress] = {}
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, tuple[str, float]] = {}  # dest -> (error, when)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         _forget_builds_when_forked(self)
@@ -178,6 +179,9 @@ class IndexBuilds:
             running = self._threads.get(dest)
             if (running is not None and running.is_alive()) or os.path.exists(dest):
                 return
+            failed = self._failed.get(dest)
+            if failed is not None and time.monotonic() - failed[1] < RETRY_FAILED:
+                return  # not at every listing: a build that fails would spin
             self._failed.pop(dest, None)
             thread = threading.Thread(
                 target=self._run, args=(dest, build, progress), name=f"legacy-bridge-index-{self.source}", daemon=True
@@ -211,7 +215,7 @@ class IndexBuilds:
         except Exception as error:  # noqa: BLE001 - a failed build is reported, and requested again later
             log.warning("%s: building %s failed: %s", self.source, os.path.basename(dest), error)
             with self._lock:
-                self._failed[dest] = str(error)
+                self._failed[dest] = (str(error), time.monotonic())
 
     def stepper(self, progress: Progress, dest: str) -> Callable[[int, int], None]:
         """``step(records, offset)``: keeps ``progress`` and, once a second, reports it (the
@@ -259,6 +263,6 @@ class IndexBuilds:
         if mine is not None:
             return {"owner": self.owner, **mine.report()}
         if failed is not None:
-            return {"state": "failed", "error": failed}
+            return {"state": "failed", "error": failed[0]}
         found = self.leases.holder(self.lease_name(dest))
         return found if found is None or "state" in found else {**found, "state": "building"}

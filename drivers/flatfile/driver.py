@@ -16,9 +16,10 @@ it, files are read in the request's thread, as local disks need.
 Get by key goes through a key -> offset index built by one pass over the file
 version (see :mod:`.index`), in the background as soon as the version is seen, by one
 process across workers and hosts (see :mod:`.builds`): a get by key during the build
-waits ``index_wait`` seconds at most, then answers "index building" (503, Retry-After).  Bad records follow the source's
-``bad_records`` policy: ``reject`` refuses the whole file (503 naming the record and
-why), ``quarantine`` skips them and lists them (:meth:`FlatFileDriver.quarantine`).
+waits ``index_wait`` seconds at most, then answers "index building" (503, Retry-After).
+Bad records follow the source's ``bad_records`` policy: ``reject`` refuses the whole
+file (503 naming the record and why), ``quarantine`` skips them and lists them
+(:meth:`FlatFileDriver.quarantine`).
 """
 
 from __future__ import annotations
