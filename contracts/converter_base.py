@@ -45,6 +45,12 @@ class Converter:
     def to_legacy(self, value: Any) -> Any:
         return value
 
+    def inline(self) -> str | None:
+        """What :meth:`reader` does to a value ``v`` that is not NULL, as one Python
+        expression of ``v`` and builtins only, when it is that simple (no sentinels): a row
+        reader then runs it in place of a call.  None: the reader is called."""
+        return None
+
     def reader(self) -> Callable[[Any], Any]:
         """The per-value read function, with sentinels and NULL handled once."""
         convert = self.to_canonical

@@ -21,6 +21,8 @@ from .converter_base import Chain, ConversionError, Converter, build, check_coun
 
 __all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain", "as_text"]
 
+DATES_KEPT = 100_000  # distinct legacy dates a reader remembers (a few MiB at most)
+
 
 def as_text(value: Any) -> str:
     """A legacy value of any type as the text a field without converter shows: ISO 8601 for
@@ -96,6 +98,9 @@ class Trim(Converter):
             return super().reader()
         return lambda v: v if v is None else v.rstrip()  # the hot path: no extra call
 
+    def inline(self) -> str | None:
+        return None if self.both or self.blank_is_null or self.legacy_nulls else "v.rstrip()"
+
     def to_legacy(self, value: Any) -> Any:
         return value.ljust(self.width) if self.width else value
 
@@ -107,6 +112,14 @@ class Integer(Converter):
 
     def to_canonical(self, value: Any) -> Any:
         return int(value)
+
+    def reader(self) -> Callable[[Any], Any]:
+        if self.legacy_nulls:
+            return super().reader()
+        return lambda v: v if v is None or type(v) is int else int(v)  # the hot path: ints as they come
+
+    def inline(self) -> str | None:
+        return None if self.legacy_nulls else "v if type(v) is int else int(v)"
 
 
 @register
@@ -141,6 +154,21 @@ class DecimalConverter(Converter):
         if self._quantum is not None:
             number = number.quantize(self._quantum)
         return number
+
+    def reader(self) -> Callable[[Any], Any]:
+        quantum, convert = self._quantum, self.to_canonical
+        if self.legacy_nulls or self.implied or quantum is None:
+            return super().reader()
+
+        # the hot path: a DECIMAL column's value needs only its scale
+        def read(v: Any) -> Any:
+            if v is None:
+                return None
+            if type(v) is Decimal:
+                return v.quantize(quantum)
+            return Decimal(v).quantize(quantum) if type(v) is str else convert(v)
+
+        return read
 
     def to_legacy(self, value: Any) -> Any:
         if self.implied:
@@ -184,6 +212,27 @@ class YYYYMMDD(Converter):
             return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
         except ValueError:
             return None  # an impossible legacy date reads as "no date"
+
+    def reader(self) -> Callable[[Any], Any]:
+        # a table holds few distinct dates (tens of thousands over a century): each is
+        # converted once per reader, up to a bound, the sentinels answered from the start
+        convert = self.to_canonical
+        seen: dict[Any, Any] = dict.fromkeys((None, *self.legacy_nulls))
+        miss = object()
+
+        def read(v: Any) -> Any:
+            try:
+                found = seen.get(v, miss)
+            except TypeError:  # unhashable: converted every time
+                return convert(v)
+            if found is not miss:
+                return found
+            date = convert(v)
+            if len(seen) < DATES_KEPT and type(v) in (int, str):
+                seen[v] = date
+            return date
+
+        return read
 
     def to_legacy(self, value: dt.date) -> Any:
         text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
@@ -234,6 +283,22 @@ class Flag(Converter):
         if isinstance(value, str):
             value = value.strip()
         return self._lookup.get(value)
+
+    def reader(self) -> Callable[[Any], Any]:
+        if self.legacy_nulls:
+            return super().reader()
+        lookup, convert, miss = self._lookup, self.to_canonical, object()
+
+        def read(v: Any) -> Any:  # the hot path: a code as the table stores it
+            if v is None:
+                return None
+            try:
+                found = lookup.get(v, miss)
+            except TypeError:  # unhashable
+                return convert(v)
+            return convert(v) if found is miss else found
+
+        return read
 
     def to_legacy(self, value: bool) -> Any:
         return self.true_codes[0] if value else self.false_codes[0]
@@ -300,6 +365,23 @@ class Timestamp(Converter):
             return dt.datetime.fromisoformat(text)
         except ValueError:
             return None
+
+    def reader(self) -> Callable[[Any], Any]:
+        if self.legacy_nulls:
+            return super().reader()
+        convert, native, parse, text_iso = self.to_canonical, dt.datetime, dt.datetime.fromisoformat, not self.format
+
+        def read(v: Any) -> Any:  # the hot path: native, or ISO text without padding
+            if v is None or type(v) is native:
+                return v
+            if text_iso and type(v) is str:
+                try:
+                    return parse(v)
+                except ValueError:
+                    pass  # padded, empty or not ISO: the full conversion says
+            return convert(v)
+
+        return read
 
     def to_legacy(self, value: dt.datetime) -> Any:
         if self.format:

@@ -102,6 +102,8 @@ class Mapping:
 
     def __post_init__(self) -> None:
         self._readers = {n: _value_reader(f) for n, f in self.fields.items() if f.column is not None}
+        # a scalar converter as simple as a strip is written into the generated reader itself
+        self._inline = {n: f.converter.inline() if f.kind == "scalar" else None for n, f in self.fields.items()}
         self._paths = dict(_walk(self.fields, ""))
 
     # -- names ----------------------------------------------------------------------
@@ -132,11 +134,29 @@ class Mapping:
 
         Built once per query, called once per row: the hot loop of every read.
         """
-        if all(self.fields[n].column is not None for n in names):
-            plan = [(n, columns.index(self.fields[n].column), self._readers[n]) for n in names]
-            return lambda row: {name: read(row[pos]) for name, pos, read in plan}
-        parts = [(n, _row_part(self.fields[n], columns, self._readers.get(n))) for n in names]
-        return lambda row: {name: part(row) for name, part in parts}
+        if not all(self.fields[n].column is not None for n in names):  # grouping objects: part by part
+            parts = [(n, _row_part(self.fields[n], columns, self._readers.get(n))) for n in names]
+            return lambda row: {name: part(row) for name, part in parts}
+        positions = [columns.index(self.fields[n].column) for n in names]
+        # generated once from the plan, as a dict display: no loop, no tuple unpacking and,
+        # for converters as simple as a strip, no call per value (the exports' floor, a
+        # hand-written converter, does the same).  Names and readers reach the code as
+        # globals of its own, never as text; inline expressions are the converters' own.
+        keys = {f"k{i}": name for i, name in enumerate(names)}
+        readers = {f"r{i}": self._readers[name] for i, name in enumerate(names)}
+        items = []
+        for i, (name, pos) in enumerate(zip(names, positions)):
+            inline = self._inline[name]
+            value = (
+                f"r{i}(row[{int(pos)}])"
+                if inline is None
+                else f"(None if (v := row[{int(pos)}]) is None else {inline})"
+            )
+            items.append(f"k{i}: {value}")
+        source = f"def read(row):\n    return {{{', '.join(items)}}}\n"
+        scope: dict[str, Any] = {**keys, **readers}
+        exec(compile(source, "<row reader>", "exec"), scope)  # noqa: S102 - column positions only
+        return scope["read"]
 
     # -- writes ---------------------------------------------------------------------
 

@@ -39,6 +39,9 @@ class Driver(ABC):
     #: reads another table of the source for a resource's children (``embed:``) and applies
     #: :class:`~legacy_bridge.query.legacy.Related` where terms itself
     joins_tables: ClassVar[bool] = False
+    #: :meth:`watch_keys` has each data version indexed on a key in the background, with
+    #: :meth:`index_progress` and :meth:`use_leases` (flat files)
+    builds_indexes: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)
@@ -135,6 +138,20 @@ class Driver(ABC):
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:
         """The bad records skipped (``lists_quarantine`` drivers): per file, and the first ``limit``."""
         raise NotImplementedError(f"{self.kind} sources keep no quarantine")
+
+    def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
+        """Index each data version on ``key`` as soon as it is seen; ``start``: look for
+        versions now, else at the next read (``builds_indexes`` drivers)."""
+        raise NotImplementedError(f"{self.kind} sources build no index")
+
+    def use_leases(self, leases: Any) -> None:
+        """Decide who builds an index with ``leases`` (``builds_indexes`` drivers)."""
+        raise NotImplementedError(f"{self.kind} sources build no index")
+
+    def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
+        """The index builds running now and how far each is; with ``finished``, also those
+        done and those waiting (``builds_indexes`` drivers)."""
+        return []
 
     def describe(self, table: str, sample: int = 200) -> dict[str, Any]:
         """The catalog of ``table`` and a sample of its rows (``describes_tables`` drivers)."""

@@ -57,6 +57,9 @@ class _Progress:
         self.sent = 0
         self.outcome: str | None = None
 
+    def count(self, records: int) -> None:
+        self.read += records
+
 
 def _guarded(chunks: Iterator[bytes], fmt: str, resource: str, progress: _Progress) -> Iterator[bytes]:
     """The chunks; an error mid-stream (or the end of a stopping worker's grace) is
@@ -116,12 +119,6 @@ def _reported(
             metrics.export_ended(resource, fmt, outcome, progress.sent)
 
 
-def _counted(records: Iterator[dict], progress: _Progress) -> Iterator[dict]:
-    for record in records:
-        progress.read += 1
-        yield record
-
-
 def export_response(resource: Resource, fmt: str, attachment: bool = False) -> Response:
     """The streamed export of the current request's list query in ``fmt``."""
     args = request.args.to_dict(flat=False)
@@ -141,7 +138,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    encoded = encoder(fmt)(_counted(export.records, progress), columns)
+    encoded = encoder(fmt)(export.records, columns, counted=progress.count)
     try:  # the status is not sent yet: an error before the first chunk is still a problem answer
         first = list(islice(encoded, 1))
     except BaseException:

@@ -11,11 +11,12 @@ from flask import Flask
 
 from legacy_bridge import problems
 from legacy_bridge.config import Config, load, validate
-from legacy_bridge.events.state import StateStore, local_folder, state_url
+from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.ops import logs, metrics
 from legacy_bridge.security import auth, ratelimit
 
 from .errors import ConfigError
+from .index_builds import index_in_background, place_indexes, shared
 from .resources import Bridge
 
 log = logging.getLogger("legacy_bridge")
@@ -54,10 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in (test_config or {}).items() if k.isupper()})
 
     url = state_url(config.service, config.origin)
-    folder = local_folder(url)
-    for name, options in config.sources.items():
-        if folder is not None and options["kind"] == "flatfile":  # key indexes beside the state
-            options.setdefault("index_dir", str(folder / "flatfile-index" / name))
+    place_indexes(config, url)
     bridge = Bridge(config, _secret(config))
     unpageable = bridge.order_problems(config.service["readiness_timeout"])
     if unpageable:  # a sortable field the source cannot page in order: refuse to start
@@ -67,6 +65,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
     if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
+    # leases in the state store when it is one the processes share (not an in-memory one)
+    # registered now, started by each process that serves (gunicorn: each worker at its start,
+    # see gunicorn_conf.post_worker_init; else the first listing of the files)
+    index_in_background(bridge, state if shared(url) else None, start=False)
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

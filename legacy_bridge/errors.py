@@ -183,6 +183,28 @@ class SourceBusy(SourceError):
     quiet = True
 
 
+class IndexBuilding(SourceError):
+    """A get by key came while the file version's key index is still being built (in the
+    background, by this process or another): retry after ``retry_after`` seconds.  Not a
+    failure of the source: never retried here, never counted by its breaker."""
+
+    slug = "index-building"
+    retry_safe = True
+
+    def __init__(self, source: str, file: str, progress: dict[str, Any] | None) -> None:
+        progress = progress or {}
+        done = f" ({progress['percent']}% read)" if progress.get("percent") is not None else ""
+        super().__init__(
+            f"the key index of {file} is being built{done}; retry later",
+            source=source,
+            file=file,
+            percent=progress.get("percent"),
+            eta_s=progress.get("eta_s"),
+        )
+        eta = progress.get("eta_s")
+        self.retry_after = max(1, min(60, int(eta))) if isinstance(eta, (int, float)) else 5
+
+
 class SourceTimeout(SourceError):
     """The legacy system did not answer within the source's timeout."""
 

@@ -46,6 +46,7 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.FaultUnavailable: (503, "Legacy source unavailable"),
     e.SourceUnavailable: (503, "Legacy source unavailable"),
     e.SourceBusy: (503, "Legacy source busy"),
+    e.IndexBuilding: (503, "Key index being built"),
     e.FileRejected: (503, "Data file rejected"),
     e.Busy: (503, "Busy"),
     e.Stopping: (503, "Service stopping"),

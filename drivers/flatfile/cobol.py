@@ -11,6 +11,7 @@ last record is a fatal one, since nothing after it can be located.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from legacy_bridge.drivers.flatfile.copybook import Layout, RecordError, conditions, iter_records, make_decoder
@@ -48,6 +49,7 @@ class CopybookFormat:
         self.record_format = record_format
         self.record_length = layout.record_length
         self.lines = lines
+        self.codepage, self.floating_point = codepage, floating_point
         # a text line shorter than the layout lost its trailing blanks on the way
         self.blank = " ".encode(codepage) if lines else b""
 
@@ -68,6 +70,18 @@ class CopybookFormat:
 
     def open(self, f: BinaryIO) -> _CopybookReader:
         return _CopybookReader(self, f)
+
+    def keys_only(self, columns: list[str]) -> CopybookFormat | None:
+        """The same records decoding only ``columns`` (what a key index needs: far less work
+        than every field), or None when one is not a plain field of the layout (an 88
+        level, or an element of an OCCURS DEPENDING ON)."""
+        fields = {f.name: f for f in self.layout.fields}
+        wanted = [fields.get(c) for c in columns]
+        if any(f is None or f.odo for f in wanted):
+            return None
+        # the key fields alone, outside their groups: no object or array column to build
+        keys = Layout(self.layout.record_length, [replace(f, path=f.path[-1:]) for f in wanted if f is not None])
+        return CopybookFormat(keys, self.codepage, self.record_format, self.floating_point, self.lines)
 
 
 def _with_nested(decode: Callable[[bytes], tuple], nest: Callable[[tuple], tuple] | None) -> Callable[[bytes], tuple]:

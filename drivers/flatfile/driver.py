@@ -14,16 +14,21 @@ finishes in the background, holding its place in the source's bulkhead).  Withou
 it, files are read in the request's thread, as local disks need.
 
 Get by key goes through a key -> offset index built by one pass over the file
-version on first use (see :mod:`.flatfile_index`).  Bad records follow the source's
-``bad_records`` policy: ``reject`` refuses the whole file (503 naming the record and
-why), ``quarantine`` skips them and lists them (:meth:`FlatFileDriver.quarantine`).
+version (see :mod:`.index`), in the background as soon as the version is seen, by one
+process across workers and hosts (see :mod:`.builds`): a get by key during the build
+waits ``index_wait`` seconds at most, then answers "index building" (503, Retry-After).
+Bad records follow the source's ``bad_records`` policy: ``reject`` refuses the whole
+file (503 naming the record and why), ``quarantine`` skips them and lists them
+(:meth:`FlatFileDriver.quarantine`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 from typing import Any, cast
@@ -31,8 +36,10 @@ from typing import Any, cast
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
+from legacy_bridge.drivers.flatfile.builds import IndexBuilds, Leases, Progress
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
+from legacy_bridge.drivers.flatfile.key_scan import text_key_batches
 from legacy_bridge.drivers.flatfile.options import (
     build_format,
     check,
@@ -44,6 +51,7 @@ from legacy_bridge.drivers.flatfile.options import (
 from legacy_bridge.errors import (
     CursorExpired,
     FileRejected,
+    IndexBuilding,
     RecordQuarantined,
     SourceError,
     SourceTimeout,
@@ -55,6 +63,7 @@ __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
 log = logging.getLogger("legacy_bridge")
 PSEUDO = ("__file__", "__record__", "__offset__", "__block__")
+INDEX_WAIT = 2.0  # a small file's index is built within it: its first get answers at once
 
 
 def _plain(name: str) -> str:
@@ -72,6 +81,7 @@ class FlatFileDriver(Driver):
     #: a resource over a flat-file source needs no table: the source names the files
     target_optional = True
     lists_quarantine = True
+    builds_indexes = True
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -83,8 +93,12 @@ class FlatFileDriver(Driver):
         self.index_dir = index_folder(options)
         self.index = survey_io.Index()
         self._surveys: dict[tuple[str, tuple | None], survey_io.Survey] = {}
-        self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        self.builds = IndexBuilds(name, self.index_dir)
+        #: key columns whose index each new file version gets (the resources' keys)
+        self.keys: set[tuple[str, ...]] = set()
+        #: seconds a get by key waits for its index build before answering "index building"
+        self.index_wait = INDEX_WAIT
         self._warned: set[str] = set()
         self.timeout: float | None = options.get("timeout")  # None: local files, read in place
 
@@ -119,10 +133,97 @@ class FlatFileDriver(Driver):
     # -- files -----------------------------------------------------------------------
 
     def files(self) -> list[DataFile]:
-        """The file versions served now; none is a 503 until a drop arrives."""
+        """The file versions served now; none is a 503 until a drop arrives.  A version
+        not surveyed yet gets its surveys built in the background from now on."""
         found = list_files(self.path, self.pick)
         if not found:
             raise SourceUnavailable(f"no data file matches {self.path}", source=self.name)
+        for df in found:
+            self._start_builds(df)
+        return found
+
+    # -- background builds (see builds.py) ---------------------------------------------
+
+    def use_leases(self, leases: Leases) -> None:
+        """Decide who builds an index with ``leases`` (the state store's: across hosts)."""
+        self.builds.leases = leases
+
+    def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
+        """Index each file version on ``key`` (legacy column names) as soon as it is seen;
+        ``start``: look for versions now (else at the next listing of the files)."""
+        self.keys.add(tuple(key))
+        if start:
+            try:
+                self.files()
+            except SourceError:
+                pass  # no file yet (or unreadable): its builds start when one is listed
+
+    def _start_builds(self, df: DataFile) -> None:
+        """The key indexes first (gets wait for them), then the bad-records survey: one
+        pass at a time, so a key index gets the CPU (the survey starts at a later listing)."""
+        for key in self._passes():
+            if (df.token, key) in self._surveys:
+                continue
+            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
+            if os.path.exists(dest):
+                continue
+            self._request(df, key, dest)
+            return
+
+    def _request(self, df: DataFile, key: tuple[str, ...] | None, dest: str) -> None:
+        what = "key index " + ",".join(key) if key else "bad-records survey"
+        self.builds.request(dest, partial(self._build, df, key, dest), Progress(df.name, df.size, what))
+
+    def _build(self, df: DataFile, key: tuple[str, ...] | None, dest: str, progress: Progress) -> survey_io.Survey:
+        """One pass over ``df`` (opened again: the version must still be the one seen)."""
+        handle, version = open_version(df)
+        with handle:
+            if version.token != df.token:
+                raise SourceError(f"{df.name} was replaced before its survey was built", source=self.name)
+            reader = self._reader(handle, version)
+            positions = self._project_positions(reader, version, key)
+            if key is not None and positions is not None and not self.reject:
+                names = list(reader.columns) + list(PSEUDO)
+                batches = text_key_batches(
+                    self.format, handle, [names[p] for p in positions], self.builds.stepper(progress, dest)
+                )
+                if batches is not None:  # fixed-length records, a text key: a megabyte at a time
+                    found = survey_io.build_keys(dest, batches)
+                    log.info("%s: indexed %s: %d record(s)", self.name, df.name, found.records)
+                    return found
+            records = reader.scan()
+            if key is not None and positions is not None and not self.reject:
+                keyed = self._key_reader(handle, version, reader, key)
+                if keyed is not None:
+                    records, positions = keyed.scan(), list(range(len(key)))
+            found = survey_io.build(dest, self.builds.tracked(records, progress, dest), positions, self.reject)
+        log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
+        return found
+
+    def _key_reader(self, handle: Any, df: DataFile, reader: Any, key: tuple[str, ...]) -> Any:
+        """A reader decoding only ``key``'s fields, when the format can (copybooks)."""
+        keys_only = getattr(self.format, "keys_only", None)
+        if keys_only is None:
+            return None
+        names = list(reader.columns) + list(PSEUDO)
+        narrowed = keys_only([names[p] for p in self._positions(reader, df, key)])
+        return None if narrowed is None else narrowed.open(handle)
+
+    def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
+        """The surveys of the served versions being built now, how far each is (and, with
+        ``finished``, those done: ``state`` done, and those not started: ``waiting``)."""
+        found = []
+        for df in self.files():  # which starts each version's next pass
+            for key in self._passes():
+                dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
+                entry = {"file": df.name, "key": list(key) if key else None}
+                if os.path.exists(dest):
+                    if finished:
+                        found.append({**entry, "state": "done"})
+                    continue
+                status = self.builds.status(dest)
+                if status is not None or finished:
+                    found.append({**entry, **(status or {"state": "waiting"})})
         return found
 
     def _reader(self, handle: Any, df: DataFile) -> Any:
@@ -155,38 +256,85 @@ class FlatFileDriver(Driver):
 
     # -- surveys: bad records and the key index ----------------------------------------
 
-    def _known(self, df: DataFile) -> survey_io.Survey | None:
-        """Any survey of this version already made (by this process or another)."""
-        with self._lock:
-            for (token, _), found in self._surveys.items():
-                if token == df.token:
-                    return found
-        return survey_io.load(survey_io.survey_file(self.index_dir, df, self.layout_id, None))
+    def _passes(self) -> list[tuple[str, ...] | None]:
+        """The surveys each version gets.  Under ``reject`` a key index decodes every field
+        (a get must know the file holds no bad record): it is the bad-records survey too.
+        Under ``quarantine`` it decodes only the key's fields, and one more pass lists the
+        bad records."""
+        keys: list[tuple[str, ...] | None] = list(sorted(self.keys))
+        return keys if self.reject and keys else [*keys, None]
 
-    def _survey(self, handle: Any, df: DataFile, key: tuple[str, ...] | None) -> survey_io.Survey:
-        """The survey of the opened version ``df`` with an index of ``key``, built once."""
+    def _known(self, df: DataFile) -> survey_io.Survey | None:
+        """A survey of this version already made (by this process or another): the
+        bad-records survey (every field decoded) when there is one, else a key index's."""
+        with self._lock:
+            full = self._surveys.get((df.token, None))
+        full = full or survey_io.load(survey_io.survey_file(self.index_dir, df, self.layout_id, None))
+        if full is not None or not self.reject:
+            return full
+        with self._lock:
+            return next((found for (token, _), found in self._surveys.items() if token == df.token), None)
+
+    def _survey(self, df: DataFile, key: tuple[str, ...] | None, wait: float) -> survey_io.Survey | None:
+        """The survey of version ``df`` with an index of ``key``: built in the background
+        (here or by another process), awaited ``wait`` seconds at most; None while it is built."""
         memo = (df.token, key)
         found = self._surveys.get(memo)
         if found is not None:
             return found
+        if key is not None:
+            self.keys.add(key)
         dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
-        with self._lock:
-            building = self._building.setdefault(dest, threading.Lock())
-        with building:
+        found = survey_io.load(dest)
+        if found is None:
+            self._request(df, key, dest)
+            if not self.builds.wait(dest, wait):
+                status = self.builds.status(dest) or {}
+                if status.get("state") == "failed":
+                    raise SourceUnavailable(
+                        f"cannot survey {df.name} or write its index in {self.index_dir}: {status.get('error')}",
+                        source=self.name,
+                    )
+                return None
             found = survey_io.load(dest)
             if found is None:
-                reader = self._reader(handle, df)
-                positions = self._project_positions(reader, df, key)
-                try:
-                    found = survey_io.build(dest, reader.scan(), positions, self.reject)
-                except OSError as exc:
-                    raise SourceUnavailable(
-                        f"cannot read {df.name} or write its index in {self.index_dir} ({exc.strerror})",
-                        source=self.name,
-                    ) from None
-                log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
-            with self._lock:
-                self._surveys[memo] = found
+                return None
+        with self._lock:
+            self._surveys[memo] = found
+        return found
+
+    def _quarantined(
+        self, df: DataFile, found: survey_io.Survey, key: tuple[str, ...], values: list[Any], handle: Any
+    ) -> dict | None:
+        """The skipped record that has key ``values``, if one has: from the key index when it
+        found the bad records itself, else from the bad-records survey (which a key-only index
+        leaves to a second pass: a get waits for it as for an index, then answers 503
+        index-building), reading what each bad record's key field still says."""
+        if self.reject:
+            return None  # a file with a bad record is refused whole
+        if found.bad:
+            return self.index.quarantined(found, values)
+        full = self._survey(df, None, self.index_wait)
+        if full is None:
+            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, None)
+            raise IndexBuilding(self.name, df.name, self.builds.status(dest))
+        if not full.bad:
+            return None
+        reader = self._reader(handle, df)
+        positions = self._positions(reader, df, key)
+        for entry in self.index.bad_records(full, survey_io.MAX_BAD_KEPT):
+            bad = reader.read_at(entry["offset"])
+            if isinstance(bad, BadRecord) and bad.row is not None:
+                if survey_io.key_text([bad.row[p] for p in positions]) == survey_io.key_text(values):
+                    return entry
+        return None
+
+    def _indexed(self, df: DataFile, key: tuple[str, ...]) -> survey_io.Survey:
+        """The key index of ``df`` for a get; "index building" (503) while it is built."""
+        found = self._survey(df, key, self.index_wait)
+        if found is None:
+            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
+            raise IndexBuilding(self.name, df.name, self.builds.status(dest))
         return found
 
     def _project_positions(self, reader: Any, df: DataFile, key: tuple[str, ...] | None) -> list[int] | None:
@@ -321,17 +469,21 @@ class FlatFileDriver(Driver):
         quarantined: tuple[DataFile, dict] | None = None
         for handle, version in self._opened():
             with handle:
-                found = self._survey(handle, version, key_columns)
-                self._refuse_if_rejected(version, found)
+                found = self._indexed(version, key_columns)
+                self._refuse_if_rejected(version, self._known(version) or found)
                 hit = self.index.lookup(found, list(key.values()))
                 if hit is None:
-                    bad = self.index.quarantined(found, list(key.values())) if found.bad else None
+                    bad = self._quarantined(version, found, key_columns, list(key.values()), handle)
                     if bad is not None and quarantined is None:
                         quarantined = (version, bad)
                     continue
                 reader = self._reader(handle, version)
                 row = reader.read_at(hit[0])
-                if row is None or isinstance(row, BadRecord):
+                if isinstance(row, BadRecord):  # a key-only index took its key: the record is skipped
+                    if quarantined is None and not self.reject:
+                        quarantined = (version, survey_io.bad_entry(hit[1], hit[0], row))
+                    continue
+                if row is None:
                     continue
                 positions = self._positions(reader, version, key_columns)
                 if survey_io.key_text([row[p] for p in positions]) != wanted:
@@ -344,13 +496,15 @@ class FlatFileDriver(Driver):
 
     # -- operations --------------------------------------------------------------------
 
-    def survey_all(self) -> list[tuple[DataFile, survey_io.Survey]]:
-        """Every served file version surveyed (once each): its bad records counted."""
+    def survey_all(self, wait: float = INDEX_WAIT) -> list[tuple[DataFile, survey_io.Survey]]:
+        """Every served file version surveyed so far: its bad records counted (a version
+        whose survey is still being built is left out: :meth:`index_progress` shows it)."""
         done = []
         for handle, version in self._opened():
             with handle:
-                found = self._known(version) or self._survey(handle, version, None)
-            done.append((version, found))
+                found = self._known(version) or self._survey(version, self._passes()[-1], wait)
+            if found is not None:
+                done.append((version, found))
         served = {found.path for _, found in done}
         with self._lock:
             current = {df.token for df, _ in done}
@@ -361,7 +515,7 @@ class FlatFileDriver(Driver):
 
     def probe(self, timeout: float) -> None:
         """Ready when every served file can be read and, under ``reject``, holds no bad record."""
-        surveyed = self.survey_all() if self.timeout is None else self._within(self.survey_all)
+        surveyed = self.survey_all(timeout) if self.timeout is None else self._within(lambda: self.survey_all(timeout))
         for df, found in surveyed:
             self._refuse_if_rejected(df, found)
 
@@ -381,4 +535,5 @@ class FlatFileDriver(Driver):
         }
 
     def close(self) -> None:
+        self.builds.close()
         self.index.close()

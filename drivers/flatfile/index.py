@@ -23,10 +23,16 @@ from typing import Any
 from legacy_bridge.drivers.flatfile.files import DataFile
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 
-__all__ = ["Survey", "survey_file", "build", "load", "key_text", "Index"]
+__all__ = ["Survey", "survey_file", "build", "build_keys", "load", "key_text", "Index"]
 
 MAX_BAD_KEPT = 10_000  # listed bad records per file; the count goes on
 _BATCH = 5_000
+_SCHEMA = (
+    "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4096;"
+    "CREATE TABLE meta (records INTEGER, bad INTEGER, complete INTEGER);"
+    "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT, k TEXT);"
+    "CREATE TABLE keys (k TEXT PRIMARY KEY, offset INTEGER, record INTEGER) WITHOUT ROWID;"
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def survey_file(index_dir: str, df: DataFile, layout_id: str, key: tuple[str, ..
     return os.path.join(index_dir, f"{df.name}.{where}.{what}.{df.dev}-{df.ino}-{df.size}-{df.mtime_ns}.sqlite")
 
 
-def _bad(recno: int, offset: int, bad: BadRecord) -> dict:
+def bad_entry(recno: int, offset: int, bad: BadRecord) -> dict:
     return {"record": recno, "offset": offset, "reason": bad.reason, "field": bad.field}
 
 
@@ -77,12 +83,7 @@ def build(
     counts = {"records": 0, "bad": 0}
     first_bad: list[dict] = []
     try:
-        conn.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            "CREATE TABLE meta (records INTEGER, bad INTEGER, complete INTEGER);"
-            "CREATE TABLE bad (record INTEGER, offset INTEGER, reason TEXT, field TEXT, k TEXT);"
-            "CREATE TABLE keys (k TEXT PRIMARY KEY, offset INTEGER, record INTEGER) WITHOUT ROWID;"
-        )
+        conn.executescript(_SCHEMA)
         complete = True
 
         def good() -> Iterator[tuple[str, int, int]]:
@@ -91,7 +92,7 @@ def build(
                 counts["records"] = recno
                 if isinstance(row, BadRecord):
                     counts["bad"] += 1
-                    entry = _bad(recno, offset, row)
+                    entry = bad_entry(recno, offset, row)
                     first_bad[:] = first_bad or [entry]
                     if counts["bad"] <= MAX_BAD_KEPT:  # with its key when it could be read
                         k = (
@@ -112,11 +113,41 @@ def build(
             conn.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", batch)
         conn.execute("INSERT INTO meta VALUES (?, ?, ?)", (counts["records"], counts["bad"], int(complete)))
         conn.commit()
+    except BaseException:
+        conn.close()
+        os.unlink(tmp)  # a build cut short (a lost lease, a read error) leaves nothing behind
+        raise
     finally:
         conn.close()
     os.replace(tmp, dest)
     _remove_older(dest)
     return Survey(dest, counts["records"], counts["bad"], complete, first_bad[0] if first_bad else None)
+
+
+def build_keys(dest: str, batches: Iterator[list[tuple[str, int, int]]]) -> Survey:
+    """Write the key index of ``batches`` of (key text, offset, record number), found by a
+    reader of the key alone (records whose key cannot be read are left out: the bad-records
+    survey lists them); its ``records`` is the last record number seen."""
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    tmp = f"{dest}.{os.getpid()}.{threading.get_ident()}.tmp"
+    conn = sqlite3.connect(tmp)
+    records = 0
+    try:
+        conn.executescript(_SCHEMA)
+        for batch in batches:
+            conn.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", batch)
+            records = batch[-1][2] if batch else records
+        conn.execute("INSERT INTO meta VALUES (?, 0, 1)", (records,))
+        conn.commit()
+    except BaseException:
+        conn.close()
+        os.unlink(tmp)
+        raise
+    finally:
+        conn.close()
+    os.replace(tmp, dest)
+    _remove_older(dest)
+    return Survey(dest, records, 0, True, None)
 
 
 def _remove_older(dest: str) -> None:

@@ -1,6 +1,6 @@
 """The ``legacy-bridge`` command: one module per command group, sharing :mod:`.common`.
 
-serve, check, introspect, openapi, demo, export, scan, worker, keys, events, webhooks.  Exit codes: 0 all
+serve, check, introspect, openapi, demo, export, index, scan, worker, keys, events, webhooks.  Exit codes: 0 all
 well; 1 a source or resource is failing (or a lookup found nothing); 2 the config is
 invalid or the command was used wrongly.
 """
@@ -13,6 +13,7 @@ from legacy_bridge.cli.check import check
 from legacy_bridge.cli.demo import demo
 from legacy_bridge.cli.events import events
 from legacy_bridge.cli.export import export
+from legacy_bridge.cli.index import index
 from legacy_bridge.cli.introspect import introspect
 from legacy_bridge.cli.keys import keys
 from legacy_bridge.cli.openapi import openapi
@@ -29,5 +30,5 @@ def main() -> None:
     """Legacy databases, SOAP services and files as clean, documented REST APIs."""
 
 
-for command in (serve, check, introspect, openapi, demo, export, scan, worker, keys, events, webhooks):
+for command in (serve, check, introspect, openapi, demo, export, index, scan, worker, keys, events, webhooks):
     main.add_command(command)

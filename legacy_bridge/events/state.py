@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -213,6 +214,20 @@ def take_due(conn: Connection, due: Select, take: Callable[[Any], Update]) -> li
     return [row_id for row_id in list(conn.scalars(due)) if conn.execute(take(row_id)).rowcount == 1]
 
 
+def _forget_connections_when_forked(store: StateStore) -> None:
+    """A forked process (a gunicorn worker of a preloaded app) must not use the connections
+    of its parent: two processes on one socket corrupt each other's sessions.  The child
+    drops its copies of the pool's connections without closing them (the parent's own)."""
+    ref = weakref.ref(store)
+
+    def forget() -> None:
+        found = ref()
+        if found is not None:
+            found.engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget)
+
+
 class StateStore:
     """The state store at ``url`` (or over an injected ``engine``)."""
 
@@ -235,6 +250,7 @@ class StateStore:
         self._serial = threading.RLock() if memory else None
         self._migrated = False
         self._migrate_lock = threading.Lock()
+        _forget_connections_when_forked(self)
 
     # -- connections ----------------------------------------------------------------
 

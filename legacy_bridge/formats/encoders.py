@@ -40,17 +40,26 @@ FORMATS = {v: k for k, v in MEDIA_TYPES.items()}
 _NDJSON = orjson.OPT_APPEND_NEWLINE
 
 
-def _batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
+Counted = Callable[[int], None]
+
+
+def _batches(records: Iterable[dict], size: int, counted: Counted | None) -> Iterator[list[dict]]:
+    """Lists of ``size`` records; ``counted(n)`` is told each list's size before it is
+    encoded (a count per batch, not a generator layer per record)."""
     it = iter(records)
     while batch := list(islice(it, size)):
+        if counted is not None:
+            counted(len(batch))
         yield batch
 
 
-def ndjson_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -> Iterator[bytes]:
+def ndjson_chunks(
+    records: Iterable[dict], fields: list[str], batch: int = BATCH, counted: Counted | None = None
+) -> Iterator[bytes]:
     """One JSON object per line (``\\n``), decimals as strings, as the JSON pages have them."""
     dumps = orjson.dumps
     pending = b""
-    for rows in _batches(records, batch):
+    for rows in _batches(records, batch, counted):
         body = b"".join([dumps(r, default=json_default, option=_NDJSON) for r in rows])
         # hold the last newline back until more records (or the end) come: a cut stream shows
         yield pending + body[:-1]
@@ -100,7 +109,9 @@ def _values(fields: list[str]) -> Callable[[dict], Iterable[Any]]:
     return lambda r: [g(r) for g in getters]
 
 
-def csv_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -> Iterator[bytes]:
+def csv_chunks(
+    records: Iterable[dict], fields: list[str], batch: int = BATCH, counted: Counted | None = None
+) -> Iterator[bytes]:
     """RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, a
     quote or a line break (quotes doubled).  UTF-8, no BOM.  A dotted column (``ship_to.city``)
     is a field of an object field."""
@@ -110,7 +121,7 @@ def csv_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -
     values = _values(fields)
     writer.writerow(fields)
     pending = ""
-    for rows in _batches(records, batch):
+    for rows in _batches(records, batch, counted):
         writer.writerows([[v if (c := cells.get(type(v))) is None else c(v) for v in values(r)] for r in rows])
         text = buffer.getvalue()
         buffer.seek(0)
@@ -123,7 +134,7 @@ def csv_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -
     yield b"\r\n"
 
 
-def encoder(fmt: str) -> Callable[[Iterable[dict], list[str]], Iterator[bytes]]:
+def encoder(fmt: str) -> Callable[..., Iterator[bytes]]:
     """The chunk encoder of ``fmt`` (ndjson or csv)."""
     try:
         return {"ndjson": ndjson_chunks, "csv": csv_chunks}[fmt]

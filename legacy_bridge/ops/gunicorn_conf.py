@@ -106,8 +106,11 @@ def post_worker_init(worker) -> None:
 
     bridge = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("legacy_bridge")
     if bridge is not None:
+        from legacy_bridge.index_builds import start_index_builds
+
         bridge.fit_threads(worker.cfg.threads)
         report_pools(bridge)
+        start_index_builds(bridge)  # flat-file key indexes: built in the background from now
 
 
 def worker_exit(server, worker) -> None:
