@@ -21,6 +21,7 @@ from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
 from .openapi_operations import ERRORS, changes_operation, document_operations, export_operation, quarantine_operation
+from .openapi_writes import create_operation, record_operations
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -117,7 +118,9 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     tag = f"{name} ({version})" if version else name
     spec.tag({"name": tag, "description": resource.spec.description or name})
     collection = {}
-    if "create" in resource.spec.operations:
+    if resource.writer is not None and resource.writer.spec.create:
+        collection["post"] = create_operation(resource, name, suffix, tag, ref, selection)
+    elif "create" in resource.spec.operations:
         collection["post"] = {
             "tags": [tag],
             "operationId": f"create_{name}{suffix}",
@@ -176,6 +179,9 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     if version is None and resource.capabilities.lists_quarantine:
         spec.path(path=f"{base}/{name}/quarantine", operations=quarantine_operation(name))
     key_path = "/".join("{" + k + "}" for k in resource.key)
+    key_parameters = [
+        {"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)} for k in resource.key
+    ]
     spec.path(
         path=f"{base}/{name}/{key_path}",
         operations={
@@ -183,9 +189,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                 "tags": [tag],
                 "operationId": f"get_{name}{suffix}",
                 "summary": f"One of {name} by key",
-                "parameters": [
-                    {"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)} for k in resource.key
-                ]
+                "parameters": key_parameters
                 + [fields_parameter(resource), {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
                 "responses": {
                     "200": {
@@ -197,7 +201,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                     "404": openapi_response("no record with this key"),
                     **ERRORS,
                 },
-            }
+            },
+            **record_operations(resource, name, suffix, tag, ref, selection, key_parameters),
         },
     )
 

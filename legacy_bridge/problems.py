@@ -33,6 +33,11 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.Conflict: (409, "Conflict"),
     e.CursorExpired: (409, "Cursor expired"),
     e.ScanLost: (409, "Scan lease lost"),
+    e.DuplicateKey: (409, "Duplicate key"),
+    e.ConstraintViolated: (409, "Constraint violated"),
+    e.WriteConflict: (409, "Write conflict"),
+    e.PreconditionFailed: (412, "Precondition failed"),
+    e.PreconditionRequired: (428, "Precondition required"),
     e.RateLimited: (429, "Too many requests"),
     e.KeyOrderError: (500, "Key order mismatch"),
     e.SourceError: (502, "Legacy source error"),
@@ -91,6 +96,8 @@ def response_of(error: e.LegacyBridgeError) -> Response:
     headers = {}
     if error.retry_after is not None and status in (429, 503):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, e.PreconditionFailed) and error.etag:
+        headers["ETag"] = error.etag  # the current version: what If-Match must name
     if isinstance(error, e.NotAuthenticated):
         challenge = 'Bearer realm="legacy-bridge"'
         headers["WWW-Authenticate"] = challenge + (f', error="{error.challenge}"' if error.challenge else "")

@@ -26,6 +26,7 @@ from legacy_bridge.query.cursors import CursorCodec
 from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.planner import Planner, ReadPlan
+from legacy_bridge.writes import TableWriter
 
 from .errors import Busy, InvalidInput, LegacyBridgeError
 
@@ -72,6 +73,12 @@ class Resource:
         zone = driver.driver.options.get("timezone")
         #: the time zone of the source's naive timestamps (None: not declared)
         self.timezone = ZoneInfo(zone) if zone else None
+        #: the table writes ``writes:`` declares (None: the resource is read-only)
+        self.writer = (
+            TableWriter(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get)
+            if spec.writes is not None
+            else None
+        )
 
     # -- the source's columns ---------------------------------------------------------
 

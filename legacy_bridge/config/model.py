@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from legacy_bridge.config.writes import WriteSpec
 from legacy_bridge.contracts.mapping import Mapping
 
 __all__ = ["Config", "ResourceSpec", "ApiVersion", "base_version"]
@@ -21,10 +22,11 @@ class ResourceSpec:
     max_limit: int
     description: str | None = None
     contract: type | None = None
-    operations: tuple[str, ...] = ("get", "list")  # the routes it has: get, list, create
+    operations: tuple[str, ...] = ("get", "list")  # the routes it has: get, list, create, update, delete
     changes: dict[str, Any] | None = None  # change feed options (legacy_bridge.changes)
     watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
     version: str | None = None  # the API version of this contract; None: the base version's
+    writes: WriteSpec | None = None  # the table writes it takes (writes:)
 
 
 @dataclass

@@ -1,0 +1,112 @@
+"""The OpenAPI operations of a resource's table writes (``writes:``): POST of one record or an
+array, PATCH, PUT and DELETE by key with ``If-Match``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from legacy_bridge.problems import openapi_response
+from legacy_bridge.resources import Resource
+
+from .openapi_operations import ERRORS
+
+_ETAG = {"ETag": {"schema": {"type": "string"}, "description": "the record's ETag: what If-Match names"}}
+_CONFLICT = openapi_response(
+    "duplicate-key, constraint-violated (the source's own constraint, its SQLSTATE in legacy_code) or "
+    "write-conflict (concurrent writers kept the write from passing: try again)"
+)
+
+
+def _if_match(resource: Resource) -> dict[str, Any]:
+    required = bool(resource.writer and resource.writer.spec.require_if_match)
+    return {
+        "name": "If-Match",
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": "the ETag of the whole record (a GET without fields): the write happens only if the "
+        "record is still that version, else 412 with the current ETag"
+        + ("; required by this resource (428 without it)" if required else ""),
+    }
+
+
+def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict) -> dict:
+    """POST /<r>: one record, or an array written all or none."""
+    key = resource.writer.spec.key if resource.writer else "client"
+    given = "the key is given by the client" if key == "client" else f"the source gives the key ({key}): omit it"
+    return {
+        "tags": [tag],
+        "operationId": f"create_{name}{suffix}",
+        "summary": f"Create one or more of {name}",
+        "description": f"One record, or an array of records written all or none in one transaction (a "
+        f"problem names the first bad element as [i].field); {given}. Fields that are never null are required.",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"oneOf": [selection, {"type": "array", "items": selection}]}}},
+        },
+        "responses": {
+            "201": {
+                "description": "created: the record as read back (an array: {data: [records]})",
+                "headers": {"Location": {"schema": {"type": "string"}}, **_ETAG},
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                ref,
+                                {
+                                    "type": "object",
+                                    "required": ["data"],
+                                    "properties": {"data": {"type": "array", "items": ref}},
+                                },
+                            ]
+                        }
+                    }
+                },
+            },
+            "409": _CONFLICT,
+            **ERRORS,
+        },
+    }
+
+
+def record_operations(
+    resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict, key_parameters: list[dict]
+) -> dict[str, dict]:
+    """PATCH, PUT and DELETE of one record, as its ``writes:`` allows."""
+    operations: dict[str, dict] = {}
+    preconditions: dict[str, Any] = {
+        "404": openapi_response("no record with this key"),
+        "409": _CONFLICT,
+        "412": openapi_response("If-Match names another version of the record; ETag holds the current one"),
+        "428": openapi_response("this resource takes the write only with If-Match"),
+    }
+    if "update" in resource.spec.operations:
+        for method, what, body in (
+            ("patch", "Change the fields given of", selection),
+            ("put", "Replace (absent fields become null)", selection),
+        ):
+            operations[method] = {
+                "tags": [tag],
+                "operationId": f"{'update' if method == 'patch' else 'replace'}_{name}{suffix}",
+                "summary": f"{what} one of {name}",
+                "parameters": [*key_parameters, _if_match(resource)],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                "responses": {
+                    "200": {
+                        "description": "the record as read back",
+                        "headers": _ETAG,
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                    **preconditions,
+                    **ERRORS,
+                },
+            }
+    if "delete" in resource.spec.operations:
+        operations["delete"] = {
+            "tags": [tag],
+            "operationId": f"delete_{name}{suffix}",
+            "summary": f"Delete one of {name}",
+            "parameters": [*key_parameters, _if_match(resource)],
+            "responses": {"204": {"description": "deleted"}, **preconditions, **ERRORS},
+        }
+    return operations

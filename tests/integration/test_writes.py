@@ -1,0 +1,266 @@
+"""Table writes on every ODBC backend: POST (one record, or an array all or none), PATCH, PUT,
+DELETE; values through the converters and held to what the column can take; the legacy
+columns the contract hides filled from the config; new keys by max + 1 (under concurrency too);
+If-Match preconditions on the record's ETag."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+from helpers.backends import Backend, Quoter, make_app
+from legacy_bridge.security.scopes import hash_key, new_key
+
+WRITE_KEY, READ_KEY = new_key(), new_key()
+
+ORDERS_DDL = """CREATE TABLE {q[LGCY_ORD]} (
+  {q[ORD_NO]} INTEGER NOT NULL PRIMARY KEY, {q[CUST_CD]} CHAR(8) NOT NULL,
+  {q[ORD_DT]} INTEGER NOT NULL, {q[RUSH_FLG]} CHAR(1) NOT NULL, {q[AMT]} {dec},
+  {q[NOTE_TX]} VARCHAR(20), {q[LAST_UPD_USER]} CHAR(12), {q[LAST_UPD_DT]} INTEGER, {q[SRC_SYS]} CHAR(4))"""
+
+
+def _config(connection: str, **writes) -> dict:
+    return {
+        "service": {"secret": "test-secret"},
+        "auth": {
+            "keys": [
+                {"id": "order-app", "hash": hash_key(WRITE_KEY), "scopes": ["orders:*"]},
+                {"id": "reader", "hash": hash_key(READ_KEY), "scopes": ["orders:read"]},
+            ]
+        },
+        "sources": {"erp": {"kind": "odbc", "connection": connection, "read_only": False, "timeout": "10s"}},
+        "resources": {
+            "orders": {
+                "source": "erp",
+                "table": "LGCY_ORD",
+                "key": "number",
+                "fields": {
+                    "number": {"column": "ORD_NO", "converter": "int"},
+                    "customer": {
+                        "column": "CUST_CD",
+                        "converter": {"trim": {"width": 8}},
+                        "nullable": False,
+                        "pattern": "^[A-Z0-9]+$",
+                    },
+                    "ordered_on": {"column": "ORD_DT", "converter": "yyyymmdd", "nullable": False},
+                    "rush": {"column": "RUSH_FLG", "converter": "flag", "nullable": False},
+                    "amount": {"column": "AMT", "converter": {"decimal": {"scale": 2}}},
+                    "note": {"column": "NOTE_TX", "converter": "text"},
+                },
+                "writes": {
+                    "create": True,
+                    "update": True,
+                    "delete": True,
+                    "key": "max_plus_one",
+                    "defaults": {
+                        "LAST_UPD_USER": {"key_id": True},
+                        "LAST_UPD_DT": {"now": "yyyymmdd"},
+                        "SRC_SYS": {"value": "API", "on": "create"},
+                    },
+                    **writes,
+                },
+            }
+        },
+    }
+
+
+WRITER = {"Authorization": f"Bearer {WRITE_KEY}"}
+READER = {"Authorization": f"Bearer {READ_KEY}"}
+ORDER = {"customer": "ACME01", "ordered_on": "2024-03-05", "rush": True, "amount": "1234.50", "note": "first"}
+
+
+@pytest.fixture()
+def orders(backend: Backend):
+    backend.drop("TABLE", "LGCY_ORD")
+    backend.execute(ORDERS_DDL.format(q=Quoter(backend.quote), **backend.types))
+    return backend
+
+
+@pytest.fixture()
+def client(orders):
+    app = make_app(_config(orders.connection))
+    yield app.test_client()
+    app.extensions["legacy_bridge"].close()
+
+
+def _row(b: Backend, number: int) -> tuple | None:
+    rows = b.execute(f"SELECT * FROM {b.q('LGCY_ORD')} WHERE {b.q('ORD_NO')} = ?", number)
+    return rows[0] if rows else None
+
+
+def test_a_post_inserts_the_legacy_row_and_answers_it_as_read_back(client, orders):
+    created = client.post("/v1/orders", json=ORDER, headers=WRITER)
+    assert created.status_code == 201, created.get_json()
+    record = created.get_json()
+    assert record == {**ORDER, "number": 1, "amount": "1234.50"}
+    assert created.headers["Location"].endswith("/v1/orders/1")
+    assert created.headers["ETag"] == client.get("/v1/orders/1", headers=READER).headers["ETag"]
+    row = _row(orders, 1)
+    assert (row[0], row[1].rstrip(), row[2], row[3]) == (1, "ACME01", 20240305, "Y")
+    assert Decimal(str(row[4])) == Decimal("1234.50")
+    assert row[6].rstrip() == "order-app" and row[8].rstrip() == "API"
+    assert 20240101 < row[7] < 21000101  # today, as YYYYMMDD
+
+
+def test_keys_follow_max_plus_one_and_an_array_is_written_all_or_none(client, orders):
+    client.post("/v1/orders", json=ORDER, headers=WRITER)
+    batch = [dict(ORDER, note=f"n{i}") for i in range(3)]
+    many = client.post("/v1/orders", json=batch, headers=WRITER)
+    assert many.status_code == 201
+    assert [r["number"] for r in many.get_json()["data"]] == [2, 3, 4]
+    bad = [dict(ORDER), dict(ORDER, customer="x y")]
+    refused = client.post("/v1/orders", json=bad, headers=WRITER)
+    assert refused.status_code == 400
+    assert refused.get_json()["parameter"].startswith("[1].customer")
+    assert int(orders.execute(f"SELECT COUNT(*) FROM {orders.q('LGCY_ORD')}")[0][0]) == 4
+
+
+def test_a_value_that_does_not_fit_its_column_is_a_400_naming_the_field(client, orders):
+    too_long = client.post("/v1/orders", json=dict(ORDER, note="x" * 21), headers=WRITER)
+    assert too_long.status_code == 400
+    assert too_long.get_json()["parameter"] == "note"
+    assert "20 at most" in too_long.get_json()["detail"]
+    too_wide = client.post("/v1/orders", json=dict(ORDER, customer="ABCDEFGHI"), headers=WRITER)
+    assert too_wide.status_code == 400 and too_wide.get_json()["parameter"] == "customer"
+    missing = client.post("/v1/orders", json={"note": "no customer"}, headers=WRITER)
+    assert missing.status_code == 400 and "required" in missing.get_json()["detail"]
+    given_key = client.post("/v1/orders", json=dict(ORDER, number=7), headers=WRITER)
+    assert given_key.status_code == 400 and given_key.get_json()["parameter"] == "number"
+    assert int(orders.execute(f"SELECT COUNT(*) FROM {orders.q('LGCY_ORD')}")[0][0]) == 0
+
+
+def test_a_reader_key_cannot_write(client):
+    assert client.post("/v1/orders", json=ORDER, headers=READER).status_code == 403
+
+
+def test_patch_changes_the_fields_given_and_put_replaces_the_record(client, orders):
+    client.post("/v1/orders", json=ORDER, headers=WRITER)
+    patched = client.patch("/v1/orders/1", json={"note": "second", "rush": False}, headers=WRITER)
+    assert patched.status_code == 200
+    assert patched.get_json() == {**ORDER, "number": 1, "note": "second", "rush": False}
+    assert _row(orders, 1)[3] == "N"
+    replaced = client.put(
+        "/v1/orders/1", json={"customer": "B2", "ordered_on": "2024-04-01", "rush": True}, headers=WRITER
+    )
+    assert replaced.status_code == 200
+    assert replaced.get_json() == {
+        "number": 1,
+        "customer": "B2",
+        "ordered_on": "2024-04-01",
+        "rush": True,
+        "amount": None,
+        "note": None,
+    }
+    assert _row(orders, 1)[8].rstrip() == "API"  # on: create only
+    rekey = client.patch("/v1/orders/1", json={"number": 2}, headers=WRITER)
+    assert rekey.status_code == 400 and rekey.get_json()["parameter"] == "number"
+    assert client.patch("/v1/orders/99", json={"note": "x"}, headers=WRITER).status_code == 404
+
+
+def test_if_match_is_a_precondition_on_the_records_etag(client, orders):
+    client.post("/v1/orders", json=ORDER, headers=WRITER)
+    etag = client.get("/v1/orders/1", headers=READER).headers["ETag"]
+    ok = client.patch("/v1/orders/1", json={"note": "a"}, headers={**WRITER, "If-Match": etag})
+    assert ok.status_code == 200
+    stale = client.patch("/v1/orders/1", json={"note": "b"}, headers={**WRITER, "If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == ok.headers["ETag"]
+    assert _row(orders, 1)[5] == "a"
+    gone = client.delete("/v1/orders/1", headers={**WRITER, "If-Match": etag})
+    assert gone.status_code == 412
+    deleted = client.delete("/v1/orders/1", headers={**WRITER, "If-Match": ok.headers["ETag"]})
+    assert deleted.status_code == 204
+    assert _row(orders, 1) is None
+    assert client.delete("/v1/orders/1", headers=WRITER).status_code == 404
+
+
+def test_a_resource_can_require_if_match(orders):
+    app = make_app(_config(orders.connection, require_if_match=True))
+    try:
+        client = app.test_client()
+        client.post("/v1/orders", json=ORDER, headers=WRITER)
+        refused = client.patch("/v1/orders/1", json={"note": "x"}, headers=WRITER)
+        assert refused.status_code == 428
+        assert client.delete("/v1/orders/1", headers=WRITER).status_code == 428
+    finally:
+        app.extensions["legacy_bridge"].close()
+
+
+def test_two_concurrent_patches_with_one_etag_give_one_200_and_one_412(client, orders):
+    client.post("/v1/orders", json=ORDER, headers=WRITER)
+    etag = client.get("/v1/orders/1", headers=READER).headers["ETag"]
+    statuses: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def patch(note: str) -> None:
+        barrier.wait()
+        answer = client.patch("/v1/orders/1", json={"note": note}, headers={**WRITER, "If-Match": etag})
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=patch, args=(n,)) for n in ("left", "right")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200, 412]
+    assert _row(orders, 1)[5] in ("left", "right")
+
+
+def test_concurrent_posts_get_distinct_max_plus_one_keys(client, orders):
+    numbers: list[int] = []
+    barrier = threading.Barrier(3)  # the source's bulkhead takes 3 calls at once
+
+    def post(i: int) -> None:
+        barrier.wait()
+        for _ in range(4):
+            answer = client.post("/v1/orders", json=dict(ORDER, note=f"t{i}"), headers=WRITER)
+            assert answer.status_code == 201, answer.get_json()
+            numbers.append(answer.get_json()["number"])
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(numbers) == list(range(1, 13))
+
+
+def test_the_document_describes_each_write_with_its_preconditions(client):
+    document = client.get("/openapi.json").get_json()
+    record = document["paths"]["/v1/orders/{number}"]
+    assert set(record) >= {"get", "patch", "put", "delete"}
+    if_match = next(p for p in record["patch"]["parameters"] if p["name"] == "If-Match")
+    assert if_match["required"] is False
+    assert {"200", "404", "409", "412", "428"} <= set(record["patch"]["responses"])
+    post = document["paths"]["/v1/orders"]["post"]
+    assert "max_plus_one" in post["description"]
+    assert post["responses"]["201"]["headers"]["Location"]
+
+
+def test_the_config_refuses_writes_that_cannot_work(orders):
+    from legacy_bridge.config import validate
+    from legacy_bridge.errors import ConfigError
+
+    config = _config(orders.connection, key={"sequence": ""}, defaults={"CUST_CD": "X", "SRC": {"now": "int"}})
+    config["sources"]["erp"]["read_only"] = True
+    config["resources"]["lines"] = {
+        "source": "erp",
+        "view": "V_LINES",
+        "key": ["order", "line"],
+        "fields": {"order": "ORD_NO", "line": "LN_NO"},
+        "writes": {"create": True, "key": "identity"},
+    }
+    with pytest.raises(ConfigError) as refused:
+        validate(config)
+    text = str(refused.value)
+    for expected in (
+        "resources.orders.writes: its source is read-only: set read_only: false",
+        "resources.orders.writes.key: expected client, identity, max_plus_one or {sequence: NAME}",
+        "resources.orders.writes.defaults.CUST_CD: is a field's column",
+        "resources.orders.writes.defaults.SRC.now: converter int (integer) cannot write the time",
+        "resources.lines.writes.key: identity makes one key column",
+        "resources.lines.writes: writes go to a table",
+    ):
+        assert expected in text
