@@ -117,8 +117,9 @@ def _execute(cur: Any, sql: str, params: list[Any], retry_duplicate: bool = Fals
         raise
 
 
-def _returning(d: Dialect, key: NewKey) -> str:
-    return f" RETURNING {d.ident(key.column)}"
+def _returning(d: Dialect, key: NewKey, dbms: str) -> str:
+    # the SQLite ODBC driver returns no rows from INSERT ... RETURNING: last_insert_rowid() there
+    return "" if "sqlite" in dbms else f" RETURNING {d.ident(key.column)}"
 
 
 def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: str) -> tuple[str, bool]:
@@ -129,7 +130,7 @@ def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: s
         return f"INSERT INTO {d.ident(table)} ({', '.join(names)}) VALUES ({', '.join(marks)})", False
     if key.strategy == "identity":
         return (
-            f"INSERT INTO {d.ident(table)} ({', '.join(names)}) VALUES ({', '.join(marks)})" + _returning(d, key),
+            f"INSERT INTO {d.ident(table)} ({', '.join(names)}) VALUES ({', '.join(marks)})" + _returning(d, key, dbms),
             True,
         )
     ident = d.ident(key.column)
@@ -138,7 +139,7 @@ def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: s
         nextval = f"nextval('{key.sequence}')" if "postgres" in dbms else f"NEXTVAL({d.ident(key.sequence)})"
         return (
             f"INSERT INTO {d.ident(table)} ({ident}, {', '.join(names)}) VALUES ({nextval}, {', '.join(marks)})"
-            + _returning(d, key),
+            + _returning(d, key, dbms),
             True,
         )
     raise AssertionError(f"no single INSERT for key strategy {key.strategy}")
@@ -166,6 +167,8 @@ def insert_rows(
             columns = [c for c in row if not (strategy.strategy != "client" and c == key.column)]
             sql, returns = _insert_sql(d, table, columns, strategy, dbms)
             _execute(cur, sql, [row[c] for c in columns], retry_duplicate=key.strategy == "max_plus_one")
+            if returns and "sqlite" in dbms:
+                _execute(cur, "SELECT last_insert_rowid()", [])
             keys.append(cur.fetchone()[0] if returns else row[key.column])
         return keys
 
