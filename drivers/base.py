@@ -125,9 +125,16 @@ class Driver(ABC):
         Only drivers that declare ``supports_writes``."""
         raise NotImplementedError(f"{self.kind} sources take no writes")
 
-    def insert(self, target: dict[str, Any], rows: list[dict[str, Any]], key: NewKey) -> list[Any]:
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
         """Insert ``rows`` (legacy column -> value) all or none, in one transaction; the key
-        value of each new row.  Only drivers that declare ``writes_tables``."""
+        value of each new row, also handed to ``before_commit`` just before the commit (which
+        it may prevent by raising).  Only drivers that declare ``writes_tables``."""
         raise NotImplementedError(f"{self.kind} sources take no table writes")
 
     def update(

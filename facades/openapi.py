@@ -21,7 +21,13 @@ from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
 from .openapi_operations import ERRORS, changes_operation, document_operations, export_operation, quarantine_operation
-from .openapi_writes import create_operation, record_operations
+from .openapi_writes import (
+    IDEMPOTENCY_RESPONSES,
+    REPLAYED_HEADER,
+    create_operation,
+    idempotency_parameter,
+    record_operations,
+)
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -125,14 +131,16 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
             "tags": [tag],
             "operationId": f"create_{name}{suffix}",
             "summary": f"Create one of {name}",
+            "parameters": [idempotency_parameter(resource)],
             "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
             "responses": {
                 "201": {
                     "description": "created; the record as the source returned it",
-                    "headers": {"Location": {"schema": {"type": "string"}}},
+                    "headers": {"Location": {"schema": {"type": "string"}}, **REPLAYED_HEADER},
                     "content": {"application/json": {"schema": selection}},
                 },
                 "404": openapi_response("the source says a record it needs does not exist"),
+                **IDEMPOTENCY_RESPONSES,
                 **ERRORS,
             },
         }

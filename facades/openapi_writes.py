@@ -17,6 +17,38 @@ _CONFLICT = openapi_response(
 )
 
 
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+def idempotency_parameter(resource: Resource) -> dict[str, Any]:
+    """The Idempotency-Key header of a resource's POST (the IETF httpapi draft)."""
+    options = resource.spec.idempotency
+    return {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": options["required"],
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "a unique value per intended call: a retry with the same key and payload gets the first "
+        "answer again (Idempotent-Replayed: true) and writes nothing; the same key with another payload is a "
+        f"422, while the first call still runs a 409. Keys are kept {_duration(options['expire'])}"
+        + ("; required by this resource" if options["required"] else ""),
+    }
+
+
+IDEMPOTENCY_RESPONSES = {
+    "409": openapi_response("the first call with this Idempotency-Key still runs; or a write conflict"),
+    "422": openapi_response("the Idempotency-Key was used for a call with another payload"),
+}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}, "description": "a replayed first answer"}
+}
+
+
 def _if_match(resource: Resource) -> dict[str, Any]:
     required = bool(resource.writer and resource.writer.spec.require_if_match)
     return {
@@ -40,6 +72,7 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
         "summary": f"Create one or more of {name}",
         "description": f"One record, or an array of records written all or none in one transaction (a "
         f"problem names the first bad element as [i].field); {given}. Fields that are never null are required.",
+        "parameters": [idempotency_parameter(resource)],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"oneOf": [selection, {"type": "array", "items": selection}]}}},
@@ -47,7 +80,7 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
         "responses": {
             "201": {
                 "description": "created: the record as read back (an array: {data: [records]})",
-                "headers": {"Location": {"schema": {"type": "string"}}, **_ETAG},
+                "headers": {"Location": {"schema": {"type": "string"}}, **_ETAG, **REPLAYED_HEADER},
                 "content": {
                     "application/json": {
                         "schema": {
@@ -63,6 +96,7 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
                     }
                 },
             },
+            **IDEMPOTENCY_RESPONSES,
             "409": _CONFLICT,
             **ERRORS,
         },

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 
 from legacy_bridge.errors import InvalidInput, NotFound
+from legacy_bridge.events.idempotency import Claim
 from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.query.schema import parse_body, parse_fields, parse_key, parse_list
 from legacy_bridge.resources import Resource
@@ -15,6 +16,7 @@ from legacy_bridge.writes import etag_matches, etag_of
 
 from .export import accepted_format, export_response, export_view
 from .http import json_response, next_link
+from .idempotency import idempotent, pending_hook
 
 
 def list_view(resource: Resource):
@@ -80,13 +82,20 @@ def create_view(resource: Resource):
             response.headers["Location"] = location
         return response
 
-    return view
+    def recover(claim: Claim) -> Response | None:
+        """The answer of a create whose worker died after committing it, if it did."""
+        if resource.writer is None or claim.pending is None:
+            return None  # an operation's create leaves nothing to look up
+        payload = request.get_json(silent=True)
+        bodies = _bodies(resource, payload)
+        records = resource.writer.committed(claim.pending, bodies)
+        return None if records is None else _created(resource, records, isinstance(payload, list))
+
+    return idempotent(resource, view, recover)
 
 
-def _insert(resource: Resource, payload: Any) -> Response:
-    """POST of one object, or of an array written all or none (errors name the element)."""
-    writer = resource.writer
-    assert writer is not None
+def _bodies(resource: Resource, payload: Any) -> list[dict[str, Any]]:
+    """The canonical bodies of a POST: one object, or each element of an array (errors name it)."""
     many = isinstance(payload, list)
     if many and not payload:
         raise InvalidInput("an empty array: give at least one record", parameter="body", slug="invalid-body")
@@ -100,7 +109,10 @@ def _insert(resource: Resource, payload: Any) -> Response:
             raise InvalidInput(
                 f"[{i}]: {error.detail}", parameter=f"[{i}].{error.extra.get('parameter', '')}", slug="invalid-body"
             ) from None
-    records = writer.create(bodies, g.get("key_id"), many)
+    return bodies
+
+
+def _created(resource: Resource, records: list[dict[str, Any]], many: bool) -> Response:
     if many:
         return json_response(dumps({"data": records}), 201)
     response = _written(records[0], 201)
@@ -108,6 +120,16 @@ def _insert(resource: Resource, payload: Any) -> Response:
     if location:
         response.headers["Location"] = location
     return response
+
+
+def _insert(resource: Resource, payload: Any) -> Response:
+    """POST of one object, or of an array written all or none (errors name the element)."""
+    writer = resource.writer
+    assert writer is not None
+    bodies = _bodies(resource, payload)
+    many = isinstance(payload, list)
+    records = writer.create(bodies, g.get("key_id"), many, pending_hook())
+    return _created(resource, records, many)
 
 
 def _key(resource: Resource, key: str) -> list:

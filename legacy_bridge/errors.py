@@ -131,6 +131,19 @@ class WriteConflict(Conflict):
     slug = "write-conflict"
 
 
+class IdempotencyKeyReused(LegacyBridgeError):
+    """An Idempotency-Key already used for a call with another payload (or another path)."""
+
+    slug = "idempotency-key-reused"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first call with this Idempotency-Key is still running: retry after it ends."""
+
+    slug = "idempotency-key-in-use"
+    retry_after = 1
+
+
 class PreconditionFailed(LegacyBridgeError):
     """``If-Match`` names another version of the record than the current one (``etag``)."""
 

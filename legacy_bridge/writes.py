@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.writes import Default, WriteSpec
+from legacy_bridge.contracts.schema import contract_field
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from legacy_bridge.formats.jsonio import dumps
@@ -156,8 +157,15 @@ class TableWriter:
 
     # -- writes ---------------------------------------------------------------------
 
-    def create(self, bodies: list[dict[str, Any]], caller: str | None, many: bool) -> list[dict[str, Any]]:
-        """Insert every body, all or none; the records as read back."""
+    def create(
+        self,
+        bodies: list[dict[str, Any]],
+        caller: str | None,
+        many: bool,
+        before_commit: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Insert every body, all or none; the records as read back.  ``before_commit`` gets
+        the canonical keys of the new records while the source can still roll them back."""
         rows = []
         for i, body in enumerate(bodies):
             prefix = f"[{i}]." if many else ""
@@ -170,15 +178,45 @@ class TableWriter:
             self._required(body, prefix, replace=False)
             row = {**self._legacy(body, prefix), **self._defaults("create", caller)}
             rows.append(row)
-        keys = self.driver.insert(self.target, rows, self.new_key)
+
+        def keys_of(generated: list[Any]) -> list[list[Filter]]:
+            return [
+                self._key_filters([new if k == self.key[0] and self.generated else None for k in self.key], row)
+                for row, new in zip(rows, generated)
+            ]
+
+        hook = None
+        if before_commit is not None:
+            callback = before_commit
+
+            def hook(generated: list[Any]) -> None:
+                callback([{f.field: f.value for f in key} for key in keys_of(generated)])
+
         records = []
-        for row, new in zip(rows, keys):
-            key = self._key_filters([new if k == self.key[0] and self.generated else None for k in self.key], row)
+        for key in keys_of(self.driver.insert(self.target, rows, self.new_key, hook)):
             record = self.read_back(key)
             if record is None:  # a trigger or a view rule took it away
                 raise NotFound(f"the new {self.name} record cannot be read back", resource=self.name)
             records.append(record)
         return records
+
+    def committed(self, keys: list[dict[str, Any]], bodies: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The records a create whose worker died was committing (``keys``), when the source
+        holds them as ``bodies`` asked; None when it does not (that create never committed)."""
+        records = []
+        for key, body in zip(keys, bodies):
+            record = self.read_back([Filter(k, "eq", self._typed(k, v), k, str(v)) for k, v in key.items()])
+            if record is None or any(record.get(n) != v for n, v in body.items()):
+                return None
+            records.append(record)
+        return records if len(records) == len(bodies) else None
+
+    def _typed(self, name: str, value: Any) -> Any:
+        """A key value kept as JSON, typed again (a date travels as its ISO text)."""
+        fmap = self.mapping.fields[name]
+        if isinstance(value, str) and fmap.type != "string":
+            return contract_field(fmap.type).deserialize(value)
+        return value
 
     def _key_filters(self, generated: list[Any], row: dict[str, Any]) -> list[Filter]:
         """The canonical key of a row just written (its legacy values, or the generated key)."""

@@ -183,9 +183,15 @@ class OdbcDriver(Driver):
         self.dialect  # noqa: B018 - connects once, so the DBMS name is known
         return (self.pool.dbms_name or "").lower()
 
-    def insert(self, target: dict[str, Any], rows: list[dict[str, Any]], key: NewKey) -> list[Any]:
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
         dbms = self._dbms()
-        return insert_rows(self.pool, self.dialect, dbms, target["table"], rows, key)
+        return insert_rows(self.pool, self.dialect, dbms, target["table"], rows, key, before_commit)
 
     def update(
         self,

@@ -146,9 +146,16 @@ def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: s
 
 
 def insert_rows(
-    pool: OdbcPool, d: Dialect, dbms: str, table: str, rows: list[dict[str, Any]], key: NewKey
+    pool: OdbcPool,
+    d: Dialect,
+    dbms: str,
+    table: str,
+    rows: list[dict[str, Any]],
+    key: NewKey,
+    before_commit: Callable[[list[Any]], None] | None = None,
 ) -> list[Any]:
-    """Insert ``rows`` (legacy column -> value), all or none; the new key value of each."""
+    """Insert ``rows`` (legacy column -> value), all or none; the new key value of each, also
+    handed to ``before_commit`` while the transaction is still open."""
 
     def work(cur: Any) -> list[Any]:
         keys = []
@@ -170,6 +177,8 @@ def insert_rows(
             if returns and "sqlite" in dbms:
                 _execute(cur, "SELECT last_insert_rowid()", [])
             keys.append(cur.fetchone()[0] if returns else row[key.column])
+        if before_commit is not None:
+            before_commit(keys)
         return keys
 
     return retried(pool, work)

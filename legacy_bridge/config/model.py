@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from legacy_bridge.config.writes import WriteSpec
+from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
 from legacy_bridge.contracts.mapping import Mapping
 
 __all__ = ["Config", "ResourceSpec", "ApiVersion", "base_version"]
@@ -27,6 +27,8 @@ class ResourceSpec:
     watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
     version: str | None = None  # the API version of this contract; None: the base version's
     writes: WriteSpec | None = None  # the table writes it takes (writes:)
+    #: Idempotency-Key on its POST: {"required": bool, "expire": seconds} (defaults when not given)
+    idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
 
 
 @dataclass

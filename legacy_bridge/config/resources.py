@@ -10,7 +10,7 @@ from legacy_bridge.config.checker import Checker, import_object
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
 from legacy_bridge.config.rules import RULE_KEYS, check_rules
-from legacy_bridge.config.writes import check_writes
+from legacy_bridge.config.writes import check_idempotency, check_writes
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import KINDS, FieldMap, Mapping
@@ -41,6 +41,7 @@ RESOURCE_KEYS = {
     "changes",
     "versions",
     "writes",
+    "idempotency",
 }
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable", "type", "fields", *RULE_KEYS}
 
@@ -243,6 +244,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         if writes is not None and "table" not in targets:
             ck.fail(f"{path}.writes", "writes go to a table: this resource reads a view or a select")
         operations += tuple(op for op in (writes.operations if writes else ()) if op not in operations)
+    idempotency = check_idempotency(ck, node.get("idempotency"), f"{path}.idempotency", "create" in operations)
     watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
     for problem in problems:
         ck.fail(f"{path}.watermark", problem)
@@ -260,6 +262,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         contract=contract,
         operations=operations,
         writes=writes,
+        idempotency=idempotency,
         watermark=watermark,
         default_limit=limits["default_limit"],
         max_limit=limits["max_limit"],

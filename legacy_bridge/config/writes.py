@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from legacy_bridge.config.checker import Checker
+from legacy_bridge.config.checker import Checker, parse_duration
 from legacy_bridge.contracts.converters import ConversionError, Converter
 from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import FieldMap
 
-__all__ = ["WriteSpec", "Default", "check_writes", "KEY_STRATEGIES"]
+__all__ = ["WriteSpec", "Default", "check_writes", "check_idempotency", "KEY_STRATEGIES", "IDEMPOTENCY_DEFAULTS"]
+
+IDEMPOTENCY_DEFAULTS = {"required": False, "expire": 86400.0}
 
 KEY_STRATEGIES = ("client", "identity", "max_plus_one", "sequence")
 _WRITE_KEYS = {"create", "update", "delete", "key", "require_if_match", "defaults"}
@@ -82,7 +84,8 @@ def _check_default(ck: Checker, column: str, node: Any, path: str) -> Default | 
             return None
         if converter.type not in _NOW_TYPES:
             ck.fail(
-                f"{path}.now", f"a {converter.type} converter cannot write the time: use yyyymmdd, hhmmss, timestamp"
+                f"{path}.now",
+                f"converter {converter.name} ({converter.type}) cannot write the time: yyyymmdd, hhmmss, timestamp",
             )
             return None
         return Default(column, now=converter, on=when)
@@ -144,3 +147,24 @@ def check_writes(
         require_if_match=flags["require_if_match"],
         defaults=tuple(defaults),
     )
+
+
+def check_idempotency(ck: Checker, node: Any, path: str, creates: bool) -> dict[str, Any]:
+    """A resource's ``idempotency: {required, expire}`` (Idempotency-Key on its POST)."""
+    if node is None:
+        return dict(IDEMPOTENCY_DEFAULTS)
+    node = ck.mapping(node, path)
+    ck.unknown(node, {"required", "expire"}, path)
+    if not creates:
+        ck.fail(path, "only for resources that create records (a POST)")
+    required = node.get("required", False)
+    if not isinstance(required, bool):
+        ck.fail(f"{path}.required", f"expected true or false, got {required!r}")
+    try:
+        expire = parse_duration(node.get("expire", IDEMPOTENCY_DEFAULTS["expire"]))
+    except ValueError:
+        ck.fail(f"{path}.expire", f"expected a duration such as 24h, got {node.get('expire')!r}")
+        expire = IDEMPOTENCY_DEFAULTS["expire"]
+    if expire < 60:
+        ck.fail(f"{path}.expire", "at least 1m: a retry must find the first outcome")
+    return {"required": required is True, "expire": expire}

@@ -25,7 +25,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex, SchemaItem
 
 #: modules whose import registers more migrations (e.g. "legacy_bridge.events.outbox")
-MIGRATION_MODULES: list[str] = ["legacy_bridge.events.outbox", "legacy_bridge.events.sink_cursors"]
+MIGRATION_MODULES: list[str] = [
+    "legacy_bridge.events.outbox",
+    "legacy_bridge.events.sink_cursors",
+    "legacy_bridge.events.idempotency",
+]
 
 
 @dataclass(frozen=True)

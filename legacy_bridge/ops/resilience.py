@@ -316,8 +316,14 @@ class GuardedDriver:
         # a write is never retried: the source may have done it before the link broke
         return self._once("create", lambda: self.driver.create(target, values, columns), retry=False)
 
-    def insert(self, target: dict[str, Any], rows: list[dict[str, Any]], key: NewKey) -> list[Any]:
-        return self._once("insert", lambda: self.driver.insert(target, rows, key), retry=False)
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
+        return self._once("insert", lambda: self.driver.insert(target, rows, key, before_commit), retry=False)
 
     def update(
         self,
