@@ -144,10 +144,10 @@ class Driver(ABC):
         values: dict[str, Any],
         columns: list[str],
         check: Callable[[tuple], None] | None = None,
-    ) -> tuple | None:
+    ) -> tuple[tuple, tuple] | None:
         """Set ``values`` on the row with ``key``, in one transaction: ``check`` first sees the
-        row (``columns``) as it is, locked, and may raise to change nothing; the row as read
-        back, or None when there is none."""
+        row (``columns``) as it is, locked, and may raise to change nothing; the row before and
+        after, or None when there is none."""
         raise NotImplementedError(f"{self.kind} sources take no table writes")
 
     def delete(

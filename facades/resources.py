@@ -151,7 +151,7 @@ def delete_view(resource: Resource):
     def view(key: str) -> Response:
         writer = resource.writer
         assert writer is not None
-        writer.delete(_key(resource, key), request.headers.get("If-Match"))
+        writer.delete(_key(resource, key), request.headers.get("If-Match"), g.get("key_id"))
         return Response(status=204)
 
     return view

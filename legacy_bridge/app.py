@@ -11,6 +11,7 @@ from flask import Flask
 
 from legacy_bridge import problems
 from legacy_bridge.config import Config, load, validate
+from legacy_bridge.events.journal import WriteJournal
 from legacy_bridge.events.state import StateStore, local_folder, state_url
 from legacy_bridge.ops import logs, metrics
 from legacy_bridge.security import auth, ratelimit
@@ -65,8 +66,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
-    if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
+    writes = any(spec.writes for spec in config.resources.values())
+    if config.service.get("state") or writes or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
+    for _version, served in bridge.versions:  # each write leaves an audit record (and a change event)
+        for resource in served.values():
+            if resource.writer is not None:
+                resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

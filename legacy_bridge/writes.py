@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from legacy_bridge.config.model import ResourceSpec
@@ -26,7 +26,13 @@ from legacy_bridge.query.legacy import NewKey, find_column
 from legacy_bridge.query.model import Filter
 from legacy_bridge.query.planner import Planner
 
-__all__ = ["TableWriter", "etag_of", "etag_matches"]
+__all__ = ["TableWriter", "Journal", "etag_of", "etag_matches"]
+
+
+class Journal(Protocol):
+    """Records one write through the API (legacy_bridge.events.journal.WriteJournal)."""
+
+    def record(self, kind: str, caller: str | None, before: dict | None, after: dict | None) -> None: ...
 
 
 def etag_of(record: dict[str, Any]) -> str:
@@ -70,6 +76,12 @@ class TableWriter:
         key = self.mapping.fields[self.key[0]]
         self.new_key = NewKey(key.row_column, spec.key, spec.sequence)
         self.generated = spec.key != "client"
+        #: what journals each write (audit record, change event): set by the app, with its state store
+        self.journal: Journal | None = None
+
+    def _journal(self, kind: str, caller: str | None, before: dict | None, after: dict | None) -> None:
+        if self.journal is not None:
+            self.journal.record(kind, caller, before, after)
 
     # -- values ---------------------------------------------------------------------
 
@@ -198,6 +210,8 @@ class TableWriter:
             if record is None:  # a trigger or a view rule took it away
                 raise NotFound(f"the new {self.name} record cannot be read back", resource=self.name)
             records.append(record)
+        for record in records:
+            self._journal("create", caller, None, record)
         return records
 
     def committed(self, keys: list[dict[str, Any]], bodies: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
@@ -266,19 +280,23 @@ class TableWriter:
         plan = self.planner.by_key(key)
         check = self._check(if_match, plan.reader)
         values = {**self._legacy(body), **self._defaults("update", caller)}
-        row = self.driver.update(self.target, plan.key, values, plan.columns, check)
-        if row is None:
+        rows = self.driver.update(self.target, plan.key, values, plan.columns, check)
+        if rows is None:
             raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
-        return plan.reader(row)
+        before, after = plan.reader(rows[0]), plan.reader(rows[1])
+        self._journal("update", caller, before, after)
+        return after
 
-    def delete(self, key: list[Filter], if_match: str | None) -> dict[str, Any]:
+    def delete(self, key: list[Filter], if_match: str | None, caller: str | None) -> dict[str, Any]:
         """Delete the record with ``key``; the record as it was."""
         plan = self.planner.by_key(key)
         check = self._check(if_match, plan.reader)
         row = self.driver.delete(self.target, plan.key, plan.columns, check)
         if row is None:
             raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
-        return plan.reader(row)
+        before = plan.reader(row)
+        self._journal("delete", caller, before, None)
+        return before
 
 
 def _fit_decimal(name: str, column: str, value: Decimal, digits: int, scale: int) -> None:

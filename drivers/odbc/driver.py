@@ -200,7 +200,7 @@ class OdbcDriver(Driver):
         values: dict[str, Any],
         columns: list[str],
         check: Callable[[tuple], None] | None = None,
-    ) -> tuple | None:
+    ) -> tuple[tuple, tuple] | None:
         dbms = self._dbms()
         return update_row(self.pool, self.dialect, dbms, target["table"], key, values, columns, check)
 

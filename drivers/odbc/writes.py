@@ -205,11 +205,11 @@ def update_row(
     values: dict[str, Any],
     columns: list[str],
     check: Callable[[tuple], None] | None,
-) -> tuple | None:
-    """Update the row with ``key`` to ``values``: the row as read back (``columns``), None when
-    there is none.  ``check`` sees the row as it is, locked, before anything changes."""
+) -> tuple[tuple, tuple] | None:
+    """Update the row with ``key`` to ``values``: the row before and after (``columns``), None
+    when there is none.  ``check`` sees the row as it is, locked, before anything changes."""
 
-    def work(cur: Any) -> tuple | None:
+    def work(cur: Any) -> tuple[tuple, tuple] | None:
         _write_lock(cur, d, dbms, table, key)
         row = _locked_row(cur, d, dbms, table, key, columns)
         if row is None:
@@ -221,7 +221,9 @@ def update_row(
             sql = f"UPDATE {d.ident(table)} SET {assignments} WHERE {_where_key(d, key)}"
             _execute(cur, sql, [*values.values(), *key.values()])
         new_key = {c: values.get(c, v) for c, v in key.items()}
-        return _locked_row(cur, d, dbms, table, new_key, columns)
+        after = _locked_row(cur, d, dbms, table, new_key, columns)
+        assert after is not None  # the row is locked: nobody else can take it away
+        return row, after
 
     return retried(pool, work)
 

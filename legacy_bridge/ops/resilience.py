@@ -332,7 +332,7 @@ class GuardedDriver:
         values: dict[str, Any],
         columns: list[str],
         check: Callable[[tuple], None] | None = None,
-    ) -> tuple | None:
+    ) -> tuple[tuple, tuple] | None:
         return self._once("update", lambda: self.driver.update(target, key, values, columns, check), retry=False)
 
     def delete(
