@@ -162,9 +162,11 @@ def _post(url: str, key: str) -> tuple[int, dict, dict]:
         return error.code, dict(error.headers), json.loads(error.read() or b"{}")
 
 
-def test_a_worker_killed_after_the_legacy_commit_never_makes_a_second_row(payments, tmp_path):
-    if payments.name != "sqlite":
-        pytest.skip("one backend is enough for the crash: the recovery reads through the same planner")
+def test_a_worker_killed_after_the_legacy_commit_never_makes_a_second_row(sqlite_only, tmp_path):
+    # one backend is enough for the crash: the recovery reads through the same planner on all
+    payments = sqlite_only
+    payments.drop("TABLE", "LGCY_PAY")
+    payments.execute(DDL.format(q=Quoter(payments.quote)))
     config_path = tmp_path / "legacy-bridge.yaml"
     config = _config(payments.connection)
     config["service"]["state"] = f"sqlite:///{tmp_path / 'state.db'}"

@@ -11,17 +11,17 @@ import yaml
 from click.testing import CliRunner
 
 from helpers.backends import Backend, Quoter, make_app
+from helpers.writes import ORDER, ORDERS_DDL, READER, WRITER, orders_config
 from legacy_bridge.cli import main
 from legacy_bridge.events.changes import Scanner
 from legacy_bridge.events.journal import audit_records
-from test_writes import ORDER, ORDERS_DDL, READER, WRITER, _config
 
 
 @pytest.fixture()
 def journaled(backend: Backend, tmp_path):
     backend.drop("TABLE", "LGCY_ORD")
     backend.execute(ORDERS_DDL.format(q=Quoter(backend.quote), **backend.types))
-    config = _config(backend.connection)
+    config = orders_config(backend.connection)
     config["service"]["state"] = f"sqlite:///{tmp_path / 'state.db'}"
     config["resources"]["orders"]["changes"] = {"mode": "snapshot", "every": "1h"}
     app = make_app(config)

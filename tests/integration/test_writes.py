@@ -11,64 +11,7 @@ from decimal import Decimal
 import pytest
 
 from helpers.backends import Backend, Quoter, make_app
-from legacy_bridge.security.scopes import hash_key, new_key
-
-WRITE_KEY, READ_KEY = new_key(), new_key()
-
-ORDERS_DDL = """CREATE TABLE {q[LGCY_ORD]} (
-  {q[ORD_NO]} INTEGER NOT NULL PRIMARY KEY, {q[CUST_CD]} CHAR(8) NOT NULL,
-  {q[ORD_DT]} INTEGER NOT NULL, {q[RUSH_FLG]} CHAR(1) NOT NULL, {q[AMT]} {dec},
-  {q[NOTE_TX]} VARCHAR(20), {q[LAST_UPD_USER]} CHAR(12), {q[LAST_UPD_DT]} INTEGER, {q[SRC_SYS]} CHAR(4))"""
-
-
-def _config(connection: str, **writes) -> dict:
-    return {
-        "service": {"secret": "test-secret"},
-        "auth": {
-            "keys": [
-                {"id": "order-app", "hash": hash_key(WRITE_KEY), "scopes": ["orders:*"]},
-                {"id": "reader", "hash": hash_key(READ_KEY), "scopes": ["orders:read"]},
-            ]
-        },
-        "sources": {"erp": {"kind": "odbc", "connection": connection, "read_only": False, "timeout": "10s"}},
-        "resources": {
-            "orders": {
-                "source": "erp",
-                "table": "LGCY_ORD",
-                "key": "number",
-                "fields": {
-                    "number": {"column": "ORD_NO", "converter": "int"},
-                    "customer": {
-                        "column": "CUST_CD",
-                        "converter": {"trim": {"width": 8}},
-                        "nullable": False,
-                        "pattern": "^[A-Z0-9]+$",
-                    },
-                    "ordered_on": {"column": "ORD_DT", "converter": "yyyymmdd", "nullable": False},
-                    "rush": {"column": "RUSH_FLG", "converter": "flag", "nullable": False},
-                    "amount": {"column": "AMT", "converter": {"decimal": {"scale": 2}}},
-                    "note": {"column": "NOTE_TX", "converter": "text"},
-                },
-                "writes": {
-                    "create": True,
-                    "update": True,
-                    "delete": True,
-                    "key": "max_plus_one",
-                    "defaults": {
-                        "LAST_UPD_USER": {"key_id": True},
-                        "LAST_UPD_DT": {"now": "yyyymmdd"},
-                        "SRC_SYS": {"value": "API", "on": "create"},
-                    },
-                    **writes,
-                },
-            }
-        },
-    }
-
-
-WRITER = {"Authorization": f"Bearer {WRITE_KEY}"}
-READER = {"Authorization": f"Bearer {READ_KEY}"}
-ORDER = {"customer": "ACME01", "ordered_on": "2024-03-05", "rush": True, "amount": "1234.50", "note": "first"}
+from helpers.writes import ORDER, ORDERS_DDL, READER, WRITER, orders_config
 
 
 @pytest.fixture()
@@ -80,7 +23,7 @@ def orders(backend: Backend):
 
 @pytest.fixture()
 def client(orders):
-    app = make_app(_config(orders.connection))
+    app = make_app(orders_config(orders.connection))
     yield app.test_client()
     app.extensions["legacy_bridge"].close()
 
@@ -177,7 +120,7 @@ def test_if_match_is_a_precondition_on_the_records_etag(client, orders):
 
 
 def test_a_resource_can_require_if_match(orders):
-    app = make_app(_config(orders.connection, require_if_match=True))
+    app = make_app(orders_config(orders.connection, require_if_match=True))
     try:
         client = app.test_client()
         client.post("/v1/orders", json=ORDER, headers=WRITER)
@@ -243,7 +186,7 @@ def test_the_config_refuses_writes_that_cannot_work(orders):
     from legacy_bridge.config import validate
     from legacy_bridge.errors import ConfigError
 
-    config = _config(orders.connection, key={"sequence": ""}, defaults={"CUST_CD": "X", "SRC": {"now": "int"}})
+    config = orders_config(orders.connection, key={"sequence": ""}, defaults={"CUST_CD": "X", "SRC": {"now": "int"}})
     config["sources"]["erp"]["read_only"] = True
     config["resources"]["lines"] = {
         "source": "erp",
