@@ -188,7 +188,9 @@ class TableWriter:
                     slug="invalid-body",
                 )
             self._required(body, prefix, replace=False)
-            row = {**self._legacy(body, prefix), **self._defaults("create", caller)}
+            # a field not given is null (its legacy sentinel), as on PUT; the generated key is the source's
+            whole = {n: body.get(n) for n in self.mapping.fields if not (self.generated and n in self.key)}
+            row = {**self._legacy(whole, prefix), **self._defaults("create", caller)}
             rows.append(row)
 
         def keys_of(generated: list[Any]) -> list[list[Filter]]:

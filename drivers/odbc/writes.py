@@ -50,7 +50,13 @@ def _retryable(error: pyodbc.Error) -> bool:
 
 def _duplicate(error: pyodbc.Error) -> bool:
     text = str(error).lower()
+    if "unique constraint failed" in text or "must be unique" in text:  # SQLite, whose driver says HY000
+        return True
     return _state(error) in _DUPLICATE and ("duplicate" in text or "unique" in text or "primary" in text)
+
+
+def _constraint(error: pyodbc.Error) -> bool:
+    return _state(error).startswith("23") or "constraint failed" in str(error).lower()
 
 
 @contextmanager
@@ -110,7 +116,7 @@ def _execute(cur: Any, sql: str, params: list[Any], retry_duplicate: bool = Fals
             if retry_duplicate:
                 raise _Conflicted("a key another writer took") from None
             raise DuplicateKey("a record with this key exists already") from None
-        if _state(error).startswith("23"):
+        if _constraint(error):
             raise ConstraintViolated(
                 "the source refused the write: a constraint of the table does not hold", legacy_code=_state(error)
             ) from None
