@@ -100,9 +100,10 @@ def _bodies(resource: Resource, payload: Any) -> list[dict[str, Any]]:
     if many and not payload:
         raise InvalidInput("an empty array: give at least one record", parameter="body", slug="invalid-body")
     bodies = []
+    contract = resource.contract()  # one instance for every element: building one costs more than a load
     for i, item in enumerate(payload if many else [payload]):
         try:
-            bodies.append(parse_body(resource, item))
+            bodies.append(parse_body(resource, item, contract))
         except InvalidInput as error:
             if not many:
                 raise

@@ -75,7 +75,7 @@ class Resource:
         self.timezone = ZoneInfo(zone) if zone else None
         #: the table writes ``writes:`` declares (None: the resource is read-only)
         self.writer = (
-            TableWriter(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get)
+            TableWriter(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get_many)
             if spec.writes is not None
             else None
         )
@@ -191,6 +191,19 @@ class Resource:
         else:
             row = self.driver.get(self.spec.target, plan.key, plan.columns)
         return None if row is None else plan.reader(row)
+
+    def get_many(self, keys: list[list[Filter]], chunk: int = 100) -> list[dict[str, Any] | None]:
+        """The records of many keys (each as :meth:`get` takes it), in their order: a keyed
+        read of ``chunk`` records at a time for a one-field key, else one read per key."""
+        if len(self.key) != 1:
+            return [self.get(key) for key in keys]
+        name, found = self.key[0], {}
+        for start in range(0, len(keys), chunk):
+            part = [k[0] for k in keys[start : start + chunk]]
+            wanted = Filter(name, "in", tuple(f.value for f in part), name, ",".join(f.text for f in part))
+            for record in self.page(ListQuery(fields=list(self.mapping.fields), filters=[wanted], limit=chunk)).records:
+                found[record[name]] = record
+        return [found.get(key[0].value) for key in keys]
 
     # -- writes ---------------------------------------------------------------------
 

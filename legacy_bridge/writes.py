@@ -32,7 +32,7 @@ __all__ = ["TableWriter", "Journal", "etag_of", "etag_matches"]
 class Journal(Protocol):
     """Records one write through the API (legacy_bridge.events.journal.WriteJournal)."""
 
-    def record(self, kind: str, caller: str | None, before: dict | None, after: dict | None) -> None: ...
+    def record(self, kind: str, caller: str | None, changes: list[tuple[dict | None, dict | None]]) -> None: ...
 
 
 def etag_of(record: dict[str, Any]) -> str:
@@ -61,7 +61,7 @@ class TableWriter:
         driver: Any,
         capabilities: Driver,
         timezone: ZoneInfo | None,
-        read_back: Callable[[list[Filter]], dict[str, Any] | None],
+        read_back: Callable[[list[list[Filter]]], list[dict[str, Any] | None]],
     ) -> None:
         self.name = resource.name
         self.spec = spec
@@ -76,12 +76,14 @@ class TableWriter:
         key = self.mapping.fields[self.key[0]]
         self.new_key = NewKey(key.row_column, spec.key, spec.sequence)
         self.generated = spec.key != "client"
+        self._field_of_column = {f.column: n for n, f in self.mapping.leaves().items() if f.column is not None}
+        self._key_readers = {n: self.mapping.fields[n].converter.reader() for n in self.key}
         #: what journals each write (audit record, change event): set by the app, with its state store
         self.journal: Journal | None = None
 
     def _journal(self, kind: str, caller: str | None, before: dict | None, after: dict | None) -> None:
         if self.journal is not None:
-            self.journal.record(kind, caller, before, after)
+            self.journal.record(kind, caller, [(before, after)])
 
     # -- values ---------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class TableWriter:
         """Refuse a value its column cannot hold as given (too long, too many digits, out of
         the integer range), naming the field: the source would truncate, round or refuse it."""
         types = self.capabilities.column_types(self.target)  # asked once per target
-        by_column = {f.column: name for name, f in self.mapping.leaves().items() if f.column is not None}
+        by_column = self._field_of_column
         for column, value in values.items():
             found = find_column(types, column)
             name = prefix + by_column.get(column, column)
@@ -142,7 +144,7 @@ class TableWriter:
 
     def _legacy(self, body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         try:
-            values = self.planner.write(body).values
+            values = self.planner.legacy_body(body)
         except InvalidInput as error:
             if prefix:
                 parameter = prefix + str(error.extra.get("parameter", ""))
@@ -206,22 +208,22 @@ class TableWriter:
             def hook(generated: list[Any]) -> None:
                 callback([{f.field: f.value for f in key} for key in keys_of(generated)])
 
-        records = []
-        for key in keys_of(self.driver.insert(self.target, rows, self.new_key, hook)):
-            record = self.read_back(key)
-            if record is None:  # a trigger or a view rule took it away
-                raise NotFound(f"the new {self.name} record cannot be read back", resource=self.name)
-            records.append(record)
-        for record in records:
-            self._journal("create", caller, None, record)
+        found = self.read_back(keys_of(self.driver.insert(self.target, rows, self.new_key, hook)))
+        records = [r for r in found if r is not None]
+        if len(records) != len(found):  # a trigger or a view rule took one away
+            raise NotFound(f"a new {self.name} record cannot be read back", resource=self.name)
+        if self.journal is not None:
+            self.journal.record("create", caller, [(None, r) for r in records])
         return records
 
     def committed(self, keys: list[dict[str, Any]], bodies: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """The records a create whose worker died was committing (``keys``), when the source
         holds them as ``bodies`` asked; None when it does not (that create never committed)."""
+        found = self.read_back(
+            [[Filter(k, "eq", self._typed(k, v), k, str(v)) for k, v in key.items()] for key in keys]
+        )
         records = []
-        for key, body in zip(keys, bodies):
-            record = self.read_back([Filter(k, "eq", self._typed(k, v), k, str(v)) for k, v in key.items()])
+        for record, body in zip(found, bodies):
             if record is None or any(record.get(n) != v for n, v in body.items()):
                 return None
             records.append(record)
@@ -240,7 +242,7 @@ class TableWriter:
         for name, new in zip(self.key, generated):
             fmap = self.mapping.fields[name]
             legacy = new if new is not None else row[fmap.row_column]
-            value = fmap.converter.reader()(legacy)
+            value = self._key_readers[name](legacy)
             filters.append(Filter(name, "eq", value, name, str(value)))
         return filters
 

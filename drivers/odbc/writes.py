@@ -104,11 +104,11 @@ class _Conflicted(Exception):
         self.reason = reason
 
 
-def _execute(cur: Any, sql: str, params: list[Any], retry_duplicate: bool = False) -> Any:
-    """Run one statement; a conflict the transaction can be run again for raises _Conflicted,
-    a duplicate key (not taken by max + 1) is the caller's 409."""
+def _execute(cur: Any, sql: str, params: list[Any], retry_duplicate: bool = False, many: bool = False) -> Any:
+    """Run one statement (``many``: once per parameter row); a conflict the transaction can be
+    run again for raises _Conflicted, a duplicate key (not taken by max + 1) is the caller's 409."""
     try:
-        return cur.execute(sql, params)
+        return cur.executemany(sql, params) if many else cur.execute(sql, params)
     except pyodbc.Error as error:
         if _retryable(error):
             raise _Conflicted("a deadlock or a locked table") from None
@@ -164,28 +164,42 @@ def insert_rows(
     handed to ``before_commit`` while the transaction is still open."""
 
     def work(cur: Any) -> list[Any]:
-        keys = []
-        if rows:
-            _write_lock(cur, d, dbms, table, rows[0] if key.strategy == "client" else {key.column: None})
-        for row in rows:
-            if key.strategy == "max_plus_one":
-                # as the legacy applications do; a concurrent writer taking the same number makes
-                # the INSERT a duplicate key, and the whole transaction runs again
-                ident = d.ident(key.column)
-                _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) + 1 FROM {d.ident(table)}", [])
-                row = {**row, key.column: int(cur.fetchone()[0])}
-                strategy = NewKey(key.column)
-            else:
-                strategy = key
-            columns = [c for c in row if not (strategy.strategy != "client" and c == key.column)]
-            sql, returns = _insert_sql(d, table, columns, strategy, dbms)
-            _execute(cur, sql, [row[c] for c in columns], retry_duplicate=key.strategy == "max_plus_one")
-            if returns and "sqlite" in dbms:
-                _execute(cur, "SELECT last_insert_rowid()", [])
-            keys.append(cur.fetchone()[0] if returns else row[key.column])
+        if not rows:
+            return []
+        _write_lock(cur, d, dbms, table, rows[0] if key.strategy == "client" else {key.column: None})
+        if key.strategy in ("client", "max_plus_one"):
+            keys = _insert_given(cur, rows)
+        else:
+            keys = [_insert_one(cur, row) for row in rows]
         if before_commit is not None:
             before_commit(keys)
         return keys
+
+    def _insert_given(cur: Any, given: list[dict[str, Any]]) -> list[Any]:
+        """Rows whose key is known before the INSERT: the client's, or max + 1 (as the legacy
+        applications number theirs; a concurrent writer taking the same numbers makes the
+        INSERT a duplicate key, and the whole transaction runs again).  One statement, run
+        for every row."""
+        if key.strategy == "max_plus_one":
+            ident = d.ident(key.column)
+            _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) FROM {d.ident(table)}", [])
+            first = int(cur.fetchone()[0]) + 1
+            given = [{**row, key.column: first + i} for i, row in enumerate(given)]
+        columns = list(given[0])
+        sql, _ = _insert_sql(d, table, columns, NewKey(key.column), dbms)
+        params = [[row.get(c) for c in columns] for row in given]
+        many = len(params) > 1
+        _execute(cur, sql, params if many else params[0], retry_duplicate=key.strategy == "max_plus_one", many=many)
+        return [row[key.column] for row in given]
+
+    def _insert_one(cur: Any, row: dict[str, Any]) -> Any:
+        """A row whose key the database gives (identity, sequence), read back."""
+        columns = [c for c in row if c != key.column]
+        sql, _ = _insert_sql(d, table, columns, key, dbms)
+        _execute(cur, sql, [row[c] for c in columns])
+        if "sqlite" in dbms:
+            _execute(cur, "SELECT last_insert_rowid()", [])
+        return cur.fetchone()[0]
 
     return retried(pool, work)
 

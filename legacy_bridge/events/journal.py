@@ -95,34 +95,39 @@ class WriteJournal:
         self.feeds_changes = feeds_changes  # the resource has a change feed (changes:)
 
     def record(
-        self, kind: str, caller: str | None, before: dict[str, Any] | None, after: dict[str, Any] | None
+        self, kind: str, caller: str | None, changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]
     ) -> None:
-        """One write (``create``, ``update`` or ``delete``) with the records before and after."""
-        current = after if after is not None else before
-        assert current is not None
-        key = {k: current[k] for k in self.key}
-        with self.store.begin() as conn:
-            conn.execute(
-                insert(audit).values(
-                    at=utcnow(),
-                    resource=self.resource,
-                    kind=kind,
-                    key_json=_json(key),
-                    caller=caller,
-                    before_json=_json(before),
-                    after_json=_json(after),
-                )
+        """Writes of one kind (``create``, ``update`` or ``delete``), each as (before, after),
+        in one state-store transaction."""
+        at = utcnow()
+        audits, events = [], []
+        for before, after in changes:
+            current = after if after is not None else before
+            assert current is not None
+            key = {k: current[k] for k in self.key}
+            audits.append(
+                {
+                    "at": at,
+                    "resource": self.resource,
+                    "kind": kind,
+                    "key_json": _json(key),
+                    "caller": caller,
+                    "before_json": _json(before),
+                    "after_json": _json(after),
+                }
             )
+            events.append((key, after))
+        with self.store.begin() as conn:
+            conn.execute(insert(audit), audits)
             if self.feeds_changes:
-                self.store.append_events(conn, [NewEvent(self.resource, _KINDS[kind], key, after)])
-                self._snapshot(conn, key, after)
+                self.store.append_events(conn, [NewEvent(self.resource, _KINDS[kind], k, a) for k, a in events], at)
+                baseline = conn.scalar(select(scan_state.c.baseline_at).where(scan_state.c.resource == self.resource))
+                if baseline is not None:  # before it, the baseline scan takes the rows as it finds them
+                    for key, after in events:
+                        self._snapshot(conn, key, after)
 
     def _snapshot(self, conn: Connection, key: dict[str, Any], after: dict[str, Any] | None) -> None:
-        """The snapshot row of ``key`` as a scan would leave it, once the resource has a
-        baseline (before it, the baseline scan takes the row as it finds it)."""
-        baseline = conn.scalar(select(scan_state.c.baseline_at).where(scan_state.c.resource == self.resource))
-        if baseline is None:
-            return
+        """The snapshot row of ``key`` as a scan would leave it."""
         key_sort = encode_key(tuple(key.values()))
         where = (snapshots.c.resource == self.resource, snapshots.c.key_sort == key_sort)
         if after is None:
