@@ -156,6 +156,8 @@ def _sizes(declared: str, reads: type, entry: tuple) -> tuple[int | None, int | 
     declared type where it spells them (SQLite reports CHAR(40) with no size), else from what
     the driver describes."""
     numbers = [int(n) for n in re.findall(r"\d+", declared.partition("(")[2])]
+    if numbers and any(w in declared.upper() for w in ("DEC", "NUMERIC")):  # SQLite reads these as text
+        return None, numbers[0], numbers[1] if len(numbers) > 1 else 0
     if issubclass(reads, str):
         if "char" not in declared.lower() and declared:
             return None, None, None  # TEXT, ENUM, dates read as text: no length to hold to
