@@ -74,7 +74,7 @@ class TableWriter:
         self.timezone = timezone
         self.read_back = read_back
         key = self.mapping.fields[self.key[0]]
-        self.new_key = NewKey(key.row_column, spec.key, spec.sequence)
+        self.new_key = NewKey(key.row_column, spec.key, spec.generator)
         self.generated = spec.key != "client"
         self._field_of_column = {f.column: n for n, f in self.mapping.leaves().items() if f.column is not None}
         self._key_readers = {n: self.mapping.fields[n].converter.reader() for n in self.key}

@@ -23,7 +23,7 @@ import pyodbc
 
 from legacy_bridge.drivers.odbc.pool import OdbcPool
 from legacy_bridge.drivers.odbc.sql import Dialect
-from legacy_bridge.errors import ConstraintViolated, DuplicateKey, WriteConflict
+from legacy_bridge.errors import ConfigError, ConstraintViolated, DuplicateKey, WriteConflict
 from legacy_bridge.query.legacy import NewKey
 
 __all__ = ["insert_rows", "update_row", "delete_row", "ATTEMPTS"]
@@ -140,9 +140,9 @@ def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: s
             True,
         )
     ident = d.ident(key.column)
-    if key.strategy == "sequence":  # max_plus_one inserts its computed key as the client's
-        assert key.sequence is not None
-        nextval = f"nextval('{key.sequence}')" if "postgres" in dbms else f"NEXTVAL({d.ident(key.sequence)})"
+    if key.strategy == "sequence":  # max_plus_one and procedure insert their key as the client's
+        assert key.name is not None
+        nextval = f"nextval('{key.name}')" if "postgres" in dbms else f"NEXTVAL({d.ident(key.name)})"
         return (
             f"INSERT INTO {d.ident(table)} ({ident}, {', '.join(names)}) VALUES ({nextval}, {', '.join(marks)})"
             + _returning(d, key, dbms),
@@ -167,7 +167,7 @@ def insert_rows(
         if not rows:
             return []
         _write_lock(cur, d, dbms, table, rows[0] if key.strategy == "client" else {key.column: None})
-        if key.strategy in ("client", "max_plus_one"):
+        if key.strategy in ("client", "max_plus_one", "procedure"):
             keys = _insert_given(cur, rows)
         else:
             keys = [_insert_one(cur, row) for row in rows]
@@ -185,12 +185,28 @@ def insert_rows(
             _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) FROM {d.ident(table)}", [])
             first = int(cur.fetchone()[0]) + 1
             given = [{**row, key.column: first + i} for i, row in enumerate(given)]
+        elif key.strategy == "procedure":  # in this transaction: a rollback gives its numbers back
+            given = [{**row, key.column: _handed_out(cur)} for row in given]
         columns = list(given[0])
         sql, _ = _insert_sql(d, table, columns, NewKey(key.column), dbms)
         params = [[row.get(c) for c in columns] for row in given]
         many = len(params) > 1
         _execute(cur, sql, params if many else params[0], retry_duplicate=key.strategy == "max_plus_one", many=many)
         return [row[key.column] for row in given]
+
+    def _handed_out(cur: Any) -> Any:
+        """The next number of the legacy procedure that hands out keys (its one OUT parameter)."""
+        assert key.name is not None
+        if "postgres" in dbms:  # a procedure with one INOUT parameter answers it as a row
+            _execute(cur, f"CALL {d.ident(key.name)}(NULL)", [])
+            return cur.fetchone()[0]
+        if "mariadb" in dbms or "mysql" in dbms:
+            _execute(cur, f"CALL {d.ident(key.name)}(@lb_new_key)", [])
+            _execute(cur, "SELECT @lb_new_key", [])
+            return cur.fetchone()[0]
+        raise ConfigError(
+            [("writes.key", f"{dbms or 'this database'} has no stored procedures: use another key strategy")]
+        )
 
     def _insert_one(cur: Any, row: dict[str, Any]) -> Any:
         """A row whose key the database gives (identity, sequence), read back."""

@@ -5,7 +5,7 @@ what the legacy columns the contract does not show receive, and the precondition
       create: true                 # POST /v1/<r> (one object, or an array in one transaction)
       update: true                 # PATCH (partial) and PUT (replace) /v1/<r>/<key>
       delete: true                 # DELETE /v1/<r>/<key>
-      key: client                  # client | identity | max_plus_one | {sequence: NAME}
+      key: client                  # client | identity | max_plus_one | {sequence: NAME} | {procedure: NAME}
       require_if_match: false      # true: PATCH, PUT and DELETE without If-Match are a 428
       defaults:                    # legacy columns the contract does not show
         LAST_UPD_USER: {key_id: true}            # the caller's API key id
@@ -27,7 +27,7 @@ __all__ = ["WriteSpec", "Default", "check_writes", "check_idempotency", "KEY_STR
 
 IDEMPOTENCY_DEFAULTS = {"required": False, "expire": 86400.0}
 
-KEY_STRATEGIES = ("client", "identity", "max_plus_one", "sequence")
+KEY_STRATEGIES = ("client", "identity", "max_plus_one", "sequence", "procedure")
 _WRITE_KEYS = {"create", "update", "delete", "key", "require_if_match", "defaults"}
 _NOW_TYPES = ("date", "time", "datetime")
 
@@ -50,7 +50,7 @@ class WriteSpec:
     update: bool = False
     delete: bool = False
     key: str = "client"
-    sequence: str | None = None
+    generator: str | None = None  # the sequence or procedure that hands out keys
     require_if_match: bool = False
     defaults: tuple[Default, ...] = field(default_factory=tuple)
 
@@ -116,14 +116,16 @@ def check_writes(
     if not any(flags[op] for op in ("create", "update", "delete")):
         ck.fail(path, "declares no write: set create, update or delete to true")
     given: Any = node.get("key", "client")
-    strategy, sequence = given, None
-    if isinstance(given, dict) and set(given) == {"sequence"} and isinstance(given["sequence"], str):
-        strategy, sequence = "sequence", given["sequence"]
-    if strategy not in KEY_STRATEGIES or (strategy == "sequence" and not sequence):
-        ck.fail(f"{path}.key", "expected client, identity, max_plus_one or {sequence: NAME}")
+    strategy, generator = given, None
+    if isinstance(given, dict) and len(given) == 1 and next(iter(given)) in ("sequence", "procedure"):
+        strategy, generator = next(iter(given.items()))
+        if not isinstance(generator, str) or not generator:
+            generator = None
+    if strategy not in KEY_STRATEGIES or (strategy in ("sequence", "procedure") and not generator):
+        ck.fail(f"{path}.key", "expected client, identity, max_plus_one, {sequence: NAME} or {procedure: NAME}")
     if strategy != "client" and len(key) != 1:
         ck.fail(f"{path}.key", f"{strategy} makes one key column: the resource's key has {len(key)} fields")
-    elif strategy in ("identity", "max_plus_one", "sequence") and key and fields.get(key[0]) is not None:
+    elif strategy != "client" and key and fields.get(key[0]) is not None:
         if fields[key[0]].type != "integer":
             ck.fail(f"{path}.key", f"{strategy} makes integer keys: field {key[0]!r} is {fields[key[0]].type}")
     mapped = {f.column for f in fields.values() if f.column is not None}
@@ -143,7 +145,7 @@ def check_writes(
         update=flags["update"],
         delete=flags["delete"],
         key=str(strategy),
-        sequence=sequence,
+        generator=generator,
         require_if_match=flags["require_if_match"],
         defaults=tuple(defaults),
     )

@@ -102,11 +102,11 @@ def find_column(types: dict[str, ColumnType], column: str) -> ColumnType | None:
 @dataclass(frozen=True)
 class NewKey:
     """How a new row gets its key column: ``client`` (in the row), ``identity``, ``sequence``
-    (named ``sequence``) or ``max_plus_one``."""
+    or ``procedure`` (the one ``name`` names, which hands out numbers) or ``max_plus_one``."""
 
     column: str
     strategy: str = "client"
-    sequence: str | None = None
+    name: str | None = None
 
 
 @dataclass

@@ -235,7 +235,7 @@ def _tickets(connection: str, key) -> dict:
     }
 
 
-def test_identity_and_sequence_keys_are_read_back(backend: Backend):
+def test_identity_sequence_and_procedure_keys_are_read_back(backend: Backend):
     q = Quoter(backend.quote)
     backend.drop("TABLE", "LGCY_TKT")
     backend.execute(IDENTITY_DDL[backend.name].format(t=q["LGCY_TKT"], k=q["TKT_NO"], v=q["TKT_TX"]))
@@ -245,13 +245,33 @@ def test_identity_and_sequence_keys_are_read_back(backend: Backend):
         backend.execute("DROP SEQUENCE IF EXISTS TKT_SEQ")
         backend.execute("CREATE SEQUENCE TKT_SEQ START WITH 500")
         strategies.append({"sequence": "TKT_SEQ" if backend.name == "mariadb" else "tkt_seq"})
+    if backend.name == "postgresql":
+        backend.execute('DROP TABLE IF EXISTS "LGCY_CTR"')
+        backend.execute('CREATE TABLE "LGCY_CTR" ("NXT" INTEGER NOT NULL)')
+        backend.execute('INSERT INTO "LGCY_CTR" VALUES (899)')
+        backend.execute(
+            'CREATE OR REPLACE PROCEDURE "NEXT_TKT"(INOUT n INTEGER) LANGUAGE plpgsql AS '
+            '$$ BEGIN UPDATE "LGCY_CTR" SET "NXT" = "NXT" + 1 RETURNING "NXT" INTO n; END $$'
+        )
+        strategies.append({"procedure": "NEXT_TKT"})
+    if backend.name == "mariadb":
+        backend.execute("DROP TABLE IF EXISTS `LGCY_CTR`")
+        backend.execute("CREATE TABLE `LGCY_CTR` (`NXT` INTEGER NOT NULL)")
+        backend.execute("INSERT INTO `LGCY_CTR` VALUES (899)")
+        backend.execute("DROP PROCEDURE IF EXISTS `NEXT_TKT`")
+        backend.execute(
+            "CREATE PROCEDURE `NEXT_TKT`(OUT n INT) BEGIN UPDATE `LGCY_CTR` SET `NXT` = `NXT` + 1; "
+            "SELECT `NXT` INTO n FROM `LGCY_CTR`; END"
+        )
+        strategies.append({"procedure": "NEXT_TKT"})
     for key in strategies:
         app = make_app(_tickets(backend.connection, key))
         try:
             answer = app.test_client().post("/v1/tickets", json={"text": str(key)[:10]})
             assert answer.status_code == 201, answer.get_json()
             number = answer.get_json()["id"]
-            assert number == (500 if isinstance(key, dict) else 41 if backend.name != "postgresql" else number)
+            expected = {"sequence": 500, "procedure": 900}.get(next(iter(key)) if isinstance(key, dict) else "", None)
+            assert number == (expected or (41 if backend.name != "postgresql" else number))
             assert answer.headers["Location"].endswith(f"/v1/tickets/{number}")
             stored = backend.execute(f"SELECT {q['TKT_TX']} FROM {q['LGCY_TKT']} WHERE {q['TKT_NO']} = ?", number)
             assert stored == [(str(key)[:10],)]
