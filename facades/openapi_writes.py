@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from legacy_bridge.problems import openapi_response
+from legacy_bridge.query.values import body_schema
 from legacy_bridge.resources import Resource
 
 from .openapi_operations import ERRORS
@@ -62,9 +63,38 @@ def _if_match(resource: Resource) -> dict[str, Any]:
     }
 
 
+def body_schemas(resource: Resource) -> dict[str, dict]:
+    """The bodies a resource's table writes take: ``create`` (the fields never null required,
+    a generated key left out), ``replace`` (PUT: the same without the key, which is the path's)
+    and ``update`` (PATCH: any of them)."""
+    writer = resource.writer
+    generated = writer is not None and writer.generated
+    fields = resource.mapping.fields
+    values = {n: body_schema(resource, n) for n in fields}
+
+    def shape(names: list[str], required: bool) -> dict:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {n: values[n] for n in names},
+        }
+        must = [n for n in names if not fields[n].nullable]
+        if required and must:
+            schema["required"] = must
+        return schema
+
+    not_key = [n for n in fields if n not in resource.key]
+    return {
+        "create": shape(not_key if generated else list(fields), required=True),
+        "replace": shape(not_key, required=True),
+        "update": shape(not_key, required=False),
+    }
+
+
 def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict) -> dict:
     """POST /<r>: one record, or an array written all or none."""
     key = resource.writer.spec.key if resource.writer else "client"
+    body = body_schemas(resource)["create"]
     given = "the key is given by the client" if key == "client" else f"the source gives the key ({key}): omit it"
     return {
         "tags": [tag],
@@ -75,7 +105,9 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
         "parameters": [idempotency_parameter(resource)],
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"oneOf": [selection, {"type": "array", "items": selection}]}}},
+            "content": {
+                "application/json": {"schema": {"oneOf": [body, {"type": "array", "items": body, "minItems": 1}]}}
+            },
         },
         "responses": {
             "201": {
@@ -115,9 +147,10 @@ def record_operations(
         "428": openapi_response("this resource takes the write only with If-Match"),
     }
     if "update" in resource.spec.operations:
+        bodies = body_schemas(resource)
         for method, what, body in (
-            ("patch", "Change the fields given of", selection),
-            ("put", "Replace (absent fields become null)", selection),
+            ("patch", "Change the fields given of", bodies["update"]),
+            ("put", "Replace (absent fields become null)", bodies["replace"]),
         ):
             operations[method] = {
                 "tags": [tag],
