@@ -201,8 +201,8 @@ class WriteError(ValueError):
 
 
 def _write_into(values: dict[str, Any], fmap: FieldMap, value: Any, path: str) -> None:
-    if fmap.column is None:  # a grouping object: its fields go to the row's own columns
-        for name, inner in value.items() if value else ():
+    if fmap.column is None:  # a grouping object: its fields go to the row's own columns (null: all null)
+        for name, inner in (value or dict.fromkeys(fmap.fields)).items():
             _write_into(values, fmap.fields[name], inner, f"{path}.{name}")
         return
     try:
@@ -213,9 +213,16 @@ def _write_into(values: dict[str, Any], fmap: FieldMap, value: Any, path: str) -
         raise WriteError(path, value, exc) from None
 
 
+def _null(fmap: FieldMap) -> Any:
+    """What a null is written as: the converter's first legacy "no value" sentinel (a YYYYMMDD
+    column's 0), else NULL."""
+    nulls = fmap.converter.legacy_nulls
+    return nulls[0] if nulls and fmap.kind == "scalar" else None
+
+
 def _legacy(fmap: FieldMap, value: Any, path: str) -> Any:
     if value is None:
-        return None
+        return _null(fmap)
     if fmap.kind == "array":
         return [_element(fmap, v, f"{path}[{i}]") for i, v in enumerate(value)]
     return _element(fmap, value, path)
@@ -223,7 +230,7 @@ def _legacy(fmap: FieldMap, value: Any, path: str) -> Any:
 
 def _element(fmap: FieldMap, value: Any, path: str) -> Any:
     if value is None:
-        return None
+        return _null(fmap) if not fmap.of_objects else None
     if not fmap.of_objects:
         try:
             return fmap.converter.to_legacy(value)

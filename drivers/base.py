@@ -8,13 +8,13 @@ planner and the facades ask the driver instead of probing it for methods.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Query, Rows
+from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, NewKey, Query, Rows
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
 #: (the W3C ``traceparent``); the service sets them per request.
@@ -32,7 +32,9 @@ class Driver(ABC):
     #: the filter operators :meth:`fetch` applies itself (on the columns :meth:`filter_columns` allows)
     pushdown_operators: ClassVar[frozenset[str]] = frozenset(OPERATORS)
     supports_key_lookup: ClassVar[bool] = True
-    supports_writes: ClassVar[bool] = False
+    supports_writes: ClassVar[bool] = False  # creates records through an operation (SOAP)
+    #: inserts, updates and deletes rows of tables (:meth:`insert`, :meth:`update`, :meth:`delete`)
+    writes_tables: ClassVar[bool] = False
     supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
@@ -134,6 +136,42 @@ class Driver(ABC):
         """Create one record (legacy column -> value); the row the source returns, or None.
         Only drivers that declare ``supports_writes``."""
         raise NotImplementedError(f"{self.kind} sources take no writes")
+
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
+        """Insert ``rows`` (legacy column -> value) all or none, in one transaction; the key
+        value of each new row, also handed to ``before_commit`` just before the commit (which
+        it may prevent by raising).  Only drivers that declare ``writes_tables``."""
+        raise NotImplementedError(f"{self.kind} sources take no table writes")
+
+    def update(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        values: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple[tuple, tuple] | None:
+        """Set ``values`` on the row with ``key``, in one transaction: ``check`` first sees the
+        row (``columns``) as it is, locked, and may raise to change nothing; the row before and
+        after, or None when there is none."""
+        raise NotImplementedError(f"{self.kind} sources take no table writes")
+
+    def delete(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple | None:
+        """Delete the row with ``key`` after ``check`` saw it (as :meth:`update`); the row as
+        it was, or None when there was none."""
+        raise NotImplementedError(f"{self.kind} sources take no table writes")
 
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:
         """The bad records skipped (``lists_quarantine`` drivers): per file, and the first ``limit``."""

@@ -29,6 +29,13 @@ from .openapi_operations import (
     fault_responses,
     quarantine_operation,
 )
+from .openapi_writes import (
+    IDEMPOTENCY_RESPONSES,
+    REPLAYED_HEADER,
+    create_operation,
+    idempotency_parameter,
+    record_operations,
+)
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -125,19 +132,23 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     tag = f"{name} ({version})" if version else name
     spec.tag({"name": tag, "description": resource.spec.description or name})
     collection = {}
-    if "create" in resource.spec.operations:
+    if resource.writer is not None and resource.writer.spec.create:
+        collection["post"] = create_operation(resource, name, suffix, tag, ref, selection)
+    elif "create" in resource.spec.operations:
         collection["post"] = {
             "tags": [tag],
             "operationId": f"create_{name}{suffix}",
             "summary": f"Create one of {name}",
+            "parameters": [idempotency_parameter(resource)],
             "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
             "responses": {
                 "201": {
                     "description": "created; the record as the source returned it",
-                    "headers": {"Location": {"schema": {"type": "string"}}},
+                    "headers": {"Location": {"schema": {"type": "string"}}, **REPLAYED_HEADER},
                     "content": {"application/json": {"schema": selection}},
                 },
                 "404": openapi_response("the source says a record it needs does not exist"),
+                **IDEMPOTENCY_RESPONSES,
                 **ERRORS,
                 **fault_responses(resource),
             },
@@ -186,6 +197,9 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     if version is None and resource.capabilities.lists_quarantine:
         spec.path(path=f"{base}/{name}/quarantine", operations=quarantine_operation(name))
     key_path = "/".join("{" + k + "}" for k in resource.key)
+    key_parameters = [
+        {"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)} for k in resource.key
+    ]
     spec.path(
         path=f"{base}/{name}/{key_path}",
         operations={
@@ -193,9 +207,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                 "tags": [tag],
                 "operationId": f"get_{name}{suffix}",
                 "summary": f"One of {name} by key",
-                "parameters": [
-                    {"name": k, "in": "path", "required": True, "schema": key_schema(resource, k)} for k in resource.key
-                ]
+                "parameters": key_parameters
                 + [fields_parameter(resource), *embed_parameters(resource)]
                 + [{"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}],
                 "responses": {
@@ -215,7 +227,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
                     **ERRORS,
                     **fault_responses(resource),
                 },
-            }
+            },
+            **record_operations(resource, name, suffix, tag, ref, selection, key_parameters),
         },
     )
 

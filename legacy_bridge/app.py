@@ -11,6 +11,7 @@ from flask import Flask
 
 from legacy_bridge import problems
 from legacy_bridge.config import Config, load, validate
+from legacy_bridge.events.journal import WriteJournal
 from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.ops import logs, metrics
 from legacy_bridge.security import auth, ratelimit
@@ -63,12 +64,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
-    if config.service.get("state") or any(spec.changes for spec in config.resources.values()):
+    writes = any(spec.writes for spec in config.resources.values())
+    if config.service.get("state") or writes or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
     # leases in the state store when it is one the processes share (not an in-memory one)
     # registered now, started by each process that serves (gunicorn: each worker at its start,
     # see gunicorn_conf.post_worker_init; else the first listing of the files)
     index_in_background(bridge, state if shared(url) else None, start=False)
+    for _version, served in bridge.versions:  # each write leaves an audit record (and a change event)
+        for resource in served.values():
+            if resource.writer is not None:
+                resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
 
     from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

@@ -147,6 +147,53 @@ class ScanLost(Conflict):
     slug = "scan-lost"
 
 
+class DuplicateKey(Conflict):
+    """A write would create a second record with a key that exists."""
+
+    slug = "duplicate-key"
+
+
+class ConstraintViolated(Conflict):
+    """The source refused a write: a constraint of its table does not hold."""
+
+    slug = "constraint-violated"
+
+
+class WriteConflict(Conflict):
+    """A write kept meeting concurrent writers (deadlocks, locked tables); it may pass later."""
+
+    slug = "write-conflict"
+
+
+class IdempotencyKeyReused(LegacyBridgeError):
+    """An Idempotency-Key already used for a call with another payload (or another path)."""
+
+    slug = "idempotency-key-reused"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """The first call with this Idempotency-Key is still running: retry after it ends."""
+
+    slug = "idempotency-key-in-use"
+    retry_after = 1
+
+
+class PreconditionFailed(LegacyBridgeError):
+    """``If-Match`` names another version of the record than the current one (``etag``)."""
+
+    slug = "precondition-failed"
+
+    def __init__(self, detail: str, etag: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.etag = etag
+
+
+class PreconditionRequired(LegacyBridgeError):
+    """The resource takes this write only with ``If-Match``."""
+
+    slug = "precondition-required"
+
+
 class KeyOrderError(LegacyBridgeError):
     """The source returned keys out of a change snapshot's order; a diff would be wrong."""
 

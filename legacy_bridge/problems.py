@@ -35,6 +35,13 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.Conflict: (409, "Conflict"),
     e.CursorExpired: (409, "Cursor expired"),
     e.ScanLost: (409, "Scan lease lost"),
+    e.DuplicateKey: (409, "Duplicate key"),
+    e.ConstraintViolated: (409, "Constraint violated"),
+    e.WriteConflict: (409, "Write conflict"),
+    e.PreconditionFailed: (412, "Precondition failed"),
+    e.IdempotencyKeyReused: (422, "Idempotency key reused"),
+    e.IdempotencyKeyInUse: (409, "Idempotency key in use"),
+    e.PreconditionRequired: (428, "Precondition required"),
     e.RateLimited: (429, "Too many requests"),
     e.KeyOrderError: (500, "Key order mismatch"),
     e.SourceError: (502, "Legacy source error"),
@@ -95,8 +102,10 @@ def response_of(error: e.LegacyBridgeError) -> Response:
     """The problem+json response of a domain error, with the headers its status needs."""
     status, _ = status_and_title(error)
     headers = {}
-    if error.retry_after is not None and status in (429, 503):
+    if error.retry_after is not None and status in (409, 429, 503):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, e.PreconditionFailed) and error.etag:
+        headers["ETag"] = error.etag  # the current version: what If-Match must name
     if isinstance(error, e.NotAuthenticated):
         challenge = 'Bearer realm="legacy-bridge"'
         headers["WWW-Authenticate"] = challenge + (f', error="{error.challenge}"' if error.challenge else "")

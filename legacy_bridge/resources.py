@@ -27,6 +27,7 @@ from legacy_bridge.query.embedding import MAX_PARENTS, attach
 from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.planner import Planner, ReadPlan
+from legacy_bridge.writes import TableWriter
 
 from .errors import Busy, InvalidInput, LegacyBridgeError
 
@@ -73,6 +74,12 @@ class Resource:
         zone = driver.driver.options.get("timezone")
         #: the time zone of the source's naive timestamps (None: not declared)
         self.timezone = ZoneInfo(zone) if zone else None
+        #: the table writes ``writes:`` declares (None: the resource is read-only)
+        self.writer = (
+            TableWriter(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get_many)
+            if spec.writes is not None
+            else None
+        )
 
     # -- the source's columns ---------------------------------------------------------
 
@@ -208,6 +215,19 @@ class Resource:
         if embeds:  # one more query per embedded field
             row = attach(embeds, [tuple(row)], self.driver.fetch_all)[0]
         return plan.reader(row)
+
+    def get_many(self, keys: list[list[Filter]], chunk: int = 100) -> list[dict[str, Any] | None]:
+        """The records of many keys (each as :meth:`get` takes it), in their order: a keyed
+        read of ``chunk`` records at a time for a one-field key, else one read per key."""
+        if len(self.key) != 1:
+            return [self.get(key) for key in keys]
+        name, found = self.key[0], {}
+        for start in range(0, len(keys), chunk):
+            part = [k[0] for k in keys[start : start + chunk]]
+            wanted = Filter(name, "in", tuple(f.value for f in part), name, ",".join(f.text for f in part))
+            for record in self.page(ListQuery(fields=list(self.mapping.fields), filters=[wanted], limit=chunk)).records:
+                found[record[name]] = record
+        return [found.get(key[0].value) for key in keys]
 
     # -- writes ---------------------------------------------------------------------
 

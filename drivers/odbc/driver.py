@@ -20,8 +20,9 @@ from legacy_bridge.drivers.odbc.catalog import describe
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
+from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
 from legacy_bridge.errors import ConfigError, InvalidInput
-from legacy_bridge.query.legacy import ColumnType, Condition, Query, Rows, find_column
+from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Query, Rows, find_column
 
 __all__ = ["OdbcDriver", "translate"]
 
@@ -58,6 +59,7 @@ class OdbcDriver(Driver):
     describes_columns = True
     describes_tables = True
     joins_tables = True
+    writes_tables = True
     int_range = INT64
 
     def __init__(self, name: str, options: dict[str, Any], connect: Callable[..., Any] = pyodbc.connect) -> None:
@@ -182,6 +184,43 @@ class OdbcDriver(Driver):
         pool = self.pool
         with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
             return self._execute(cur, sql, list(key.values())).fetchone()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _dbms(self) -> str:
+        self.dialect  # noqa: B018 - connects once, so the DBMS name is known
+        return (self.pool.dbms_name or "").lower()
+
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
+        dbms = self._dbms()
+        return insert_rows(self.pool, self.dialect, dbms, target["table"], rows, key, before_commit)
+
+    def update(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        values: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple[tuple, tuple] | None:
+        dbms = self._dbms()
+        return update_row(self.pool, self.dialect, dbms, target["table"], key, values, columns, check)
+
+    def delete(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple | None:
+        dbms = self._dbms()
+        return delete_row(self.pool, self.dialect, dbms, target["table"], key, columns, check)
 
     def probe(self, timeout: float) -> None:
         """Run the ping query on a pooled connection, within ``timeout``."""

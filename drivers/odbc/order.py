@@ -31,6 +31,8 @@ is unsortable.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -149,6 +151,25 @@ def compare_mode(kind: str, name: str | None, reads: type, number: type | None, 
     return "value", None
 
 
+def _sizes(declared: str, reads: type, entry: tuple) -> tuple[int | None, int | None, int | None]:
+    """(characters of a text column, digits and scale of a decimal one) or None each: from the
+    declared type where it spells them (SQLite reports CHAR(40) with no size), else from what
+    the driver describes."""
+    numbers = [int(n) for n in re.findall(r"\d+", declared.partition("(")[2])]
+    if numbers and any(w in declared.upper() for w in ("DEC", "NUMERIC")):  # SQLite reads these as text
+        return None, numbers[0], numbers[1] if len(numbers) > 1 else 0
+    if issubclass(reads, str):
+        if "char" not in declared.lower() and declared:
+            return None, None, None  # TEXT, ENUM, dates read as text: no length to hold to
+        size = numbers[0] if numbers else entry[3]
+        return (size if isinstance(size, int) and 0 < size < 1 << 24 else None), None, None
+    if issubclass(reads, Decimal):
+        digits, scale = (numbers + [0])[:2] if numbers else (entry[4], entry[5])
+        if isinstance(digits, int) and 0 < digits <= 1000:
+            return None, digits, scale if isinstance(scale, int) else 0
+    return None, None, None
+
+
 def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) -> dict[str, ColumnType]:
     """What the pager and the parser need to know of every column of ``target`` (see module doc)."""
     kind = backend(dbms_name)
@@ -156,6 +177,7 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
     cur = conn.cursor()
     try:
         cur.execute(f"SELECT * FROM {source} WHERE 1 = 0")
+        described = {entry[0]: entry for entry in cur.description}
         columns, reads = zip(*[(entry[0], entry[1]) for entry in cur.description])
         cur.fetchall()
         if kind == "postgresql":
@@ -172,7 +194,8 @@ def column_types(conn: Any, d: Dialect, dbms_name: str, target: dict[str, Any]) 
         for column, name, read, number in zip(columns, names, reads, numbers):
             compare, why = compare_mode(kind, name, read, number, dst)
             low, high = int_range(kind, name or "") if issubclass(read, int) and read is not bool else (None, None)
-            types[column] = ColumnType(name or read.__name__, compare, why, low, high)
+            length, digits, scale = _sizes(name or "", read, described[column])
+            types[column] = ColumnType(name or read.__name__, compare, why, low, high, length, digits, scale)
         _check_order_by(cur, d, source, types)
         return types
     finally:
@@ -196,4 +219,4 @@ def _check_order_by(cur: Any, d: Dialect, source: str, types: dict[str, ColumnTy
     for column in candidates:
         if not orders([column]):
             t = types[column]
-            types[column] = ColumnType(t.name, t.compare, "the database has no order for this type", t.low, t.high)
+            types[column] = replace(t, unsortable="the database has no order for this type")

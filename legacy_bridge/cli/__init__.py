@@ -8,6 +8,7 @@ invalid or the command was used wrongly.
 import click
 
 from legacy_bridge import __version__
+from legacy_bridge.cli.audit import audit
 from legacy_bridge.cli.changes import scan
 from legacy_bridge.cli.check import check
 from legacy_bridge.cli.demo import demo
@@ -30,5 +31,5 @@ def main() -> None:
     """Legacy databases, SOAP services and files as clean, documented REST APIs."""
 
 
-for command in (serve, check, introspect, openapi, demo, export, index, scan, worker, keys, events, webhooks):
+for command in (serve, check, introspect, openapi, demo, export, index, scan, worker, keys, events, webhooks, audit):
     main.add_command(command)

@@ -101,6 +101,9 @@ def demo(
         )
         for line in crm.event_lines(built, base, broker_url, sys.executable):
             click.echo(f"  {line}")
+        click.echo(f"\nWrite an order (reads need no key; writes take the demo's key {crm.DEMO_WRITE_KEY}):")
+        for line in crm.write_lines(base):
+            click.echo(f"  {line}")
         if no_serve:
             click.echo(f"\nserve it: LEGACY_BRIDGE_CONFIG={built.config} gunicorn -c gunicorn.conf.py wsgi:app")
             return

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 
 __all__ = ["Config", "ResourceSpec", "ApiVersion", "Embed", "base_version"]
@@ -41,11 +42,14 @@ class ResourceSpec:
     max_limit: int
     description: str | None = None
     contract: type | None = None
-    operations: tuple[str, ...] = ("get", "list")  # the routes it has: get, list, create
+    operations: tuple[str, ...] = ("get", "list")  # the routes it has: get, list, create, update, delete
     changes: dict[str, Any] | None = None  # change feed options (legacy_bridge.changes)
     watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
     version: str | None = None  # the API version of this contract; None: the base version's
     embeds: dict[str, Embed] = field(default_factory=dict)  # children from other tables (embed:)
+    writes: WriteSpec | None = None  # the table writes it takes (writes:)
+    #: Idempotency-Key on its POST: {"required": bool, "expire": seconds} (defaults when not given)
+    idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
 
 
 @dataclass

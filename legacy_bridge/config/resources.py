@@ -11,6 +11,7 @@ from legacy_bridge.config.embeds import check_embeds, embedded_field
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
 from legacy_bridge.config.rules import RULE_KEYS, check_rules
+from legacy_bridge.config.writes import check_idempotency, check_writes
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import KINDS, FieldMap, Mapping
@@ -41,6 +42,8 @@ RESOURCE_KEYS = {
     "changes",
     "versions",
     "embed",
+    "writes",
+    "idempotency",
 }
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable", "type", "fields", *RULE_KEYS}
 
@@ -160,6 +163,13 @@ def _layout_columns(fields: dict[str, FieldMap], outer: tuple[str, ...], prefix:
             yield from _layout_columns(f.fields, path, f"{prefix}{name}.")
 
 
+def _writes_tables(source: Any) -> bool:
+    try:
+        return isinstance(source, dict) and driver_class(source.get("kind")).writes_tables
+    except (KeyError, TypeError):
+        return False
+
+
 def _sorts(source: Any) -> bool:
     try:
         return isinstance(source, dict) and driver_class(source.get("kind")).supports_sort
@@ -234,6 +244,15 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     operations: tuple[str, ...] = ("get", "list")
     if by_operation:
         targets, operations = check_operations(ck, node, path, fields, key)
+    writes = None
+    if "writes" in node:
+        writes = check_writes(
+            ck, node["writes"], f"{path}.writes", fields, key, sources.get(source), _writes_tables(sources.get(source))
+        )
+        if writes is not None and "table" not in targets:
+            ck.fail(f"{path}.writes", "writes go to a table: this resource reads a view or a select")
+        operations += tuple(op for op in (writes.operations if writes else ()) if op not in operations)
+    idempotency = check_idempotency(ck, node.get("idempotency"), f"{path}.idempotency", "create" in operations)
     watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
     for problem in problems:
         ck.fail(f"{path}.watermark", problem)
@@ -251,6 +270,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         mapping=Mapping(fields=fields, key=list(key)),
         contract=contract,
         operations=operations,
+        writes=writes,
+        idempotency=idempotency,
         watermark=watermark,
         default_limit=limits["default_limit"],
         max_limit=limits["max_limit"],

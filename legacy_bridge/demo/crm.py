@@ -13,11 +13,25 @@ from urllib.parse import urlencode
 import yaml
 
 from legacy_bridge.demo.crm_data import COPYBOOK_NAME, create_database, write_extract
+from legacy_bridge.security.scopes import hash_key
 
-__all__ = ["build", "config_for", "sample_urls", "curl_lines", "event_lines", "Built", "DEMO_EXCHANGE"]
+__all__ = [
+    "build",
+    "config_for",
+    "sample_urls",
+    "curl_lines",
+    "event_lines",
+    "write_lines",
+    "Built",
+    "DEMO_EXCHANGE",
+    "DEMO_WRITE_KEY",
+]
 
 DB_NAME, CONFIG_NAME = "legacy-crm.db", "legacy-bridge.yaml"
 SECRET = "demo-only-not-a-secret"
+#: the demo's API key with the write scope of orders and webhooks (reads need no key in the demo);
+#: fixed so the README's curl lines work: a loopback demo's key, never one of a real deployment
+DEMO_WRITE_KEY = "lbk_demo-writer-loopback-only-not-a-secret"
 
 
 @dataclass
@@ -40,6 +54,7 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
                 "kind": "odbc",
                 "encoding": "cp1252",
                 "timeout": "5s",
+                "read_only": False,  # orders take writes
                 "connection": f"Driver={{SQLite3}};Database={database.resolve()};StepAPI=1",
             },
             "billing": {
@@ -85,26 +100,35 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
                 "source": "crm",
                 "table": "LGCY_ORD",
                 "key": ["order_no"],
-                "description": "Orders (LGCY_ORD)",
+                "description": "Orders (LGCY_ORD): writable with the demo's key",
+                "writes": {"create": True, "update": True, "delete": True, "key": "max_plus_one"},
                 "fields": {
                     "order_no": {"column": "ORD_NO", "converter": "int"},
-                    "customer_id": {"column": "CUST_NO", "converter": "int", "filter": True},
-                    "ordered_on": {"column": "ORD_DT", "converter": "yyyymmdd", "filter": True, "sort": True},
-                    "ordered_at": {"column": "ORD_TM", "converter": "hhmmss"},
+                    "customer_id": {"column": "CUST_NO", "converter": "int", "filter": True, "nullable": False},
+                    "ordered_on": {
+                        "column": "ORD_DT",
+                        "converter": "yyyymmdd",
+                        "filter": True,
+                        "sort": True,
+                        "nullable": False,
+                    },
+                    "ordered_at": {"column": "ORD_TM", "converter": "hhmmss", "nullable": False},
                     "shipped_on": {"column": "SHIP_DT", "converter": "yyyymmdd", "filter": True},
                     "status": {
                         "column": "ORD_STAT_CD",
                         "filter": True,
+                        "nullable": False,
                         "converter": {
                             "code": {"codes": {"OP": "open", "SH": "shipped", "CN": "cancelled", "BO": "backordered"}}
                         },
                     },
-                    "rush": {"column": "RUSH_FLG", "converter": "flag", "filter": True},
+                    "rush": {"column": "RUSH_FLG", "converter": "flag", "filter": True, "nullable": False},
                     "total": {
                         "column": "ORD_TOT_AMT",
                         "converter": {"decimal": {"implied": 2}},
                         "filter": True,
                         "sort": True,
+                        "nullable": False,
                     },
                 },
             },
@@ -158,6 +182,13 @@ def config_for(database: Path, broker_url: str | None = None) -> dict:
             },
         },
         "webhooks": {"allow_networks": ["127.0.0.0/8"]},  # a receiver on this machine may subscribe
+        # reads are open, writes (orders, webhook subscriptions) take the demo's key
+        "auth": {
+            "anonymous": ["*:read"],
+            "keys": [
+                {"id": "demo-writer", "hash": hash_key(DEMO_WRITE_KEY), "scopes": ["orders:write", "webhooks:write"]}
+            ],
+        },
     }
     if broker_url:
         config["events"] = {
@@ -239,7 +270,7 @@ def event_lines(built: Built, base_url: str, broker_url: str | None, python: str
     lines = [
         f"curl '{base_url}/v1/customers/changes'            # the change feed (scanned every 5 s)",
         f"{change}   # change the legacy row",
-        f"curl -X POST '{base_url}/v1/webhooks' -H 'content-type: application/json' "
+        f"curl -X POST '{base_url}/v1/webhooks' -H 'X-API-Key: {DEMO_WRITE_KEY}' -H 'content-type: application/json' "
         '-d \'{"url": "http://127.0.0.1:9000/hook", "events": ["customers.*"]}\'   # a webhook',
     ]
     if broker_url:
@@ -252,3 +283,18 @@ def event_lines(built: Built, base_url: str, broker_url: str | None, python: str
             "# CloudEvents on RabbitMQ"
         )
     return lines
+
+
+def write_lines(base_url: str) -> list[str]:
+    """A write with the demo's key, its If-Match update and an Idempotency-Key retry."""
+    key, json_ = f"-H 'X-API-Key: {DEMO_WRITE_KEY}'", "-H 'content-type: application/json'"
+    order = '{"customer_id": 1, "ordered_on": "2026-11-30", "ordered_at": "09:30:00", "status": "open", '
+    order += '"rush": false, "total": "99.50"}'
+    return [
+        f"curl -i -X POST '{base_url}/v1/orders' {key} {json_} -H 'Idempotency-Key: demo-1' -d '{order}'"
+        "   # 201, Location and ETag",
+        f"curl -i -X POST '{base_url}/v1/orders' {key} {json_} -H 'Idempotency-Key: demo-1' -d '{order}'"
+        "   # the same answer again, Idempotent-Replayed: true, no second row",
+        f"curl -i -X PATCH '{base_url}/v1/orders/<order_no>' {key} {json_} -H 'If-Match: <its ETag>' "
+        '-d \'{"status": "shipped"}\'   # 200; the same If-Match again: 412',
+    ]

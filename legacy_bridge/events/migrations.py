@@ -29,6 +29,8 @@ MIGRATION_MODULES: list[str] = [
     "legacy_bridge.events.outbox",
     "legacy_bridge.events.sink_cursors",
     "legacy_bridge.events.leases",
+    "legacy_bridge.events.idempotency",
+    "legacy_bridge.events.journal",
 ]
 
 
@@ -79,7 +81,7 @@ def add_column(conn: Connection, table: str, column: Column) -> None:
     conn.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column.name)} {kind}")
 
 
-def _id_type() -> BigInteger:
+def id_type() -> BigInteger:
     # SQLite only auto-increments an INTEGER PRIMARY KEY
     return BigInteger().with_variant(Integer, "sqlite")
 
@@ -109,7 +111,7 @@ def _core(conn: Connection) -> None:
     create_table(
         conn,
         "lb_change_events",
-        Column("id", _id_type(), primary_key=True, autoincrement=True),
+        Column("id", id_type(), primary_key=True, autoincrement=True),
         Column("resource", String(200), nullable=False),
         Column("kind", String(10), nullable=False),
         Column("key_json", Text, nullable=False),

@@ -41,7 +41,7 @@ from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
-from legacy_bridge.query.legacy import Query, Rows
+from legacy_bridge.query.legacy import NewKey, Query, Rows
 
 __all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
 
@@ -319,6 +319,34 @@ class GuardedDriver:
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         # a write is never retried: the source may have done it before the link broke
         return self._once("create", lambda: self.driver.create(target, values, columns), retry=False)
+
+    def insert(
+        self,
+        target: dict[str, Any],
+        rows: list[dict[str, Any]],
+        key: NewKey,
+        before_commit: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
+        return self._once("insert", lambda: self.driver.insert(target, rows, key, before_commit), retry=False)
+
+    def update(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        values: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple[tuple, tuple] | None:
+        return self._once("update", lambda: self.driver.update(target, key, values, columns, check), retry=False)
+
+    def delete(
+        self,
+        target: dict[str, Any],
+        key: dict[str, Any],
+        columns: list[str],
+        check: Callable[[tuple], None] | None = None,
+    ) -> tuple | None:
+        return self._once("delete", lambda: self.driver.delete(target, key, columns, check), retry=False)
 
     def probe(self, timeout: float) -> None:
         """Probe the source within ``timeout``.  Probes pass by the bulkhead (a busy source

@@ -88,7 +88,8 @@ class ColumnType:
 
     ``compare`` (one of COMPARES) is how the keyset condition compares the column so that it
     orders exactly as the ORDER BY it pages; ``unsortable`` says why no order can be paged
-    (the column cannot be sorted on); ``low``/``high`` bound the integers it holds.
+    (the column cannot be sorted on); ``low``/``high`` bound the integers it holds;
+    ``length`` the characters of a text column, ``digits``/``scale`` a decimal's (writes).
     """
 
     name: str
@@ -96,6 +97,9 @@ class ColumnType:
     unsortable: str | None = None
     low: int | None = None
     high: int | None = None
+    length: int | None = None
+    digits: int | None = None
+    scale: int | None = None
 
 
 def find_column(types: dict[str, ColumnType], column: str) -> ColumnType | None:
@@ -105,6 +109,16 @@ def find_column(types: dict[str, ColumnType], column: str) -> ColumnType | None:
     if found is None:
         found = next((t for name, t in types.items() if name.upper() == column.upper()), None)
     return found
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """How a new row gets its key column: ``client`` (in the row), ``identity``, ``sequence``
+    or ``procedure`` (the one ``name`` names, which hands out numbers) or ``max_plus_one``."""
+
+    column: str
+    strategy: str = "client"
+    name: str | None = None
 
 
 @dataclass

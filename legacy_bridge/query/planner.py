@@ -383,12 +383,16 @@ class Planner:
 
     # -- writes ---------------------------------------------------------------------
 
-    def write(self, body: dict[str, Any]) -> WritePlan:
+    def legacy_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """A canonical body (validated by the contract) as legacy values by column."""
         try:
-            values = self.mapping.legacy_values(body)
+            return self.mapping.legacy_values(body)
         except WriteError as exc:
             raise InvalidInput(str(exc), parameter=exc.field, slug="invalid-body") from None
+
+    def write(self, body: dict[str, Any]) -> WritePlan:
+        """A canonical body as legacy values by column, and how to read the row the source returns."""
+        values = self.legacy_body(body)
         names = list(self.mapping.fields)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
         return WritePlan(values, columns, self._reader(names, columns))

@@ -20,6 +20,7 @@ from marshmallow import ValidationError, fields
 
 from legacy_bridge.contracts.schema import contract_field, rule_validators
 from legacy_bridge.errors import InvalidInput
+from legacy_bridge.query.legacy import find_column
 
 if TYPE_CHECKING:  # resources.py runs queries; this only reads its fields
     from legacy_bridge.resources import Resource
@@ -181,6 +182,59 @@ def text_class(resource: Resource, exclude: str = "", sent: bool = True) -> str:
 def value_schema(resource: Resource, name: str, sent: bool = True) -> dict[str, Any]:
     """One filter value of field ``name``, as the query grammar parses it."""
     return item_pattern(resource, name, sent)[1]
+
+
+def body_schema(resource: Resource, name: str) -> dict[str, Any]:
+    """One value of field ``name`` in a write's JSON body: what its converter and column take
+    (an integer in the column's range, a decimal's digits, a local time without fraction for
+    HHMMSS, text of the code page no longer than the column), its rules, null where allowed."""
+    fmap = resource.mapping.field(name)
+    if fmap.kind == "object":  # a group of the row's own columns
+        return {
+            "type": "object",
+            "nullable": fmap.nullable,
+            "additionalProperties": False,
+            "properties": {n: body_schema(resource, f"{name}.{n}") for n in fmap.fields},
+        }
+    schema = dict(item_pattern(resource, name)[1])
+    if fmap.value_type == "datetime":  # a body's timestamps are local: no offset is converted
+        schema["pattern"] = rf"^{DATE}T{CLOCK}{FRACTION}$"
+    if fmap.value_type == "number":
+        schema = {"type": "number"}
+    found = find_column(resource.capabilities.known_column_types(resource.spec.target), fmap.column or "")
+    if schema.get("type") == "string" and "format" not in schema and "enum" not in schema and found is not None:
+        if found.length is not None:
+            schema["maxLength"] = found.length
+    if found is not None and fmap.value_type == "decimal":
+        implied = fmap.converter.places
+        whole = places = None
+        if found.digits is not None:  # DECIMAL(p, s)
+            whole, places = found.digits - (found.scale or 0), found.scale or 0
+        elif implied and found.high is not None:  # an integer column with an implied point
+            whole, places = len(str(found.high)) - 1 - implied, implied
+        if whole is not None and places is not None:
+            places = min(places, implied) if implied else places
+            number = rf"[+-]?[0-9]{{1,{max(whole, 1)}}}" + (rf"(?:\.[0-9]{{1,{places}}})?" if places else "")
+            schema["pattern"] = f"^{number}$"
+    rules = fmap.rules
+    extra: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("minLength", rules.min_length),
+            ("maxLength", rules.max_length),
+            ("minimum", rules.minimum),
+            ("maximum", rules.maximum),
+        )
+        if v is not None and not isinstance(v, (dt.date, dt.time))
+    }
+    if rules.enum is not None:
+        extra["enum"] = list(rules.enum)
+    schema.update(extra)
+    if rules.pattern is not None:  # one pattern per schema: the rule's beside the value's
+        schema = {"allOf": [schema, {"pattern": rules.pattern}]}
+    if fmap.nullable:
+        schema["nullable"] = True
+    return schema
 
 
 def key_schema(resource: Resource, name: str) -> dict[str, Any]:

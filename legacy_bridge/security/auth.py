@@ -27,7 +27,7 @@ from legacy_bridge.problems import openapi_response
 from legacy_bridge.security.scopes import HASH, KEY_ID, SCOPE, Principal, resource_of, verb_of
 from legacy_bridge.security.tokens import JwtVerifier
 
-AUTH_KEYS = {"keys", "keys_file", "public_metrics", "jwt"}
+AUTH_KEYS = {"keys", "keys_file", "public_metrics", "jwt", "anonymous"}
 JWT_KEYS = {"issuer", "audience", "jwks_file", "algorithms", "scopes_claim", "id_claim", "leeway"}
 PUBLIC = ("/healthz", "/readyz", "/openapi.json", "/docs")
 
@@ -88,6 +88,13 @@ def check_config(ck: Any, node: Any) -> dict:
         ck.fail("auth.keys_file", "expected a file path")
     if not isinstance(node.setdefault("public_metrics", True), bool):
         ck.fail("auth.public_metrics", f"expected true or false, got {node['public_metrics']!r}")
+    anonymous = node.setdefault("anonymous", [])
+    if not isinstance(anonymous, list):
+        ck.fail("auth.anonymous", "expected a list of scopes, e.g. ['*:read']")
+        node["anonymous"] = []
+    for i, scope in enumerate(node["anonymous"]):
+        if not isinstance(scope, str) or not SCOPE.match(scope):
+            ck.fail(f"auth.anonymous[{i}]", f"{scope!r} is not <resource|*>:<read|write|*>")
     if "jwt" in node:
         jwt = ck.mapping(node["jwt"], "auth.jwt")
         ck.unknown(jwt, JWT_KEYS, "auth.jwt")
@@ -176,6 +183,8 @@ class Guard:
         self.base_path = base_path
         self.public = public_paths(base_path, options.get("public_metrics", True))
         self.keys = KeyRing(options.get("keys", []), options.get("keys_file"))
+        #: what a call without a key may do (auth.anonymous: e.g. every read of a demo)
+        self.anonymous = Principal("", frozenset(options.get("anonymous", [])))
         self.jwt = None
         if options.get("jwt"):
             self.jwt = JwtVerifier(options["jwt"])
@@ -194,6 +203,11 @@ class Guard:
             return None
         credential = _credential()
         if credential is None:
+            if self.anonymous.scopes and (
+                request.url_rule is None
+                or self.anonymous.allows(resource_of(request.path, self.base_path), verb_of(request.method))
+            ):
+                return None
             raise NotAuthenticated("an API key is required: Authorization: Bearer <key> or X-API-Key: <key>")
         principal = self.authenticate(credential)
         if principal is None:
@@ -229,6 +243,7 @@ def secure_document(document: dict, options: dict | None, base_path: str | tuple
     )
     document["security"] = [{"apiKey": []}, {"bearer": []}]
     public = public_paths(base_path, options.get("public_metrics", True))
+    anonymous = Principal("", frozenset(options.get("anonymous", [])))
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete", "head", "options"):
@@ -237,6 +252,8 @@ def secure_document(document: dict, options: dict | None, base_path: str | tuple
                 operation["security"] = []
                 continue
             operation["x-required-scope"] = f"{resource_of(path, base_path)}:{verb_of(method)}"
+            if anonymous.allows(resource_of(path, base_path), verb_of(method)):
+                operation["security"] = [{}, {"apiKey": []}, {"bearer": []}]  # a key is optional here
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", openapi_response("no API key, or an unknown one (WWW-Authenticate)"))
             responses.setdefault(

@@ -17,7 +17,7 @@ import pytest
 
 from legacy_bridge import create_app
 from legacy_bridge.config import load
-from legacy_bridge.demo.crm import build, curl_lines, event_lines, sample_urls
+from legacy_bridge.demo.crm import DEMO_WRITE_KEY, build, curl_lines, event_lines, sample_urls, write_lines
 from legacy_bridge.drivers.odbc.driver import OdbcDriver
 
 CLI = str(Path(sys.executable).with_name("legacy-bridge"))
@@ -173,3 +173,33 @@ def test_the_demo_opts_customers_into_the_change_feed_and_publishes_them_when_a_
     without = build(tmp_path / "plain")
     assert not load(without.config).events["sinks"]
     assert not any("pika" in line for line in event_lines(without, "http://127.0.0.1:8000", None))
+
+
+def test_the_demo_reads_without_a_key_and_writes_orders_with_its_key_as_printed(demo, client):
+    order = {
+        "customer_id": 1,
+        "ordered_on": "2026-11-30",
+        "ordered_at": "09:30:00",
+        "status": "open",
+        "rush": False,
+        "total": "99.50",
+    }
+    assert client.get("/v1/orders?limit=1").status_code == 200
+    assert client.post("/v1/orders", json=order).status_code == 401
+    key = {"X-API-Key": DEMO_WRITE_KEY}
+    created = client.post("/v1/orders", json=order, headers={**key, "Idempotency-Key": "demo-test"})
+    assert created.status_code == 201, created.get_json()
+    number = created.get_json()["order_no"]
+    replayed = client.post("/v1/orders", json=order, headers={**key, "Idempotency-Key": "demo-test"})
+    assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.get_json()["order_no"] == number
+    assert raw(demo, f"SELECT ORD_STAT_CD, SHIP_DT, ORD_TOT_AMT FROM LGCY_ORD WHERE ORD_NO = {number}") == [
+        ("OP", 0, 9950)
+    ]
+    etag = created.headers["ETag"]
+    shipped = client.patch(f"/v1/orders/{number}", json={"status": "shipped"}, headers={**key, "If-Match": etag})
+    assert shipped.status_code == 200 and shipped.get_json()["status"] == "shipped"
+    stale = client.patch(f"/v1/orders/{number}", json={"status": "open"}, headers={**key, "If-Match": etag})
+    assert stale.status_code == 412
+    lines = write_lines("http://127.0.0.1:8000")
+    assert all(DEMO_WRITE_KEY in line for line in lines)
+    assert json.loads(lines[0].split("-d '", 1)[1].split("'", 1)[0]) == order

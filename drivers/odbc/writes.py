@@ -1,0 +1,297 @@
+"""Writes on ODBC tables: INSERT, UPDATE and DELETE, each call one transaction.
+
+Only configured identifiers reach the SQL text, every value is a ``?`` parameter.  A new
+row's key comes from the client, the table's identity column or a sequence (read back with
+``RETURNING``: PostgreSQL, MariaDB 10.5+, SQLite 3.35+), or ``max + 1`` as many legacy
+applications do: computed in the INSERT itself, and tried again when a concurrent writer
+took the same number (a duplicate key, or a deadlock between the two).  An update or delete
+first reads the row under a row lock (``FOR UPDATE``; SQLite writes one at a time) and hands
+it to ``check`` (the If-Match precondition) before it changes anything.  A transaction the
+database rolled back to resolve a conflict (deadlock, serialization failure, SQLite busy) is
+run again, whole, a few times; a connection lost mid-write is never retried (the commit may
+or may not have happened): it is the caller's 503/504.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyodbc
+
+from legacy_bridge.drivers.odbc.pool import OdbcPool
+from legacy_bridge.drivers.odbc.sql import Dialect
+from legacy_bridge.errors import ConfigError, ConstraintViolated, DuplicateKey, WriteConflict
+from legacy_bridge.query.legacy import NewKey
+
+__all__ = ["insert_rows", "update_row", "delete_row", "ATTEMPTS"]
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 5  # runs of a transaction the database rolled back to resolve a conflict
+_DUPLICATE = ("23000", "23505", "23P01")  # integrity: duplicate key (MariaDB, PostgreSQL)
+_RETRY_STATES = ("40001", "40P01", "HY008")  # serialization failure, deadlock
+
+
+def _state(error: pyodbc.Error) -> str:
+    return error.args[0] if error.args and isinstance(error.args[0], str) else ""
+
+
+def _busy(error: pyodbc.Error) -> bool:
+    """SQLite's "database is locked" (the SQLite ODBC driver reports it as HY000 + text)."""
+    text = str(error).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _retryable(error: pyodbc.Error) -> bool:
+    return _state(error) in _RETRY_STATES or _busy(error) or "deadlock" in str(error).lower()
+
+
+def _duplicate(error: pyodbc.Error) -> bool:
+    text = str(error).lower()
+    if "unique constraint failed" in text or "must be unique" in text:  # SQLite, whose driver says HY000
+        return True
+    return _state(error) in _DUPLICATE and ("duplicate" in text or "unique" in text or "primary" in text)
+
+
+def _constraint(error: pyodbc.Error) -> bool:
+    return _state(error).startswith("23") or "constraint failed" in str(error).lower()
+
+
+@contextmanager
+def transaction(pool: OdbcPool) -> Iterator[Any]:
+    """A cursor in a transaction on a pooled connection: committed when the block ends,
+    rolled back when it raises; the connection goes back to the pool in autocommit."""
+    with pool.connection() as proxy, pool.watched(proxy):
+        raw = proxy.dbapi_connection
+        raw.autocommit = False
+        cur = raw.cursor()
+        try:
+            yield cur
+            raw.commit()
+        except BaseException:
+            try:
+                raw.rollback()
+            except pyodbc.Error:
+                proxy.invalidate()  # a connection that cannot roll back is not pooled again
+            raise
+        finally:
+            cur.close()
+            if proxy.is_valid:
+                raw.autocommit = True
+
+
+def retried(pool: OdbcPool, work: Callable[[Any], Any]) -> Any:
+    """``work(cursor)`` in a transaction, run again while the database rolls it back to
+    resolve a conflict with a concurrent writer (each run sees the data afresh)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction(pool) as cur:
+                return work(cur)
+        except _Conflicted as conflict:
+            if attempt == ATTEMPTS:
+                raise WriteConflict(
+                    f"the write kept meeting concurrent writers ({conflict.reason}); try again"
+                ) from None
+            log.info("write rolled back by %s (attempt %d of %d): run again", conflict.reason, attempt, ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
+class _Conflicted(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _execute(cur: Any, sql: str, params: list[Any], retry_duplicate: bool = False, many: bool = False) -> Any:
+    """Run one statement (``many``: once per parameter row); a conflict the transaction can be
+    run again for raises _Conflicted, a duplicate key (not taken by max + 1) is the caller's 409."""
+    try:
+        return cur.executemany(sql, params) if many else cur.execute(sql, params)
+    except pyodbc.Error as error:
+        if _retryable(error):
+            raise _Conflicted("a deadlock or a locked table") from None
+        if _duplicate(error):
+            if retry_duplicate:
+                raise _Conflicted("a key another writer took") from None
+            raise DuplicateKey("a record with this key exists already") from None
+        if _constraint(error):
+            raise ConstraintViolated(
+                "the source refused the write: a constraint of the table does not hold", legacy_code=_state(error)
+            ) from None
+        raise
+
+
+def _returning(d: Dialect, key: NewKey, dbms: str) -> str:
+    # the SQLite ODBC driver returns no rows from INSERT ... RETURNING: last_insert_rowid() there
+    return "" if "sqlite" in dbms else f" RETURNING {d.ident(key.column)}"
+
+
+def _insert_sql(d: Dialect, table: str, columns: list[str], key: NewKey, dbms: str) -> tuple[str, bool]:
+    """The INSERT of one row of ``columns`` (``?`` each) and whether it returns the new key."""
+    names = [d.ident(c) for c in columns]
+    marks = ["?"] * len(columns)
+    if key.strategy == "client":
+        return f"INSERT INTO {d.ident(table)} ({', '.join(names)}) VALUES ({', '.join(marks)})", False
+    if key.strategy == "identity":
+        return (
+            f"INSERT INTO {d.ident(table)} ({', '.join(names)}) VALUES ({', '.join(marks)})" + _returning(d, key, dbms),
+            True,
+        )
+    ident = d.ident(key.column)
+    if key.strategy == "sequence":  # max_plus_one and procedure insert their key as the client's
+        assert key.name is not None
+        nextval = f"nextval('{key.name}')" if "postgres" in dbms else f"NEXTVAL({d.ident(key.name)})"
+        return (
+            f"INSERT INTO {d.ident(table)} ({ident}, {', '.join(names)}) VALUES ({nextval}, {', '.join(marks)})"
+            + _returning(d, key, dbms),
+            True,
+        )
+    raise AssertionError(f"no single INSERT for key strategy {key.strategy}")
+
+
+def insert_rows(
+    pool: OdbcPool,
+    d: Dialect,
+    dbms: str,
+    table: str,
+    rows: list[dict[str, Any]],
+    key: NewKey,
+    before_commit: Callable[[list[Any]], None] | None = None,
+) -> list[Any]:
+    """Insert ``rows`` (legacy column -> value), all or none; the new key value of each, also
+    handed to ``before_commit`` while the transaction is still open."""
+
+    def work(cur: Any) -> list[Any]:
+        if not rows:
+            return []
+        _write_lock(cur, d, dbms, table, rows[0] if key.strategy == "client" else {key.column: None})
+        if key.strategy in ("client", "max_plus_one", "procedure"):
+            keys = _insert_given(cur, rows)
+        else:
+            keys = [_insert_one(cur, row) for row in rows]
+        if before_commit is not None:
+            before_commit(keys)
+        return keys
+
+    def _insert_given(cur: Any, given: list[dict[str, Any]]) -> list[Any]:
+        """Rows whose key is known before the INSERT: the client's, or max + 1 (as the legacy
+        applications number theirs; a concurrent writer taking the same numbers makes the
+        INSERT a duplicate key, and the whole transaction runs again).  One statement, run
+        for every row."""
+        if key.strategy == "max_plus_one":
+            ident = d.ident(key.column)
+            _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) FROM {d.ident(table)}", [])
+            first = int(cur.fetchone()[0]) + 1
+            given = [{**row, key.column: first + i} for i, row in enumerate(given)]
+        elif key.strategy == "procedure":  # in this transaction: a rollback gives its numbers back
+            given = [{**row, key.column: _handed_out(cur)} for row in given]
+        columns = list(given[0])
+        sql, _ = _insert_sql(d, table, columns, NewKey(key.column), dbms)
+        params = [[row.get(c) for c in columns] for row in given]
+        many = len(params) > 1
+        _execute(cur, sql, params if many else params[0], retry_duplicate=key.strategy == "max_plus_one", many=many)
+        return [row[key.column] for row in given]
+
+    def _handed_out(cur: Any) -> Any:
+        """The next number of the legacy procedure that hands out keys (its one OUT parameter)."""
+        assert key.name is not None
+        if "postgres" in dbms:  # a procedure with one INOUT parameter answers it as a row
+            _execute(cur, f"CALL {d.ident(key.name)}(NULL)", [])
+            return cur.fetchone()[0]
+        if "mariadb" in dbms or "mysql" in dbms:
+            _execute(cur, f"CALL {d.ident(key.name)}(@lb_new_key)", [])
+            _execute(cur, "SELECT @lb_new_key", [])
+            return cur.fetchone()[0]
+        raise ConfigError(
+            [("writes.key", f"{dbms or 'this database'} has no stored procedures: use another key strategy")]
+        )
+
+    def _insert_one(cur: Any, row: dict[str, Any]) -> Any:
+        """A row whose key the database gives (identity, sequence), read back."""
+        columns = [c for c in row if c != key.column]
+        sql, _ = _insert_sql(d, table, columns, key, dbms)
+        _execute(cur, sql, [row[c] for c in columns])
+        if "sqlite" in dbms:
+            _execute(cur, "SELECT last_insert_rowid()", [])
+        return cur.fetchone()[0]
+
+    return retried(pool, work)
+
+
+def _where_key(d: Dialect, key: dict[str, Any]) -> str:
+    return " AND ".join(f"{d.ident(c)} = ?" for c in key)
+
+
+def _locked_row(cur: Any, d: Dialect, dbms: str, table: str, key: dict[str, Any], columns: list[str]) -> tuple | None:
+    lock = "" if "sqlite" in dbms else " FOR UPDATE"
+    sql = f"SELECT {', '.join(d.ident(c) for c in columns)} FROM {d.ident(table)} WHERE {_where_key(d, key)}{lock}"
+    _execute(cur, sql, list(key.values()))
+    row = cur.fetchone()
+    return None if row is None else tuple(row)
+
+
+def update_row(
+    pool: OdbcPool,
+    d: Dialect,
+    dbms: str,
+    table: str,
+    key: dict[str, Any],
+    values: dict[str, Any],
+    columns: list[str],
+    check: Callable[[tuple], None] | None,
+) -> tuple[tuple, tuple] | None:
+    """Update the row with ``key`` to ``values``: the row before and after (``columns``), None
+    when there is none.  ``check`` sees the row as it is, locked, before anything changes."""
+
+    def work(cur: Any) -> tuple[tuple, tuple] | None:
+        _write_lock(cur, d, dbms, table, key)
+        row = _locked_row(cur, d, dbms, table, key, columns)
+        if row is None:
+            return None
+        if check is not None:
+            check(row)
+        if values:
+            assignments = ", ".join(f"{d.ident(c)} = ?" for c in values)
+            sql = f"UPDATE {d.ident(table)} SET {assignments} WHERE {_where_key(d, key)}"
+            _execute(cur, sql, [*values.values(), *key.values()])
+        new_key = {c: values.get(c, v) for c, v in key.items()}
+        after = _locked_row(cur, d, dbms, table, new_key, columns)
+        assert after is not None  # the row is locked: nobody else can take it away
+        return row, after
+
+    return retried(pool, work)
+
+
+def _write_lock(cur: Any, d: Dialect, dbms: str, table: str, key: dict[str, Any]) -> None:
+    """SQLite: take the database's write lock before reading, by an UPDATE that matches no row
+    (so no trigger fires): two writers that both read first would each wait for the other.
+    Elsewhere the row lock of the read (FOR UPDATE) does it."""
+    if "sqlite" in dbms:
+        column = d.ident(next(iter(key)))
+        _execute(cur, f"UPDATE {d.ident(table)} SET {column} = {column} WHERE 1 = 0", [])
+
+
+def delete_row(
+    pool: OdbcPool,
+    d: Dialect,
+    dbms: str,
+    table: str,
+    key: dict[str, Any],
+    columns: list[str],
+    check: Callable[[tuple], None] | None,
+) -> tuple | None:
+    """Delete the row with ``key``: the row as it was, None when there was none."""
+
+    def work(cur: Any) -> tuple | None:
+        _write_lock(cur, d, dbms, table, key)
+        row = _locked_row(cur, d, dbms, table, key, columns)
+        if row is None:
+            return None
+        if check is not None:
+            check(row)
+        _execute(cur, f"DELETE FROM {d.ident(table)} WHERE {_where_key(d, key)}", list(key.values()))
+        return row
+
+    return retried(pool, work)
