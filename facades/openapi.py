@@ -21,6 +21,7 @@ from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
 from .openapi_operations import ERRORS, changes_operation, document_operations, export_operation, quarantine_operation
+from .partitions import partitions_operation
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -170,6 +171,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     )
     if "list" in resource.spec.operations:
         spec.path(path=f"{base}/{name}/export", operations=export_operation(resource, name, suffix, tag))
+        spec.path(path=f"{base}/{name}/partitions", operations=partitions_operation(resource, name, suffix, tag))
     if version is None and resource.spec.changes:  # the feed and quarantine: the base version's
         spec.path(path=f"{base}/{name}/changes", operations=changes_operation(resource, name, ref))
     if version is None and resource.capabilities.lists_quarantine:
