@@ -108,10 +108,8 @@ class Cursor(Parameter):
 
 
 class PartitionToken(Parameter):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        if not value:
-            raise InvalidInput("partition: give a token of the partitions route", parameter="partition")
-        return value
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        return value or None  # empty: the whole read, as an empty cursor is the first page
 
     def description(self) -> str:
         return (
