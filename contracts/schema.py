@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .mapping import Mapping
+from .mapping import FieldMap, Mapping, Rules
 
 
 class Base64(fields.Field):
@@ -41,26 +42,79 @@ _FIELD_TYPES: dict[str, type[fields.Field]] = {
 }
 
 
+class Pattern(validate.Validator):
+    """A text matching ``pattern`` anywhere (``re.search``), as JSON Schema's ``pattern`` says:
+    anchor it (``^...$``) to match the whole value."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern)
+        self.pattern = pattern
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.search(value) is None:
+            raise ValidationError(f"does not match the pattern {self.pattern}")
+        return value
+
+
+def rule_validators(rules: Rules) -> list:
+    """The marshmallow validators of a field's declared rules (pattern, lengths, range, enum)."""
+    checks: list = []
+    if rules.pattern is not None:
+        checks.append(Pattern(rules.pattern))
+    if rules.min_length is not None or rules.max_length is not None:
+        checks.append(validate.Length(min=rules.min_length, max=rules.max_length))
+    if rules.minimum is not None or rules.maximum is not None:
+        checks.append(validate.Range(min=rules.minimum, max=rules.maximum))
+    if rules.enum is not None:
+        checks.append(validate.OneOf(rules.enum))
+    return checks
+
+
 def contract_field(
-    type_name: str, enum: tuple | None = None, description: str | None = None, nullable: bool = True
+    type_name: str,
+    enum: tuple | None = None,
+    description: str | None = None,
+    nullable: bool = True,
+    rules: Rules | None = None,
 ) -> fields.Field:
     """The marshmallow field for one canonical type."""
     cls = _FIELD_TYPES[type_name]
     kwargs: dict = {"allow_none": nullable}
     if cls is fields.Decimal:
         kwargs["as_string"] = True
-    if enum:
-        kwargs["validate"] = validate.OneOf(enum)
+    checks = [validate.OneOf(enum)] if enum else []
+    checks += rule_validators(rules) if rules else []
+    if checks:
+        kwargs["validate"] = checks
     if description:
         kwargs["metadata"] = {"description": description}
     return cls(**kwargs)
 
 
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_")) or "Resource"
+
+
+def field_of(fmap: FieldMap, owner: str) -> fields.Field:
+    """The marshmallow field of one mapped field: scalars by type, objects as a nested schema
+    named ``<Owner><Field>``, arrays as a list of either."""
+    if fmap.kind == "scalar":
+        return contract_field(fmap.type, fmap.converter.enum, fmap.description, fmap.nullable, fmap.rules)
+    metadata = {"description": fmap.description} if fmap.description else {}
+    if not fmap.of_objects:  # an array of scalars
+        element = contract_field(fmap.converter.type, fmap.converter.enum, None, True, fmap.rules)
+        return fields.List(element, allow_none=fmap.nullable, metadata=metadata)
+    inner = _schema(_class_name(f"{owner}_{fmap.name}"), fmap.fields)
+    if fmap.kind == "object":
+        return fields.Nested(inner, allow_none=fmap.nullable, metadata=metadata)
+    return fields.List(fields.Nested(inner), allow_none=fmap.nullable, metadata=metadata)
+
+
+def _schema(class_name: str, mapped: dict[str, FieldMap]) -> type[Schema]:
+    return Schema.from_dict({n: field_of(f, class_name) for n, f in mapped.items()}, name=class_name)
+
+
 def build_contract(name: str, mapping: Mapping) -> type[Schema]:
-    """A schema class named ``<Name>`` with one field per canonical field."""
-    attrs = {
-        fname: contract_field(f.type, f.converter.enum, f.description, nullable=f.nullable)
-        for fname, f in mapping.fields.items()
-    }
-    class_name = "".join(part.capitalize() for part in name.replace("-", "_").split("_")) or "Resource"
-    return Schema.from_dict(attrs, name=class_name)
+    """A schema class named ``<Name>`` with one field per canonical field (nested ones as
+    nested schemas)."""
+    return _schema(_class_name(name), mapping.fields)

@@ -72,8 +72,15 @@ class Driver(ABC):
         """Whether ``fetch`` applies ``condition`` itself; the planner applies the rest after it."""
         if not self.supports_pushdown or condition.op not in self.pushdown_operators:
             return False
+        if not isinstance(condition.column, str):  # inside a nested column: any element matching
+            return self.pushes_inner(condition, target)
         columns = self.filter_columns(target)
         return columns is None or condition.column in columns
+
+    def pushes_inner(self, condition: Condition, target: dict[str, Any]) -> bool:
+        """Whether ``fetch`` applies a condition on an inner column of a nested one
+        (``condition.column`` an :class:`~legacy_bridge.query.legacy.Inner`) itself."""
+        return False
 
     def key_lookup(self, target: dict[str, Any]) -> bool:
         """Whether :meth:`get` finds a record of ``target`` by key (else the planner reads the
@@ -86,9 +93,10 @@ class Driver(ABC):
         return []
 
     @classmethod
-    def check_columns(cls, options: dict[str, Any], columns: dict[str, str]) -> list[tuple[str, str]]:
-        """Fields (name -> column) whose column the source's config says it lacks, as
-        (field, message); the default knows no layout before it reads."""
+    def check_columns(cls, options: dict[str, Any], columns: dict[str, str | tuple[str, ...]]) -> list[tuple[str, str]]:
+        """Fields (dotted name -> column) whose column the source's config says it lacks, as
+        (field, message); an inner field of a nested column comes as the path (outer column,
+        inner column).  The default knows no layout before it reads."""
         return []
 
     @abstractmethod

@@ -128,6 +128,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         if name in args:
             raise InvalidInput(f"an export streams every matching row; {name} belongs to pages", parameter=name)
     query = parse_list(resource, args)
+    columns = resource.table_columns(query.fields) if fmt == "csv" else query.fields
     bridge = current_app.extensions["legacy_bridge"]
     places = bridge.streams
     places.enter()  # a 503 busy at once when this worker streams enough already
@@ -138,7 +139,7 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
         raise
     finish = _Finish(export.stream.close, places.leave)
     progress = _Progress()
-    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), query.fields), fmt, resource.name, progress)
+    chunks = _guarded(encoder(fmt)(_counted(export.records, progress), columns), fmt, resource.name, progress)
     headers = {"Vary": "Accept, Accept-Encoding", "Cache-Control": "no-store"}
     if query.since is not None:
         watermark = export.watermark or query.since.text

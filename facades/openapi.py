@@ -10,7 +10,7 @@ from marshmallow import INCLUDE, Schema, fields
 
 from legacy_bridge.config import Config
 from legacy_bridge.config.model import ApiVersion, base_version
-from legacy_bridge.contracts.schema import Base64
+from legacy_bridge.contracts.schema import Base64, Pattern
 from legacy_bridge.formats.encoders import MEDIA_TYPES
 from legacy_bridge.problems import PROBLEM_BASE, openapi_response
 from legacy_bridge.query.parameters import fields_parameter, filter_note, list_parameters
@@ -52,7 +52,8 @@ def _wire_types(converter, field: fields.Field, **_) -> dict:
         return dict(LOCAL_DATE_TIME)
     if isinstance(field, Base64):
         return dict(RECORD_TYPES["binary"])
-    return {}
+    patterns = [v.pattern for v in field.validators if isinstance(v, Pattern)]
+    return {"pattern": patterns[0]} if patterns else {}
 
 
 def _contract_schema(spec: APISpec, schema_name: str, resource: Resource) -> dict:

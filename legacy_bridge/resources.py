@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
+from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
 from legacy_bridge.ops.bulkhead import Places, streams_for
@@ -84,7 +85,7 @@ class Resource:
 
     def _order_problem(self, name: str) -> tuple[str, str] | None:
         fmap = self.mapping.fields[name]
-        found = find_column(self.capabilities.column_types(self.spec.target), fmap.column)
+        found = find_column(self.capabilities.column_types(self.spec.target), fmap.row_column)
         if found is None or found.unsortable is None:
             return None
         path = f"resources.{self.name}." + (
@@ -170,6 +171,19 @@ class Resource:
             return Export(iter(()), records, None)
         return Export(chain([first], records), records, self.watermark_text(until) if until is not None else None)
 
+    def table_columns(self, fields: list[str]) -> list[str]:
+        """The columns of a table export (CSV) of ``fields``: an object's fields flattened as
+        ``ship_to.city``; an array has no cell, so selecting one is a 400 naming it."""
+        arrays = [n for n in fields if _holds_array(self.mapping.fields[n])]
+        if arrays:
+            raise InvalidInput(
+                f"a CSV row has no cell for the array field(s) {', '.join(arrays)}: leave them out "
+                f"with fields=..., or export NDJSON",
+                parameter="fields",
+                slug="nested-in-csv",
+            )
+        return [c for n in fields for c in _flat_names(n, self.mapping.fields[n])]
+
     def since(self, values: tuple) -> Watermark:
         """The ``updated_since`` of a pull that resumes after the watermark ``values`` (legacy)."""
         return Watermark(
@@ -205,6 +219,16 @@ class Resource:
         plan = self.planner.write(body)
         row = self.driver.create(self.spec.target, plan.values, plan.columns)
         return None if row is None else plan.reader(row)
+
+
+def _holds_array(fmap: FieldMap) -> bool:
+    return fmap.kind == "array" or any(_holds_array(f) for f in fmap.fields.values())
+
+
+def _flat_names(name: str, fmap: FieldMap) -> list[str]:
+    if fmap.kind != "object":
+        return [name]
+    return [c for n, f in fmap.fields.items() for c in _flat_names(f"{name}.{n}", f)]
 
 
 class Bridge:

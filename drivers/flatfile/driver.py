@@ -81,7 +81,7 @@ class FlatFileDriver(Driver):
         return check(options)
 
     @classmethod
-    def check_columns(cls, options: dict[str, Any], columns: dict[str, str]) -> list[tuple[str, str]]:
+    def check_columns(cls, options: dict[str, Any], columns: dict[str, str | tuple[str, ...]]) -> list[tuple[str, str]]:
         """Fields (name -> column) whose column the layout lacks, as (field, message); only
         when the config alone gives the columns (a copybook, declared columns)."""
         known = known_columns(options)
@@ -91,7 +91,7 @@ class FlatFileDriver(Driver):
         return [
             (field, f"column {column!r} is not in the file's layout; columns: {', '.join(known)}")
             for field, column in columns.items()
-            if _plain(column) not in names
+            if _plain(column if isinstance(column, str) else column[0]) not in names
         ]
 
     # -- files -----------------------------------------------------------------------

@@ -81,6 +81,7 @@ def escape_like(text: str) -> str:
 
 
 def _condition(d: Dialect, c: Condition, params: list[Any]) -> str:
+    assert isinstance(c.column, str), "the driver pushes no condition on an inner column"
     col = d.ident(c.column)
     if c.op == "isnull":
         if c.nulls:

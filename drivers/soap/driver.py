@@ -355,6 +355,8 @@ class SoapDriver(Driver):
     def _filter_values(self, target: dict[str, Any], where: list[Condition]) -> dict[str, Any] | None:
         by_column: dict[str, Any] = {}
         for c in where:
+            if not isinstance(c.column, str):
+                continue  # inside a nested column: never a parameter (applied after the call)
             if by_column.get(c.column, c.value) != c.value:
                 return None  # two different values: nothing matches
             by_column[c.column] = c.value

@@ -30,7 +30,17 @@ def _missing_columns(resource: Any) -> str | None:
     if not resource.capabilities.describes_tables or kind == "select":
         return None
     known = {c["name"].upper() for c in resource.capabilities.describe(target, 0)["columns"]}
-    missing = [f"{name} ({f.column})" for name, f in resource.mapping.fields.items() if f.column.upper() not in known]
+    missing = [
+        f"{name} ({fmap.column})"
+        for name, fmap in resource.mapping.leaves().items()
+        if fmap.column is not None and "." not in name and fmap.column.upper() not in known
+    ] + [
+        f"{name}.{inner} ({f.column})"
+        for name, fmap in resource.mapping.fields.items()
+        if fmap.column is None
+        for inner, f in fmap.fields.items()
+        if f.column is not None and f.column.upper() not in known
+    ]
     return f"column(s) not in {target}: {', '.join(missing)}" if missing else None
 
 

@@ -107,12 +107,13 @@ def export(
     try:
         resource = bridge.resources[resource_name]
         query = parse_list(resource, _args(filters, fields, sort, since))
+        columns = resource.table_columns(query.fields) if fmt == "csv" else query.fields
         export = resource.export(query)
         watermark = export.watermark
         progress = Progress(resource_name)
         out = sys.stdout.buffer if partial is None else open(partial, "wb")
         try:
-            for chunk in encoder(fmt)(progress.count(export.records), query.fields):
+            for chunk in encoder(fmt)(progress.count(export.records), columns):
                 out.write(chunk)
         finally:
             if partial is not None:

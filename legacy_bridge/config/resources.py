@@ -9,9 +9,10 @@ from typing import Any
 from legacy_bridge.config.checker import Checker, import_object
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import check_operations, target_keys
+from legacy_bridge.config.rules import RULE_KEYS, check_rules
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.converters import build as build_converter
-from legacy_bridge.contracts.mapping import FieldMap, Mapping
+from legacy_bridge.contracts.mapping import KINDS, FieldMap, Mapping
 from legacy_bridge.drivers import driver_class
 from legacy_bridge.events.changes import check_options as check_changes_options
 from legacy_bridge.query.watermark import check_watermark
@@ -39,19 +40,29 @@ RESOURCE_KEYS = {
     "changes",
     "versions",
 }
-FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable"}
+FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable", "type", "fields", *RULE_KEYS}
 
 
-def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | None:
+def _check_field(ck: Checker, name: str, node: Any, path: str, depth: int = 0) -> FieldMap | None:
+    """One field: a scalar, or (``type: object|array``) a nested one with inner ``fields``."""
     if not NAME.match(str(name)):
         ck.fail(path, "field names are lower_snake_case (letters, digits, _)")
     if isinstance(node, str):
         node = {"column": node}
     node = ck.mapping(node, path)
     ck.unknown(node, FIELD_KEYS, path)
+    kind = node.get("type", "scalar")
+    if kind not in KINDS:
+        ck.fail(f"{path}.type", f"expected object or array (a scalar field has no type), got {kind!r}")
+        return None
     column = node.get("column")
-    if not isinstance(column, str) or not column:
+    if column is not None and (not isinstance(column, str) or not column):
+        ck.fail(f"{path}.column", "expected the legacy column name")
+        return None
+    if column is None and kind != "object":
         ck.fail(f"{path}.column", "required: the legacy column name")
+        return None
+    inner = _check_inner(ck, node, kind, path, depth)
     try:
         converter = build_converter(node.get("converter"))
     except ConversionError as exc:
@@ -60,8 +71,14 @@ def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | Non
     for flag in ("filter", "sort", "nullable"):
         if flag in node and not isinstance(node[flag], bool):
             ck.fail(f"{path}.{flag}", f"expected true or false, got {node[flag]!r}")
-    if not isinstance(column, str):
-        return None
+    if kind != "scalar" and node.get("sort"):
+        ck.fail(f"{path}.sort", f"a field of type {kind} cannot be sorted on")
+    if inner and node.get("filter"):
+        ck.fail(f"{path}.filter", "filter on the inner fields (filter: true on each)")
+    if node.get("filter") and depth > 1:
+        ck.fail(f"{path}.filter", "filters reach one level into nested fields (lines.sku), not deeper")
+    value_type = converter.type if not inner else kind
+    rules = check_rules(ck, node, value_type, path)
     return FieldMap(
         name=name,
         column=column,
@@ -70,7 +87,42 @@ def _check_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap | Non
         sort=node.get("sort") is True,
         description=node.get("description"),
         nullable=node.get("nullable", True) is True,
+        kind=kind,
+        fields=inner,
+        rules=rules,
     )
+
+
+def _check_fields(ck: Checker, node: dict, path: str, depth: int) -> dict[str, FieldMap]:
+    """The ``fields:`` of a resource (depth 0) or of a nested field."""
+    raw = ck.mapping(node.get("fields"), f"{path}.fields")
+    if not raw:
+        ck.fail(f"{path}.fields", "required: at least one field")
+    checked = {}
+    for fname, fnode in raw.items():
+        fmap = _check_field(ck, fname, fnode, f"{path}.fields.{fname}", depth)
+        if fmap is not None:
+            checked[fname] = fmap
+    return checked
+
+
+def _check_inner(ck: Checker, node: dict, kind: str, path: str, depth: int) -> dict[str, FieldMap]:
+    """The inner fields of a nested field (an array of scalars has none)."""
+    if "fields" not in node:
+        if kind == "object":
+            ck.fail(f"{path}.fields", "required for type object: its inner fields")
+        return {}
+    if kind == "scalar":
+        ck.fail(f"{path}.fields", "only fields of type object or array have inner fields")
+        return {}
+    if "converter" in node:
+        ck.fail(f"{path}.converter", "a field with inner fields converts each of them: put converters there")
+    inner = _check_fields(ck, node, path, depth + 1)
+    if node.get("column") is None:  # a grouping object: its fields are the row's own columns
+        for fname, fmap in inner.items():
+            if fmap.nested and fmap.column is None:
+                ck.fail(f"{path}.fields.{fname}", "a grouping object (no column) holds columns or nested columns")
+    return inner
 
 
 def _names_its_files(source: Any) -> bool:
@@ -88,7 +140,18 @@ def _column_problems(source: Any, fields: dict[str, FieldMap]) -> list[tuple[str
         driver = driver_class(source.get("kind"))
     except (KeyError, TypeError, AttributeError):
         return []
-    return driver.check_columns(source, {n: f.column for n, f in fields.items()})
+    return driver.check_columns(source, dict(_layout_columns(fields, (), "")))
+
+
+def _layout_columns(fields: dict[str, FieldMap], outer: tuple[str, ...], prefix: str):
+    """(dotted field name, column) of every field: a row column as a string, an inner column of
+    a nested one as the path (outer column, inner column)."""
+    for name, f in fields.items():
+        path = outer + (f.column,) if f.column is not None else outer
+        if f.column is not None:
+            yield prefix + name, path if len(path) > 1 else path[0]
+        if f.fields:
+            yield from _layout_columns(f.fields, path, f"{prefix}{name}.")
 
 
 def _sorts(source: Any) -> bool:
@@ -139,16 +202,10 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     select = targets.get("select")
     if isinstance(select, str) and (";" in select or not re.match(r"^\s*(select|with)\b", select, re.I)):
         ck.fail(f"{path}.select", "must be one read-only SELECT statement (no ';')")
-    raw_fields = ck.mapping(node.get("fields"), f"{path}.fields")
-    if not raw_fields:
-        ck.fail(f"{path}.fields", "required: at least one field")
-    fields = {}
-    for fname, fnode in raw_fields.items():
-        fmap = _check_field(ck, fname, fnode, f"{path}.fields.{fname}")
-        if fmap is not None:
-            fields[fname] = fmap
+    raw_fields = node.get("fields") if isinstance(node.get("fields"), dict) else {}
+    fields = _check_fields(ck, node, path, 0)
     for fname, message in _column_problems(sources.get(source), fields):
-        ck.fail(f"{path}.fields.{fname}.column", message)
+        ck.fail(f"{path}.fields.{fname.replace('.', '.fields.')}.column", message)
     given = node.get("key")
     key: list[str] = [given] if isinstance(given, str) else given
     if not isinstance(key, list) or not key:
@@ -157,6 +214,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     for k in key:
         if k not in raw_fields:
             ck.fail(f"{path}.key", f"key field {k!r} is not among the fields")
+        elif k in fields and fields[k].nested:
+            ck.fail(f"{path}.key", f"key field {k!r} is of type {fields[k].kind}: a key is scalar")
     limits = {k: ck.integer(node, k, path, service[k]) for k in ("default_limit", "max_limit")}
     contract = None
     if "contract" in node:

@@ -80,16 +80,38 @@ def csv_cell(value: Any) -> Any:
     return value if convert is None else convert(value)
 
 
+def _path_getter(path: str) -> Callable[[dict], Any]:
+    """Reads ``ship_to.city`` from a record holding objects (None when a level is null)."""
+    parts = path.split(".")
+
+    def get(record: dict) -> Any:
+        value: Any = record
+        for part in parts:
+            value = value.get(part) if value is not None else None
+        return value
+
+    return get
+
+
+def _values(fields: list[str]) -> Callable[[dict], Iterable[Any]]:
+    if not any("." in f for f in fields):
+        return lambda r: map(r.get, fields)
+    getters = [_path_getter(f) for f in fields]
+    return lambda r: [g(r) for g in getters]
+
+
 def csv_chunks(records: Iterable[dict], fields: list[str], batch: int = BATCH) -> Iterator[bytes]:
     """RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, a
-    quote or a line break (quotes doubled).  UTF-8, no BOM."""
+    quote or a line break (quotes doubled).  UTF-8, no BOM.  A dotted column (``ship_to.city``)
+    is a field of an object field."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL, strict=True)
     cells = _CELLS
+    values = _values(fields)
     writer.writerow(fields)
     pending = ""
     for rows in _batches(records, batch):
-        writer.writerows([[v if (c := cells.get(type(v))) is None else c(v) for v in map(r.get, fields)] for r in rows])
+        writer.writerows([[v if (c := cells.get(type(v))) is None else c(v) for v in values(r)] for r in rows])
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -18,10 +18,21 @@ Rows = Generator[tuple, None, None]
 
 
 @dataclass(frozen=True)
+class Inner:
+    """The legacy column of an inner field inside a nested column: ``column`` holds a dict
+    (object) or a list of dicts (array), each with ``inner`` among its keys; ``inner`` None:
+    the elements of an array of scalars themselves.  A condition on it holds when the
+    object's value, or any element's, matches."""
+
+    column: str
+    inner: str | None = None
+
+
+@dataclass(frozen=True)
 class Condition:
     """``column <op> value``; ``nulls`` are the legacy sentinels that mean null."""
 
-    column: str
+    column: str | Inner
     op: str
     value: Any
     nulls: tuple = ()

@@ -21,7 +21,7 @@ RESERVED_ORDER = ("limit", "cursor", "sort", "fields", "updated_since", "partiti
 
 
 def _filterable(resource: Resource) -> list[str]:
-    return [n for n, f in resource.mapping.fields.items() if f.filter]
+    return list(resource.mapping.filterable())
 
 
 def partial_pushdown(resource: Resource) -> bool:

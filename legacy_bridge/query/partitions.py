@@ -133,12 +133,12 @@ class PartitionCodec:
 
 def _key_order(planner: Planner) -> tuple[SortKey, ...]:
     fields = planner.mapping.fields
-    return tuple(SortKey(fields[k].column, False, False) for k in planner.key)
+    return tuple(SortKey(fields[k].row_column, False, False) for k in planner.key)
 
 
 def _moment(planner: Planner, watermark: tuple) -> Bound:
     """Rows whose watermark is not after ``watermark`` (a NULL watermark is inside)."""
-    order = tuple(SortKey(f.column, False, f.nullable) for f in planner.watermark)
+    order = tuple(SortKey(f.row_column, False, f.nullable) for f in planner.watermark)
     return Bound(order, None, tuple(ColumnValue(v) for v in watermark))
 
 

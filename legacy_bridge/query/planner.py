@@ -8,8 +8,9 @@ rows while they stream, the reader that turns a row into a canonical record, and
 cursor's and the watermark's values sit in a row.  No driver re-derives any of it.
 
 Writes go the same way: a canonical body -> legacy values by column (:meth:`Planner.write`).
-Nested fields will plan here too: a mapping field whose column is a path is one more kind
-of column to read, and one more reader.
+Nested fields plan here too: a filter on an inner field (``lines.sku``) is a condition on an
+:class:`Inner` column, which a driver applies itself or the residual filter applies to the
+nested column's value (any element matching).
 """
 
 from __future__ import annotations
@@ -20,15 +21,26 @@ from typing import Any
 
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.contracts.converters import ConversionError
-from legacy_bridge.contracts.mapping import FieldMap
+from legacy_bridge.contracts.mapping import FieldMap, WriteError
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.cursors import fingerprint
 from legacy_bridge.query.filtering import predicate
-from legacy_bridge.query.legacy import ColumnValue, Condition, Query, SortKey, SortValue, find_column
+from legacy_bridge.query.legacy import ColumnValue, Condition, Inner, Query, SortKey, SortValue, find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 
 Reader = Callable[[tuple], dict[str, Any]]
+
+
+def _outer(column: str | Inner) -> str:
+    """The row column a condition reads: the nested column holding an inner one."""
+    return column if isinstance(column, str) else column.column
+
+
+def _named(column: str | Inner) -> str:
+    return column if isinstance(column, str) else ".".join(filter(None, (column.column, column.inner)))
+
+
 _CONVERSION_ERRORS = (ConversionError, ValueError, TypeError, ArithmeticError)
 
 
@@ -103,17 +115,40 @@ class Planner:
             return found.low, found.high
         return self.driver.int_range
 
+    def column(self, path: str) -> str | Inner:
+        """The legacy column a filter on field ``path`` compares: a row column, or an inner
+        column of a nested one (filters reach one level down: ``lines.sku``, ``ship_to.city``)."""
+        head, _, rest = path.partition(".")
+        top = self.mapping.fields[head]
+        if not rest:
+            assert top.column is not None
+            return top.column if top.kind != "array" else Inner(top.column)
+        inner = top.fields[rest]
+        assert inner.column is not None
+        if top.column is None:  # a grouping object: its fields are the row's own columns
+            return inner.column
+        return Inner(top.column, inner.column)
+
+    def field_int_range(self, path: str) -> tuple[int, int] | None:
+        """The integers a filter value on field ``path`` may take (None: any)."""
+        column = self.column(path)
+        return self.int_range(column) if isinstance(column, str) else self.driver.int_range
+
     def pushed(self, name: str, op: str) -> bool:
         """Whether the source itself applies a filter ``name[op]`` (else it is applied here)."""
-        return self.driver.pushable(Condition(self.mapping.fields[name].column, op, None), self.target)
+        return self.driver.pushable(Condition(self.column(name), op, None), self.target)
 
-    def _check_bindable(self, fmap: FieldMap, value: Any, text: str, parameter: str) -> None:
+    def _check_bindable(
+        self, fmap: FieldMap, value: Any, text: str, parameter: str, column: str | Inner | None = None
+    ) -> None:
         """Refuse a legacy value the source cannot hold, naming the parameter."""
+        column = fmap.row_column if column is None else column
         if isinstance(value, int) and not isinstance(value, bool):
-            bounds = self.int_range(fmap.column)
+            # an inner column's range is the driver's: sources describe their row columns
+            bounds = self.int_range(column) if isinstance(column, str) else self.driver.int_range
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
                 raise InvalidInput(
-                    f"{parameter}: {text!r} is out of range: column {fmap.column} holds "
+                    f"{parameter}: {text!r} is out of range: column {_named(column)} holds "
                     f"integers from {bounds[0]} to {bounds[1]}",
                     parameter=parameter,
                 )
@@ -144,13 +179,15 @@ class Planner:
 
     # -- canonical values -> legacy values ---------------------------------------------
 
-    def legacy_value(self, fmap: FieldMap, canonical: Any, text: str, parameter: str) -> Any:
+    def legacy_value(
+        self, fmap: FieldMap, canonical: Any, text: str, parameter: str, column: str | Inner | None = None
+    ) -> Any:
         """A canonical value of ``fmap``'s field as the legacy value the source can hold."""
         try:
             value = fmap.converter.to_legacy(canonical)
         except _CONVERSION_ERRORS as exc:
             raise InvalidInput(f"{parameter}: {text!r} has no legacy form ({exc})", parameter=parameter) from None
-        self._check_bindable(fmap, value, text, parameter)
+        self._check_bindable(fmap, value, text, parameter, column)
         return value
 
     def condition(self, f: Filter) -> Condition:
@@ -158,22 +195,23 @@ class Planner:
         return self._check_sendable(self._condition(f), f)
 
     def _condition(self, f: Filter) -> Condition:
-        fmap = self.mapping.fields[f.field]
+        fmap = self.mapping.field(f.field)
+        column = self.column(f.field)
         nulls = fmap.converter.legacy_nulls
         if f.op == "isnull":
-            return Condition(fmap.column, f.op, f.value, nulls)
+            return Condition(column, f.op, f.value, nulls)
         if f.op in ("startswith", "contains"):  # text matched as the source holds it
-            self._check_bindable(fmap, f.value, f.text, f.parameter)
-            return Condition(fmap.column, f.op, f.value, nulls)
+            self._check_bindable(fmap, f.value, f.text, f.parameter, column)
+            return Condition(column, f.op, f.value, nulls)
         if f.op == "in":
             items = f.text.split(",")
             return Condition(
-                fmap.column,
+                column,
                 f.op,
-                tuple(self.legacy_value(fmap, v, t, f.parameter) for v, t in zip(f.value, items)),
+                tuple(self.legacy_value(fmap, v, t, f.parameter, column) for v, t in zip(f.value, items)),
                 nulls,
             )
-        return Condition(fmap.column, f.op, self.legacy_value(fmap, f.value, f.text, f.parameter), nulls)
+        return Condition(column, f.op, self.legacy_value(fmap, f.value, f.text, f.parameter, column), nulls)
 
     def since(self, since: Watermark | None) -> tuple | None:
         """``updated_since``'s legacy watermark values; None from the first row."""
@@ -190,19 +228,19 @@ class Planner:
         total order and a keyset cursor can resume it."""
         fmap = self.mapping.fields
         if incremental:  # rows without a watermark never match updated_since
-            order = [SortKey(f.column, False, False) for f in self.watermark]
-            return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in self.spec.watermark]
+            order = [SortKey(f.row_column, False, False) for f in self.watermark]
+            return order + [SortKey(fmap[k].row_column, False, False) for k in self.key if k not in self.spec.watermark]
         if sort and not self.driver.supports_sort:
             raise InvalidInput(
                 f"{self.name!r} is read in its source's own order and cannot be sorted",
                 parameter="sort",
                 slug="field-not-sortable",
             )
-        order = [SortKey(fmap[n].column, desc, fmap[n].nullable) for n, desc in sort]
+        order = [SortKey(fmap[n].row_column, desc, fmap[n].nullable) for n, desc in sort]
         if self.driver.natural_order:
             return order + [SortKey(c, False, False) for c in self.driver.natural_order]
         named = {n for n, _ in sort}
-        return order + [SortKey(fmap[k].column, False, False) for k in self.key if k not in named]
+        return order + [SortKey(fmap[k].row_column, False, False) for k in self.key if k not in named]
 
     def _sort_value(self, column: str) -> str | SortValue:
         """What a cursor keeps of sort column ``column``: the column itself where the source
@@ -214,7 +252,7 @@ class Planner:
         return column if found is not None and found.compare == "value" else SortValue(column)
 
     def _reader(self, names: list[str], columns: list[str] | list[str | SortValue]) -> Reader:
-        reader = self.mapping.row_reader(names, [columns.index(self.mapping.fields[n].column) for n in names])
+        reader = self.mapping.row_reader(names, columns)
         if self.dump is not None:
             dump, read = self.dump, reader
             return lambda row: dump(read(row))
@@ -234,10 +272,12 @@ class Planner:
         pushed = [c for c in where if self.driver.pushable(c, self.target)]
         residual = [c for c in where if c not in pushed]
         names = list(dict.fromkeys(fields))
-        watermark_columns = [f.column for f in self.watermark] if watermark else []
+        watermark_columns = [f.row_column for f in self.watermark] if watermark else []
         sort_values = [self._sort_value(k.column) for k in order]
         columns: list[str | SortValue] = list(
-            dict.fromkeys(self.mapping.columns(names) + sort_values + watermark_columns + [c.column for c in residual])
+            dict.fromkeys(
+                self.mapping.columns(names) + sort_values + watermark_columns + [_outer(c.column) for c in residual]
+            )
         )
         keep = predicate(residual, columns) if residual else None
         # with filters left to apply here, the driver cannot know how many rows make the read
@@ -274,7 +314,7 @@ class Planner:
 
     def high_watermark(self, query: ListQuery) -> ReadPlan:
         """The read whose first row holds the largest watermark among the rows ``query`` selects."""
-        order = [SortKey(f.column, True, False) for f in self.watermark]
+        order = [SortKey(f.row_column, True, False) for f in self.watermark]
         return self._plan([], order, [self.condition(f) for f in query.filters], watermark=True, limit=1)
 
     def by_key(self, key: list[Filter], fields: list[str] | None = None) -> KeyPlan:
@@ -285,21 +325,16 @@ class Planner:
             plan = self._plan(names, [], where)
             return KeyPlan({}, [], plan.reader, plan)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
-        return KeyPlan({c.column: c.value for c in where}, columns, self._reader(names, columns))
+        return KeyPlan({_outer(c.column): c.value for c in where}, columns, self._reader(names, columns))
 
     # -- writes ---------------------------------------------------------------------
 
     def write(self, body: dict[str, Any]) -> WritePlan:
         """A canonical body (validated by the contract) as legacy values by column."""
-        values = {}
-        for name, value in body.items():
-            fmap = self.mapping.fields[name]
-            try:
-                values[fmap.column] = None if value is None else fmap.converter.to_legacy(value)
-            except _CONVERSION_ERRORS as exc:
-                raise InvalidInput(
-                    f"{name}: {value!r} has no legacy form ({exc})", parameter=name, slug="invalid-body"
-                ) from None
+        try:
+            values = self.mapping.legacy_values(body)
+        except WriteError as exc:
+            raise InvalidInput(str(exc), parameter=exc.field, slug="invalid-body") from None
         names = list(self.mapping.fields)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
         return WritePlan(values, columns, self._reader(names, columns))

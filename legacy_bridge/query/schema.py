@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
 
 RESERVED = ("sort", "fields", "limit", "cursor", "updated_since", "partition")
-PARAMETER = re.compile(r"^([a-z][a-z0-9_]*)(?:\[([a-z]+)\])?$")
+PARAMETER = re.compile(r"^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?:\[([a-z]+)\])?$")
 MAX_IN_VALUES = 100
 LIKE_OPERATORS = ("startswith", "contains")
 
@@ -61,8 +61,8 @@ def unknown_field(resource: Resource, name: str, parameter: str) -> InvalidInput
 
 
 def _likeable(resource: Resource, name: str) -> bool:
-    fmap = resource.mapping.fields[name]
-    return fmap.type == "string" and fmap.converter.supports_like
+    fmap = resource.mapping.field(name)
+    return fmap.value_type == "string" and fmap.converter.supports_like
 
 
 class Parameter(fields.Field):
@@ -285,11 +285,11 @@ class ListSchema(Schema):
                 slug="unknown-field",
             )
         name, op = match.group(1), match.group(2) or "eq"
-        fmap = resource.mapping.fields.get(name)
-        if fmap is None:
+        if not resource.mapping.has(name):
             return unknown_field(resource, name, parameter)
+        fmap = resource.mapping.field(name)
         if not fmap.filter:
-            filterable = ", ".join(n for n, f in resource.mapping.fields.items() if f.filter)
+            filterable = ", ".join(resource.mapping.filterable())
             return InvalidInput(
                 f"{name!r} cannot be filtered; filterable fields: {filterable}",
                 parameter=parameter,
@@ -302,7 +302,9 @@ class ListSchema(Schema):
                 slug="unknown-operator",
             )
         return InvalidInput(
-            f"{op} applies to text fields only; {name!r} is {fmap.type}", parameter=parameter, slug="unknown-operator"
+            f"{op} applies to text fields only; {name!r} is {fmap.value_type}",
+            parameter=parameter,
+            slug="unknown-operator",
         )
 
 
@@ -312,9 +314,7 @@ def list_schema(resource: Resource) -> ListSchema:
     (built once per resource; what depends on the source, such as an integer column's range,
     each field asks when it parses or documents)."""
     params: dict[str, Parameter] = {}
-    for name, fmap in resource.mapping.fields.items():
-        if not fmap.filter:
-            continue
+    for name in resource.mapping.filterable():
         for op in _operators(resource, name):
             parameter = name if op == "eq" else f"{name}[{op}]"
             params[parameter] = Condition(resource, name, op, parameter)

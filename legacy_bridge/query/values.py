@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError, fields
 
-from legacy_bridge.contracts.schema import contract_field
+from legacy_bridge.contracts.schema import contract_field, rule_validators
 from legacy_bridge.errors import InvalidInput
 
 if TYPE_CHECKING:  # resources.py runs queries; this only reads its fields
@@ -73,13 +73,13 @@ def zone_note(resource: Resource) -> str:
 def item_pattern(resource: Resource, name: str, sent: bool = True) -> tuple[str, dict[str, Any]]:
     """(regular expression without anchors, schema) of one value of field ``name``; ``sent``: the
     value goes to the source (else it is compared here, and any text will do)."""
-    fmap = resource.mapping.fields[name]
-    kind = fmap.type
+    fmap = resource.mapping.field(name)
+    kind = fmap.value_type
     if fmap.converter.enum:
         names = list(fmap.converter.enum)
         return "(?:" + "|".join(map(re.escape, names)) + ")", {"type": "string", "enum": names}
     if kind == "integer":
-        low, high = resource.int_range(fmap.column) or (None, None)
+        low, high = resource.planner.field_int_range(name) or (None, None)
         if low is None or high is None:
             return r"-?[0-9]+", {"type": "integer"}
         digits = len(str(min(abs(low), high))) - 1 or 1
@@ -270,13 +270,13 @@ def typed_value(resource: Resource, type_name: str, text: str, parameter: str, e
 def canonical_value(resource: Resource, name: str, text: str, parameter: str) -> Any:
     """``text`` as a canonical value of field ``name``: typed as the mapping says, then held to
     the supplied contract's own rules for the field (its validators), when there is one."""
-    fmap = resource.mapping.fields[name]
-    value = typed_value(resource, fmap.type, text, parameter, fmap.converter.enum)
+    fmap = resource.mapping.field(name)
+    value = typed_value(resource, fmap.value_type, text, parameter, fmap.converter.enum)
     supplied = resource.supplied_fields.get(name)
-    if supplied is not None:
-        try:
-            for check in supplied.validators:
-                check(value)
-        except ValidationError as exc:
-            raise _invalid(exc, text, parameter) from None
+    checks = [*rule_validators(fmap.rules), *(supplied.validators if supplied is not None else ())]
+    try:
+        for check in checks:
+            check(value)
+    except ValidationError as exc:
+        raise _invalid(exc, text, parameter) from None
     return value

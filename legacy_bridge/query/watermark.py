@@ -24,7 +24,7 @@ def check_watermark(node: Any, fields: dict[str, FieldMap], source: Any) -> tupl
     missing = [n for n in names if n not in fields]
     if missing:
         return (), [f"no field {missing[0]!r}; fields: {', '.join(fields)}"]
-    problems = []
+    problems = [f"field {n!r} is of type {fields[n].kind}: a watermark is scalar" for n in names if fields[n].nested]
     if len(names) == 2 and (fields[names[0]].type, fields[names[1]].type) != ("date", "time"):
         problems.append("a pair is a date field then a time field (converters yyyymmdd and hhmmss)")
     try:
