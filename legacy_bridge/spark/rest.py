@@ -26,12 +26,14 @@ import requests
 from pyspark.sql.datasource import DataSource, DataSourceReader, Filter, InputPartition
 from pyspark.sql.types import StructType
 
+from .arrow import batch_reader
 from .filters import to_parameter
 from .schema import list_operation, record_schema, row_reader
 
 __all__ = ["LegacyBridgeDataSource"]
 
 TIMEOUT = 60.0  # seconds to connect and between two chunks of a stream
+_BLOCK = 1 << 21  # bytes of NDJSON parsed at once (a few thousand records)
 
 
 class _Service:
@@ -108,17 +110,25 @@ class LegacyBridgeReader(DataSourceReader):
         planned = self.service.get(f"{self.service.path}/partitions", params).json()
         return [_Partition(p["index"], p["partition"]) for p in planned["data"]]
 
-    def read(self, partition: InputPartition) -> Iterator[tuple]:
+    def read(self, partition: InputPartition) -> Iterator[Any]:
+        """The partition's records: Arrow record batches (:mod:`.arrow`), or tuples where the
+        schema has a type Arrow's JSON reader cannot parse."""
+        batches = batch_reader(self.schema)
         read = row_reader(self.schema)
         params = [("format", "ndjson"), ("partition", partition.value), *self._filters()]
         response = self.service.get(f"{self.service.path}/export", params, stream=True)
         with response:
             pending = b""
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                lines = (pending + chunk).split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    yield read(orjson.loads(line))
+            for chunk in response.iter_content(chunk_size=_BLOCK):
+                block = pending + chunk
+                end = block.rfind(b"\n") + 1
+                pending = block[end:]
+                if not end:
+                    continue
+                if batches is not None:
+                    yield from batches(block[:end])
+                else:
+                    yield from (read(orjson.loads(line)) for line in block[:end].splitlines())
         if pending:  # a complete export ends with a line end; what follows the last is an error
             body = orjson.loads(pending)
             raise RuntimeError(f"the export of {self.service.resource} broke: {body.get('error', body)}")

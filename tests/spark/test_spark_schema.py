@@ -117,3 +117,33 @@ def test_json_values_read_as_spark_holds_them(document):
     too_fine["lines"][0]["price"] = "12.505"
     with pytest.raises(ValueError, match="price: 12.505 has more than the 2 decimal places"):
         row_reader(schema)(too_fine)
+
+
+def test_arrow_batches_hold_what_the_tuples_hold_and_refuse_what_they_refuse(document):
+    import json
+
+    import pyarrow as pa
+
+    from legacy_bridge.spark.arrow import batch_reader
+
+    schema, _ = record_schema(document, "/v1/invoices")
+    record = {
+        "number": 7,
+        "issued_on": "2024-01-31",
+        "changed_at": "2024-01-31T12:34:56.5",
+        "paid": True,
+        "total": "12.50",
+        "rate": "0.125",
+        "lines": [{"sku": "AB12", "qty": 3, "price": "12.50"}],
+        "codes": ["X1"],
+        "bill_to": None,
+    }
+    read = batch_reader(schema)
+    assert read is not None
+    (row,) = pa.Table.from_batches(read(json.dumps(record).encode() + b"\n")).to_pylist()
+    assert row["issued_on"] == dt.date(2024, 1, 31) and row["total"] == Decimal("12.50")
+    assert row["lines"] == [{"sku": "AB12", "qty": 3, "price": Decimal("12.50")}] and row["bill_to"] is None
+    assert tuple(row.values())[:6] == row_reader(schema)(record)[:6]
+    record["total"] = "12.505"
+    with pytest.raises(pa.ArrowInvalid, match="12.505"):
+        read(json.dumps(record).encode() + b"\n")
