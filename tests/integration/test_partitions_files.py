@@ -122,3 +122,24 @@ def test_a_csv_file_is_one_partition(tmp_path):
         assert len(planned) == 1 and [r["id"] for r in parts[0]] == list(range(1, 51))
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_every_file_of_a_drop_folder_is_split_and_the_union_reads_them_in_order(tmp_path):
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    shutil.copyfile(dtar020.DATA, drops / "A.bin")
+    (drops / "B.bin").write_bytes(dtar020.DATA.read_bytes()[: dtar020.SIZE * 50])
+    config = dtar020.config(drops)
+    config["sources"]["sales"]["pick"] = "all"
+    app = make_app(config)
+    client = app.test_client()
+    try:
+        parts, planned = union(client, "sales", 6)
+        assert (
+            sum(parts, [])
+            == export(client, "/v1/sales/export")
+            == dtar020.expected_rows() + dtar020.expected_rows()[:50]
+        )
+        assert len(planned) >= 6 and all(parts)
+    finally:
+        app.extensions["legacy_bridge"].close()
