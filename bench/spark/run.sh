@@ -4,8 +4,12 @@
 # (bench/export/fetch.py), on the anchors' LGCY_CUST: SQLite bench/data/legacy.db (copied from
 # ../shared/anchors/bench/data when missing) and/or PostgreSQL legacy_bench (bench/run.sh data).
 #
-#   bash bench/spark/run.sh                      # BACKENDS="sqlite", RUNS=2
-#   BACKENDS="sqlite pg" RUNS=1 bash bench/spark/run.sh
+#   bash bench/spark/run.sh                      # BACKENDS="sqlite", RUNS=2, FILE_BYTES=1 GB
+#   BACKENDS="sqlite pg" RUNS=1 FILE_BYTES=0 bash bench/spark/run.sh
+#
+# FILE_BYTES > 0 also decodes JRecord's DTAR020 repeated to that size with the Spark file source
+# (format "legacy-bridge-copybook", 1, 2, 4 partitions) beside the single-process decoder, with
+# the peak RSS of each (bench/spark/copybook_read.py; the file is written under /tmp/lb-spark-bench).
 #
 # One gunicorn (the repository's gunicorn.conf.py, WORKERS=2 workers) on a loopback port, the
 # Spark driver and its two task slots on the same 2-core machine: the figures are what one
@@ -19,6 +23,7 @@ ANCHORS="${ANCHORS:-$ROOT/../shared/anchors/bench}"
 PY=${PY:-$ROOT/.venv/bin/python}
 RUNS=${RUNS:-2}
 WORKERS=${WORKERS:-2}
+FILE_BYTES=${FILE_BYTES:-1000000000}
 BACKENDS=${BACKENDS:-sqlite}
 PORT=${PORT:-8841}
 OUT=${RESULTS_DIR:-$HERE/results/$(date +%F)}
@@ -55,4 +60,8 @@ for backend in $BACKENDS; do
       --label "spark-$backend" --log "$LOG" 2>"$OUT/spark-$backend.log" >&2
 done
 stop
-"$PY" "$HERE/summarize.py" "$LOG" | tee "$OUT/summary.md"
+: > "$OUT/copybook.jsonl"
+if [ "$FILE_BYTES" -gt 0 ]; then
+  "$PY" "$HERE/copybook_read.py" --bytes "$FILE_BYTES" --log "$OUT/copybook.jsonl" 2>"$OUT/spark-file.log" >&2
+fi
+"$PY" "$HERE/summarize.py" "$LOG" "$OUT/copybook.jsonl" | tee "$OUT/summary.md"

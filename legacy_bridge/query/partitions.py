@@ -13,7 +13,8 @@ or the whole read (SOAP).  What "one moment" means, per source:
 - ODBC without a watermark: the key range at that moment.  The last partition ends at the last
   key then, so rows inserted later with a greater key (a sequence) are in no partition; a row
   inserted later with a key inside the range is read by the one partition whose range holds it,
-  if it is read after the insert.  No row is ever read twice.
+  if it is read after the insert.  No row is ever read twice.  (A read that selects no row at
+  planning is one open partition: it reads whatever is there when it is read.)
 - Flat files: the file version (device, inode, size, mtime) of each served file; a partition of
   a version since replaced is refused (409), as its cursors are.
 - SOAP: one partition, the whole read, as of when it is read.
