@@ -91,8 +91,16 @@ def spark_reads(path: Path, parts: list[int]) -> list[dict]:
         started = time.perf_counter()
         rows, total = df.agg(F.count("*"), F.sum("DTAR020_SALE_PRICE")).first()
         seconds = time.perf_counter() - started
-        results.append({"label": f"spark-file-{n}", "partitions": n, "rows": rows, "sum": str(total),
-                        "total_s": round(seconds, 3), "rows_per_s": round(rows / seconds)})
+        results.append(
+            {
+                "label": f"spark-file-{n}",
+                "partitions": n,
+                "rows": rows,
+                "sum": str(total),
+                "total_s": round(seconds, 3),
+                "rows_per_s": round(rows / seconds),
+            }
+        )
     spark.stop()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     for r in results:

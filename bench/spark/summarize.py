@@ -29,7 +29,9 @@ def main(paths: list[str]) -> None:
         print(f"| {label} | {results[0]['rows']:,} | {rate:,.0f} | {times} | {ratio} | {rss} |")
     sums = {r.get("credit_limit_sum") for rs in runs.values() for r in rs if "credit_limit_sum" in r}
     if sums:
-        print(f"\nsum(credit_limit) over every Spark read: {', '.join(sorted(sums))} (one value: every row, every read)")
+        print(
+            f"\nsum(credit_limit) over every Spark read: {', '.join(sorted(sums))} (one value: every row, every read)"
+        )
     print("\nBaselines: export-<backend> is one NDJSON export stream (bench/export/fetch.py); decoder-file the")
     print("flat-file reader decoding the whole file in one process. Spark: local[2] on the same machine.")
 

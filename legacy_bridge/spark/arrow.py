@@ -11,14 +11,15 @@ has no Arrow reader: the tuples of :mod:`.schema` read it.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 
 import pyarrow as pa
 import pyarrow.json as pj
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
-__all__ = ["batch_reader"]
+__all__ = ["batch_reader", "tuple_batches"]
 
 
 def _as_read(kind: pa.DataType) -> pa.DataType | None:
@@ -51,3 +52,12 @@ def batch_reader(schema: StructType) -> Callable[[bytes], list[pa.RecordBatch]] 
         return table.cast(target).to_batches()
 
     return batches
+
+
+def tuple_batches(rows: Iterator[tuple], schema: StructType, size: int = 8192) -> Iterator[pa.RecordBatch]:
+    """``rows`` (tuples in ``schema``'s order, values as Spark holds them) as record batches of
+    ``size`` rows: each column converted by Arrow at once, not value by value in Spark's worker."""
+    target = to_arrow_schema(schema)
+    while batch := list(islice(rows, size)):
+        columns = list(zip(*batch))
+        yield pa.RecordBatch.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, target)], schema=target)

@@ -40,6 +40,8 @@ from legacy_bridge.drivers.flatfile.copybook import Field, conditions, parse_cop
 from legacy_bridge.drivers.flatfile.driver import FlatFileDriver
 from legacy_bridge.query.legacy import Extent, Query
 
+from .arrow import tuple_batches
+
 __all__ = ["CopybookDataSource"]
 
 _OPTIONS = ("path", "copybook", "codepage", "record_format", "floating_point", "bad_records", "index_dir")
@@ -98,7 +100,7 @@ class _Range(InputPartition):
 
 class CopybookReader(DataSourceReader):
     def __init__(self, options: dict[str, Any], schema: StructType, parts: int) -> None:
-        self.options, self.columns, self.parts = options, schema.fieldNames(), parts
+        self.options, self.schema, self.parts = options, schema, parts
 
     def partitions(self) -> list[InputPartition]:
         driver = _driver(self.options)
@@ -107,9 +109,10 @@ class CopybookReader(DataSourceReader):
         finally:
             driver.close()
 
-    def read(self, partition: InputPartition) -> Iterator[tuple]:
+    def read(self, partition: InputPartition) -> Iterator[Any]:
         driver = _driver(self.options)
         try:
-            yield from driver.fetch({}, Query(columns=self.columns, extent=Extent(*partition.value)))
+            rows = driver.fetch({}, Query(columns=self.schema.fieldNames(), extent=Extent(*partition.value)))
+            yield from tuple_batches(rows, self.schema)
         finally:
             driver.close()
