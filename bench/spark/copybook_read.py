@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -101,11 +100,38 @@ def spark_reads(path: Path, parts: list[int]) -> list[dict]:
                 "rows_per_s": round(rows / seconds),
             }
         )
+    jvm = spark.sparkContext._gateway.proc.pid  # the JVM py4j started, and its Python workers
+    peaks = {pid: _peak_mib(pid) for pid in [jvm, *_descendants(jvm)]}
     spark.stop()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    for r in results:
-        r["peak_rss_mib_largest_child"] = round(children)  # the JVM or a Python worker, whichever peaked
+    jvm_peak = peaks.pop(jvm, 0)
+    for r in results:  # peaks over the whole session (VmHWM), the same for every read
+        r["peak_rss_mib"] = f"JVM {jvm_peak}, largest Python worker {max(peaks.values(), default=0)}"
     return results[1:]
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [c for c, p in parents.items() if p in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _peak_mib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return 0
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ def main(paths: list[str]) -> None:
         rate = statistics.median(r["rows_per_s"] for r in results)
         ratio = f"{rate / statistics.median(r['rows_per_s'] for r in base):.2f}x" if base else ""
         times = ", ".join(str(r["total_s"]) for r in results)
-        rss = results[0].get("peak_rss_mib", results[0].get("peak_rss_mib_largest_child", ""))
+        rss = results[0].get("peak_rss_mib", "")
         print(f"| {label} | {results[0]['rows']:,} | {rate:,.0f} | {times} | {ratio} | {rss} |")
     sums = {r.get("credit_limit_sum") for rs in runs.values() for r in rs if "credit_limit_sum" in r}
     if sums:
