@@ -68,6 +68,7 @@ def spark_reads(path: Path, parts: list[int]) -> list[dict]:
     from legacy_bridge.spark import register
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("legacy-bridge-copybook-bench")

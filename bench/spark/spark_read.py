@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--log")
     args = ap.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("legacy-bridge-bench")

@@ -35,8 +35,9 @@ from legacy_bridge.spark import register  # noqa: E402
 def spark():
     if shutil.which("java") is None:
         unavailable("no Java runtime for Spark (scripts/bootstrap.sh test installs openjdk-17-jre-headless)")
-    before = os.environ.get("PYSPARK_PYTHON")
+    before = {name: os.environ.get(name) for name in ("PYSPARK_PYTHON", "SPARK_LOCAL_IP")}
     os.environ["PYSPARK_PYTHON"] = sys.executable  # the workers need this venv (pyarrow, legacy_bridge)
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # loopback only
     session = (
         SparkSession.builder.master("local[2]")
         .appName("legacy-bridge-tests")
@@ -49,10 +50,11 @@ def spark():
     register(session)
     yield session
     session.stop()
-    if before is None:
-        os.environ.pop("PYSPARK_PYTHON", None)
-    else:
-        os.environ["PYSPARK_PYTHON"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
