@@ -80,7 +80,7 @@ def _without_cursor(case):
 def run_operation(operation) -> None:
     """Up to 25 derandomized examples of one operation, each called and checked."""
     strategy = operation.as_strategy()
-    if any(p.name == "cursor" for p in operation.query):
+    if any(p.name in ("cursor", "partition") for p in operation.query):
         strategy = strategy.map(_without_cursor)
 
     @given(case=strategy)
