@@ -34,6 +34,10 @@ class Converter:
     enum: tuple[str, ...] | None = None
     #: the decimal places a filter value may have (an implied decimal point), None: any
     places: int | None = None
+    #: decimals: the places and digits every canonical value has (None: as the source gives them),
+    #: for the contract's readers that type decimals (Spark's DecimalType)
+    value_scale: int | None = None
+    value_precision: int | None = None
 
     def __init__(self, null_if: list | None = None) -> None:
         if null_if is not None:

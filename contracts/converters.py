@@ -138,13 +138,22 @@ class DecimalConverter(Converter):
     name = "decimal"
     type = "decimal"
 
-    def __init__(self, scale: int | None = None, implied: int | None = None, null_if: list | None = None) -> None:
+    def __init__(
+        self,
+        scale: int | None = None,
+        implied: int | None = None,
+        null_if: list | None = None,
+        precision: int | None = None,
+    ) -> None:
         check_count("scale", scale)
         check_count("implied", implied)
+        check_count("precision", precision)
         super().__init__(null_if)
         self.implied = implied
         self.places = implied or None
         self.scale = scale
+        self.value_scale = scale if scale is not None else implied
+        self.value_precision = precision  # the column's digits (DECIMAL(11,2): 11), when the config says
         self._quantum = Decimal(1).scaleb(-scale) if scale is not None else None
 
     def to_canonical(self, value: Any) -> Any:

@@ -76,18 +76,22 @@ def contract_field(
     description: str | None = None,
     nullable: bool = True,
     rules: Rules | None = None,
+    digits: tuple[int | None, int | None] = (None, None),
 ) -> fields.Field:
-    """The marshmallow field for one canonical type."""
+    """The marshmallow field for one canonical type; ``digits``: a decimal's (precision, scale)
+    when known, documented as ``x-precision`` and ``x-scale``."""
     cls = _FIELD_TYPES[type_name]
     kwargs: dict = {"allow_none": nullable}
+    metadata: dict = {"description": description} if description else {}
     if cls is fields.Decimal:
         kwargs["as_string"] = True
+        metadata.update({f"x-{k}": v for k, v in zip(("precision", "scale"), digits) if v is not None})
     checks = [validate.OneOf(enum)] if enum else []
     checks += rule_validators(rules) if rules else []
     if checks:
         kwargs["validate"] = checks
-    if description:
-        kwargs["metadata"] = {"description": description}
+    if metadata:
+        kwargs["metadata"] = metadata
     return cls(**kwargs)
 
 
@@ -98,11 +102,12 @@ def _class_name(name: str) -> str:
 def field_of(fmap: FieldMap, owner: str) -> fields.Field:
     """The marshmallow field of one mapped field: scalars by type, objects as a nested schema
     named ``<Owner><Field>``, arrays as a list of either."""
+    digits = (fmap.converter.value_precision, fmap.converter.value_scale)
     if fmap.kind == "scalar":
-        return contract_field(fmap.type, fmap.converter.enum, fmap.description, fmap.nullable, fmap.rules)
+        return contract_field(fmap.type, fmap.converter.enum, fmap.description, fmap.nullable, fmap.rules, digits)
     metadata = {"description": fmap.description} if fmap.description else {}
     if not fmap.of_objects:  # an array of scalars
-        element = contract_field(fmap.converter.type, fmap.converter.enum, None, True, fmap.rules)
+        element = contract_field(fmap.converter.type, fmap.converter.enum, None, True, fmap.rules, digits)
         return fields.List(element, allow_none=fmap.nullable, metadata=metadata)
     inner = _schema(_class_name(f"{owner}_{fmap.name}"), fmap.fields)
     if fmap.kind == "object":

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, NewKey, Query, Rows
+from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Extent, NewKey, Quantiles, Query, Rows
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
 #: (the W3C ``traceparent``); the service sets them per request.
@@ -63,6 +63,10 @@ class Driver(ABC):
     encoding: str | None = None
     #: code point ranges (first, last) no text value sent to the source may hold
     unsendable: ClassVar[tuple[tuple[int, int], ...]] = ()
+    #: how a read splits into partitions: "keys" (:meth:`key_quantiles`: key ranges the source
+    #: balances, read through ``Query.bounds``), "bytes" (:meth:`byte_ranges`: record-aligned
+    #: ranges of the files, read through ``Query.extent``), or None: one partition
+    partitioning: ClassVar[str | None] = None
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
@@ -131,6 +135,16 @@ class Driver(ABC):
     def known_column_types(self, target: dict[str, Any]) -> dict[str, ColumnType]:
         """What :meth:`column_types` found so far, without asking the source."""
         return {}
+
+    def key_quantiles(self, target: dict[str, Any], query: Query, parts: int) -> Quantiles:
+        """The rows ``query`` selects (its ``where`` and ``bounds``) in ``query.order``, cut by
+        the source into up to ``parts`` runs of equal size (``partitioning == "keys"``)."""
+        raise NotImplementedError(f"{self.kind} sources cannot be split by key")
+
+    def byte_ranges(self, parts: int) -> list[Extent]:
+        """The served files cut into up to ``parts`` record-aligned byte ranges of about equal
+        size, in read order, all of one version of each file (``partitioning == "bytes"``)."""
+        raise NotImplementedError(f"{self.kind} sources cannot be split by bytes")
 
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         """Create one record (legacy column -> value); the row the source returns, or None.

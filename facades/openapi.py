@@ -36,6 +36,7 @@ from .openapi_writes import (
     idempotency_parameter,
     record_operations,
 )
+from .partitions import partitions_operation
 from .versions import document_deprecation
 from .webhooks import usable as webhooks_usable
 from .webhooks_openapi import add_openapi as add_webhook_paths
@@ -192,6 +193,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     )
     if "list" in resource.spec.operations:
         spec.path(path=f"{base}/{name}/export", operations=export_operation(resource, name, suffix, tag))
+        spec.path(path=f"{base}/{name}/partitions", operations=partitions_operation(resource, name, suffix, tag))
     if version is None and resource.spec.changes:  # the feed and quarantine: the base version's
         spec.path(path=f"{base}/{name}/changes", operations=changes_operation(resource, name, ref))
     if version is None and resource.capabilities.lists_quarantine:

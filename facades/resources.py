@@ -17,6 +17,7 @@ from legacy_bridge.writes import etag_matches, etag_of
 from .export import accepted_format, export_response, export_view
 from .http import json_response, next_link
 from .idempotency import idempotent, pending_hook
+from .partitions import partitions_view
 
 
 def list_view(resource: Resource):
@@ -169,6 +170,9 @@ def register(app: Flask, resources: dict[str, Resource], base_path: str, bluepri
             bp.add_url_rule(f"{base_path}/{name}", f"list_{endpoint}", list_view(resource), methods=["GET"])
             # before the get route: /export is the export, not a record whose key is "export"
             bp.add_url_rule(f"{base_path}/{name}/export", f"export_{endpoint}", export_view(resource), methods=["GET"])
+            bp.add_url_rule(
+                f"{base_path}/{name}/partitions", f"partitions_{endpoint}", partitions_view(resource), methods=["GET"]
+            )
         if "create" in resource.spec.operations:  # only resources that declare create
             bp.add_url_rule(f"{base_path}/{name}", f"create_{endpoint}", create_view(resource), methods=["POST"])
         bp.add_url_rule(f"{base_path}/{name}/<path:key>", f"get_{endpoint}", get_view(resource), methods=["GET"])

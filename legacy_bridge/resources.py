@@ -26,6 +26,7 @@ from legacy_bridge.query.cursors import CursorCodec
 from legacy_bridge.query.embedding import MAX_PARENTS, attach
 from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
+from legacy_bridge.query.partitions import Partition, PartitionCodec, owner, partitioned, plan_partitions
 from legacy_bridge.query.planner import Planner, ReadPlan
 from legacy_bridge.writes import TableWriter
 
@@ -52,7 +53,9 @@ class Export:
 
 
 class Resource:
-    def __init__(self, spec: ResourceSpec, driver: GuardedDriver, codec: CursorCodec) -> None:
+    def __init__(
+        self, spec: ResourceSpec, driver: GuardedDriver, codec: CursorCodec, partition_codec: PartitionCodec
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.mapping = spec.mapping
@@ -62,6 +65,7 @@ class Resource:
         #: the driver itself: what the source can do, as it declares it
         self.capabilities: Driver = driver.driver
         self.codec = codec
+        self.partition_codec = partition_codec
         # another version's contract is named after it (CustomersV2): one document lists both
         self.contract = spec.contract or build_contract(
             spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping
@@ -111,9 +115,29 @@ class Resource:
         """The driver's rows for ``plan`` (a generator: close it when done)."""
         return self.driver.fetch(self.spec.target, plan.query)
 
+    def _planned(self, query: ListQuery, page: bool = True, until_watermark: bool = False) -> ReadPlan:
+        """The read of ``query``, within its partition if it names one."""
+        plan = self.planner.read(query, page, until_watermark)
+        if query.partition is None:
+            return plan
+        where = [self.planner.condition(f) for f in query.filters]
+        return partitioned(self.planner, plan, self.partition_codec.load(query.partition, owner(self.planner, where)))
+
+    def partitions(self, query: ListQuery, parts: int) -> tuple[list[tuple[str, Partition]], str | None]:
+        """Up to ``parts`` partitions of ``query``'s records, all as of now (see
+        :mod:`legacy_bridge.query.partitions`): (token, partition) pairs, and the watermark text
+        of the moment for a resource split by key that has a watermark."""
+        where = [self.planner.condition(f) for f in query.filters]
+        by_key = self.capabilities.partitioning == "keys"
+        watermark = self.high_watermark(query) if by_key and self.watermark else None
+        planned = plan_partitions(self.planner, self.driver, where, watermark, parts)
+        owner_id = owner(self.planner, where)
+        tokens = [(self.partition_codec.dump(owner_id, p), p) for p in planned]
+        return tokens, None if watermark is None else self.watermark_text(watermark)
+
     def page(self, query: ListQuery) -> Page:
         """One keyset page: ``limit`` records and the cursor of the next, if any."""
-        plan = self.planner.read(query)
+        plan = self._planned(query)
         if query.cursor:
             plan = plan.resumed(self.codec.load(query.cursor, plan.query_id, len(plan.query.order)))
         with closing(self._rows(plan)) as rows:
@@ -130,7 +154,7 @@ class Resource:
         """Every record matching ``query`` in order, without holding them in memory;
         incremental streams stop after ``last_watermark`` (legacy values)."""
         until = last_watermark
-        plan = self.planner.read(query, page=False, until_watermark=until is not None)
+        plan = self._planned(query, page=False, until_watermark=until is not None)
         for row in self._embedded(plan) if plan.embeds else self._streamed(plan):
             if until is not None and plan.watermark(row) > until:
                 return  # ordered by the watermark: every later row is newer still
@@ -257,6 +281,7 @@ class Bridge:
     def __init__(self, config: Config, secret: str) -> None:
         self.config = config
         self.codec = CursorCodec(secret)
+        self.partition_codec = PartitionCodec(secret)
         self.openapi: bytes | None = None  # the document, built once per process when first asked
         # each driver behind its source's deadline, bulkhead, retries and circuit breaker
         # (resilience.py); the start-up check asks the bare ones, so it counts in no breaker
@@ -269,7 +294,8 @@ class Bridge:
             for name in config.sources
         }
         self.resources: dict[str, Resource] = {
-            name: Resource(spec, self.drivers[spec.source], self.codec) for name, spec in config.resources.items()
+            name: Resource(spec, self.drivers[spec.source], self.codec, self.partition_codec)
+            for name, spec in config.resources.items()
         }
         #: every API version served with its resources, the base version (self.resources) first
         self.versions: list[tuple[ApiVersion, dict[str, Resource]]] = [
@@ -278,7 +304,7 @@ class Bridge:
                 self.resources
                 if version.base
                 else {
-                    name: Resource(spec, self.drivers[spec.source], self.codec)
+                    name: Resource(spec, self.drivers[spec.source], self.codec, self.partition_codec)
                     for name, spec in version.resources.items()
                 },
             )

@@ -11,7 +11,9 @@ what="${1:-}"; shift || true
 case "$what" in demo|test) ;; *) echo "usage: $0 demo|test [options]" >&2; exit 2 ;; esac
 
 APT=(unixodbc unixodbc-dev odbc-postgresql odbc-mariadb libsqliteodbc)
-[ "$what" = test ] && APT+=(chromium chromium-driver haproxy)  # haproxy: the many-hosts test's load balancer
+# Chromium for the docs-page test, haproxy for the many-hosts test's load balancer, a Java runtime
+# for the Spark data sources' tests
+[ "$what" = test ] && APT+=(chromium chromium-driver haproxy openjdk-17-jre-headless)
 missing=()
 for pkg in "${APT[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

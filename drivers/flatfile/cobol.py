@@ -129,7 +129,7 @@ class _CopybookReader:
                 pos += len(line)
             return
         base, block_end = pos, None
-        if fmt.record_format == "VB" and pos:
+        if fmt.record_format == "VB" and pos and block != pos:  # block == pos: a block starts at pos
             block_end = self._block_end(block, pos)
             if block_end is None:  # no block known: read from the start, skip what is before pos
                 base = 0

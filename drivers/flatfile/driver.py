@@ -48,6 +48,7 @@ from legacy_bridge.drivers.flatfile.options import (
     known_columns,
     layout_id,
 )
+from legacy_bridge.drivers.flatfile.splits import byte_ranges
 from legacy_bridge.errors import (
     CursorExpired,
     FileRejected,
@@ -57,7 +58,7 @@ from legacy_bridge.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
-from legacy_bridge.query.legacy import Query, Rows
+from legacy_bridge.query.legacy import Extent, Query, Rows
 
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
@@ -82,6 +83,7 @@ class FlatFileDriver(Driver):
     target_optional = True
     lists_quarantine = True
     builds_indexes = True
+    partitioning = "bytes"
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -395,9 +397,34 @@ class FlatFileDriver(Driver):
             if not abandoned:
                 rows.close()
 
+    def byte_ranges(self, parts: int) -> list[Extent]:
+        """Each served file version cut into record-aligned ranges (:mod:`.splits`), the ``parts``
+        shared by size, at least one per file."""
+        opened = list(self._opened())
+        total = sum(df.size for _, df in opened) or 1
+        ranges: list[Extent] = []
+        for handle, df in opened:
+            with handle:
+                ranges += byte_ranges(self.format, handle, df, max(1, round(parts * df.size / total)))
+        return ranges
+
+    def _within_extent(self, files: list[DataFile], extent: Extent | None) -> list[DataFile]:
+        """The file a partition reads (its version is checked when it is opened)."""
+        if extent is None:
+            return files
+        name = extent.file.partition("|")[0]
+        found = [df for df in files if df.name == name]
+        if not found:
+            raise CursorExpired(
+                f"{name} is no longer served (a newer drop replaced it); plan the partitions again",
+                source=self.name,
+                file=name,
+            )
+        return found
+
     def _read(self, target: dict[str, Any], query: Query) -> Rows:
         columns = cast("list[str]", query.columns)  # flat files do not sort: no sort value is asked of them
-        files = self.files()
+        files = self._within_extent(self.files(), query.extent)
         first, resume = self._resume(files, query.after)
         for df in files[first:]:
             try:
@@ -409,24 +436,34 @@ class FlatFileDriver(Driver):
                     ) from None
                 continue
             with handle:
-                yield from self._rows(handle, version, columns, resume)
+                yield from self._rows(handle, version, columns, resume, query.extent)
             resume = None
 
-    def _rows(self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None) -> Rows:
-        if resume is not None and resume[0] != df.token:
+    def _rows(
+        self, handle: Any, df: DataFile, columns: list[str], resume: tuple | None, extent: Extent | None = None
+    ) -> Rows:
+        if (resume is not None and resume[0] != df.token) or (extent is not None and extent.file != df.token):
             raise CursorExpired(
-                f"{df.name} was replaced since this cursor was issued; start the walk again without the cursor",
+                f"{df.name} was replaced since this cursor (or partition) was issued; start again without it",
                 source=self.name,
                 file=df.name,
             )
         self._refuse_if_rejected(df, self._known(df))
         reader = self._reader(handle, df)
         project = self._project(reader, df, columns)
-        recno, start, block = resume[1:] if resume else (0, None, None)
+        if resume is not None:
+            recno, start, block = resume[1:]
+        elif extent is not None:  # a partition starts at its first record (0: the reader's first)
+            recno, start, block = extent.record, extent.start or None, extent.block
+        else:
+            recno, start, block = 0, None, None
+        end = extent.end if extent is not None else None
         records = reader.scan(start, block)
         if resume is not None:
             next(records, None)  # the cursor's own record was on the previous page
         for offset, row in records:
+            if end is not None and offset >= end:
+                return  # the next partition's first record
             recno += 1
             if isinstance(row, BadRecord):
                 self._bad(df, recno, offset, row)

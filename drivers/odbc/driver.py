@@ -19,10 +19,11 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.odbc.catalog import describe
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
+from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
 from legacy_bridge.errors import ConfigError, InvalidInput
-from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Query, Rows, find_column
+from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Quantiles, Query, Rows, find_column
 
 __all__ = ["OdbcDriver", "translate"]
 
@@ -61,6 +62,7 @@ class OdbcDriver(Driver):
     joins_tables = True
     writes_tables = True
     int_range = INT64
+    partitioning = "keys"
 
     def __init__(self, name: str, options: dict[str, Any], connect: Callable[..., Any] = pyodbc.connect) -> None:
         super().__init__(name, options)
@@ -124,11 +126,12 @@ class OdbcDriver(Driver):
     def _compares(self, target: dict[str, Any], query: Query) -> dict[str, str]:
         """How each column of ``query``'s order compares; a column that cannot be paged in order
         (found on first use when the source was down at start-up) is a config error."""
-        if not query.order:
+        ordered = list(query.order) + [k for bound in query.bounds for k in bound.order]
+        if not ordered:
             return {}
         types = self.column_types(target)
         compares = {}
-        for key in query.order:
+        for key in ordered:
             found = find_column(types, key.column)
             if found is not None and found.unsortable:
                 raise ConfigError(
@@ -171,6 +174,18 @@ class OdbcDriver(Driver):
         pool = self.pool
         with pool.connection() as conn, pool.watched(conn), pool.statement(conn, sql) as cur:
             return self._execute(cur, sql, params).fetchall()
+
+    def key_quantiles(self, target: dict[str, Any], query: Query, parts: int) -> Quantiles:
+        """Run boundaries computed by the database (:mod:`.quantiles`): at most ``parts`` rows."""
+        sql, params = compile_quantiles(self.dialect, target, query, parts, self._compares(target, query))
+        pool = self.pool
+        with pool.connection() as conn, pool.watched(conn):
+            cur = conn.cursor()
+            try:
+                rows = self._execute(cur, sql, params).fetchall()
+            finally:
+                cur.close()
+        return Quantiles(int(rows[0][-1]) if rows else 0, [tuple(r)[:-1] for r in rows])
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         # The hot path of every record lookup: its SQL depends only on the shape, so it is

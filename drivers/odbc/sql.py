@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from legacy_bridge.query.legacy import ColumnValue, Condition, Query, Related, SortKey, SortValue
+from legacy_bridge.query.legacy import Bound, ColumnValue, Condition, Query, Related, SortKey, SortValue
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 LIKE_ESCAPE = "!"  # not a backslash: MySQL/MariaDB read '\' as an escape in literals
@@ -166,7 +166,41 @@ def _keyset(d: Dialect, order: list[SortKey], after: tuple, params: list[Any], c
     return lead + "(" + " OR ".join(f"({a})" for a in alternatives) + ")"
 
 
-def _order_by(d: Dialect, order: list[SortKey], compares: Mapping[str, str]) -> str:
+def _not_after(d: Dialect, order: list[SortKey], high: tuple, params: list[Any], compares: Mapping[str, str]) -> str:
+    """Rows not after ``high`` in ``order`` (the inverse of :func:`_keyset`, for columns without
+    NULLs): equal to it, or before it at the first column that differs.  A row whose first
+    column is NULL, where that column may be NULL (a watermark), is kept."""
+    how = [compares.get(k.column, "value") for k in order]
+    alternatives, alt_params = [], []
+    for i in range(len(order) + 1):
+        terms = []
+        for j in range(min(i + 1, len(order))):
+            mark, param = _bound(d, order[j], how[j], high[j])
+            below = "<" if not order[j].descending else ">"
+            terms.append(f"{d.sort_expression(order[j].column, how[j])} {below if j == i else '='} {mark}")
+            alt_params.append(param)
+        alternatives.append(" AND ".join(terms))
+    first = order[0]
+    mark, param = _bound(d, first, how[0], high[0])
+    test = f"{d.sort_expression(first.column, how[0])} {'>=' if first.descending else '<='} {mark}"
+    params.append(param)
+    if len(order) > 1:  # the redundant range on the first column lets the index serve it
+        params.extend(alt_params)
+        test += " AND (" + " OR ".join(f"({a})" for a in alternatives) + ")"
+    return f"({test} OR {d.ident(first.column)} IS NULL)" if first.nullable else test
+
+
+def _within(d: Dialect, bound: Bound, params: list[Any], compares: Mapping[str, str]) -> list[str]:
+    """A partition's bound as WHERE terms."""
+    terms = []
+    if bound.low is not None:
+        terms.append(_keyset(d, list(bound.order), bound.low, params, compares))
+    if bound.high is not None:
+        terms.append(_not_after(d, list(bound.order), bound.high, params, compares))
+    return terms
+
+
+def order_by(d: Dialect, order: list[SortKey], compares: Mapping[str, str]) -> str:
     parts = []
     for key in order:
         if key.nullable:
@@ -203,6 +237,8 @@ def compile_select(
     source = source_sql(d, target)
     where = [_condition(d, c, params) for c in query.where]
     where += [_related(d, r, source_name(d, target), params) for r in query.related]
+    for bound in query.bounds:
+        where.extend(_within(d, bound, params, compares))
     if query.after is not None:
         where.append(_keyset(d, query.order, query.after, params, compares))
     top = f"TOP {int(query.limit)} " if query.limit is not None and d.limit == "top" else ""
@@ -210,7 +246,7 @@ def compile_select(
     if where:
         sql += " WHERE " + " AND ".join(f"({w})" if " OR " in w else w for w in where)
     if query.order:
-        sql += " ORDER BY " + _order_by(d, query.order, compares)
+        sql += " ORDER BY " + order_by(d, query.order, compares)
     if query.limit is not None:
         if d.limit == "limit":
             sql += f" LIMIT {int(query.limit)}"

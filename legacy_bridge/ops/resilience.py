@@ -41,7 +41,7 @@ from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
-from legacy_bridge.query.legacy import NewKey, Query, Rows
+from legacy_bridge.query.legacy import Extent, NewKey, Quantiles, Query, Rows
 
 __all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
 
@@ -315,6 +315,12 @@ class GuardedDriver:
 
     def get(self, target: dict[str, Any], key: dict[str, Any], columns: list[str]) -> tuple | None:
         return self._once("get", lambda: self.driver.get(target, key, columns), retry=True)
+
+    def key_quantiles(self, target: dict[str, Any], query: Query, parts: int) -> Quantiles:
+        return self._once("partitions", lambda: self.driver.key_quantiles(target, query, parts), retry=True)
+
+    def byte_ranges(self, parts: int) -> list[Extent]:
+        return self._once("partitions", lambda: self.driver.byte_ranges(parts), retry=True)
 
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         # a write is never retried: the source may have done it before the link broke

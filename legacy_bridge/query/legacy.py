@@ -121,6 +121,45 @@ class NewKey:
     name: str | None = None
 
 
+@dataclass(frozen=True)
+class Bound:
+    """The rows whose values of ``order``'s columns lie after ``low`` (exclusive) and not
+    after ``high`` (inclusive), compared as ``order`` sorts them; None: no bound on that side.
+
+    A key partition of a read is one (its key range), and so is the moment it was planned at
+    (the high watermark then).  Values are what a keyset cursor keeps of each column (see
+    :class:`SortValue`), so a bound compares exactly as the pages order.  ``order``'s columns
+    hold no NULL (keys); a row whose watermark is NULL is inside every watermark bound.
+    """
+
+    order: tuple[SortKey, ...]
+    low: tuple | None = None
+    high: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A partition of a file read: the records of file version ``file`` (its token) that start
+    at or after byte ``start`` and before ``end`` (None: the end of the file); ``record`` is the
+    number of the record before ``start`` and ``block`` the offset of the block ``start`` opens
+    (VB), so a read starts there as a cursor resumes."""
+
+    file: str
+    start: int
+    end: int | None
+    record: int
+    block: int | None = None
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    """A read cut into runs of (nearly) equal size by the source: ``records`` it selects, and
+    the sort values (what a cursor keeps) of the last row of each run, in order."""
+
+    records: int
+    boundaries: list[tuple]
+
+
 @dataclass
 class Query:
     """One page (or one stream) of a resource.
@@ -137,3 +176,7 @@ class Query:
     after: tuple | None = None
     limit: int | None = None
     related: list[Related] = field(default_factory=list)
+    #: a partition's conditions (key range, moment), on top of ``where``: SQL sources
+    bounds: tuple[Bound, ...] = ()
+    #: a partition of a file source (its byte range)
+    extent: Extent | None = None

@@ -57,6 +57,7 @@ class ListQuery:
     limit: int = 100
     cursor: str | None = None
     since: Watermark | None = None
+    partition: str | None = None  # a token of GET /<resource>/partitions: read that partition only
 
     @property
     def incremental(self) -> bool:

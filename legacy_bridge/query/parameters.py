@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
 
 PAGE_ONLY = ("limit", "cursor")
-RESERVED_ORDER = ("limit", "cursor", "sort", "fields", "embed", "updated_since")
+RESERVED_ORDER = ("limit", "cursor", "sort", "fields", "embed", "updated_since", "partition")
 
 
 def _filterable(resource: Resource) -> list[str]:

@@ -45,7 +45,7 @@ from legacy_bridge.query.values import (
 if TYPE_CHECKING:
     from legacy_bridge.resources import Resource
 
-RESERVED = ("sort", "fields", "embed", "limit", "cursor", "updated_since")
+RESERVED = ("sort", "fields", "embed", "limit", "cursor", "updated_since", "partition")
 PARAMETER = re.compile(r"^([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?:\[([a-z]+)\])?$")
 MAX_IN_VALUES = 100
 LIKE_OPERATORS = ("startswith", "contains")
@@ -106,6 +106,17 @@ class Cursor(Parameter):
 
     def description(self) -> str:
         return "the `next` of the previous page (opaque, signed: any other text is a 400)"
+
+
+class PartitionToken(Parameter):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str | None:
+        return value or None  # empty: the whole read, as an empty cursor is the first page
+
+    def description(self) -> str:
+        return (
+            "a token of the partitions route: only that partition's records (opaque, signed; it must "
+            "come with the filters the partitions were planned with)"
+        )
 
 
 class Names(Parameter):
@@ -336,6 +347,7 @@ def list_schema(resource: Resource) -> ListSchema:
         sort=Sort(resource, "sort"),
         limit=Limit(resource, "limit"),
         cursor=Cursor(resource, "cursor"),
+        partition=PartitionToken(resource, "partition"),
     )
     if resource.spec.watermark:
         params["updated_since"] = UpdatedSince(resource, "updated_since")
@@ -365,7 +377,14 @@ def parse_list(resource: Resource, args: MappingT[str, list[str]]) -> ListQuery:
         limit=loaded.get("q:limit", resource.spec.default_limit),
         cursor=loaded.get("q:cursor"),
         since=loaded.get("q:updated_since"),
+        partition=loaded.get("q:partition"),
     )
+    if query.since is not None and query.partition is not None:
+        raise InvalidInput(
+            "a partition reads the records of the moment it was planned at; updated_since pulls the "
+            "changes after a watermark: use one or the other",
+            parameter="partition",
+        )
     if query.since is not None and query.sort:
         raise InvalidInput(
             "updated_since orders rows by the watermark; drop sort", parameter="sort", slug="field-not-sortable"

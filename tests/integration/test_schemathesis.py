@@ -68,17 +68,19 @@ def api(demo_app):
 
 
 def _without_cursor(case):
-    """A cursor is any text to the document, but only a ``next`` this service signed is taken (a
-    tampered one is a 400 by design): the examples leave it out; the paging tests walk real ones."""
+    """A cursor (or a partition) is any text to the document, but only a ``next`` (a token of
+    /partitions) this service signed is taken (a tampered one is a 400 by design): the examples
+    leave them out; the paging and partition tests use real ones."""
     if case.query:
         case.query.pop("cursor", None)
+        case.query.pop("partition", None)
     return case
 
 
 def run_operation(operation) -> None:
     """Up to 25 derandomized examples of one operation, each called and checked."""
     strategy = operation.as_strategy()
-    if any(p.name == "cursor" for p in operation.query):
+    if any(p.name in ("cursor", "partition") for p in operation.query):
         strategy = strategy.map(_without_cursor)
 
     @given(case=strategy)
@@ -122,11 +124,12 @@ def feed_app(tmp_path_factory):
         app.extensions["legacy_bridge"].close()
 
 
-#: refusals no schema can announce, each said in the document: a cursor is a signed token (any
-#: other text is a 400), a webhook's host must resolve, the legacy system checks values by its
-#: own rules (a SOAP fault the source maps to invalid input), preconditions and idempotency keys
+#: refusals no schema can announce, each said in the document: a cursor or a partition is a signed
+#: token (any other text is a 400), a webhook's host must resolve, the legacy system checks values
+#: by its own rules (a SOAP fault the source maps to invalid input), preconditions and idempotency keys
 ANNOUNCED = (
     ':invalid-cursor"',
+    ':invalid-partition"',
     "cannot resolve",
     "answered with a fault",
     # If-Match takes only the record's current ETag; an Idempotency-Key only the payload it came with
