@@ -58,7 +58,7 @@ def translate(error: pyodbc.Error, source: str, connecting: bool = False) -> Sou
     log.warning("source %s: ODBC error %s: %s", source, state, error)
     if state in _TIMEOUT_STATES:
         return SourceTimeout(f"source {source!r} did not answer in time", source, state)
-    if connecting or (state or "").startswith("08") or isinstance(error, pyodbc.InterfaceError):
+    if connecting or is_disconnect(error) or isinstance(error, pyodbc.InterfaceError):
         return SourceUnavailable(f"source {source!r} cannot be reached", source, state)
     return SourceError(f"source {source!r} rejected the query", source, state)
 
@@ -78,9 +78,14 @@ def _close_quietly(conn: Any) -> None:
         pass
 
 
+# what drivers say in a general HY000 when the link itself is gone (psqlODBC: "The connection has
+# been lost"; a closed connection elsewhere)
+_LOST = ("closed", "connection has been lost", "connection lost", "server closed the connection")
+
+
 def is_disconnect(error: pyodbc.Error) -> bool:
     state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
-    return state.startswith("08") or state in ("HY000",) and "closed" in str(error).lower()
+    return state.startswith("08") or state == "HY000" and any(w in str(error).lower() for w in _LOST)
 
 
 def _stamp_checkin(dbapi_conn: Any, record: Any) -> None:

@@ -15,6 +15,8 @@ or may not have happened): it is the caller's 503/504.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +31,7 @@ from legacy_bridge.query.legacy import NewKey
 __all__ = ["insert_rows", "update_row", "delete_row", "ATTEMPTS"]
 
 log = logging.getLogger(__name__)
-ATTEMPTS = 5  # runs of a transaction the database rolled back to resolve a conflict
+ATTEMPTS = 8  # runs of a transaction the database rolled back to resolve a conflict
 _DUPLICATE = ("23000", "23505", "23P01")  # integrity: duplicate key (MariaDB, PostgreSQL)
 _RETRY_STATES = ("40001", "40P01", "HY008")  # serialization failure, deadlock
 
@@ -95,6 +97,7 @@ def retried(pool: OdbcPool, work: Callable[[Any], Any]) -> Any:
                     f"the write kept meeting concurrent writers ({conflict.reason}); try again"
                 ) from None
             log.info("write rolled back by %s (attempt %d of %d): run again", conflict.reason, attempt, ATTEMPTS)
+            time.sleep(random.uniform(0, 0.01 * attempt))  # apart, so the same writers do not meet again
     raise AssertionError("unreachable")
 
 
@@ -182,8 +185,12 @@ def insert_rows(
         for every row."""
         if key.strategy == "max_plus_one":
             ident = d.ident(key.column)
-            _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) FROM {d.ident(table)}", [])
-            first = int(cur.fetchone()[0]) + 1
+            if "sqlite" in dbms or d.limit != "limit":  # SQLite: its write lock is taken already
+                _execute(cur, f"SELECT COALESCE(MAX({ident}), 0) FROM {d.ident(table)}", [])
+            else:  # the highest row locked (MariaDB: and the gap after it): concurrent writers queue
+                _execute(cur, f"SELECT {ident} FROM {d.ident(table)} ORDER BY {ident} DESC LIMIT 1 FOR UPDATE", [])
+            top = cur.fetchone()
+            first = int(top[0] if top is not None and top[0] is not None else 0) + 1
             given = [{**row, key.column: first + i} for i, row in enumerate(given)]
         elif key.strategy == "procedure":  # in this transaction: a rollback gives its numbers back
             given = [{**row, key.column: _handed_out(cur)} for row in given]

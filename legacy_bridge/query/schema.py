@@ -183,7 +183,7 @@ class Sort(Parameter):
         return order
 
     def json_schema(self) -> dict[str, Any]:
-        return names_schema(self._sortable(), signed=True)
+        return names_schema(self._sortable(), signed=True, empty=True)  # empty: the key's order
 
     def description(self) -> str:
         return (

@@ -272,10 +272,12 @@ def since_schema(resource: Resource) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^(?:{item})?$"}
 
 
-def names_schema(names: list[str], signed: bool = False) -> dict[str, Any]:
-    """A comma-separated list of field names (``-`` before a name for descending)."""
+def names_schema(names: list[str], signed: bool = False, empty: bool = False) -> dict[str, Any]:
+    """A comma-separated list of field names (``-`` before a name for descending; ``empty``:
+    the empty text too, which means none)."""
     one = ("-?" if signed else "") + "(?:" + "|".join(map(re.escape, names)) + ")"
-    return {"type": "string", "pattern": f"^{one}(?:,{one})*$"}
+    listed = f"{one}(?:,{one})*"
+    return {"type": "string", "pattern": f"^(?:{listed})?$" if empty else f"^{listed}$"}
 
 
 # -- parsing one value: text -> canonical value ------------------------------------------

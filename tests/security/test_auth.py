@@ -94,7 +94,7 @@ def test_auth_and_rate_limits_are_off_without_their_sections():
 
 def test_an_empty_auth_section_turns_auth_on_with_defaults():
     config = validate({**BASE, "auth": None})
-    assert config.auth == {"keys": [], "public_metrics": True}
+    assert config.auth == {"keys": [], "public_metrics": True, "anonymous": []}
 
 
 def test_auth_config_errors_name_their_key_paths():
