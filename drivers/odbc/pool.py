@@ -79,8 +79,16 @@ def _close_quietly(conn: Any) -> None:
 
 
 # what drivers say in a general HY000 when the link itself is gone (psqlODBC: "The connection has
-# been lost"; a closed connection elsewhere)
-_LOST = ("closed", "connection has been lost", "connection lost", "server closed the connection")
+# been lost"; a closed connection elsewhere). psqlODBC wraps each statement of a transaction in an
+# internal savepoint; that savepoint fails alone only when the link dropped between two statements
+# (an earlier failed statement would have raised its own error first).
+_LOST = (
+    "closed",
+    "connection has been lost",
+    "connection lost",
+    "server closed the connection",
+    "internal savepoint failed",
+)
 
 
 def is_disconnect(error: pyodbc.Error) -> bool:
