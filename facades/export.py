@@ -165,7 +165,9 @@ def export_response(resource: Resource, fmt: str, attachment: bool = False) -> R
 
 def export_view(resource: Resource):
     def view() -> Response:
-        fmt = request.args.get("format") or accepted_format() or "ndjson"
+        fmt = request.args.get("format")  # given empty, it names no format: a 400, as any other
+        if fmt is None:
+            fmt = accepted_format() or "ndjson"
         if fmt not in MEDIA_TYPES:
             raise InvalidInput(f"format must be one of {', '.join(MEDIA_TYPES)}, got {fmt!r}", parameter="format")
         return export_response(resource, fmt, attachment=True)

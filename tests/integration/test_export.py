@@ -86,6 +86,7 @@ def test_an_export_is_gzipped_as_it_streams_when_the_client_accepts_it(client):
     "query, parameter",
     [
         ("format=xml", "format"),
+        ("format=", "format"),  # an empty format names none: not the default taken silently
         ("format=csv&limit=10", "limit"),
         ("format=csv&cursor=abc", "cursor"),
         ("format=csv&nope=1", "nope"),

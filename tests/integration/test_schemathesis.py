@@ -5,6 +5,7 @@ response (status, content type, headers, body) as the document says.  Fixed seed
 
 from __future__ import annotations
 
+import hypothesis.strategies._internal.regex as hypothesis_regex
 import pytest
 import schemathesis
 import yaml
@@ -27,6 +28,28 @@ from legacy_bridge.demo.tms_simulator import TmsSimulator, serve
 from legacy_bridge.security.scopes import hash_key, new_key
 
 KEY = new_key()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def regex_strategies_built_once():
+    """Hypothesis builds the strategy of a pattern anew for every parameter of every operation,
+    walking each code point of a character class: the SOAP text classes (every code point XML
+    carries, spelt as the characters allowed) took it about 3 s a parameter, most of this module's
+    minutes.  A built strategy is immutable: the same pattern and alphabet reuse it."""
+    build = hypothesis_regex.base_regex_strategy
+
+    built: dict = {}
+
+    def base_regex_strategy(regex, *, parsed=None, alphabet):
+        # ``parsed`` is always the parse of ``regex`` itself; an alphabet is told by its repr
+        key = (regex.pattern, regex.flags, repr(alphabet))
+        if key not in built:
+            built[key] = build(regex, parsed=parsed, alphabet=alphabet)
+        return built[key]
+
+    hypothesis_regex.base_regex_strategy = base_regex_strategy
+    yield
+    hypothesis_regex.base_regex_strategy = build
 
 
 def accepted_unless_the_source_refused(ctx, response, case):
