@@ -77,7 +77,7 @@ def create_view(resource: Resource):
         payload = request.get_json(silent=True)
         if resource.table_writer is not None:
             return _insert(resource, payload)
-        record = resource.create(parse_body(resource, payload))
+        record = resource.create(parse_body(resource, payload), g.get("key_id"))
         response = json_response(dumps(record if record is not None else {}), 201)
         location = _location(resource, record) if record is not None else None
         if location:

@@ -259,14 +259,18 @@ class Resource:
 
     # -- writes ---------------------------------------------------------------------
 
-    def create(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Create one record from a canonical body (validated by the contract); the record
-        the source returns, or None."""
+    def create(self, body: dict[str, Any], caller: str | None = None) -> dict[str, Any] | None:
+        """Create one record from a canonical body (validated by the contract) through the
+        source's create operation, journaled as made by ``caller``; the record the source
+        returns, or None."""
         if "create" not in self.spec.operations:
             raise InvalidInput(f"{self.name!r} cannot be created through its source", slug="not-creatable")
         plan = self.planner.write(body)
         row = self.driver.create(self.spec.target, plan.values, plan.columns)
-        return None if row is None else plan.reader(row)
+        record = None if row is None else plan.reader(row)
+        if self.writer is not None:
+            self.writer.created(record, caller)
+        return record
 
 
 def _holds_array(fmap: FieldMap) -> bool:

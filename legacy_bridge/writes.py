@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cached_property
@@ -27,6 +28,8 @@ from legacy_bridge.formats.jsonio import dumps
 from legacy_bridge.query.legacy import NewKey, find_column
 from legacy_bridge.query.model import Filter
 from legacy_bridge.query.planner import Planner
+
+log = logging.getLogger("legacy_bridge")
 
 __all__ = ["RecordWriter", "TableWriter", "Journal", "etag_of", "etag_matches"]
 
@@ -124,6 +127,14 @@ class RecordWriter:
             )
 
     # -- writes ---------------------------------------------------------------------
+
+    def created(self, record: dict[str, Any] | None, caller: str | None) -> None:
+        """Journal a record a create operation made (a SOAP service's); one whose answer does
+        not hold the key is not journaled (an audit record names its key)."""
+        if record is not None and all(record.get(k) is not None for k in self.key):
+            self._journal("create", caller, None, record)
+        else:
+            log.warning("%s: a create answered no key: no audit record", self.name)
 
     def _check(self, if_match: str | None, reader: Callable[[tuple], dict]) -> Callable[[tuple], None] | None:
         if if_match is None:

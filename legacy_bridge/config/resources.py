@@ -247,8 +247,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     writes = None
     if by_operation:
         targets, operations = check_operations(ck, node, path, fields, key)
-        if "update" in operations or "delete" in operations:  # the record writes its operations make
-            writes = WriteSpec(update="update" in operations, delete="delete" in operations)
+        if {"create", "update", "delete"} & set(operations):  # its operations' writes, journaled as a table's
+            writes = WriteSpec("create" in operations, "update" in operations, "delete" in operations)
     if "writes" in node:
         writes = check_writes(
             ck, node["writes"], f"{path}.writes", fields, key, sources.get(source), _writes_tables(sources.get(source))

@@ -248,14 +248,19 @@ def test_writes_need_the_write_scope(service, client):
 
 
 def test_each_write_leaves_an_audit_record_with_who_before_and_after(app, client):
-    before, _ = _current(client, "M00011")
-    client.patch("/v1/manifests/M00011", json={"carrier": "DHLX"}, headers=WRITER)
-    client.delete("/v1/manifests/M00011", headers=WRITER)
+    created = client.post("/v1/manifests", json={"reference": "REF-9001", "carrier": "UPSN"}, headers=WRITER)
+    assert created.status_code == 201
+    number = created.get_json()["manifest_no"]
+    before, _ = _current(client, number)
+    client.patch(f"/v1/manifests/{number}", json={"carrier": "DHLX"}, headers=WRITER)
+    client.delete(f"/v1/manifests/{number}", headers=WRITER)
     records = audit_records(app.extensions["legacy_bridge.state"], "manifests")
     assert [(r.kind, r.caller, r.key) for r in records] == [
-        ("delete", "dispatch", {"manifest_no": "M00011"}),
-        ("update", "dispatch", {"manifest_no": "M00011"}),
+        ("delete", "dispatch", {"manifest_no": number}),
+        ("update", "dispatch", {"manifest_no": number}),
+        ("create", "dispatch", {"manifest_no": number}),
     ]
+    assert records[2].before is None and records[2].after == before == created.get_json()
     assert records[1].before == before and records[1].after == {**before, "carrier": "DHLX"}
     assert records[0].before == records[1].after and records[0].after is None
 
