@@ -85,8 +85,11 @@ class OperationWrites:
         found = records(answer, spec.get("records")) if spec.get("returns") == "record" else []
         if found and isinstance(found[0][0], dict):
             return before, self.reader(target, columns, spec)(*found[0], None, 0)
-        after = self.get(target, key, columns)
-        if after is None:  # changed, then gone before it could be read back
+        try:
+            after = self.get(target, key, columns)
+        except FaultNotFound:
+            after = None
+        if after is None:  # changed, then gone before it could be read back: not a 404, it was written
             raise SourceError(f"source {self.name!r} lost the record it updated before it was read back", self.name)
         return before, after
 

@@ -42,7 +42,9 @@ def target_problems(config: Config, timeout: float) -> list[tuple[str, str]]:
     pool = ThreadPoolExecutor(max_workers=min(8, len(drivers)), thread_name_prefix="target-check")
     futures = {name: pool.submit(ask, name) for name in drivers}
     done, _ = wait(futures.values(), timeout=timeout)
-    pool.shutdown(wait=False, cancel_futures=True)
+    # every answer in: join the threads, so none is alive when gunicorn forks its workers (a
+    # lock one held would stay held in the child); a source still silent is left behind
+    pool.shutdown(wait=len(done) == len(futures), cancel_futures=True)
     problems: list[tuple[str, str]] = []
     for name, future in futures.items():
         error = future.exception() if future in done else TimeoutError("no answer in time")
