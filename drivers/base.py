@@ -48,6 +48,8 @@ class Driver(ABC):
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)
     target_keys: ClassVar[tuple[str, ...]] = ("table", "view", "select")
+    #: :meth:`check_target` asks the source, and is asked at start-up (bounded) as well as by ``check``
+    checks_targets: ClassVar[bool] = False
     #: a resource needs none of ``target_keys`` (a flat-file source names its files itself)
     target_optional: ClassVar[bool] = False
     #: a call's budget (seconds) when the source's config gives no ``timeout``; None: unbounded
@@ -216,7 +218,8 @@ class Driver(ABC):
 
     def check_target(self, target: dict[str, Any]) -> list[str]:
         """What is wrong with ``target`` that the source tells without reading a record (an
-        operation its service lacks), for ``legacy-bridge check``; the default knows nothing."""
+        operation its service lacks), for ``legacy-bridge check`` and (``checks_targets``) the
+        start-up; the default knows nothing."""
         return []
 
     def probe(self, timeout: float) -> None:

@@ -133,7 +133,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     tag = f"{name} ({version})" if version else name
     spec.tag({"name": tag, "description": resource.spec.description or name})
     collection = {}
-    if resource.writer is not None and resource.writer.spec.create:
+    if resource.table_writer is not None and resource.table_writer.spec.create:
         collection["post"] = create_operation(resource, name, suffix, tag, ref, selection)
     elif "create" in resource.spec.operations:
         collection["post"] = {

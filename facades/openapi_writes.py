@@ -1,5 +1,6 @@
-"""The OpenAPI operations of a resource's table writes (``writes:``): POST of one record or an
-array, PATCH, PUT and DELETE by key with ``If-Match``."""
+"""The OpenAPI operations of a resource's writes: a table's (``writes:``) POST of one record or
+an array, and PATCH, PUT and DELETE by key with ``If-Match`` (a table's, or a SOAP resource's
+update and delete operations)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from legacy_bridge.problems import openapi_response
 from legacy_bridge.query.values import body_schema
 from legacy_bridge.resources import Resource
 
-from .openapi_operations import ERRORS
+from .openapi_operations import ERRORS, fault_responses
 
 _ETAG = {"ETag": {"schema": {"type": "string"}, "description": "the record's ETag: what If-Match names"}}
 _CONFLICT = openapi_response(
@@ -93,7 +94,7 @@ def body_schemas(resource: Resource) -> dict[str, dict]:
 
 def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict) -> dict:
     """POST /<r>: one record, or an array written all or none."""
-    key = resource.writer.spec.key if resource.writer else "client"
+    key = resource.table_writer.spec.key if resource.table_writer else "client"
     body = body_schemas(resource)["create"]
     given = "the key is given by the client" if key == "client" else f"the source gives the key ({key}): omit it"
     return {
@@ -138,14 +139,26 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
 def record_operations(
     resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict, key_parameters: list[dict]
 ) -> dict[str, dict]:
-    """PATCH, PUT and DELETE of one record, as its ``writes:`` allows."""
+    """PATCH, PUT and DELETE of one record, as its ``writes:`` (or its SOAP operations) allow."""
     operations: dict[str, dict] = {}
     preconditions: dict[str, Any] = {
         "404": openapi_response("no record with this key"),
         "409": _CONFLICT,
         "412": openapi_response("If-Match names another version of the record; ETag holds the current one"),
         "428": openapi_response("this resource takes the write only with If-Match"),
+        **fault_responses(resource),
     }
+    # a SOAP service's operations: the record is read (get operation), compared, then written
+    how = (
+        {}
+        if resource.table_writer is not None
+        else {
+            "description": "The source is a SOAP service: the record is read with its get operation, If-Match "
+            "compared with it, then the operation called (check-then-act, not atomic: a change made between "
+            "the two by another client of the service is not seen). PATCH sends the record read with the "
+            "fields given laid over it; a nested field given is replaced whole."
+        }
+    )
     if "update" in resource.spec.operations:
         bodies = body_schemas(resource)
         for method, what, body in (
@@ -156,6 +169,7 @@ def record_operations(
                 "tags": [tag],
                 "operationId": f"{'update' if method == 'patch' else 'replace'}_{name}{suffix}",
                 "summary": f"{what} one of {name}",
+                **how,
                 "parameters": [*key_parameters, _if_match(resource)],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
                 "responses": {
@@ -173,6 +187,7 @@ def record_operations(
             "tags": [tag],
             "operationId": f"delete_{name}{suffix}",
             "summary": f"Delete one of {name}",
+            **how,
             "parameters": [*key_parameters, _if_match(resource)],
             "responses": {"204": {"description": "deleted"}, **preconditions, **ERRORS},
         }

@@ -75,9 +75,9 @@ def _written(record: dict[str, Any], status: int = 200) -> Response:
 def create_view(resource: Resource):
     def view() -> Response:
         payload = request.get_json(silent=True)
-        if resource.writer is not None:
+        if resource.table_writer is not None:
             return _insert(resource, payload)
-        record = resource.create(parse_body(resource, payload))
+        record = resource.create(parse_body(resource, payload), g.get("key_id"))
         response = json_response(dumps(record if record is not None else {}), 201)
         location = _location(resource, record) if record is not None else None
         if location:
@@ -86,11 +86,11 @@ def create_view(resource: Resource):
 
     def recover(claim: Claim) -> Response | None:
         """The answer of a create whose worker died after committing it, if it did."""
-        if resource.writer is None or claim.pending is None:
+        if resource.table_writer is None or claim.pending is None:
             return None  # an operation's create leaves nothing to look up
         payload = request.get_json(silent=True)
         bodies = _bodies(resource, payload)
-        records = resource.writer.committed(claim.pending, bodies)
+        records = resource.table_writer.committed(claim.pending, bodies)
         return None if records is None else _created(resource, records, isinstance(payload, list))
 
     return idempotent(resource, view, recover)
@@ -127,7 +127,7 @@ def _created(resource: Resource, records: list[dict[str, Any]], many: bool) -> R
 
 def _insert(resource: Resource, payload: Any) -> Response:
     """POST of one object, or of an array written all or none (errors name the element)."""
-    writer = resource.writer
+    writer = resource.table_writer
     assert writer is not None
     bodies = _bodies(resource, payload)
     many = isinstance(payload, list)

@@ -14,6 +14,7 @@ from legacy_bridge.config import Config, load, validate
 from legacy_bridge.events.journal import WriteJournal
 from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.ops import logs, metrics
+from legacy_bridge.ops.target_checks import target_problems
 from legacy_bridge.security import auth, ratelimit
 
 from .errors import ConfigError
@@ -58,8 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     url = state_url(config.service, config.origin)
     place_indexes(config, url)
     bridge = Bridge(config, _secret(config))
-    unpageable = bridge.order_problems(config.service["readiness_timeout"])
-    if unpageable:  # a sortable field the source cannot page in order: refuse to start
+    timeout = config.service["readiness_timeout"]
+    unpageable = bridge.order_problems(timeout) + target_problems(config, timeout)
+    if unpageable:  # a sortable field the source cannot page in order, an operation it lacks: refuse to start
         bridge.close()
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge

@@ -28,7 +28,7 @@ from legacy_bridge.query.legacy import find_column
 from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.partitions import Partition, PartitionCodec, owner, partitioned, plan_partitions
 from legacy_bridge.query.planner import Planner, ReadPlan
-from legacy_bridge.writes import TableWriter
+from legacy_bridge.writes import RecordWriter, TableWriter
 
 from .errors import Busy, InvalidInput, LegacyBridgeError
 
@@ -78,12 +78,16 @@ class Resource:
         zone = driver.driver.options.get("timezone")
         #: the time zone of the source's naive timestamps (None: not declared)
         self.timezone = ZoneInfo(zone) if zone else None
-        #: the table writes ``writes:`` declares (None: the resource is read-only)
-        self.writer = (
-            TableWriter(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get_many)
+        #: the writes ``writes:`` declares on a table, or a SOAP resource's update and delete
+        #: operations (None: the resource is read-only, or creates through an operation only)
+        writer = TableWriter if self.capabilities.writes_tables else RecordWriter
+        self.writer: RecordWriter | None = (
+            writer(spec, spec.writes, self.planner, driver, self.capabilities, self.timezone, self.get_many)
             if spec.writes is not None
             else None
         )
+        #: the same when it writes a table: it creates records too (POST, all or none)
+        self.table_writer = self.writer if isinstance(self.writer, TableWriter) else None
 
     # -- the source's columns ---------------------------------------------------------
 
@@ -255,14 +259,18 @@ class Resource:
 
     # -- writes ---------------------------------------------------------------------
 
-    def create(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Create one record from a canonical body (validated by the contract); the record
-        the source returns, or None."""
+    def create(self, body: dict[str, Any], caller: str | None = None) -> dict[str, Any] | None:
+        """Create one record from a canonical body (validated by the contract) through the
+        source's create operation, journaled as made by ``caller``; the record the source
+        returns, or None."""
         if "create" not in self.spec.operations:
             raise InvalidInput(f"{self.name!r} cannot be created through its source", slug="not-creatable")
         plan = self.planner.write(body)
         row = self.driver.create(self.spec.target, plan.values, plan.columns)
-        return None if row is None else plan.reader(row)
+        record = None if row is None else plan.reader(row)
+        if self.writer is not None:
+            self.writer.created(record, caller)
+        return record
 
 
 def _holds_array(fmap: FieldMap) -> bool:

@@ -1,6 +1,7 @@
-"""Table writes of one resource, in canonical terms: create (one record or many, all or none),
-update (partial or whole), delete; with the ``If-Match`` precondition and the legacy columns
-the contract does not show (``writes.defaults``).  No HTTP here: the facade parses and answers.
+"""Writes of one resource, in canonical terms: create (one record or many, all or none: a
+table's), update (partial or whole) and delete (a table's, or a SOAP resource's operations);
+with the ``If-Match`` precondition and the legacy columns the contract does not show
+(``writes.defaults``).  No HTTP here: the facade parses and answers.
 
 Every value goes to the source through the same two-way converters filters use, and is held
 to what the column can take (length, digits, integer range, code page) first: a value that
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,7 +29,9 @@ from legacy_bridge.query.legacy import NewKey, find_column
 from legacy_bridge.query.model import Filter
 from legacy_bridge.query.planner import Planner
 
-__all__ = ["TableWriter", "Journal", "etag_of", "etag_matches"]
+log = logging.getLogger("legacy_bridge")
+
+__all__ = ["RecordWriter", "TableWriter", "Journal", "etag_of", "etag_matches"]
 
 
 class Journal(Protocol):
@@ -50,8 +55,10 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
-class TableWriter:
-    """The writes a resource's ``writes:`` declares, against its driver."""
+class RecordWriter:
+    """Update and delete by key, with the ``If-Match`` precondition, each journaled: what every
+    writing source does, a table's (through :class:`TableWriter`) or a SOAP service's update
+    and delete operations (the driver's :meth:`~legacy_bridge.drivers.base.Driver.update`)."""
 
     def __init__(
         self,
@@ -73,17 +80,138 @@ class TableWriter:
         self.target = resource.target
         self.timezone = timezone
         self.read_back = read_back
-        key = self.mapping.fields[self.key[0]]
-        self.new_key = NewKey(key.row_column, spec.key, spec.generator)
-        self.generated = spec.key != "client"
-        self._field_of_column = {f.column: n for n, f in self.mapping.leaves().items() if f.column is not None}
-        self._key_readers = {n: self.mapping.fields[n].converter.reader() for n in self.key}
         #: what journals each write (audit record, change event): set by the app, with its state store
         self.journal: Journal | None = None
+
+    @property
+    def generated(self) -> bool:
+        """Whether the source gives new records their key (a table's ``writes.key``)."""
+        return False
 
     def _journal(self, kind: str, caller: str | None, before: dict | None, after: dict | None) -> None:
         if self.journal is not None:
             self.journal.record(kind, caller, [(before, after)])
+
+    def _defaults(self, when: str, caller: str | None) -> dict[str, Any]:
+        """The legacy columns the contract does not show, on ``when`` (create, update)."""
+        return {}
+
+    def _fit(self, values: dict[str, Any], prefix: str = "") -> None:
+        """Refuse a value the source cannot hold as given, naming the field (before the call)."""
+
+    def _legacy(self, body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        try:
+            values = self.planner.legacy_body(body)
+        except InvalidInput as error:
+            if prefix:
+                parameter = prefix + str(error.extra.get("parameter", ""))
+                raise InvalidInput(f"{prefix}{error.detail}", parameter=parameter, slug="invalid-body") from None
+            raise
+        self._fit(values, prefix)
+        return values
+
+    def _required(self, body: dict[str, Any], prefix: str, replace: bool) -> None:
+        """A new (or replacing) record holds every field that is never null."""
+        missing = [
+            name
+            for name, f in self.mapping.fields.items()
+            if not f.nullable and body.get(name) is None and not (self.generated and name in self.key)
+        ]
+        if replace:
+            missing = [n for n in missing if n not in self.key]
+        if missing:
+            raise InvalidInput(
+                f"{prefix}{', '.join(missing)}: required (never null)",
+                parameter=prefix + missing[0],
+                slug="invalid-body",
+            )
+
+    # -- writes ---------------------------------------------------------------------
+
+    def created(self, record: dict[str, Any] | None, caller: str | None) -> None:
+        """Journal a record a create operation made (a SOAP service's); one whose answer does
+        not hold the key is not journaled (an audit record names its key)."""
+        if record is not None and all(record.get(k) is not None for k in self.key):
+            self._journal("create", caller, None, record)
+        else:
+            log.warning("%s: a create answered no key: no audit record", self.name)
+
+    def _check(self, if_match: str | None, reader: Callable[[tuple], dict]) -> Callable[[tuple], None] | None:
+        if if_match is None:
+            if self.spec.require_if_match:
+                raise PreconditionRequired(
+                    f"{self.name} takes this write only with If-Match: the ETag of the record (GET)"
+                )
+            return None
+
+        def check(row: tuple) -> None:
+            current = etag_of(reader(row))
+            if not etag_matches(if_match, current):
+                raise PreconditionFailed(
+                    "the record changed since that ETag: GET it again (its ETag is in this answer's ETag header)",
+                    etag=current,
+                )
+
+        return check
+
+    def update(
+        self, key: list[Filter], body: dict[str, Any], replace: bool, if_match: str | None, caller: str | None
+    ) -> dict[str, Any]:
+        """Change the record with ``key``: the fields ``body`` holds (``replace``: every field,
+        absent ones to null); the record as read back."""
+        for filt in key:
+            if filt.field in body and body[filt.field] != filt.value:
+                raise InvalidInput(
+                    f"{filt.field}: the key of a record does not change (it is {filt.text!r} in the path)",
+                    parameter=filt.field,
+                    slug="invalid-body",
+                )
+        if replace:
+            self._required(body, "", replace=True)
+            body = {n: body.get(n) for n in self.mapping.fields if n not in self.key}
+        else:
+            body = {n: v for n, v in body.items() if n not in self.key}
+        plan = self.planner.by_key(key)
+        check = self._check(if_match, plan.reader)
+        values = {**self._legacy(body), **self._defaults("update", caller)}
+        rows = self.driver.update(self.target, plan.key, values, plan.columns, check)
+        if rows is None:
+            raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
+        before, after = plan.reader(rows[0]), plan.reader(rows[1])
+        self._journal("update", caller, before, after)
+        return after
+
+    def delete(self, key: list[Filter], if_match: str | None, caller: str | None) -> dict[str, Any]:
+        """Delete the record with ``key``; the record as it was."""
+        plan = self.planner.by_key(key)
+        check = self._check(if_match, plan.reader)
+        row = self.driver.delete(self.target, plan.key, plan.columns, check)
+        if row is None:
+            raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
+        before = plan.reader(row)
+        self._journal("delete", caller, before, None)
+        return before
+
+
+class TableWriter(RecordWriter):
+    """The writes a resource's ``writes:`` declares, against its table: create as well."""
+
+    @property
+    def generated(self) -> bool:
+        return self.spec.key != "client"
+
+    @cached_property
+    def new_key(self) -> NewKey:
+        """How the table gives a new row its key (``writes.key``)."""
+        return NewKey(self.mapping.fields[self.key[0]].row_column, self.spec.key, self.spec.generator)
+
+    @cached_property
+    def _field_of_column(self) -> dict[str, str]:
+        return {f.column: n for n, f in self.mapping.leaves().items() if f.column is not None}
+
+    @cached_property
+    def _key_readers(self) -> dict[str, Callable[[Any], Any]]:
+        return {n: self.mapping.fields[n].converter.reader() for n in self.key}
 
     # -- values ---------------------------------------------------------------------
 
@@ -141,33 +269,6 @@ class TableWriter:
                             parameter=name,
                             slug="invalid-body",
                         ) from None
-
-    def _legacy(self, body: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-        try:
-            values = self.planner.legacy_body(body)
-        except InvalidInput as error:
-            if prefix:
-                parameter = prefix + str(error.extra.get("parameter", ""))
-                raise InvalidInput(f"{prefix}{error.detail}", parameter=parameter, slug="invalid-body") from None
-            raise
-        self._fit(values, prefix)
-        return values
-
-    def _required(self, body: dict[str, Any], prefix: str, replace: bool) -> None:
-        """A new (or replacing) record holds every field that is never null."""
-        missing = [
-            name
-            for name, f in self.mapping.fields.items()
-            if not f.nullable and body.get(name) is None and not (self.generated and name in self.key)
-        ]
-        if replace:
-            missing = [n for n in missing if n not in self.key]
-        if missing:
-            raise InvalidInput(
-                f"{prefix}{', '.join(missing)}: required (never null)",
-                parameter=prefix + missing[0],
-                slug="invalid-body",
-            )
 
     # -- writes ---------------------------------------------------------------------
 
@@ -245,62 +346,6 @@ class TableWriter:
             value = self._key_readers[name](legacy)
             filters.append(Filter(name, "eq", value, name, str(value)))
         return filters
-
-    def _check(self, if_match: str | None, reader: Callable[[tuple], dict]) -> Callable[[tuple], None] | None:
-        if if_match is None:
-            if self.spec.require_if_match:
-                raise PreconditionRequired(
-                    f"{self.name} takes this write only with If-Match: the ETag of the record (GET)"
-                )
-            return None
-
-        def check(row: tuple) -> None:
-            current = etag_of(reader(row))
-            if not etag_matches(if_match, current):
-                raise PreconditionFailed(
-                    "the record changed since that ETag: GET it again (its ETag is in this answer's ETag header)",
-                    etag=current,
-                )
-
-        return check
-
-    def update(
-        self, key: list[Filter], body: dict[str, Any], replace: bool, if_match: str | None, caller: str | None
-    ) -> dict[str, Any]:
-        """Change the record with ``key``: the fields ``body`` holds (``replace``: every field,
-        absent ones to null); the record as read back."""
-        for filt in key:
-            if filt.field in body and body[filt.field] != filt.value:
-                raise InvalidInput(
-                    f"{filt.field}: the key of a record does not change (it is {filt.text!r} in the path)",
-                    parameter=filt.field,
-                    slug="invalid-body",
-                )
-        if replace:
-            self._required(body, "", replace=True)
-            body = {n: body.get(n) for n in self.mapping.fields if n not in self.key}
-        else:
-            body = {n: v for n, v in body.items() if n not in self.key}
-        plan = self.planner.by_key(key)
-        check = self._check(if_match, plan.reader)
-        values = {**self._legacy(body), **self._defaults("update", caller)}
-        rows = self.driver.update(self.target, plan.key, values, plan.columns, check)
-        if rows is None:
-            raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
-        before, after = plan.reader(rows[0]), plan.reader(rows[1])
-        self._journal("update", caller, before, after)
-        return after
-
-    def delete(self, key: list[Filter], if_match: str | None, caller: str | None) -> dict[str, Any]:
-        """Delete the record with ``key``; the record as it was."""
-        plan = self.planner.by_key(key)
-        check = self._check(if_match, plan.reader)
-        row = self.driver.delete(self.target, plan.key, plan.columns, check)
-        if row is None:
-            raise NotFound(f"no {self.name} with key {'/'.join(f.text for f in key)!r}")
-        before = plan.reader(row)
-        self._journal("delete", caller, before, None)
-        return before
 
 
 def _fit_decimal(name: str, column: str, value: Decimal, digits: int, scale: int) -> None:

@@ -1,4 +1,5 @@
-"""Legacy SOAP services (zeep): operations bound to a resource's get, list and create.
+"""Legacy SOAP services (zeep): operations bound to a resource's get, list, create, update
+and delete.
 
 A resource's target names operations, not tables::
 
@@ -6,6 +7,8 @@ A resource's target names operations, not tables::
     list:   {operation: ListShipments, params: {Carrier: "{filter.carrier}", PageToken: "{page}"},
              records: Shipments.Shipment, next: NextPageToken}
     create: {operation: CreateShipment, params: {Shipment: "{body}"}}
+    update: {operation: UpdateShipment, params: {Shipment: "{body}"}}
+    delete: {operation: CancelShipment, params: {ShipmentNo: "{key}"}}
     faults: {not_found: [Client.ShipmentNotFound], invalid: [Client.InvalidShipment]}
 
 Columns are dotted paths into ``zeep.helpers.serialize_object`` output
@@ -15,7 +18,8 @@ reads rows, nested columns included.  The filters bound to a list parameter (``{
 call.  Faults become domain errors by code (faults.py).  Lists are read in the
 service's own order: a row's cursor is (page token, position in that page), so a
 service with page tokens resumes at its page and one without is re-read and skipped.
-zeep and requests errors are translated here, once.
+Writes (create, update, delete) are in writes.py.  zeep and requests errors are translated
+here, once.
 """
 
 from __future__ import annotations
@@ -36,16 +40,9 @@ from zeep.helpers import serialize_object
 
 from legacy_bridge.drivers.base import Driver, outgoing_headers
 from legacy_bridge.drivers.soap.faults import translate_fault
-from legacy_bridge.drivers.soap.params import (
-    PARAMETER_OPERATORS,
-    fill,
-    filter_bindings,
-    filter_values,
-    legacy_tree,
-    set_path,
-    spelled,
-)
+from legacy_bridge.drivers.soap.params import PARAMETER_OPERATORS, fill, filter_bindings, filter_values
 from legacy_bridge.drivers.soap.records import PAGE, ROW, records, row_reader, walk
+from legacy_bridge.drivers.soap.writes import OperationWrites
 from legacy_bridge.drivers.soap.wsdl import SOAP_VERSIONS, build_transport, load_document, select_port, wsse_token
 from legacy_bridge.errors import FaultNotFound, InvalidInput, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.query.legacy import Condition, Query, Rows
@@ -90,7 +87,7 @@ def _refuse_non_xml(value: Any, operation: str) -> None:
             _refuse_non_xml(item, operation)
 
 
-class SoapDriver(Driver):
+class SoapDriver(OperationWrites, Driver):
     """One SOAP service, described by its WSDL (URL or file)."""
 
     kind = "soap"
@@ -100,7 +97,8 @@ class SoapDriver(Driver):
     supports_sort = False  # read in the service's own order
     supports_writes = True
     natural_order = (PAGE, ROW)
-    target_keys = ("get", "list", "create")
+    target_keys = ("get", "list", "create", "update", "delete")
+    checks_targets = True  # the operations named are the WSDL's
 
     def __init__(self, name: str, options: dict[str, Any], session: requests.Session | None = None) -> None:
         super().__init__(name, options)
@@ -306,41 +304,3 @@ class SoapDriver(Driver):
             values["key"] = next(iter(key.values()))
         found = records(self.call(spec, fill(spec, values), target), spec.get("records"))
         return self.reader(target, columns, spec)(*found[0], None, 0) if found else None
-
-    # -- writes ----------------------------------------------------------------------
-
-    def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
-        """Call the create operation with a record (legacy column -> value); the row it returns."""
-        spec = target["create"]
-        body = legacy_tree(values)
-        fields = target.get("fields", {})
-        filled = {"body": body, **{f"body.{n}": spelled(values.get(c)) for n, c in fields.items()}}
-        params = fill(spec, filled) if spec.get("params") else body
-        found = records(self.call(spec, params, target), spec.get("records"))
-        if not found:
-            return None
-        if spec.get("returns") == "key":
-            return self._read_back(target, found[0][0], columns)
-        return self.reader(target, columns, spec)(*found[0], None, 0)
-
-    def _read_back(self, target: dict[str, Any], answer: Any, columns: list[str]) -> tuple | None:
-        """The record a create answered only the key of (``returns: key``): read back with the
-        get operation; without one (or while the get does not find it yet), the key alone."""
-        key_columns = target.get("key", [])
-        if isinstance(answer, dict):
-            key = {c: walk(answer, c) for c in key_columns}
-        elif len(key_columns) == 1:  # the answer is the new key itself
-            key = {key_columns[0]: answer}
-        else:
-            return None
-        if "get" in target and all(v is not None for v in key.values()):
-            try:
-                row = self.get(target, key, columns)
-            except FaultNotFound:
-                row = None
-            if row is not None:
-                return row
-        record: dict[str, Any] = {}
-        for column, value in key.items():
-            set_path(record, column, value)
-        return self.reader(target, columns)(record, record, None, 0)

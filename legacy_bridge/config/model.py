@@ -47,7 +47,8 @@ class ResourceSpec:
     watermark: tuple[str, ...] = ()  # field(s) that grow on every write: updated_since
     version: str | None = None  # the API version of this contract; None: the base version's
     embeds: dict[str, Embed] = field(default_factory=dict)  # children from other tables (embed:)
-    writes: WriteSpec | None = None  # the table writes it takes (writes:)
+    #: the writes it takes: a table's (writes:), or the update/delete a SOAP resource's operations make
+    writes: WriteSpec | None = None
     #: Idempotency-Key on its POST: {"required": bool, "expire": seconds} (defaults when not given)
     idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
 

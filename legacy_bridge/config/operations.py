@@ -1,6 +1,6 @@
-"""Config checks of operation-bound resources (SOAP): ``get`` / ``list`` / ``create``
-name an operation, fill its parameters from placeholders and find the records; ``faults``
-say what the service's fault codes mean."""
+"""Config checks of operation-bound resources (SOAP): ``get`` / ``list`` / ``create`` /
+``update`` / ``delete`` name an operation, fill its parameters from placeholders and find the
+records; ``faults`` say what the service's fault codes mean."""
 
 from __future__ import annotations
 
@@ -15,13 +15,28 @@ if TYPE_CHECKING:
     from legacy_bridge.config.checker import Checker
 
 OPERATION_KEYS = {"operation", "params", "records", "next"}
-EXTRA_KEYS = {"get": set(), "list": {"required", "parent_fields"}, "create": {"returns"}}
-PLACEHOLDERS = {"get": ("key",), "list": ("filter", "page", "limit"), "create": ("body",)}
+#: the operations a resource may bind, in the order they are checked and described
+OPERATIONS = ("get", "list", "create", "update", "delete")
+EXTRA_KEYS = {
+    "get": set(),
+    "list": {"required", "parent_fields"},
+    "create": {"returns"},
+    "update": {"returns"},
+    "delete": set(),
+}
+PLACEHOLDERS = {
+    "get": ("key",),
+    "list": ("filter", "page", "limit"),
+    "create": ("body",),
+    "update": ("key", "body"),
+    "delete": ("key", "body"),
+}
 #: what a list parameter may take of a filter: {filter.<field>} is eq, {filter.<field>.gte} a bound
 FILTER_OPERATORS = ("eq", "gt", "gte", "lt", "lte")
 _PLACEHOLDER = re.compile(r"^\{([a-z]+)(?:\.([a-z][a-z0-9_]*))?(?:\.([a-z]+))?\}$")
-#: create.returns: what the create operation answers
-RETURNS = ("record", "key")
+#: create.returns / update.returns: what the operation answers (update: by default nothing
+#: used, the record is read back with the get operation)
+RETURNS = {"create": ("record", "key"), "update": ("record", "nothing")}
 
 
 def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[str, FieldMap], key: list) -> dict:
@@ -35,8 +50,8 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
     params = ck.mapping(node.get("params"), f"{path}.params")
     allowed = PLACEHOLDERS[op]
     used = set()
-    if op == "create" and node.get("returns", "record") not in RETURNS:
-        ck.fail(f"{path}.returns", f"expected one of {', '.join(RETURNS)}, got {node['returns']!r}")
+    if op in RETURNS and node.get("returns", RETURNS[op][0]) not in RETURNS[op]:
+        ck.fail(f"{path}.returns", f"expected one of {', '.join(RETURNS[op])}, got {node['returns']!r}")
     for param, template in params.items():
         match = _PLACEHOLDER.match(template) if isinstance(template, str) else None
         if match is None:
@@ -72,6 +87,8 @@ def _check_operation(ck: Checker, op: str, node: Any, path: str, fields: dict[st
         _check_bindings(ck, params, fields, f"{path}.params")
         _check_required(ck, node, params, f"{path}.required")
         node = {**node, "parent_columns": _check_parent_fields(ck, node.get("parent_fields"), fields, path)}
+    if op == "delete" and not used & {"key", "body"}:
+        ck.fail(f"{path}.params", "names no record: give a {key} (or {key.<field>}) or a {body} parameter")
     if op == "list" and ("next" in node) != ("page" in used):
         ck.fail(
             path,
@@ -156,18 +173,25 @@ def _check_required(ck: Checker, node: dict, params: dict, path: str) -> None:
 def check_operations(
     ck: Checker, node: dict, path: str, fields: dict[str, FieldMap], key: list
 ) -> tuple[dict, tuple[str, ...]]:
-    """The target of an operation-bound resource: get/list/create, faults, field columns."""
+    """The target of an operation-bound resource: its operations, faults, field columns."""
     target: dict[str, Any] = {}
-    for op in ("get", "list", "create"):
+    for op in OPERATIONS:
         if op in node:
             target[op] = _check_operation(ck, op, node[op], f"{path}.{op}", fields, key)
     if "get" not in target and "list" not in target:
         ck.fail(path, "a get or a list operation is required")
+    for op in ("update", "delete"):
+        if op in target and "get" not in target:
+            ck.fail(
+                f"{path}.{op}",
+                f"{op} needs a get operation: the current record is read first (PATCH merges onto it, "
+                "If-Match compares its ETag, the audit record keeps it)",
+            )
     target["faults"] = _check_faults(ck, node.get("faults"), f"{path}.faults")
     target["fields"] = {name: f.column for name, f in fields.items()}
     target["key"] = [fields[k].column for k in key if k in fields]
     target["nested"] = nested_columns(fields)
-    operations = tuple(op for op in ("get", "list", "create") if op in target)
+    operations = tuple(op for op in OPERATIONS if op in target)
     return target, (("get",) if "get" not in operations else ()) + operations
 
 

@@ -9,9 +9,9 @@ from typing import Any
 from legacy_bridge.config.checker import Checker, import_object
 from legacy_bridge.config.embeds import check_embeds, embedded_field
 from legacy_bridge.config.model import ResourceSpec
-from legacy_bridge.config.operations import check_operations, target_keys
+from legacy_bridge.config.operations import OPERATIONS, check_operations, target_keys
 from legacy_bridge.config.rules import RULE_KEYS, check_rules
-from legacy_bridge.config.writes import check_idempotency, check_writes
+from legacy_bridge.config.writes import WriteSpec, check_idempotency, check_writes
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.converters import build as build_converter
 from legacy_bridge.contracts.mapping import KINDS, FieldMap, Mapping
@@ -37,6 +37,8 @@ RESOURCE_KEYS = {
     "get",
     "list",
     "create",
+    "update",
+    "delete",
     "faults",
     "watermark",
     "changes",
@@ -206,8 +208,8 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         targets = {"file": str(sources[source].get("path"))}
     if by_operation:
         for k in targets:
-            ck.fail(f"{path}.{k}", f"sources of kind {kind} take operations (get, list, create), not {k}")
-    for k in ("get", "list", "create", "faults"):
+            ck.fail(f"{path}.{k}", f"sources of kind {kind} take operations ({', '.join(OPERATIONS)}), not {k}")
+    for k in (*OPERATIONS, "faults"):
         if k in node and not by_operation:
             ck.fail(f"{path}.{k}", f"only for sources whose kind binds operations (soap), not {kind}")
     if not by_operation and len(targets) != 1:
@@ -242,9 +244,11 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         except (ImportError, AttributeError, ValueError) as exc:
             ck.fail(f"{path}.contract", f"cannot import {node['contract']!r} ({exc})")
     operations: tuple[str, ...] = ("get", "list")
+    writes = None
     if by_operation:
         targets, operations = check_operations(ck, node, path, fields, key)
-    writes = None
+        if {"create", "update", "delete"} & set(operations):  # its operations' writes, journaled as a table's
+            writes = WriteSpec("create" in operations, "update" in operations, "delete" in operations)
     if "writes" in node:
         writes = check_writes(
             ck, node["writes"], f"{path}.writes", fields, key, sources.get(source), _writes_tables(sources.get(source))

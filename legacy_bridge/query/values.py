@@ -23,6 +23,7 @@ from legacy_bridge.errors import InvalidInput
 from legacy_bridge.query.legacy import find_column
 
 if TYPE_CHECKING:  # resources.py runs queries; this only reads its fields
+    from legacy_bridge.contracts.mapping import FieldMap
     from legacy_bridge.resources import Resource
 
 _MONTH_DAY = (
@@ -196,6 +197,25 @@ def body_schema(resource: Resource, name: str) -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {n: body_schema(resource, f"{name}.{n}") for n in fmap.fields},
         }
+    if fmap.kind == "array":  # a nested column's elements (SOAP): objects of the inner fields, or values
+        items = (
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {n: body_schema(resource, f"{name}.{n}") for n in fmap.fields},
+            }
+            if fmap.of_objects
+            else _value_body(resource, name, fmap)
+        )
+        return {"type": "array", "items": items, **({"nullable": True} if fmap.nullable else {})}
+    schema = _value_body(resource, name, fmap)
+    if fmap.nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def _value_body(resource: Resource, name: str, fmap: FieldMap) -> dict[str, Any]:
+    """One scalar value of field ``name`` in a write's body (see :func:`body_schema`)."""
     schema = dict(item_pattern(resource, name)[1])
     if fmap.value_type == "datetime":  # a body's timestamps are local: no offset is converted
         schema["pattern"] = rf"^{DATE}T{CLOCK}{FRACTION}$"
@@ -232,8 +252,6 @@ def body_schema(resource: Resource, name: str) -> dict[str, Any]:
     schema.update(extra)
     if rules.pattern is not None:  # one pattern per schema: the rule's beside the value's
         schema = {"allOf": [schema, {"pattern": rules.pattern}]}
-    if fmap.nullable:
-        schema["nullable"] = True
     return schema
 
 

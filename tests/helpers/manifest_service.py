@@ -8,6 +8,10 @@ nested answers, date ranges, key-only creates and fault mapping.
 - ``CreateManifest(Manifest)``: a document with several lines; answers only the new number.
   Refuses a duplicate reference (``Client.DuplicateManifest``), a line whose quantity is not
   from 1 to ``MAX_QTY`` (``Client.RuleViolation``) and a missing carrier (``Client.InvalidManifest``).
+- ``UpdateManifest(Manifest)``: replaces the manifest of that number with the one sent (its
+  lines included); answers it as filed.  Refuses an unknown number (``Client.ManifestNotFound``),
+  a reference another manifest holds (``Client.DuplicateManifest``) and the create's rules.
+- ``DeleteManifest(ManifestNo)``: removes it (``Client.ManifestNotFound`` when there is none).
 - While ``down`` is set, every call is the fault ``Server.BackendUnavailable``.
 
 ``calls`` keeps (operation, arguments) of every call, for tests to see what was pushed down.
@@ -136,6 +140,28 @@ def _manifest(data: dict[str, Any]) -> Manifest:
     return Manifest(**{**data, "Lines": [ManifestLine(**line) for line in data["Lines"]]})
 
 
+def _filed(no: str, manifest: Any, renumber: bool) -> dict[str, Any]:
+    """A manifest sent to the service as it keeps it, under number ``no`` (``renumber``: its
+    lines numbered from 1, as a create files them; else as sent, where sent)."""
+    return {
+        "ManifestNo": no,
+        "Reference": manifest.Reference,
+        "Carrier": manifest.Carrier,
+        "ShipDate": manifest.ShipDate or "00000000",
+        "Tags": list(manifest.Tags or []),
+        "Lines": [
+            {
+                "LineNo": i if renumber else line.LineNo or i,
+                "Sku": line.Sku,
+                "Qty": line.Qty,
+                "WeightKg": line.WeightKg,
+                "Hazmat": line.Hazmat or "N",
+            }
+            for i, line in enumerate(manifest.Lines or [], 1)
+        ],
+    }
+
+
 @dataclass
 class ManifestService:
     manifests: dict[str, dict[str, Any]] = field(default_factory=sample_manifests)
@@ -156,6 +182,13 @@ class ManifestService:
         if data is None:
             raise Fault("Client.ManifestNotFound", f"manifest {number} not on file")
         return data
+
+    def _refuse(self, manifest: Any) -> None:
+        """The business rules of a create or an update, as faults."""
+        if manifest is None or not manifest.Carrier:
+            raise Fault("Client.InvalidManifest", "a manifest needs a carrier")
+        if any(not line.Qty or not 0 < line.Qty <= MAX_QTY for line in manifest.Lines or []):
+            raise Fault("Client.RuleViolation", f"every line needs a quantity from 1 to {MAX_QTY}")
 
     def _service(self) -> type[ServiceBase]:
         svc = self
@@ -190,33 +223,33 @@ class ManifestService:
             @rpc(Manifest, _returns=Unicode)
             def CreateManifest(ctx, Manifest):
                 svc._call("CreateManifest", Manifest=Manifest)
-                if Manifest is None or not Manifest.Carrier:
-                    raise Fault("Client.InvalidManifest", "a manifest needs a carrier")
-                lines = list(Manifest.Lines or [])
-                if any(not line.Qty or not 0 < line.Qty <= MAX_QTY for line in lines):
-                    raise Fault("Client.RuleViolation", f"every line needs a quantity from 1 to {MAX_QTY}")
+                svc._refuse(Manifest)
                 with svc._lock:
                     if any(d["Reference"] == Manifest.Reference for d in svc.manifests.values()):
                         raise Fault("Client.DuplicateManifest", f"reference {Manifest.Reference} already filed")
                     no = f"M{len(svc.manifests) + 1:05d}"
-                    svc.manifests[no] = {
-                        "ManifestNo": no,
-                        "Reference": Manifest.Reference,
-                        "Carrier": Manifest.Carrier,
-                        "ShipDate": Manifest.ShipDate or "00000000",
-                        "Tags": list(Manifest.Tags or []),
-                        "Lines": [
-                            {
-                                "LineNo": i,
-                                "Sku": line.Sku,
-                                "Qty": line.Qty,
-                                "WeightKg": line.WeightKg,
-                                "Hazmat": line.Hazmat or "N",
-                            }
-                            for i, line in enumerate(lines, 1)
-                        ],
-                    }
+                    svc.manifests[no] = _filed(no, Manifest, renumber=True)
                 return no
+
+            @rpc(Manifest, _returns=Manifest)
+            def UpdateManifest(ctx, Manifest):
+                svc._call("UpdateManifest", Manifest=Manifest)
+                no = getattr(Manifest, "ManifestNo", None)
+                if no not in svc.manifests:
+                    raise Fault("Client.ManifestNotFound", f"manifest {no} not on file")
+                svc._refuse(Manifest)
+                with svc._lock:
+                    if any(d["Reference"] == Manifest.Reference and n != no for n, d in svc.manifests.items()):
+                        raise Fault("Client.DuplicateManifest", f"reference {Manifest.Reference} already filed")
+                    svc.manifests[no] = _filed(no, Manifest, renumber=False)
+                return _manifest(svc.manifests[no])
+
+            @rpc(Unicode, _returns=Unicode)
+            def DeleteManifest(ctx, ManifestNo):
+                svc._find("DeleteManifest", ManifestNo)
+                with svc._lock:
+                    svc.manifests.pop(ManifestNo, None)
+                return "deleted"
 
         return ManifestService
 
