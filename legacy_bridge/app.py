@@ -16,6 +16,7 @@ from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.ops import logs, metrics
 from legacy_bridge.security import auth, ratelimit
 
+from .actions import routine_problems
 from .errors import ConfigError
 from .index_builds import index_in_background, place_indexes, shared
 from .resources import Bridge
@@ -59,12 +60,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     place_indexes(config, url)
     bridge = Bridge(config, _secret(config))
     unpageable = bridge.order_problems(config.service["readiness_timeout"])
+    unpageable += routine_problems(bridge.actions, bridge.bare_drivers, config.service["readiness_timeout"])
     if unpageable:  # a sortable field the source cannot page in order: refuse to start
         bridge.close()
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
-    writes = any(spec.writes for spec in config.resources.values())
+    writes = any(spec.writes for spec in config.resources.values()) or bool(config.actions)
     if config.service.get("state") or writes or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
     # leases in the state store when it is one the processes share (not an in-memory one)
@@ -76,7 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             if resource.writer is not None:
                 resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
 
-    from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
+    from legacy_bridge.facades import actions, changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes
 
     base_paths = tuple(version.path for version, _ in bridge.versions)
@@ -100,5 +102,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             if webhook_routes.usable(served):
                 webhook_routes.register(app, version.path)
             changes.register(app, served, state, version.path)  # before /<key>
+            actions.register(app, bridge.actions, version.path)
         resources.register(app, served, version.path, "resources" if version.base else f"resources_{version.name}")
     return app

@@ -211,6 +211,14 @@ class SourceError(LegacyBridgeError):
         self.legacy_code = legacy_code
 
 
+class ActionRefused(SourceError):
+    """A stored procedure or function raised an error on purpose (PostgreSQL's RAISE
+    EXCEPTION, SQLSTATE P0001; MariaDB's SIGNAL SQLSTATE '45000'): a business rule refused
+    the call.  ``legacy_code`` is the SQLSTATE; the detail is the routine's own message."""
+
+    slug = "action-refused"
+
+
 class SourceUnavailable(SourceError):
     """The legacy system cannot be reached; safe to retry after a pause."""
 

@@ -19,11 +19,13 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.odbc.catalog import describe
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
+from legacy_bridge.drivers.odbc.procedures import routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
 from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Quantiles, Query, Rows, find_column
+from legacy_bridge.query.routines import Routine, RoutineResult
 
 __all__ = ["OdbcDriver", "translate"]
 
@@ -61,6 +63,7 @@ class OdbcDriver(Driver):
     describes_tables = True
     joins_tables = True
     writes_tables = True
+    calls_routines = True
     int_range = INT64
     partitioning = "keys"
 
@@ -236,6 +239,16 @@ class OdbcDriver(Driver):
     ) -> tuple | None:
         dbms = self._dbms()
         return delete_row(self.pool, self.dialect, dbms, target["table"], key, columns, check)
+
+    def routine_problems(self, routine: Routine) -> list[str]:
+        """Asks the source what it is (SQLite has no procedures)."""
+        return routine_problems(self._dbms(), routine)
+
+    def call_routine(self, routine: Routine) -> RoutineResult:
+        problems = self.routine_problems(routine)
+        if problems:
+            raise ConfigError([(f"sources.{self.name}", p) for p in problems], "the source's kind of database")
+        return run_routine(self.pool, self.dialect, self._dbms(), self.name, routine)
 
     def probe(self, timeout: float) -> None:
         """Run the ping query on a pooled connection, within ``timeout``."""

@@ -1,0 +1,142 @@
+"""Actions at run time: a stored procedure or database function, called in canonical terms.
+
+A call's parameters are validated by the contract built from the IN / INOUT params, sent
+through the same two-way converters filters and writes use, and the answer comes back
+through them: the return value, the OUT / INOUT values and each result set through its
+own fields.  No HTTP here (facades/actions.py), no SQL (drivers/odbc/procedures.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from legacy_bridge.config.model import ActionSpec, ResultSetSpec
+from legacy_bridge.contracts.mapping import Mapping, WriteError
+from legacy_bridge.contracts.schema import build_contract
+from legacy_bridge.drivers import Driver, deadlines
+from legacy_bridge.ops.resilience import GuardedDriver
+from legacy_bridge.query.routines import Routine, RoutineArg, RoutineResult
+
+from .errors import InvalidInput, LegacyBridgeError, MappingMismatch
+
+__all__ = ["Action", "routine_problems"]
+
+log = logging.getLogger("legacy_bridge")
+
+
+class Action:
+    """One configured action, bound to its source's guarded driver."""
+
+    def __init__(self, spec: ActionSpec, driver: GuardedDriver) -> None:
+        self.spec = spec
+        self.name = spec.name
+        #: every call to the source goes through its policy (deadline, breaker; retries when read-only)
+        self.driver = driver
+        self.given = Mapping(fields=spec.given(), key=[])
+        #: the schema of a call's parameters (the request body; the query string of a GET)
+        self.contract: type[Schema] = build_contract(f"{spec.name}_params", self.given)
+        self._answered = {n: (f.row_column, f.converter.reader()) for n, f in spec.answered().items()}
+        self._returns = spec.returns.converter.reader() if spec.returns is not None else None
+        self._cursors = spec.cursors
+
+    def routine(self) -> Routine:
+        """The call with no values (what the source is asked whether it can take)."""
+        return self._routine({})
+
+    def _routine(self, values: dict[str, Any]) -> Routine:
+        spec = self.spec
+        args = tuple(
+            RoutineArg(f.row_column, spec.modes[n], values.get(f.row_column), n in self._cursors)
+            for n, f in spec.params.items()
+        )
+        cursors = {n: f.row_column for n, f in spec.params.items()}
+        return Routine(
+            kind=spec.kind,
+            name=spec.routine,
+            args=args,
+            returns=spec.returns is not None,
+            sets=tuple(cursors[s.cursor] if s.cursor else None for s in spec.result_sets),
+            read_only=spec.read_only,
+        )
+
+    def parse(self, payload: Any) -> dict[str, Any]:
+        """A call's parameters (a JSON object, or a GET's query arguments as text), validated:
+        canonical values by parameter name.  Errors name the parameter."""
+        if payload is None and not self.spec.required:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise InvalidInput(
+                f"the body must be a JSON object of {self.name}'s parameters", parameter="body", slug="invalid-body"
+            )
+        try:
+            canonical = self.contract().load(payload)
+        except ValidationError as exc:
+            first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
+            raise InvalidInput(f"the parameters are not valid: {exc.messages}", parameter=str(first)) from None
+        missing = [n for n in self.spec.required if n not in canonical]
+        if missing:
+            raise InvalidInput(f"{', '.join(missing)}: required by {self.name}", parameter=missing[0])
+        return canonical
+
+    def call(self, canonical: dict[str, Any]) -> dict[str, Any]:
+        """Call the routine with ``canonical`` parameters (from :meth:`parse`): the answer's
+        ``return``, ``out`` and ``result_sets``, each present when the action declares it."""
+        try:
+            values = self.given.legacy_values(canonical)
+        except WriteError as exc:
+            raise InvalidInput(str(exc), parameter=exc.field) from None
+        result = self.driver.call_routine(self._routine(values))
+        return self.answer(result)
+
+    def answer(self, result: RoutineResult) -> dict[str, Any]:
+        answer: dict[str, Any] = {}
+        if self._returns is not None:
+            answer["return"] = self._returns(result.returned)
+        if self._answered:
+            answer["out"] = {n: read(result.out.get(column)) for n, (column, read) in self._answered.items()}
+        if self.spec.result_sets:
+            answer["result_sets"] = {
+                s.name: _records(self.name, s, *found) for s, found in zip(self.spec.result_sets, result.sets)
+            }
+        return answer
+
+
+def _records(action: str, spec: ResultSetSpec, columns: list[str], rows: list[tuple]) -> list[dict[str, Any]]:
+    """The rows of one result set through its fields; a declared column the set lacks is a
+    mapping mismatch (the config needs a fix), found by name, case aside (PostgreSQL folds
+    unquoted names to lower case, MariaDB keeps them)."""
+    if not rows:
+        return []
+    declared = {f.column.lower(): f.column for f in spec.mapping.fields.values() if f.column}
+    named = [declared.get(c.lower(), c) for c in columns]
+    lacking = [c for c in declared.values() if c not in named]
+    if lacking:
+        raise MappingMismatch(
+            f"action {action}: result set {spec.name} has no column {lacking[0]} (it has {', '.join(columns)})",
+            column=lacking[0],
+        )
+    read = spec.mapping.row_reader(list(spec.mapping.fields), named)
+    return [read(row) for row in rows]
+
+
+def routine_problems(actions: dict[str, Action], drivers: dict[str, Driver], timeout: float) -> list[tuple[str, str]]:
+    """The actions their source cannot call (SQLite has no procedures), as config problems;
+    each source is asked within ``timeout`` (``drivers``: the bare ones, so no breaker counts
+    it).  A source that does not answer is asked again on the first call.  The connections
+    opened here are closed, so forked workers never share one."""
+    problems = []
+    for name, action in actions.items():
+        driver = drivers[action.spec.source]
+        try:
+            with deadlines.budget(timeout):
+                found = driver.routine_problems(action.routine())
+        except LegacyBridgeError as error:
+            log.warning("action %s: its source did not answer at start-up (%s): checked on first call", name, error)
+            continue
+        problems += [(f"actions.{name}.source", problem) for problem in found]
+    for source in {a.spec.source for a in actions.values()}:
+        drivers[source].close()
+    return problems

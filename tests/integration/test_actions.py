@@ -1,0 +1,122 @@
+"""Stored procedures and functions as actions, on PostgreSQL and MariaDB: IN / INOUT / OUT
+parameters of every converter kind, two result sets, a function over GET, what a procedure
+raises (its SQLSTATE in the problem), a timeout, an Idempotency-Key replay that runs the
+procedure once, and SQLite refused at start-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.backends import Backend, make_app
+from helpers.procedures import calls, create_routines, erp_config
+from legacy_bridge.errors import ConfigError
+
+ORDER = {"customer_id": 7, "due_on": "2026-02-28", "rush": True, "note": "urgent", "amount": "12.34", "rate": "1.25"}
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def erp(request) -> Backend:
+    b = request.getfixturevalue(f"{request.param}_only")
+    create_routines(b)
+    return b
+
+
+@pytest.fixture(scope="module")
+def client(erp, tmp_path_factory):
+    state = tmp_path_factory.mktemp("state") / "state.db"
+    app = make_app(erp_config(erp, state=f"sqlite:///{state}"))
+    yield app.test_client()
+    app.extensions["legacy_bridge"].close()
+
+
+def test_a_procedure_takes_and_answers_every_converter_kind_and_two_result_sets(client, erp):
+    before = calls(erp)
+    answer = client.post("/v1/allocate-order", json=ORDER)
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    out = body["out"]
+    assert out["order_no"] >= 1 and calls(erp) == before + 1
+    assert out["amount"] == "13.34"  # INOUT, implied 2 decimals: 1234 + 100 cents
+    assert out["rate"] == "2.50"  # INOUT DECIMAL(9,2)
+    assert out["ship_on"] == "2026-03-01"  # yyyymmdd, the day after due_on
+    assert out["rushed"] is False  # flag: Y went in, N came back
+    assert out["label"] == "ORD7"  # CHAR padding trimmed
+    assert set(body) == {"out", "result_sets"}
+    assert body["result_sets"]["lines"] == [
+        {"line_no": 1, "sku": "SKU-1", "amount": "1.50"},
+        {"line_no": 2, "sku": "SKU-2", "amount": "3.00"},
+    ]
+    # the note went in padded to its CHAR(10) width and comes back trimmed (MariaDB's CHAR
+    # drops trailing blanks when it is read, so there the procedure sees 6 characters)
+    padded = 10 if erp.name == "postgresql" else 6
+    assert body["result_sets"]["notes"] == [{"text": "urgent", "stored_length": padded}]
+
+
+def test_a_read_only_function_is_a_get_with_its_return_value(client):
+    answer = client.get("/v1/tax?amount=12.50")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {"return": "2.50"}
+    assert client.post("/v1/tax", json={"amount": "1.00"}).status_code == 405
+
+
+def test_a_bad_or_missing_parameter_is_a_400_naming_it(client, erp):
+    before = calls(erp)
+    wrong = client.post("/v1/allocate-order", json={**ORDER, "due_on": "not a date"})
+    assert wrong.status_code == 400 and wrong.get_json()["parameter"] == "due_on"
+    missing = client.post("/v1/allocate-order", json={k: v for k, v in ORDER.items() if k != "rush"})
+    assert missing.status_code == 400 and missing.get_json()["parameter"] == "rush"
+    unknown = client.post("/v1/allocate-order", json={**ORDER, "order_no": 5})  # an OUT parameter
+    assert unknown.status_code == 400 and unknown.get_json()["parameter"] == "order_no"
+    places = client.post("/v1/allocate-order", json={**ORDER, "amount": "1.234"})  # past the implied scale
+    assert places.status_code == 400 and places.get_json()["parameter"] == "amount"
+    assert calls(erp) == before
+
+
+def test_what_a_procedure_raises_is_a_422_with_its_sqlstate_and_nothing_is_kept(client, erp):
+    rows = int(erp.execute("SELECT COUNT(*) FROM lb_pr_calls")[0][0])
+    answer = client.post("/v1/reserve", json={"item": 42})
+    problem = answer.get_json()
+    assert answer.status_code == 422, problem
+    assert problem["type"].endswith(":action-refused")
+    assert problem["legacy_code"] == ("P0001" if erp.name == "postgresql" else "45000")
+    assert problem["detail"] == "no stock for item 42"
+    assert int(erp.execute("SELECT COUNT(*) FROM lb_pr_calls")[0][0]) == rows  # its insert rolled back
+
+
+def test_a_broken_constraint_in_a_procedure_is_a_409_with_its_sqlstate(client):
+    answer = client.post("/v1/claim", json={"key": 1})
+    problem = answer.get_json()
+    assert answer.status_code == 409, problem
+    assert problem["legacy_code"].startswith("23")
+
+
+def test_a_procedure_past_the_source_timeout_is_a_504(client):
+    answer = client.post("/v1/wait", json={"seconds": 5})
+    assert answer.status_code == 504, answer.get_json()
+    assert answer.get_json()["type"].endswith(":source-timeout")
+
+
+def test_an_idempotency_key_replays_the_answer_and_runs_the_procedure_once(client, erp):
+    before = calls(erp)
+    headers = {"Idempotency-Key": f"alloc-{erp.name}"}
+    first = client.post("/v1/allocate-order", json=ORDER, headers=headers)
+    again = client.post("/v1/allocate-order", json=ORDER, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
+    assert calls(erp) == before + 1
+    other = client.post("/v1/allocate-order", json={**ORDER, "customer_id": 8}, headers=headers)
+    assert other.status_code == 422  # the same key for another call
+
+
+def test_an_action_on_sqlite_is_a_config_error_at_start_up(sqlite_only):
+    config = {
+        "sources": {"db": {"kind": "odbc", "connection": sqlite_only.connection, "read_only": False}},
+        "actions": {"allocate-order": {"source": "db", "procedure": "ALLOC_ORD"}},
+    }
+    with pytest.raises(ConfigError) as raised:
+        make_app(config)
+    assert any(
+        path == "actions.allocate-order.source" and "no stored procedures" in message
+        for path, message in raised.value.problems
+    )
