@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from legacy_bridge.config.model import ActionSpec, ResultSetSpec
 from legacy_bridge.contracts.mapping import Mapping, WriteError
-from legacy_bridge.contracts.schema import build_contract
+from legacy_bridge.contracts.schema import build_contract, class_name, field_of
 from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.ops.resilience import GuardedDriver
 from legacy_bridge.query.routines import Routine, RoutineArg, RoutineResult
@@ -37,7 +37,9 @@ class Action:
         self.driver = driver
         self.given = Mapping(fields=spec.given(), key=[])
         #: the schema of a call's parameters (the request body; the query string of a GET)
-        self.contract: type[Schema] = build_contract(f"{spec.name}_params", self.given)
+        self.contract = _params_contract(spec, self.given)
+        #: the schema of its answer (documentation: the answer is built by :meth:`answer`)
+        self.answer_contract = _answer_contract(spec)
         self._answered = {n: (f.row_column, f.converter.reader()) for n, f in spec.answered().items()}
         self._returns = spec.returns.converter.reader() if spec.returns is not None else None
         self._cursors = spec.cursors
@@ -102,6 +104,41 @@ class Action:
                 s.name: _records(self.name, s, *found) for s, found in zip(self.spec.result_sets, result.sets)
             }
         return answer
+
+
+def _params_contract(spec: ActionSpec, given: Mapping) -> type[Schema]:
+    """``<Action>Params``: the IN / INOUT parameters, the required ones required."""
+    owner = class_name(f"{spec.name}_params")
+    declared = {}
+    for name, fmap in given.fields.items():
+        declared[name] = field_of(fmap, owner)
+        declared[name].required = name in spec.required
+    return Schema.from_dict(declared, name=owner)
+
+
+def _answer_contract(spec: ActionSpec) -> type[Schema]:
+    """``<Action>Answer``: ``return``, ``out`` (``<Action>Out``) and ``result_sets`` (each set's
+    rows, ``<Action><Set>``), each present when the action declares it."""
+    owner = class_name(spec.name)
+    declared: dict[str, fields.Field] = {}
+    if spec.returns is not None:
+        declared["return"] = field_of(spec.returns, owner)
+    answered = spec.answered()
+    if answered:
+        declared["out"] = fields.Nested(build_contract(f"{spec.name}_out", Mapping(answered, [])), required=True)
+    if spec.result_sets:
+        sets: dict[str, fields.Field] = {
+            s.name: fields.List(
+                fields.Nested(build_contract(f"{spec.name}_{s.name}", s.mapping)),
+                required=True,
+                metadata={"description": s.description} if s.description else {},
+            )
+            for s in spec.result_sets
+        }
+        declared["result_sets"] = fields.Nested(Schema.from_dict(sets, name=f"{owner}ResultSets"), required=True)
+    for field in declared.values():
+        field.required = True
+    return Schema.from_dict(declared, name=f"{owner}Answer")
 
 
 def _records(action: str, spec: ResultSetSpec, columns: list[str], rows: list[tuple]) -> list[dict[str, Any]]:

@@ -120,3 +120,23 @@ def test_an_action_on_sqlite_is_a_config_error_at_start_up(sqlite_only):
         path == "actions.allocate-order.source" and "no stored procedures" in message
         for path, message in raised.value.problems
     )
+
+
+def test_the_openapi_document_describes_each_action(client, erp):
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    post = document["paths"]["/v1/allocate-order"]["post"]
+    assert post["summary"] == "Allocates an order number"
+    assert "Idempotency-Key" in [p["name"] for p in post["parameters"]]
+    params = schemas[post["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(params["properties"]) == set(ORDER)  # IN and INOUT; never OUT nor a cursor
+    assert set(params["required"]) == set(ORDER)
+    assert params["properties"]["due_on"]["format"] == "date"
+    answer = schemas[post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(answer["properties"]) == {"out", "result_sets"}
+    sets = schemas[answer["properties"]["result_sets"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(sets["properties"]) == {"lines", "notes"}
+    assert {"409", "422", "504"} <= set(post["responses"])
+    tax = document["paths"]["/v1/tax"]
+    assert set(tax) == {"get"}
+    assert [p["name"] for p in tax["get"]["parameters"] if p["in"] == "query"] == ["amount"]
