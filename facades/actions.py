@@ -5,7 +5,7 @@ read-only.  The answer: ``{"return": ..., "out": {...}, "result_sets": {"<name>"
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, g, request
 
 from legacy_bridge.actions import Action
 from legacy_bridge.errors import InvalidInput
@@ -18,7 +18,7 @@ from .idempotency import idempotent
 def post_view(action: Action):
     def view() -> Response:
         canonical = action.parse(request.get_json(silent=True))
-        return json_response(dumps(action.call(canonical)))
+        return json_response(dumps(action.call(canonical, g.get("key_id"))))
 
     return idempotent(action.name, action.spec.idempotency, action.driver.policy.timeout, view)
 
@@ -30,7 +30,7 @@ def get_view(action: Action):
         if repeated:
             raise InvalidInput(f"{repeated[0]}: given more than once", parameter=repeated[0])
         canonical = action.parse({name: values[0] for name, values in given.items()})
-        return json_response(dumps(action.call(canonical)))
+        return json_response(dumps(action.call(canonical, g.get("key_id"))))
 
     return view
 

@@ -19,6 +19,7 @@ from legacy_bridge.contracts.schema import build_contract, class_name, field_of
 from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.ops.resilience import GuardedDriver
 from legacy_bridge.query.routines import Routine, RoutineArg, RoutineResult
+from legacy_bridge.writes import Journal
 
 from .errors import InvalidInput, LegacyBridgeError, MappingMismatch
 
@@ -43,6 +44,8 @@ class Action:
         self._answered = {n: (f.row_column, f.converter.reader()) for n, f in spec.answered().items()}
         self._returns = spec.returns.converter.reader() if spec.returns is not None else None
         self._cursors = spec.cursors
+        #: what records each call (its parameters and answer): set by the app, with its state store
+        self.journal: Journal | None = None
 
     def routine(self) -> Routine:
         """The call with no values (what the source is asked whether it can take)."""
@@ -83,15 +86,18 @@ class Action:
             raise InvalidInput(f"{', '.join(missing)}: required by {self.name}", parameter=missing[0])
         return canonical
 
-    def call(self, canonical: dict[str, Any]) -> dict[str, Any]:
-        """Call the routine with ``canonical`` parameters (from :meth:`parse`): the answer's
-        ``return``, ``out`` and ``result_sets``, each present when the action declares it."""
+    def call(self, canonical: dict[str, Any], caller: str | None = None) -> dict[str, Any]:
+        """Call the routine with ``canonical`` parameters (from :meth:`parse`) for ``caller``
+        (an API key id): the answer's ``return``, ``out`` and ``result_sets``, each present
+        when the action declares it."""
         try:
             values = self.given.legacy_values(canonical)
         except WriteError as exc:
             raise InvalidInput(str(exc), parameter=exc.field) from None
-        result = self.driver.call_routine(self._routine(values))
-        return self.answer(result)
+        answer = self.answer(self.driver.call_routine(self._routine(values)))
+        if self.journal is not None:
+            self.journal.record("call", caller, [(canonical, answer)])
+        return answer
 
     def answer(self, result: RoutineResult) -> dict[str, Any]:
         answer: dict[str, Any] = {}

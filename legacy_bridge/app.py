@@ -77,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         for resource in served.values():
             if resource.writer is not None:
                 resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
+    for name, action in bridge.actions.items():  # a call's audit record: its parameters and answer
+        if action.spec.audit:
+            action.journal = WriteJournal(state, name, [], False)
 
     from legacy_bridge.facades import actions, changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes

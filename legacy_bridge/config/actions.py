@@ -6,6 +6,7 @@
         source: erp                     # an ODBC source (PostgreSQL, MariaDB)
         procedure: ALLOC_ORD            # or function: NEXT_NO
         read_only: false                # true: GET, read scope, retried like a read
+        audit: true                     # an audit record per call (default: unless read-only)
         params:                         # every argument, in the routine's order
           customer_id: {param: P_CUST, converter: int}             # mode: in (the default)
           amount:      {param: P_AMT, converter: {decimal: {scale: 2}}, mode: inout}
@@ -34,7 +35,7 @@ from legacy_bridge.query.routines import MODES
 __all__ = ["check_actions", "ACTION_KEYS", "PARAM_KEYS"]
 
 ACTION_KEYS = {"source", "procedure", "function", "read_only", "description", "params", "returns", "result_sets"}
-ACTION_KEYS |= {"idempotency"}
+ACTION_KEYS |= {"idempotency", "audit"}
 PARAM_KEYS = {"param", "converter", "mode", "required", "description"}
 _SET_KEYS = {"name", "cursor", "fields", "description"}
 
@@ -144,6 +145,9 @@ def _check_action(ck: Checker, name: str, node: Any, sources: dict, resources: d
             )
         except ConversionError as exc:
             ck.fail(f"{path}.returns.converter", str(exc))
+    audit = node.get("audit", not read_only)
+    if not isinstance(audit, bool):
+        ck.fail(f"{path}.audit", f"expected true or false, got {audit!r}")
     sets = _check_sets(ck, node.get("result_sets"), f"{path}.result_sets", modes)
     idempotency = check_idempotency(ck, node.get("idempotency"), f"{path}.idempotency", not read_only)
     return ActionSpec(
@@ -155,6 +159,7 @@ def _check_action(ck: Checker, name: str, node: Any, sources: dict, resources: d
         modes=modes,
         required=tuple(required),
         read_only=read_only is True,
+        audit=audit is True,
         returns=returns,
         result_sets=sets,
         description=node.get("description"),

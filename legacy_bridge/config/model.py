@@ -76,6 +76,7 @@ class ActionSpec:
     modes: dict[str, str]  # param -> in | out | inout
     required: tuple[str, ...] = ()  # IN / INOUT params a call must give
     read_only: bool = False
+    audit: bool = True  # each call leaves an audit record (params and answer) in the state store
     returns: FieldMap | None = None
     result_sets: list[ResultSetSpec] = field(default_factory=list)
     description: str | None = None

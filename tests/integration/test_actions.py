@@ -10,6 +10,8 @@ import pytest
 from helpers.backends import Backend, make_app
 from helpers.procedures import calls, create_routines, erp_config
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.events.journal import audit_records
+from legacy_bridge.security.scopes import hash_key, new_key
 
 ORDER = {"customer_id": 7, "due_on": "2026-02-28", "rush": True, "note": "urgent", "amount": "12.34", "rate": "1.25"}
 
@@ -140,3 +142,36 @@ def test_the_openapi_document_describes_each_action(client, erp):
     tax = document["paths"]["/v1/tax"]
     assert set(tax) == {"get"}
     assert [p["name"] for p in tax["get"]["parameters"] if p["in"] == "query"] == ["amount"]
+
+
+def test_each_call_leaves_an_audit_record_of_its_parameters_and_answer(client):
+    answer = client.post("/v1/allocate-order", json=ORDER).get_json()
+    record = audit_records(client.application.extensions["legacy_bridge.state"], "allocate-order", limit=1)[0]
+    assert record.kind == "call" and record.caller is None
+    assert record.before == ORDER and record.after == answer
+    client.get("/v1/tax?amount=1.00")  # a read-only action leaves none (audit: false, its default)
+    assert audit_records(client.application.extensions["legacy_bridge.state"], "tax") == []
+
+
+def test_a_call_takes_the_write_scope_of_the_action_and_a_read_only_one_the_read_scope(erp, tmp_path):
+    caller, reader = new_key(), new_key()
+    config = erp_config(erp, state=f"sqlite:///{tmp_path / 'state.db'}")
+    config["auth"] = {
+        "keys": [
+            {"id": "caller", "hash": hash_key(caller), "scopes": ["allocate-order:write"]},
+            {"id": "reader", "hash": hash_key(reader), "scopes": ["*:read"]},
+        ]
+    }
+    app = make_app(config)
+    try:
+        client = app.test_client()
+        denied = client.post("/v1/allocate-order", json=ORDER, headers={"X-API-Key": reader})
+        assert denied.status_code == 403 and denied.get_json()["required_scope"] == "allocate-order:write"
+        allowed = client.post("/v1/allocate-order", json=ORDER, headers={"X-API-Key": caller})
+        assert allowed.status_code == 200
+        record = audit_records(app.extensions["legacy_bridge.state"], "allocate-order", limit=1)[0]
+        assert record.caller == "caller"
+        assert client.get("/v1/tax?amount=1.00", headers={"X-API-Key": reader}).status_code == 200
+        assert client.get("/v1/tax?amount=1.00", headers={"X-API-Key": caller}).status_code == 403
+    finally:
+        app.extensions["legacy_bridge"].close()
