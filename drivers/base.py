@@ -157,6 +157,10 @@ class Driver(ABC):
         """Why ``routine`` cannot be called on this source (may ask the source what it is)."""
         return [] if self.calls_routines else [f"{self.kind} sources have no stored procedures"]
 
+    def describe_routine(self, name: str) -> dict[str, Any]:
+        """The catalog's parameter list of a procedure or function (introspection; ``calls_routines``)."""
+        raise NotImplementedError(f"{self.kind} sources have no stored procedures")
+
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         """Create one record (legacy column -> value); the row the source returns, or None.
         Only drivers that declare ``supports_writes``."""

@@ -16,7 +16,7 @@ import pyodbc
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
-from legacy_bridge.drivers.odbc.catalog import describe
+from legacy_bridge.drivers.odbc.catalog import describe, describe_routine
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
 from legacy_bridge.drivers.odbc.procedures import routine_problems, run_routine
@@ -284,6 +284,10 @@ class OdbcDriver(Driver):
             column["compare"] = found.compare if found else "value"
             column["unsortable"] = found.unsortable if found else None
         return description
+
+    def describe_routine(self, name: str) -> dict[str, Any]:
+        """The parameter list of procedure or function ``name`` (see :func:`catalog.describe_routine`)."""
+        return describe_routine(self, name, self._dbms())
 
     def pool_usage(self) -> tuple[int, int]:
         pools = [self.pool] + ([self._stream_pool] if self._stream_pool is not None else [])

@@ -37,6 +37,10 @@ END $$""",
 BEGIN INSERT INTO lb_pr_uniq VALUES (p_k); INSERT INTO lb_pr_uniq VALUES (p_k); END $$""",
     "CREATE PROCEDURE lb_pr_slow(IN p_s INTEGER) LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(p_s); END $$",
     "CREATE FUNCTION lb_pr_tax(p_amt INTEGER) RETURNS INTEGER LANGUAGE sql AS $$ SELECT p_amt / 5 $$",
+    """CREATE FUNCTION lb_pr_lines(p_n INTEGER) RETURNS TABLE("LN_NO" INTEGER, "SKU" TEXT) LANGUAGE sql
+AS $$ SELECT g, 'SKU-' || g FROM generate_series(1, p_n) g $$""",
+    """CREATE FUNCTION lb_pr_split(IN p_amt INTEGER, OUT p_whole INTEGER, OUT p_cents INTEGER) LANGUAGE sql
+AS $$ SELECT p_amt / 100, p_amt % 100 $$""",
 ]
 
 MARIADB = [
@@ -75,7 +79,8 @@ def create_routines(b: Backend) -> None:
     """The ERP's routines and tables on ``b`` (PostgreSQL or MariaDB), created afresh."""
     for name in ("lb_pr_alloc", "lb_pr_fail", "lb_pr_dup", "lb_pr_slow"):
         b.execute(f"DROP PROCEDURE IF EXISTS {name}")
-    b.execute("DROP FUNCTION IF EXISTS lb_pr_tax")
+    for name in ("lb_pr_tax", "lb_pr_lines", "lb_pr_split") if b.name == "postgresql" else ("lb_pr_tax",):
+        b.execute(f"DROP FUNCTION IF EXISTS {name}")
     for table in ("lb_pr_calls", "lb_pr_uniq"):
         b.execute(f"DROP TABLE IF EXISTS {table}")
     for statement in PG if b.name == "postgresql" else MARIADB:
@@ -117,6 +122,7 @@ def erp_config(b: Backend, **service) -> dict:
         params["notes_cursor"] = {"param": "r_notes", "mode": "inout", "required": False}
         lines["cursor"], notes["cursor"] = "lines_cursor", "notes_cursor"
     one_int = {"item": {"param": "p_item", "converter": "int"}}
+    functions = row_functions(lines["fields"]) if b.name == "postgresql" else {}
     return {
         "service": {"secret": "test-secret", **service},
         "sources": {"erp": {"kind": "odbc", "connection": b.connection, "read_only": False, "timeout": "1s"}},
@@ -145,6 +151,31 @@ def erp_config(b: Backend, **service) -> dict:
                 "read_only": True,
                 "params": {"amount": {"param": "p_amt", "converter": {"decimal": {"implied": 2}}}},
                 "returns": {"converter": {"decimal": {"implied": 2}}},
+            },
+            **functions,
+        },
+    }
+
+
+def row_functions(line_fields: dict) -> dict:
+    """Actions over PostgreSQL functions that answer rows: a set-returning one, and one with
+    OUT parameters (MariaDB functions answer only their return value)."""
+    return {
+        "line-list": {
+            "source": "erp",
+            "function": "lb_pr_lines",
+            "read_only": True,
+            "params": {"count": {"param": "p_n", "converter": "int"}},
+            "result_sets": [{"name": "lines", "fields": {k: v for k, v in line_fields.items() if k != "amount"}}],
+        },
+        "split": {
+            "source": "erp",
+            "function": "lb_pr_split",
+            "read_only": True,
+            "params": {
+                "amount": {"param": "p_amt", "converter": "int"},
+                "whole": {"param": "p_whole", "converter": "int", "mode": "out"},
+                "cents": {"param": "p_cents", "converter": "int", "mode": "out"},
             },
         },
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.backends import Backend, make_app
-from helpers.procedures import calls, create_routines, erp_config
+from helpers.procedures import calls, create_routines, erp_config, row_functions
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.events.journal import audit_records
 from legacy_bridge.security.scopes import hash_key, new_key
@@ -175,3 +175,21 @@ def test_a_call_takes_the_write_scope_of_the_action_and_a_read_only_one_the_read
         assert client.get("/v1/tax?amount=1.00", headers={"X-API-Key": caller}).status_code == 403
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_a_postgresql_function_answers_its_rows_or_its_out_values_and_mariadb_refuses_them(client, erp):
+    if erp.name == "mariadb":  # its functions answer only a return value: refused at start-up
+        config = erp_config(erp)
+        config["actions"].update(row_functions({"sku": {"column": "SKU"}}))
+        with pytest.raises(ConfigError) as raised:
+            make_app(config)
+        found = dict(raised.value.problems)
+        assert "answers only its return value" in found["actions.line-list.source"]
+        assert "answers only its return value" in found["actions.split.source"]
+        return
+    rows = client.get("/v1/line-list?count=3")
+    assert rows.status_code == 200, rows.get_json()
+    assert rows.get_json() == {"result_sets": {"lines": [{"line_no": n, "sku": f"SKU-{n}"} for n in (1, 2, 3)]}}
+    split = client.get("/v1/split?amount=1234")
+    assert split.status_code == 200, split.get_json()
+    assert split.get_json() == {"out": {"whole": 12, "cents": 34}}
