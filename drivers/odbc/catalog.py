@@ -120,7 +120,7 @@ _ROUTINE = """SELECT r.specific_name, r.routine_type, r.data_type, p.ordinal_pos
   p.parameter_name, p.data_type, p.numeric_precision, p.numeric_scale, p.character_maximum_length
 FROM information_schema.routines r LEFT JOIN information_schema.parameters p
   ON p.specific_schema = r.routine_schema AND p.specific_name = r.specific_name
-WHERE r.routine_schema = {schema} AND lower(r.routine_name) = lower(?)
+WHERE lower(r.routine_schema) = lower({schema}) AND lower(r.routine_name) = lower(?)
 ORDER BY r.specific_name, p.ordinal_position"""
 
 
@@ -147,12 +147,15 @@ def describe_routine(driver: Any, name: str, dbms: str) -> dict[str, Any]:
     "scale"}]}``, in the routine's argument order; of overloaded ones, the first.
 
     Raises:
-        NotFound: the source's current schema has no routine of that name.
+        NotFound: the schema (``schema.name``; else the connection's current one) has no
+            routine of that name.
     """
-    schema = "current_schema()" if "postgres" in dbms else "DATABASE()"
+    schema, _, routine = name.rpartition(".")
+    current = "current_schema()" if "postgres" in dbms else "DATABASE()"
+    sql = _ROUTINE.format(schema="?" if schema else current)
     with driver.connection() as conn:
         cur = conn.cursor()
-        rows = cur.execute(_ROUTINE.format(schema=schema), [name.rpartition(".")[2]]).fetchall()
+        rows = cur.execute(sql, [schema, routine] if schema else [routine]).fetchall()
         cur.close()
     if not rows:
         raise NotFound(f"source {driver.name!r} has no procedure or function {name!r}", source=driver.name)

@@ -19,11 +19,11 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.odbc.catalog import describe, describe_routine
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
-from legacy_bridge.drivers.odbc.procedures import routine_problems, run_routine
+from legacy_bridge.drivers.odbc.procedures import catalog_problems, routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
-from legacy_bridge.errors import ConfigError, InvalidInput
+from legacy_bridge.errors import ConfigError, InvalidInput, NotFound
 from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Quantiles, Query, Rows, find_column
 from legacy_bridge.query.routines import Routine, RoutineResult
 
@@ -77,6 +77,7 @@ class OdbcDriver(Driver):
         self._dialect: Dialect | None = None
         self._get_sql: dict[tuple, str] = {}
         self._types: dict[tuple, dict[str, ColumnType]] = {}
+        self._routines: dict[tuple, list[str]] = {}  # what the catalog says of each routine's call
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -241,8 +242,19 @@ class OdbcDriver(Driver):
         return delete_row(self.pool, self.dialect, dbms, target["table"], key, columns, check)
 
     def routine_problems(self, routine: Routine) -> list[str]:
-        """Asks the source what it is (SQLite has no procedures)."""
-        return routine_problems(self._dbms(), routine)
+        """Asks the source what it is (SQLite has no procedures) and, once per routine, how its
+        catalog lists the routine's arguments (order, names, modes)."""
+        problems = routine_problems(self._dbms(), routine)
+        if problems:
+            return problems
+        known = self._routines.get(routine.signature)
+        if known is None:
+            try:
+                description = self.describe_routine(routine.name)
+            except NotFound as error:
+                return [error.detail]
+            known = self._routines[routine.signature] = catalog_problems(routine, description)
+        return known
 
     def call_routine(self, routine: Routine) -> RoutineResult:
         problems = self.routine_problems(routine)

@@ -29,10 +29,10 @@ import pyodbc
 from legacy_bridge.drivers.odbc.pool import OdbcPool
 from legacy_bridge.drivers.odbc.sql import Dialect
 from legacy_bridge.drivers.odbc.writes import transaction
-from legacy_bridge.errors import ActionRefused, ConstraintViolated, MappingMismatch
+from legacy_bridge.errors import ActionRefused, ConstraintViolated, InvalidInput, MappingMismatch
 from legacy_bridge.query.routines import Routine, RoutineResult
 
-__all__ = ["run_routine", "routine_problems", "refusal", "USER_RAISED"]
+__all__ = ["run_routine", "routine_problems", "catalog_problems", "refusal", "USER_RAISED"]
 
 #: SQLSTATEs a routine raises on purpose: PostgreSQL's RAISE EXCEPTION (P0001), SIGNAL's 45000
 USER_RAISED = ("P0001", "45000")
@@ -66,6 +66,33 @@ def routine_problems(dbms: str, routine: Routine) -> list[str]:
             problems.append("a PostgreSQL function answers one of: returns, OUT parameters or one result set")
     elif routine.kind == "function" and (answered or row_sets or not routine.returns):
         problems.append("a MariaDB function answers only its return value (returns:)")
+    return problems
+
+
+def catalog_problems(routine: Routine, description: dict[str, Any]) -> list[str]:
+    """Where the action's arguments differ from the catalog's (``description``: see
+    catalog.describe_routine): the call is positional, so a parameter out of order or of another
+    mode would silently take another's value.  A function's OUT parameters (and the columns of
+    a RETURNS TABLE) are not arguments of its call: only its IN and INOUT ones are compared."""
+    kind = description["kind"]
+    if kind != routine.kind:
+        return [f"{routine.name} is a {kind} in the database, not a {routine.kind}"]
+    declared = [(a.name, a.mode) for a in routine.args]
+    found = [(p["name"], p["mode"]) for p in description["params"]]
+    if kind == "function":
+        declared = [d for d in declared if d[1] != "out"]
+        found = [f for f in found if f[1] != "out"]
+    if len(declared) != len(found):
+        listed = ", ".join(f"{n} {m}" for n, m in found) or "none"
+        return [f"{routine.name} takes {len(found)} argument(s) ({listed}), the action declares {len(declared)}"]
+    problems = []
+    for position, ((name, mode), (catalog_name, catalog_mode)) in enumerate(zip(declared, found), 1):
+        unnamed = catalog_name.startswith("$")
+        if (not unnamed and name.lower() != catalog_name.lower()) or mode != catalog_mode:
+            problems.append(
+                f"argument {position} of {routine.name} is {catalog_name} {catalog_mode.upper()}, "
+                f"the action declares {name} {mode.upper()} there (params are in the routine's order)"
+            )
     return problems
 
 
@@ -186,3 +213,9 @@ def run_routine(pool: OdbcPool, d: Dialect, dbms: str, source: str, routine: Rou
             if refused is None:
                 raise
             raise refused from None
+        except OverflowError:  # pyodbc binds no integer past 64 bits
+            raise InvalidInput(f"a parameter of {routine.name} is out of range for source {source!r}") from None
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"a parameter of {routine.name} has characters the code page of source {source!r} cannot hold"
+            ) from None

@@ -49,6 +49,11 @@ class Routine:
     sets: tuple[str | None, ...] = ()
     read_only: bool = False
 
+    @property
+    def signature(self) -> tuple:
+        """The call without its values: what the catalog is asked about, once."""
+        return (self.kind, self.name, tuple((a.name, a.mode) for a in self.args))
+
 
 @dataclass
 class RoutineResult:

@@ -36,6 +36,9 @@ END $$""",
     """CREATE PROCEDURE lb_pr_dup(IN p_k INTEGER) LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO lb_pr_uniq VALUES (p_k); INSERT INTO lb_pr_uniq VALUES (p_k); END $$""",
     "CREATE PROCEDURE lb_pr_slow(IN p_s INTEGER) LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(p_s); END $$",
+    "CREATE SEQUENCE lb_pr_tries",
+    """CREATE PROCEDURE lb_pr_cut(IN p_k INTEGER) LANGUAGE plpgsql AS $$
+BEGIN PERFORM nextval('lb_pr_tries'); PERFORM pg_terminate_backend(pg_backend_pid()); END $$""",
     "CREATE FUNCTION lb_pr_tax(p_amt INTEGER) RETURNS INTEGER LANGUAGE sql AS $$ SELECT p_amt / 5 $$",
     """CREATE FUNCTION lb_pr_lines(p_n INTEGER) RETURNS TABLE("LN_NO" INTEGER, "SKU" TEXT) LANGUAGE sql
 AS $$ SELECT g, 'SKU-' || g FROM generate_series(1, p_n) g $$""",
@@ -71,13 +74,16 @@ END""",
     "CREATE PROCEDURE lb_pr_dup(IN p_k INT) BEGIN INSERT INTO lb_pr_uniq VALUES (p_k); "
     "INSERT INTO lb_pr_uniq VALUES (p_k); END",
     "CREATE PROCEDURE lb_pr_slow(IN p_s INT) BEGIN DO SLEEP(p_s); END",
+    "CREATE SEQUENCE lb_pr_tries",
+    "CREATE PROCEDURE lb_pr_cut(IN p_k INT) BEGIN DO NEXTVAL(lb_pr_tries); KILL CONNECTION_ID(); END",
     "CREATE FUNCTION lb_pr_tax(p_amt INT) RETURNS INT DETERMINISTIC RETURN p_amt DIV 5",
 ]
 
 
 def create_routines(b: Backend) -> None:
     """The ERP's routines and tables on ``b`` (PostgreSQL or MariaDB), created afresh."""
-    for name in ("lb_pr_alloc", "lb_pr_fail", "lb_pr_dup", "lb_pr_slow"):
+    b.execute("DROP SEQUENCE IF EXISTS lb_pr_tries")
+    for name in ("lb_pr_alloc", "lb_pr_fail", "lb_pr_dup", "lb_pr_slow", "lb_pr_cut"):
         b.execute(f"DROP PROCEDURE IF EXISTS {name}")
     for name in ("lb_pr_tax", "lb_pr_lines", "lb_pr_split") if b.name == "postgresql" else ("lb_pr_tax",):
         b.execute(f"DROP FUNCTION IF EXISTS {name}")
@@ -140,6 +146,7 @@ def erp_config(b: Backend, **service) -> dict:
                 "procedure": "lb_pr_dup",
                 "params": {"key": {"param": "p_k", "converter": "int"}},
             },
+            "cut": {"source": "erp", "procedure": "lb_pr_cut", "params": {"key": {"param": "p_k", "converter": "int"}}},
             "wait": {
                 "source": "erp",
                 "procedure": "lb_pr_slow",
@@ -179,6 +186,13 @@ def row_functions(line_fields: dict) -> dict:
             },
         },
     }
+
+
+def tries(b: Backend) -> int:
+    """The next number of lb_pr_tries, a sequence lb_pr_cut draws from: a sequence is not rolled
+    back, so it counts the calls that a lost connection ended too (this read takes one)."""
+    sql = "SELECT nextval('lb_pr_tries')" if b.name == "postgresql" else "SELECT NEXTVAL(lb_pr_tries)"
+    return int(b.execute(sql)[0][0])
 
 
 def calls(b: Backend) -> int:

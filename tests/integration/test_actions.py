@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from helpers.backends import Backend, make_app
-from helpers.procedures import calls, create_routines, erp_config, row_functions
+from helpers.procedures import calls, create_routines, erp_config, row_functions, tries
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.events.journal import audit_records
 from legacy_bridge.security.scopes import hash_key, new_key
@@ -71,6 +71,8 @@ def test_a_bad_or_missing_parameter_is_a_400_naming_it(client, erp):
     assert unknown.status_code == 400 and unknown.get_json()["parameter"] == "order_no"
     places = client.post("/v1/allocate-order", json={**ORDER, "amount": "1.234"})  # past the implied scale
     assert places.status_code == 400 and places.get_json()["parameter"] == "amount"
+    huge = client.post("/v1/allocate-order", json={**ORDER, "customer_id": 10**30})  # past what ODBC binds
+    assert huge.status_code == 400, huge.get_json()
     assert calls(erp) == before
 
 
@@ -96,6 +98,15 @@ def test_a_procedure_past_the_source_timeout_is_a_504(client):
     answer = client.post("/v1/wait", json={"seconds": 5})
     assert answer.status_code == 504, answer.get_json()
     assert answer.get_json()["type"].endswith(":source-timeout")
+
+
+def test_a_connection_lost_in_a_procedure_is_a_503_and_the_call_is_not_retried(client, erp):
+    before = tries(erp)
+    answer = client.post("/v1/cut", json={"key": 1})
+    assert answer.status_code == 503, answer.get_json()
+    assert answer.get_json()["type"].endswith(":source-unavailable")
+    assert tries(erp) == before + 2  # the one call, and this read: never run a second time
+    assert client.get("/v1/tax?amount=1.00").status_code == 200  # the next call gets a fresh connection
 
 
 def test_an_idempotency_key_replays_the_answer_and_runs_the_procedure_once(client, erp):
@@ -193,3 +204,25 @@ def test_a_postgresql_function_answers_its_rows_or_its_out_values_and_mariadb_re
     split = client.get("/v1/split?amount=1234")
     assert split.status_code == 200, split.get_json()
     assert split.get_json() == {"out": {"whole": 12, "cents": 34}}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda a: a.update(procedure="lb_pr_none"), "no procedure or function"),
+        (lambda a: a.update(procedure="lb_pr_tax"), "is a function in the database"),
+        (lambda a: a["params"].pop("note"), "argument(s)"),
+        (
+            lambda a: a.update(params={"rush": a["params"].pop("rush"), **a["params"]}),
+            "argument 1 of lb_pr_alloc is p_cust IN, the action declares p_rush IN",
+        ),
+        (lambda a: a["params"]["amount"].update(mode="in"), "argument 5 of lb_pr_alloc is p_amt INOUT"),
+    ],
+)
+def test_params_that_differ_from_the_catalog_are_refused_at_start_up(erp, change, words):
+    config = erp_config(erp)
+    change(config["actions"]["allocate-order"])
+    with pytest.raises(ConfigError) as raised:
+        make_app(config)
+    found = [message for path, message in raised.value.problems if path == "actions.allocate-order.source"]
+    assert any(words in message for message in found), raised.value.problems

@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from helpers.backends import Backend, make_app
-from helpers.procedures import create_routines
+from helpers.procedures import create_routines, erp_config
 from legacy_bridge.cli import main
 
 
@@ -87,3 +87,16 @@ def test_an_unknown_routine_is_an_error_naming_it(erp, tmp_path):
     path.write_text(yaml.safe_dump(_sources(erp)))
     result = CliRunner().invoke(main, ["introspect", "erp", "--procedure", "lb_pr_none", "--config", str(path)])
     assert result.exit_code != 0 and "lb_pr_none" in result.output
+
+
+def test_check_reports_each_action_and_an_argument_out_of_order(erp, tmp_path):
+    config = erp_config(erp)
+    params = config["actions"]["allocate-order"]["params"]
+    config["actions"]["allocate-order"]["params"] = {"due_on": params.pop("due_on"), **params}
+    path = tmp_path / "erp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code != 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    assert "FAILING" in lines["allocate-order"] and "argument 1 of lb_pr_alloc is p_cust IN" in lines["allocate-order"]
+    assert "ok" in lines["tax"] and "function lb_pr_tax on erp, 1 param(s)" in lines["tax"]
