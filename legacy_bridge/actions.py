@@ -9,6 +9,7 @@ own fields.  No HTTP here (facades/actions.py), no SQL (drivers/odbc/procedures.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields
@@ -44,6 +45,7 @@ class Action:
         self._answered = {n: (f.row_column, f.converter.reader()) for n, f in spec.answered().items()}
         self._returns = spec.returns.converter.reader() if spec.returns is not None else None
         self._cursors = spec.cursors
+        self._readers: dict[tuple, Callable[[tuple], dict[str, Any]]] = {}  # by (set, its columns)
         #: what records each call (its parameters and answer): set by the app, with its state store
         self.journal: Journal | None = None
 
@@ -107,9 +109,19 @@ class Action:
             answer["out"] = {n: read(result.out.get(column)) for n, (column, read) in self._answered.items()}
         if self.spec.result_sets:
             answer["result_sets"] = {
-                s.name: _records(self.name, s, *found) for s, found in zip(self.spec.result_sets, result.sets)
+                s.name: self._records(s, *found) for s, found in zip(self.spec.result_sets, result.sets)
             }
         return answer
+
+    def _records(self, spec: ResultSetSpec, columns: list[str], rows: list[tuple]) -> list[dict[str, Any]]:
+        """The rows of one result set through its fields (a reader built once per shape)."""
+        if not rows:
+            return []
+        shape = (spec.name, tuple(columns))
+        read = self._readers.get(shape)
+        if read is None:
+            read = self._readers[shape] = _reader(self.name, spec, columns)
+        return [read(row) for row in rows]
 
 
 def _params_contract(spec: ActionSpec, given: Mapping) -> type[Schema]:
@@ -147,12 +159,10 @@ def _answer_contract(spec: ActionSpec) -> type[Schema]:
     return Schema.from_dict(declared, name=f"{owner}Answer")
 
 
-def _records(action: str, spec: ResultSetSpec, columns: list[str], rows: list[tuple]) -> list[dict[str, Any]]:
-    """The rows of one result set through its fields; a declared column the set lacks is a
-    mapping mismatch (the config needs a fix), found by name, case aside (PostgreSQL folds
-    unquoted names to lower case, MariaDB keeps them)."""
-    if not rows:
-        return []
+def _reader(action: str, spec: ResultSetSpec, columns: list[str]) -> Callable[[tuple], dict[str, Any]]:
+    """What turns a row of a result set with ``columns`` into a record of its fields; a declared
+    column the set lacks is a mapping mismatch (the config needs a fix), found by name, case
+    aside (PostgreSQL folds unquoted names to lower case, MariaDB keeps them)."""
     declared = {f.column.lower(): f.column for f in spec.mapping.fields.values() if f.column}
     named = [declared.get(c.lower(), c) for c in columns]
     lacking = [c for c in declared.values() if c not in named]
@@ -161,8 +171,7 @@ def _records(action: str, spec: ResultSetSpec, columns: list[str], rows: list[tu
             f"action {action}: result set {spec.name} has no column {lacking[0]} (it has {', '.join(columns)})",
             column=lacking[0],
         )
-    read = spec.mapping.row_reader(list(spec.mapping.fields), named)
-    return [read(row) for row in rows]
+    return spec.mapping.row_reader(list(spec.mapping.fields), named)
 
 
 def routine_problems(actions: dict[str, Action], drivers: dict[str, Driver], timeout: float) -> list[tuple[str, str]]:

@@ -313,7 +313,8 @@ class OdbcPool:
             if info.get("stuck"):
                 raise timed_out(self.source, "closed") from None
             if is_disconnect(error):
-                proxy.invalidate()
+                if proxy.is_valid:  # a transaction that could not roll back invalidated it already
+                    proxy.invalidate()
             else:
                 proxy.info.pop("statements", None)  # a failed cursor is not reused
             raise translate(error, self.source) from None

@@ -94,7 +94,7 @@ def test_check_reports_each_action_and_an_argument_out_of_order(erp, tmp_path):
     params = config["actions"]["allocate-order"]["params"]
     config["actions"]["allocate-order"]["params"] = {"due_on": params.pop("due_on"), **params}
     path = tmp_path / "erp.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # params keep the routine's order
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code != 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
