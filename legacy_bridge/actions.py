@@ -83,9 +83,6 @@ class Action:
         except ValidationError as exc:
             first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
             raise InvalidInput(f"the parameters are not valid: {exc.messages}", parameter=str(first)) from None
-        missing = [n for n in self.spec.required if n not in canonical]
-        if missing:
-            raise InvalidInput(f"{', '.join(missing)}: required by {self.name}", parameter=missing[0])
         return canonical
 
     def call(self, canonical: dict[str, Any], caller: str | None = None) -> dict[str, Any]:
@@ -102,6 +99,7 @@ class Action:
         return answer
 
     def answer(self, result: RoutineResult) -> dict[str, Any]:
+        """The driver's legacy answer in canonical terms, through each value's converter."""
         answer: dict[str, Any] = {}
         if self._returns is not None:
             answer["return"] = self._returns(result.returned)

@@ -8,7 +8,8 @@ backend is called the way it answers:
   argument the procedure opens is read with ``FETCH ALL`` in the same transaction.
 - PostgreSQL, a function: ``SELECT f(?)`` for its scalar value, ``SELECT * FROM f(?)`` for
   its rows (a set-returning function) or its OUT values (one row).
-- MariaDB, a procedure: INOUT values go into session variables (``SET @lb_2 = ?``),
+- MariaDB, a procedure: INOUT and OUT arguments are session variables, set in one statement
+  (``SET @lb_2 = ?, @lb_3 = ?``: an OUT one to NULL),
   ``CALL p(?, @lb_2, @lb_3)`` answers each SELECT the procedure runs as a result set
   (``nextset``), and ``SELECT @lb_2, @lb_3`` on the same connection reads the OUT values.
 - MariaDB, a function: ``SELECT f(?)``.
@@ -165,14 +166,16 @@ def _mariadb(cur: Any, d: Dialect, routine: Routine) -> RoutineResult:
         cur.execute(f"SELECT {name}({', '.join('?' for _ in values)})", values)
         result.returned = cur.fetchone()[0]
         return result
-    marks, sent = [], []
+    marks, sent, variables = [], [], {}
     for i, arg in enumerate(routine.args):
         if arg.mode == "in":
             marks.append("?")
             sent.append(arg.value)
-            continue
-        marks.append(f"@lb_{i}")
-        cur.execute(f"SET @lb_{i} = ?", [arg.value if arg.mode == "inout" else None])
+        else:  # a variable of this session, set first (an OUT one to NULL: a value of an earlier call)
+            marks.append(f"@lb_{i}")
+            variables[f"@lb_{i}"] = arg.value if arg.mode == "inout" else None
+    if variables:
+        cur.execute("SET " + ", ".join(f"{v} = ?" for v in variables), list(variables.values()))
     cur.execute(f"CALL {name}({', '.join(marks)})", sent)
     while True:
         if cur.description:
