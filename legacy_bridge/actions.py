@@ -45,6 +45,7 @@ class Action:
         self._answered = {n: (f.row_column, f.converter.reader()) for n, f in spec.answered().items()}
         self._returns = spec.returns.converter.reader() if spec.returns is not None else None
         self._cursors = spec.cursors
+        self._names = {f.row_column: n for n, f in spec.params.items()}  # legacy parameter -> its name here
         self._readers: dict[tuple, Callable[[tuple], dict[str, Any]]] = {}  # by (set, its columns)
         #: what records each call (its parameters and answer): set by the app, with its state store
         self.journal: Journal | None = None
@@ -93,7 +94,14 @@ class Action:
             values = self.given.legacy_values(canonical)
         except WriteError as exc:
             raise InvalidInput(str(exc), parameter=exc.field) from None
-        answer = self.answer(self.driver.call_routine(self._routine(values)))
+        try:
+            result = self.driver.call_routine(self._routine(values))
+        except InvalidInput as error:  # a value its parameter cannot hold: named as the caller knows it
+            canonical_name = self._names.get(str(error.extra.get("parameter")))
+            if canonical_name is None:
+                raise
+            raise InvalidInput(f"{canonical_name}: {error.detail}", parameter=canonical_name) from None
+        answer = self.answer(result)
         if self.journal is not None:
             self.journal.record("call", caller, [(canonical, answer)])
         return answer

@@ -219,6 +219,13 @@ class ActionRefused(SourceError):
     slug = "action-refused"
 
 
+class ValueRefused(SourceError):
+    """The source refused a value a call sent with a data exception (SQLSTATE class 22: out of
+    range, too long, not a date): the caller's input, not the source's failure."""
+
+    slug = "value-refused"
+
+
 class SourceUnavailable(SourceError):
     """The legacy system cannot be reached; safe to retry after a pause."""
 

@@ -117,7 +117,8 @@ def describe(driver: Any, table: str, sample: int = 200) -> dict[str, Any]:
 
 
 _ROUTINE = """SELECT r.specific_name, r.routine_type, r.data_type, p.ordinal_position, p.parameter_mode,
-  p.parameter_name, p.data_type, p.numeric_precision, p.numeric_scale, p.character_maximum_length
+  p.parameter_name, p.data_type, p.numeric_precision, p.numeric_scale, p.character_maximum_length,
+  p.dtd_identifier
 FROM information_schema.routines r LEFT JOIN information_schema.parameters p
   ON p.specific_schema = r.routine_schema AND p.specific_name = r.specific_name
 WHERE lower(r.routine_schema) = lower({schema}) AND lower(r.routine_name) = lower(?)
@@ -162,9 +163,11 @@ def describe_routine(driver: Any, name: str, dbms: str) -> dict[str, Any]:
     first = [r for r in rows if r[0] == rows[0][0]]
     kind = str(first[0][1]).lower()
     params = []
-    for _, _, _, position, mode, pname, type_name, precision, scale, length in first:
+    for _, _, _, position, mode, pname, type_name, precision, scale, length, declared in first:
         if position is None or mode is None:  # no parameters; MariaDB's return value (position 0)
             continue
+        if declared and any(c.isalpha() for c in str(declared)):  # MariaDB: int(10) unsigned, char(10)
+            type_name = declared
         family = _family(str(type_name or ""))
         params.append(
             {

@@ -19,7 +19,7 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.odbc.catalog import describe, describe_routine
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
-from legacy_bridge.drivers.odbc.procedures import catalog_problems, routine_problems, run_routine
+from legacy_bridge.drivers.odbc.procedures import catalog_problems, check_values, routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
@@ -77,7 +77,8 @@ class OdbcDriver(Driver):
         self._dialect: Dialect | None = None
         self._get_sql: dict[tuple, str] = {}
         self._types: dict[tuple, dict[str, ColumnType]] = {}
-        self._routines: dict[tuple, list[str]] = {}  # what the catalog says of each routine's call
+        #: what the catalog says of each routine's call: its problems, and its parameters
+        self._routines: dict[tuple, tuple[list[str], dict[str, Any]]] = {}
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -244,7 +245,8 @@ class OdbcDriver(Driver):
     def routine_problems(self, routine: Routine) -> list[str]:
         """Asks the source what it is (SQLite has no procedures) and, once per routine, how its
         catalog lists the routine's arguments (order, names, modes)."""
-        problems = routine_problems(self._dbms(), routine)
+        self._dbms()  # connects once, so the DBMS name is known
+        problems = routine_problems(self.pool.dbms_name or "", routine)
         if problems:
             return problems
         known = self._routines.get(routine.signature)
@@ -253,13 +255,14 @@ class OdbcDriver(Driver):
                 description = self.describe_routine(routine.name)
             except NotFound as error:
                 return [error.detail]
-            known = self._routines[routine.signature] = catalog_problems(routine, description)
-        return known
+            known = self._routines[routine.signature] = (catalog_problems(routine, description), description)
+        return known[0]
 
     def call_routine(self, routine: Routine) -> RoutineResult:
         problems = self.routine_problems(routine)
         if problems:
             raise ConfigError([(f"sources.{self.name}", p) for p in problems], "the source's kind of database")
+        check_values(routine, self._routines[routine.signature][1], self._dbms())
         return run_routine(self.pool, self.dialect, self._dbms(), self.name, routine)
 
     def probe(self, timeout: float) -> None:

@@ -27,20 +27,31 @@ from typing import Any
 
 import pyodbc
 
+from legacy_bridge.drivers.odbc.order import backend, int_range
 from legacy_bridge.drivers.odbc.pool import OdbcPool
 from legacy_bridge.drivers.odbc.sql import Dialect
 from legacy_bridge.drivers.odbc.writes import transaction
-from legacy_bridge.errors import ActionRefused, ConstraintViolated, InvalidInput, MappingMismatch
+from legacy_bridge.errors import ActionRefused, ConstraintViolated, InvalidInput, MappingMismatch, ValueRefused
 from legacy_bridge.query.routines import Routine, RoutineResult
 
-__all__ = ["run_routine", "routine_problems", "catalog_problems", "refusal", "USER_RAISED"]
+__all__ = ["run_routine", "routine_problems", "catalog_problems", "check_values", "refusal", "USER_RAISED"]
 
 #: SQLSTATEs a routine raises on purpose: PostgreSQL's RAISE EXCEPTION (P0001), SIGNAL's 45000
 USER_RAISED = ("P0001", "45000")
 _DECIMALS = (pyodbc.SQL_DECIMAL, pyodbc.SQL_NUMERIC)
+#: what a data exception (SQLSTATE class 22) says of the value the source refused
+_DATA_EXCEPTIONS = {
+    "22001": "a text too long for its parameter",
+    "22003": "a number out of its parameter's range",
+    "22007": "not a valid date or time",
+    "22008": "a date or time out of range",
+    "22012": "a division by zero",
+    "22P02": "a text that is not a value of its parameter's type",
+}
 
 
 def _family(dbms: str) -> str:
+    dbms = dbms.lower()
     if "postgres" in dbms:
         return "postgres"
     if "mariadb" in dbms or "mysql" in dbms:
@@ -97,6 +108,25 @@ def catalog_problems(routine: Routine, description: dict[str, Any]) -> list[str]
     return problems
 
 
+def check_values(routine: Routine, description: dict[str, Any], dbms: str) -> None:
+    """Refuse a value its parameter cannot hold as sent (an integer past the type's range, a
+    text longer than its length, where the catalog says), naming the parameter: the source
+    would refuse it with a data exception, or truncate it."""
+    kind = backend(dbms)
+    params = {p["name"].lower(): p for p in description["params"]}
+    for arg in routine.args:
+        param, value = params.get(arg.name.lower()), arg.value
+        if not arg.sent or param is None or value is None:
+            continue
+        if param["type"] == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            low, high = int_range(kind, param["type_name"])
+            if not low <= value <= high:
+                raise InvalidInput(f"{value} is out of range for {param['type_name']} ({low} to {high})", arg.name)
+        size = param.get("size")
+        if param["type"] in ("char", "varchar") and isinstance(value, str) and size and len(value) > size:
+            raise InvalidInput(f"{len(value)} characters do not fit {param['type_name']} ({size} at most)", arg.name)
+
+
 def _message(error: pyodbc.Error) -> str:
     """The message a routine raised, without the drivers' decorations ([state] [driver][server]
     prefixes, psqlODBC's ERROR: and trailer, the native code)."""
@@ -108,8 +138,9 @@ def _message(error: pyodbc.Error) -> str:
 
 
 def refusal(error: pyodbc.Error, source: str) -> Exception | None:
-    """The service's error for what a routine raised on purpose (a rule it enforces: 422) or an
-    integrity constraint it broke (409); None for the rest (translated as any query's error)."""
+    """The service's error for what a routine raised on purpose (a rule it enforces: 422), an
+    integrity constraint it broke (409) or a value it could not take (a data exception: 400);
+    None for the rest (translated as any query's error)."""
     state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
     if state in USER_RAISED:
         return ActionRefused(_message(error), source, state)
@@ -117,6 +148,9 @@ def refusal(error: pyodbc.Error, source: str) -> Exception | None:
         return ConstraintViolated(
             "the source refused the call: a constraint of its tables does not hold", legacy_code=state
         )
+    if state.startswith("22"):
+        what = _DATA_EXCEPTIONS.get(state, "a data exception")
+        return ValueRefused(f"the source refused a value of the call: {what} (SQLSTATE {state})", source, state)
     return None
 
 

@@ -8,7 +8,7 @@
         read_only: false                # true: GET, read scope, retried like a read
         audit: true                     # an audit record per call (default: unless read-only)
         params:                         # every argument, in the routine's order
-          customer_id: {param: P_CUST, converter: int}             # mode: in (the default)
+          customer_id: {param: P_CUST, converter: int, nullable: false, minimum: 1}  # mode: in (the default)
           amount:      {param: P_AMT, converter: {decimal: {scale: 2}}, mode: inout}
           order_no:    {param: P_ORD, mode: out}
           lines_cur:   {param: P_LINES, mode: inout}                # a refcursor (PostgreSQL)
@@ -25,6 +25,7 @@ from typing import Any
 from legacy_bridge.config.checker import Checker
 from legacy_bridge.config.model import ActionSpec, ResultSetSpec
 from legacy_bridge.config.resources import RESOURCE_NAME, check_fields
+from legacy_bridge.config.rules import RULE_KEYS, check_rules
 from legacy_bridge.config.writes import check_idempotency
 from legacy_bridge.contracts.converters import ConversionError
 from legacy_bridge.contracts.converters import build as build_converter
@@ -36,7 +37,7 @@ __all__ = ["check_actions", "ACTION_KEYS", "PARAM_KEYS"]
 
 ACTION_KEYS = {"source", "procedure", "function", "read_only", "description", "params", "returns", "result_sets"}
 ACTION_KEYS |= {"idempotency", "audit"}
-PARAM_KEYS = {"param", "converter", "mode", "required", "description"}
+PARAM_KEYS = {"param", "converter", "mode", "required", "nullable", "description", *RULE_KEYS}
 _SET_KEYS = {"name", "cursor", "fields", "description"}
 
 
@@ -62,7 +63,18 @@ def _check_param(ck: Checker, name: str, node: Any, path: str) -> tuple[FieldMap
     except ConversionError as exc:
         ck.fail(f"{path}.converter", str(exc))
         return None
-    fmap = FieldMap(name=name, column=legacy, converter=converter, description=node.get("description"))
+    nullable = node.get("nullable", True)
+    if not isinstance(nullable, bool):
+        ck.fail(f"{path}.nullable", f"expected true or false, got {nullable!r}")
+    rules = check_rules(ck, node, converter.type, path)
+    fmap = FieldMap(
+        name=name,
+        column=legacy,
+        converter=converter,
+        description=node.get("description"),
+        nullable=nullable is not False,
+        rules=rules,
+    )
     return fmap, mode, required
 
 

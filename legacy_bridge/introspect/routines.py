@@ -61,7 +61,8 @@ def draft_action(description: dict[str, Any], source: str, name: str | None = No
             entries["converter"] = converter
         if param["mode"] != "in":
             entries["mode"] = param["mode"]
-        note = param["type_name"] + (f"({param['size']})" if param.get("size") and param["type"] == "char" else "")
+        sized = param.get("size") and param["type"] == "char" and "(" not in param["type_name"]
+        note = param["type_name"] + (f"({param['size']})" if sized else "")
         if param["type"] == "cursor":
             entries["required"] = "false"
             cursors.append(canonical)

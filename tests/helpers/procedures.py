@@ -21,7 +21,7 @@ BEGIN
   INSERT INTO lb_pr_calls (cust) VALUES (p_cust) RETURNING call_no INTO p_ord;
   p_amt := p_amt + 100;
   p_rate := p_rate * 2;
-  p_ship := to_char(to_date(p_due::text, 'YYYYMMDD') + 1, 'YYYYMMDD')::integer;
+  p_ship := to_char(to_date(lpad(p_due::text, 8, '0'), 'YYYYMMDD') + 1, 'YYYYMMDD')::integer;
   p_rushed := CASE WHEN p_rush = 'Y' THEN 'N' ELSE 'Y' END;
   p_label := rpad('ORD' || p_cust, 12);
   OPEN r_lines FOR SELECT g AS "LN_NO", rpad('SKU-' || g, 8) AS "SKU", g * 150 AS "AMT"
@@ -58,7 +58,7 @@ BEGIN
   SET p_ord = LAST_INSERT_ID();
   SET p_amt = p_amt + 100;
   SET p_rate = p_rate * 2;
-  SET p_ship = CAST(DATE_FORMAT(STR_TO_DATE(p_due, '%Y%m%d') + INTERVAL 1 DAY, '%Y%m%d') AS UNSIGNED);
+  SET p_ship = CAST(DATE_FORMAT(STR_TO_DATE(LPAD(p_due, 8, '0'), '%Y%m%d') + INTERVAL 1 DAY, '%Y%m%d') AS UNSIGNED);
   SET p_rushed = IF(p_rush = 'Y', 'N', 'Y');
   SET p_label = RPAD(CONCAT('ORD', p_cust), 12, ' ');
   SELECT 1 AS LN_NO, RPAD('SKU-1', 8, ' ') AS SKU, 150 AS AMT UNION ALL SELECT 2, RPAD('SKU-2', 8, ' '), 300;
@@ -127,7 +127,7 @@ def erp_config(b: Backend, **service) -> dict:
         params["lines_cursor"] = {"param": "r_lines", "mode": "inout", "required": False}
         params["notes_cursor"] = {"param": "r_notes", "mode": "inout", "required": False}
         lines["cursor"], notes["cursor"] = "lines_cursor", "notes_cursor"
-    one_int = {"item": {"param": "p_item", "converter": "int"}}
+    one_int = {"item": {"param": "p_item", "converter": "int", "nullable": False}}
     functions = row_functions(lines["fields"]) if b.name == "postgresql" else {}
     return {
         "service": {"secret": "test-secret", **service},
@@ -172,7 +172,7 @@ def row_functions(line_fields: dict) -> dict:
             "source": "erp",
             "function": "lb_pr_lines",
             "read_only": True,
-            "params": {"count": {"param": "p_n", "converter": "int"}},
+            "params": {"count": {"param": "p_n", "converter": "int", "minimum": 0, "maximum": 10000}},
             "result_sets": [{"name": "lines", "fields": {k: v for k, v in line_fields.items() if k != "amount"}}],
         },
         "split": {

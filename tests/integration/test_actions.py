@@ -226,3 +226,17 @@ def test_params_that_differ_from_the_catalog_are_refused_at_start_up(erp, change
         make_app(config)
     found = [message for path, message in raised.value.problems if path == "actions.allocate-order.source"]
     assert any(words in message for message in found), raised.value.problems
+
+
+def test_a_parameter_held_to_its_rules_and_its_type_is_a_400_naming_it(client, erp):
+    null = client.post("/v1/reserve", json={"item": None})  # nullable: false
+    assert null.status_code == 400 and null.get_json()["parameter"] == "item"
+    beyond = client.post("/v1/allocate-order", json={**ORDER, "customer_id": 1 << 40})  # past INTEGER
+    assert beyond.status_code == 400, beyond.get_json()
+    assert beyond.get_json()["parameter"] == "customer_id" and "out of range" in beyond.get_json()["detail"]
+    if erp.name == "postgresql":  # a rule (maximum) of a parameter, and the document says it
+        many = client.get("/v1/line-list?count=10001")
+        assert many.status_code == 400 and many.get_json()["parameter"] == "count"
+        document = client.get("/openapi.json").get_json()
+        (count,) = [p for p in document["paths"]["/v1/line-list"]["get"]["parameters"] if p["name"] == "count"]
+        assert count["schema"]["maximum"] == 10000
