@@ -261,7 +261,7 @@ class OdbcDriver(Driver):
     def call_routine(self, routine: Routine) -> RoutineResult:
         problems = self.routine_problems(routine)
         if problems:
-            raise ConfigError([(f"sources.{self.name}", p) for p in problems], "the source's kind of database")
+            raise ConfigError([(f"sources.{self.name}", p) for p in problems], "the source's catalog")
         check_values(routine, self._routines[routine.signature][1], self._dbms())
         return run_routine(self.pool, self.dialect, self._dbms(), self.name, routine)
 
