@@ -95,7 +95,7 @@ def contract_field(
     return cls(**kwargs)
 
 
-def _class_name(name: str) -> str:
+def class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_")) or "Resource"
 
 
@@ -109,7 +109,7 @@ def field_of(fmap: FieldMap, owner: str) -> fields.Field:
     if not fmap.of_objects:  # an array of scalars
         element = contract_field(fmap.converter.type, fmap.converter.enum, None, True, fmap.rules, digits)
         return fields.List(element, allow_none=fmap.nullable, metadata=metadata)
-    inner = _schema(_class_name(f"{owner}_{fmap.name}"), fmap.fields)
+    inner = _schema(class_name(f"{owner}_{fmap.name}"), fmap.fields)
     if fmap.kind == "object":
         return fields.Nested(inner, allow_none=fmap.nullable, metadata=metadata)
     return fields.List(fields.Nested(inner), allow_none=fmap.nullable, metadata=metadata)
@@ -122,4 +122,4 @@ def _schema(class_name: str, mapped: dict[str, FieldMap]) -> type[Schema]:
 def build_contract(name: str, mapping: Mapping) -> type[Schema]:
     """A schema class named ``<Name>`` with one field per canonical field (nested ones as
     nested schemas)."""
-    return _schema(_class_name(name), mapping.fields)
+    return _schema(class_name(name), mapping.fields)

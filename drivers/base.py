@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from legacy_bridge.query.legacy import OPERATORS, ColumnType, Condition, Extent, NewKey, Quantiles, Query, Rows
+from legacy_bridge.query.routines import Routine, RoutineResult
 
 #: Headers a driver that speaks HTTP adds to the calls it makes for the current request
 #: (the W3C ``traceparent``); the service sets them per request.
@@ -35,6 +36,8 @@ class Driver(ABC):
     supports_writes: ClassVar[bool] = False  # creates records through an operation (SOAP)
     #: inserts, updates and deletes rows of tables (:meth:`insert`, :meth:`update`, :meth:`delete`)
     writes_tables: ClassVar[bool] = False
+    #: calls stored procedures and functions (:meth:`call_routine`, checked by :meth:`routine_problems`)
+    calls_routines: ClassVar[bool] = False
     supports_sort: ClassVar[bool] = True  # any order; else only natural_order
     #: :meth:`quarantine` lists the bad records the source skips (flat files)
     lists_quarantine: ClassVar[bool] = False
@@ -147,6 +150,18 @@ class Driver(ABC):
         """The served files cut into up to ``parts`` record-aligned byte ranges of about equal
         size, in read order, all of one version of each file (``partitioning == "bytes"``)."""
         raise NotImplementedError(f"{self.kind} sources cannot be split by bytes")
+
+    def call_routine(self, routine: Routine) -> RoutineResult:
+        """Call a stored procedure or function in one transaction (``calls_routines``)."""
+        raise NotImplementedError(f"{self.kind} sources have no stored procedures")
+
+    def routine_problems(self, routine: Routine) -> list[str]:
+        """Why ``routine`` cannot be called on this source (may ask the source what it is)."""
+        return [] if self.calls_routines else [f"{self.kind} sources have no stored procedures"]
+
+    def describe_routine(self, name: str) -> dict[str, Any]:
+        """The catalog's parameter list of a procedure or function (introspection; ``calls_routines``)."""
+        raise NotImplementedError(f"{self.kind} sources have no stored procedures")
 
     def create(self, target: dict[str, Any], values: dict[str, Any], columns: list[str]) -> tuple | None:
         """Create one record (legacy column -> value); the row the source returns, or None.

@@ -33,7 +33,9 @@ def openapi_json() -> Response:
     bridge = current_app.extensions["legacy_bridge"]
     if bridge.openapi is None:  # built once per process, on first ask
         bridge.openapi = dumps(
-            build_spec(bridge.resources, bridge.config.service, bridge.config, versions=bridge.versions)
+            build_spec(
+                bridge.resources, bridge.config.service, bridge.config, versions=bridge.versions, actions=bridge.actions
+            )
         )
     return Response(bridge.openapi, mimetype="application/json")
 
@@ -98,6 +100,7 @@ def _version_document(bridge: Bridge, version: ApiVersion, resources: dict[str, 
                         bridge.config,
                         versions=[(version, resources)],
                         operations=False,
+                        actions=bridge.actions,
                     )
                 )
             )

@@ -15,7 +15,6 @@ from flask import Response, current_app, g, request
 from legacy_bridge.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidInput, LegacyBridgeError
 from legacy_bridge.events.idempotency import Claim, IdempotencyStore, Outcome, fingerprint
 from legacy_bridge.problems import response_of
-from legacy_bridge.resources import Resource
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -44,32 +43,37 @@ def _outcome(response: Response) -> Outcome:
     return Outcome(response.status_code, headers, response.get_data())
 
 
-def lease_for(resource: Resource) -> float:
-    """How long a running call holds its key: past its source's deadline, so a live call is
-    never taken for a dead one."""
-    timeout = resource.driver.policy.timeout
+def lease_for(timeout: float | None) -> float:
+    """How long a running call holds its key: past its source's deadline (``timeout``), so a
+    live call is never taken for a dead one."""
     return 2 * timeout + 5 if timeout else 300.0
 
 
-def idempotent(resource: Resource, view: Callable[..., Response], recover: Callable[[Claim], Response | None]):
-    """``view`` under the resource's Idempotency-Key rules; ``recover`` answers a claim whose
-    worker died with pending keys (or None: the call never committed, run it)."""
-    options = resource.spec.idempotency
+def idempotent(
+    name: str,
+    options: dict[str, Any],
+    timeout: float | None,
+    view: Callable[..., Response],
+    recover: Callable[[Claim], Response | None] | None = None,
+):
+    """``view`` under the Idempotency-Key rules ``options`` of resource or action ``name``
+    (whose source's deadline is ``timeout``); ``recover`` answers a claim whose worker died
+    with pending keys (or None: the call never committed, run it)."""
 
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         key = _key()
         if key is None:
             if options["required"]:
                 raise InvalidInput(
-                    f"{resource.name} takes a POST only with an {HEADER} header (a unique value per intended call)",
+                    f"{name} takes a POST only with an {HEADER} header (a unique value per intended call)",
                     parameter=HEADER,
                     slug="idempotency-key-required",
                 )
             return view(*args, **kwargs)
         store = IdempotencyStore(current_app.extensions["legacy_bridge.state"])
-        scope = store.scope(g.get("key_id"), resource.name, key)
+        scope = store.scope(g.get("key_id"), name, key)
         claim = store.claim(
-            scope, fingerprint(request.method, request.path, request.get_data()), lease_for(resource), options["expire"]
+            scope, fingerprint(request.method, request.path, request.get_data()), lease_for(timeout), options["expire"]
         )
         if claim.kind == "replay":
             assert claim.outcome is not None
@@ -80,7 +84,7 @@ def idempotent(resource: Resource, view: Callable[..., Response], recover: Calla
             )
         if claim.kind == "running":
             raise IdempotencyKeyInUse(f"the first call with {HEADER} {key!r} is still running; retry after it ends")
-        if claim.kind == "orphaned" and claim.pending:
+        if claim.kind == "orphaned" and claim.pending and recover is not None:
             recovered = recover(claim)
             if recovered is not None:
                 store.finish(scope, _outcome(recovered))

@@ -8,6 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields
 
+from legacy_bridge.actions import Action
 from legacy_bridge.config import Config
 from legacy_bridge.config.model import ApiVersion, base_version
 from legacy_bridge.contracts.schema import Base64, Pattern
@@ -21,6 +22,7 @@ from legacy_bridge.resources import Resource
 from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
+from .openapi_actions import document_actions
 from .openapi_operations import (
     ERRORS,
     changes_operation,
@@ -140,7 +142,7 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
             "tags": [tag],
             "operationId": f"create_{name}{suffix}",
             "summary": f"Create one of {name}",
-            "parameters": [idempotency_parameter(resource)],
+            "parameters": [idempotency_parameter(resource.spec.idempotency)],
             "requestBody": {"required": True, "content": {"application/json": {"schema": selection}}},
             "responses": {
                 "201": {
@@ -241,10 +243,12 @@ def build_spec(
     config: Config | None = None,
     versions: list[tuple[ApiVersion, dict[str, Resource]]] | None = None,
     operations: bool = True,
+    actions: dict[str, Action] | None = None,
 ) -> dict:
     """The document; with ``config``, its security (auth) and 429s (rate limits) too.
     ``versions``: the API versions to document with their resources (default: ``resources`` at
-    ``service.base_path``); ``operations``: with /healthz, /readyz and /metrics."""
+    ``service.base_path``); ``operations``: with /healthz, /readyz and /metrics; ``actions``: the
+    stored procedures and functions, under the base version's path."""
     marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title=service["title"],
@@ -260,6 +264,8 @@ def build_spec(
     for version, served in versions:
         for name, resource in served.items():
             _document_resource(spec, version.path, name, resource, None if version.base else version.name)
+        if version.base:
+            document_actions(spec, version.path, actions or {})
     if operations:
         document_operations(spec, service)
     document = spec.to_dict()

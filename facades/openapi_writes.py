@@ -27,9 +27,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
-def idempotency_parameter(resource: Resource) -> dict[str, Any]:
-    """The Idempotency-Key header of a resource's POST (the IETF httpapi draft)."""
-    options = resource.spec.idempotency
+def idempotency_parameter(options: dict[str, Any], noun: str = "resource") -> dict[str, Any]:
+    """The Idempotency-Key header of a POST (the IETF httpapi draft), under a resource's or an
+    action's ``idempotency`` options."""
     return {
         "name": "Idempotency-Key",
         "in": "header",
@@ -38,7 +38,7 @@ def idempotency_parameter(resource: Resource) -> dict[str, Any]:
         "description": "a unique value per intended call: a retry with the same key and payload gets the first "
         "answer again (Idempotent-Replayed: true) and writes nothing; the same key with another payload is a "
         f"422, while the first call still runs a 409. Keys are kept {_duration(options['expire'])}"
-        + ("; required by this resource" if options["required"] else ""),
+        + (f"; required by this {noun}" if options["required"] else ""),
     }
 
 
@@ -103,7 +103,7 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
         "summary": f"Create one or more of {name}",
         "description": f"One record, or an array of records written all or none in one transaction (a "
         f"problem names the first bad element as [i].field); {given}. Fields that are never null are required.",
-        "parameters": [idempotency_parameter(resource)],
+        "parameters": [idempotency_parameter(resource.spec.idempotency)],
         "requestBody": {
             "required": True,
             "content": {

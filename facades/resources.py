@@ -93,7 +93,7 @@ def create_view(resource: Resource):
         records = resource.table_writer.committed(claim.pending, bodies)
         return None if records is None else _created(resource, records, isinstance(payload, list))
 
-    return idempotent(resource, view, recover)
+    return idempotent(resource.name, resource.spec.idempotency, resource.driver.policy.timeout, view, recover)
 
 
 def _bodies(resource: Resource, payload: Any) -> list[dict[str, Any]]:

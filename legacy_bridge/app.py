@@ -17,6 +17,7 @@ from legacy_bridge.ops import logs, metrics
 from legacy_bridge.ops.target_checks import target_problems
 from legacy_bridge.security import auth, ratelimit
 
+from .actions import routine_problems
 from .errors import ConfigError
 from .index_builds import index_in_background, place_indexes, shared
 from .resources import Bridge
@@ -61,12 +62,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     bridge = Bridge(config, _secret(config))
     timeout = config.service["readiness_timeout"]
     unpageable = bridge.order_problems(timeout) + target_problems(config, timeout)
-    if unpageable:  # a sortable field the source cannot page in order, an operation it lacks: refuse to start
+    unpageable += routine_problems(bridge.actions, bridge.bare_drivers, timeout)
+    if unpageable:  # a sortable field the source cannot page in order, an operation or routine it lacks
         bridge.close()
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
-    writes = any(spec.writes for spec in config.resources.values())
+    writes = any(spec.writes for spec in config.resources.values()) or bool(config.actions)
     if config.service.get("state") or writes or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
     # leases in the state store when it is one the processes share (not an in-memory one)
@@ -77,8 +79,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         for resource in served.values():
             if resource.writer is not None:
                 resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
+    for name, action in bridge.actions.items():  # a call's audit record: its parameters and answer
+        if action.spec.audit:
+            action.journal = WriteJournal(state, name, [], False)
 
-    from legacy_bridge.facades import changes, docs, ops, quarantine, resources, versions
+    from legacy_bridge.facades import actions, changes, docs, ops, quarantine, resources, versions
     from legacy_bridge.facades import webhooks as webhook_routes
 
     base_paths = tuple(version.path for version, _ in bridge.versions)
@@ -102,5 +107,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             if webhook_routes.usable(served):
                 webhook_routes.register(app, version.path)
             changes.register(app, served, state, version.path)  # before /<key>
+            actions.register(app, bridge.actions, version.path)
         resources.register(app, served, version.path, "resources" if version.base else f"resources_{version.name}")
     return app

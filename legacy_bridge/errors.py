@@ -211,6 +211,21 @@ class SourceError(LegacyBridgeError):
         self.legacy_code = legacy_code
 
 
+class ActionRefused(SourceError):
+    """A stored procedure or function raised an error on purpose (PostgreSQL's RAISE
+    EXCEPTION, SQLSTATE P0001; MariaDB's SIGNAL SQLSTATE '45000'): a business rule refused
+    the call.  ``legacy_code`` is the SQLSTATE; the detail is the routine's own message."""
+
+    slug = "action-refused"
+
+
+class ValueRefused(SourceError):
+    """The source refused a value a call sent with a data exception (SQLSTATE class 22: out of
+    range, too long, not a date): the caller's input, not the source's failure."""
+
+    slug = "value-refused"
+
+
 class SourceUnavailable(SourceError):
     """The legacy system cannot be reached; safe to retry after a pause."""
 

@@ -46,6 +46,8 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.KeyOrderError: (500, "Key order mismatch"),
     e.SourceError: (502, "Legacy source error"),
     e.SourceFault: (502, "Legacy source fault"),
+    e.ActionRefused: (422, "Action refused by the source"),
+    e.ValueRefused: (400, "Value refused by the source"),
     e.FaultNotFound: (404, "Not found"),
     e.FaultInvalidInput: (400, "Invalid input"),
     e.FaultConflict: (409, "Conflict"),

@@ -15,6 +15,7 @@ from itertools import chain, islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from legacy_bridge.actions import Action
 from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.contracts.schema import build_contract
@@ -294,17 +295,19 @@ class Bridge:
         # each driver behind its source's deadline, bulkhead, retries and circuit breaker
         # (resilience.py); the start-up check asks the bare ones, so it counts in no breaker
         # and no metric
-        self._bare: dict[str, Driver] = {
+        self.bare_drivers: dict[str, Driver] = {
             name: driver_class(opts["kind"])(name, opts) for name, opts in config.sources.items()
         }
         self.drivers: dict[str, GuardedDriver] = {
-            name: guard(self._bare[name], config.sources[name], measured=config.service.get("metrics", True))
+            name: guard(self.bare_drivers[name], config.sources[name], measured=config.service.get("metrics", True))
             for name in config.sources
         }
         self.resources: dict[str, Resource] = {
             name: Resource(spec, self.drivers[spec.source], self.codec, self.partition_codec)
             for name, spec in config.resources.items()
         }
+        #: stored procedures and functions, each behind its source's policy (base version only)
+        self.actions = {name: Action(spec, self.drivers[spec.source]) for name, spec in config.actions.items()}
         #: every API version served with its resources, the base version (self.resources) first
         self.versions: list[tuple[ApiVersion, dict[str, Resource]]] = [
             (
@@ -341,7 +344,7 @@ class Bridge:
         unpageable column).  The connections opened here are closed, so forked workers never
         share one."""
         used = {resource.spec.source for resource in self.resources.values()}
-        describing = {n: d for n, d in self._bare.items() if d.describes_columns and n in used}
+        describing = {n: d for n, d in self.bare_drivers.items() if d.describes_columns and n in used}
         if not describing:
             return []
         reports = probe_all(describing, timeout)

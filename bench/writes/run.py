@@ -16,31 +16,23 @@ dropped after.  Prints a summary and writes JSON to bench/writes/results/.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import http.client
 import json
 import os
-import platform
-import socket
-import statistics as st
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pyodbc
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import medians, p50_ms, serving, write_results  # noqa: E402
+
 PG = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=5432;Database=test;Uid=postgres"
 TABLE = f"LB_BENCH_WR_{os.getpid()}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _sql(statement: str, *params) -> None:
@@ -71,10 +63,6 @@ def _config(state: Path) -> dict:
             }
         },
     }
-
-
-def _p50_ms(samples: list[float]) -> float:
-    return st.median(samples) * 1000
 
 
 def raw_single(rows: int, start: int) -> list[float]:
@@ -145,49 +133,31 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lb-bench-writes-"))
-    config = folder / "legacy-bridge.yaml"
-    config.write_text(yaml.safe_dump(_config(folder / "state.db")))
-    port = _free_port()
-    env = {**os.environ, "LEGACY_BRIDGE_CONFIG": str(config), "LEGACY_BRIDGE_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     rounds = []
     try:
         _reset()
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.2)
-        api_single(port, 50, 10_000_000)  # warm both workers' pools and statements
-        for r in range(args.rounds):
-            base = r * 1_000_000
-            raw = raw_single(args.rows, base + 1)
-            posts, hops = api_single(port, args.rows, base + 200_000)
-            raw_seconds = raw_array(args.array, base + 400_000)
-            api_seconds = api_array(port, args.array, base + 600_000)
-            rounds.append(
-                {
-                    "raw_insert_p50_ms": _p50_ms(raw),
-                    "post_p50_ms": _p50_ms(posts),
-                    "hop_p50_ms": _p50_ms(hops),
-                    "raw_inserts_per_s": args.rows / sum(raw),
-                    "posts_per_s": args.rows / sum(posts),
-                    "raw_array_rows_per_s": args.array / raw_seconds,
-                    "api_array_rows_per_s": args.array / api_seconds,
-                }
-            )
+        with serving(_config(folder / "state.db")) as (port, _):
+            api_single(port, 50, 10_000_000)  # warm both workers' pools and statements
+            for r in range(args.rounds):
+                base = r * 1_000_000
+                raw = raw_single(args.rows, base + 1)
+                posts, hops = api_single(port, args.rows, base + 200_000)
+                raw_seconds = raw_array(args.array, base + 400_000)
+                api_seconds = api_array(port, args.array, base + 600_000)
+                rounds.append(
+                    {
+                        "raw_insert_p50_ms": p50_ms(raw),
+                        "post_p50_ms": p50_ms(posts),
+                        "hop_p50_ms": p50_ms(hops),
+                        "raw_inserts_per_s": args.rows / sum(raw),
+                        "posts_per_s": args.rows / sum(posts),
+                        "raw_array_rows_per_s": args.array / raw_seconds,
+                        "api_array_rows_per_s": args.array / api_seconds,
+                    }
+                )
     finally:
-        server.terminate()
-        server.wait(30)
         _sql(f'DROP TABLE IF EXISTS "{TABLE}"')
-    med = {k: st.median(r[k] for r in rounds) for k in rounds[0]}
+    med = medians(rounds)
     budget = 2 * med["raw_insert_p50_ms"] + med["hop_p50_ms"]
     summary = {
         **med,
@@ -204,12 +174,7 @@ def main() -> None:
         f"array of {args.array}: API {med['api_array_rows_per_s']:.0f} rows/s vs raw executemany "
         f"{med['raw_array_rows_per_s']:.0f} rows/s = {summary['array_ratio']:.2f}x (target >= 0.5x)"
     )
-    out = ROOT / "bench" / "writes" / "results" / f"{dt.date.today().isoformat()}.json"
-    out.write_text(
-        json.dumps({"machine": platform.platform(), "args": vars(args), "rounds": rounds, "summary": summary}, indent=2)
-        + "\n"
-    )
-    print(f"written: {out.relative_to(ROOT)}")
+    write_results("writes", args, rounds, summary)
 
 
 if __name__ == "__main__":

@@ -114,3 +114,72 @@ def describe(driver: Any, table: str, sample: int = 200) -> dict[str, Any]:
         "key": [c for _, c in keys],
         "sample": [tuple(r) for r in rows],
     }
+
+
+_ROUTINE = """SELECT r.specific_name, r.routine_type, r.data_type, p.ordinal_position, p.parameter_mode,
+  p.parameter_name, p.data_type, p.numeric_precision, p.numeric_scale, p.character_maximum_length,
+  p.dtd_identifier
+FROM information_schema.routines r LEFT JOIN information_schema.parameters p
+  ON p.specific_schema = r.routine_schema AND p.specific_name = r.specific_name
+WHERE lower(r.routine_schema) = lower({schema}) AND lower(r.routine_name) = lower(?)
+ORDER BY r.specific_name, p.ordinal_position"""
+
+
+def _family(type_name: str) -> str:
+    words = type_name.upper().split("(")[0].split()
+    if not words:
+        return "other"
+    if "VARYING" in words or words[0] in ("VARCHAR", "TEXT", "NVARCHAR", "LONGTEXT", "MEDIUMTEXT"):
+        return "varchar"
+    if words[0] in ("INTEGER", "INT", "SMALLINT", "BIGINT", "TINYINT", "MEDIUMINT"):
+        return "integer"
+    if words[0] in ("REAL", "DOUBLE", "FLOAT"):
+        return "float"
+    if words[0] in ("TIMESTAMP", "DATETIME"):
+        return "timestamp"
+    known = {"date": "date", "time": "time", "boolean": "boolean", "refcursor": "cursor", "bytea": "binary"}
+    return _BY_NAME.get(words[0]) or known.get(words[0].lower(), "other")
+
+
+def describe_routine(driver: Any, name: str, dbms: str) -> dict[str, Any]:
+    """The catalog's parameter list of a stored procedure or function (information_schema,
+    PostgreSQL and MariaDB): ``{"routine", "kind" (procedure|function), "returns" (a type
+    family or None), "params": [{"name", "mode" (in|out|inout), "type", "type_name", "size",
+    "scale"}]}``, in the routine's argument order; of overloaded ones, the first.
+
+    Raises:
+        NotFound: the schema (``schema.name``; else the connection's current one) has no
+            routine of that name.
+    """
+    schema, _, routine = name.rpartition(".")
+    current = "current_schema()" if "postgres" in dbms else "DATABASE()"
+    sql = _ROUTINE.format(schema="?" if schema else current)
+    with driver.connection() as conn:
+        cur = conn.cursor()
+        rows = cur.execute(sql, [schema, routine] if schema else [routine]).fetchall()
+        cur.close()
+    if not rows:
+        raise NotFound(f"source {driver.name!r} has no procedure or function {name!r}", source=driver.name)
+    first = [r for r in rows if r[0] == rows[0][0]]
+    kind = str(first[0][1]).lower()
+    params = []
+    for _, _, _, position, mode, pname, type_name, precision, scale, length, declared in first:
+        if position is None or mode is None:  # no parameters; MariaDB's return value (position 0)
+            continue
+        if declared and any(c.isalpha() for c in str(declared)):  # MariaDB: int(10) unsigned, char(10)
+            type_name = declared
+        family = _family(str(type_name or ""))
+        params.append(
+            {
+                "name": pname or f"${position}",
+                "mode": str(mode).lower(),
+                "type": family,
+                "type_name": str(type_name or ""),
+                "size": length if family in ("char", "varchar") else precision,
+                "scale": scale if family == "decimal" else None,
+            }
+        )
+    returns = None
+    if kind == "function" and first[0][2] and str(first[0][2]).lower() not in ("void", "record"):
+        returns = _family(str(first[0][2]))
+    return {"routine": name, "kind": kind, "returns": returns, "params": params}

@@ -16,14 +16,16 @@ import pyodbc
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
-from legacy_bridge.drivers.odbc.catalog import describe
+from legacy_bridge.drivers.odbc.catalog import describe, describe_routine
 from legacy_bridge.drivers.odbc.order import INT64, column_types
 from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
+from legacy_bridge.drivers.odbc.procedures import catalog_problems, check_values, routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
-from legacy_bridge.errors import ConfigError, InvalidInput
+from legacy_bridge.errors import ConfigError, InvalidInput, NotFound
 from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Quantiles, Query, Rows, find_column
+from legacy_bridge.query.routines import Routine, RoutineResult
 
 __all__ = ["OdbcDriver", "translate"]
 
@@ -61,6 +63,7 @@ class OdbcDriver(Driver):
     describes_tables = True
     joins_tables = True
     writes_tables = True
+    calls_routines = True
     int_range = INT64
     partitioning = "keys"
 
@@ -74,6 +77,8 @@ class OdbcDriver(Driver):
         self._dialect: Dialect | None = None
         self._get_sql: dict[tuple, str] = {}
         self._types: dict[tuple, dict[str, ColumnType]] = {}
+        #: what the catalog says of each routine's call: its problems, and its parameters
+        self._routines: dict[tuple, tuple[list[str], dict[str, Any]]] = {}
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -237,6 +242,29 @@ class OdbcDriver(Driver):
         dbms = self._dbms()
         return delete_row(self.pool, self.dialect, dbms, target["table"], key, columns, check)
 
+    def routine_problems(self, routine: Routine) -> list[str]:
+        """Asks the source what it is (SQLite has no procedures) and, once per routine, how its
+        catalog lists the routine's arguments (order, names, modes)."""
+        self._dbms()  # connects once, so the DBMS name is known
+        problems = routine_problems(self.pool.dbms_name or "", routine)
+        if problems:
+            return problems
+        known = self._routines.get(routine.signature)
+        if known is None:
+            try:
+                description = self.describe_routine(routine.name)
+            except NotFound as error:
+                return [error.detail]
+            known = self._routines[routine.signature] = (catalog_problems(routine, description), description)
+        return known[0]
+
+    def call_routine(self, routine: Routine) -> RoutineResult:
+        problems = self.routine_problems(routine)
+        if problems:
+            raise ConfigError([(f"sources.{self.name}", p) for p in problems], "the source's catalog")
+        check_values(routine, self._routines[routine.signature][1], self._dbms())
+        return run_routine(self.pool, self.dialect, self._dbms(), self.name, routine)
+
     def probe(self, timeout: float) -> None:
         """Run the ping query on a pooled connection, within ``timeout``."""
         pool = self.pool
@@ -271,6 +299,10 @@ class OdbcDriver(Driver):
             column["compare"] = found.compare if found else "value"
             column["unsortable"] = found.unsortable if found else None
         return description
+
+    def describe_routine(self, name: str) -> dict[str, Any]:
+        """The parameter list of procedure or function ``name`` (see :func:`catalog.describe_routine`)."""
+        return describe_routine(self, name, self._dbms())
 
     def pool_usage(self) -> tuple[int, int]:
         pools = [self.pool] + ([self._stream_pool] if self._stream_pool is not None else [])

@@ -88,12 +88,13 @@ _LOST = (
     "connection lost",
     "server closed the connection",
     "internal savepoint failed",
+    "connection was killed",  # MariaDB: KILL CONNECTION (error 1927, reported as HY018)
 )
 
 
 def is_disconnect(error: pyodbc.Error) -> bool:
     state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
-    return state.startswith("08") or state == "HY000" and any(w in str(error).lower() for w in _LOST)
+    return state.startswith("08") or state in ("HY000", "HY018") and any(w in str(error).lower() for w in _LOST)
 
 
 def _stamp_checkin(dbapi_conn: Any, record: Any) -> None:
@@ -312,7 +313,8 @@ class OdbcPool:
             if info.get("stuck"):
                 raise timed_out(self.source, "closed") from None
             if is_disconnect(error):
-                proxy.invalidate()
+                if proxy.is_valid:  # a transaction that could not roll back invalidated it already
+                    proxy.invalidate()
             else:
                 proxy.info.pop("statements", None)  # a failed cursor is not reused
             raise translate(error, self.source) from None

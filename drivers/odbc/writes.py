@@ -79,7 +79,10 @@ def transaction(pool: OdbcPool) -> Iterator[Any]:
                 proxy.invalidate()  # a connection that cannot roll back is not pooled again
             raise
         finally:
-            cur.close()
+            try:
+                cur.close()
+            except pyodbc.Error:  # its connection is gone (invalidated above): the first error tells why
+                pass
             if proxy.is_valid:
                 raw.autocommit = True
 

@@ -112,7 +112,7 @@ def check(config_path: str | None, timeout: float | None) -> None:
     failing = 0
     with quiet_drivers(), closing(bridge):
         click.echo("sources:")
-        width = max([len(n) for n in [*config.sources, *config.resources]] + [1])
+        width = max([len(n) for n in [*config.sources, *config.resources, *config.actions]] + [1])
         if bridge.drivers:
             with ThreadPoolExecutor(max_workers=min(8, len(bridge.drivers))) as pool:
                 probes = dict(zip(bridge.drivers, pool.map(lambda d: _probe(d, timeout), bridge.drivers.values())))
@@ -139,10 +139,33 @@ def check(config_path: str | None, timeout: float | None) -> None:
             failing += problem is not None
             what += f" ({note})" if note else ""
             click.echo(f"  {name:<{width}}  " + ("ok       " + what if problem is None else f"FAILING  {problem}"))
+        failing += _check_actions(bridge.actions, probes, width)
     failing += _check_sinks(config.events.get("sinks", {}))
     if failing:
         fail(f"{failing} problem(s) found", EXIT_FAILING)
     click.echo("all well")
+
+
+def _check_actions(actions: dict[str, Any], probes: dict[str, tuple], width: int) -> int:
+    """Ask each action's source whether it can call the routine as declared (its kind of
+    database, the catalog's arguments: order, names, modes); how many cannot."""
+    if not actions:
+        return 0
+    click.echo("actions:")
+    failing = 0
+    for name, action in actions.items():
+        spec = action.spec
+        if probes[spec.source][0] is not None:
+            problems = [f"source {spec.source!r} is failing"]
+        else:
+            try:
+                problems = action.driver.driver.routine_problems(action.routine())
+            except LegacyBridgeError as error:
+                problems = [reason(error)]
+        failing += bool(problems)
+        what = f"{spec.kind} {spec.routine} on {spec.source}, {len(spec.params)} param(s)"
+        click.echo(f"  {name:<{width}}  " + ("ok       " + what if not problems else "FAILING  " + "; ".join(problems)))
+    return failing
 
 
 def _check_sinks(sinks: dict[str, dict]) -> int:

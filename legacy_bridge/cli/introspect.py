@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from legacy_bridge.cli.common import EXIT_FAILING, config_option, fail, load_config, quiet_drivers, reason
@@ -19,7 +21,9 @@ from legacy_bridge.errors import LegacyBridgeError
     type=click.IntRange(0, 100_000),
     help="Rows read to suggest converters (with --copybook: records shown).",
 )
-@click.option("--name", "resource", default=None, help="The resource name (default: from the table).")
+@click.option(
+    "--name", "resource", default=None, help="The resource or action name (default: from the table or routine)."
+)
 @click.option(
     "--copybook",
     type=click.Path(exists=True, dir_okay=False),
@@ -36,6 +40,13 @@ from legacy_bridge.errors import LegacyBridgeError
 @click.option("--floating-point", type=click.Choice(["ibm", "ieee"]), default="ibm", show_default=True)
 @click.option("--wsdl", default=None, help="A WSDL (URL or file): list its services, ports and operations.")
 @click.option("--operation", default=None, help="With --wsdl: print a draft resource for this operation.")
+@click.option(
+    "--procedure",
+    "--function",
+    "routine",
+    default=None,
+    help="Print a draft action for this stored procedure or function of SOURCE (its catalog's parameters).",
+)
 def introspect(
     source: str | None,
     table: str | None,
@@ -49,26 +60,27 @@ def introspect(
     floating_point: str,
     wsdl: str | None = None,
     operation: str | None = None,
+    routine: str | None = None,
 ) -> None:
     """Print a draft resource YAML for TABLE (a table or view) of SOURCE, or, with
     --copybook X.cpy --data Y.bin, the layout, the first records and a draft config, or, with
-    --wsdl URL|FILE, its operations (--operation NAME: a draft resource)."""
+    --wsdl URL|FILE, its operations (--operation NAME: a draft resource), or, with --procedure NAME
+    (--function NAME), a draft action for a stored procedure or function of SOURCE."""
     if wsdl:
         _introspect_wsdl(wsdl, operation, source, resource)
         return
     if copybook or data:
         _introspect_copybook(copybook, data, codepage, record_format, floating_point, min(sample, 20) or 5, resource)
         return
+    if routine and source:
+        _introspect_routine(source, routine, config_path, resource)
+        return
     if not (source and table):
-        fail("error: give SOURCE TABLE, or --copybook X.cpy --data Y.bin")
-    from legacy_bridge.drivers import driver_class
+        fail("error: give SOURCE TABLE, SOURCE --procedure NAME, or --copybook X.cpy --data Y.bin")
     from legacy_bridge.introspect.odbc import draft
 
-    config = load_config(config_path)
-    options = config.sources.get(source)
-    if options is None:
-        fail(f"error: unknown source {source!r}; known: {', '.join(sorted(config.sources)) or 'none'}")
-    driver = driver_class(options["kind"])(source, options)
+    driver = _driver(source, config_path)
+    options = driver.options
     try:
         if not driver.describes_tables:
             fail(f"error: sources of kind {options['kind']!r} cannot be introspected")
@@ -80,6 +92,34 @@ def introspect(
     finally:
         driver.close()
     click.echo(draft(description, source, resource), nl=False)
+
+
+def _driver(source: str, config_path: str | None) -> Any:
+    """The (bare) driver of ``source`` in the config."""
+    from legacy_bridge.drivers import driver_class
+
+    config = load_config(config_path)
+    options = config.sources.get(source)
+    if options is None:
+        fail(f"error: unknown source {source!r}; known: {', '.join(sorted(config.sources)) or 'none'}")
+    return driver_class(options["kind"])(source, options)
+
+
+def _introspect_routine(source: str, routine: str, config_path: str | None, name: str | None) -> None:
+    from legacy_bridge.introspect.routines import draft_action
+
+    driver = _driver(source, config_path)
+    try:
+        if not driver.calls_routines:
+            fail(f"error: sources of kind {driver.kind!r} have no stored procedures")
+        try:
+            with quiet_drivers():
+                description = driver.describe_routine(routine)
+        except LegacyBridgeError as error:
+            fail(f"error: {reason(error)}", EXIT_FAILING)
+    finally:
+        driver.close()
+    click.echo(draft_action(description, source, name), nl=False)
 
 
 def _introspect_copybook(

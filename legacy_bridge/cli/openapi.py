@@ -19,6 +19,11 @@ def openapi(config_path: str | None) -> None:
     config = load_config(config_path)
     bridge = Bridge(config, secret="openapi")  # no connection is opened for the spec
     try:
-        click.echo(json.dumps(build_spec(bridge.resources, config.service, config, versions=bridge.versions), indent=2))
+        click.echo(
+            json.dumps(
+                build_spec(bridge.resources, config.service, config, versions=bridge.versions, actions=bridge.actions),
+                indent=2,
+            )
+        )
     finally:
         bridge.close()

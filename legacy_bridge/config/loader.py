@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from legacy_bridge.config.actions import check_actions
 from legacy_bridge.config.checker import Checker, interpolate, parse_size
 from legacy_bridge.config.model import Config
 from legacy_bridge.config.resources import check_changes, check_resource
@@ -26,7 +27,18 @@ from legacy_bridge.security import auth, ratelimit
 
 __all__ = ["validate", "load", "SERVICE_DEFAULTS", "TOP_KEYS"]
 
-TOP_KEYS = {"service", "sources", "resources", "plugins", "auth", "rate_limits", "webhooks", "events", "versions"}
+TOP_KEYS = {
+    "service",
+    "sources",
+    "resources",
+    "plugins",
+    "auth",
+    "rate_limits",
+    "webhooks",
+    "events",
+    "versions",
+    "actions",
+}
 SERVICE_DEFAULTS: dict[str, Any] = {
     "title": "legacy-bridge",
     "version": "1",
@@ -88,6 +100,7 @@ def validate(raw: Any, origin: str = "config") -> Config:
         service,
         resources,
     )
+    actions = check_actions(ck, raw.get("actions"), ck.mapping(raw.get("sources"), "sources"), resources)
     auth_options = auth.check_config(ck, raw["auth"]) if "auth" in raw else None
     limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
     webhook_options = check_webhooks(ck, raw.get("webhooks"))
@@ -104,6 +117,7 @@ def validate(raw: Any, origin: str = "config") -> Config:
         webhooks=webhook_options,
         events=event_options,
         versions=versions,
+        actions=actions,
     )
 
 

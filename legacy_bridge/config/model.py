@@ -9,7 +9,7 @@ from typing import Any
 from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 
-__all__ = ["Config", "ResourceSpec", "ApiVersion", "Embed", "base_version"]
+__all__ = ["Config", "ResourceSpec", "ActionSpec", "ResultSetSpec", "ApiVersion", "Embed", "base_version"]
 
 
 @dataclass
@@ -54,6 +54,50 @@ class ResourceSpec:
 
 
 @dataclass
+class ResultSetSpec:
+    """One result set: its name in the answer, the cursor parameter it comes from (None: the
+    call itself), and its fields (column of the set -> canonical field, like a resource's)."""
+
+    name: str
+    cursor: str | None
+    mapping: Mapping
+    description: str | None = None
+
+
+@dataclass
+class ActionSpec:
+    """A routine exposed as an action; ``params`` are FieldMaps whose column is the legacy
+    parameter name, in the routine's argument order."""
+
+    name: str
+    source: str
+    kind: str  # procedure | function
+    routine: str
+    params: dict[str, FieldMap]
+    modes: dict[str, str]  # param -> in | out | inout
+    required: tuple[str, ...] = ()  # IN / INOUT params a call must give
+    read_only: bool = False
+    audit: bool = True  # each call leaves an audit record (params and answer) in the state store
+    returns: FieldMap | None = None
+    result_sets: list[ResultSetSpec] = field(default_factory=list)
+    description: str | None = None
+    idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
+
+    @property
+    def cursors(self) -> set[str]:
+        """The params that are cursors a result set is read from (not answered as values)."""
+        return {s.cursor for s in self.result_sets if s.cursor is not None}
+
+    def given(self) -> dict[str, FieldMap]:
+        """The params a call sends (IN, INOUT), by canonical name."""
+        return {n: f for n, f in self.params.items() if self.modes[n] != "out" and n not in self.cursors}
+
+    def answered(self) -> dict[str, FieldMap]:
+        """The params the answer holds (OUT, INOUT), by canonical name."""
+        return {n: f for n, f in self.params.items() if self.modes[n] != "in" and n not in self.cursors}
+
+
+@dataclass
 class ApiVersion:
     """One version of the API: its routes' prefix, its resources' contracts, its deprecation."""
 
@@ -83,3 +127,4 @@ class Config:
     webhooks: dict[str, Any] = field(default_factory=dict)  # the webhooks: section, defaults filled in
     events: dict[str, Any] = field(default_factory=dict)  # the events: section (sinks, relay, retention)
     versions: list[ApiVersion] = field(default_factory=list)  # the base version first; empty: only it
+    actions: dict[str, ActionSpec] = field(default_factory=dict)  # stored procedures and functions

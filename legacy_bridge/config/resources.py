@@ -19,7 +19,7 @@ from legacy_bridge.drivers import driver_class
 from legacy_bridge.events.changes import check_options as check_changes_options
 from legacy_bridge.query.watermark import check_watermark
 
-__all__ = ["check_resource", "check_changes", "RESOURCE_KEYS", "FIELD_KEYS"]
+__all__ = ["check_resource", "check_changes", "check_fields", "RESOURCE_KEYS", "RESOURCE_NAME", "FIELD_KEYS"]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -104,7 +104,7 @@ def _check_inner_field(ck: Checker, name: str, node: Any, path: str) -> FieldMap
     return _check_field(ck, name, node, path, depth=1)
 
 
-def _check_fields(ck: Checker, node: dict, path: str, depth: int) -> dict[str, FieldMap]:
+def check_fields(ck: Checker, node: dict, path: str, depth: int) -> dict[str, FieldMap]:
     """The ``fields:`` of a resource (depth 0) or of a nested field."""
     raw = ck.mapping(node.get("fields"), f"{path}.fields")
     if not raw:
@@ -128,7 +128,7 @@ def _check_inner(ck: Checker, node: dict, kind: str, path: str, depth: int) -> d
         return {}
     if "converter" in node:
         ck.fail(f"{path}.converter", "a field with inner fields converts each of them: put converters there")
-    inner = _check_fields(ck, node, path, depth + 1)
+    inner = check_fields(ck, node, path, depth + 1)
     if node.get("column") is None:  # a grouping object: its fields are the row's own columns
         for fname, fmap in inner.items():
             if fmap.nested and fmap.column is None:
@@ -221,7 +221,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
     if isinstance(select, str) and (";" in select or not re.match(r"^\s*(select|with)\b", select, re.I)):
         ck.fail(f"{path}.select", "must be one read-only SELECT statement (no ';')")
     raw_fields = node.get("fields") if isinstance(node.get("fields"), dict) else {}
-    fields = _check_fields(ck, node, path, 0)
+    fields = check_fields(ck, node, path, 0)
     for fname, message in _column_problems(sources.get(source), fields):
         ck.fail(f"{path}.fields.{fname.replace('.', '.fields.')}.column", message)
     embeds = check_embeds(ck, node.get("embed"), f"{path}.embed", sources.get(source), fields, _check_inner_field)

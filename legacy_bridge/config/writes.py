@@ -158,7 +158,7 @@ def check_idempotency(ck: Checker, node: Any, path: str, creates: bool) -> dict[
     node = ck.mapping(node, path)
     ck.unknown(node, {"required", "expire"}, path)
     if not creates:
-        ck.fail(path, "only for resources that create records (a POST)")
+        ck.fail(path, "only for a POST: resources that create records, actions that are not read-only")
     required = node.get("required", False)
     if not isinstance(required, bool):
         ck.fail(f"{path}.required", f"expected true or false, got {required!r}")

@@ -97,7 +97,8 @@ class WriteJournal:
     def record(
         self, kind: str, caller: str | None, changes: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]
     ) -> None:
-        """Writes of one kind (``create``, ``update`` or ``delete``), each as (before, after),
+        """Writes of one kind (``create``, ``update``, ``delete``; an action's ``call``: its
+        parameters and answer), each as (before, after),
         in one state-store transaction."""
         at = utcnow()
         audits, events = [], []

@@ -42,6 +42,7 @@ from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
 from legacy_bridge.query.legacy import Extent, NewKey, Quantiles, Query, Rows
+from legacy_bridge.query.routines import Routine, RoutineResult
 
 __all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
 
@@ -353,6 +354,10 @@ class GuardedDriver:
         check: Callable[[tuple], None] | None = None,
     ) -> tuple | None:
         return self._once("delete", lambda: self.driver.delete(target, key, columns, check), retry=False)
+
+    def call_routine(self, routine: Routine) -> RoutineResult:
+        # retried only when declared read-only: a routine that writes may have run before the link broke
+        return self._once("call", lambda: self.driver.call_routine(routine), retry=routine.read_only)
 
     def probe(self, timeout: float) -> None:
         """Probe the source within ``timeout``.  Probes pass by the bulkhead (a busy source
