@@ -19,6 +19,7 @@ from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_ve
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.contracts.schema import build_contract
 from legacy_bridge.drivers import Driver, driver_class
+from legacy_bridge.drops import DropWriter
 from legacy_bridge.ops.bulkhead import Places, streams_for
 from legacy_bridge.ops.probes import probe_all
 from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
@@ -84,6 +85,8 @@ class Resource:
             if spec.writes is not None
             else None
         )
+        #: the batch files ``drop:`` writes records into (None: the resource takes no drops)
+        self.drop = DropWriter(spec, self.planner, self.capabilities) if spec.drop is not None else None
 
     # -- the source's columns ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
+from legacy_bridge.drivers.flatfile.batches import DropRules
 
 __all__ = ["Config", "ResourceSpec", "ApiVersion", "Embed", "base_version"]
 
@@ -48,6 +49,7 @@ class ResourceSpec:
     version: str | None = None  # the API version of this contract; None: the base version's
     embeds: dict[str, Embed] = field(default_factory=dict)  # children from other tables (embed:)
     writes: WriteSpec | None = None  # the table writes it takes (writes:)
+    drop: DropRules | None = None  # records taken by POST into batch files (drop:)
     #: Idempotency-Key on its POST: {"required": bool, "expire": seconds} (defaults when not given)
     idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
 
