@@ -159,13 +159,7 @@ class Batches:
                 room = len(records) - i if self.rules.records is None else self.rules.records - state["count"]
                 chunk = records[i : i + room]
                 data = b"".join(chunk)
-                fd = os.open(self.part, os.O_WRONLY | os.O_APPEND)
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                finally:
-                    os.close(fd)
+                self._write(data)
                 total = Decimal(state["total"]) + sum(totals[i : i + len(chunk)], Decimal(0)) if totals else 0
                 state = {**state, "count": state["count"] + len(chunk), "end": state["end"] + len(data)}
                 state["total"] = str(total)
@@ -175,6 +169,17 @@ class Batches:
                     state = self._close(state, closed)
         self._start_timer()
         return closed
+
+    def _write(self, data: bytes) -> None:
+        """Append ``data`` (whole records) to the ``.part``; a writer dying inside leaves bytes
+        past ``end`` that the next lock holder cuts back."""
+        fd = os.open(self.part, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     def close(self) -> Closed | None:
         """Close the open batch now (``POST .../close``); None when it holds no record."""
