@@ -182,3 +182,14 @@ def test_a_read_only_folder_stops_the_start(tmp_path):
             make_app(drop_config(folder))
     finally:
         folder.chmod(0o755)
+
+
+def test_the_openapi_document_has_the_drop_post_with_its_body_and_the_close_route(tmp_path, served):
+    client = served(drop_config(tmp_path, records=10, seconds=60))
+    paths = client.get("/openapi.json").get_json()["paths"]
+    post = paths["/v1/sales"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert set(body[0]["properties"]) == {"keycode", "store", "day", "dept", "qty", "price"}
+    assert body[1]["items"] == body[0] and "Idempotency-Key" in [p["name"] for p in post["parameters"]]
+    assert "202" in post["responses"] and "10 records" in post["description"]
+    assert paths["/v1/sales/close"]["post"]["operationId"] == "close_sales"
