@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
 from legacy_bridge.contracts.mapping import FieldMap
-from legacy_bridge.contracts.schema import build_contract
+from legacy_bridge.contracts.schema import build_contract, plain_loader
 from legacy_bridge.drivers import Driver, driver_class
 from legacy_bridge.drops import DropWriter
 from legacy_bridge.ops.bulkhead import Places, streams_for
@@ -71,6 +71,8 @@ class Resource:
         self.contract = spec.contract or build_contract(
             spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping
         )
+        #: a body of plain values as the built contract loads it, or None: load it with the contract
+        self.plain_body = (lambda body: None) if spec.contract else plain_loader(self.contract)
         #: a supplied contract's fields (its own rules hold for filter values too); none when built
         self.supplied_fields = self.contract().fields if spec.contract else {}
         # a supplied contract dumps every record; the built one matches the mapping exactly
