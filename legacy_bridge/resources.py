@@ -364,6 +364,12 @@ class Bridge:
             driver.close()
         return problems
 
+    def start_drop_timers(self) -> None:
+        """In a process that serves: the thread that closes each drop resource's batches by age."""
+        for resource in self.resources.values():
+            if resource.drop is not None:
+                resource.drop.batches.start_timer()
+
     def close(self) -> None:
         for driver in self.drivers.values():
             driver.close()

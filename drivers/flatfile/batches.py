@@ -167,7 +167,7 @@ class Batches:
                 i += len(chunk)
                 if self.rules.records is not None and state["count"] >= self.rules.records:
                     state = self._close(state, closed)
-        self._start_timer()
+        self.start_timer()
         return closed
 
     def _write(self, data: bytes) -> None:
@@ -243,9 +243,9 @@ class Batches:
 
     # -- the timer ---------------------------------------------------------------------
 
-    def _start_timer(self) -> None:
+    def start_timer(self) -> None:
         """One thread per process closes old batches (threads do not survive a fork: each
-        worker starts its own on its first append)."""
+        gunicorn worker starts its own at its start, any process at its first append)."""
         if self.rules.seconds is None or self._timer_pid == os.getpid():
             return
         self._timer_pid = os.getpid()

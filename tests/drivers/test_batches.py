@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from decimal import Decimal
 
 import pytest
@@ -160,3 +161,16 @@ def test_a_value_the_fixed_layout_cannot_hold_names_its_column(row, column, reas
     with pytest.raises(Unfit) as caught:
         record_encoder(FIXED, ["ID", "AMT"]).encode(row)
     assert (caught.value.column, caught.value.reason) == (column, reason)
+
+
+def test_one_timer_thread_per_process_and_none_without_seconds(tmp_path):
+    def timers():
+        return [t for t in threading.enumerate() if t.name == f"drop-timer{tmp_path}/.orders.part"]
+
+    batches(tmp_path).start_timer()
+    assert timers() == []
+    drop = batches(tmp_path, seconds=3600)
+    drop.start_timer()
+    drop.start_timer()
+    drop.append(rows(1, 1))
+    assert len(timers()) == 1 and timers()[0].daemon
