@@ -71,7 +71,16 @@ def test_a_copybook_record_is_the_hand_written_ebcdic_bytes(tmp_path, served):
     assert (tmp_path / name).read_bytes() == expected
 
 
-@pytest.mark.parametrize("kind", ["csv", "fixed"])
+def test_v_records_carry_their_rdw_and_read_back_as_posted(tmp_path, served):
+    client = served(drop_config(tmp_path, "copybook-v"))
+    rows = expected_rows()[:20]
+    assert client.post("/v1/sales", json=rows).status_code == 202
+    name = client.post("/v1/sales/close").get_json()["closed"]
+    assert (tmp_path / name).read_bytes()[:4] == bytes([0, 31, 0, 0])  # 27 bytes + the 4 of the RDW
+    assert read_back(client) == rows
+
+
+@pytest.mark.parametrize("kind", ["csv", "fixed", "fixed-length"])
 def test_text_records_read_back_as_posted(tmp_path, served, kind):
     client = served(drop_config(tmp_path, kind, records=15))
     assert client.post("/v1/sales", json=TEXT_ROWS).status_code == 202
