@@ -78,6 +78,7 @@ def close_operation(name: str, suffix: str, tag: str) -> dict[str, Any]:
             "name, atomically; with no batch open, nothing happens.",
             "responses": {
                 "200": {"description": "closed", "content": {"application/json": {"schema": _CLOSED}}},
+                "409": openapi_response("batch-not-closed: its header or trailer cannot hold its values"),
                 "500": openapi_response("an unexpected error (the log has the details, tied by X-Request-ID)"),
             },
         }

@@ -9,16 +9,19 @@ field cannot hold (too long, a character the code page lacks, a number past its 
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile.outbound import Unfit
-from legacy_bridge.errors import InvalidInput
+from legacy_bridge.errors import BatchNotClosed, InvalidInput
 from legacy_bridge.query.planner import Planner
 
 __all__ = ["DropWriter"]
+
+log = logging.getLogger("legacy_bridge")
 
 
 class DropWriter:
@@ -66,9 +69,15 @@ class DropWriter:
 
     def close(self) -> dict[str, Any]:
         """Close the open batch now: its file name and record count (null, 0: none was open)."""
-        closed = self.batches.close()
+        try:
+            closed = self.batches.close()
+        except Unfit as exc:
+            raise BatchNotClosed(f"the batch of {self.name} stays open: {exc}") from None
         return {"closed": closed.name if closed else None, "records": closed.records if closed else 0}
 
-    def recover(self) -> dict[str, Any]:
+    def recover(self) -> None:
         """At start: the batch a crash left is finished by the documented rule (see batches)."""
-        return self.close()
+        try:
+            self.batches.recover()
+        except Unfit as exc:
+            log.error("drop %s: the batch the last run left stays open: %s", self.name, exc)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, render
+from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, Unfit, render
 
 __all__ = ["Batches", "DropRules", "Closed"]
 
@@ -151,7 +151,7 @@ class Batches:
         closed: list[Closed] = []
         with self._locked() as state:
             if state["count"] and self._expired(state):
-                state = self._close(state, closed)
+                state = self._close_or_keep(state, closed)
             i = 0
             while i < len(records):
                 if state["opened"] is None:
@@ -166,7 +166,7 @@ class Batches:
                 self._write_state(state)
                 i += len(chunk)
                 if self.rules.records is not None and state["count"] >= self.rules.records:
-                    state = self._close(state, closed)
+                    state = self._close_or_keep(state, closed)
         self.start_timer()
         return closed
 
@@ -182,7 +182,8 @@ class Batches:
             os.close(fd)
 
     def close(self) -> Closed | None:
-        """Close the open batch now (``POST .../close``); None when it holds no record."""
+        """Close the open batch now (``POST .../close``); None when it holds no record.
+        Raises :class:`Unfit` when its header or trailer cannot hold its values."""
         closed: list[Closed] = []
         with self._locked() as state:
             self._close(state, closed)
@@ -196,13 +197,22 @@ class Batches:
         closed: list[Closed] = []
         with self._locked() as state:
             if state["count"] and self._expired(state):
-                self._close(state, closed)
+                self._close_or_keep(state, closed)
         return closed[0] if closed else None
 
     def recover(self) -> Closed | None:
         """At start: a batch left by the last run is cut back to its acknowledged records and
         closed (or removed when it holds none)."""
         return self.close()
+
+    def _close_or_keep(self, state: dict[str, Any], closed: list[Closed]) -> dict[str, Any]:
+        """Close by size or age; a header or trailer that cannot hold the batch's values keeps
+        it open (its records are acknowledged all the same) until ``close`` says why."""
+        try:
+            return self._close(state, closed)
+        except Unfit as exc:
+            log.error("drop %s: the batch stays open: %s", self.part, exc)
+            return state
 
     def _close(self, state: dict[str, Any], closed: list[Closed]) -> dict[str, Any]:
         if state["opened"] is None:

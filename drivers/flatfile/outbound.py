@@ -186,7 +186,7 @@ def record_encoder(options: dict[str, Any], columns: list[str]) -> RecordEncoder
     return _Copybook(fmt, columns)
 
 
-def _template_problems(key: str, template: Any, encoder: RecordEncoder | None) -> list[tuple[str, str]]:
+def _template_problems(key: str, template: Any, encoder: RecordEncoder | None, most: int) -> list[tuple[str, str]]:
     if not isinstance(template, str):
         return [(key, "expected a template such as 'TRL{count:09d}'")]
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
@@ -194,9 +194,10 @@ def _template_problems(key: str, template: Any, encoder: RecordEncoder | None) -
     if unknown:
         return [(key, f"unknown name(s) {', '.join(unknown)}; known: {', '.join(TEMPLATE_NAMES)}")]
     try:
-        text = render(template, {**_SAMPLE, "timestamp": dt.datetime(2026, 1, 1)})
-        if encoder is not None:
-            encoder.text_record(text)
+        for count in (0, most):  # fixed widths ({count:09d}) hold both
+            text = render(template, {**_SAMPLE, "count": count, "timestamp": dt.datetime(2026, 1, 1)})
+            if encoder is not None:
+                encoder.text_record(text)
     except (ValueError, KeyError, IndexError) as exc:
         return [(key, f"cannot be made into a record: {exc}")]
     return []
@@ -230,5 +231,6 @@ def check_drop(options: dict[str, Any], drop: dict[str, Any], columns: list[str]
             if fmt == "csv":
                 problems.append((key, "header and trailer records are for fixed-width and copybook files"))
             else:
-                problems += _template_problems(key, drop[key], encoder)
+                most = drop["records"] if isinstance(drop.get("records"), int) else 999_999_999
+                problems += _template_problems(key, drop[key], encoder, most)
     return problems

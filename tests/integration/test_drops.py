@@ -135,6 +135,18 @@ def test_header_and_trailer_count_and_total_each_batch(tmp_path, served):
         assert data[-27:].decode("cp037") == f"TRL{len(batch):07d}{total:+017.2f}"
 
 
+def test_a_trailer_too_narrow_for_the_total_keeps_the_batch_open_and_close_says_why(tmp_path, served):
+    trailer = "TRL{count:07d}{total:+012.2f}-----"  # 27 characters while the total holds 8 digits
+    client = served(drop_config(tmp_path, records=2, trailer=trailer, total="price"))
+    huge = {**expected_rows()[0], "price": "999999999.99"}
+    many = [{**huge, "keycode": f"{n:08d}"} for n in range(1000, 1002)]
+    assert client.post("/v1/sales", json=many).get_json() == {"written": 2, "closed": []}  # acknowledged
+    answer = client.post("/v1/sales/close")
+    assert answer.status_code == 409 and answer.get_json()["type"].endswith("batch-not-closed")
+    assert "29 characters do not fit a record of 27" in answer.get_json()["detail"]
+    assert files(tmp_path) == [] and (tmp_path / ".sales.part").stat().st_size == 2 * 27
+
+
 def test_an_idempotency_key_replays_the_first_answer_and_writes_once(tmp_path, served):
     client = served(drop_config(tmp_path))
     rows = expected_rows()[:4]
