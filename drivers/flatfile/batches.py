@@ -134,11 +134,16 @@ class Batches:
             os.close(fd)
         return state
 
-    def _text(self, template: str | None, state: dict[str, Any], close: bool = False) -> bytes:
+    def _text(self, template: str | None, state: dict[str, Any]) -> bytes:
         if template is None:
             return b""
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC).replace(tzinfo=None)
-        values = {"count": state["count"], "total": Decimal(state["total"]), "timestamp": now, "seq": state["seq"] + 1}
+        values = {
+            "count": state["count"],
+            "total": Decimal(state["total"]),
+            "timestamp": now,
+            "seq": state.get("seq", 0) + 1,
+        }
         return self.encoder.text_record(render(template, values))
 
     def _expired(self, state: dict[str, Any]) -> bool:
@@ -157,7 +162,7 @@ class Batches:
                 if state["opened"] is None:
                     state = self._open(state)
                 room = len(records) - i if self.rules.records is None else self.rules.records - state["count"]
-                chunk = records[i : i + room]
+                chunk = records[i : i + room] if room > 0 else records[i:]  # (a batch kept open past its size)
                 data = b"".join(chunk)
                 self._write(data)
                 total = Decimal(state["total"]) + sum(totals[i : i + len(chunk)], Decimal(0)) if totals else 0
@@ -217,39 +222,42 @@ class Batches:
     def _close(self, state: dict[str, Any], closed: list[Closed]) -> dict[str, Any]:
         if state["opened"] is None:
             return state
+        seq = state.get("seq", 0)
         if not state["count"]:
             os.unlink(self.part)
         else:
-            closed.append(self._deliver(state))
-        state = {**_EMPTY, "seq": state["seq"] + (1 if closed else 0)}
+            seq = self._deliver(state, closed)
+        state = {**_EMPTY, "seq": seq}
         self._write_state(state)
         return state
 
-    def _deliver(self, state: dict[str, Any]) -> Closed:
-        with open(self.part, "r+b") as f:
-            if self.rules.header is not None:  # now with the batch's count and total
-                f.seek(len(self.encoder.file_header))
-                f.write(self._text(self.rules.header, state))
-            f.seek(state["end"])
-            f.write(self._text(self.rules.trailer, state))
-            f.truncate()
-            f.flush()
-            os.fsync(f.fileno())
-        seq = state["seq"] + 1
+    def _deliver(self, state: dict[str, Any], closed: list[Closed]) -> int:
+        """Header and trailer with the batch's values, fsync, rename; the sequence number used."""
+        seq = state.get("seq", 0) + 1
         while True:  # never over an existing file: every writer of these names holds our lock
             when = dt.datetime.fromtimestamp(self.clock(), dt.UTC).replace(tzinfo=None)
             name = self.rules.name.format(timestamp=when, seq=seq)
             if not os.path.exists(os.path.join(self.rules.folder, name)):
                 break
             seq += 1
+        final = {**state, "seq": seq - 1}  # what {seq} of the header and trailer say: this file's
+        with open(self.part, "r+b") as f:
+            if self.rules.header is not None:  # now with the batch's count and total
+                f.seek(len(self.encoder.file_header))
+                f.write(self._text(self.rules.header, final))
+            f.seek(state["end"])
+            f.write(self._text(self.rules.trailer, final))
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
         os.rename(self.part, os.path.join(self.rules.folder, name))
-        state["seq"] = seq - 1
         folder = os.open(self.rules.folder, os.O_RDONLY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
-        return Closed(name, state["count"])
+        closed.append(Closed(name, state["count"]))
+        return seq
 
     # -- the timer ---------------------------------------------------------------------
 

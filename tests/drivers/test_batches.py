@@ -90,10 +90,13 @@ def test_header_and_trailer_hold_the_count_and_control_total(tmp_path):
 
 def test_names_never_overwrite_a_file_already_there(tmp_path):
     (tmp_path / "OUT.20270115080000.0001.txt").write_bytes(b"someone else's")
-    drop = batches(tmp_path)
+    drop = batches(tmp_path, header="H{seq:04d}")
     drop.append(rows(1, 1))
     assert drop.close().name == "OUT.20270115080000.0002.txt"
     assert (tmp_path / "OUT.20270115080000.0001.txt").read_bytes() == b"someone else's"
+    assert (tmp_path / "OUT.20270115080000.0002.txt").read_bytes().startswith(b"H0002 ")  # the file's own seq
+    drop.append(rows(2, 1))
+    assert drop.close().name == "OUT.20270115080000.0003.txt"
 
 
 def test_bytes_past_the_last_acknowledged_append_are_cut_back_by_the_next_writer(tmp_path):

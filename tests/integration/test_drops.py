@@ -145,6 +145,9 @@ def test_a_trailer_too_narrow_for_the_total_keeps_the_batch_open_and_close_says_
     assert answer.status_code == 409 and answer.get_json()["type"].endswith("batch-not-closed")
     assert "29 characters do not fit a record of 27" in answer.get_json()["detail"]
     assert files(tmp_path) == [] and (tmp_path / ".sales.part").stat().st_size == 2 * 27
+    more = [{**expected_rows()[1], "keycode": f"{n:08d}"} for n in range(2000, 2003)]
+    assert client.post("/v1/sales", json=more).get_json()["written"] == 3  # the open batch takes them all
+    assert (tmp_path / ".sales.part").stat().st_size == 5 * 27
 
 
 def test_an_idempotency_key_replays_the_first_answer_and_writes_once(tmp_path, served):
