@@ -72,6 +72,8 @@ class Driver(ABC):
     #: balances, read through ``Query.bounds``), "bytes" (:meth:`byte_ranges`: record-aligned
     #: ranges of the files, read through ``Query.extent``), or None: one partition
     partitioning: ClassVar[str | None] = None
+    #: writes records into batch files in its own format (``drop:``; :meth:`batches`)
+    takes_drops: ClassVar[bool] = False
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
@@ -104,6 +106,16 @@ class Driver(ABC):
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
         """Problems in a source's config, as (key, message); called at start-up."""
         return []
+
+    @classmethod
+    def check_drop(cls, options: dict[str, Any], drop: dict[str, Any], columns: list[str]) -> list[tuple[str, str]]:
+        """Problems of a resource's ``drop:`` (legacy ``columns`` it writes) on this source, as
+        (key under drop, message); only asked of drivers that take drops."""
+        return [("", f"sources of kind {cls.kind} take no drops (flat-file sources do)")]
+
+    def batches(self, resource: str, rules: Any, columns: list[str]) -> Any:
+        """The record encoder and the batch files of a resource's drops (``takes_drops``)."""
+        raise NotImplementedError
 
     @classmethod
     def check_columns(cls, options: dict[str, Any], columns: dict[str, str | tuple[str, ...]]) -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from legacy_bridge.security.auth import secure_document
 from legacy_bridge.security.ratelimit import document_limits
 
 from .openapi_actions import document_actions
+from .openapi_drops import close_operation, drop_operation
 from .openapi_operations import (
     ERRORS,
     changes_operation,
@@ -135,7 +136,10 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     tag = f"{name} ({version})" if version else name
     spec.tag({"name": tag, "description": resource.spec.description or name})
     collection = {}
-    if resource.table_writer is not None and resource.table_writer.spec.create:
+    if resource.drop is not None:
+        collection["post"] = drop_operation(resource, name, suffix, tag)
+        spec.path(path=f"{base}/{name}/close", operations=close_operation(name, suffix, tag))
+    elif resource.table_writer is not None and resource.table_writer.spec.create:
         collection["post"] = create_operation(resource, name, suffix, tag, ref, selection)
     elif "create" in resource.spec.operations:
         collection["post"] = {

@@ -92,6 +92,14 @@ def body_schemas(resource: Resource) -> dict[str, dict]:
     }
 
 
+def one_or_many(body: dict) -> dict[str, Any]:
+    """The request body of a POST taking one record (``body``) or an array of them."""
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [body, {"type": "array", "items": body, "minItems": 1}]}}},
+    }
+
+
 def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: dict, selection: dict) -> dict:
     """POST /<r>: one record, or an array written all or none."""
     key = resource.table_writer.spec.key if resource.table_writer else "client"
@@ -104,12 +112,7 @@ def create_operation(resource: Resource, name: str, suffix: str, tag: str, ref: 
         "description": f"One record, or an array of records written all or none in one transaction (a "
         f"problem names the first bad element as [i].field); {given}. Fields that are never null are required.",
         "parameters": [idempotency_parameter(resource.spec.idempotency)],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"oneOf": [body, {"type": "array", "items": body, "minItems": 1}]}}
-            },
-        },
+        "requestBody": one_or_many(body),
         "responses": {
             "201": {
                 "description": "created: the record as read back (an array: {data: [records]})",

@@ -77,6 +77,8 @@ def create_view(resource: Resource):
         payload = request.get_json(silent=True)
         if resource.table_writer is not None:
             return _insert(resource, payload)
+        if resource.drop is not None:  # records into the open batch file
+            return json_response(dumps(resource.drop.write(_bodies(resource, payload), isinstance(payload, list))), 202)
         record = resource.create(parse_body(resource, payload), g.get("key_id"))
         response = json_response(dumps(record if record is not None else {}), 201)
         location = _location(resource, record) if record is not None else None
@@ -94,6 +96,14 @@ def create_view(resource: Resource):
         return None if records is None else _created(resource, records, isinstance(payload, list))
 
     return idempotent(resource.name, resource.spec.idempotency, resource.driver.policy.timeout, view, recover)
+
+
+def close_view(resource: Resource):
+    def view() -> Response:
+        assert resource.drop is not None
+        return json_response(dumps(resource.drop.close()))
+
+    return view
 
 
 def _bodies(resource: Resource, payload: Any) -> list[dict[str, Any]]:
@@ -175,6 +185,8 @@ def register(app: Flask, resources: dict[str, Resource], base_path: str, bluepri
             )
         if "create" in resource.spec.operations:  # only resources that declare create
             bp.add_url_rule(f"{base_path}/{name}", f"create_{endpoint}", create_view(resource), methods=["POST"])
+        if resource.drop is not None:
+            bp.add_url_rule(f"{base_path}/{name}/close", f"close_{endpoint}", close_view(resource), methods=["POST"])
         bp.add_url_rule(f"{base_path}/{name}/<path:key>", f"get_{endpoint}", get_view(resource), methods=["GET"])
         record = f"{base_path}/{name}/<path:key>"
         if "update" in resource.spec.operations:

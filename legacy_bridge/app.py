@@ -68,12 +68,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise ConfigError(unpageable, config.origin)
     app.extensions["legacy_bridge"] = bridge
     state = app.extensions["legacy_bridge.state"] = StateStore(url)
-    writes = any(spec.writes for spec in config.resources.values()) or bool(config.actions)
+    writes = any(spec.writes or spec.drop for spec in config.resources.values()) or bool(config.actions)
     if config.service.get("state") or writes or any(spec.changes for spec in config.resources.values()):
         state.migrate()  # a wrong state URL stops the start, not the first request
     # leases in the state store when it is one the processes share (not an in-memory one)
     # registered now, started by each process that serves (gunicorn: each worker at its start,
     # see gunicorn_conf.post_worker_init; else the first listing of the files)
+    for resource in bridge.resources.values():  # a batch the last run left is finished (gunicorn: in the master)
+        if resource.drop is not None:
+            resource.drop.recover()
     index_in_background(bridge, state if shared(url) else None, start=False)
     for _version, served in bridge.versions:  # each write leaves an audit record (and a change event)
         for resource in served.values():

@@ -165,6 +165,12 @@ class WriteConflict(Conflict):
     slug = "write-conflict"
 
 
+class BatchNotClosed(Conflict):
+    """A drop's batch cannot close: its header or trailer cannot hold the batch's values."""
+
+    slug = "batch-not-closed"
+
+
 class IdempotencyKeyReused(LegacyBridgeError):
     """An Idempotency-Key already used for a call with another payload (or another path)."""
 

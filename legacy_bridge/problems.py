@@ -38,6 +38,7 @@ STATUS_AND_TITLE: dict[type[e.LegacyBridgeError], tuple[int, str]] = {
     e.DuplicateKey: (409, "Duplicate key"),
     e.ConstraintViolated: (409, "Constraint violated"),
     e.WriteConflict: (409, "Write conflict"),
+    e.BatchNotClosed: (409, "Batch not closed"),
     e.PreconditionFailed: (412, "Precondition failed"),
     e.IdempotencyKeyReused: (422, "Idempotency key reused"),
     e.IdempotencyKeyInUse: (409, "Idempotency key in use"),

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from legacy_bridge.actions import Action
 from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_version
 from legacy_bridge.contracts.mapping import FieldMap
-from legacy_bridge.contracts.schema import build_contract
+from legacy_bridge.contracts.schema import build_contract, plain_loader
 from legacy_bridge.drivers import Driver, driver_class
+from legacy_bridge.drops import DropWriter
 from legacy_bridge.ops.bulkhead import Places, streams_for
 from legacy_bridge.ops.probes import probe_all
 from legacy_bridge.ops.resilience import DEFAULT_THREADS, GuardedDriver, guard
@@ -71,6 +72,8 @@ class Resource:
         self.contract = spec.contract or build_contract(
             spec.name + (f"_{spec.version}" if spec.version else ""), spec.mapping
         )
+        #: a body of plain values as the built contract loads it, or None: load it with the contract
+        self.plain_body = (lambda body: None) if spec.contract else plain_loader(self.contract)
         #: a supplied contract's fields (its own rules hold for filter values too); none when built
         self.supplied_fields = self.contract().fields if spec.contract else {}
         # a supplied contract dumps every record; the built one matches the mapping exactly
@@ -89,6 +92,8 @@ class Resource:
         )
         #: the same when it writes a table: it creates records too (POST, all or none)
         self.table_writer = self.writer if isinstance(self.writer, TableWriter) else None
+        #: the batch files ``drop:`` writes records into (None: the resource takes no drops)
+        self.drop = DropWriter(spec, self.planner, self.capabilities) if spec.drop is not None else None
 
     # -- the source's columns ---------------------------------------------------------
 
@@ -369,6 +374,12 @@ class Bridge:
         for driver in describing.values():
             driver.close()
         return problems
+
+    def start_drop_timers(self) -> None:
+        """In a process that serves: the thread that closes each drop resource's batches by age."""
+        for resource in self.resources.values():
+            if resource.drop is not None:
+                resource.drop.batches.start_timer()
 
     def close(self) -> None:
         for driver in self.drivers.values():

@@ -36,6 +36,7 @@ from typing import Any, cast
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
+from legacy_bridge.drivers.flatfile.batches import Batches, DropRules
 from legacy_bridge.drivers.flatfile.builds import IndexBuilds, Leases, Progress
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
@@ -48,6 +49,7 @@ from legacy_bridge.drivers.flatfile.options import (
     known_columns,
     layout_id,
 )
+from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, check_drop, record_encoder
 from legacy_bridge.drivers.flatfile.splits import byte_ranges
 from legacy_bridge.errors import (
     CursorExpired,
@@ -84,6 +86,7 @@ class FlatFileDriver(Driver):
     lists_quarantine = True
     builds_indexes = True
     partitioning = "bytes"
+    takes_drops = True
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -107,6 +110,15 @@ class FlatFileDriver(Driver):
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
         return check(options)
+
+    @classmethod
+    def check_drop(cls, options: dict[str, Any], drop: dict[str, Any], columns: list[str]) -> list[tuple[str, str]]:
+        return check_drop(options, drop, columns)
+
+    def batches(self, resource: str, rules: DropRules, columns: list[str]) -> tuple[RecordEncoder, Batches]:
+        """The encoder of this source's records and the batches of ``resource``'s drops."""
+        encoder = record_encoder(self.options, columns)
+        return encoder, Batches(resource, rules, encoder)
 
     @classmethod
     def check_columns(cls, options: dict[str, Any], columns: dict[str, str | tuple[str, ...]]) -> list[tuple[str, str]]:

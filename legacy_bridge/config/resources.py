@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from legacy_bridge.config.checker import Checker, import_object
+from legacy_bridge.config.drops import check_drop
 from legacy_bridge.config.embeds import check_embeds, embedded_field
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.config.operations import OPERATIONS, check_operations, target_keys
@@ -46,6 +47,7 @@ RESOURCE_KEYS = {
     "embed",
     "writes",
     "idempotency",
+    "drop",
 }
 FIELD_KEYS = {"column", "converter", "filter", "sort", "description", "nullable", "type", "fields", *RULE_KEYS}
 
@@ -256,6 +258,12 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         if writes is not None and "table" not in targets:
             ck.fail(f"{path}.writes", "writes go to a table: this resource reads a view or a select")
         operations += tuple(op for op in (writes.operations if writes else ()) if op not in operations)
+    drop = None
+    if "drop" in node:
+        drop = check_drop(ck, node["drop"], f"{path}.drop", fields, sources.get(source))
+        if "writes" in node:
+            ck.fail(f"{path}.drop", "a resource takes writes (a table) or drops (files), not both")
+        operations += ("create",)
     idempotency = check_idempotency(ck, node.get("idempotency"), f"{path}.idempotency", "create" in operations)
     watermark, problems = check_watermark(node.get("watermark"), fields, sources.get(source))
     for problem in problems:
@@ -275,6 +283,7 @@ def check_resource(ck: Checker, name: str, node: Any, sources: dict, service: di
         contract=contract,
         operations=operations,
         writes=writes,
+        drop=drop,
         idempotency=idempotency,
         watermark=watermark,
         default_limit=limits["default_limit"],

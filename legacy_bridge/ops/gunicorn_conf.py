@@ -111,6 +111,7 @@ def post_worker_init(worker) -> None:
         bridge.fit_threads(worker.cfg.threads)
         report_pools(bridge)
         start_index_builds(bridge)  # flat-file key indexes: built in the background from now
+        bridge.start_drop_timers()  # every worker closes batches on time, not only those that wrote one
 
 
 def worker_exit(server, worker) -> None:

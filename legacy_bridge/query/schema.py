@@ -456,6 +456,9 @@ def parse_body(resource: Resource, body: Any, contract: Schema | None = None) ->
         raise InvalidInput(
             "the body must be a JSON object of the resource's fields", parameter="body", slug="invalid-body"
         )
+    plain = resource.plain_body(body)  # the common bodies of a built contract, without marshmallow
+    if plain is not None:
+        return plain
     try:
         canonical = (contract or resource.contract()).load(body)
     except ValidationError as exc:

@@ -17,7 +17,16 @@ from typing import Any
 from legacy_bridge.drivers.flatfile.copybook.codepages import CodePage, codepage
 from legacy_bridge.drivers.flatfile.copybook.parse import Field, Layout
 
-__all__ = ["make_encoder", "ibm_float_bytes"]
+__all__ = ["EncodeError", "make_encoder", "ibm_float_bytes"]
+
+
+class EncodeError(ValueError):
+    """A value its field cannot hold as given (too long, a character the code page lacks, a
+    number past its PIC); ``field`` names the copybook column."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
 
 
 def ibm_float_bytes(value: float, size: int) -> bytes:
@@ -83,7 +92,10 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
         s = "" if value is None else str(value)
         if len(s) > f.length:
             raise ValueError(f"{f.name}: {len(s)} characters, the field holds {f.length}")
-        return bytes(cp.encode_map[c] for c in s.ljust(f.length))
+        try:
+            return bytes(cp.encode_map[c] for c in s.ljust(f.length))
+        except KeyError as exc:
+            raise ValueError(f"{f.name}: character {exc.args[0]!r} is not in code page {cp.name}") from None
     if f.usage == "float":
         v = 0.0 if value is None else float(value)
         if fp == "ibm":
@@ -93,7 +105,10 @@ def _field_bytes(f: Field, value: Any, cp: CodePage, fp: str) -> bytes:
         return bytes([cp.space]) * f.length
     n = 0 if value is None else _unscaled(f, value)
     if f.usage == "binary":
-        return n.to_bytes(f.length, "big", signed=f.signed)
+        try:
+            return n.to_bytes(f.length, "big", signed=f.signed)
+        except OverflowError:
+            raise ValueError(f"{f.name}: {value} does not fit the {f.length} bytes of PIC {f.pic} COMP") from None
     if f.usage == "packed":
         nib = "d" if n < 0 else ("c" if f.signed else "f")
         return bytes.fromhex(str(abs(n)).rjust(2 * f.length - 1, "0") + nib)
@@ -128,7 +143,11 @@ def make_encoder(layout: Layout, codepage_name: str = "cp037", floating_point: s
         for f, v in zip(fields, values):
             if v is None and f.redefined:
                 continue  # leave the bytes to the view that has a value
-            rec[f.offset : f.offset + f.length] = _field_bytes(f, v, cp, floating_point)
+            try:
+                rec[f.offset : f.offset + f.length] = _field_bytes(f, v, cp, floating_point)
+            except (ValueError, ArithmeticError, TypeError, struct.error) as exc:
+                reason = str(exc).removeprefix(f"{f.name}: ")
+                raise EncodeError(f.name, reason) from None
         return bytes(rec)
 
     return encode
