@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyodbc
 import pytest
 
-from drivers.odbc.pool import is_disconnect
+from legacy_bridge.drivers.odbc.pool import is_disconnect
 
 
 @pytest.mark.parametrize(
