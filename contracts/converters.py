@@ -334,6 +334,24 @@ class CodeTable(Converter):
             value = value.strip()
         return self.codes.get(value)
 
+    def reader(self) -> Callable[[Any], Any]:
+        if self.legacy_nulls:
+            return super().reader()
+        # the hot path: each code as the table stores it (padded or not) answered from a dict,
+        # learnt on first sight, as few as the table's distinct codes (bounded all the same)
+        seen: dict[Any, Any] = {None: None, **self.codes}
+        convert, miss = self.to_canonical, object()
+
+        def read(v: Any) -> Any:
+            found = seen.get(v, miss) if type(v) in (str, int) else miss
+            if found is miss:
+                found = convert(v)
+                if len(seen) < DATES_KEPT and type(v) in (str, int):
+                    seen[v] = found
+            return found
+
+        return read
+
     def to_legacy(self, value: str) -> Any:
         try:
             return self.names[value]

@@ -17,6 +17,8 @@ from .converters import Converter
 __all__ = ["FieldMap", "Mapping", "Rules", "WriteError", "KINDS"]
 
 KINDS = ("scalar", "object", "array")
+#: generated row readers kept per mapping (one per shape of query: fields and column positions)
+SHAPES_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Mapping:
     key: list[str]
     _readers: dict[str, Callable[[Any], Any]] = field(default_factory=dict, repr=False)
     _paths: dict[str, FieldMap] = field(default_factory=dict, repr=False)
+    _shapes: dict[tuple, Callable[[tuple], dict]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._readers = {n: _value_reader(f) for n, f in self.fields.items() if f.column is not None}
@@ -132,8 +135,19 @@ class Mapping:
     def row_reader(self, names: list[str], columns: Sequence[object]) -> Callable[[tuple], dict]:
         """A function turning one legacy row (values in ``columns`` order) into a canonical dict.
 
-        Built once per query, called once per row: the hot loop of every read.
+        Built once per shape of query (the fields and where their columns sit), called once per
+        row: the hot loop of every read.  A page's query has the shape of the last one's, so its
+        reader is kept (generating one costs about a page's worth of conversions of 100 rows).
         """
+        shape = (tuple(names), tuple(columns.index(c) for c in self.columns(names)))
+        reader = self._shapes.get(shape)
+        if reader is None:
+            if len(self._shapes) >= SHAPES_KEPT:  # ``fields=`` makes many shapes: keep the newest
+                self._shapes.clear()
+            reader = self._shapes[shape] = self._row_reader(names, columns)
+        return reader
+
+    def _row_reader(self, names: list[str], columns: Sequence[object]) -> Callable[[tuple], dict]:
         if not all(self.fields[n].column is not None for n in names):  # grouping objects: part by part
             parts = [(n, _row_part(self.fields[n], columns, self._readers.get(n))) for n in names]
             return lambda row: {name: part(row) for name, part in parts}

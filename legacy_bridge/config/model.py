@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
@@ -31,6 +32,12 @@ class Embed:
         """The column the embedded field reads in a row: no column of the parent's table (the
         children are appended to each row once it is read, never selected with it)."""
         return f"embed:{self.name}"
+
+    @cached_property
+    def mapping(self) -> Mapping:
+        """The inner fields as a mapping of their own: its generated row reader makes an element
+        of each child row (and keeps it for the next page)."""
+        return Mapping(fields=self.fields, key=[])
 
 
 @dataclass

@@ -50,8 +50,8 @@ class EmbedPlan:
     join: tuple[str, ...]  # the child columns of the join, in ``on`` order
     parent_positions: tuple[int, ...]  # where the join's parent columns sit in a parent row
     child_positions: tuple[int, ...]  # where the join's child columns sit in a child row
-    #: (inner field, its column's position in a child row, its converter's reader)
-    element: tuple[tuple[str, int, Callable[[Any], Any]], ...]
+    #: a child row as one element: the inner fields' generated row reader (contracts/mapping.py)
+    element: Callable[[tuple], dict[str, Any]]
 
     def children(self, rows: Sequence[tuple], fetch: Fetch) -> list[list[dict[str, Any]]]:
         """The children of each of ``rows``, in the embed's order (one query per
@@ -72,18 +72,18 @@ class EmbedPlan:
         else:  # one IN per column selects every combination: only the batch's own keys are kept
             where = [Condition(c, "in", tuple(dict.fromkeys(k[i] for k in keys))) for i, c in enumerate(self.join)]
         wanted = set(keys)
-        key, element = _key_reader(self.child_positions), self.element
+        key, element, group = _key_reader(self.child_positions), self.element, groups.setdefault
         for row in fetch(self.target, replace(self.query, where=where)):
             k = key(row)
             if k in wanted:
-                groups.setdefault(k, []).append({name: read(row[p]) for name, p, read in element})
+                group(k, []).append(element(row))
 
 
 def _key_reader(positions: tuple[int, ...]) -> Callable[[tuple], Any]:
     """The join key of a row: its one join value, or a tuple of them (a composite join)."""
-    if len(positions) == 1:
+    if len(positions) == 1:  # the common join, once per child row: _join_value written in place
         (p,) = positions
-        return lambda row: _join_value(row[p])
+        return lambda row: v.rstrip(" ") if type(v := row[p]) is str else v
     return lambda row: tuple([_join_value(row[p]) for p in positions])
 
 
@@ -115,7 +115,7 @@ def plan_embed(embed: Embed, parent_columns: Sequence[str | SortValue]) -> Embed
         join=join,
         parent_positions=tuple(parent_columns.index(parent) for parent, _ in embed.on),
         child_positions=tuple(columns.index(c) for c in join),
-        element=tuple((n, columns.index(f.row_column), f.converter.reader()) for n, f in embed.fields.items()),
+        element=embed.mapping.row_reader(list(embed.fields), columns),
     )
 
 

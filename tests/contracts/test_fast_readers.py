@@ -22,6 +22,7 @@ SPECS = [
     {"yyyymmdd": {"as": "str"}},
     {"decimal": {"scale": 2}},
     {"flag": {"true": "Y", "false": "N"}},
+    {"code": {"codes": {"Y": "yes", "N": "no", "6550": "many", 0: "zero"}}},
 ]
 
 legacy_values = st.one_of(
@@ -98,3 +99,13 @@ def test_decimals_keep_their_scale_whatever_the_source_hands_over():
     assert str(read(Decimal("6550"))) == "6550.00"
     assert str(read("6550")) == "6550.00"
     assert str(read(6550)) == "6550.00"
+
+
+def test_a_kept_row_reader_serves_only_its_own_shape_of_query():
+    fields = {"a": FieldMap("a", "ca", build("trim")), "b": FieldMap("b", "cb", build("int"))}
+    mapping = Mapping(fields, key=["a"])
+    first = mapping.row_reader(["a", "b"], ["ca", "cb"])
+    assert mapping.row_reader(["a", "b"], ["ca", "cb"]) is first  # the next page's query: kept
+    assert mapping.row_reader(["a", "b"], ["cb", "ca"])((7, "x ")) == {"a": "x", "b": 7}
+    assert mapping.row_reader(["b"], ["ca", "cb"])(("x ", 7)) == {"b": 7}
+    assert first(("x ", 7)) == {"a": "x", "b": 7}
