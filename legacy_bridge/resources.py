@@ -250,7 +250,7 @@ class Resource:
             row = attach(embeds, [tuple(row)], self.driver.fetch_all)[0]
         return plan.reader(row)
 
-    def get_many(self, keys: list[list[Filter]], chunk: int = 100) -> list[dict[str, Any] | None]:
+    def get_many(self, keys: list[list[Filter]], chunk: int = 500) -> list[dict[str, Any] | None]:
         """The records of many keys (each as :meth:`get` takes it), in their order: a keyed
         read of ``chunk`` records at a time for a one-field key, else one read per key."""
         if len(self.key) != 1:

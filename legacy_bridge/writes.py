@@ -25,7 +25,7 @@ from legacy_bridge.contracts.schema import contract_field
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
 from legacy_bridge.formats.jsonio import dumps
-from legacy_bridge.query.legacy import NewKey, find_column
+from legacy_bridge.query.legacy import ColumnType, NewKey, find_column
 from legacy_bridge.query.model import Filter
 from legacy_bridge.query.planner import Planner
 
@@ -82,6 +82,7 @@ class RecordWriter:
         self.read_back = read_back
         #: what journals each write (audit record, change event): set by the app, with its state store
         self.journal: Journal | None = None
+        self._types: tuple[dict[str, ColumnType], Callable[[str], ColumnType | None]] | None = None
 
     @property
     def generated(self) -> bool:
@@ -215,6 +216,21 @@ class TableWriter(RecordWriter):
 
     # -- values ---------------------------------------------------------------------
 
+    def _column_types(self) -> Callable[[str], ColumnType | None]:
+        """A column's described type, each looked up once while the source's description (asked
+        once per target) stays the same: an array of 10,000 rows asks it 30,000 times."""
+        types = self.capabilities.column_types(self.target)
+        if self._types is None or self._types[0] is not types:
+            found: dict[str, ColumnType | None] = {}
+
+            def lookup(column: str) -> ColumnType | None:
+                if column not in found:
+                    found[column] = find_column(types, column)
+                return found[column]
+
+            self._types = (types, lookup)
+        return self._types[1]
+
     def _now(self) -> dt.datetime:
         zone = self.timezone
         return dt.datetime.now(zone).replace(tzinfo=None) if zone else dt.datetime.now()
@@ -234,23 +250,25 @@ class TableWriter(RecordWriter):
     def _fit(self, values: dict[str, Any], prefix: str = "") -> None:
         """Refuse a value its column cannot hold as given (too long, too many digits, out of
         the integer range), naming the field: the source would truncate, round or refuse it."""
-        types = self.capabilities.column_types(self.target)  # asked once per target
-        by_column = self._field_of_column
+        found_of = self._column_types()
         for column, value in values.items():
-            found = find_column(types, column)
-            name = prefix + by_column.get(column, column)
+            found = found_of(column)
             if found is None or value is None:
                 continue
             if isinstance(value, str) and found.length is not None and len(value) > found.length:
+                name = prefix + self._field_of_column.get(column, column)
                 raise InvalidInput(
                     f"{name}: {len(value)} characters do not fit column {column} ({found.length} at most)",
                     parameter=name,
                     slug="invalid-body",
                 )
             if isinstance(value, Decimal) and found.digits is not None:
-                _fit_decimal(name, column, value, found.digits, found.scale or 0)
+                _fit_decimal(
+                    prefix + self._field_of_column.get(column, column), column, value, found.digits, found.scale or 0
+                )
             if isinstance(value, int) and not isinstance(value, bool) and found.low is not None:
                 if not found.low <= value <= (found.high if found.high is not None else value):
+                    name = prefix + self._field_of_column.get(column, column)
                     raise InvalidInput(
                         f"{name}: {value} is out of range for column {column} ({found.low} to {found.high})",
                         parameter=name,
@@ -263,7 +281,7 @@ class TableWriter(RecordWriter):
                     try:
                         value.encode(encoding)
                     except UnicodeEncodeError:
-                        name = prefix + by_column.get(column, column)
+                        name = prefix + self._field_of_column.get(column, column)
                         raise InvalidInput(
                             f"{name}: has characters the code page of the source ({encoding}) cannot hold",
                             parameter=name,
