@@ -55,6 +55,14 @@ class Converter:
         reader then runs it in place of a call.  None: the reader is called."""
         return None
 
+    def inline_code(self) -> tuple[str, dict[str, Any]] | None:
+        """:meth:`inline` with objects of its own: an expression of a value ``v`` that is not
+        NULL, whose ``{name}`` placeholders stand for the objects of the dict (a generated row
+        reader makes each a global of its own under a name unique to the field).  None: the
+        reader is called."""
+        expression = self.inline()
+        return None if expression is None else (expression.replace("{", "{{").replace("}", "}}"), {})
+
     def reader(self) -> Callable[[Any], Any]:
         """The per-value read function, with sentinels and NULL handled once."""
         convert = self.to_canonical
@@ -144,3 +152,31 @@ def check_count(name: str, value: Any) -> None:
     """Refuse a converter option that must be a whole number >= 0 (or None)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise TypeError(f"{name!r} must be a whole number >= 0, got {value!r}")
+
+
+#: a memo reader's inline form: the value's conversion found in ``seen`` (for hashable kinds of
+#: value), else the reader called (it converts, and remembers what it may)
+MEMO_INLINE = "(x if type(v) in {kinds} and (x := {seen}.get(v, {miss})) is not {miss} else {read}(v))"
+_MEMO_KINDS = frozenset({int, str})
+
+
+def memo_reader(
+    convert: Callable[[Any], Any], seen: dict[Any, Any], bound: int
+) -> tuple[Callable[[Any], Any], dict[str, Any]]:
+    """A reader answering each value of a hashable kind (int, str) from ``seen`` (the values
+    known from the start, NULL among them), converting and remembering up to ``bound`` others;
+    with the objects :data:`MEMO_INLINE` names, for :meth:`Converter.inline_code`."""
+    miss = object()
+
+    def read(v: Any) -> Any:
+        try:  # any hashable value is looked up (a sentinel 0 matches a Decimal 0 too)
+            found = seen.get(v, miss)
+        except TypeError:  # unhashable: converted every time
+            found = miss
+        if found is miss:
+            found = convert(v)
+            if len(seen) < bound and type(v) in _MEMO_KINDS:
+                seen[v] = found
+        return found
+
+    return read, {"kinds": _MEMO_KINDS, "seen": seen, "miss": miss, "read": read}

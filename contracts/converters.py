@@ -17,7 +17,17 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from .converter_base import Chain, ConversionError, Converter, build, check_count, known, register
+from .converter_base import (
+    MEMO_INLINE,
+    Chain,
+    ConversionError,
+    Converter,
+    build,
+    check_count,
+    known,
+    memo_reader,
+    register,
+)
 
 __all__ = ["Converter", "ConversionError", "register", "build", "known", "Chain", "as_text"]
 
@@ -164,6 +174,15 @@ class DecimalConverter(Converter):
             number = number.quantize(self._quantum)
         return number
 
+    def inline_code(self) -> tuple[str, dict[str, Any]] | None:
+        if self.legacy_nulls or self.implied or self._quantum is None:
+            return super().inline_code()
+        return "(v.quantize({q}) if type(v) is {D} else {read}(v))", {
+            "q": self._quantum,
+            "D": Decimal,
+            "read": self.reader(),
+        }
+
     def reader(self) -> Callable[[Any], Any]:
         quantum, convert = self._quantum, self.to_canonical
         if self.legacy_nulls or self.implied or quantum is None:
@@ -222,26 +241,16 @@ class YYYYMMDD(Converter):
         except ValueError:
             return None  # an impossible legacy date reads as "no date"
 
-    def reader(self) -> Callable[[Any], Any]:
+    def _memo(self) -> tuple[Callable[[Any], Any], dict[str, Any]]:
         # a table holds few distinct dates (tens of thousands over a century): each is
         # converted once per reader, up to a bound, the sentinels answered from the start
-        convert = self.to_canonical
-        seen: dict[Any, Any] = dict.fromkeys((None, *self.legacy_nulls))
-        miss = object()
+        return memo_reader(self.to_canonical, dict.fromkeys((None, *self.legacy_nulls)), DATES_KEPT)
 
-        def read(v: Any) -> Any:
-            try:
-                found = seen.get(v, miss)
-            except TypeError:  # unhashable: converted every time
-                return convert(v)
-            if found is not miss:
-                return found
-            date = convert(v)
-            if len(seen) < DATES_KEPT and type(v) in (int, str):
-                seen[v] = date
-            return date
+    def reader(self) -> Callable[[Any], Any]:
+        return self._memo()[0]
 
-        return read
+    def inline_code(self) -> tuple[str, dict[str, Any]] | None:
+        return MEMO_INLINE, self._memo()[1]
 
     def to_legacy(self, value: dt.date) -> Any:
         text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
@@ -334,23 +343,16 @@ class CodeTable(Converter):
             value = value.strip()
         return self.codes.get(value)
 
+    def _memo(self) -> tuple[Callable[[Any], Any], dict[str, Any]]:
+        # each code as the table stores it (padded or not) answered from a dict, learnt on
+        # first sight: as few as the table's distinct codes (bounded all the same)
+        return memo_reader(self.to_canonical, {None: None, **self.codes}, DATES_KEPT)
+
     def reader(self) -> Callable[[Any], Any]:
-        if self.legacy_nulls:
-            return super().reader()
-        # the hot path: each code as the table stores it (padded or not) answered from a dict,
-        # learnt on first sight, as few as the table's distinct codes (bounded all the same)
-        seen: dict[Any, Any] = {None: None, **self.codes}
-        convert, miss = self.to_canonical, object()
+        return super().reader() if self.legacy_nulls else self._memo()[0]
 
-        def read(v: Any) -> Any:
-            found = seen.get(v, miss) if type(v) in (str, int) else miss
-            if found is miss:
-                found = convert(v)
-                if len(seen) < DATES_KEPT and type(v) in (str, int):
-                    seen[v] = found
-            return found
-
-        return read
+    def inline_code(self) -> tuple[str, dict[str, Any]] | None:
+        return super().inline_code() if self.legacy_nulls else (MEMO_INLINE, self._memo()[1])
 
     def to_legacy(self, value: str) -> Any:
         try:

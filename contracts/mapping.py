@@ -106,7 +106,7 @@ class Mapping:
     def __post_init__(self) -> None:
         self._readers = {n: _value_reader(f) for n, f in self.fields.items() if f.column is not None}
         # a scalar converter as simple as a strip is written into the generated reader itself
-        self._inline = {n: f.converter.inline() if f.kind == "scalar" else None for n, f in self.fields.items()}
+        self._inline = {n: f.converter.inline_code() if f.kind == "scalar" else None for n, f in self.fields.items()}
         self._paths = dict(_walk(self.fields, ""))
 
     # -- names ----------------------------------------------------------------------
@@ -158,17 +158,19 @@ class Mapping:
         # globals of its own, never as text; inline expressions are the converters' own.
         keys = {f"k{i}": name for i, name in enumerate(names)}
         readers = {f"r{i}": self._readers[name] for i, name in enumerate(names)}
+        scope: dict[str, Any] = {**keys, **readers}
         items = []
         for i, (name, pos) in enumerate(zip(names, positions)):
             inline = self._inline[name]
-            value = (
-                f"r{i}(row[{int(pos)}])"
-                if inline is None
-                else f"(None if (v := row[{int(pos)}]) is None else {inline})"
-            )
+            if inline is None:
+                value = f"r{i}(row[{int(pos)}])"
+            else:  # the converter's objects as globals named for this field: g<i>_<name>
+                expression, objects = inline
+                scope.update({f"g{i}_{n}": o for n, o in objects.items()})
+                code = expression.format(**{n: f"g{i}_{n}" for n in objects})
+                value = f"(None if (v := row[{int(pos)}]) is None else {code})"
             items.append(f"k{i}: {value}")
         source = f"def read(row):\n    return {{{', '.join(items)}}}\n"
-        scope: dict[str, Any] = {**keys, **readers}
         exec(compile(source, "<row reader>", "exec"), scope)  # noqa: S102 - column positions only
         return scope["read"]
 
