@@ -18,9 +18,9 @@ table, knowing nothing of the grouping.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from itertools import groupby
 from operator import itemgetter
-from dataclasses import dataclass, replace
 from typing import Any
 
 from legacy_bridge.config.model import Embed
