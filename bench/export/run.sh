@@ -44,7 +44,7 @@ partitions() {
   local backend=$1 url=$2 tokens
   [ "$PARTITIONS" -gt 0 ] || return 0
   tokens=$(curl -gsf "http://127.0.0.1:$PORT/v1/${RESOURCE[$backend]}/partitions?n=$PARTITIONS" \
-    | "$PY" -c 'import json,sys; print("\n".join(p if isinstance(p, str) else p["token"] for p in json.load(sys.stdin)["partitions"]))' \
+    | "$PY" -c 'import json,sys; print("\n".join(p["partition"] for p in json.load(sys.stdin)["data"]))' \
     2>/dev/null) || { echo "{\"label\": \"partitions-$backend\", \"skipped\": \"no partitions route\"}" >> "$LOG"; return 0; }
   for token in $tokens; do
     "$PY" "$HERE/fetch.py" "$url&partition=$token" --label "partitions-$backend" --log "$LOG" >&2 &
