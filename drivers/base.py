@@ -186,10 +186,13 @@ class Driver(ABC):
         rows: list[dict[str, Any]],
         key: NewKey,
         before_commit: Callable[[list[Any]], None] | None = None,
+        read: tuple[list[str], list[str]] | None = None,
     ) -> list[Any]:
         """Insert ``rows`` (legacy column -> value) all or none, in one transaction; the key
         value of each new row, also handed to ``before_commit`` just before the commit (which
-        it may prevent by raising).  Only drivers that declare ``writes_tables``."""
+        it may prevent by raising).  With ``read`` (key columns, columns): instead of the keys,
+        each new row as stored (a tuple of those columns), read in the same transaction.  Only
+        drivers that declare ``writes_tables``."""
         raise NotImplementedError(f"{self.kind} sources take no table writes")
 
     def update(

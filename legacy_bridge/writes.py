@@ -78,6 +78,7 @@ class RecordWriter:
         self.driver = driver  # the guarded driver: its writes are never retried
         self.capabilities = capabilities
         self.target = resource.target
+        self.embedded = bool(resource.embeds)  # a record holds children read by queries of their own
         self.timezone = timezone
         self.read_back = read_back
         #: what journals each write (audit record, change event): set by the app, with its state store
@@ -327,7 +328,13 @@ class TableWriter(RecordWriter):
             def hook(generated: list[Any]) -> None:
                 callback([{f.field: f.value for f in key} for key in keys_of(generated)])
 
-        found = self.read_back(keys_of(self.driver.insert(self.target, rows, self.new_key, hook)))
+        if len(rows) == 1 and not self.embedded:  # read back in the INSERT's own transaction
+            columns, reader = self.planner.stored()
+            key_columns = [self.mapping.fields[k].row_column for k in self.key]
+            stored = self.driver.insert(self.target, rows, self.new_key, hook, (key_columns, columns))
+            found = [None if row is None else reader(row) for row in stored]
+        else:  # many: read back by keyed pages once committed (one query per 500, not per row)
+            found = self.read_back(keys_of(self.driver.insert(self.target, rows, self.new_key, hook)))
         records = [r for r in found if r is not None]
         if len(records) != len(found):  # a trigger or a view rule took one away
             raise NotFound(f"a new {self.name} record cannot be read back", resource=self.name)

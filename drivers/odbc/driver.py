@@ -217,9 +217,10 @@ class OdbcDriver(Driver):
         rows: list[dict[str, Any]],
         key: NewKey,
         before_commit: Callable[[list[Any]], None] | None = None,
+        read: tuple[list[str], list[str]] | None = None,
     ) -> list[Any]:
         dbms = self._dbms()
-        return insert_rows(self.pool, self.dialect, dbms, target["table"], rows, key, before_commit)
+        return insert_rows(self.pool, self.dialect, dbms, target["table"], rows, key, before_commit, read)
 
     def update(
         self,

@@ -165,23 +165,35 @@ def insert_rows(
     rows: list[dict[str, Any]],
     key: NewKey,
     before_commit: Callable[[list[Any]], None] | None = None,
+    read: tuple[list[str], list[str]] | None = None,
 ) -> list[Any]:
     """Insert ``rows`` (legacy column -> value), all or none; the new key value of each, also
-    handed to ``before_commit`` while the transaction is still open."""
+    handed to ``before_commit`` while the transaction is still open.  With ``read`` (the key
+    columns, the columns to read): each new row as stored, read in the same transaction."""
 
     def work(cur: Any) -> list[Any]:
         if not rows:
             return []
         _write_lock(cur, d, dbms, table, rows[0] if key.strategy == "client" else {key.column: None})
-        if key.strategy in ("client", "max_plus_one", "procedure"):
-            keys = _insert_given(cur, rows)
-        else:
-            keys = [_insert_one(cur, row) for row in rows]
+        given = key.strategy in ("client", "max_plus_one", "procedure")
+        if read is not None and given and len(rows) == 1 and "postgres" in dbms:
+            # PostgreSQL answers the one row as stored with its INSERT (RETURNING): no 2nd statement
+            ((new, stored),) = _insert_given(cur, rows, returning=read[1])
+            if before_commit is not None:
+                before_commit([new])
+            return [stored]
+        keys = _insert_given(cur, rows) if given else [_insert_one(cur, row) for row in rows]
         if before_commit is not None:
             before_commit(keys)
-        return keys
+        if read is None:
+            return keys
+        key_columns, columns = read
+        return [
+            _locked_row(cur, d, dbms, table, {c: new if c == key.column else row.get(c) for c in key_columns}, columns)
+            for row, new in zip(rows, keys)
+        ]
 
-    def _insert_given(cur: Any, given: list[dict[str, Any]]) -> list[Any]:
+    def _insert_given(cur: Any, given: list[dict[str, Any]], returning: list[str] | None = None) -> list[Any]:
         """Rows whose key is known before the INSERT: the client's, or max + 1 (as the legacy
         applications number theirs; a concurrent writer taking the same numbers makes the
         INSERT a duplicate key, and the whole transaction runs again).  One statement, run
@@ -201,6 +213,10 @@ def insert_rows(
         sql, _ = _insert_sql(d, table, columns, NewKey(key.column), dbms)
         params = [[row.get(c) for c in columns] for row in given]
         many = len(params) > 1
+        if returning is not None:  # one row: (its key, the row as stored)
+            sql += " RETURNING " + ", ".join(d.ident(c) for c in returning)
+            _execute(cur, sql, params[0], retry_duplicate=key.strategy == "max_plus_one")
+            return [(given[0][key.column], tuple(cur.fetchone()))]
         _execute(cur, sql, params if many else params[0], retry_duplicate=key.strategy == "max_plus_one", many=many)
         return [row[key.column] for row in given]
 

@@ -333,8 +333,9 @@ class GuardedDriver:
         rows: list[dict[str, Any]],
         key: NewKey,
         before_commit: Callable[[list[Any]], None] | None = None,
+        read: tuple[list[str], list[str]] | None = None,
     ) -> list[Any]:
-        return self._once("insert", lambda: self.driver.insert(target, rows, key, before_commit), retry=False)
+        return self._once("insert", lambda: self.driver.insert(target, rows, key, before_commit, read), retry=False)
 
     def update(
         self,
