@@ -4,12 +4,12 @@ A page of parent rows (or a batch of an export) is read first; then ONE query on
 table selects the children of all of them (``WHERE <child column> IN (<the page's values>)``,
 one IN per column of a composite join; integer keys that fill at least half of their range,
 as a page in key order does, by the range ``>= <first> AND <= <last>`` instead, whose two
-parameters keep one plan in the database), in the embed's order; what belongs to no parent of
-the batch is left out here.  The children are grouped by their join values and each parent row gets its list (``[]``
-for none) appended at its end, at the embedded field's (pseudo) column.  The elements are
-made canonical in the same pass, each inner field by its own converter: one pass over the
-child rows instead of a dict of legacy values per child read again by the mapping (on the
-benchmark's 5 children per parent, about 1 ms less CPU per page of 100).
+parameters keep one plan in the database), in the embed's order (integer join values: in join
+order first, so each parent's children come as one run); what belongs to no parent of the batch
+is left out here.  The children are grouped by their join values and each parent row gets its
+list (``[]`` for none) appended at its end, at the embedded field's (pseudo) column.  The
+elements are made canonical in the same pass, by the inner fields' generated row reader (kept
+per embed): one pass over the child rows.
 
 Never one query per parent row; a driver only runs a legacy :class:`Query` on the child
 table, knowing nothing of the grouping.
