@@ -243,8 +243,13 @@ class Batches:
         final = {**state, "seq": seq - 1}  # what {seq} of the header and trailer say: this file's
         with open(self.part, "r+b") as f:
             if self.rules.header is not None:  # now with the batch's count and total
+                head = self._text(self.rules.header, final)
                 f.seek(len(self.encoder.file_header))
-                f.write(self._text(self.rules.header, final))
+                if not self.encoder.fixed_records and len(f.readline()) != len(head):
+                    # a line is rewritten in place: one of another length would break the next
+                    raise Unfit(None, "the header line would change length: give its values fixed widths ({count:09d})")
+                f.seek(len(self.encoder.file_header))
+                f.write(head)
             f.seek(state["end"])
             f.write(self._text(self.rules.trailer, final))
             f.truncate()

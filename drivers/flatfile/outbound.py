@@ -61,6 +61,8 @@ class RecordEncoder:
 
     #: what opens every file before its records (a CSV header row); header records come after it
     file_header: bytes = b""
+    #: every header, trailer and record the same length (padded): False for CSV's lines
+    fixed_records: bool = True
 
     def encode(self, row: dict[str, Any]) -> bytes:
         raise NotImplementedError
@@ -71,6 +73,8 @@ class RecordEncoder:
 
 
 class _Csv(RecordEncoder):
+    fixed_records = False
+
     def __init__(self, fmt: CsvFormat, columns: list[str]) -> None:
         self.columns = [c.name for c in fmt.declared] or columns
         self.keys = aligned(self.columns, columns)
@@ -86,6 +90,12 @@ class _Csv(RecordEncoder):
         self.buffer.truncate()
         self.writer.writerow(values)
         return self.buffer.getvalue().encode(self.encoding)
+
+    def text_record(self, text: str) -> bytes:
+        # a line as the template spells it (its delimiters its own): "TRL,{count}"
+        if "\n" in text or "\r" in text:
+            raise Unfit(None, "a header or trailer line cannot hold a line break")
+        return _encoded(None, text, self.encoding) + b"\n"
 
     def encode(self, row: dict[str, Any]) -> bytes:
         values = ["" if k is None or row.get(k) is None else str(row[k]) for k in self.keys]
@@ -194,12 +204,16 @@ def _template_problems(key: str, template: Any, encoder: RecordEncoder | None, m
     if unknown:
         return [(key, f"unknown name(s) {', '.join(unknown)}; known: {', '.join(TEMPLATE_NAMES)}")]
     try:
+        made = []
         for count in (0, most):  # fixed widths ({count:09d}) hold both
             text = render(template, {**_SAMPLE, "count": count, "timestamp": dt.datetime(2026, 1, 1)})
             if encoder is not None:
-                encoder.text_record(text)
+                made.append(encoder.text_record(text))
     except (ValueError, KeyError, IndexError) as exc:
         return [(key, f"cannot be made into a record: {exc}")]
+    if key == "header" and encoder is not None and not encoder.fixed_records and len(set(map(len, made))) > 1:
+        # written when a batch opens, rewritten in place when it closes: a line must keep its length
+        return [(key, "a header line is rewritten at close: give {count} a fixed width ({count:09d})")]
     return []
 
 
@@ -228,9 +242,6 @@ def check_drop(options: dict[str, Any], drop: dict[str, Any], columns: list[str]
     encoder = None if problems else record_encoder(options, columns)
     for key in ("header", "trailer"):
         if key in drop:
-            if fmt == "csv":
-                problems.append((key, "header and trailer records are for fixed-width and copybook files"))
-            else:
-                most = drop["records"] if isinstance(drop.get("records"), int) else 999_999_999
-                problems += _template_problems(key, drop[key], encoder, most)
+            most = drop["records"] if isinstance(drop.get("records"), int) else 999_999_999
+            problems += _template_problems(key, drop[key], encoder, most)
     return problems

@@ -136,6 +136,26 @@ def test_header_and_trailer_count_and_total_each_batch(tmp_path, served):
         assert data[-27:].decode("cp037") == f"TRL{len(batch):07d}{total:+017.2f}"
 
 
+def test_a_csv_batch_has_its_header_and_trailer_lines_around_the_records(tmp_path, served):
+    drop = {"records": 4, "header": "HDR,{seq:05d}", "trailer": "TRL,{count},{total:.3f}", "total": "amount"}
+    client = served(drop_config(tmp_path, "csv", **drop))
+    (name,) = client.post("/v1/sales", json=TEXT_ROWS[:4]).get_json()["closed"]
+    lines = (tmp_path / name).read_text(encoding="utf-8").splitlines()
+    total = sum(Decimal(r["amount"]) for r in TEXT_ROWS[:4])
+    # the CSV's own header row of column names first, then the header record
+    assert lines[:2] == ["ID,NAME,AMOUNT", "HDR,00001"] and lines[-1] == f"TRL,4,{total:.3f}"
+    assert [line.split(",")[0] for line in lines[2:-1]] == ["1", "2", "3", "4"]
+
+
+def test_a_csv_header_line_that_would_change_length_keeps_the_batch_open_and_close_says_why(tmp_path, served):
+    client = served(drop_config(tmp_path, "csv", records=10, header="HDR,{total}", total="amount"))
+    assert client.post("/v1/sales", json=TEXT_ROWS[:4]).status_code == 202
+    before = (tmp_path / ".sales.part").read_bytes()
+    answer = client.post("/v1/sales/close")
+    assert answer.status_code == 409 and "fixed widths" in answer.get_json()["detail"]
+    assert (tmp_path / ".sales.part").read_bytes() == before and files(tmp_path) == []
+
+
 def test_a_trailer_too_narrow_for_the_total_keeps_the_batch_open_and_close_says_why(tmp_path, served):
     trailer = "TRL{count:07d}{total:+012.2f}-----"  # 27 characters while the total holds 8 digits
     client = served(drop_config(tmp_path, records=2, trailer=trailer, total="price"))
@@ -181,7 +201,8 @@ def test_posting_and_closing_take_the_write_scope(tmp_path, served):
     "kind, change, where, message",
     [
         ("copybook", {"folder": "/nonexistent/outbox"}, "drop.folder", "is not an existing folder"),
-        ("csv", {"header": "H"}, "drop.header", "for fixed-width and copybook files"),
+        ("csv", {"header": "H\nX"}, "drop.header", "cannot hold a line break"),
+        ("csv", {"header": "HDR,{count}"}, "drop.header", "give {count} a fixed width"),
         ("copybook", {"trailer": "T{count:030d}"}, "drop.trailer", "do not fit a record of 27"),
         ("copybook", {"name": "OUT.{timestamp:%H}"}, "drop.name", "holds no {seq}"),
         ("copybook", {"total": "keycode"}, "drop.total", "expected a numeric field"),
