@@ -28,6 +28,19 @@ BEGIN
     FROM generate_series(1, 2) g;
   OPEN r_notes FOR SELECT p_note AS "NOTE_TX", octet_length(p_note) AS "NOTE_LEN";
 END $$""",
+    """CREATE PROCEDURE lb_pr_kinds(
+  INOUT p_stat CHAR(1), INOUT p_hms INTEGER, INOUT p_ts TIMESTAMP, INOUT p_day DATE,
+  INOUT p_ratio DOUBLE PRECISION, INOUT p_memo VARCHAR(20), INOUT p_qty INTEGER)
+LANGUAGE plpgsql AS $$
+BEGIN
+  p_stat := CASE p_stat WHEN 'O' THEN 'S' ELSE 'C' END;
+  p_hms := p_hms + 10000;
+  p_ts := p_ts + interval '1 day';
+  p_day := p_day + 1;
+  p_ratio := p_ratio * 2;
+  p_memo := upper(p_memo);
+  p_qty := 0;
+END $$""",
     """CREATE PROCEDURE lb_pr_fail(IN p_item INTEGER) LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO lb_pr_calls (cust) VALUES (-1);
@@ -64,6 +77,18 @@ BEGIN
   SELECT 1 AS LN_NO, RPAD('SKU-1', 8, ' ') AS SKU, 150 AS AMT UNION ALL SELECT 2, RPAD('SKU-2', 8, ' '), 300;
   SELECT p_note AS NOTE_TX, OCTET_LENGTH(p_note) AS NOTE_LEN;
 END""",
+    """CREATE PROCEDURE lb_pr_kinds(
+  INOUT p_stat CHAR(1), INOUT p_hms INT, INOUT p_ts DATETIME, INOUT p_day DATE,
+  INOUT p_ratio DOUBLE, INOUT p_memo VARCHAR(20), INOUT p_qty INT)
+BEGIN
+  SET p_stat = IF(p_stat = 'O', 'S', 'C');
+  SET p_hms = p_hms + 10000;
+  SET p_ts = p_ts + INTERVAL 1 DAY;
+  SET p_day = p_day + INTERVAL 1 DAY;
+  SET p_ratio = p_ratio * 2;
+  SET p_memo = UPPER(p_memo);
+  SET p_qty = 0;
+END""",
     """CREATE PROCEDURE lb_pr_fail(IN p_item INT)
 BEGIN
   DECLARE msg VARCHAR(100);
@@ -80,10 +105,26 @@ END""",
 ]
 
 
+#: INOUT parameters of the converter kinds lb_pr_alloc does not take, each changed and answered
+KINDS = {
+    "status": {
+        "param": "p_stat",
+        "converter": {"code": {"codes": {"O": "open", "S": "shipped", "C": "closed"}}},
+        "mode": "inout",
+    },
+    "at": {"param": "p_hms", "converter": "hhmmss", "mode": "inout"},
+    "stamp": {"param": "p_ts", "converter": "timestamp", "mode": "inout"},
+    "day": {"param": "p_day", "converter": "date", "mode": "inout"},
+    "ratio": {"param": "p_ratio", "converter": "float", "mode": "inout"},
+    "memo": {"param": "p_memo", "converter": "text", "mode": "inout"},
+    "qty": {"param": "p_qty", "converter": {"int": {"null_if": [0]}}, "mode": "inout"},
+}
+
+
 def create_routines(b: Backend) -> None:
     """The ERP's routines and tables on ``b`` (PostgreSQL or MariaDB), created afresh."""
     b.execute("DROP SEQUENCE IF EXISTS lb_pr_tries")
-    for name in ("lb_pr_alloc", "lb_pr_fail", "lb_pr_dup", "lb_pr_slow", "lb_pr_cut"):
+    for name in ("lb_pr_alloc", "lb_pr_kinds", "lb_pr_fail", "lb_pr_dup", "lb_pr_slow", "lb_pr_cut"):
         b.execute(f"DROP PROCEDURE IF EXISTS {name}")
     for name in ("lb_pr_tax", "lb_pr_lines", "lb_pr_split") if b.name == "postgresql" else ("lb_pr_tax",):
         b.execute(f"DROP FUNCTION IF EXISTS {name}")
@@ -140,6 +181,7 @@ def erp_config(b: Backend, **service) -> dict:
                 "result_sets": [lines, notes],
                 "description": "Allocates an order number",
             },
+            "kinds": {"source": "erp", "procedure": "lb_pr_kinds", "params": KINDS},
             "reserve": {"source": "erp", "procedure": "lb_pr_fail", "params": one_int},
             "claim": {
                 "source": "erp",

@@ -54,6 +54,30 @@ def test_a_procedure_takes_and_answers_every_converter_kind_and_two_result_sets(
     assert body["result_sets"]["notes"] == [{"text": "urgent", "stored_length": padded}]
 
 
+def test_the_other_converter_kinds_go_in_and_come_back_through_inout_parameters(client):
+    sent = {
+        "status": "open",
+        "at": "09:30:00",
+        "stamp": "2026-01-02T03:04:05",
+        "day": "2026-02-28",
+        "ratio": 1.5,
+        "memo": "abc",
+        "qty": 7,
+    }
+    answer = client.post("/v1/kinds", json=sent)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["out"] == {
+        "status": "shipped",  # code table: O in, S back
+        "at": "10:30:00",  # hhmmss: 093000 + 1 hour
+        "stamp": "2026-01-03T03:04:05",
+        "day": "2026-03-01",
+        "ratio": 3.0,
+        "memo": "ABC",
+        "qty": None,  # 0, the legacy "no value", is null
+    }
+    assert client.post("/v1/kinds", json={**sent, "status": "lost"}).get_json()["parameter"] == "status"
+
+
 def test_a_read_only_function_is_a_get_with_its_return_value(client):
     answer = client.get("/v1/tax?amount=12.50")
     assert answer.status_code == 200, answer.get_json()
