@@ -78,7 +78,8 @@ def create_view(resource: Resource):
         if resource.table_writer is not None:
             return _insert(resource, payload)
         if resource.drop is not None:  # records into the open batch file
-            return json_response(dumps(resource.drop.write(_bodies(resource, payload), isinstance(payload, list))), 202)
+            written = resource.drop.write(_bodies(resource, payload), isinstance(payload, list), g.get("key_id"))
+            return json_response(dumps(written), 202)
         record = resource.create(parse_body(resource, payload), g.get("key_id"))
         response = json_response(dumps(record if record is not None else {}), 201)
         location = _location(resource, record) if record is not None else None

@@ -36,6 +36,8 @@ class DropWriter:
         columns = [f.column for f in spec.mapping.fields.values() if f.column is not None]
         self.encoder, self.batches = driver.batches(spec.name, spec.drop, columns)
         self._field_of_column = {f.column: n for n, f in spec.mapping.leaves().items() if f.column is not None}
+        #: what leaves an audit record of each record written: set by the app, with its state store
+        self.journal: Any = None
 
     def _record(self, body: dict[str, Any], prefix: str) -> tuple[bytes, Decimal]:
         missing = [n for n, f in self.mapping.fields.items() if not f.nullable and body.get(n) is None]
@@ -60,11 +62,14 @@ class DropWriter:
         total = values.get(self.total) if self.total else None
         return record, Decimal(str(total)) if total is not None else Decimal(0)
 
-    def write(self, bodies: list[dict[str, Any]], many: bool) -> dict[str, Any]:
+    def write(self, bodies: list[dict[str, Any]], many: bool, caller: str | None = None) -> dict[str, Any]:
         """Encode every body (a bad one refuses the call, nothing written), then append the
-        records whole to the open batch; what was written and the files closed meanwhile."""
+        records whole to the open batch, each journaled as made by ``caller`` (an audit record);
+        what was written and the files closed meanwhile."""
         encoded = [self._record(body, f"[{i}]." if many else "") for i, body in enumerate(bodies)]
         closed = self.batches.append([r for r, _ in encoded], [t for _, t in encoded] if self.total else None)
+        if self.journal is not None:
+            self.journal.record("create", caller, [(None, body) for body in bodies])
         return {"written": len(encoded), "closed": [c.name for c in closed]}
 
     def close(self) -> dict[str, Any]:

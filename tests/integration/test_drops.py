@@ -14,6 +14,7 @@ from helpers.drops import drop_config
 from helpers.dtar020 import expected_rows
 from legacy_bridge.drivers.flatfile import outbound
 from legacy_bridge.errors import ConfigError
+from legacy_bridge.events.journal import audit_records
 from legacy_bridge.security.scopes import hash_key
 
 TEXT_ROWS = [{"id": i, "name": f"n{i}" + ("é" if i % 3 else ""), "amount": str(Decimal(i) / 8)} for i in range(1, 41)]
@@ -195,6 +196,14 @@ def test_posting_and_closing_take_the_write_scope(tmp_path, served):
         assert client.post("/v1/sales", json=record, headers={"X-API-Key": key}).status_code == status
     assert client.post("/v1/sales/close", headers={"X-API-Key": "lb_reader_key_0123456789abcdef"}).status_code == 403
     assert client.post("/v1/sales/close", headers={"X-API-Key": "lb_writer_key_0123456789abcdef"}).status_code == 200
+    # the record dropped left its audit record, made by the writer's key
+    (audit,) = audit_records(client.application.extensions["legacy_bridge.state"], "sales")
+    assert (audit.kind, audit.caller, audit.before, audit.after["keycode"]) == (
+        "create",
+        "writer",
+        None,
+        record["keycode"],
+    )
 
 
 @pytest.mark.parametrize(
