@@ -83,7 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             if resource.writer is not None:
                 resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
             if resource.drop is not None:  # a record dropped: its audit record (no change feed of its own)
-                resource.drop.journal = WriteJournal(state, resource.name, resource.key, False)
+                resource.drop.journal = WriteJournal(state, resource.name, [], False)
     for name, action in bridge.actions.items():  # a call's audit record: its parameters and answer
         if action.spec.audit:
             action.journal = WriteJournal(state, name, [], False)

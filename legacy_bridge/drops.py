@@ -64,12 +64,12 @@ class DropWriter:
 
     def write(self, bodies: list[dict[str, Any]], many: bool, caller: str | None = None) -> dict[str, Any]:
         """Encode every body (a bad one refuses the call, nothing written), then append the
-        records whole to the open batch, each journaled as made by ``caller`` (an audit record);
-        what was written and the files closed meanwhile."""
+        records whole to the open batch, journaled as made by ``caller`` (one audit record holding
+        them); what was written and the files closed meanwhile."""
         encoded = [self._record(body, f"[{i}]." if many else "") for i, body in enumerate(bodies)]
         closed = self.batches.append([r for r, _ in encoded], [t for _, t in encoded] if self.total else None)
-        if self.journal is not None:
-            self.journal.record("create", caller, [(None, body) for body in bodies])
+        if self.journal is not None:  # one audit record per call, its records in it (not a row each)
+            self.journal.record("drop", caller, [(None, {"records": bodies})])
         return {"written": len(encoded), "closed": [c.name for c in closed]}
 
     def close(self) -> dict[str, Any]:

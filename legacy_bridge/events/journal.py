@@ -105,7 +105,7 @@ class WriteJournal:
         for before, after in changes:
             current = after if after is not None else before
             assert current is not None
-            key = {k: current.get(k) for k in self.key}  # a dropped record may leave its key out
+            key = {k: current[k] for k in self.key}
             audits.append(
                 {
                     "at": at,
