@@ -30,9 +30,10 @@ BEGIN
 END $$""",
     """CREATE PROCEDURE lb_pr_kinds(
   INOUT p_stat CHAR(1), INOUT p_hms INTEGER, INOUT p_ts TIMESTAMP, INOUT p_day DATE,
-  INOUT p_ratio DOUBLE PRECISION, INOUT p_memo VARCHAR(20), INOUT p_qty INTEGER)
+  INOUT p_ratio DOUBLE PRECISION, INOUT p_memo VARCHAR(20), INOUT p_qty INTEGER, INOUT p_raw BYTEA)
 LANGUAGE plpgsql AS $$
 BEGIN
+  p_raw := p_raw || '\\x01'::bytea;
   p_stat := CASE p_stat WHEN 'O' THEN 'S' ELSE 'C' END;
   p_hms := p_hms + 10000;
   p_ts := p_ts + interval '1 day';
@@ -79,8 +80,9 @@ BEGIN
 END""",
     """CREATE PROCEDURE lb_pr_kinds(
   INOUT p_stat CHAR(1), INOUT p_hms INT, INOUT p_ts DATETIME, INOUT p_day DATE,
-  INOUT p_ratio DOUBLE, INOUT p_memo VARCHAR(20), INOUT p_qty INT)
+  INOUT p_ratio DOUBLE, INOUT p_memo VARCHAR(20), INOUT p_qty INT, INOUT p_raw VARBINARY(16))
 BEGIN
+  SET p_raw = CONCAT(p_raw, X'01');
   SET p_stat = IF(p_stat = 'O', 'S', 'C');
   SET p_hms = p_hms + 10000;
   SET p_ts = p_ts + INTERVAL 1 DAY;
@@ -118,6 +120,7 @@ KINDS = {
     "ratio": {"param": "p_ratio", "converter": "float", "mode": "inout"},
     "memo": {"param": "p_memo", "converter": "text", "mode": "inout"},
     "qty": {"param": "p_qty", "converter": {"int": {"null_if": [0]}}, "mode": "inout"},
+    "raw": {"param": "p_raw", "converter": "binary", "mode": "inout"},
 }
 
 

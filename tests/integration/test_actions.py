@@ -63,6 +63,7 @@ def test_the_other_converter_kinds_go_in_and_come_back_through_inout_parameters(
         "ratio": 1.5,
         "memo": "abc",
         "qty": 7,
+        "raw": "AAE=",
     }
     answer = client.post("/v1/kinds", json=sent)
     assert answer.status_code == 200, answer.get_json()
@@ -74,6 +75,7 @@ def test_the_other_converter_kinds_go_in_and_come_back_through_inout_parameters(
         "ratio": 3.0,
         "memo": "ABC",
         "qty": None,  # 0, the legacy "no value", is null
+        "raw": "AAEB",  # bytes 00 01 in, 00 01 01 back (base64)
     }
     assert client.post("/v1/kinds", json={**sent, "status": "lost"}).get_json()["parameter"] == "status"
 
