@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import statistics as st
 import subprocess
 import sys
@@ -33,11 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-COPYBOOK = Path("/work/shared/testdata/cobol/cobol-to-csv/Examples/DTAR020.cbl")
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import serving  # noqa: E402
+
+COPYBOOK = ROOT.parent / "shared" / "testdata" / "cobol" / "cobol-to-csv" / "Examples" / "DTAR020.cbl"
 FIELDS = {
     "keycode": {"column": "DTAR020-KEYCODE-NO", "converter": "trim"},
     "store": {"column": "DTAR020-STORE-NO", "converter": "int"},
@@ -46,12 +47,6 @@ FIELDS = {
     "qty": {"column": "DTAR020-QTY-SOLD", "converter": "int"},
     "price": {"column": "DTAR020-SALE-PRICE", "converter": "decimal"},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _record(n: int) -> dict:
@@ -165,21 +160,7 @@ def main() -> None:
     for r in range(args.rounds):
         folder = work / f"round{r}"
         folder.mkdir()
-        config = work / f"legacy-bridge-{r}.yaml"
-        config.write_text(yaml.safe_dump(_config(folder, work / f"state-{r}.db")))
-        port = _free_port()
-        env = {**os.environ, "LEGACY_BRIDGE_CONFIG": str(config), "LEGACY_BRIDGE_LOG_LEVEL": "WARNING"}
-        argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}"]
-        server = subprocess.Popen(
-            argv + ["wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            for _ in range(150):
-                try:
-                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                    break
-                except OSError:
-                    time.sleep(0.2)
+        with serving(_config(folder, work / f"state-{r}.db")) as (port, server):
             api(port, bodies[:4], args.clients)  # warm both workers
             warm = _delivered(folder)
             cpu = {p: _cpu_seconds(p) for p in _workers(server.pid)}
@@ -189,9 +170,6 @@ def main() -> None:
             cpu = {p: _cpu_seconds(p) - c for p, c in cpu.items()}
             assert _delivered(folder) - warm == args.records, "records lost or duplicated"
             workers_mib = [_peak_rss_mib(p) for p in _workers(server.pid)]
-        finally:
-            server.terminate()
-            server.wait(30)
         floor_seconds, floor_cpu = floor(records, work / f"floor-{r}.bin")
         rounds.append(
             {
