@@ -391,15 +391,12 @@ class Planner:
             raise InvalidInput(str(exc), parameter=exc.field, slug="invalid-body") from None
 
     def stored(self) -> tuple[list[str], Reader]:
-        """The columns of every field (none embedded) and how a row of them becomes a record:
-        a new row read back in its write's own transaction."""
+        """The columns of every field and how a row of them, as the source stores it, becomes
+        a record (the row a write returns or reads back in its own transaction)."""
         names = list(self.mapping.fields)
         columns = list(dict.fromkeys(self.mapping.columns(names)))
         return columns, self._reader(names, columns)
 
     def write(self, body: dict[str, Any]) -> WritePlan:
         """A canonical body as legacy values by column, and how to read the row the source returns."""
-        values = self.legacy_body(body)
-        names = list(self.mapping.fields)
-        columns = list(dict.fromkeys(self.mapping.columns(names)))
-        return WritePlan(values, columns, self._reader(names, columns))
+        return WritePlan(self.legacy_body(body), *self.stored())
