@@ -272,12 +272,9 @@ def update_row(
     when there is none.  ``check`` sees the row as it is, locked, before anything changes."""
 
     def work(cur: Any) -> tuple[tuple, tuple] | None:
-        _write_lock(cur, d, dbms, table, key)
-        row = _locked_row(cur, d, dbms, table, key, columns)
+        row = _checked_row(cur, d, dbms, table, key, columns, check)
         if row is None:
             return None
-        if check is not None:
-            check(row)
         if values:
             assignments = ", ".join(f"{d.ident(c)} = ?" for c in values)
             sql = f"UPDATE {d.ident(table)} SET {assignments} WHERE {_where_key(d, key)}"
@@ -288,6 +285,24 @@ def update_row(
         return row, after
 
     return retried(pool, work)
+
+
+def _checked_row(
+    cur: Any,
+    d: Dialect,
+    dbms: str,
+    table: str,
+    key: dict[str, Any],
+    columns: list[str],
+    check: Callable[[tuple], None] | None,
+) -> tuple | None:
+    """The row with ``key`` locked for the write (None: there is none), after ``check`` (the
+    If-Match precondition) has seen it."""
+    _write_lock(cur, d, dbms, table, key)
+    row = _locked_row(cur, d, dbms, table, key, columns)
+    if row is not None and check is not None:
+        check(row)
+    return row
 
 
 def _write_lock(cur: Any, d: Dialect, dbms: str, table: str, key: dict[str, Any]) -> None:
@@ -311,12 +326,9 @@ def delete_row(
     """Delete the row with ``key``: the row as it was, None when there was none."""
 
     def work(cur: Any) -> tuple | None:
-        _write_lock(cur, d, dbms, table, key)
-        row = _locked_row(cur, d, dbms, table, key, columns)
+        row = _checked_row(cur, d, dbms, table, key, columns, check)
         if row is None:
             return None
-        if check is not None:
-            check(row)
         _execute(cur, f"DELETE FROM {d.ident(table)} WHERE {_where_key(d, key)}", list(key.values()))
         return row
 
