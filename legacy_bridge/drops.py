@@ -18,6 +18,7 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile.outbound import Unfit
 from legacy_bridge.errors import BatchNotClosed, InvalidInput
 from legacy_bridge.query.planner import Planner
+from legacy_bridge.writes import Journal
 
 __all__ = ["DropWriter"]
 
@@ -37,7 +38,7 @@ class DropWriter:
         self.encoder, self.batches = driver.batches(spec.name, spec.drop, columns)
         self._field_of_column = {f.column: n for n, f in spec.mapping.leaves().items() if f.column is not None}
         #: what leaves an audit record of each record written: set by the app, with its state store
-        self.journal: Any = None
+        self.journal: Journal | None = None
 
     def _record(self, body: dict[str, Any], prefix: str) -> tuple[bytes, Decimal]:
         missing = [n for n, f in self.mapping.fields.items() if not f.nullable and body.get(n) is None]
