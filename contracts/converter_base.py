@@ -158,6 +158,8 @@ def check_count(name: str, value: Any) -> None:
 #: value), else the reader called (it converts, and remembers what it may)
 MEMO_INLINE = "(x if type(v) in {kinds} and (x := {seen}.get(v, {miss})) is not {miss} else {read}(v))"
 _MEMO_KINDS = frozenset({int, str})
+#: distinct legacy values (dates, codes) a memo reader remembers: a few MiB at most
+MEMO_KEPT = 100_000
 
 
 def memo_reader(
