@@ -118,14 +118,16 @@ class WriteJournal:
                 }
             )
             events.append((key, after))
+        if not self.feeds_changes:  # the audit records alone: the store's quick insert
+            self.store.insert_rows(audit, audits)
+            return
         with self.store.begin() as conn:
             conn.execute(insert(audit), audits)
-            if self.feeds_changes:
-                self.store.append_events(conn, [NewEvent(self.resource, _KINDS[kind], k, a) for k, a in events], at)
-                baseline = conn.scalar(select(scan_state.c.baseline_at).where(scan_state.c.resource == self.resource))
-                if baseline is not None:  # before it, the baseline scan takes the rows as it finds them
-                    for key, after in events:
-                        self._snapshot(conn, key, after)
+            self.store.append_events(conn, [NewEvent(self.resource, _KINDS[kind], k, a) for k, a in events], at)
+            baseline = conn.scalar(select(scan_state.c.baseline_at).where(scan_state.c.resource == self.resource))
+            if baseline is not None:  # before it, the baseline scan takes the rows as it finds them
+                for key, after in events:
+                    self._snapshot(conn, key, after)
 
     def _snapshot(self, conn: Connection, key: dict[str, Any], after: dict[str, Any] | None) -> None:
         """The snapshot row of ``key`` as a scan would leave it."""

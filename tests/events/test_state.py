@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import inspect, select, update
 
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.events.changes import check_options, encode_key
+from legacy_bridge.events.journal import audit, audit_records
 from legacy_bridge.events.state import NewEvent, StateStore, change_events, key_hash, scan_state, state_url
 
 
@@ -107,3 +109,47 @@ def test_changes_options_default_and_refuse_what_cannot_work():
     assert (options["mode"], options["every"]) == ("watermark", 120.0)
     _, problems = check_options({"mode": "watermark", "every": "soon", "x": 1}, {}, (), False)
     assert {key for key, _ in problems} == {"x", "mode", "", "every"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, tmp_path):
+    if request.param == "sqlite":
+        store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+        yield store
+        store.close()
+        return
+    from helpers.backends import pg_state
+
+    with pg_state(f"lb_state_rows_{os.getpid()}") as url:
+        store = StateStore(url)
+        yield store
+        store.close()
+
+
+def test_quick_inserts_read_back_as_sqlalchemy_wrote_them_and_a_failed_one_leaves_nothing(any_store):
+    """insert_rows bypasses SQLAlchemy's statement machinery: the rows, datetimes (with and
+    without microseconds) and nulls included, must read back exactly; a row the table refuses
+    rolls back the whole call and the pooled connection stays usable."""
+    at = [dt.datetime(2026, 11, 29, 21, 0, 0), dt.datetime(2026, 11, 29, 21, 0, 0, 123456)]
+    rows = [
+        {
+            "at": a,
+            "resource": "orders",
+            "kind": "create",
+            "key_json": f'{{"n": {i}}}',
+            "caller": None,
+            "before_json": None,
+            "after_json": "{}",
+        }
+        for i, a in enumerate(at)
+    ]
+    any_store.insert_rows(audit, rows)
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own IntegrityError class
+        any_store.insert_rows(audit, [{**rows[0], "key_json": '{"n": 9}'}, {**rows[0], "resource": None}])
+    any_store.insert_rows(audit, [{**rows[0], "key_json": '{"n": 2}'}])
+    found = list(reversed(audit_records(any_store, "orders")))
+    assert [(r.at, r.key, r.caller, r.before) for r in found] == [
+        (at[0], {"n": 0}, None, None),
+        (at[1], {"n": 1}, None, None),
+        (at[0], {"n": 2}, None, None),
+    ]
