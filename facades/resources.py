@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, Response, g, request
 from legacy_bridge.errors import InvalidInput, NotFound
 from legacy_bridge.events.idempotency import Claim
 from legacy_bridge.formats.jsonio import dumps
-from legacy_bridge.query.schema import parse_body, parse_fields, parse_key, parse_list
+from legacy_bridge.query.schema import load_body, parse_body, parse_fields, parse_key, parse_list
 from legacy_bridge.resources import Resource
 from legacy_bridge.writes import etag_matches, etag_of
 
@@ -113,10 +113,17 @@ def _bodies(resource: Resource, payload: Any) -> list[dict[str, Any]]:
     if many and not payload:
         raise InvalidInput("an empty array: give at least one record", parameter="body", slug="invalid-body")
     bodies = []
-    contract = resource.contract()  # one instance for every element: building one costs more than a load
+    contract = None  # built at the first body plain loading cannot take, then kept for the others
     for i, item in enumerate(payload if many else [payload]):
         try:
-            bodies.append(parse_body(resource, item, contract))
+            if not isinstance(item, dict):
+                bodies.append(parse_body(resource, item))  # not an object: parse_body answers its 400
+                continue
+            plain = resource.plain_body(item)
+            if plain is None:
+                contract = contract or resource.contract()  # one for every element: building costs more than a load
+                plain = load_body(resource, item, contract)
+            bodies.append(plain)
         except InvalidInput as error:
             if not many:
                 raise

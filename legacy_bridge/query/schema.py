@@ -457,10 +457,13 @@ def parse_body(resource: Resource, body: Any, contract: Schema | None = None) ->
             "the body must be a JSON object of the resource's fields", parameter="body", slug="invalid-body"
         )
     plain = resource.plain_body(body)  # the common bodies of a built contract, without marshmallow
-    if plain is not None:
-        return plain
+    return plain if plain is not None else load_body(resource, body, contract or resource.contract())
+
+
+def load_body(resource: Resource, body: dict[str, Any], contract: Schema) -> dict[str, Any]:
+    """A body plain loading did not take, loaded by the contract's marshmallow schema."""
     try:
-        canonical = (contract or resource.contract()).load(body)
+        canonical = contract.load(body)
     except ValidationError as exc:
         first = next(iter(exc.messages), "body") if isinstance(exc.messages, dict) else "body"
         raise InvalidInput(
@@ -482,6 +485,7 @@ __all__ = [
     "parse_embed",
     "parse_key",
     "parse_body",
+    "load_body",
     "Parameter",
     "Condition",
     "LIKE_OPERATORS",
