@@ -332,13 +332,22 @@ class OdbcPool:
         SQLite keeps a read lock while a statement lives, which would block the legacy
         application's writers, so there the cursor is closed after each read.
         """
-        if not self.reuse_statements:
+        cur = self.kept_cursor(proxy, sql)
+        if cur is None:
             cur = proxy.cursor()
             try:
                 yield cur
             finally:
                 cur.close()
             return
+        yield cur
+        cur.nextset()  # release the result set, keep the statement
+
+    def kept_cursor(self, proxy: Any, sql: str) -> Any | None:
+        """The cursor kept with ``proxy``'s connection to run ``sql`` (made at its first use);
+        None where statements are not kept (see :meth:`statement`)."""
+        if not self.reuse_statements:
+            return None
         statements: OrderedDict = proxy.info.setdefault("statements", OrderedDict())
         cur = statements.get(sql)
         if cur is None:
@@ -347,8 +356,16 @@ class OdbcPool:
                 statements.popitem(last=False)[1].close()
         else:
             statements.move_to_end(sql)
-        yield cur
-        cur.nextset()  # release the result set, keep the statement
+        return cur
+
+    @staticmethod
+    def forget_statements(proxy: Any) -> None:
+        """Close the cursors kept with ``proxy``'s connection (after a failed statement)."""
+        for cur in proxy.info.pop("statements", {}).values():
+            try:
+                cur.close()
+            except pyodbc.Error:
+                pass
 
     def usage(self) -> tuple[int, int]:
         """``(connections checked out, pool size)``, for the pool gauges."""

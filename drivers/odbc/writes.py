@@ -62,29 +62,77 @@ def _constraint(error: pyodbc.Error) -> bool:
 
 
 @contextmanager
-def transaction(pool: OdbcPool) -> Iterator[Any]:
-    """A cursor in a transaction on a pooled connection: committed when the block ends,
+def _transaction(pool: OdbcPool) -> Iterator[tuple[Any, Any]]:
+    """``(proxy, raw)``: a pooled connection in a transaction, committed when the block ends,
     rolled back when it raises; the connection goes back to the pool in autocommit."""
     with pool.connection() as proxy, pool.watched(proxy):
         raw = proxy.dbapi_connection
         raw.autocommit = False
-        cur = raw.cursor()
         try:
-            yield cur
+            yield proxy, raw
             raw.commit()
         except BaseException:
+            pool.forget_statements(proxy)  # a cursor whose statement failed is not run again
             try:
                 raw.rollback()
             except pyodbc.Error:
                 proxy.invalidate()  # a connection that cannot roll back is not pooled again
             raise
         finally:
-            try:
-                cur.close()
-            except pyodbc.Error:  # its connection is gone (invalidated above): the first error tells why
-                pass
             if proxy.is_valid:
                 raw.autocommit = True
+
+
+@contextmanager
+def transaction(pool: OdbcPool) -> Iterator[Any]:
+    """A fresh cursor in a transaction (see :func:`_transaction`), closed after it."""
+    with _transaction(pool) as (_, raw):
+        cur = raw.cursor()
+        try:
+            yield cur
+        finally:
+            try:
+                cur.close()
+            except pyodbc.Error:  # its connection is gone (invalidated): the first error tells why
+                pass
+
+
+class _Statements:
+    """What a write runs its statements on: each statement text on the cursor the pool keeps
+    for it with the connection, so a statement run before is not prepared again (psqlODBC:
+    a one-row INSERT on a fresh cursor takes 6 round trips, Parse, Describe and DEALLOCATE
+    among them; on its kept cursor 3).  ``fetchone`` reads the last statement's result.
+    Where the pool keeps no statements (SQLite), one fresh cursor serves the transaction."""
+
+    def __init__(self, pool: OdbcPool, proxy: Any, raw: Any) -> None:
+        self.pool, self.proxy, self.raw = pool, proxy, raw
+        self.fresh: Any = None
+        self.last: Any = None
+
+    def _cursor(self, sql: str) -> Any:
+        cur = self.pool.kept_cursor(self.proxy, sql)
+        if cur is None:
+            cur = self.fresh = self.fresh or self.raw.cursor()
+        elif self.last is not None and self.last is not cur:
+            self.last.nextset()  # its result released: one open result per connection (MariaDB)
+        self.last = cur
+        return cur
+
+    def execute(self, sql: str, params: Any) -> Any:
+        return self._cursor(sql).execute(sql, params)
+
+    def executemany(self, sql: str, params: Any) -> Any:
+        return self._cursor(sql).executemany(sql, params)
+
+    def fetchone(self) -> Any:
+        return self.last.fetchone()
+
+    def close(self) -> None:
+        if self.fresh is not None:
+            try:
+                self.fresh.close()
+            except pyodbc.Error:  # its connection is gone (invalidated): the first error tells why
+                pass
 
 
 def retried(pool: OdbcPool, work: Callable[[Any], Any]) -> Any:
@@ -92,8 +140,12 @@ def retried(pool: OdbcPool, work: Callable[[Any], Any]) -> Any:
     resolve a conflict with a concurrent writer (each run sees the data afresh)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            with transaction(pool) as cur:
-                return work(cur)
+            with _transaction(pool) as (proxy, raw):
+                statements = _Statements(pool, proxy, raw)
+                try:
+                    return work(statements)
+                finally:
+                    statements.close()
         except _Conflicted as conflict:
             if attempt == ATTEMPTS:
                 raise WriteConflict(

@@ -340,3 +340,35 @@ def test_every_converter_round_trips_on_write_and_read_back(backend: Backend):
         assert client.patch("/v1/all/1", json=nulls).get_json() == {"id": 1, **nulls}
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_a_write_runs_its_statements_on_the_connections_kept_cursors_and_a_failed_one_drops_them(orders):
+    """psqlODBC spends 6 round trips on a one-row INSERT on a fresh cursor and 3 on the cursor
+    that ran it before: writes keep their cursors with the connection as reads do (not on
+    SQLite, where a live statement holds a read lock), and forget them after a failure."""
+    config = orders_config(orders.connection, key="client")
+    config["sources"]["erp"]["pool"] = {"size": 1, "overflow": 0}  # every write on one connection
+    app = make_app(config)
+    client = app.test_client()
+    pool = app.extensions["legacy_bridge"].resources["orders"].driver.driver.pool
+
+    def kept() -> dict:
+        with pool.connection() as proxy:
+            return dict(proxy.info.get("statements", {}))
+
+    try:
+        assert client.post("/v1/orders", json={**ORDER, "number": 1}, headers=WRITER).status_code == 201
+        first = kept()
+        assert client.post("/v1/orders", json={**ORDER, "number": 2}, headers=WRITER).status_code == 201
+        if not pool.reuse_statements:
+            assert first == {} and kept() == {}
+            return
+        inserts = [sql for sql in first if sql.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 1 and kept()[inserts[0]] is first[inserts[0]]  # the same cursor, prepared once
+        duplicate = client.post("/v1/orders", json={**ORDER, "number": 1}, headers=WRITER)
+        assert duplicate.status_code == 409
+        assert kept() == {}
+        assert client.post("/v1/orders", json={**ORDER, "number": 3}, headers=WRITER).status_code == 201
+        assert _row(orders, 3) is not None
+    finally:
+        app.extensions["legacy_bridge"].close()
