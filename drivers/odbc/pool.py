@@ -92,6 +92,20 @@ _LOST = (
 )
 
 
+def _steps(dbms: str, driver: str, version: str, connection_string: str) -> tuple[bool, bool]:
+    """Whether a driver reads a result set as it is fetched, for a statement with and without
+    bound parameters.  The SQLite ODBC driver steps only with ``StepAPI=1`` and no parameter;
+    MariaDB Connector/ODBC before 3.1.17 reads every result whole, ``NO_CACHE`` or not."""
+    dbms = dbms.lower()
+    if "sqlite" in dbms:
+        stepped = "stepapi=1" in connection_string.lower().replace(" ", "")
+        return False, stepped
+    if "maodbc" in driver.lower():
+        parts = tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+        return (parts >= (3, 1, 17),) * 2
+    return True, True
+
+
 def is_disconnect(error: pyodbc.Error) -> bool:
     state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
     return state.startswith("08") or state in ("HY000", "HY018") and any(w in str(error).lower() for w in _LOST)
@@ -145,6 +159,7 @@ class OdbcPool:
         self.read_only = options.get("read_only", True)
         self.ping_query = options.get("ping_query", "SELECT 1")
         self.dbms_name: str | None = None  # known after the first connection
+        self.steps_bound = self.steps_unbound = True  # see streams()
         self.quote_char = '"'
         self.reuse_statements = False
         self._opened = threading.local()  # a new connection's socket, creator -> connect event
@@ -243,6 +258,17 @@ class OdbcPool:
             self.quote_char = conn.getinfo(pyodbc.SQL_IDENTIFIER_QUOTE_CHAR)
             self.dbms_name = conn.getinfo(pyodbc.SQL_DBMS_NAME)
             self.reuse_statements = "sqlite" not in self.dbms_name.lower()
+            self.steps_bound, self.steps_unbound = _steps(
+                self.dbms_name,
+                conn.getinfo(pyodbc.SQL_DRIVER_NAME),
+                conn.getinfo(pyodbc.SQL_DRIVER_VER),
+                self._connect_string,
+            )
+
+    def streams(self, bound: bool) -> bool:
+        """Whether a statement (``bound``: with parameters) is read as it is fetched, not
+        whole at execute; known after the first connection (True before it)."""
+        return self.steps_bound if bound else self.steps_unbound
 
     def _set_timeout(self, conn: Any) -> None:
         """The query timeout: the ODBC attribute, or the server's own setting where the
