@@ -338,8 +338,8 @@ def _matches(segment: Segment, when: tuple[Condition, ...], sub: str) -> bool:
 class _Reader:
     """Reads one set's segments through a mapping (state: the sub-element separator, the HLs)."""
 
-    def __init__(self, sub: str) -> None:
-        self.sub = sub
+    def __init__(self, sub: str, lenient: bool = False) -> None:
+        self.sub, self.lenient = sub, lenient
         self.hl: list[tuple[Segment, list[Segment]]] = []  # every HL instance of the level that holds them
 
     def level(
@@ -373,9 +373,11 @@ class _Reader:
         return out
 
     def group(self, g: Group, chosen: list[tuple[Segment, list[Segment]]], where: str) -> Any:
-        if g.single and len(chosen) > 1:
+        if self.lenient:
+            chosen = chosen[:1] if g.single else chosen
+        elif g.single and len(chosen) > 1:
             raise MappingError(f"{len(chosen)} {_what(g)} where one is mapped", where)
-        if g.required and not chosen:
+        if g.required and not chosen and not self.lenient:
             raise MappingError(f"required {_what(g)} is missing", where)
         elements = []
         for head, body in chosen:
@@ -409,7 +411,7 @@ class _Reader:
         else:
             text = None
         if text is None:
-            if s.required:
+            if s.required and not self.lenient:
                 raise MappingError(f"required {e}{_qualified(s.when)} is missing", where)
             return None
         if s.type == "text":
@@ -417,6 +419,8 @@ class _Reader:
         try:
             return _PARSE[s.type](text)
         except (ValueError, ArithmeticError, InvalidOperation):
+            if self.lenient:
+                return None
             raise MappingError(f"{e} {text!r} is not {_TYPE_WORDS[s.type]}", where) from None
 
 
@@ -492,9 +496,15 @@ def _partition(
 
 
 def read_set(
-    mapping: SetMapping, segments: Sequence[Segment], sub: str = ">", envelope: Sequence[Segment] = ()
+    mapping: SetMapping,
+    segments: Sequence[Segment],
+    sub: str = ">",
+    envelope: Sequence[Segment] = (),
+    lenient: bool = False,
 ) -> tuple:
     """The record of one transaction set (its segments, ST to SE), in ``mapping.columns`` order;
-    ``envelope``: its ISA and GS segments, which the top-level fields may map (ISA.6, GS.4)."""
-    values = _Reader(sub).level(mapping.fields, segments, "", [s for s in envelope if s and s[0] in _ENVELOPE])
+    ``envelope``: its ISA and GS segments, which the top-level fields may map (ISA.6, GS.4);
+    ``lenient``: what can be read of a set the mapping refuses (None for bad values, the first of
+    several instances), to tell a get by key that the set with that key is quarantined."""
+    values = _Reader(sub, lenient).level(mapping.fields, segments, "", [s for s in envelope if s and s[0] in _ENVELOPE])
     return tuple(values[n.name] for n in mapping.fields)

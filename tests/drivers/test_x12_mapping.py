@@ -5,82 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from helpers.x12 import ASN856, EDI, PO850, TENDER204, tender
 from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, parse_mapping, read_set
 
-EDI = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "edi"
-
-PO850 = {
-    "set": "850",
-    "fields": {
-        "po_number": {"element": "BEG.3", "required": True},
-        "po_date": {"element": "BEG.5", "type": "date"},
-        "department": {"element": "REF.2", "when": {"REF.1": "DP"}},
-        "requested": {"element": "DTM.2", "when": {"DTM.1": "002"}, "type": "date"},
-        "sender": "ISA.6",
-        "ship_to": {
-            "loop": "N1",
-            "when": {"N1.1": "ST"},
-            "single": True,
-            "fields": {"name": "N1.2", "id": "N1.4", "street": "N3.1", "city": "N4.1", "zip": "N4.3"},
-        },
-        "lines": {
-            "loop": "PO1",
-            "fields": {
-                "line": {"element": "PO1.1", "type": "int"},
-                "qty": {"element": "PO1.2", "type": "decimal"},
-                "unit": "PO1.3",
-                "price": {"element": "PO1.4", "type": "decimal"},
-                "buyer_item": "PO1.7",
-                "description": "PID.5",
-                "pack": {"element": "PO4.1", "type": "int"},
-            },
-        },
-        "totals": {
-            "fields": {"lines": {"element": "CTT.1", "type": "int"}, "amount": {"element": "AMT.2", "type": "decimal"}}
-        },
-    },
-}
-
-ASN856 = {
-    "set": "856",
-    "fields": {
-        "shipment_id": {"element": "BSN.2", "required": True},
-        "shipment": {
-            "hl": "S",
-            "single": True,
-            "fields": {
-                "weight": {"element": "TD1.7", "type": "decimal"},
-                "bill_of_lading": {"element": "REF.2", "when": {"REF.1": "BM"}},
-                "shipped": {"element": "DTM.2", "when": {"DTM.1": "011"}, "type": "date"},
-                "ship_from": {
-                    "loop": "N1",
-                    "when": {"N1.1": "SF"},
-                    "single": True,
-                    "fields": {"name": "N1.2", "city": "N4.1"},
-                },
-                "orders": {
-                    "hl": "O",
-                    "fields": {
-                        "po_number": "PRF.1",
-                        "items": {
-                            "hl": "I",
-                            "fields": {
-                                "sku": "LIN.3",
-                                "upc": "LIN.5",
-                                "shipped": {"element": "SN1.2", "type": "decimal"},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-        "item_count": {"element": "CTT.1", "type": "int"},
-    },
-}
+TENDER = "\n".join(tender("0001", "SH12345", "SCAC", 1))
 
 
 def _sets(text: str) -> list[list[tuple[str, ...]]]:
@@ -168,47 +99,6 @@ def test_the_856_nests_orders_and_items_under_the_shipment_by_hl_parent_ids():
             ],
         }
     ]
-
-
-TENDER = """ST*204*0001
-B2**SCAC**SH12345**PP
-B2A*00
-G62*64*20240301*1*0800
-N1*SH*ACME SHIPPING*93*SHP1
-N3*1 MAIN ST
-N4*AKRON*OH*44301
-N1*CN*BUYER INC*93*CON1
-N4*DAYTON*OH*45402
-S5*1*LD*12000*L
-G62*69*20240301*U*0800
-N1*SF*ACME DOCK*93*DOCK1
-S5*2*UL*12000*L
-G62*70*20240302*X*1430
-N1*ST*BUYER DC*93*DC2
-L3*12000*G
-SE*15*0001"""
-
-TENDER204 = {
-    "set": "204",
-    "fields": {
-        "shipment_id": {"element": "B2.4", "required": True},
-        "scac": "B2.2",
-        "pickup": {"element": "G62.2", "when": {"G62.1": "64"}, "type": "date"},
-        "shipper": {"loop": "N1", "when": {"N1.1": "SH"}, "single": True, "fields": {"name": "N1.2", "city": "N4.1"}},
-        "consignee": {"loop": "N1", "when": {"N1.1": "CN"}, "single": True, "fields": {"name": "N1.2", "city": "N4.1"}},
-        "stops": {
-            "loop": "S5",
-            "fields": {
-                "seq": {"element": "S5.1", "type": "int"},
-                "reason": "S5.2",
-                "date": {"element": "G62.2", "when": {"G62.1": ["69", "70"]}, "type": "date"},
-                "time": {"element": "G62.4", "type": "time"},
-                "party": {"loop": "N1", "single": True, "fields": {"code": "N1.1", "name": "N1.2"}},
-            },
-        },
-        "weight": {"element": "L3.1", "type": "decimal"},
-    },
-}
 
 
 def test_a_204_reads_stops_as_an_array_beside_its_shipper_and_consignee():

@@ -1,0 +1,130 @@
+"""X12 samples for the tests: mappings of the gozer 850 and 856 (read from ../shared/testdata/edi)
+and of hand-made 204 load tenders, and the text of those 204s and their interchanges."""
+
+from __future__ import annotations
+
+from helpers.backends import SHARED_TESTDATA
+
+EDI = SHARED_TESTDATA / "edi"
+
+PO850 = {
+    "set": "850",
+    "fields": {
+        "po_number": {"element": "BEG.3", "required": True},
+        "po_date": {"element": "BEG.5", "type": "date"},
+        "department": {"element": "REF.2", "when": {"REF.1": "DP"}},
+        "requested": {"element": "DTM.2", "when": {"DTM.1": "002"}, "type": "date"},
+        "sender": "ISA.6",
+        "ship_to": {
+            "loop": "N1",
+            "when": {"N1.1": "ST"},
+            "single": True,
+            "fields": {"name": "N1.2", "id": "N1.4", "street": "N3.1", "city": "N4.1", "zip": "N4.3"},
+        },
+        "lines": {
+            "loop": "PO1",
+            "fields": {
+                "line": {"element": "PO1.1", "type": "int"},
+                "qty": {"element": "PO1.2", "type": "decimal"},
+                "unit": "PO1.3",
+                "price": {"element": "PO1.4", "type": "decimal"},
+                "buyer_item": "PO1.7",
+                "description": "PID.5",
+                "pack": {"element": "PO4.1", "type": "int"},
+            },
+        },
+        "totals": {
+            "fields": {"lines": {"element": "CTT.1", "type": "int"}, "amount": {"element": "AMT.2", "type": "decimal"}}
+        },
+    },
+}
+
+ASN856 = {
+    "set": "856",
+    "fields": {
+        "shipment_id": {"element": "BSN.2", "required": True},
+        "shipment": {
+            "hl": "S",
+            "single": True,
+            "fields": {
+                "weight": {"element": "TD1.7", "type": "decimal"},
+                "bill_of_lading": {"element": "REF.2", "when": {"REF.1": "BM"}},
+                "shipped": {"element": "DTM.2", "when": {"DTM.1": "011"}, "type": "date"},
+                "ship_from": {
+                    "loop": "N1",
+                    "when": {"N1.1": "SF"},
+                    "single": True,
+                    "fields": {"name": "N1.2", "city": "N4.1"},
+                },
+                "orders": {
+                    "hl": "O",
+                    "fields": {
+                        "po_number": "PRF.1",
+                        "items": {
+                            "hl": "I",
+                            "fields": {"sku": "LIN.3", "upc": "LIN.5", "shipped": {"element": "SN1.2", "type": "int"}},
+                        },
+                    },
+                },
+            },
+        },
+        "item_count": {"element": "CTT.1", "type": "int"},
+    },
+}
+
+TENDER204 = {
+    "set": "204",
+    "fields": {
+        "shipment_id": {"element": "B2.4", "required": True},
+        "scac": "B2.2",
+        "sender": "ISA.6",
+        "pickup": {"element": "G62.2", "when": {"G62.1": "64"}, "type": "date"},
+        "shipper": {"loop": "N1", "when": {"N1.1": "SH"}, "single": True, "fields": {"name": "N1.2", "city": "N4.1"}},
+        "consignee": {"loop": "N1", "when": {"N1.1": "CN"}, "single": True, "fields": {"name": "N1.2", "city": "N4.1"}},
+        "stops": {
+            "loop": "S5",
+            "fields": {
+                "seq": {"element": "S5.1", "type": "int"},
+                "reason": "S5.2",
+                "date": {"element": "G62.2", "when": {"G62.1": ["69", "70"]}, "type": "date"},
+                "time": {"element": "G62.4", "type": "time"},
+                "party": {"loop": "N1", "single": True, "fields": {"code": "N1.1", "name": "N1.2"}},
+            },
+        },
+        "weight": {"element": "L3.1", "type": "decimal"},
+        "charge": {"element": "L3.5", "type": "int"},
+    },
+}
+
+
+def tender(control: str, shipment: str, scac: str, day: int, count: int | None = None) -> list[str]:
+    """A 204's segments: a shipper and a consignee, a pick-up and a delivery stop, totals (L3,
+    the charge an N2 with 2 implied decimals); ``count``: a wrong SE01."""
+    body = [
+        f"ST*204*{control}",
+        f"B2**{scac}**{shipment}**PP",
+        "B2A*00",
+        f"G62*64*202403{day:02d}*1*0800",
+        "N1*SH*ACME SHIPPING*93*SHP1",
+        "N4*AKRON*OH*44301",
+        "N1*CN*BUYER INC*93*CON1",
+        "N4*DAYTON*OH*45402",
+        "S5*1*LD*12000*L",
+        f"G62*69*202403{day:02d}*U*0800",
+        "N1*SF*ACME DOCK",
+        "S5*2*UL*12000*L",
+        f"G62*70*202403{day + 1:02d}*X*1430",
+        "N1*ST*BUYER DC",
+        "L3*12000*G***125050",
+    ]
+    return body + [f"SE*{count or len(body) + 1}*{control}"]
+
+
+def interchange(control: str, group: str, sets: list[list[str]], end: str = "~\n") -> str:
+    """One interchange of one group holding ``sets`` (segments ending with ``end``)."""
+    isa = f"ISA*00*          *00*          *ZZ*SHIPPERCO      *ZZ*CARRIERCO      *240301*0800*U*00401*{control}*0*P*>"
+    segments = [isa, f"GS*SM*SHIPPERCO*CARRIERCO*20240301*0800*{group}*X*004010"]
+    for s in sets:
+        segments += s
+    segments += [f"GE*{len(sets)}*{group}", f"IEA*1*{control}"]
+    return end.join(segments) + end

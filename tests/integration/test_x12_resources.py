@@ -1,0 +1,347 @@
+"""X12 interchanges served as resources from a folder of partner files, through the real app: the
+gozer 850 and 856 (read from ../shared/testdata/edi) and hand-made 204 load tenders, one record
+per transaction set, with pages, key lookup, filters, exports, partitions, the quarantine of a
+broken set (named by its control numbers) while the others are served, the nested OpenAPI schema,
+and start-up errors naming the path of each bad mapping."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import pytest
+
+from helpers.backends import make_app
+from helpers.x12 import ASN856, EDI, PO850, TENDER204, interchange, tender
+from legacy_bridge.config import validate
+from legacy_bridge.errors import ConfigError
+
+ORDERS = {
+    "source": "orders",
+    "key": ["po_number"],
+    "fields": {
+        "po_number": "po_number",
+        "ordered_on": {"column": "po_date", "converter": "date"},
+        "department": "department",
+        "ship_to": {"type": "object", "column": "ship_to", "fields": {"name": "name", "gln": "id", "city": "city"}},
+        "lines": {
+            "type": "array",
+            "column": "lines",
+            "fields": {
+                "line": {"column": "line", "converter": "int"},
+                "qty": {"column": "qty", "converter": "decimal"},
+                "unit": {"column": "unit", "converter": {"code": {"codes": {"EA": "each", "CA": "case"}}}},
+                "price": {"column": "price", "converter": {"decimal": {"scale": 2}}},
+                "item": {"column": "buyer_item", "filter": True},
+                "color": "description",
+            },
+        },
+        "totals": {
+            "type": "object",
+            "column": "totals",
+            "fields": {
+                "lines": {"column": "lines", "converter": "int"},
+                "amount": {"column": "amount", "converter": "decimal"},
+            },
+        },
+    },
+}
+
+NOTICES = {
+    "source": "notices",
+    "key": ["shipment_id"],
+    "fields": {
+        "shipment_id": "shipment_id",
+        "shipment": {
+            "type": "object",
+            "column": "shipment",
+            "fields": {
+                "weight": {"column": "weight", "converter": "decimal"},
+                "shipped_on": {"column": "shipped", "converter": "date"},
+                "ship_from": {"type": "object", "column": "ship_from", "fields": {"name": "name"}},
+                "orders": {
+                    "type": "array",
+                    "column": "orders",
+                    "fields": {
+                        "po_number": "po_number",
+                        "items": {
+                            "type": "array",
+                            "column": "items",
+                            "fields": {"sku": "sku", "qty": {"column": "shipped", "converter": "int"}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+TENDERS = {
+    "source": "tenders",
+    "key": ["shipment_id"],
+    "fields": {
+        "shipment_id": "shipment_id",
+        "scac": {"column": "scac", "filter": True},
+        "sender": {"column": "sender", "converter": "trim"},
+        "pickup_on": {"column": "pickup", "converter": "date", "filter": True},
+        "shipper": {"type": "object", "column": "shipper", "fields": {"name": "name", "city": "city"}},
+        "consignee": {"type": "object", "column": "consignee", "fields": {"name": "name", "city": "city"}},
+        "stops": {
+            "type": "array",
+            "column": "stops",
+            "fields": {
+                "seq": {"column": "seq", "converter": "int"},
+                "reason": {
+                    "column": "reason",
+                    "converter": {"code": {"codes": {"LD": "load", "UL": "unload"}}},
+                    "filter": True,
+                },
+                "on": {"column": "date", "converter": "date"},
+                "at": {"column": "time", "converter": "time"},
+                "party": {"type": "object", "column": "party", "fields": {"name": "name"}},
+            },
+        },
+        "weight": {"column": "weight", "converter": "decimal"},
+        "charge": {"column": "charge", "converter": {"decimal": {"implied": 2}}},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("x12")
+    inbound = tmp / "inbound"
+    inbound.mkdir()
+    for name in ("gozer-po850.txt", "gozer-asn856.txt"):
+        shutil.copyfile(EDI / name, inbound / name)
+    (inbound / "tenders-1.x12").write_text(
+        interchange(
+            "000000101",
+            "101",
+            [
+                tender("0001", "SH1001", "ABCD", 1),
+                tender("0002", "SH1002", "ABCD", 2, count=3),  # SE01 wrong: quarantined
+                tender("0003", "SH1003", "WXYZ", 3),
+            ],
+        )
+    )
+    (inbound / "tenders-2.x12").write_text(interchange("000000102", "102", [tender("0001", "SH2001", "WXYZ", 4)], "~"))
+    return tmp
+
+
+def config(folder, **overrides) -> dict:
+    base = {"kind": "flatfile", "format": "x12", "path": str(folder / "inbound"), "pick": "all"}
+    return {
+        "service": {"secret": "s"},
+        "sources": {
+            # the gozer 850 says 33 segments for its 21 and the 856's IEA02 differs from its ISA13
+            "orders": {**base, "x12": PO850, "envelope": "lenient", "bad_records": "quarantine"},
+            "notices": {**base, "x12": ASN856, "envelope": "lenient", "bad_records": "quarantine"},
+            "tenders": {**base, "x12": TENDER204, "bad_records": "quarantine"},
+            "strict_orders": {**base, "x12": PO850, "bad_records": "quarantine"},
+            **overrides,
+        },
+        "resources": {
+            "orders": ORDERS,
+            "notices": NOTICES,
+            "tenders": TENDERS,
+            "strict-orders": {**ORDERS, "source": "strict_orders"},
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def client(folder):
+    app = make_app(config(folder))
+    yield app.test_client()
+    app.extensions["legacy_bridge"].close()
+
+
+def _ok(response):
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_gozer_850_reads_as_one_purchase_order_with_its_party_and_typed_lines(client):
+    body = _ok(client.get("/v1/orders"))
+    assert body["data"] == [
+        {
+            "po_number": "08292233294",
+            "ordered_on": "2010-11-27",
+            "department": "038",
+            "ship_to": {"name": "XYZ RETAIL", "gln": "0003947268292", "city": "SOLON"},
+            "lines": [
+                {"line": 5, "qty": "72", "unit": "each", "price": "7.50", "item": "065374-118", "color": "RED"},
+                {"line": 6, "qty": "696", "unit": "each", "price": "9.55", "item": "067504-118", "color": "NO BLUE"},
+            ],
+            "totals": {"lines": 2, "amount": "13045.94"},
+        }
+    ]
+    assert _ok(client.get("/v1/orders/08292233294"))["totals"]["amount"] == "13045.94"
+    assert _ok(client.get("/v1/orders?lines.item=067504-118"))["data"][0]["po_number"] == "08292233294"
+    assert _ok(client.get("/v1/orders?lines.item=nothing"))["data"] == []
+
+
+def test_the_gozer_856_nests_orders_and_items_under_the_shipment(client):
+    record = _ok(client.get("/v1/notices/829716"))
+    assert record == {
+        "shipment_id": "829716",
+        "shipment": {
+            "weight": "60.310",
+            "shipped_on": "2011-12-06",
+            "ship_from": {"name": "1 EDI SOURCE"},
+            "orders": [{"po_number": "99999817", "items": [{"sku": "87787D", "qty": 24}, {"sku": "99887D", "qty": 6}]}],
+        },
+    }
+
+
+SH1001 = {
+    "shipment_id": "SH1001",
+    "scac": "ABCD",
+    "sender": "SHIPPERCO",
+    "pickup_on": "2024-03-01",
+    "shipper": {"name": "ACME SHIPPING", "city": "AKRON"},
+    "consignee": {"name": "BUYER INC", "city": "DAYTON"},
+    "stops": [
+        {"seq": 1, "reason": "load", "on": "2024-03-01", "at": "08:00:00", "party": {"name": "ACME DOCK"}},
+        {"seq": 2, "reason": "unload", "on": "2024-03-02", "at": "14:30:00", "party": {"name": "BUYER DC"}},
+    ],
+    "weight": "12000",
+    "charge": "1250.50",
+}
+
+
+def test_each_204_is_a_record_with_stops_as_an_array_and_the_broken_one_is_left_out(client):
+    body = _ok(client.get("/v1/tenders"))
+    assert [r["shipment_id"] for r in body["data"]] == ["SH1001", "SH1003", "SH2001"]
+    assert body["data"][0] == SH1001
+    pages, url = [], "/v1/tenders?limit=1"
+    while url:
+        page = _ok(client.get(url))
+        pages += [r["shipment_id"] for r in page["data"]]
+        url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
+    assert pages == ["SH1001", "SH1003", "SH2001"]
+
+
+def test_a_204_is_found_by_its_shipment_id_and_by_filters(client):
+    assert _ok(client.get("/v1/tenders/SH1001")) == SH1001
+    assert _ok(client.get("/v1/tenders/SH2001"))["pickup_on"] == "2024-03-04"
+    assert client.get("/v1/tenders/SH9999").status_code == 404
+    assert [r["shipment_id"] for r in _ok(client.get("/v1/tenders?scac=WXYZ"))["data"]] == ["SH1003", "SH2001"]
+    found = _ok(client.get("/v1/tenders?pickup_on=2024-03-03"))["data"]
+    assert [r["shipment_id"] for r in found] == ["SH1003"]
+
+
+def test_the_broken_set_is_quarantined_with_its_control_numbers_and_reason(client):
+    listed = _ok(client.get("/v1/tenders/quarantine"))
+    # (the gozer 856 in the same folder has a trailer naming another interchange: listed too)
+    assert [(e["file"], e["reason"]) for e in listed["data"] if e["file"].startswith("tenders")] == [
+        ("tenders-1.x12", "interchange 000000101, group 101, set 0002 (204): SE01 says 3 segments, the set has 16")
+    ]
+    answer = client.get("/v1/tenders/SH1002")
+    assert answer.status_code == 404 and "SE01 says 3" in answer.get_json()["reason"]
+
+
+def test_a_strict_source_quarantines_the_gozer_850_for_its_segment_count(client):
+    assert _ok(client.get("/v1/strict-orders"))["data"] == []
+    reasons = [e["reason"] for e in _ok(client.get("/v1/strict-orders/quarantine"))["data"]]
+    assert "interchange 000003438, group 1421, set 000000010 (850): SE01 says 33 segments, the set has 21" in reasons
+    # and the 856's trailer names another interchange: listed, not silently accepted
+    assert any("IEA 1*000000049 does not close interchange 000003438" in r for r in reasons)
+
+
+def test_a_set_missing_a_required_element_is_quarantined_naming_the_field(tmp_path):
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    broken = tender("0002", "", "ABCD", 2)
+    (inbound / "t.x12").write_text(interchange("000000201", "201", [tender("0001", "SH1", "ABCD", 1), broken]))
+    app = make_app(config(tmp_path))
+    try:
+        client = app.test_client()
+        assert [r["shipment_id"] for r in _ok(client.get("/v1/tenders"))["data"]] == ["SH1"]
+        [entry] = _ok(client.get("/v1/tenders/quarantine"))["data"]
+        assert entry["field"] == "shipment_id"
+        assert entry["reason"] == "interchange 000000201, group 201, set 0002 (204): required B2.4 is missing"
+    finally:
+        app.extensions["legacy_bridge"].close()
+
+
+def test_ndjson_export_and_partitions_give_each_record_once(client):
+    exported = client.get("/v1/tenders/export?format=ndjson")
+    assert exported.status_code == 200
+    lines = [json.loads(line) for line in exported.get_data(as_text=True).splitlines()]
+    assert [r["shipment_id"] for r in lines] == ["SH1001", "SH1003", "SH2001"] and lines[0] == SH1001
+    planned = _ok(client.get("/v1/tenders/partitions?n=4"))["data"]
+    parts = []
+    for p in planned:
+        got = client.get(f"/v1/tenders/export?format=ndjson&partition={p['partition']}")
+        parts += [json.loads(line) for line in got.get_data(as_text=True).splitlines()]
+    assert sorted(r["shipment_id"] for r in parts) == ["SH1001", "SH1003", "SH2001"]
+
+
+def test_the_openapi_document_shows_the_nested_schema(client):
+    doc = _ok(client.get("/v1/openapi.json"))
+    schemas = doc["components"]["schemas"]
+    stops = schemas["Tenders"]["properties"]["stops"]
+    assert stops["type"] == "array"
+    item = stops["items"]
+    if "$ref" in item:
+        item = schemas[item["$ref"].rsplit("/", 1)[1]]
+    assert set(item["properties"]) == {"seq", "reason", "on", "at", "party"}
+    assert item["properties"]["reason"]["enum"][:2] == ["load", "unload"]
+
+
+@pytest.mark.parametrize(
+    "change, where, says",
+    [
+        (
+            {"fields": {"shipment_id": "B2.x"}},
+            "sources.tenders.x12.fields.shipment_id.element",
+            "not an element reference",
+        ),
+        (
+            {"fields": {"shipment_id": "B2.4", "stops": {"fields": {"seq": "S5.1"}, "single": True}}},
+            "sources.tenders.x12.fields.stops.single",
+            "only for a loop",
+        ),
+        (
+            {"fields": {"shipment_id": "B2.4", "stops": {"loop": "s5", "fields": {"seq": "S5.1"}}}},
+            "sources.tenders.x12.fields.stops.loop",
+            "segment id",
+        ),
+    ],
+)
+def test_a_bad_mapping_refuses_to_start_naming_its_path(folder, change, where, says):
+    raw = config(folder)
+    raw["sources"]["tenders"]["x12"] = {"set": "204", **change}
+    with pytest.raises(ConfigError) as refused:
+        validate(raw)
+    assert where in str(refused.value) and says in str(refused.value)
+
+
+def test_a_key_or_field_not_in_the_mapping_refuses_to_start(folder):
+    raw = copy.deepcopy(config(folder))
+    raw["resources"]["tenders"]["fields"]["shipment_id"] = "shipment_no"
+    raw["resources"]["tenders"]["fields"]["stops"]["fields"]["seq"] = "sequence"
+    with pytest.raises(ConfigError) as refused:
+        validate(raw)
+    text = str(refused.value)
+    assert "resources.tenders.fields.shipment_id.column" in text and "'shipment_no' is not in the file's layout" in text
+    assert "resources.tenders.fields.stops.fields.seq.column" in text
+
+
+def test_a_mapping_file_is_read_and_its_problems_name_the_file(folder, tmp_path):
+    import yaml
+
+    good = tmp_path / "tender204.yaml"
+    good.write_text(yaml.safe_dump(TENDER204))
+    raw = config(folder)
+    raw["sources"]["tenders"]["x12"] = str(good)
+    assert validate(raw).resources["tenders"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"set": "204", "fields": {"shipment_id": "B2"}}))
+    raw["sources"]["tenders"]["x12"] = str(bad)
+    with pytest.raises(ConfigError) as refused:
+        validate(raw)
+    assert "sources.tenders.x12.fields.shipment_id.element" in str(refused.value) and str(bad) in str(refused.value)
