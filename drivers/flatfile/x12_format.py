@@ -18,7 +18,8 @@ from typing import BinaryIO
 
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.drivers.flatfile.x12 import EnvelopedSet, X12Error, X12Reader
-from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, SetMapping, read_set
+from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, SetMapping
+from legacy_bridge.drivers.flatfile.x12_reading import read_set
 
 __all__ = ["X12Format"]
 

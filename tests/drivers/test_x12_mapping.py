@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from helpers.x12 import ASN856, EDI, PO850, TENDER204, tender
-from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, parse_mapping, read_set
+from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, parse_mapping
+from legacy_bridge.drivers.flatfile.x12_reading import read_set
 
 TENDER = "\n".join(tender("0001", "SH12345", "SCAC", 1))
 
