@@ -123,20 +123,9 @@ def test_the_204_cancellation():
 
 def test_the_990_responses():
     ic, group = read("tms-990-response.x12")
-    assert (ic.sender_qualifier, ic.sender, ic.receiver_qualifier, ic.receiver, ic.control) == (
-        "02",
-        "FSTC",
-        "ZZ",
-        "ACMESHIPPER",
-        "000000502",
-    )
-    assert (group.code, group.sender, group.receiver, group.control, group.version) == (
-        "GF",
-        "FSTC",
-        "ACMESHIPPER",
-        "502",
-        "004010",
-    )
+    envelopes = [ic.sender_qualifier, ic.sender, ic.receiver_qualifier, ic.receiver, ic.control]
+    envelopes += [group.code, group.sender, group.receiver, group.control, group.version]
+    assert envelopes == ["02", "FSTC", "ZZ", "ACMESHIPPER", "000000502", "GF", "FSTC", "ACMESHIPPER", "502", "004010"]
     assert [(s.control, s.segments[1:3]) for s in group.sets] == [
         ("0001", [("B1", "FSTC", "SHIP20261128A", "20261128", "A"), ("N9", "CN", "PRO5550001")]),
         ("0002", [("B1", "FSTC", "SHIP20261128B", "20261128", "D"), ("N9", "BM", "BOL778900")]),
