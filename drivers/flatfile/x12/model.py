@@ -103,7 +103,8 @@ class EnvelopedSet:
 
 @dataclass(frozen=True)
 class GroupEnd:
-    """A group's GE was read and agrees with its GS: ``received`` transaction sets (good or not)."""
+    """A group's GE was read (given after the error when it disagrees with the group):
+    ``received`` transaction sets, good or not."""
 
     interchange: Interchange
     group: FunctionalGroup

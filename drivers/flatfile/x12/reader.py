@@ -8,8 +8,9 @@
   the ISA/GS/GE/IEA segment in error. ``level`` "set": that set only, reading goes on;
   "group": the group's envelope (GE counts, GS version); "interchange": reading goes on at
   the next interchange; ``fatal``: nothing after it can be read;
-- ``(GE offset, GroupEnd)`` and ``(IEA offset, Interchange)``: a group, an interchange ended
-  and sound (:meth:`X12Reader.events` only: :meth:`X12Reader.scan` keeps to sets and errors).
+- ``(GE offset, GroupEnd)``: a group ended (after the error at its GE, if any), and
+  ``(IEA offset, Interchange)``: an interchange ended and sound (:meth:`X12Reader.events`
+  only: :meth:`X12Reader.scan` keeps to sets and errors).
 
 Offsets are byte positions a later ``scan(pos)`` / ``read_at(pos)`` starts from: reading
 from inside an interchange finds its ISA (searching back) and walks from there, so counts

@@ -148,15 +148,15 @@ class InterchangeWalk:
             group.trailer = seg
             problem = self._group_problem(group, seg, offset)
             if offset >= self.since:
-                yield offset, problem or GroupEnd(self.ic, group, self.in_group, seg)
+                if problem:
+                    yield offset, problem
+                yield offset, GroupEnd(self.ic, group, self.in_group, seg)
             self.group = None
         elif sid.encode() not in _ENVELOPE:
             if not self.stray and offset >= self.since:
                 yield (
                     offset,
-                    self._error(
-                        f"{sid} outside a transaction set: expected ST or GE", offset, "group", code="3", segment_id=sid
-                    ),
+                    self._error(f"{sid} outside a transaction set: expected ST or GE", offset, "group", segment_id=sid),
                 )
             self.stray = True
         else:
