@@ -7,11 +7,11 @@ parent ids, and a node with only ``fields`` an object read from the same segment
 {N1.1: ST}`` keeps the segments (or loop instances) whose qualifier elements hold the codes.
 
 Segments are assigned to loop instances in one walk of a level's segments: an instance starts at
-its loop's first segment and ends before the next one of its own loop or of a sibling loop, before
-a segment the level itself maps and its loop does not (a summary ``CTT`` after the last ``PO1``
-loop), or before a segment of its ``until`` list.  Segments nobody maps stay where they are.  A
-level's own fields read the first matching segment outside its loops' instances; the record's
-level also sees the set's ``ISA`` and ``GS`` (the partner ids, the group's date).
+its loop's first segment and ends before the next first segment of a loop of its level, or before
+a segment of its ``until`` list; the last instance ends after the last segment its loop maps, what
+follows being the level's again (a summary ``CTT`` after the last ``PO1`` loop).  A level's own
+fields read the first matching segment outside its loops' instances; the record's level also sees
+the set's ``ISA`` and ``GS`` (the partner ids, the group's date).
 
 Values are the elements' text (``""`` and absent elements are null), or with ``type`` checked and
 typed: ``int``, ``decimal`` (X12 N0 and R), ``date`` (CCYYMMDD, or YYMMDD as 20YY), ``time`` (HHMM,

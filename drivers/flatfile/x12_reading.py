@@ -60,11 +60,10 @@ _TYPE_WORDS = {"int": "an integer", "decimal": "a decimal number", "date": "a da
 @dataclass(frozen=True)
 class _Level:
     """What splitting a level's segments needs: the loops' start ids with the ids mapped inside
-    them and their ``until`` ids, and the ids the level maps itself."""
+    them, and their ``until`` ids."""
 
     starts: dict[str, frozenset[str]]
     until: dict[str, frozenset[str]]
-    own: frozenset[str]
     has_hl: bool
 
 
@@ -78,15 +77,6 @@ def _loops(nodes: Iterable[Node]) -> Iterable[Group]:
                 yield n
 
 
-def _own_refs(nodes: Iterable[Node]) -> Iterable[str]:
-    """Segment ids a level maps itself (not inside its loops)."""
-    for n in nodes:
-        if isinstance(n, Scalar):
-            yield n.element.segment
-        elif n.kind == "object":
-            yield from _own_refs(n.fields)
-
-
 def _level(nodes: Sequence[Node], in_hl: bool) -> _Level:
     """``in_hl``: the level of an HL instance, whose hl children are other instances."""
     loops = [g for g in _loops(nodes) if not (in_hl and g.kind == "hl")]
@@ -96,7 +86,7 @@ def _level(nodes: Sequence[Node], in_hl: bool) -> _Level:
         opens = g.opens or ""
         starts[opens] = starts.get(opens, frozenset()) | g.members
         until[opens] = until.get(opens, frozenset()) | g.until
-    return _Level(starts, until, frozenset(_own_refs(nodes)), any(g.kind == "hl" for g in loops))
+    return _Level(starts, until, any(g.kind == "hl" for g in loops))
 
 
 def _plans(mapping: SetMapping) -> dict[tuple[int, bool], _Level]:
@@ -116,8 +106,12 @@ def _plans(mapping: SetMapping) -> dict[tuple[int, bool], _Level]:
 
 
 def _split(segments: Iterable[Segment], plan: _Level) -> tuple[dict[str, list[Segment]], Instances]:
-    """A level's own segments by id, and the instances of its loops by start id: (head, body)."""
-    starts, until, own_refs = plan.starts, plan.until, plan.own
+    """A level's own segments by id, and the instances of its loops by start id: (head, body).
+
+    An instance runs to the next start of a loop of the level or to a segment of its ``until``;
+    the last one ends after the last segment its loop maps, what follows going back to the level
+    (the summary after the last detail loop: CTT, AMT, L3)."""
+    starts, until = plan.starts, plan.until
     own: dict[str, list[Segment]] = {}
     instances: Instances = {}
     current: list[Segment] | None = None
@@ -129,13 +123,18 @@ def _split(segments: Iterable[Segment], plan: _Level) -> tuple[dict[str, list[Se
         elif sid in starts:
             current, opened, inside, ends = [segment], sid, starts[sid], until[sid]
             instances.setdefault(sid, []).append((segment, current))
-        elif current is not None and (sid in ends or sid in own_refs):
+        elif current is not None and sid in ends:
             current = None
             own.setdefault(sid, []).append(segment)
         elif current is not None:
-            current.append(segment)  # mapped by nobody: it stays in the loop it follows
+            current.append(segment)  # mapped by the loop or by nobody: it stays in the loop it follows
         else:
             own.setdefault(sid, []).append(segment)
+    if current is not None:
+        last = max(i for i, s in enumerate(current) if i == 0 or s[0] in inside)
+        for segment in current[last + 1 :]:
+            own.setdefault(segment[0], []).append(segment)
+        del current[last + 1 :]
     return own, instances
 
 

@@ -194,3 +194,43 @@ def test_a_malformed_mapping_is_refused_with_the_path_of_the_problem(raw, where,
     mapping, problems = parse_mapping(raw)
     assert mapping is None
     assert any(key == where and says in message for key, message in problems), problems
+
+
+def _segments(*lines: str) -> list[tuple[str, ...]]:
+    return [tuple(line.split("*")) for line in lines]
+
+
+LOOPS = {
+    "set": "204",
+    "fields": {
+        "bol": {"element": "L11.1", "when": {"L11.2": "BM"}},
+        "stops": {"loop": "S5", "fields": {"seq": "S5.1", "date": "G62.2"}},
+        "weight": "L3.1",
+    },
+}
+
+
+def test_a_segment_the_header_maps_stays_in_the_stop_it_follows_and_the_summary_returns_to_the_header():
+    segments = _segments(
+        "ST*204*1",
+        "L11*B1*BM",
+        "S5*1*LD",
+        "L11*B2*BM",
+        "G62*69*20240301",
+        "S5*2*UL",
+        "G62*70*20240302",
+        "L3*900",
+        "SE*9*1",
+    )
+    bol, stops, weight = read_set(_mapping(LOOPS), segments)
+    assert bol == "B1"  # the stop's L11 is the stop's, not a second header value
+    assert stops == [{"seq": "1", "date": "20240301"}, {"seq": "2", "date": "20240302"}]
+    assert weight == "900"  # after the last segment the last stop maps: the header's again
+
+
+def test_until_ends_a_loop_at_a_segment_it_would_otherwise_keep():
+    raw = {**LOOPS, "fields": {**LOOPS["fields"], "stops": {**LOOPS["fields"]["stops"], "until": ["G62"]}}}
+    raw["fields"]["stops"]["fields"] = {"seq": "S5.1"}
+    raw["fields"]["last_date"] = "G62.2"
+    segments = _segments("ST*204*1", "S5*1*LD", "G62*69*20240301", "SE*4*1")
+    assert read_set(_mapping(raw), segments) == (None, [{"seq": "1"}], None, "20240301")

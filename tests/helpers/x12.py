@@ -3,6 +3,8 @@ and of hand-made 204 load tenders, and the text of those 204s and their intercha
 
 from __future__ import annotations
 
+from typing import Any
+
 from helpers.backends import SHARED_TESTDATA
 
 EDI = SHARED_TESTDATA / "edi"
@@ -128,3 +130,9 @@ def interchange(control: str, group: str, sets: list[list[str]], end: str = "~\n
         segments += s
     segments += [f"GE*{len(sets)}*{group}", f"IEA*1*{control}"]
     return end.join(segments) + end
+
+
+def ok(response) -> Any:
+    """The JSON of a 200 answer (the body in the assertion message otherwise)."""
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()

@@ -13,7 +13,7 @@ import shutil
 import pytest
 
 from helpers.backends import make_app
-from helpers.x12 import ASN856, EDI, PO850, TENDER204, interchange, tender
+from helpers.x12 import ASN856, EDI, PO850, TENDER204, interchange, ok, tender
 from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError
 
@@ -158,13 +158,8 @@ def client(folder):
     app.extensions["legacy_bridge"].close()
 
 
-def _ok(response):
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
 def test_the_gozer_850_reads_as_one_purchase_order_with_its_party_and_typed_lines(client):
-    body = _ok(client.get("/v1/orders"))
+    body = ok(client.get("/v1/orders"))
     assert body["data"] == [
         {
             "po_number": "08292233294",
@@ -178,13 +173,13 @@ def test_the_gozer_850_reads_as_one_purchase_order_with_its_party_and_typed_line
             "totals": {"lines": 2, "amount": "13045.94"},
         }
     ]
-    assert _ok(client.get("/v1/orders/08292233294"))["totals"]["amount"] == "13045.94"
-    assert _ok(client.get("/v1/orders?lines.item=067504-118"))["data"][0]["po_number"] == "08292233294"
-    assert _ok(client.get("/v1/orders?lines.item=nothing"))["data"] == []
+    assert ok(client.get("/v1/orders/08292233294"))["totals"]["amount"] == "13045.94"
+    assert ok(client.get("/v1/orders?lines.item=067504-118"))["data"][0]["po_number"] == "08292233294"
+    assert ok(client.get("/v1/orders?lines.item=nothing"))["data"] == []
 
 
 def test_the_gozer_856_nests_orders_and_items_under_the_shipment(client):
-    record = _ok(client.get("/v1/notices/829716"))
+    record = ok(client.get("/v1/notices/829716"))
     assert record == {
         "shipment_id": "829716",
         "shipment": {
@@ -213,28 +208,28 @@ SH1001 = {
 
 
 def test_each_204_is_a_record_with_stops_as_an_array_and_the_broken_one_is_left_out(client):
-    body = _ok(client.get("/v1/tenders"))
+    body = ok(client.get("/v1/tenders"))
     assert [r["shipment_id"] for r in body["data"]] == ["SH1001", "SH1003", "SH2001"]
     assert body["data"][0] == SH1001
     pages, url = [], "/v1/tenders?limit=1"
     while url:
-        page = _ok(client.get(url))
+        page = ok(client.get(url))
         pages += [r["shipment_id"] for r in page["data"]]
         url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
     assert pages == ["SH1001", "SH1003", "SH2001"]
 
 
 def test_a_204_is_found_by_its_shipment_id_and_by_filters(client):
-    assert _ok(client.get("/v1/tenders/SH1001")) == SH1001
-    assert _ok(client.get("/v1/tenders/SH2001"))["pickup_on"] == "2024-03-04"
+    assert ok(client.get("/v1/tenders/SH1001")) == SH1001
+    assert ok(client.get("/v1/tenders/SH2001"))["pickup_on"] == "2024-03-04"
     assert client.get("/v1/tenders/SH9999").status_code == 404
-    assert [r["shipment_id"] for r in _ok(client.get("/v1/tenders?scac=WXYZ"))["data"]] == ["SH1003", "SH2001"]
-    found = _ok(client.get("/v1/tenders?pickup_on=2024-03-03"))["data"]
+    assert [r["shipment_id"] for r in ok(client.get("/v1/tenders?scac=WXYZ"))["data"]] == ["SH1003", "SH2001"]
+    found = ok(client.get("/v1/tenders?pickup_on=2024-03-03"))["data"]
     assert [r["shipment_id"] for r in found] == ["SH1003"]
 
 
 def test_the_broken_set_is_quarantined_with_its_control_numbers_and_reason(client):
-    listed = _ok(client.get("/v1/tenders/quarantine"))
+    listed = ok(client.get("/v1/tenders/quarantine"))
     # (the gozer 856 in the same folder has a trailer naming another interchange: listed too)
     assert [(e["file"], e["reason"]) for e in listed["data"] if e["file"].startswith("tenders")] == [
         (
@@ -247,8 +242,8 @@ def test_the_broken_set_is_quarantined_with_its_control_numbers_and_reason(clien
 
 
 def test_a_strict_source_quarantines_the_gozer_850_for_its_segment_count(client):
-    assert _ok(client.get("/v1/strict-orders"))["data"] == []
-    reasons = [e["reason"] for e in _ok(client.get("/v1/strict-orders/quarantine"))["data"]]
+    assert ok(client.get("/v1/strict-orders"))["data"] == []
+    reasons = [e["reason"] for e in ok(client.get("/v1/strict-orders/quarantine"))["data"]]
     assert (
         "interchange 000003438, group 1421, set 000000010 (850), segment 23 (SE): SE01 says 33 segments, the set has 21"
         in reasons
@@ -265,8 +260,8 @@ def test_a_set_missing_a_required_element_is_quarantined_naming_the_field(tmp_pa
     app = make_app(config(tmp_path))
     try:
         client = app.test_client()
-        assert [r["shipment_id"] for r in _ok(client.get("/v1/tenders"))["data"]] == ["SH1"]
-        [entry] = _ok(client.get("/v1/tenders/quarantine"))["data"]
+        assert [r["shipment_id"] for r in ok(client.get("/v1/tenders"))["data"]] == ["SH1"]
+        [entry] = ok(client.get("/v1/tenders/quarantine"))["data"]
         assert entry["field"] == "shipment_id"
         assert entry["reason"] == "interchange 000000201, group 201, set 0002 (204): required B2.4 is missing"
     finally:
@@ -278,7 +273,7 @@ def test_ndjson_export_and_partitions_give_each_record_once(client):
     assert exported.status_code == 200
     lines = [json.loads(line) for line in exported.get_data(as_text=True).splitlines()]
     assert [r["shipment_id"] for r in lines] == ["SH1001", "SH1003", "SH2001"] and lines[0] == SH1001
-    planned = _ok(client.get("/v1/tenders/partitions?n=4"))["data"]
+    planned = ok(client.get("/v1/tenders/partitions?n=4"))["data"]
     parts = []
     for p in planned:
         got = client.get(f"/v1/tenders/export?format=ndjson&partition={p['partition']}")
@@ -287,7 +282,7 @@ def test_ndjson_export_and_partitions_give_each_record_once(client):
 
 
 def test_the_openapi_document_shows_the_nested_schema(client):
-    doc = _ok(client.get("/v1/openapi.json"))
+    doc = ok(client.get("/v1/openapi.json"))
     schemas = doc["components"]["schemas"]
     stops = schemas["Tenders"]["properties"]["stops"]
     assert stops["type"] == "array"
