@@ -346,3 +346,34 @@ def test_a_mapping_file_is_read_and_its_problems_name_the_file(folder, tmp_path)
     with pytest.raises(ConfigError) as refused:
         validate(raw)
     assert "sources.tenders.x12.fields.shipment_id.element" in str(refused.value) and str(bad) in str(refused.value)
+
+
+@pytest.mark.parametrize("broken", ["gozer-x12.missing.ISA.txt", "gozer-x12.wrong.GS.txt"])
+def test_a_broken_envelope_is_listed_and_the_other_files_are_served(tmp_path, broken):
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    shutil.copyfile(EDI / broken, inbound / broken)
+    (inbound / "t.x12").write_text(interchange("000000301", "301", [tender("0001", "SH3001", "ABCD", 1)]))
+    app = make_app(config(tmp_path))
+    try:
+        client = app.test_client()
+        assert [r["shipment_id"] for r in ok(client.get("/v1/tenders"))["data"]] == ["SH3001"]
+        listed = ok(client.get("/v1/tenders/quarantine"))
+        assert [e["file"] for e in listed["data"]] == [broken] and listed["data"][0]["reason"]
+    finally:
+        app.extensions["legacy_bridge"].close()
+
+
+def test_under_reject_a_broken_envelope_refuses_the_resource_naming_the_file(tmp_path):
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    shutil.copyfile(EDI / "gozer-x12.missing.ISA.txt", inbound / "broken.txt")
+    raw = config(tmp_path)
+    raw["sources"]["tenders"]["bad_records"] = "reject"
+    app = make_app(raw)
+    try:
+        answer = app.test_client().get("/v1/tenders")
+        assert answer.status_code == 503
+        assert answer.get_json()["file"] == "broken.txt" and "ISA" in answer.get_json()["reason"]
+    finally:
+        app.extensions["legacy_bridge"].close()
