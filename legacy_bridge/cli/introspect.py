@@ -44,7 +44,7 @@ from legacy_bridge.errors import LegacyBridgeError
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="An X12 file: its interchanges, groups and transaction sets, envelope errors (exit status 1 when "
-    "there are any), and the segment tree of each set code with counts.",
+    "there are any), the segment tree of each set code with counts, and a draft config for each set code.",
 )
 @click.option(
     "--envelope",
@@ -84,7 +84,8 @@ def introspect(
     --copybook X.cpy --data Y.bin, the layout, the first records and a draft config, or, with
     --wsdl URL|FILE, its operations (--operation NAME: a draft resource), or, with --procedure NAME
     (--function NAME), a draft action for a stored procedure or function of SOURCE, or, with
-    --x12 FILE, the interchanges of an X12 file and the segment tree of each transaction set."""
+    --x12 FILE, the interchanges of an X12 file, the segment tree of each transaction set and a
+    draft config for each set code."""
     if x12:
         _introspect_x12(x12, envelope, encoding)
         return
@@ -174,11 +175,15 @@ def _introspect_wsdl(wsdl: str, operation: str | None, source: str | None, resou
 
 def _introspect_x12(path: str, envelope: str, encoding: str) -> None:
     from legacy_bridge.introspect.x12 import report
+    from legacy_bridge.introspect.x12_draft import drafts
 
     try:
         text, errors = report(path, encoding, check_counts=envelope == "strict")
+        draft = drafts(path, encoding, check_counts=envelope == "strict")
     except (LookupError, OSError) as error:  # an unknown encoding, a file that cannot be read
         fail(f"error: {error}", EXIT_FAILING)
     click.echo(text, nl=False)
+    if draft:
+        click.echo("\n" + draft, nl=False)
     if errors:  # listed under "errors:"; the exit status tells a script
         raise SystemExit(EXIT_FAILING)
