@@ -377,3 +377,11 @@ def test_under_reject_a_broken_envelope_refuses_the_resource_naming_the_file(tmp
         assert answer.get_json()["file"] == "broken.txt" and "ISA" in answer.get_json()["reason"]
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_a_drop_on_an_x12_source_is_refused_at_start_up(folder, tmp_path):
+    raw = copy.deepcopy(config(folder))
+    raw["resources"]["tenders"]["drop"] = {"folder": str(tmp_path), "name": "T.{seq:06d}.x12"}
+    with pytest.raises(ConfigError) as refused:
+        validate(raw)
+    assert "resources.tenders.drop: drops do not write X12 documents" in str(refused.value)
