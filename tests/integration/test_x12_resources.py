@@ -385,3 +385,24 @@ def test_a_drop_on_an_x12_source_is_refused_at_start_up(folder, tmp_path):
     with pytest.raises(ConfigError) as refused:
         validate(raw)
     assert "resources.tenders.drop: drops do not write X12 documents" in str(refused.value)
+
+
+def test_interchanges_with_their_own_delimiters_in_one_file_are_paged_and_found_by_key(tmp_path):
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    first = interchange("000000401", "401", [tender("0001", "SH4001", "ABCD", 1), tender("0002", "SH4002", "ABCD", 2)])
+    second = interchange("000000402", "402", [tender("0001", "SH4003", "WXYZ", 3)], end="\n").replace("*", "|")
+    (inbound / "two.x12").write_text(first + second)
+    app = make_app(config(tmp_path))
+    try:
+        client = app.test_client()
+        seen, url = [], "/v1/tenders?limit=1"
+        while url:
+            page = ok(client.get(url))
+            seen += [r["shipment_id"] for r in page["data"]]
+            url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
+        assert seen == ["SH4001", "SH4002", "SH4003"]
+        found = ok(client.get("/v1/tenders/SH4003"))
+        assert found["scac"] == "WXYZ" and found["stops"][1]["on"] == "2024-03-04"
+    finally:
+        app.extensions["legacy_bridge"].close()
