@@ -26,6 +26,7 @@ from legacy_bridge.drivers.flatfile.x12 import (
     write_interchange,
     write_segments,
 )
+from legacy_bridge.drivers.flatfile.x12.resume import Standing, standing_at
 
 EDI = SHARED_TESTDATA / "edi"
 
@@ -461,3 +462,74 @@ def test_the_writer_refuses_a_value_holding_a_delimiter_or_too_long_for_the_isa(
         envelope_interchange(
             [], sender="A", receiver="X", control=1, when=WHEN, version="00501", delimiters=Delimiters(repetition=None)
         )
+
+
+def _summary(event: object) -> tuple:
+    if isinstance(event, X12Error):
+        return ("error", str(event))
+    if isinstance(event, EnvelopedSet):
+        t = event.transaction_set
+        return (
+            "set",
+            event.interchange.control,
+            event.group.control,
+            event.group.number,
+            t.control,
+            t.number,
+            t.segments,
+        )
+    if isinstance(event, GroupEnd):
+        return ("group end", event.group.control, event.group.number, event.received)
+    return ("interchange", event.control)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        gozer("x12.base"),
+        gozer("x12.base.loop"),
+        gozer("x12.base.no.line.breaks"),
+        gozer("asn856"),
+        interchange(delimiters=Delimiters(segment="~", line_break="\r\n"))
+        + interchange(control=2).replace(b"B2*", b"\n~~B2*").replace(b"GE*2*1~", b"GE*5*1~"),
+        interchange(
+            delimiters=Delimiters(element="|", sub_element=">", segment="\r", line_break="\n"), version="00403"
+        ),
+    ],
+    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator"],
+)
+def test_reading_from_any_offset_it_gave_finds_what_the_whole_read_found(data):
+    reader = X12Reader(io.BytesIO(data))
+    whole = [(offset, _summary(event)) for offset, event in reader.events()]
+    assert len(whole) >= 3
+    for i, (offset, _) in enumerate(whole):
+        first = next(j for j, (o, _) in enumerate(whole) if o == offset)
+        assert [(o, _summary(e)) for o, e in reader.events(offset)] == whole[first:], f"from byte {offset} (event {i})"
+
+
+def test_the_standing_inside_an_interchange_is_counted_without_walking_it():
+    data = interchange(groups=((("204", "0001"), ("204", "0002")), (("990", "0003"), ("990", "0004"))))
+    fourth = data.index(b"ST*990*0004")
+    standing = standing_at(io.BytesIO(data), data.index(b"GS"), fourth, b"*", b"~")
+    gs2 = data.index(b"GS*SM*SENDER*RECEIVER*20261129*2105*2*")
+    # ISA, GS, 2 x (ST B2 L11 SE), GE, GS (segment 12), ST B2 L11 SE: 16 segments before the 4th ST
+    assert standing == Standing(segments=16, groups=2, group_offset=gs2, group_number=12, sets_in_group=1)
+    assert standing_at(io.BytesIO(data), data.index(b"GS"), len(data), b"*", b"~") is None  # past the IEA
+
+
+def test_a_segment_that_is_not_text_of_the_encoding_spoils_its_set_alone():
+    data = interchange().replace(b"SHIP0001", b"SHIP\xff0001")
+    found = events(data)
+    err = found[0][1]
+    assert isinstance(err, X12Error) and (err.level, err.code, err.set_control, err.segment) == ("set", "5", "0001", 4)
+    where = "interchange 000000001, group 1, set 0001 (204), segment 4 (B2)"
+    assert str(err) == f"{where}: byte 0xFF (byte 15 of the segment) is not utf-8"
+    assert isinstance(found[1][1], EnvelopedSet)
+    (ic,) = read_interchanges(data, encoding="latin-1")  # read as latin-1 it is a value like another
+    assert ic.groups[0].sets[0].segments[1][4] == "SHIP\xff0001"
+
+
+def test_a_value_holding_a_line_feed_is_kept_when_the_terminator_is_not_one():
+    data = interchange().replace(b"SHIP0001", b"SHIP\n0001")
+    (ic,) = read_interchanges(data)
+    assert ic.groups[0].sets[0].segments[1] == ("B2", "", "SCAC", "", "SHIP\n0001")

@@ -25,8 +25,9 @@ from typing import BinaryIO
 
 from legacy_bridge.drivers.flatfile.x12.isa import ISA_LENGTH, looks_like_isa, parse_isa
 from legacy_bridge.drivers.flatfile.x12.model import EnvelopedSet, GroupEnd, Interchange, X12Error
+from legacy_bridge.drivers.flatfile.x12.resume import standing_at
 from legacy_bridge.drivers.flatfile.x12.segments import SegmentTooLong, raw_segments, skip_blank
-from legacy_bridge.drivers.flatfile.x12.walk import Event, InterchangeWalk
+from legacy_bridge.drivers.flatfile.x12.walk import Event, InterchangeWalk, decode_segment
 
 __all__ = ["X12Reader", "read_interchanges"]
 
@@ -84,22 +85,52 @@ class X12Reader:
             yield at, exc
             return None
         walk = InterchangeWalk(ic, since, self.encoding, self.check_counts)
-        segments = raw_segments(self.f, at + ISA_LENGTH, ic.delimiters.segment.encode("latin-1"))
+        term = ic.delimiters.segment.encode("latin-1")
+        first = last = at + ISA_LENGTH
         try:
+            if since > first and self._resume(walk, first, since, term):
+                first = since
+            segments = raw_segments(self.f, first, term)
+            if walk.outcome == "broken":  # the group open at ``since`` has a GS we cannot read
+                return self._next_interchange(segments, walk.sep_bytes)
             for offset, raw, terminated in segments:
-                yield from walk.feed(offset, raw, terminated)
+                last = offset
+                events = walk.feed(offset, raw, terminated)
+                if events:
+                    yield from (event for event in events if event[0] >= since)  # nothing before ``since``
                 if walk.outcome == "end":
                     return walk.next_at
                 if walk.outcome == "broken":
                     return self._next_interchange(segments, walk.sep_bytes)
         except SegmentTooLong as exc:
             yield (
-                exc.offset,
+                max(exc.offset, since),
                 X12Error(str(exc), interchange_control=ic.control, offset=exc.offset, fatal=True, code="023"),
             )
             return None
-        yield from walk.end_of_data(at)
+        for event in walk.end_of_data(last):
+            yield max(event[0], since), event[1]
         return None
+
+    def _resume(self, walk: InterchangeWalk, first: int, since: int, term: bytes) -> bool:
+        """Set ``walk`` where the segments from ``first`` to ``since`` leave it, without walking
+        them; False when it cannot tell (``since`` past the IEA, a GS it cannot read)."""
+        self.f.seek(since - 3)
+        before = self.f.read(3)  # a segment starts after a terminator and up to two line-break bytes
+        if not any(before[:i].endswith(term) and not before[i:].strip(b"\r\n") for i in (3, 2, 1)):
+            return False  # not a segment start: walk there (and find nothing starts there)
+        standing = standing_at(self.f, first, since, walk.sep_bytes, term)
+        if standing is None:
+            return False
+        gs = None
+        if standing.group_offset is not None:
+            _, raw, _ = next(raw_segments(self.f, standing.group_offset, term))
+            try:
+                gs = decode_segment(raw, walk.sep, self.encoding)
+            except ValueError:
+                return False
+        walk.resume(standing, gs)
+        return True
 
     def _next_interchange(self, segments: Iterator[tuple[int, bytes, bool]], sep: bytes) -> int | None:
         """After an error that stops an interchange: where the next one starts (after an IEA,

@@ -30,33 +30,31 @@ def raw_segments(f: BinaryIO, pos: int, terminator: bytes) -> Iterator[tuple[int
     """``(offset, segment bytes without terminator, terminated)`` from ``pos`` on; ``terminated``
     is False only for a last segment the data ends in without its terminator."""
     f.seek(pos)
-    buf, base, start, eof = b"", pos, 0, False
+    base, carry = pos, b""
     strip_cr = terminator == b"\n"  # CRLF line ends with LF as the terminator
     while True:
-        end = buf.find(terminator, start)
-        if end < 0:
-            if eof:
-                rest = buf[start:]
-                lead = len(rest) - len(rest.lstrip(_BREAKS))
-                rest = rest.strip(_BREAKS)
-                if rest:
-                    yield base + start + lead, rest, False
-                return
-            if len(buf) - start > MAX_SEGMENT:
-                raise SegmentTooLong(base + start)
-            more = f.read(CHUNK)
-            buf, base, start = buf[start:] + more, base + start, 0
-            eof = not more
-            continue
-        raw = buf[start:end]
-        lead = len(raw) - len(raw.lstrip(_BREAKS))
-        if lead:
-            raw = raw[lead:]
-        if strip_cr and raw.endswith(b"\r"):
-            raw = raw[:-1]
-        if raw:
-            yield base + start + lead, raw, True
-        start = end + 1
+        more = f.read(CHUNK)
+        parts = (carry + more).split(terminator)  # a chunk at a time: the split runs in C
+        carry = parts.pop() if more else b""  # the segment the chunk ends inside
+        if not more:
+            rest = parts.pop()  # after the last terminator: a segment without one, or line breaks
+        if len(carry) > MAX_SEGMENT:
+            raise SegmentTooLong(base)
+        for raw in parts:
+            size, lead = len(raw), 0
+            if raw and raw[0] in _BREAKS:  # line breaks after the previous terminator
+                kept = raw.lstrip(_BREAKS)
+                lead, raw = size - len(kept), kept
+            if strip_cr and raw.endswith(b"\r"):
+                raw = raw[:-1]
+            if raw:
+                yield base + lead, raw, True
+            base += size + 1
+        if not more:
+            kept = rest.strip(_BREAKS)
+            if kept:
+                yield base + len(rest) - len(rest.lstrip(_BREAKS)), kept, False
+            return
 
 
 def skip_blank(f: BinaryIO, pos: int) -> int | None:

@@ -8,7 +8,7 @@ walk that starts at the ISA to reach a later set (``since``) only counts the one
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -22,6 +22,7 @@ from legacy_bridge.drivers.flatfile.x12.model import (
     TransactionSet,
     X12Error,
 )
+from legacy_bridge.drivers.flatfile.x12.resume import Standing
 
 __all__ = ["Event", "InterchangeWalk", "OLDEST_VERSION", "NEWEST_VERSION", "decode_segment"]
 
@@ -30,11 +31,17 @@ Event = Union[EnvelopedSet, GroupEnd, Interchange, X12Error]  # noqa: UP007 (a r
 # X12 ids are 2 or 3 characters; longer ones (test files use TEST, CHILD) are read as ids too
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]+")
 _ENVELOPE = (b"ISA", b"IEA", b"GS", b"GE", b"ST")
+_CLOSING = (b"SE", *_ENVELOPE)  # what ends a set's run of segments
 
 
 def decode_segment(raw: bytes, separator: str, encoding: str) -> Segment:
     """The elements of one segment; ValueError when it is not text of ``encoding`` or has no id."""
-    seg = tuple(raw.decode(encoding).split(separator))
+    try:
+        seg = tuple(raw.decode(encoding).split(separator))
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"byte 0x{raw[exc.start]:02X} (byte {exc.start + 1} of the segment) is not {encoding}"
+        ) from None
     if not _SEGMENT_ID.fullmatch(seg[0]):
         raise ValueError(f"{seg[0][:10]!r} is not a segment id")
     return seg
@@ -61,6 +68,7 @@ class InterchangeWalk:
         self.ic, self.since, self.encoding, self.check_counts = ic, since, encoding, check_counts
         self.sep = ic.delimiters.element
         self.sep_bytes = self.sep.encode("latin-1")
+        self.envelope_prefixes = tuple(sid + self.sep_bytes for sid in _CLOSING)
         self.number = 1  # the ISA
         self.groups = 0
         self.group: FunctionalGroup | None = None
@@ -95,18 +103,21 @@ class InterchangeWalk:
 
     # -- the walk ---------------------------------------------------------------------------
 
-    def feed(self, offset: int, raw: bytes, terminated: bool) -> Iterator[tuple[int, Event]]:
-        """The events one segment makes."""
+    def feed(self, offset: int, raw: bytes, terminated: bool) -> Sequence[tuple[int, Event]]:
+        """The events one segment makes (most make none: a segment inside a set is kept)."""
         self.number += 1
+        if self.open is not None and not raw.startswith(self.envelope_prefixes) and raw not in _CLOSING:
+            self.open.raws.append(raw)  # the hot path, kept to a few calls
+            return ()
+        return list(self._feed(offset, raw, terminated))
+
+    def _feed(self, offset: int, raw: bytes, terminated: bool) -> Iterator[tuple[int, Event]]:
         cut = raw.find(self.sep_bytes)
         sid = raw if cut < 0 else raw[:cut]
         if self.open is not None:
             if sid == b"SE":
                 self.open.raws.append(raw)
                 yield from self._close_set()
-                return
-            if sid not in _ENVELOPE:
-                self.open.raws.append(raw)
                 return
             s, self.open = self.open, None
             if s.offset >= self.since:
@@ -133,8 +144,18 @@ class InterchangeWalk:
                 self._error(f"expected a GS segment (or IEA), found {seg[0]}", offset, code="024", segment_id=seg[0]),
             )
 
-    def end_of_data(self, at: int) -> Iterator[tuple[int, Event]]:
-        """The data ended before the IEA."""
+    def resume(self, standing: Standing, gs: Segment | None) -> None:
+        """Stand where the segments before ``since`` left the walk (see :mod:`.resume`),
+        ``gs`` the header of the group open there."""
+        if gs is not None and standing.group_offset is not None:
+            self.number = standing.group_number
+            for _ in self._open_group(standing.group_offset, gs):  # before since: nothing to give
+                pass
+        self.number, self.groups, self.in_group = standing.segments, standing.groups, standing.sets_in_group
+
+    def end_of_data(self, last: int) -> Iterator[tuple[int, Event]]:
+        """The data ended before the IEA (``last``: the offset of the last segment read)."""
+        at = self.open.offset if self.open is not None else last
         inside = f" (inside set {self.open.control})" if self.open is not None else ""
         yield at, self._error(f"the data ends before IEA{inside}", at, segment=None, fatal=True, code="023")
 
@@ -193,13 +214,15 @@ class InterchangeWalk:
         if self.group_broken:
             yield s.offset, self._set_error(s, f"its group's {self.group_broken}", "1", s.number, "ST")
             return
-        segments: list[Segment] = []
-        for i, raw in enumerate(s.raws):
-            try:
-                segments.append(decode_segment(raw, self.sep, self.encoding))
-            except ValueError as exc:
-                yield s.offset, self._set_error(s, str(exc), "5", s.number + i, segment_id_at(raw))
-                return
+        segments = self._decode_set(s.raws)
+        if segments is None:  # one at a time, to name the segment in error if there is one
+            segments = []
+            for i, raw in enumerate(s.raws):
+                try:
+                    segments.append(decode_segment(raw, self.sep, self.encoding))
+                except ValueError as exc:
+                    yield s.offset, self._set_error(s, str(exc), "5", s.number + i, segment_id_at(raw))
+                    return
         se = segments[-1]
         if _at(se, 2) != s.control:
             yield (
@@ -220,6 +243,18 @@ class InterchangeWalk:
                 s.offset,
                 EnvelopedSet(self.ic, self.group, TransactionSet(s.code, s.control, segments, s.number, s.offset)),
             )
+
+    def _decode_set(self, raws: list[bytes]) -> list[Segment] | None:
+        """All the segments of a set decoded in one go (None when one of them cannot be)."""
+        try:
+            text = b"\n".join(raws).decode(self.encoding)
+        except UnicodeDecodeError:
+            return None
+        sep = self.sep
+        segments = [tuple(line.split(sep)) for line in text.split("\n")]
+        if len(segments) != len(raws) or not all(map(_SEGMENT_ID.fullmatch, {seg[0] for seg in segments})):
+            return None  # a value held a line feed (the terminator is not one), or an id is not an id
+        return segments
 
     def _group_problem(self, group: FunctionalGroup, ge: Segment, offset: int) -> X12Error | None:
         if _at(ge, 2) != group.control:
