@@ -207,16 +207,21 @@ SH1001 = {
 }
 
 
+def walked(client) -> list[str]:
+    """The shipment ids of the tenders, one page of one record at a time (each page resumes by cursor)."""
+    seen, url = [], "/v1/tenders?limit=1"
+    while url:
+        page = ok(client.get(url))
+        seen += [r["shipment_id"] for r in page["data"]]
+        url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
+    return seen
+
+
 def test_each_204_is_a_record_with_stops_as_an_array_and_the_broken_one_is_left_out(client):
     body = ok(client.get("/v1/tenders"))
     assert [r["shipment_id"] for r in body["data"]] == ["SH1001", "SH1003", "SH2001"]
     assert body["data"][0] == SH1001
-    pages, url = [], "/v1/tenders?limit=1"
-    while url:
-        page = ok(client.get(url))
-        pages += [r["shipment_id"] for r in page["data"]]
-        url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
-    assert pages == ["SH1001", "SH1003", "SH2001"]
+    assert walked(client) == ["SH1001", "SH1003", "SH2001"]
 
 
 def test_a_204_is_found_by_its_shipment_id_and_by_filters(client):
@@ -396,12 +401,7 @@ def test_interchanges_with_their_own_delimiters_in_one_file_are_paged_and_found_
     app = make_app(config(tmp_path))
     try:
         client = app.test_client()
-        seen, url = [], "/v1/tenders?limit=1"
-        while url:
-            page = ok(client.get(url))
-            seen += [r["shipment_id"] for r in page["data"]]
-            url = page["next"] and f"/v1/tenders?limit=1&cursor={page['next']}"
-        assert seen == ["SH4001", "SH4002", "SH4003"]
+        assert walked(client) == ["SH4001", "SH4002", "SH4003"]
         found = ok(client.get("/v1/tenders/SH4003"))
         assert found["scac"] == "WXYZ" and found["stops"][1]["on"] == "2024-03-04"
     finally:
