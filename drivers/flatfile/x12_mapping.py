@@ -175,6 +175,9 @@ class _Checker:
             if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
                 self.fail(where, f"expected a code or a list of codes, got {codes!r}")
                 continue
+            if any(isinstance(v, int) for v in values):  # YAML reads 011 as 9 and 002 as 2
+                self.fail(where, f"write codes as quoted text ('011', not 011: YAML reads numbers), got {codes!r}")
+                continue
             found.append((element, frozenset(str(v) for v in values)))
         return tuple(found)
 
@@ -185,8 +188,8 @@ class _Checker:
         nodes = []
         for name, node in raw.items():
             where = f"{path}.{name}"
-            if not isinstance(name, str) or not _NAME.match(name):
-                self.fail(where, "field names are letters, digits and _ (not starting with a digit)")
+            if not isinstance(name, str) or not _NAME.match(name) or name.startswith("__"):
+                self.fail(where, "field names are letters, digits and _ (not starting with a digit or __)")
                 continue
             checked = self.node(str(name), node, where)
             if checked is not None:

@@ -188,6 +188,12 @@ def test_a_composite_component_is_read_with_the_sub_element_separator():
         ),
         ({"set": "850", "fields": {"d": {"element": "DTM.2", "colum": 1}}}, "x12.fields.d.colum", "unknown key"),
         ({"set": "850", "fields": {}}, "x12.fields", "expected the mapped fields"),
+        (
+            {"set": "850", "fields": {"d": {"element": "DTM.2", "when": {"DTM.1": 9}}}},
+            "x12.fields.d.when.DTM.1",
+            "quoted",
+        ),
+        ({"set": "850", "fields": {"__file__": "BEG.3"}}, "x12.fields.__file__", "not starting with"),
     ],
 )
 def test_a_malformed_mapping_is_refused_with_the_path_of_the_problem(raw, where, says):
