@@ -257,18 +257,25 @@ def test_a_strict_source_quarantines_the_gozer_850_for_its_segment_count(client)
     assert "interchange 000003438, segment 35 (IEA): IEA02 is '000000049', ISA13 is '000003438'" in reasons
 
 
-def test_a_set_missing_a_required_element_is_quarantined_naming_the_field(tmp_path):
+def test_sets_the_mapping_refuses_are_quarantined_naming_the_field_and_their_key_says_so(tmp_path):
     inbound = tmp_path / "inbound"
     inbound.mkdir()
-    broken = tender("0002", "", "ABCD", 2)
-    (inbound / "t.x12").write_text(interchange("000000201", "201", [tender("0001", "SH1", "ABCD", 1), broken]))
+    missing = tender("0002", "", "ABCD", 2)
+    not_a_number = [s.replace("S5*2*UL", "S5*X2*UL") for s in tender("0003", "SH3", "ABCD", 3)]
+    sets = [tender("0001", "SH1", "ABCD", 1), missing, not_a_number]
+    (inbound / "t.x12").write_text(interchange("000000201", "201", sets))
     app = make_app(config(tmp_path))
     try:
         client = app.test_client()
         assert [r["shipment_id"] for r in ok(client.get("/v1/tenders"))["data"]] == ["SH1"]
-        [entry] = ok(client.get("/v1/tenders/quarantine"))["data"]
-        assert entry["field"] == "shipment_id"
-        assert entry["reason"] == "interchange 000000201, group 201, set 0002 (204): required B2.4 is missing"
+        listed = ok(client.get("/v1/tenders/quarantine"))["data"]
+        assert [(e["field"], e["reason"]) for e in listed] == [
+            ("shipment_id", "interchange 000000201, group 201, set 0002 (204): required B2.4 is missing"),
+            ("stops.seq", "interchange 000000201, group 201, set 0003 (204): S5.1 'X2' is not an integer"),
+        ]
+        answer = client.get("/v1/tenders/SH3")  # what could be read of it still has its key
+        assert answer.status_code == 404
+        assert answer.get_json()["type"].endswith("record-quarantined") and "S5.1 'X2'" in answer.get_json()["reason"]
     finally:
         app.extensions["legacy_bridge"].close()
 
