@@ -1,4 +1,4 @@
-"""The mapping of one X12 transaction set to a nested record: its config, checked, and its reading.
+"""The mapping of one X12 transaction set to a nested record: its model and its config, checked.
 
 A mapping names values of the set (``po_number: BEG.3``) and groups them: ``loop: PO1`` is an
 array with one element per loop instance, ``single: true`` makes it an object (the one instance,
@@ -35,7 +35,6 @@ _REF = re.compile(r"^([A-Z][A-Z0-9]{1,2})\.([1-9][0-9]?)(?:\.([1-9][0-9]?))?$")
 _SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SET = re.compile(r"^[0-9]{3}$")
-_ENVELOPE = ("ISA", "GS")
 _REF_HINT = "expected SEG.n or SEG.n.m (a segment id, an element position from 1, a component from 1: B2.4, C040.1.2)"
 
 
@@ -239,7 +238,7 @@ class _Checker:
             if "fields" not in node:
                 self.fail(path, "expected element: SEG.n, or loop: SEG / hl: CODE with fields, or fields alone")
                 return None
-            for key in ("when", "until", "single"):
+            for key in ("when", "until", "single", "required"):
                 if key in node:
                     self.fail(
                         f"{path}.{key}", "only for a loop or an hl level (an object of fields reads the same segments)"
