@@ -533,3 +533,44 @@ def test_a_value_holding_a_line_feed_is_kept_when_the_terminator_is_not_one():
     data = interchange().replace(b"SHIP0001", b"SHIP\n0001")
     (ic,) = read_interchanges(data)
     assert ic.groups[0].sets[0].segments[1] == ("B2", "", "SCAC", "", "SHIP\n0001")
+
+
+def test_gozer_s_one_line_isa_without_terminator_is_refused():
+    isa = b"ISA*01*0000000000*01*0000000000*ZZ*ABCDEFGHIJKLMNO*ZZ*123456789012345*101127*1719*U*00400*000000049*0*P*>"
+    with pytest.raises(X12Error, match=r"segment 1 \(ISA\): no segment terminator after ISA16: the data ends there"):
+        list(read_interchanges(isa))
+    with pytest.raises(X12Error, match=r"ISA09 is '' \(0 characters\), 6 expected.*the data ends inside it"):
+        list(read_interchanges(isa[:70]))
+
+
+def test_empty_data_holds_no_interchange_and_junk_after_an_iea_is_refused():
+    assert list(read_interchanges(b"")) == list(read_interchanges(b"\r\n  \n")) == []
+    data = interchange() + b"GARBAGE~"
+    found = events(data)
+    assert isinstance(found[-2][1], Interchange)
+    err = found[-1][1]
+    assert isinstance(err, X12Error) and err.fatal and "expected an ISA segment, found GARBAGE" in str(err)
+
+
+def test_an_isa11_of_u_from_00402_on_means_no_repetition_separator():
+    data = interchange(version="00501").replace(b"*00501*", b"*00501*").replace(b"*^*00501*", b"*U*00501*")
+    (ic,) = read_interchanges(data)
+    assert ic.header[11] == "U" and ic.delimiters.repetition is None
+
+
+def test_an_error_keeps_its_fields_across_processes():
+    import pickle
+
+    (err,) = errors(interchange().replace(b"SE*4*0001~", b"SE*5*0001~"))
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err) and again.fields() == err.fields()
+    assert err.fields()["set_control"] == "0001" and err.fields()["element"] == "SE01"
+
+
+def test_the_builder_refuses_control_numbers_x12_cannot_hold():
+    with pytest.raises(ValueError, match="ST02 '12' is not 4 to 9 characters"):
+        envelope_set("204", "12", [])
+    with pytest.raises(ValueError, match="GS06 'A1' is not 1 to 9 digits"):
+        envelope_group("SM", [], sender="A", receiver="B", control="A1", version="004010", when=WHEN)
+    with pytest.raises(ValueError, match="ISA13 '1234567890' is longer than its 9 characters"):
+        envelope_interchange([], sender="A", receiver="B", control=1234567890, when=WHEN)
