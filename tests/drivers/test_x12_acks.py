@@ -19,6 +19,7 @@ from legacy_bridge.drivers.flatfile.x12.acks import (
     ack_code,
     acknowledgement,
 )
+from legacy_bridge.drivers.flatfile.x12.deliver import deliver_interchange
 from legacy_bridge.drivers.flatfile.x12.writer import envelope_group, envelope_interchange, envelope_set
 
 WHEN = dt.datetime(2026, 11, 30, 8, 15)
@@ -161,10 +162,15 @@ def test_the_group_code_from_its_sets(statuses, rejected, code):
 
 
 def test_an_acknowledgement_is_written_whole_into_the_folder(tmp_path):
-    data = write_segments(acknowledgement(receipt_of(received()), interchange_control=5, group_control=5, when=WHEN), D)
-    path = write_atomically(str(tmp_path), "997.000000005.x12", data)
-    assert open(path, "rb").read() == data
+    segments = acknowledgement(receipt_of(received()), interchange_control=5, group_control=5, when=WHEN)
+    path = deliver_interchange(str(tmp_path), segments, D)
+    assert os.path.basename(path) == "997.000000005.x12"
     assert os.listdir(tmp_path) == ["997.000000005.x12"]  # no .part left behind
+    (ic,) = read_interchanges(open(path, "rb").read())
+    assert ic.groups[0].sets[0].segments[-2] == ("AK9", "A", "2", "2", "2")
     with pytest.raises(FileExistsError):
         write_atomically(str(tmp_path), "997.000000005.x12", b"other")
-    assert open(path, "rb").read() == data
+    assert open(path, "rb").read() == write_segments(segments, D)
+    with pytest.raises(ValueError, match="holds a delimiter"):
+        deliver_interchange(str(tmp_path), [*segments[:-1], ("IEA", "1~", "000000005")], D, name="bad.x12")
+    assert sorted(os.listdir(tmp_path)) == ["997.000000005.x12"]  # nothing written for a refused one
