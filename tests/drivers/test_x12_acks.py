@@ -18,7 +18,9 @@ from legacy_bridge.drivers.flatfile.x12.acks import (
     SetProblems,
     ack_code,
     acknowledgement,
+    acknowledgement_set,
 )
+from legacy_bridge.drivers.flatfile.x12.deliver import deliver_interchange
 from legacy_bridge.drivers.flatfile.x12.writer import envelope_group, envelope_interchange, envelope_set
 
 WHEN = dt.datetime(2026, 11, 30, 8, 15)
@@ -26,7 +28,8 @@ D = Delimiters(element="*", sub_element=":", repetition="^", segment="~", line_b
 
 
 def received(version: str = "004010", isa_version: str = "00401", sets=("0001", "0002")) -> bytes:
-    bodies = [envelope_set("204", c, [("B2", "", "FSTC", "", f"SHIP{c}")]) for c in sets]
+    convention = version if version.startswith("005010X") else None  # ST03, as the 005010 guides want
+    bodies = [envelope_set("204", c, [("B2", "", "FSTC", "", f"SHIP{c}")], convention) for c in sets]
     group = envelope_group("SM", bodies, sender="ACMEAPP", receiver="FSTCAPP", control=77, version=version, when=WHEN)
     return write_segments(
         envelope_interchange(
@@ -123,6 +126,7 @@ def test_a_005010_implementation_guide_group_gets_a_999_with_ik_segments():
     receipt = receipt_of(received(version="005010X214", isa_version="00501"))
     too_long = ElementProblem(position=4, code="5", component=2, repeat=1, reference="145", value="X" * 31)
     receipt.problems["0001"] = SetProblems("0001", segments=(SegmentProblem(2, "B2", "8", "0100", (too_long,)),))
+    assert receipt.sets[0] == ("204", "0001", "005010X214")
     ic, group, segments = ack_read_back(receipt)
     assert (ic.version, ic.delimiters.repetition) == ("00501", "^")
     assert (group.code, group.version) == ("FA", "005010X231A1")
@@ -161,10 +165,41 @@ def test_the_group_code_from_its_sets(statuses, rejected, code):
 
 
 def test_an_acknowledgement_is_written_whole_into_the_folder(tmp_path):
-    data = write_segments(acknowledgement(receipt_of(received()), interchange_control=5, group_control=5, when=WHEN), D)
-    path = write_atomically(str(tmp_path), "997.000000005.x12", data)
-    assert open(path, "rb").read() == data
+    segments = acknowledgement(receipt_of(received()), interchange_control=5, group_control=5, when=WHEN)
+    path = deliver_interchange(str(tmp_path), segments, D)
+    assert os.path.basename(path) == "997.000000005.x12"
     assert os.listdir(tmp_path) == ["997.000000005.x12"]  # no .part left behind
+    (ic,) = read_interchanges(open(path, "rb").read())
+    assert ic.groups[0].sets[0].segments[-2] == ("AK9", "A", "2", "2", "2")
     with pytest.raises(FileExistsError):
         write_atomically(str(tmp_path), "997.000000005.x12", b"other")
-    assert open(path, "rb").read() == data
+    assert open(path, "rb").read() == write_segments(segments, D)
+    with pytest.raises(ValueError, match="holds a delimiter"):
+        deliver_interchange(str(tmp_path), [*segments[:-1], ("IEA", "1~", "000000005")], D, name="bad.x12")
+    assert sorted(os.listdir(tmp_path)) == ["997.000000005.x12"]  # nothing written for a refused one
+
+
+def test_problems_for_a_set_the_group_did_not_bring_are_refused():
+    receipt = receipt_of(received())
+    receipt.problems["0009"] = SetProblems("0009", ("4",))
+    with pytest.raises(ValueError, match="problems for sets the group did not bring: 0009"):
+        acknowledgement_set(receipt, D)
+
+
+def test_a_group_of_a_version_not_read_is_rejected_with_code_2_and_its_sets_with_code_1():
+    receipt = receipt_of(received(version="003040"))
+    assert (receipt.group_codes, receipt.group_rejected) == (["2"], True)
+    segments = acknowledgement_set(receipt, D)  # in 003040 too, which our reader does not read back
+    assert segments[1:-1] == [
+        ("AK1", "SM", "77"),
+        ("AK2", "204", "0001"),
+        ("AK5", "R", "1"),
+        ("AK2", "204", "0002"),
+        ("AK5", "R", "1"),
+        ("AK9", "R", "2", "2", "0", "2"),
+    ]
+
+
+def test_a_group_whose_interchange_breaks_before_its_ge_gets_no_receipt():
+    data = received().replace(b"GE*2*77~", b"XX*2*77~")
+    assert list(Receipt.gather(X12Reader(io.BytesIO(data)).events())) == []

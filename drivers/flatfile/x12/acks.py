@@ -177,12 +177,15 @@ def acknowledgement_set(
     body: list[Segment] = [
         ("AK1", group.code, group.control, group.version) if ik else ("AK1", group.code, group.control)
     ]
+    unknown = set(receipt.problems) - {control for _, control, _ in receipt.sets}
+    if unknown:
+        raise ValueError(f"problems for sets the group did not bring: {', '.join(sorted(unknown))}")
     statuses = []
     for code, set_control, convention in receipt.sets:
         problems = receipt.problems.get(set_control)
         status = _set_code(problems)
         statuses.append(status)
-        body.append(trimmed(("AK2", code, set_control, (convention or group.version) if ik else "")))
+        body.append(trimmed(("AK2", code, set_control, convention if ik else "")))  # AK203: the set's ST03
         for seg in problems.segments if problems else ():
             body.append(trimmed(("IK3" if ik else "AK3", seg.segment_id, str(seg.position), seg.loop, seg.code)))
             for el in seg.elements:

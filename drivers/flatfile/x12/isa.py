@@ -26,7 +26,7 @@ _REPETITION_FROM = "00402"  # ISA11 is the repetition separator from this versio
 def segment_id_at(head: bytes) -> str:
     """The segment id (letters and digits) that ``head`` starts with, for a message."""
     end = 0
-    while end < min(len(head), 3) and chr(head[end]).isalnum():
+    while end < min(len(head), 8) and chr(head[end]).isalnum():
         end += 1
     return head[:end].decode("latin-1") or repr(head[:10].decode("latin-1"))
 
@@ -93,7 +93,7 @@ def parse_isa(head: bytes, offset: int) -> Interchange:
         )
     version = values[11]
     repetition = None
-    if version >= _REPETITION_FROM:
+    if version >= _REPETITION_FROM and values[10] != "U":  # U (the old standards id): no repeats sent
         repetition = _delimiter(values[10], "repetition separator (ISA11)", offset, "ISA11")
     used = [c for c in (sep, sub, repetition, term) if c is not None]
     if len(set(used)) != len(used):

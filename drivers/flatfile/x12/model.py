@@ -112,6 +112,12 @@ class GroupEnd:
     trailer: Segment
 
 
+_ERROR_FIELDS = (
+    "level", "code", "interchange_control", "group_control", "set_control", "set_code", "segment", "segment_id",
+    "element", "offset", "fatal",
+)  # fmt: skip
+
+
 class X12Error(ValueError):
     """A broken envelope or segment, and where it is.
 
@@ -155,6 +161,17 @@ class X12Error(ValueError):
         elif offset is not None:
             where.append(f"byte {offset}")
         super().__init__(f"{', '.join(where)}: {reason}" if where else reason)
+
+    def fields(self) -> dict[str, object]:
+        """What the error says, by name (for a quarantine entry, a log line, another process)."""
+        return {name: getattr(self, name) for name in _ERROR_FIELDS}
+
+    def __reduce__(self) -> tuple:
+        return _rebuilt, (self.reason, self.fields())
+
+
+def _rebuilt(reason: str, fields: dict) -> X12Error:
+    return X12Error(reason, **fields)
 
 
 def split_composite(element: str, d: Delimiters) -> list[str]:

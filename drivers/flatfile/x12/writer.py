@@ -79,6 +79,8 @@ def envelope_set(
 ) -> list[Segment]:
     """ST, the body, SE with its segment count; ``convention`` is ST03 (005010 guides)."""
     control = f"{control:04d}" if isinstance(control, int) else control
+    if not 4 <= len(control) <= 9:
+        raise ValueError(f"ST02 {control!r} is not 4 to 9 characters")
     st: Segment = ("ST", code, control, convention) if convention else ("ST", code, control)
     return [st, *body, ("SE", str(len(body) + 2), control)]
 
@@ -96,6 +98,8 @@ def envelope_group(
 ) -> list[Segment]:
     """GS, the sets (each from ST to SE), GE with the number of sets."""
     control = str(control)
+    if not (control.isdigit() and len(control) <= 9):
+        raise ValueError(f"GS06 {control!r} is not 1 to 9 digits")
     gs: Segment = (
         "GS",
         code,
