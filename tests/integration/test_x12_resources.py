@@ -9,8 +9,10 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers.backends import make_app
 from helpers.x12 import ASN856, EDI, PO850, TENDER204, interchange, ok, tender
@@ -345,7 +347,6 @@ def test_a_key_or_field_not_in_the_mapping_refuses_to_start(folder):
 
 
 def test_a_mapping_file_is_read_and_its_problems_name_the_file(folder, tmp_path):
-    import yaml
 
     good = tmp_path / "tender204.yaml"
     good.write_text(yaml.safe_dump(TENDER204))
@@ -413,3 +414,11 @@ def test_interchanges_with_their_own_delimiters_in_one_file_are_paged_and_found_
         assert found["scac"] == "WXYZ" and found["stops"][1]["on"] == "2024-03-04"
     finally:
         app.extensions["legacy_bridge"].close()
+
+
+def test_the_readme_example_is_a_valid_config(folder):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("#### EDI X12 (`format: x12`)", 1)[1]
+    example = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    example["sources"]["tenders"]["path"] = str(folder / "inbound")
+    assert validate({"service": {"secret": "s"}, **example}).resources["tenders"].mapping.key == ["shipment_id"]
