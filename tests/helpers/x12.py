@@ -136,3 +136,117 @@ def ok(response) -> Any:
     """The JSON of a 200 answer (the body in the assertion message otherwise)."""
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
+
+
+# -- resources over the samples, and a config serving them from a folder --------------------
+
+ORDERS = {
+    "source": "orders",
+    "key": ["po_number"],
+    "fields": {
+        "po_number": "po_number",
+        "ordered_on": {"column": "po_date", "converter": "date"},
+        "department": "department",
+        "ship_to": {"type": "object", "column": "ship_to", "fields": {"name": "name", "gln": "id", "city": "city"}},
+        "lines": {
+            "type": "array",
+            "column": "lines",
+            "fields": {
+                "line": {"column": "line", "converter": "int"},
+                "qty": {"column": "qty", "converter": "decimal"},
+                "unit": {"column": "unit", "converter": {"code": {"codes": {"EA": "each", "CA": "case"}}}},
+                "price": {"column": "price", "converter": {"decimal": {"scale": 2}}},
+                "item": {"column": "buyer_item", "filter": True},
+                "color": "description",
+            },
+        },
+        "totals": {
+            "type": "object",
+            "column": "totals",
+            "fields": {
+                "lines": {"column": "lines", "converter": "int"},
+                "amount": {"column": "amount", "converter": "decimal"},
+            },
+        },
+    },
+}
+
+NOTICES = {
+    "source": "notices",
+    "key": ["shipment_id"],
+    "fields": {
+        "shipment_id": "shipment_id",
+        "shipment": {
+            "type": "object",
+            "column": "shipment",
+            "fields": {
+                "weight": {"column": "weight", "converter": "decimal"},
+                "shipped_on": {"column": "shipped", "converter": "date"},
+                "ship_from": {"type": "object", "column": "ship_from", "fields": {"name": "name"}},
+                "orders": {
+                    "type": "array",
+                    "column": "orders",
+                    "fields": {
+                        "po_number": "po_number",
+                        "items": {
+                            "type": "array",
+                            "column": "items",
+                            "fields": {"sku": "sku", "qty": {"column": "shipped", "converter": "int"}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+TENDERS = {
+    "source": "tenders",
+    "key": ["shipment_id"],
+    "fields": {
+        "shipment_id": "shipment_id",
+        "scac": {"column": "scac", "filter": True},
+        "sender": {"column": "sender", "converter": "trim"},
+        "pickup_on": {"column": "pickup", "converter": "date", "filter": True},
+        "shipper": {"type": "object", "column": "shipper", "fields": {"name": "name", "city": "city"}},
+        "consignee": {"type": "object", "column": "consignee", "fields": {"name": "name", "city": "city"}},
+        "stops": {
+            "type": "array",
+            "column": "stops",
+            "fields": {
+                "seq": {"column": "seq", "converter": "int"},
+                "reason": {
+                    "column": "reason",
+                    "converter": {"code": {"codes": {"LD": "load", "UL": "unload"}}},
+                    "filter": True,
+                },
+                "on": {"column": "date", "converter": "date"},
+                "at": {"column": "time", "converter": "time"},
+                "party": {"type": "object", "column": "party", "fields": {"name": "name"}},
+            },
+        },
+        "weight": {"column": "weight", "converter": "decimal"},
+        "charge": {"column": "charge", "converter": {"decimal": {"implied": 2}}},
+    },
+}
+
+
+def config(folder, **overrides) -> dict:
+    base = {"kind": "flatfile", "format": "x12", "path": str(folder / "inbound"), "pick": "all"}
+    return {
+        "service": {"secret": "s"},
+        "sources": {
+            # the gozer 850 says 33 segments for its 21 and the 856's IEA02 differs from its ISA13
+            "orders": {**base, "x12": PO850, "envelope": "lenient", "bad_records": "quarantine"},
+            "notices": {**base, "x12": ASN856, "envelope": "lenient", "bad_records": "quarantine"},
+            "tenders": {**base, "x12": TENDER204, "bad_records": "quarantine"},
+            "strict_orders": {**base, "x12": PO850, "bad_records": "quarantine"},
+            **overrides,
+        },
+        "resources": {
+            "orders": ORDERS,
+            "notices": NOTICES,
+            "tenders": TENDERS,
+            "strict-orders": {**ORDERS, "source": "strict_orders"},
+        },
+    }

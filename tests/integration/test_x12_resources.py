@@ -1,113 +1,18 @@
 """X12 interchanges served as resources from a folder of partner files, through the real app: the
 gozer 850 and 856 (read from ../shared/testdata/edi) and hand-made 204 load tenders, one record
 per transaction set, with pages, key lookup, filters, exports, partitions, the quarantine of a
-broken set (named by its control numbers) while the others are served, the nested OpenAPI schema,
-and start-up errors naming the path of each bad mapping."""
+broken set (named by its control numbers) while the others are served, broken envelopes, several
+interchanges in one file, and the nested OpenAPI schema (start-up checks: test_x12_config.py)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-import yaml
 
 from helpers.backends import make_app
-from helpers.x12 import ASN856, EDI, PO850, TENDER204, interchange, ok, tender
-from legacy_bridge.config import validate
-from legacy_bridge.errors import ConfigError
-
-ORDERS = {
-    "source": "orders",
-    "key": ["po_number"],
-    "fields": {
-        "po_number": "po_number",
-        "ordered_on": {"column": "po_date", "converter": "date"},
-        "department": "department",
-        "ship_to": {"type": "object", "column": "ship_to", "fields": {"name": "name", "gln": "id", "city": "city"}},
-        "lines": {
-            "type": "array",
-            "column": "lines",
-            "fields": {
-                "line": {"column": "line", "converter": "int"},
-                "qty": {"column": "qty", "converter": "decimal"},
-                "unit": {"column": "unit", "converter": {"code": {"codes": {"EA": "each", "CA": "case"}}}},
-                "price": {"column": "price", "converter": {"decimal": {"scale": 2}}},
-                "item": {"column": "buyer_item", "filter": True},
-                "color": "description",
-            },
-        },
-        "totals": {
-            "type": "object",
-            "column": "totals",
-            "fields": {
-                "lines": {"column": "lines", "converter": "int"},
-                "amount": {"column": "amount", "converter": "decimal"},
-            },
-        },
-    },
-}
-
-NOTICES = {
-    "source": "notices",
-    "key": ["shipment_id"],
-    "fields": {
-        "shipment_id": "shipment_id",
-        "shipment": {
-            "type": "object",
-            "column": "shipment",
-            "fields": {
-                "weight": {"column": "weight", "converter": "decimal"},
-                "shipped_on": {"column": "shipped", "converter": "date"},
-                "ship_from": {"type": "object", "column": "ship_from", "fields": {"name": "name"}},
-                "orders": {
-                    "type": "array",
-                    "column": "orders",
-                    "fields": {
-                        "po_number": "po_number",
-                        "items": {
-                            "type": "array",
-                            "column": "items",
-                            "fields": {"sku": "sku", "qty": {"column": "shipped", "converter": "int"}},
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
-TENDERS = {
-    "source": "tenders",
-    "key": ["shipment_id"],
-    "fields": {
-        "shipment_id": "shipment_id",
-        "scac": {"column": "scac", "filter": True},
-        "sender": {"column": "sender", "converter": "trim"},
-        "pickup_on": {"column": "pickup", "converter": "date", "filter": True},
-        "shipper": {"type": "object", "column": "shipper", "fields": {"name": "name", "city": "city"}},
-        "consignee": {"type": "object", "column": "consignee", "fields": {"name": "name", "city": "city"}},
-        "stops": {
-            "type": "array",
-            "column": "stops",
-            "fields": {
-                "seq": {"column": "seq", "converter": "int"},
-                "reason": {
-                    "column": "reason",
-                    "converter": {"code": {"codes": {"LD": "load", "UL": "unload"}}},
-                    "filter": True,
-                },
-                "on": {"column": "date", "converter": "date"},
-                "at": {"column": "time", "converter": "time"},
-                "party": {"type": "object", "column": "party", "fields": {"name": "name"}},
-            },
-        },
-        "weight": {"column": "weight", "converter": "decimal"},
-        "charge": {"column": "charge", "converter": {"decimal": {"implied": 2}}},
-    },
-}
+from helpers.x12 import EDI, config, interchange, ok, tender
 
 
 @pytest.fixture(scope="module")
@@ -130,27 +35,6 @@ def folder(tmp_path_factory):
     )
     (inbound / "tenders-2.x12").write_text(interchange("000000102", "102", [tender("0001", "SH2001", "WXYZ", 4)], "~"))
     return tmp
-
-
-def config(folder, **overrides) -> dict:
-    base = {"kind": "flatfile", "format": "x12", "path": str(folder / "inbound"), "pick": "all"}
-    return {
-        "service": {"secret": "s"},
-        "sources": {
-            # the gozer 850 says 33 segments for its 21 and the 856's IEA02 differs from its ISA13
-            "orders": {**base, "x12": PO850, "envelope": "lenient", "bad_records": "quarantine"},
-            "notices": {**base, "x12": ASN856, "envelope": "lenient", "bad_records": "quarantine"},
-            "tenders": {**base, "x12": TENDER204, "bad_records": "quarantine"},
-            "strict_orders": {**base, "x12": PO850, "bad_records": "quarantine"},
-            **overrides,
-        },
-        "resources": {
-            "orders": ORDERS,
-            "notices": NOTICES,
-            "tenders": TENDERS,
-            "strict-orders": {**ORDERS, "source": "strict_orders"},
-        },
-    }
 
 
 @pytest.fixture(scope="module")
@@ -307,60 +191,6 @@ def test_the_openapi_document_shows_the_nested_schema(client):
     assert item["properties"]["reason"]["enum"][:2] == ["load", "unload"]
 
 
-@pytest.mark.parametrize(
-    "change, where, says",
-    [
-        (
-            {"fields": {"shipment_id": "B2.x"}},
-            "sources.tenders.x12.fields.shipment_id.element",
-            "not an element reference",
-        ),
-        (
-            {"fields": {"shipment_id": "B2.4", "stops": {"fields": {"seq": "S5.1"}, "single": True}}},
-            "sources.tenders.x12.fields.stops.single",
-            "only for a loop",
-        ),
-        (
-            {"fields": {"shipment_id": "B2.4", "stops": {"loop": "s5", "fields": {"seq": "S5.1"}}}},
-            "sources.tenders.x12.fields.stops.loop",
-            "segment id",
-        ),
-    ],
-)
-def test_a_bad_mapping_refuses_to_start_naming_its_path(folder, change, where, says):
-    raw = config(folder)
-    raw["sources"]["tenders"]["x12"] = {"set": "204", **change}
-    with pytest.raises(ConfigError) as refused:
-        validate(raw)
-    assert where in str(refused.value) and says in str(refused.value)
-
-
-def test_a_key_or_field_not_in_the_mapping_refuses_to_start(folder):
-    raw = copy.deepcopy(config(folder))
-    raw["resources"]["tenders"]["fields"]["shipment_id"] = "shipment_no"
-    raw["resources"]["tenders"]["fields"]["stops"]["fields"]["seq"] = "sequence"
-    with pytest.raises(ConfigError) as refused:
-        validate(raw)
-    text = str(refused.value)
-    assert "resources.tenders.fields.shipment_id.column" in text and "'shipment_no' is not in the file's layout" in text
-    assert "resources.tenders.fields.stops.fields.seq.column" in text
-
-
-def test_a_mapping_file_is_read_and_its_problems_name_the_file(folder, tmp_path):
-
-    good = tmp_path / "tender204.yaml"
-    good.write_text(yaml.safe_dump(TENDER204))
-    raw = config(folder)
-    raw["sources"]["tenders"]["x12"] = str(good)
-    assert validate(raw).resources["tenders"]
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump({"set": "204", "fields": {"shipment_id": "B2"}}))
-    raw["sources"]["tenders"]["x12"] = str(bad)
-    with pytest.raises(ConfigError) as refused:
-        validate(raw)
-    assert "sources.tenders.x12.fields.shipment_id.element" in str(refused.value) and str(bad) in str(refused.value)
-
-
 @pytest.mark.parametrize("broken", ["gozer-x12.missing.ISA.txt", "gozer-x12.wrong.GS.txt"])
 def test_a_broken_envelope_is_listed_and_the_other_files_are_served(tmp_path, broken):
     inbound = tmp_path / "inbound"
@@ -392,14 +222,6 @@ def test_under_reject_a_broken_envelope_refuses_the_resource_naming_the_file(tmp
         app.extensions["legacy_bridge"].close()
 
 
-def test_a_drop_on_an_x12_source_is_refused_at_start_up(folder, tmp_path):
-    raw = copy.deepcopy(config(folder))
-    raw["resources"]["tenders"]["drop"] = {"folder": str(tmp_path), "name": "T.{seq:06d}.x12"}
-    with pytest.raises(ConfigError) as refused:
-        validate(raw)
-    assert "resources.tenders.drop: drops do not write X12 documents" in str(refused.value)
-
-
 def test_interchanges_with_their_own_delimiters_in_one_file_are_paged_and_found_by_key(tmp_path):
     inbound = tmp_path / "inbound"
     inbound.mkdir()
@@ -414,11 +236,3 @@ def test_interchanges_with_their_own_delimiters_in_one_file_are_paged_and_found_
         assert found["scac"] == "WXYZ" and found["stops"][1]["on"] == "2024-03-04"
     finally:
         app.extensions["legacy_bridge"].close()
-
-
-def test_the_readme_example_is_a_valid_config(folder):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("#### EDI X12 (`format: x12`)", 1)[1]
-    example = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
-    example["sources"]["tenders"]["path"] = str(folder / "inbound")
-    assert validate({"service": {"secret": "s"}, **example}).resources["tenders"].mapping.key == ["shipment_id"]
