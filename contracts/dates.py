@@ -1,5 +1,5 @@
 """Date and time converters: legacy dates as 8 digits (``yyyymmdd``), times as 6 (``hhmmss``),
-timestamps native or as text, native dates.  Registered when :mod:`.converters` is imported."""
+timestamps native or as text, native dates and times.  Registered when :mod:`.converters` is imported."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from .converter_base import MEMO_INLINE, MEMO_KEPT, ConversionError, Converter, memo_reader, register
 
-__all__ = ["YYYYMMDD", "HHMMSS", "Timestamp", "Date"]
+__all__ = ["YYYYMMDD", "HHMMSS", "Timestamp", "Date", "Time"]
 
 
 def _digits(value: Any, width: int) -> str:
@@ -150,5 +150,23 @@ class Date(Converter):
             return value
         try:
             return dt.date.fromisoformat(str(value).strip()[:10])
+        except ValueError:
+            return None
+
+
+@register
+class Time(Converter):
+    """Native TIME columns (or ISO text): what an X12 mapping's ``type: time`` element reads as."""
+
+    name = "time"
+    type = "time"
+
+    def to_canonical(self, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.time()
+        if isinstance(value, dt.time):
+            return value
+        try:
+            return dt.time.fromisoformat(str(value).strip())
         except ValueError:
             return None

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from legacy_bridge.drivers.flatfile.delivery import rename_durably
 from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, Unfit, render
 
 __all__ = ["Batches", "DropRules", "Closed"]
@@ -255,12 +256,7 @@ class Batches:
             f.truncate()
             f.flush()
             os.fsync(f.fileno())
-        os.rename(self.part, os.path.join(self.rules.folder, name))
-        folder = os.open(self.rules.folder, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        rename_durably(self.part, os.path.join(self.rules.folder, name))
         closed.append(Closed(name, state["count"]))
         return seq
 

@@ -11,11 +11,15 @@ import hashlib
 import os
 from typing import Any
 
+import yaml
+
 from legacy_bridge.drivers.flatfile.cobol import CopybookFormat
 from legacy_bridge.drivers.flatfile.copybook import CopybookError, conditions, make_decoder, parse_copybook
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
+from legacy_bridge.drivers.flatfile.x12_format import X12Format
+from legacy_bridge.drivers.flatfile.x12_mapping import SetMapping, parse_mapping
 
 __all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
 
@@ -36,6 +40,8 @@ OPTIONS = {
     "record_format",
     "floating_point",
     "variable_size_occurs",
+    "x12",
+    "envelope",
     "bad_records",
     "index_dir",
     "timeout",
@@ -43,16 +49,18 @@ OPTIONS = {
 }
 _CHOICES = {
     "pick": ("newest", "all"),
-    "format": ("csv", "fixed", "copybook"),
+    "format": ("csv", "fixed", "copybook", "x12"),
     "quoting": ("minimal", "none"),
     "record_format": ("F", "V", "VB"),
     "floating_point": ("ibm", "ieee"),
     "bad_records": ("reject", "quarantine"),
+    "envelope": ("strict", "lenient"),
 }
 _PER_FORMAT = {
     "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
     "fixed": {"columns", "encoding", "record_length", "copybook"},
     "copybook": {"copybook", "codepage", "record_format", "floating_point", "variable_size_occurs"},
+    "x12": {"x12", "encoding", "envelope"},
 }
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
@@ -80,6 +88,24 @@ def _copybook(options: dict[str, Any]) -> tuple[Any, str | None]:
         return None, f"cannot parse the copybook: {exc}"
 
 
+def _x12(options: dict[str, Any]) -> tuple[SetMapping | None, list[tuple[str, str]]]:
+    """The transaction set mapping (inline, or the YAML file ``x12`` names) and its problems."""
+    raw = options.get("x12")
+    if raw is None:
+        return None, [("x12", "required: the transaction set and its mapped fields ({set: '850', fields: {...}})")]
+    if not isinstance(raw, str):
+        return parse_mapping(raw)
+    try:
+        with open(raw, encoding="utf-8") as f:
+            loaded = yaml.safe_load(f)
+    except OSError as exc:
+        return None, [("x12", f"cannot read the mapping file {raw} ({exc.strerror})")]
+    except yaml.YAMLError as exc:
+        return None, [("x12", f"the mapping file {raw} is not valid YAML: {exc}")]
+    mapping, problems = parse_mapping(loaded)
+    return mapping, [(key, f"{message} (in {raw})") for key, message in problems]
+
+
 def check(options: dict[str, Any]) -> list[tuple[str, str]]:
     """Every problem in a flat-file source's options, as (key, message)."""
     problems = [(k, f"unknown key; known: {', '.join(sorted(OPTIONS))}") for k in options if k not in OPTIONS]
@@ -90,7 +116,7 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((key, f"expected one of {', '.join(choices)}, got {options[key]!r}"))
     fmt = format_of(options)
     if fmt is None:
-        return problems + [("format", "required: csv, fixed or copybook")]
+        return problems + [("format", "required: csv, fixed, copybook or x12")]
     if fmt not in _PER_FORMAT:
         return problems
     for key in sorted((_FORMAT_OPTIONS - _PER_FORMAT[fmt]) & set(options)):
@@ -110,7 +136,9 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
         problems.append(("variable_size_occurs", f"expected true or false, got {options['variable_size_occurs']!r}"))
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
-    if fmt == "csv":
+    if fmt == "x12":
+        problems += _x12(options)[1]
+    elif fmt == "csv":
         if options.get("header", True) is False and "columns" not in options:
             problems.append(("columns", "required when header is false: the column names in file order"))
         if "columns" in options:
@@ -146,6 +174,9 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
     fixed-width columns, a CSV without a header row); None when only the file can
     (a CSV header) or the options are broken (reported by :func:`check`)."""
     fmt = format_of(options)
+    if fmt == "x12":
+        mapping = _x12(options)[0]
+        return None if mapping is None else mapping.columns
     if fmt == "csv":
         if options.get("header", True) is not False or "columns" not in options:
             return None
@@ -163,7 +194,11 @@ def known_columns(options: dict[str, Any]) -> list[str] | None:
 
 
 def inner_columns(options: dict[str, Any]) -> dict[str, set[str]]:
-    """The columns inside each nested column (a copybook's OCCURS tables and groups)."""
+    """The columns inside each nested column (a copybook's OCCURS tables and groups, an X12
+    mapping's loops and objects)."""
+    if format_of(options) == "x12":
+        mapping = _x12(options)[0]
+        return {} if mapping is None else mapping.inner_keys()
     if format_of(options) not in ("fixed", "copybook") or "copybook" not in options:
         return {}
     layout, message = _copybook(options)
@@ -173,6 +208,10 @@ def inner_columns(options: dict[str, Any]) -> dict[str, set[str]]:
 def build_format(options: dict[str, Any]) -> Any:
     """The record format of checked options."""
     fmt = format_of(options)
+    if fmt == "x12":
+        mapping = _x12(options)[0]
+        assert mapping is not None  # checked options
+        return X12Format(mapping, options.get("encoding", "utf-8"), options.get("envelope", "strict") == "strict")
     if fmt == "csv":
         columns = parse_columns(options["columns"], fixed=False)[0] if "columns" in options else None
         return CsvFormat(
@@ -204,12 +243,13 @@ def build_format(options: dict[str, Any]) -> Any:
 def layout_id(options: dict[str, Any]) -> str:
     """Changes whenever what a record decodes to may change: options or copybook text."""
     parts = [repr(sorted((k, repr(v)) for k, v in options.items() if k not in ("path", "pick", "index_dir")))]
-    if isinstance(options.get("copybook"), str):
-        try:
-            with open(options["copybook"], "rb") as f:
-                parts.append(hashlib.blake2b(f.read(), digest_size=8).hexdigest())
-        except OSError:
-            pass
+    for layout in ("copybook", "x12"):  # a layout in a file of its own
+        if isinstance(options.get(layout), str):
+            try:
+                with open(options[layout], "rb") as f:
+                    parts.append(hashlib.blake2b(f.read(), digest_size=8).hexdigest())
+            except OSError:
+                pass
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 

@@ -39,6 +39,21 @@ from legacy_bridge.errors import LegacyBridgeError
 )
 @click.option("--floating-point", type=click.Choice(["ibm", "ieee"]), default="ibm", show_default=True)
 @click.option("--wsdl", default=None, help="A WSDL (URL or file): list its services, ports and operations.")
+@click.option(
+    "--x12",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="An X12 file: its interchanges, groups and transaction sets, envelope errors (exit status 1 when "
+    "there are any), the segment tree of each set code with counts, and a draft config for each set code.",
+)
+@click.option(
+    "--envelope",
+    type=click.Choice(["strict", "lenient"]),
+    default="strict",
+    show_default=True,
+    help="With --x12: lenient reads sets whose SE01 (GE01, IEA01) count is wrong.",
+)
+@click.option("--encoding", default="utf-8", show_default=True, help="With --x12: of the element values.")
 @click.option("--operation", default=None, help="With --wsdl: print a draft resource for this operation.")
 @click.option(
     "--procedure",
@@ -61,11 +76,19 @@ def introspect(
     wsdl: str | None = None,
     operation: str | None = None,
     routine: str | None = None,
+    x12: str | None = None,
+    envelope: str = "strict",
+    encoding: str = "utf-8",
 ) -> None:
     """Print a draft resource YAML for TABLE (a table or view) of SOURCE, or, with
     --copybook X.cpy --data Y.bin, the layout, the first records and a draft config, or, with
     --wsdl URL|FILE, its operations (--operation NAME: a draft resource), or, with --procedure NAME
-    (--function NAME), a draft action for a stored procedure or function of SOURCE."""
+    (--function NAME), a draft action for a stored procedure or function of SOURCE, or, with
+    --x12 FILE, the interchanges of an X12 file, the segment tree of each transaction set and a
+    draft config for each set code."""
+    if x12:
+        _introspect_x12(x12, envelope, encoding)
+        return
     if wsdl:
         _introspect_wsdl(wsdl, operation, source, resource)
         return
@@ -148,3 +171,19 @@ def _introspect_wsdl(wsdl: str, operation: str | None, source: str | None, resou
     if code:
         fail(text, code)
     click.echo(text, nl=False)
+
+
+def _introspect_x12(path: str, envelope: str, encoding: str) -> None:
+    from legacy_bridge.introspect.x12 import report
+    from legacy_bridge.introspect.x12_draft import drafts
+
+    try:
+        text, errors = report(path, encoding, check_counts=envelope == "strict")
+        draft = drafts(path, encoding, check_counts=envelope == "strict")
+    except (LookupError, OSError) as error:  # an unknown encoding, a file that cannot be read
+        fail(f"error: {error}", EXIT_FAILING)
+    click.echo(text, nl=False)
+    if draft:
+        click.echo("\n" + draft, nl=False)
+    if errors:  # listed under "errors:"; the exit status tells a script
+        raise SystemExit(EXIT_FAILING)

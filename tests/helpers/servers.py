@@ -136,6 +136,14 @@ def serve_app(app, ready_path: str = "/healthz", timeout: float = 10) -> Iterato
         thread.join(timeout)
 
 
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
 def child_pids(parent_pid: int) -> list[int]:
     """Pids whose parent is ``parent_pid`` (a gunicorn master's workers), from /proc, sorted."""
     children = []

@@ -9,14 +9,13 @@ import sqlite3
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
 from helpers.backends import ROOT
-from helpers.servers import HOST, child_pids, free_port, serve_process
+from helpers.servers import HOST, child_pids, free_port, peak_rss_mb, serve_process
 
 ROWS = 200_000
 MAX_GROWTH_MB = 100
@@ -82,14 +81,6 @@ def _config(backend, table: str) -> dict:
             }
         },
     }
-
-
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the process's peak resident set, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM for {pid}")
 
 
 @pytest.fixture(scope="module")

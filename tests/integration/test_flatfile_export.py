@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from helpers.backends import ROOT, SHARED_TESTDATA
-from helpers.servers import HOST, free_port, serve_process
+from helpers.servers import HOST, free_port, peak_rss_mb, serve_process
 
 EXAMPLES = SHARED_TESTDATA / "cobol" / "cobol-to-csv" / "Examples"
 COPYBOOK, TEMPLATES = EXAMPLES / "DTAR020.cbl", EXAMPLES / "in" / "DTAR020.bin"
@@ -46,13 +46,6 @@ def expected_rows() -> list[tuple]:
     decode = make_decoder(parse_copybook(COPYBOOK.read_text()), "cp037")
     with open(TEMPLATES, "rb") as f:
         return [decode(record) for _, record in iter_records(f, "F", SIZE)]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmHWM for {pid}")
 
 
 def worker_of(master: int) -> int:
