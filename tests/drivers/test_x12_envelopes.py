@@ -257,3 +257,16 @@ def test_the_builder_refuses_control_numbers_x12_cannot_hold():
         envelope_group("SM", [], sender="A", receiver="B", control="A1", version="004010", when=WHEN)
     with pytest.raises(ValueError, match="ISA13 '1234567890' is longer than its 9 characters"):
         envelope_interchange([], sender="A", receiver="B", control=1234567890, when=WHEN)
+
+
+def test_a_delimiter_byte_past_ascii_is_read_as_the_values_encoding_has_it():
+    data = (
+        interchange().replace(b"*P*:~", b"*P*\x85~", 1).replace(b"REF:1", b"REF\x851").replace(b"SHIP0002", b"CAF\xc9")
+    )
+    (ic,) = read_interchanges(data, encoding="cp1252")
+    assert ic.delimiters.sub_element == "\u2026" and ic.header[16] == "\u2026"  # byte 0x85 in cp1252
+    l11, b2 = ic.groups[0].sets[0].segments[2], ic.groups[0].sets[1].segments[1]
+    assert split_composite(l11[1], ic.delimiters) == ["REF", "1"] and b2[4] == "CAF\u00c9"
+    assert write_interchange(ic, encoding="cp1252") == data
+    with pytest.raises(X12Error, match="the delimiter byte 0x85 is no character of utf-8 on its own"):
+        list(read_interchanges(data))

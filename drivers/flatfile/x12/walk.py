@@ -67,7 +67,7 @@ class InterchangeWalk:
     def __init__(self, ic: Interchange, since: int, encoding: str, check_counts: bool) -> None:
         self.ic, self.since, self.encoding, self.check_counts = ic, since, encoding, check_counts
         self.sep = ic.delimiters.element
-        self.sep_bytes = self.sep.encode("latin-1")
+        self.sep_bytes = self.sep.encode(encoding)
         self.envelope_prefixes = tuple(sid + self.sep_bytes for sid in _CLOSING)
         self.number = 1  # the ISA
         self.groups = 0
