@@ -270,3 +270,20 @@ def test_a_delimiter_byte_past_ascii_is_read_as_the_values_encoding_has_it():
     assert write_interchange(ic, encoding="cp1252") == data
     with pytest.raises(X12Error, match="the delimiter byte 0x85 is no character of utf-8 on its own"):
         list(read_interchanges(data))
+
+
+def test_an_interchange_cut_short_by_the_next_isa_is_refused_and_the_next_one_read():
+    first = interchange()
+    cut = first[: first.index(b"SE*4*0003~")]  # inside the last set of the second group
+    second = interchange(groups=((("214", "0001"),),), control=2, delimiters=Delimiters(element="|", segment="!"))
+    got = [(type(e).__name__, str(e) if isinstance(e, X12Error) else None) for _, e in events(cut + second)]
+    assert got == [
+        ("EnvelopedSet", None),
+        ("EnvelopedSet", None),
+        ("GroupEnd", None),
+        ("X12Error", "interchange 000000001, group 2, set 0003 (990), segment 13 (ST): no SE before segment 16 (ISA)"),
+        ("X12Error", "interchange 000000001, segment 16 (ISA): no IEA before this next ISA"),
+        ("EnvelopedSet", None),  # the next interchange, with its own delimiters
+        ("GroupEnd", None),
+        ("Interchange", None),
+    ]

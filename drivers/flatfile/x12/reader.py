@@ -101,7 +101,9 @@ class X12Reader:
                 if walk.outcome == "end":
                     return walk.next_at
                 if walk.outcome == "broken":
-                    return self._next_interchange(segments, walk.sep_bytes)
+                    return (
+                        walk.next_at if walk.next_at is not None else self._next_interchange(segments, walk.sep_bytes)
+                    )
         except SegmentTooLong as exc:
             yield (
                 max(exc.offset, since),

@@ -60,7 +60,8 @@ class InterchangeWalk:
     """Feed it the segments after the ISA (:meth:`feed`); it gives back the events they make.
 
     ``outcome`` turns from None to ``"end"`` (its IEA was read: ``next_at`` is where the next
-    interchange may start) or ``"broken"`` (an interchange-level error: skip to the next one).
+    interchange may start) or ``"broken"`` (an interchange-level error: the next one starts at
+    ``next_at`` when known, else after the next IEA).
     Events before byte ``since`` are counted, not given.
     """
 
@@ -68,7 +69,7 @@ class InterchangeWalk:
         self.ic, self.since, self.encoding, self.check_counts = ic, since, encoding, check_counts
         self.sep = ic.delimiters.element
         self.sep_bytes = self.sep.encode(encoding)
-        self.envelope_prefixes = tuple(sid + self.sep_bytes for sid in _CLOSING)
+        self.envelope_prefixes = (b"ISA", *(sid + self.sep_bytes for sid in _CLOSING))
         self.number = 1  # the ISA
         self.groups = 0
         self.group: FunctionalGroup | None = None
@@ -123,8 +124,15 @@ class InterchangeWalk:
             if s.offset >= self.since:
                 yield (
                     s.offset,
-                    self._set_error(s, f"no SE before segment {self.number} ({sid.decode()})", "2", s.number, "ST"),
+                    self._set_error(
+                        s, f"no SE before segment {self.number} ({segment_id_at(raw)})", "2", s.number, "ST"
+                    ),
                 )
+        if raw[:3] == b"ISA" and raw[3:4] and not raw[3:4].isalnum():  # (its delimiters may be others)
+            # the next interchange began before this one ended: read it from there
+            self.outcome, self.next_at = "broken", offset
+            yield offset, self._error("no IEA before this next ISA", offset, segment_id="ISA", code="023")
+            return
         try:
             seg = decode_segment(raw, self.sep, self.encoding)
         except ValueError as exc:  # an envelope segment (or one between sets) we cannot read
