@@ -72,8 +72,10 @@ def _summary(event: object) -> tuple:
         interchange(
             delimiters=Delimiters(element="|", sub_element=">", segment="\r", line_break="\n"), version="00403"
         ),
+        interchange()[: interchange().index(b"SE*4*0003~")]
+        + interchange(control=2, delimiters=Delimiters(element="|", segment="!")),
     ],
-    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator"],
+    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator", "cut-short"],
 )
 def test_reading_from_any_offset_it_gave_finds_what_the_whole_read_found(data):
     reader = X12Reader(io.BytesIO(data))

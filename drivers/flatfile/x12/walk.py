@@ -79,6 +79,7 @@ class InterchangeWalk:
         self.open: _OpenSet | None = None
         self.outcome: str | None = None
         self.next_at: int | None = None
+        self.previous = ic.offset  # the offset of the segment read last
 
     # -- errors, each naming where it is ---------------------------------------------------
 
@@ -109,10 +110,14 @@ class InterchangeWalk:
         self.number += 1
         if self.open is not None and not raw.startswith(self.envelope_prefixes) and raw not in _CLOSING:
             self.open.raws.append(raw)  # the hot path, kept to a few calls
+            self.previous = offset
             return ()
-        return list(self._feed(offset, raw, terminated))
+        events = list(self._feed(offset, raw, terminated))
+        self.previous = offset
+        return events
 
     def _feed(self, offset: int, raw: bytes, terminated: bool) -> Iterator[tuple[int, Event]]:
+        before = self.open.offset if self.open is not None else self.previous  # a place reads resume from
         cut = raw.find(self.sep_bytes)
         sid = raw if cut < 0 else raw[:cut]
         if self.open is not None:
@@ -130,8 +135,9 @@ class InterchangeWalk:
                 )
         if raw[:3] == b"ISA" and raw[3:4] and not raw[3:4].isalnum():  # (its delimiters may be others)
             # the next interchange began before this one ended: read it from there
+            # the error is this interchange's: given before the ISA, a read from which is the next one's
             self.outcome, self.next_at = "broken", offset
-            yield offset, self._error("no IEA before this next ISA", offset, segment_id="ISA", code="023")
+            yield before, self._error("no IEA before this next ISA", offset, segment_id="ISA", code="023")
             return
         try:
             seg = decode_segment(raw, self.sep, self.encoding)
