@@ -21,7 +21,7 @@ taken away (by a partner's pickup) within that window is not seen: its number is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, update
@@ -83,17 +83,22 @@ class ControlNumbers:
         self.partner = partner
 
     @contextmanager
-    def allocate(self, groups: int = 1, *, written: Written | None = None) -> Iterator[Allocation]:
+    def allocate(
+        self, groups: int = 1, *, written: Written | None = None, within: Connection | None = None
+    ) -> Iterator[Allocation]:
         """The next interchange number and ``groups`` group numbers, held until the block ends.
 
         Args:
             groups: how many functional groups the interchange carries (>= 0).
             written: the crash guard (see the module): the group numbers an existing file of
                 that interchange number carries, or None; such an interchange is skipped.
+            within: a write transaction of the caller's (``store.begin()``) to take the numbers
+                in: they commit or roll back with it (and what else it records, e.g. that a
+                group was acknowledged).
         """
         if groups < 0:
             raise ValueError(f"groups is a count >= 0, got {groups}")
-        with self.store.begin() as conn:
+        with nullcontext(within) if within is not None else self.store.begin() as conn:
             last_interchange, last_group = self._locked_row(conn)
             while written is not None:
                 carried = written(following(last_interchange))

@@ -141,3 +141,14 @@ def test_two_processes_allocating_at_once_get_1_to_n_without_gap_or_repeat(store
     assert all(len(out.splitlines()) == each for out in outputs)
     assert sorted(i for i, _ in pairs) == list(range(1, 2 * each + 1))
     assert sorted(g for _, g in pairs) == list(range(1, 2 * each + 1))
+
+
+def test_numbers_taken_within_a_callers_transaction_commit_or_roll_back_with_it(store):
+    numbers = ControlNumbers(store, PARTNER)
+    with pytest.raises(OSError), store.begin() as conn:
+        with numbers.allocate(1, within=conn) as allocation:
+            assert allocation == Allocation(1, [1])
+        raise OSError("the caller's own record failed")
+    with store.begin() as conn, numbers.allocate(1, within=conn) as allocation:
+        assert allocation == Allocation(1, [1])
+    assert taken(numbers) == Allocation(2, [2])
