@@ -25,11 +25,10 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from legacy_bridge.events.migrations import create_table, migration
-from legacy_bridge.events.state import StateStore
+from legacy_bridge.events.state import StateStore, insert_new
 
 __all__ = ["ControlNumbers", "Allocation", "LARGEST", "control_numbers"]
 
@@ -126,12 +125,7 @@ class ControlNumbers:
 
     def _locked_row(self, conn: Connection) -> tuple[int, int]:
         """The partner's row, created at 0/0 when new, locked until ``conn`` ends."""
-        new = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(
-            new(control_numbers)
-            .values(partner=self.partner, interchange=0, group_number=0)
-            .on_conflict_do_nothing(index_elements=["partner"])
-        )
+        insert_new(conn, control_numbers, {"partner": self.partner, "interchange": 0, "group_number": 0})
         query = select(control_numbers.c.interchange, control_numbers.c.group_number).where(
             control_numbers.c.partner == self.partner
         )

@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy import update
 
+from helpers.backends import state_store_url
 from legacy_bridge.events.control_numbers import LARGEST, Allocation, ControlNumbers, control_numbers
 from legacy_bridge.events.state import StateStore
 
@@ -20,12 +21,7 @@ PARTNER = "ZZ:MYID>ZZ:THEIRID"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    from helpers.backends import pg_state
-
-    with pg_state(f"edi_control_numbers_{os.getpid()}") as url:
+    with state_store_url(request.param, tmp_path, f"edi_control_numbers_{os.getpid()}") as url:
         yield url
 
 
