@@ -175,8 +175,9 @@ def acknowledge_groups(
     strict: bool = True,
     step: Callable[[int], None] = lambda offset: None,
 ) -> list[str]:
-    """Acknowledge every functional group of the file ``handle`` (each once, through ``ledger``);
-    the files written now (groups acknowledged before are left alone)."""
+    """Acknowledge every functional group of the file ``handle`` (each once, through ``ledger``)
+    but those that are acknowledgements themselves (GS01 ``FA``); the files written now (groups
+    acknowledged before are left alone)."""
     refused: dict[tuple[str, str, str], SetProblems] = {}
     events = X12Reader(handle, encoding, check_counts=strict).events()
     paths = []
@@ -187,6 +188,8 @@ def acknowledge_groups(
             if (ic_control, group_control) == here and control not in receipt.problems:
                 receipt.problems[control] = problems
         refused.clear()
+        if receipt.group.code == "FA":
+            continue  # acknowledgements are not acknowledged
         group = _Group(receipt, settings, now)
         path = ledger.once(group.received, group.partner, group.write, group.written)
         if path is not None:

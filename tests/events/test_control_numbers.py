@@ -44,6 +44,7 @@ def test_numbers_follow_each_other_per_partner_interchanges_and_groups_apart(sto
     assert taken(numbers, groups=0) == Allocation(3, [])
     assert taken(numbers) == Allocation(4, [5])
     assert taken(ControlNumbers(store, "ZZ:MYID>ZZ:OTHER")) == Allocation(1, [1])
+    assert numbers.last() == Allocation(4, [5])
 
 
 def test_a_block_that_fails_gives_its_numbers_back(store):

@@ -115,8 +115,14 @@ def test_an_accepted_group_gets_a_997_back_to_its_sender_then_the_next_file_the_
     assert body(second)[0] == ("AK1", "SM", "102")
 
 
-def test_a_set_with_a_wrong_se01_and_one_the_mapping_refuses_are_rejected_with_their_codes(app, folder):
-    sets = [tender("0001", "SH1", "ABCD", 1), tender("0002", "SH2", "ABCD", 2, count=3), tender("0003", "", "ABCD", 3)]
+def test_a_set_with_a_wrong_se01_and_those_the_mapping_refuses_are_rejected_with_their_codes(app, folder):
+    not_a_number = [s.replace("S5*2*UL", "S5*X2*UL") for s in tender("0004", "SH4", "ABCD", 4)]
+    sets = [
+        tender("0001", "SH1", "ABCD", 1),
+        tender("0002", "SH2", "ABCD", 2, count=3),
+        tender("0003", "", "ABCD", 3),
+        not_a_number,
+    ]
     drop(folder, "t.x12", interchange("000000201", "201", sets))
     (ack,) = acks(folder, 1, [app])
     assert body(ack) == [
@@ -129,8 +135,36 @@ def test_a_set_with_a_wrong_se01_and_one_the_mapping_refuses_are_rejected_with_t
         ("AK3", "B2", "2", "", "8"),  # B2 (the set's 2nd segment) has data element errors:
         ("AK4", "4", "", "1"),  # B204 (the required shipment id) is missing
         ("AK5", "R", "5"),
-        ("AK9", "P", "3", "3", "1"),
+        ("AK2", "204", "0004"),
+        ("AK3", "S5", "12", "", "8"),  # the second stop's S5
+        ("AK4", "1", "", "6", "X2"),  # S501 (the stop's seq, an integer): invalid character
+        ("AK5", "R", "5"),
+        ("AK9", "P", "4", "4", "1"),
     ]
+
+
+def test_a_file_a_killed_writer_left_keeps_its_numbers(app, folder):
+    """A process killed after renaming its 997 into the folder and before its commit: the next
+    acknowledgement skips that interchange number and its group number."""
+    left = interchange("000000001", "1", [tender("0001", "SH0", "ABCD", 1)]).replace("GS*SM*", "GS*FA*")
+    (folder / "acks" / "997.ZZ-SHIPPERCO.000000001.x12").write_text(left)
+    drop(folder, "t.x12", interchange("000000701", "701", [tender("0001", "SH1", "ABCD", 1)]))
+    _, ack = acks(folder, 2, [app])
+    assert (ack[0][13], ack[1][6]) == ("000000002", "2")
+
+
+def test_a_group_of_acknowledgements_is_not_acknowledged(app, folder):
+    their_997 = interchange("000000801", "801", [tender("0001", "SH1", "ABCD", 1)]).replace("GS*SM*", "GS*FA*")
+    drop(folder, "a.x12", their_997)
+    drop(folder, "t.x12", interchange("000000802", "802", [tender("0001", "SH2", "ABCD", 2)]))
+    index = Path(app.extensions["legacy_bridge"].bare_drivers["tenders"].index_dir)
+    deadline = time.monotonic() + 20
+    while len(list(index.glob("*.acks"))) < 2:  # both files gone over
+        assert time.monotonic() < deadline, "both files should have been gone over"
+        app.test_client().get("/v1/tenders")
+        time.sleep(0.05)
+    (ack,) = acks(folder, 1)
+    assert body(ack)[0] == ("AK1", "SM", "802")
 
 
 def test_a_005010x_group_gets_a_999(app, folder):
