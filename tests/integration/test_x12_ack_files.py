@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,17 +59,30 @@ def drop(folder: Path, name: str, text: str) -> None:
     os.replace(part, folder / "inbound" / name)
 
 
-def acks(folder: Path, count: int, apps=()) -> list[list[tuple[str, ...]]]:
-    """The acknowledgement files once there are ``count`` (each app listing its files meanwhile,
-    which starts the pass over a new version), as segment lists, by name."""
+def until(done: Callable[[], bool], apps=(), what: str = "the acknowledgements") -> None:
+    """Wait for ``done()``, each app listing its files meanwhile (which starts the pass over a
+    new version)."""
     deadline = time.monotonic() + 20
-    while True:
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: not done in 20 s"
         for app in apps:
             app.test_client().get("/v1/tenders")
-        found = sorted(p for p in (folder / "acks").iterdir() if not p.name.startswith("."))
-        if len(found) >= count or time.monotonic() > deadline:
-            break
         time.sleep(0.05)
+
+
+def gone_over(*index: Path) -> int:
+    """How many file versions the acknowledgement pass finished in these index folders."""
+    return sum(len(list(folder.glob("*.acks"))) for folder in index)
+
+
+def acks(folder: Path, count: int, apps=()) -> list[list[tuple[str, ...]]]:
+    """The acknowledgement files once there are ``count``, as segment lists, by name."""
+
+    def listed() -> list[Path]:
+        return sorted(p for p in (folder / "acks").iterdir() if not p.name.startswith("."))
+
+    until(lambda: len(listed()) >= count, apps)
+    found = listed()
     assert len(found) == count, [p.name for p in found]
     parsed = []
     for path in found:
@@ -158,11 +172,7 @@ def test_a_group_of_acknowledgements_is_not_acknowledged(app, folder):
     drop(folder, "a.x12", their_997)
     drop(folder, "t.x12", interchange("000000802", "802", [tender("0001", "SH2", "ABCD", 2)]))
     index = Path(app.extensions["legacy_bridge"].bare_drivers["tenders"].index_dir)
-    deadline = time.monotonic() + 20
-    while len(list(index.glob("*.acks"))) < 2:  # both files gone over
-        assert time.monotonic() < deadline, "both files should have been gone over"
-        app.test_client().get("/v1/tenders")
-        time.sleep(0.05)
+    until(lambda: gone_over(index) == 2, [app], "both files gone over")
     (ack,) = acks(folder, 1)
     assert body(ack)[0] == ("AK1", "SM", "802")
 
@@ -192,15 +202,8 @@ def test_a_new_version_of_a_file_gets_its_own_ack_and_the_same_interchange_again
     drop(folder, "t.x12", interchange("000000402", "402", [tender("0001", "SH1", "ABCD", 1)]))
     driver = app.extensions["legacy_bridge"].bare_drivers["tenders"]
     (version,) = driver.files()
-    done = driver.builds
-    deadline = time.monotonic() + 20
-    while not any(
-        p.name.endswith(".acks") and f"-{version.size}-{version.mtime_ns}." in p.name
-        for p in Path(done.folder).iterdir()
-    ):
-        assert time.monotonic() < deadline, "the new version was never acknowledged"
-        driver.files()
-        time.sleep(0.05)
+    this_version = f"-{version.size}-{version.mtime_ns}.sqlite.acks"
+    until(lambda: any(p.name.endswith(this_version) for p in Path(driver.index_dir).iterdir()), [app])
     acks(folder, 2)
 
 
@@ -217,12 +220,7 @@ def test_two_app_instances_reading_the_same_file_write_one_ack_per_group(folder,
     try:
         groups = [interchange(f"00000050{n}", f"50{n}", [tender("0001", f"SH{n}", "ABCD", n)]) for n in (1, 2, 3)]
         drop(folder, "t.x12", "".join(groups))
-        deadline = time.monotonic() + 20
-        while sum(1 for n in (1, 2) for p in (folder / f"index-{n}").glob("*.acks")) < 2:
-            assert time.monotonic() < deadline, "both instances should have gone over the file"
-            for app in two:
-                app.test_client().get("/v1/tenders")
-            time.sleep(0.05)
+        until(lambda: gone_over(folder / "index-1", folder / "index-2") == 2, two, "both instances gone over the file")
         found = acks(folder, 3)
         assert sorted(body(a)[0][2] for a in found) == ["501", "502", "503"]
         assert sorted(a[0][13] for a in found) == ["000000001", "000000002", "000000003"]
