@@ -7,13 +7,16 @@ file, and refused at start-up when the option cannot work."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers.backends import make_app, state_store_url
+from helpers.backends import ROOT, make_app, state_store_url
+from helpers.servers import HOST, child_pids, free_port, serve_process
 from helpers.x12 import TENDER204, TENDERS, interchange, tender
 from legacy_bridge.drivers.flatfile.x12 import read_interchanges
 from legacy_bridge.errors import ConfigError
@@ -256,3 +259,21 @@ def test_start_up_refuses_a_missing_folder_bad_ids_and_a_state_store_in_memory(f
     with pytest.raises(ConfigError) as refused:
         make_app(settings(folder, "sqlite://"))
     assert "sources.tenders.acknowledge: needs a lasting state store" in str(refused.value)
+
+
+def test_gunicorn_with_two_workers_writes_one_ack_per_group(folder):
+    """The deployment shape: two worker processes each look at the files when they start; the
+    lease and the state store's record leave one 997 per received group, numbered 1 to n."""
+    for n in range(1, 5):
+        drop(folder, f"t{n}.x12", interchange(f"00000090{n}", f"90{n}", [tender("0001", f"SH{n}", "ABCD", n)]))
+    config_path = folder / "config.yaml"
+    config_path.write_text(yaml.safe_dump(settings(folder, f"sqlite:///{folder / 'state.db'}")))
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"{HOST}:{port}"]
+    env = {"LEGACY_BRIDGE_CONFIG": str(config_path)}
+    with serve_process([*argv, "wsgi:app"], port, folder / "gunicorn.log", cwd=ROOT, env=env) as server:
+        assert len(child_pids(server.process.pid)) == 2
+        until(lambda: gone_over(folder / "flatfile-index" / "tenders") == 4, what="the four files gone over")
+        found = acks(folder, 4)
+    assert sorted(body(a)[0][2] for a in found) == ["901", "902", "903", "904"]
+    assert [a[0][13] for a in found] == ["000000001", "000000002", "000000003", "000000004"]
