@@ -107,7 +107,9 @@ class X12Reader:
                 if walk.open is not None:  # a set's body: up to its SE (or what cuts it short) in one go
                     walk.take(stream.take_run(stop, stop_here))
         except SegmentTooLong as exc:
-            error = X12Error(str(exc), interchange_control=ic.control, offset=exc.offset, fatal=True, code="023")
+            error = X12Error(
+                str(exc), interchange=ic, interchange_control=ic.control, offset=exc.offset, fatal=True, code="023"
+            )
             yield max(exc.offset, since), error
             return None
         for event in walk.end_of_data(last):

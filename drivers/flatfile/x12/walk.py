@@ -89,6 +89,7 @@ class InterchangeWalk:
         return X12Error(
             reason,
             level=level,
+            interchange=self.ic,
             interchange_control=self.ic.control,
             group_control=group,
             offset=offset,
