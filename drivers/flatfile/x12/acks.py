@@ -233,13 +233,20 @@ def acknowledgement(
         version=ACK_999_VERSION if ik else group.version,
         when=when,
     )
+    return _back_to_sender(ic, [fa], interchange_control, when, version, d)
+
+
+def _back_to_sender(
+    ic: Interchange, groups: list[list[Segment]], control: int | str, when: dt.datetime, version: str, d: Delimiters
+) -> list[Segment]:
+    """An interchange of ``groups`` from the receiver of ``ic`` to its sender."""
     return envelope_interchange(
-        [fa],
+        groups,
         sender=ic.receiver,
         receiver=ic.sender,
         sender_qualifier=ic.receiver_qualifier,
         receiver_qualifier=ic.sender_qualifier,
-        control=interchange_control,
+        control=control,
         when=when,
         version=version,
         usage=ic.usage,
@@ -264,16 +271,5 @@ def interchange_acknowledgement(
     ``023`` the data ending early); TA104 ``code`` is ``A`` for ``000``, else ``R`` by default."""
     ack = code or ("A" if note == "000" else "R")
     ta1: Segment = ("TA1", ic.control, ic.date, ic.time, ack, note)
-    segments = envelope_interchange(
-        [],
-        sender=ic.receiver,
-        receiver=ic.sender,
-        sender_qualifier=ic.receiver_qualifier,
-        receiver_qualifier=ic.sender_qualifier,
-        control=interchange_control,
-        when=when,
-        version=ic.version,
-        usage=ic.usage,
-        delimiters=delimiters or ic.delimiters,
-    )
-    return [segments[0], ta1, segments[-1]]
+    isa, iea = _back_to_sender(ic, [], interchange_control, when, ic.version, delimiters or ic.delimiters)
+    return [isa, ta1, iea]
