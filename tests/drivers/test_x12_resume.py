@@ -8,7 +8,14 @@ import io
 import pytest
 
 from helpers.x12_envelopes import gozer, interchange
-from legacy_bridge.drivers.flatfile.x12 import Delimiters, EnvelopedSet, GroupEnd, X12Error, X12Reader
+from legacy_bridge.drivers.flatfile.x12 import (
+    Delimiters,
+    EnvelopedSet,
+    GroupEnd,
+    X12Error,
+    X12Reader,
+    read_interchanges,
+)
 from legacy_bridge.drivers.flatfile.x12.resume import Standing, standing_at
 
 
@@ -72,8 +79,10 @@ def _summary(event: object) -> tuple:
         interchange(
             delimiters=Delimiters(element="|", sub_element=">", segment="\r", line_break="\n"), version="00403"
         ),
+        interchange()[: interchange().index(b"SE*4*0003~")]
+        + interchange(control=2, delimiters=Delimiters(element="|", segment="!")),
     ],
-    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator"],
+    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator", "cut-short"],
 )
 def test_reading_from_any_offset_it_gave_finds_what_the_whole_read_found(data):
     reader = X12Reader(io.BytesIO(data))
@@ -92,3 +101,33 @@ def test_the_standing_inside_an_interchange_is_counted_without_walking_it():
     # ISA, GS, 2 x (ST B2 L11 SE), GE, GS (segment 12), ST B2 L11 SE: 16 segments before the 4th ST
     assert standing == Standing(segments=16, groups=2, group_offset=gs2, group_number=12, sets_in_group=1)
     assert standing_at(io.BytesIO(data), data.index(b"GS"), len(data), b"*", b"~") is None  # past the IEA
+
+
+def test_reads_of_one_handle_may_interleave():
+    many = tuple(("204", f"{n:04d}") for n in range(1, 4001))  # past the 64 KiB a read takes at a time
+    data = interchange(groups=(many,))
+    assert len(data) > 3 * 65536
+    reader = X12Reader(io.BytesIO(data))
+    whole = [(o, e.transaction_set.control) for o, e in reader.scan()]
+    interleaved = []
+    for offset, found in reader.scan():
+        if len(interleaved) % 500 == 0:
+            assert reader.read_at(whole[0][0]).transaction_set.control == "0001"  # moves the handle
+        interleaved.append((offset, found.transaction_set.control))
+    assert interleaved == whole and len(whole) == 4000
+
+
+@pytest.mark.parametrize("line_break", ["", "\r\n"])
+def test_segments_cut_by_a_chunk_boundary_anywhere_are_read_whole(line_break):
+    many = tuple(("204", f"{n:04d}") for n in range(1, 1301))  # about 70 KiB: past one 64 KiB chunk
+    base = interchange(groups=(many,), delimiters=Delimiters(segment="~", line_break=line_break))
+    expected = [(t.control, t.segments) for g in read_interchanges_of(base) for t in g.sets]
+    for shift in range(0, 60, 4):  # the boundary falls at another byte of the segments around it
+        data = base.replace(b"SHIP0001", b"SHIP0001" + b"X" * shift, 1)
+        got = [(t.control, t.segments) for g in read_interchanges_of(data) for t in g.sets]
+        assert got[1:] == expected[1:] and got[0][1][1][4] == "SHIP0001" + "X" * shift
+
+
+def read_interchanges_of(data: bytes):
+    (ic,) = read_interchanges(data)
+    return ic.groups
