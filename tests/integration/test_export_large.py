@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
