@@ -79,10 +79,10 @@ def gone_over(*index: Path) -> int:
 
 
 def acks(folder: Path, count: int, apps=()) -> list[list[tuple[str, ...]]]:
-    """The acknowledgement files once there are ``count``, as segment lists, by name."""
+    """The 997/999 files once there are ``count``, as segment lists, by name."""
 
     def listed() -> list[Path]:
-        return sorted(p for p in (folder / "acks").iterdir() if not p.name.startswith("."))
+        return sorted(p for p in (folder / "acks").iterdir() if p.name.startswith("99"))
 
     until(lambda: len(listed()) >= count, apps)
     found = listed()
@@ -178,6 +178,22 @@ def test_a_group_of_acknowledgements_is_not_acknowledged(app, folder):
     until(lambda: gone_over(index) == 2, [app], "both files gone over")
     (ack,) = acks(folder, 1)
     assert body(ack)[0] == ("AK1", "SM", "802")
+
+
+def test_an_interchange_whose_trailer_is_wrong_gets_a_ta1_beside_its_groups_997(app, folder):
+    text = interchange("000000951", "951", [tender("0001", "SH1", "ABCD", 1)]).replace(
+        "IEA*1*000000951", "IEA*1*000000952"
+    )
+    drop(folder, "t.x12", text)
+    until(lambda: len(list((folder / "acks").glob("TA1.*"))) == 1, [app], "the TA1")
+    (ta1,) = (folder / "acks").glob("TA1.*")
+    assert ta1.name == "TA1.ZZ-SHIPPERCO.000000002.x12"
+    segments = [s.strip().split("*") for s in ta1.read_text().split("~") if s.strip()]
+    assert [s[0] for s in segments] == ["ISA", "TA1", "IEA"]
+    assert (segments[0][6].strip(), segments[0][8].strip(), segments[0][13]) == ("CARRIERCO", "SHIPPERCO", "000000002")
+    assert segments[1] == ["TA1", "000000951", "240301", "0800", "R", "001"]  # ISA13 and IEA02 differ
+    (ack,) = acks(folder, 1)
+    assert ack[0][13] == "000000001" and body(ack)[-1] == ("AK9", "A", "1", "1", "1")
 
 
 def test_a_005010x_group_gets_a_999(app, folder):
