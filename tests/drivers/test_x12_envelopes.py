@@ -257,3 +257,33 @@ def test_the_builder_refuses_control_numbers_x12_cannot_hold():
         envelope_group("SM", [], sender="A", receiver="B", control="A1", version="004010", when=WHEN)
     with pytest.raises(ValueError, match="ISA13 '1234567890' is longer than its 9 characters"):
         envelope_interchange([], sender="A", receiver="B", control=1234567890, when=WHEN)
+
+
+def test_a_delimiter_byte_past_ascii_is_read_as_the_values_encoding_has_it():
+    data = (
+        interchange().replace(b"*P*:~", b"*P*\x85~", 1).replace(b"REF:1", b"REF\x851").replace(b"SHIP0002", b"CAF\xc9")
+    )
+    (ic,) = read_interchanges(data, encoding="cp1252")
+    assert ic.delimiters.sub_element == "\u2026" and ic.header[16] == "\u2026"  # byte 0x85 in cp1252
+    l11, b2 = ic.groups[0].sets[0].segments[2], ic.groups[0].sets[1].segments[1]
+    assert split_composite(l11[1], ic.delimiters) == ["REF", "1"] and b2[4] == "CAF\u00c9"
+    assert write_interchange(ic, encoding="cp1252") == data
+    with pytest.raises(X12Error, match="the delimiter byte 0x85 is no character of utf-8 on its own"):
+        list(read_interchanges(data))
+
+
+def test_an_interchange_cut_short_by_the_next_isa_is_refused_and_the_next_one_read():
+    first = interchange()
+    cut = first[: first.index(b"SE*4*0003~")]  # inside the last set of the second group
+    second = interchange(groups=((("214", "0001"),),), control=2, delimiters=Delimiters(element="|", segment="!"))
+    got = [(type(e).__name__, str(e) if isinstance(e, X12Error) else None) for _, e in events(cut + second)]
+    assert got == [
+        ("EnvelopedSet", None),
+        ("EnvelopedSet", None),
+        ("GroupEnd", None),
+        ("X12Error", "interchange 000000001, group 2, set 0003 (990), segment 13 (ST): no SE before segment 16 (ISA)"),
+        ("X12Error", "interchange 000000001, segment 16 (ISA): no IEA before this next ISA"),
+        ("EnvelopedSet", None),  # the next interchange, with its own delimiters
+        ("GroupEnd", None),
+        ("Interchange", None),
+    ]

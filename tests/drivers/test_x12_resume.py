@@ -72,8 +72,10 @@ def _summary(event: object) -> tuple:
         interchange(
             delimiters=Delimiters(element="|", sub_element=">", segment="\r", line_break="\n"), version="00403"
         ),
+        interchange()[: interchange().index(b"SE*4*0003~")]
+        + interchange(control=2, delimiters=Delimiters(element="|", segment="!")),
     ],
-    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator"],
+    ids=["base", "loop", "no-line-breaks", "asn856", "crlf-empty-segments-ge-error", "cr-lf-terminator", "cut-short"],
 )
 def test_reading_from_any_offset_it_gave_finds_what_the_whole_read_found(data):
     reader = X12Reader(io.BytesIO(data))
@@ -92,3 +94,17 @@ def test_the_standing_inside_an_interchange_is_counted_without_walking_it():
     # ISA, GS, 2 x (ST B2 L11 SE), GE, GS (segment 12), ST B2 L11 SE: 16 segments before the 4th ST
     assert standing == Standing(segments=16, groups=2, group_offset=gs2, group_number=12, sets_in_group=1)
     assert standing_at(io.BytesIO(data), data.index(b"GS"), len(data), b"*", b"~") is None  # past the IEA
+
+
+def test_reads_of_one_handle_may_interleave():
+    many = tuple(("204", f"{n:04d}") for n in range(1, 4001))  # past the 64 KiB a read takes at a time
+    data = interchange(groups=(many,))
+    assert len(data) > 3 * 65536
+    reader = X12Reader(io.BytesIO(data))
+    whole = [(o, e.transaction_set.control) for o, e in reader.scan()]
+    interleaved = []
+    for offset, found in reader.scan():
+        if len(interleaved) % 500 == 0:
+            assert reader.read_at(whole[0][0]).transaction_set.control == "0001"  # moves the handle
+        interleaved.append((offset, found.transaction_set.control))
+    assert interleaved == whole and len(whole) == 4000

@@ -55,8 +55,27 @@ def _delimiter(char: str, what: str, offset: int, element: str) -> str:
     return char
 
 
-def parse_isa(head: bytes, offset: int) -> Interchange:
-    """The interchange header from the bytes at ``offset``; ``head`` holds at least the ISA.
+def _in(char: str, encoding: str, offset: int) -> str:
+    """A delimiter (read as latin-1: one byte, one character) as the character it is among
+    values of ``encoding``, so that splitting decoded values on it splits them where its byte is."""
+    if char < "\x80":
+        return char
+    try:
+        text = char.encode("latin-1").decode(encoding)
+    except UnicodeDecodeError:
+        text = ""
+    if len(text) != 1:
+        raise _broken(
+            f"the delimiter byte 0x{ord(char):02X} is no character of {encoding} on its own: "
+            "read the file with its single-byte encoding",
+            offset,
+        )
+    return text
+
+
+def parse_isa(head: bytes, offset: int, encoding: str = "utf-8") -> Interchange:
+    """The interchange header from the bytes at ``offset``; ``head`` holds at least the ISA;
+    ``encoding`` the values', in which the delimiters must be characters of their own.
 
     Raises :class:`X12Error` (fatal: without delimiters nothing after can be read) when it
     is not a whole fixed-width ISA with usable delimiters.
@@ -102,6 +121,10 @@ def parse_isa(head: bytes, offset: int) -> Interchange:
             f"repetition {repetition!r}, segment {term!r}",
             offset,
         )
+    sep, sub, term = (_in(c, encoding, offset) for c in (sep, sub, term))
+    if repetition is not None:
+        repetition = values[10] = _in(repetition, encoding, offset)
+    values[15] = sub
     following = head[ISA_LENGTH : ISA_LENGTH + 2]
     if term in "\r\n":  # a line end as the terminator: "\r\n" when CR is it
         line_break = "\n" if term == "\r" and following[:1] == b"\n" else ""

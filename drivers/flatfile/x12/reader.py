@@ -80,12 +80,12 @@ class X12Reader:
         """The events of the interchange at ``at``; returns where the next one may start."""
         self.f.seek(at)
         try:
-            ic = parse_isa(self.f.read(ISA_LENGTH + 2), at)
+            ic = parse_isa(self.f.read(ISA_LENGTH + 2), at, self.encoding)
         except X12Error as exc:
             yield at, exc
             return None
         walk = InterchangeWalk(ic, since, self.encoding, self.check_counts)
-        term = ic.delimiters.segment.encode("latin-1")
+        term = ic.delimiters.segment.encode(self.encoding)
         first = last = at + ISA_LENGTH
         try:
             if since > first and self._resume(walk, first, since, term):
@@ -101,7 +101,9 @@ class X12Reader:
                 if walk.outcome == "end":
                     return walk.next_at
                 if walk.outcome == "broken":
-                    return self._next_interchange(segments, walk.sep_bytes)
+                    return (
+                        walk.next_at if walk.next_at is not None else self._next_interchange(segments, walk.sep_bytes)
+                    )
         except SegmentTooLong as exc:
             yield (
                 max(exc.offset, since),

@@ -1,4 +1,5 @@
-"""Raw segments of an interchange, read from a binary handle a chunk at a time.
+"""Raw segments of an interchange, read from a binary handle a chunk at a time (reads of the
+same handle may interleave: each chunk is read from where this read stands).
 
 Line breaks (CR, LF) after a terminator are not part of the next segment; an empty segment
 (two terminators in a row, or blank lines when the terminator is a line end) holds nothing
@@ -29,11 +30,12 @@ class SegmentTooLong(ValueError):
 def raw_segments(f: BinaryIO, pos: int, terminator: bytes) -> Iterator[tuple[int, bytes, bool]]:
     """``(offset, segment bytes without terminator, terminated)`` from ``pos`` on; ``terminated``
     is False only for a last segment the data ends in without its terminator."""
-    f.seek(pos)
-    base, carry = pos, b""
+    base, carry, ahead = pos, b"", pos
     strip_cr = terminator == b"\n"  # CRLF line ends with LF as the terminator
     while True:
+        f.seek(ahead)  # again each time: another read of the same handle may have moved it
         more = f.read(CHUNK)
+        ahead += len(more)
         parts = (carry + more).split(terminator)  # a chunk at a time: the split runs in C
         carry = parts.pop() if more else b""  # the segment the chunk ends inside
         if not more:

@@ -60,15 +60,16 @@ class InterchangeWalk:
     """Feed it the segments after the ISA (:meth:`feed`); it gives back the events they make.
 
     ``outcome`` turns from None to ``"end"`` (its IEA was read: ``next_at`` is where the next
-    interchange may start) or ``"broken"`` (an interchange-level error: skip to the next one).
+    interchange may start) or ``"broken"`` (an interchange-level error: the next one starts at
+    ``next_at`` when known, else after the next IEA).
     Events before byte ``since`` are counted, not given.
     """
 
     def __init__(self, ic: Interchange, since: int, encoding: str, check_counts: bool) -> None:
         self.ic, self.since, self.encoding, self.check_counts = ic, since, encoding, check_counts
         self.sep = ic.delimiters.element
-        self.sep_bytes = self.sep.encode("latin-1")
-        self.envelope_prefixes = tuple(sid + self.sep_bytes for sid in _CLOSING)
+        self.sep_bytes = self.sep.encode(encoding)
+        self.envelope_prefixes = (b"ISA", *(sid + self.sep_bytes for sid in _CLOSING))
         self.number = 1  # the ISA
         self.groups = 0
         self.group: FunctionalGroup | None = None
@@ -78,6 +79,7 @@ class InterchangeWalk:
         self.open: _OpenSet | None = None
         self.outcome: str | None = None
         self.next_at: int | None = None
+        self.previous = ic.offset  # the offset of the segment read last
 
     # -- errors, each naming where it is ---------------------------------------------------
 
@@ -108,10 +110,14 @@ class InterchangeWalk:
         self.number += 1
         if self.open is not None and not raw.startswith(self.envelope_prefixes) and raw not in _CLOSING:
             self.open.raws.append(raw)  # the hot path, kept to a few calls
+            self.previous = offset
             return ()
-        return list(self._feed(offset, raw, terminated))
+        events = list(self._feed(offset, raw, terminated))
+        self.previous = offset
+        return events
 
     def _feed(self, offset: int, raw: bytes, terminated: bool) -> Iterator[tuple[int, Event]]:
+        before = self.open.offset if self.open is not None else self.previous  # a place reads resume from
         cut = raw.find(self.sep_bytes)
         sid = raw if cut < 0 else raw[:cut]
         if self.open is not None:
@@ -123,8 +129,16 @@ class InterchangeWalk:
             if s.offset >= self.since:
                 yield (
                     s.offset,
-                    self._set_error(s, f"no SE before segment {self.number} ({sid.decode()})", "2", s.number, "ST"),
+                    self._set_error(
+                        s, f"no SE before segment {self.number} ({segment_id_at(raw)})", "2", s.number, "ST"
+                    ),
                 )
+        if raw[:3] == b"ISA" and raw[3:4] and not raw[3:4].isalnum():  # (its delimiters may be others)
+            # the next interchange began before this one ended: read it from there
+            # the error is this interchange's: given before the ISA, a read from which is the next one's
+            self.outcome, self.next_at = "broken", offset
+            yield before, self._error("no IEA before this next ISA", offset, segment_id="ISA", code="023")
+            return
         try:
             seg = decode_segment(raw, self.sep, self.encoding)
         except ValueError as exc:  # an envelope segment (or one between sets) we cannot read
