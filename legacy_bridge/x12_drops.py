@@ -11,30 +11,20 @@ mapping cannot write (not of its ``type``, holding a delimiter, a ``required`` o
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from legacy_bridge.config.model import ResourceSpec
 from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, SetMapping
 from legacy_bridge.drivers.flatfile.x12_outbound import Outbound, X12DropRules
 from legacy_bridge.drops import legacy_record
 from legacy_bridge.errors import InvalidInput
+from legacy_bridge.events.control_numbers import ControlNumbers
 from legacy_bridge.query.planner import Planner
 from legacy_bridge.writes import Journal
 
-__all__ = ["X12DropWriter", "Numbering"]
-
-
-class _Allocation(Protocol):
-    interchange: int
-    groups: list[int]
-
-
-class Numbering(Protocol):
-    """One partner's control numbers (:class:`legacy_bridge.events.control_numbers.ControlNumbers`)."""
-
-    def allocate(self, groups: int = 1) -> AbstractContextManager[_Allocation]: ...
+__all__ = ["X12DropWriter"]
 
 
 class X12DropWriter:
@@ -51,7 +41,7 @@ class X12DropWriter:
         self.outbound = Outbound(mapping, spec.drop)
         self.partner = spec.drop.partner
         #: the partner's control numbers in the state store: set by the app (or a sink) with its store
-        self.numbers: Callable[[str], Numbering] | None = None
+        self.numbers: Callable[[str], ControlNumbers] | None = None
         #: what leaves an audit record of each call: set by the app, with its state store
         self.journal: Journal | None = None
 
@@ -71,16 +61,18 @@ class X12DropWriter:
         name, bracket, index = head.partition("[")
         return by_column.get(name, name) + bracket + index + dot + rest
 
-    def deliver(self, bodies: list[list[tuple[str, ...]]], name: Callable[[int], str] | None = None) -> dict[str, Any]:
-        """One interchange of these set bodies, numbered and written; what was written."""
+    def deliver(self, bodies: list[list[tuple[str, ...]]], tag: str | None = None) -> dict[str, Any]:
+        """One interchange of these set bodies, numbered and written; what was written.
+        ``tag`` goes into the file name (``214.000000007.evt_42.x12``) to find it again."""
         if self.numbers is None:
             raise RuntimeError(f"{self.name}: no state store for control numbers")
-        with self.numbers(self.partner).allocate(groups=1) as taken:
-            segments = self.outbound.interchange(bodies, taken.interchange, taken.groups[0], _now())
-            path = self.outbound.deliver(segments, name(taken.interchange) if name else None)
+        outbound = self.outbound
+        with self.numbers(self.partner).allocate(groups=1, written=outbound.carried) as taken:
+            segments = outbound.interchange(bodies, taken.interchange, taken.groups[0], _now())
+            path = outbound.deliver(segments, outbound.file_name(taken.interchange, tag))
         return {
             "written": len(bodies),
-            "file": path.rsplit("/", 1)[-1],
+            "file": os.path.basename(path),
             "interchange": f"{taken.interchange:09d}",
             "group": taken.groups[0],
         }

@@ -15,12 +15,13 @@ drop:
 ```
 
 The control numbers are handed in (the state store allocates them, one numbering per
-``partner``); the file is named ``<set>.<ISA13>.x12`` unless a name is given.
+``partner``); the file is named ``<set>.<ISA13>.x12`` (``<set>.<ISA13>.<tag>.x12`` with a tag).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import re
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from legacy_bridge.drivers.flatfile.x12 import (
     envelope_group,
     envelope_interchange,
     envelope_set,
+    read_interchanges,
 )
 from legacy_bridge.drivers.flatfile.x12_mapping import SetMapping
 from legacy_bridge.drivers.flatfile.x12_writing import default_order, order_problems, write_set
@@ -161,6 +163,24 @@ class Outbound:
             delimiters=self.delimiters,
         )  # fmt: skip
 
-    def deliver(self, segments: Sequence[tuple[str, ...]], name: str | None = None) -> str:
+    def file_name(self, interchange: int, tag: str | None = None) -> str:
+        """``990.000000001.x12``, or with a tag ``214.000000007.evt_42.x12``."""
+        return f"{self.mapping.code}.{interchange:09d}.{tag + '.' if tag else ''}x12"
+
+    def files(self, interchange: int | None = None, tag: str | None = None) -> list[str]:
+        """The paths of this set's interchanges in the folder with that number or tag."""
+        number = "*" if interchange is None else f"{interchange:09d}"
+        pattern = f"{self.mapping.code}.{number}.{glob.escape(tag) + '.' if tag else '*'}x12"
+        return glob.glob(os.path.join(glob.escape(self.rules.folder), pattern))
+
+    def carried(self, interchange: int) -> list[int] | None:
+        """The group numbers (GS06) the file of interchange ``interchange`` carries, None when
+        there is none: the allocator's guard against a crash between rename and commit."""
+        for path in self.files(interchange):
+            with open(path, "rb") as f:
+                return [int(g.control) for ic in read_interchanges(f.read()) for g in ic.groups]
+        return None
+
+    def deliver(self, segments: Sequence[tuple[str, ...]], name: str) -> str:
         """Written atomically into the drop's folder; its path (FileExistsError: never replaced)."""
         return deliver_interchange(self.rules.folder, segments, self.delimiters, name)
