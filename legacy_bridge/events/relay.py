@@ -62,9 +62,12 @@ class Relay:
         self.settings = RelaySettings(**events["relay"])
         self.envelope = Envelope(events["source"], events["type_prefix"], events["contract_version"])
         self.patterns = {name: spec["events"] for name, spec in events["sinks"].items()}
-        self.sinks = sinks if sinks is not None else {name: build(name, spec) for name, spec in events["sinks"].items()}
-        for sink_name, sink in self.sinks.items():
-            sink.attach(store, resources or {})
+        if sinks is None:  # built here, and given what they write through (handed-in sinks come ready)
+            sinks = {name: build(name, spec) for name, spec in events["sinks"].items()}
+            for sink in sinks.values():
+                sink.attach(store, resources or {})
+        self.sinks = sinks
+        for sink_name in self.sinks:
             sink_cursors.ensure(store, sink_name, self.settings.partitions)
 
     def run_once(self) -> int:
