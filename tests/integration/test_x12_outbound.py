@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from helpers.backends import make_app
 from helpers.x12_outbound import outbound_config
@@ -152,3 +154,16 @@ def test_a_broken_x12_drop_is_refused_at_start_up_naming_the_path(tmp_path, chan
     with pytest.raises(ConfigError) as refused:
         validate(raw)
     assert where in str(refused.value)
+
+
+def test_the_readme_example_is_a_valid_config(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("#### EDI X12: outbound documents", 1)[1]
+    example = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    example["sources"]["responses_out"]["path"] = str(tmp_path)
+    example["resources"]["responses"]["drop"]["folder"] = str(tmp_path)
+    with pytest.raises(ConfigError) as refused:  # its sink names a shipments-status resource not shown
+        validate(copy.deepcopy(example))
+    assert "events.sinks.partner_214.resource" in str(refused.value)
+    example["events"]["sinks"]["partner_214"]["resource"] = "responses"
+    assert validate(example).resources["responses"].drop is not None

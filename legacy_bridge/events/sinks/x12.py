@@ -52,8 +52,8 @@ class X12Sink(Sink):
             self.writer.numbers = partial(ControlNumbers, store)
 
     def describe(self) -> str:
-        folder = self.writer.outbound.rules.folder if self.writer is not None else "?"
-        return f"x12 {self.settings['resource']} documents into {folder}"
+        where = f" into {self.writer.outbound.rules.folder}" if self.writer is not None else ""
+        return f"x12 documents of {self.settings['resource']}{where}"
 
     def publish(self, messages: list[Message]) -> Published:
         if messages and (self.resource is None or self.writer is None):
