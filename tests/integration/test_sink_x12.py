@@ -9,10 +9,13 @@ import copy
 import os
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from helpers.backends import make_app
 from helpers.sink_fixtures import events_section
 from helpers.x12_outbound import outbound_config
+from legacy_bridge.cli import main
 from legacy_bridge.config import validate
 from legacy_bridge.drivers.flatfile.x12 import read_interchanges
 from legacy_bridge.errors import ConfigError
@@ -151,3 +154,16 @@ def test_an_x12_sink_must_name_an_x12_drop_resource(sqlite_only, tmp_path):
         validate(raw)
     assert "events.sinks.partner.resource: expected a resource with an x12 drop" in str(refused.value)
     assert "x12 drop resources: notices, responses, statuses" in str(refused.value)
+
+
+def test_the_worker_scans_and_writes_the_214(shipments, tmp_path):
+    b, _, _, relay, folder = shipments
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(_config(b, tmp_path)))
+    _update(b, STAT_CD="D1", STAT_TM=70200)
+    result = CliRunner().invoke(main, ["worker", "--once", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "1 event(s) published to sinks" in result.output
+    (name,) = _files(folder)
+    (ic,) = read_interchanges((folder / name).read_bytes())
+    assert ("AT7", "D1", "NS", "", "", "20261201", "0702") in ic.groups[0].sets[0].segments
