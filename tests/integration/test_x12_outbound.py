@@ -167,3 +167,25 @@ def test_the_readme_example_is_a_valid_config(tmp_path):
     assert "events.sinks.partner_214.resource" in str(refused.value)
     example["events"]["sinks"]["partner_214"]["resource"] = "responses"
     assert validate(example).resources["responses"].drop is not None
+
+
+def test_a_file_left_by_a_crash_before_its_numbers_committed_is_skipped(outbound):
+    folder, client = outbound
+    first = client.post("/v1/responses", json=RESPONSE).get_json()
+    left = (folder / "990" / first["file"]).read_bytes()
+    # as if a worker renamed interchange 2 (group 2) into place, then died before committing
+    (folder / "990" / "990.000000002.x12").write_bytes(
+        left.replace(b"000000001", b"000000002").replace(b"*1*X*", b"*2*X*").replace(b"GE*1*1", b"GE*1*2")
+    )
+    answer = client.post("/v1/responses", json={**RESPONSE, "shipment_id": "S3"}).get_json()
+    assert (answer["interchange"], answer["group"]) == ("000000003", 3)
+
+
+def test_a_retry_with_the_same_idempotency_key_writes_no_second_interchange(outbound):
+    folder, client = outbound
+    headers = {"Idempotency-Key": "990-SHIP20261128A"}
+    first = client.post("/v1/responses", json=RESPONSE, headers=headers)
+    again = client.post("/v1/responses", json=RESPONSE, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.get_json() == first.get_json()
+    assert files(folder / "990") == ["990.000000001.x12"]
