@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from legacy_bridge.drivers.flatfile.x12.writer import trimmed
 from legacy_bridge.drivers.flatfile.x12_mapping import Group, MappingError, Node, Scalar, SetMapping
 
 __all__ = ["write_set", "default_order", "order_problems"]
@@ -130,7 +131,7 @@ class _Writer:
                 text = _FORMAT[s.type](value)
             except (ValueError, TypeError, ArithmeticError, InvalidOperation):
                 raise MappingError(f"{value!r} is not {_TYPE_WORDS[s.type]} for {s.element}", path) from None
-        bad = sorted(set(text) & set(self.reserved + (self.sub if s.element.component is None else "")))
+        bad = sorted(set(text) & set(self.reserved + self.sub))
         if bad:
             raise MappingError(f"holds {''.join(bad)!r}, a delimiter of the interchange ({s.element})", path)
         return text
@@ -228,13 +229,6 @@ def _items(g: Group, value: Any) -> list[dict[str, Any]]:
     return ([] if value is None else [value]) if g.single else list(value or [])
 
 
-def _trimmed(seg: Seg) -> Segment:
-    end = len(seg)
-    while end > 1 and seg[end - 1] == "":
-        end -= 1
-    return tuple(seg[:end])
-
-
 def write_set(
     mapping: SetMapping, record: dict[str, Any], order: Sequence[str], sub: str = ":", reserved: str = "*~^"
 ) -> list[Segment]:
@@ -242,10 +236,11 @@ def write_set(
 
     Args:
         order: segment ids in the order a level holds them (:func:`default_order` when none is given).
-        sub: the sub-element separator (composites ``SEG.n.m``); ``reserved``: the other delimiters.
+        sub: the sub-element separator (joins composites ``SEG.n.m``); ``reserved``: the other
+            delimiters (no value may hold any of them, nor ``sub``).
 
     Raises:
         MappingError: naming the field (``stops[1].date``): a ``required`` value or loop missing, a
             value not of its ``type``, a value holding a delimiter.
     """
-    return [_trimmed(s) for s in _Writer(order, sub, reserved).level(mapping.fields, record, "")]
+    return [trimmed(tuple(s)) for s in _Writer(order, sub, reserved).level(mapping.fields, record, "")]

@@ -137,3 +137,12 @@ def test_the_order_list_places_the_segments():
     mapping = _mapping(RESPONSE990)
     body = write_set(mapping, {"shipment_id": "S1", "pro_number": "P"}, ["N9", "B1"])
     assert [s[0] for s in body] == ["N9", "B1"]
+
+
+def test_components_are_joined_and_the_sub_element_separator_is_refused_in_values():
+    mapping = _mapping({"set": "856", "fields": {"id": "BSN.2", "unit": "SN1.3.1", "basis": "SN1.3.2"}})
+    body = write_set(mapping, {"id": "S1", "unit": "EA", "basis": "12"}, default_order(mapping), ">")
+    assert body == [("BSN", "", "S1"), ("SN1", "", "", "EA>12")]
+    with pytest.raises(MappingError) as caught:
+        write_set(mapping, {"id": "S>1"}, default_order(mapping), ">")
+    assert caught.value.field == "id"
