@@ -10,7 +10,7 @@ import os
 import pytest
 
 from legacy_bridge.drivers.flatfile.delivery import write_atomically
-from legacy_bridge.drivers.flatfile.x12 import Delimiters, X12Reader, read_interchanges, write_segments
+from legacy_bridge.drivers.flatfile.x12 import Delimiters, X12Error, X12Reader, read_interchanges, write_segments
 from legacy_bridge.drivers.flatfile.x12.acks import (
     ElementProblem,
     Receipt,
@@ -19,6 +19,7 @@ from legacy_bridge.drivers.flatfile.x12.acks import (
     ack_code,
     acknowledgement,
     acknowledgement_set,
+    interchange_acknowledgement,
 )
 from legacy_bridge.drivers.flatfile.x12.deliver import deliver_interchange
 from legacy_bridge.drivers.flatfile.x12.writer import envelope_group, envelope_interchange, envelope_set
@@ -203,3 +204,15 @@ def test_a_group_of_a_version_not_read_is_rejected_with_code_2_and_its_sets_with
 def test_a_group_whose_interchange_breaks_before_its_ge_gets_no_receipt():
     data = received().replace(b"GE*2*77~", b"XX*2*77~")
     assert list(Receipt.gather(X12Reader(io.BytesIO(data)).events())) == []
+
+
+def test_a_broken_interchange_gets_a_ta1_naming_its_note_code():
+    data = received().replace(b"GS*SM*", b"XX*SM*")
+    (_, err), *_ = [(o, e) for o, e in X12Reader(io.BytesIO(data)).events() if isinstance(e, X12Error)]
+    assert (err.level, err.code, err.interchange.control) == ("interchange", "024", "000000900")
+    segments = interchange_acknowledgement(err.interchange, err.code, interchange_control=32, when=WHEN)
+    written = write_segments(segments, D)
+    assert written.startswith(b"ISA*00*          *00*          *02*FSTC           *ZZ*ACME           *261130*0815*")
+    assert segments[1:] == [("TA1", "000000900", "261130", "0815", "R", "024"), ("IEA", "0", "000000032")]
+    ok = interchange_acknowledgement(receipt_of(received()).interchange, interchange_control=33, when=WHEN)
+    assert ok[1] == ("TA1", "000000900", "261130", "0815", "A", "000")

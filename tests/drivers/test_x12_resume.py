@@ -8,7 +8,14 @@ import io
 import pytest
 
 from helpers.x12_envelopes import gozer, interchange
-from legacy_bridge.drivers.flatfile.x12 import Delimiters, EnvelopedSet, GroupEnd, X12Error, X12Reader
+from legacy_bridge.drivers.flatfile.x12 import (
+    Delimiters,
+    EnvelopedSet,
+    GroupEnd,
+    X12Error,
+    X12Reader,
+    read_interchanges,
+)
 from legacy_bridge.drivers.flatfile.x12.resume import Standing, standing_at
 
 
@@ -108,3 +115,19 @@ def test_reads_of_one_handle_may_interleave():
             assert reader.read_at(whole[0][0]).transaction_set.control == "0001"  # moves the handle
         interleaved.append((offset, found.transaction_set.control))
     assert interleaved == whole and len(whole) == 4000
+
+
+@pytest.mark.parametrize("line_break", ["", "\r\n"])
+def test_segments_cut_by_a_chunk_boundary_anywhere_are_read_whole(line_break):
+    many = tuple(("204", f"{n:04d}") for n in range(1, 1301))  # about 70 KiB: past one 64 KiB chunk
+    base = interchange(groups=(many,), delimiters=Delimiters(segment="~", line_break=line_break))
+    expected = [(t.control, t.segments) for g in read_interchanges_of(base) for t in g.sets]
+    for shift in range(0, 60, 4):  # the boundary falls at another byte of the segments around it
+        data = base.replace(b"SHIP0001", b"SHIP0001" + b"X" * shift, 1)
+        got = [(t.control, t.segments) for g in read_interchanges_of(data) for t in g.sets]
+        assert got[1:] == expected[1:] and got[0][1][1][4] == "SHIP0001" + "X" * shift
+
+
+def read_interchanges_of(data: bytes):
+    (ic,) = read_interchanges(data)
+    return ic.groups

@@ -1,5 +1,6 @@
 """Functional acknowledgements: a 997, or a 999 for the 005010 implementation guides (GS08
-``005010X...``), for one received functional group and the problems found in it.
+``005010X...``), for one received functional group and the problems found in it; a TA1 for
+an interchange whose envelope is broken (:func:`interchange_acknowledgement`).
 
 Pure functions: what was received and what is wrong with it in, segments out. The codes
 are X12's: AK5/IK5 and AK9 acknowledgement codes ``A`` accepted, ``E`` accepted with errors
@@ -36,6 +37,7 @@ __all__ = [
     "is_999",
     "acknowledgement_set",
     "acknowledgement",
+    "interchange_acknowledgement",
     "ACK_999_VERSION",
 ]
 
@@ -231,15 +233,43 @@ def acknowledgement(
         version=ACK_999_VERSION if ik else group.version,
         when=when,
     )
+    return _back_to_sender(ic, [fa], interchange_control, when, version, d)
+
+
+def _back_to_sender(
+    ic: Interchange, groups: list[list[Segment]], control: int | str, when: dt.datetime, version: str, d: Delimiters
+) -> list[Segment]:
+    """An interchange of ``groups`` from the receiver of ``ic`` to its sender."""
     return envelope_interchange(
-        [fa],
+        groups,
         sender=ic.receiver,
         receiver=ic.sender,
         sender_qualifier=ic.receiver_qualifier,
         receiver_qualifier=ic.sender_qualifier,
-        control=interchange_control,
+        control=control,
         when=when,
         version=version,
         usage=ic.usage,
         delimiters=d,
     )
+
+
+def interchange_acknowledgement(
+    ic: Interchange,
+    note: str = "000",
+    *,
+    interchange_control: int | str,
+    when: dt.datetime,
+    code: str | None = None,
+    delimiters: Delimiters | None = None,
+) -> list[Segment]:
+    """A TA1 for the interchange ``ic`` (its header: an :class:`X12Error`'s ``interchange``),
+    in an interchange of its own back to the sender (ISA, TA1, IEA with no group).
+
+    ``note`` is TA105 (``000`` no error; an interchange-level error's ``code``: ``001`` ISA13
+    and IEA02 differ, ``021`` IEA01 wrong, ``022``/``024`` a broken structure or content,
+    ``023`` the data ending early); TA104 ``code`` is ``A`` for ``000``, else ``R`` by default."""
+    ack = code or ("A" if note == "000" else "R")
+    ta1: Segment = ("TA1", ic.control, ic.date, ic.time, ack, note)
+    isa, iea = _back_to_sender(ic, [], interchange_control, when, ic.version, delimiters or ic.delimiters)
+    return [isa, ta1, iea]

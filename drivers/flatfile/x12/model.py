@@ -126,7 +126,7 @@ class X12Error(ValueError):
     ``"interchange"`` the interchange (reading stops there and goes on at the next one).
     ``fatal``: nothing after it in the file can be read (no delimiters, no end found).
     ``code`` is the X12 code an acknowledgement gives it: AK502/IK502 for a set, AK905 for a
-    group, TA105 for an interchange.
+    group, TA105 for an interchange (``interchange``: its header, when the ISA could be read).
     """
 
     def __init__(
@@ -144,8 +144,10 @@ class X12Error(ValueError):
         element: str | None = None,
         offset: int | None = None,
         fatal: bool = False,
+        interchange: Interchange | None = None,
     ) -> None:
         self.reason, self.level, self.code, self.fatal = reason, level, code, fatal
+        self.interchange = interchange  # its header, when read: whom a TA1 answers
         self.interchange_control, self.group_control = interchange_control, group_control
         self.set_control, self.set_code = set_control, set_code
         self.segment, self.segment_id, self.element, self.offset = segment, segment_id, element, offset
@@ -167,11 +169,11 @@ class X12Error(ValueError):
         return {name: getattr(self, name) for name in _ERROR_FIELDS}
 
     def __reduce__(self) -> tuple:
-        return _rebuilt, (self.reason, self.fields())
+        return _rebuilt, (self.reason, self.fields(), self.interchange)
 
 
-def _rebuilt(reason: str, fields: dict) -> X12Error:
-    return X12Error(reason, **fields)
+def _rebuilt(reason: str, fields: dict, interchange: Interchange | None) -> X12Error:
+    return X12Error(reason, interchange=interchange, **fields)
 
 
 def split_composite(element: str, d: Delimiters) -> list[str]:

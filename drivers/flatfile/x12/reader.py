@@ -26,7 +26,7 @@ from typing import BinaryIO
 from legacy_bridge.drivers.flatfile.x12.isa import ISA_LENGTH, looks_like_isa, parse_isa
 from legacy_bridge.drivers.flatfile.x12.model import EnvelopedSet, GroupEnd, Interchange, X12Error
 from legacy_bridge.drivers.flatfile.x12.resume import standing_at
-from legacy_bridge.drivers.flatfile.x12.segments import SegmentTooLong, raw_segments, skip_blank
+from legacy_bridge.drivers.flatfile.x12.segments import SegmentStream, SegmentTooLong, run_stops, skip_blank
 from legacy_bridge.drivers.flatfile.x12.walk import Event, InterchangeWalk, decode_segment
 
 __all__ = ["X12Reader", "read_interchanges"]
@@ -90,10 +90,12 @@ class X12Reader:
         try:
             if since > first and self._resume(walk, first, since, term):
                 first = since
-            segments = raw_segments(self.f, first, term)
+            stream = SegmentStream(self.f, first, term)
             if walk.outcome == "broken":  # the group open at ``since`` has a GS we cannot read
-                return self._next_interchange(segments, walk.sep_bytes)
-            for offset, raw, terminated in segments:
+                return self._next_interchange(stream, walk.sep_bytes)
+            stop, stop_here = run_stops(walk.sep_bytes, term)
+            while (item := stream.next()) is not None:
+                offset, raw, terminated = item
                 last = offset
                 events = walk.feed(offset, raw, terminated)
                 if events:
@@ -101,14 +103,14 @@ class X12Reader:
                 if walk.outcome == "end":
                     return walk.next_at
                 if walk.outcome == "broken":
-                    return (
-                        walk.next_at if walk.next_at is not None else self._next_interchange(segments, walk.sep_bytes)
-                    )
+                    return walk.next_at if walk.next_at is not None else self._next_interchange(stream, walk.sep_bytes)
+                if walk.open is not None:  # a set's body: up to its SE (or what cuts it short) in one go
+                    walk.take(stream.take_run(stop, stop_here))
         except SegmentTooLong as exc:
-            yield (
-                max(exc.offset, since),
-                X12Error(str(exc), interchange_control=ic.control, offset=exc.offset, fatal=True, code="023"),
+            error = X12Error(
+                str(exc), interchange=ic, interchange_control=ic.control, offset=exc.offset, fatal=True, code="023"
             )
+            yield max(exc.offset, since), error
             return None
         for event in walk.end_of_data(last):
             yield max(event[0], since), event[1]
@@ -126,7 +128,10 @@ class X12Reader:
             return False
         gs = None
         if standing.group_offset is not None:
-            _, raw, _ = next(raw_segments(self.f, standing.group_offset, term))
+            found = SegmentStream(self.f, standing.group_offset, term).next()
+            if found is None:
+                return False
+            raw = found[1]
             try:
                 gs = decode_segment(raw, walk.sep, self.encoding)
             except ValueError:
@@ -134,14 +139,15 @@ class X12Reader:
         walk.resume(standing, gs)
         return True
 
-    def _next_interchange(self, segments: Iterator[tuple[int, bytes, bool]], sep: bytes) -> int | None:
+    def _next_interchange(self, stream: SegmentStream, sep: bytes) -> int | None:
         """After an error that stops an interchange: where the next one starts (after an IEA,
         or at an ISA), None when nothing follows."""
         try:
-            for offset, raw, terminated in segments:
+            while (item := stream.next()) is not None:
+                offset, raw, terminated = item
                 if raw.startswith(b"IEA" + sep):
                     return offset + len(raw) + 1 if terminated else None
-                if raw.startswith(b"ISA" + sep):
+                if raw.startswith(b"ISA"):
                     return offset
         except SegmentTooLong:
             return None

@@ -89,6 +89,7 @@ class InterchangeWalk:
         return X12Error(
             reason,
             level=level,
+            interchange=self.ic,
             interchange_control=self.ic.control,
             group_control=group,
             offset=offset,
@@ -115,6 +116,13 @@ class InterchangeWalk:
         events = list(self._feed(offset, raw, terminated))
         self.previous = offset
         return events
+
+    def take(self, run: list[bytes]) -> None:
+        """The segments of the open set's body, read in one go (none of them an envelope's)."""
+        if run:
+            assert self.open is not None
+            self.open.raws += run
+            self.number += len(run)
 
     def _feed(self, offset: int, raw: bytes, terminated: bool) -> Iterator[tuple[int, Event]]:
         before = self.open.offset if self.open is not None else self.previous  # a place reads resume from
