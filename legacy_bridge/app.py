@@ -21,7 +21,7 @@ from legacy_bridge.security import auth, ratelimit
 
 from .actions import routine_problems
 from .errors import ConfigError
-from .index_builds import index_in_background, place_indexes, shared
+from .index_builds import acknowledge_received, index_in_background, place_indexes, shared
 from .resources import Bridge
 from .x12_drops import X12DropWriter
 
@@ -81,6 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if resource.drop is not None:
             resource.drop.recover()
     index_in_background(bridge, state if shared(url) else None, start=False)
+    unacknowledgeable = acknowledge_received(bridge, state, url)
+    if unacknowledgeable:
+        bridge.close()
+        raise ConfigError(unacknowledgeable, config.origin)
     for _version, served in bridge.versions:  # each write leaves an audit record (and a change event)
         for resource in served.values():
             if resource.writer is not None:

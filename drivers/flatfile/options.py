@@ -18,6 +18,7 @@ from legacy_bridge.drivers.flatfile.copybook import CopybookError, conditions, m
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
+from legacy_bridge.drivers.flatfile.x12_acks import check_acknowledge
 from legacy_bridge.drivers.flatfile.x12_format import X12Format
 from legacy_bridge.drivers.flatfile.x12_mapping import SetMapping, parse_mapping
 
@@ -42,6 +43,7 @@ OPTIONS = {
     "variable_size_occurs",
     "x12",
     "envelope",
+    "acknowledge",
     "bad_records",
     "index_dir",
     "timeout",
@@ -60,7 +62,7 @@ _PER_FORMAT = {
     "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
     "fixed": {"columns", "encoding", "record_length", "copybook"},
     "copybook": {"copybook", "codepage", "record_format", "floating_point", "variable_size_occurs"},
-    "x12": {"x12", "encoding", "envelope"},
+    "x12": {"x12", "encoding", "envelope", "acknowledge"},
 }
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
@@ -142,7 +144,7 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
     if fmt == "x12":
-        problems += _x12(options)[1]
+        problems += _x12(options)[1] + check_acknowledge(options)
     elif fmt == "csv":
         if options.get("header", True) is False and "columns" not in options:
             problems.append(("columns", "required when header is false: the column names in file order"))

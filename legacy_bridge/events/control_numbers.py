@@ -21,15 +21,14 @@ taken away (by a partner's pickup) within that window is not seen: its number is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from legacy_bridge.events.migrations import create_table, migration
-from legacy_bridge.events.state import StateStore
+from legacy_bridge.events.state import StateStore, insert_new
 
 __all__ = ["ControlNumbers", "Allocation", "LARGEST", "control_numbers"]
 
@@ -83,17 +82,22 @@ class ControlNumbers:
         self.partner = partner
 
     @contextmanager
-    def allocate(self, groups: int = 1, *, written: Written | None = None) -> Iterator[Allocation]:
+    def allocate(
+        self, groups: int = 1, *, written: Written | None = None, within: Connection | None = None
+    ) -> Iterator[Allocation]:
         """The next interchange number and ``groups`` group numbers, held until the block ends.
 
         Args:
             groups: how many functional groups the interchange carries (>= 0).
             written: the crash guard (see the module): the group numbers an existing file of
                 that interchange number carries, or None; such an interchange is skipped.
+            within: a write transaction of the caller's (``store.begin()``) to take the numbers
+                in: they commit or roll back with it (and what else it records, e.g. that a
+                group was acknowledged).
         """
         if groups < 0:
             raise ValueError(f"groups is a count >= 0, got {groups}")
-        with self.store.begin() as conn:
+        with nullcontext(within) if within is not None else self.store.begin() as conn:
             last_interchange, last_group = self._locked_row(conn)
             while written is not None:
                 carried = written(following(last_interchange))
@@ -121,12 +125,7 @@ class ControlNumbers:
 
     def _locked_row(self, conn: Connection) -> tuple[int, int]:
         """The partner's row, created at 0/0 when new, locked until ``conn`` ends."""
-        new = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(
-            new(control_numbers)
-            .values(partner=self.partner, interchange=0, group_number=0)
-            .on_conflict_do_nothing(index_elements=["partner"])
-        )
+        insert_new(conn, control_numbers, {"partner": self.partner, "interchange": 0, "group_number": 0})
         query = select(control_numbers.c.interchange, control_numbers.c.group_number).where(
             control_numbers.c.partner == self.partner
         )

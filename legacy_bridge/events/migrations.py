@@ -33,6 +33,7 @@ MIGRATION_MODULES: list[str] = [
     "legacy_bridge.events.idempotency",
     "legacy_bridge.events.journal",
     "legacy_bridge.events.control_numbers",
+    "legacy_bridge.events.x12_acks",
 ]
 
 

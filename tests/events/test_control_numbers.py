@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy import update
 
+from helpers.backends import state_store_url
 from legacy_bridge.events.control_numbers import LARGEST, Allocation, ControlNumbers, control_numbers
 from legacy_bridge.events.state import StateStore
 
@@ -20,12 +21,7 @@ PARTNER = "ZZ:MYID>ZZ:THEIRID"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state.db'}"
-        return
-    from helpers.backends import pg_state
-
-    with pg_state(f"edi_control_numbers_{os.getpid()}") as url:
+    with state_store_url(request.param, tmp_path, f"edi_control_numbers_{os.getpid()}") as url:
         yield url
 
 
@@ -48,6 +44,7 @@ def test_numbers_follow_each_other_per_partner_interchanges_and_groups_apart(sto
     assert taken(numbers, groups=0) == Allocation(3, [])
     assert taken(numbers) == Allocation(4, [5])
     assert taken(ControlNumbers(store, "ZZ:MYID>ZZ:OTHER")) == Allocation(1, [1])
+    assert numbers.last() == Allocation(4, [5])
 
 
 def test_a_block_that_fails_gives_its_numbers_back(store):
@@ -141,3 +138,14 @@ def test_two_processes_allocating_at_once_get_1_to_n_without_gap_or_repeat(store
     assert all(len(out.splitlines()) == each for out in outputs)
     assert sorted(i for i, _ in pairs) == list(range(1, 2 * each + 1))
     assert sorted(g for _, g in pairs) == list(range(1, 2 * each + 1))
+
+
+def test_numbers_taken_within_a_callers_transaction_commit_or_roll_back_with_it(store):
+    numbers = ControlNumbers(store, PARTNER)
+    with pytest.raises(OSError), store.begin() as conn:
+        with numbers.allocate(1, within=conn) as allocation:
+            assert allocation == Allocation(1, [1])
+        raise OSError("the caller's own record failed")
+    with store.begin() as conn, numbers.allocate(1, within=conn) as allocation:
+        assert allocation == Allocation(1, [1])
+    assert taken(numbers) == Allocation(2, [2])
