@@ -47,6 +47,8 @@ class Driver(ABC):
     #: :meth:`watch_keys` has each data version indexed on a key in the background, with
     #: :meth:`index_progress` and :meth:`use_leases` (flat files)
     builds_indexes: ClassVar[bool] = False
+    #: a source option may have it acknowledge what it receives (X12 997/999): :meth:`use_acknowledgements`
+    writes_acknowledgements: ClassVar[bool] = False
     #: :meth:`describe` reads a table's catalog and a sample of its rows (introspection, checks)
     describes_tables: ClassVar[bool] = False
     #: what a resource's config names on this source (tables, or operations)
@@ -231,6 +233,11 @@ class Driver(ABC):
     def use_leases(self, leases: Any) -> None:
         """Decide who builds an index with ``leases`` (``builds_indexes`` drivers)."""
         raise NotImplementedError(f"{self.kind} sources build no index")
+
+    def use_acknowledgements(self, ledger: Any) -> bool:
+        """Write acknowledgements once through ``ledger`` (``writes_acknowledgements`` drivers);
+        True when the source's config asks for them."""
+        raise NotImplementedError(f"{self.kind} sources write no acknowledgements")
 
     def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
         """The index builds running now and how far each is; with ``finished``, also those

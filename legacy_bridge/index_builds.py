@@ -9,9 +9,17 @@ from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import LegacyBridgeError
 from legacy_bridge.events.leases import StoreLeases
 from legacy_bridge.events.state import StateStore, local_folder
+from legacy_bridge.events.x12_acks import StoreAckLedger
 from legacy_bridge.resources import Bridge
 
-__all__ = ["index_in_background", "indexing_drivers", "place_indexes", "shared", "start_index_builds"]
+__all__ = [
+    "acknowledge_received",
+    "index_in_background",
+    "indexing_drivers",
+    "place_indexes",
+    "shared",
+    "start_index_builds",
+]
 
 
 def place_indexes(config: Config, url: str) -> None:
@@ -58,3 +66,21 @@ def start_index_builds(bridge: Bridge) -> None:
             driver.index_progress()  # lists the files, which starts the builds
         except LegacyBridgeError:
             pass  # no file yet: the builds start when one is listed
+
+
+def acknowledge_received(bridge: Bridge, store: StateStore, url: str) -> list[tuple[str, str]]:
+    """Have the sources that acknowledge what they receive (X12 ``acknowledge:``) write each
+    acknowledgement once through ``store``; the problem when it is an in-memory store (each
+    process its own, forgotten at a restart: groups acknowledged again, numbers from 1 again)."""
+    ledger = StoreAckLedger(store)
+    asking = [
+        name
+        for name, driver in bridge.bare_drivers.items()
+        if driver.writes_acknowledgements and driver.use_acknowledgements(ledger)
+    ]
+    if asking and not shared(url):
+        why = "needs a lasting state store (service.state, or a config file it is kept beside): in memory, a restart"
+        return [(f"sources.{name}.acknowledge", f"{why} would acknowledge every group again") for name in asking]
+    if asking:
+        store.migrate()
+    return []

@@ -33,11 +33,14 @@ from itertools import islice
 from operator import itemgetter
 from typing import Any, cast
 
+import orjson
+
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.batches import Batches, DropRules
 from legacy_bridge.drivers.flatfile.builds import IndexBuilds, Leases, Progress
+from legacy_bridge.drivers.flatfile.delivery import write_atomically
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
 from legacy_bridge.drivers.flatfile.key_scan import text_key_batches
@@ -51,6 +54,8 @@ from legacy_bridge.drivers.flatfile.options import (
 )
 from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, check_drop, record_encoder
 from legacy_bridge.drivers.flatfile.splits import byte_ranges
+from legacy_bridge.drivers.flatfile.x12_acks import AckLedger, ack_settings, acknowledge_groups
+from legacy_bridge.drivers.flatfile.x12_format import X12Format
 from legacy_bridge.errors import (
     CursorExpired,
     FileRejected,
@@ -87,6 +92,7 @@ class FlatFileDriver(Driver):
     builds_indexes = True
     partitioning = "bytes"
     takes_drops = True
+    writes_acknowledgements = True
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -106,6 +112,9 @@ class FlatFileDriver(Driver):
         self.index_wait = INDEX_WAIT
         self._warned: set[str] = set()
         self.timeout: float | None = options.get("timeout")  # None: local files, read in place
+        #: X12 acknowledgements of each new version's groups (``acknowledge:``), written through the ledger
+        self.acks = ack_settings(options) if isinstance(self.format, X12Format) else None
+        self.ack_ledger: AckLedger | None = None
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -162,6 +171,11 @@ class FlatFileDriver(Driver):
         """Decide who builds an index with ``leases`` (the state store's: across hosts)."""
         self.builds.leases = leases
 
+    def use_acknowledgements(self, ledger: AckLedger) -> bool:
+        """Acknowledge each new version's X12 groups through ``ledger`` (when ``acknowledge:`` asks)."""
+        self.ack_ledger = ledger
+        return self.acks is not None
+
     def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
         """Index each file version on ``key`` (legacy column names) as soon as it is seen;
         ``start``: look for versions now (else at the next listing of the files)."""
@@ -174,7 +188,13 @@ class FlatFileDriver(Driver):
 
     def _start_builds(self, df: DataFile) -> None:
         """The key indexes first (gets wait for them), then the bad-records survey: one
-        pass at a time, so a key index gets the CPU (the survey starts at a later listing)."""
+        pass at a time, so a key index gets the CPU (the survey starts at a later listing).
+        The acknowledgements of an X12 version's groups are written by a pass of their own, at once."""
+        if self.acks is not None and self.ack_ledger is not None:
+            done = survey_io.survey_file(self.index_dir, df, self.layout_id, None) + ".acks"
+            if not os.path.exists(done):
+                progress = Progress(df.name, df.size, "acknowledgements")
+                self.builds.request(done, partial(self._acknowledge, df, done), progress)
         for key in self._passes():
             if (df.token, key) in self._surveys:
                 continue
@@ -213,6 +233,27 @@ class FlatFileDriver(Driver):
             found = survey_io.build(dest, self.builds.tracked(records, progress, dest), positions, self.reject)
         log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
         return found
+
+    def _acknowledge(self, df: DataFile, done: str, progress: Progress) -> None:
+        """Acknowledge the groups of ``df`` (each once: the ledger), then mark the version done."""
+        assert self.acks is not None and self.ack_ledger is not None and isinstance(self.format, X12Format)
+        handle, version = open_version(df)
+        with handle:
+            if version.token != df.token:
+                raise SourceError(f"{df.name} was replaced before it was acknowledged", source=self.name)
+            step = self.builds.stepper(progress, done)
+            written = acknowledge_groups(
+                handle,
+                mapping=self.format.mapping,
+                settings=self.acks,
+                ledger=self.ack_ledger,
+                encoding=self.format.encoding,
+                strict=self.format.strict,
+                step=lambda offset: step(0, offset),
+            )
+        os.makedirs(self.index_dir, exist_ok=True)
+        write_atomically(self.index_dir, os.path.basename(done), orjson.dumps({"written": written}))
+        log.info("%s: acknowledged %s: %d file(s) written", self.name, df.name, len(written))
 
     def _key_reader(self, handle: Any, df: DataFile, reader: Any, key: tuple[str, ...]) -> Any:
         """A reader decoding only ``key``'s fields, when the format can (copybooks)."""

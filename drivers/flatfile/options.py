@@ -18,10 +18,11 @@ from legacy_bridge.drivers.flatfile.copybook import CopybookError, conditions, m
 from legacy_bridge.drivers.flatfile.copybook.nested import nested_columns, nested_keys
 from legacy_bridge.drivers.flatfile.copybook.variable import make_variable_decoder
 from legacy_bridge.drivers.flatfile.formats import CsvFormat, FixedFormat, parse_columns
+from legacy_bridge.drivers.flatfile.x12_acks import check_acknowledge
 from legacy_bridge.drivers.flatfile.x12_format import X12Format
 from legacy_bridge.drivers.flatfile.x12_mapping import SetMapping, parse_mapping
 
-__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
+__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns", "set_mapping"]
 
 OPTIONS = {
     "kind",
@@ -42,6 +43,7 @@ OPTIONS = {
     "variable_size_occurs",
     "x12",
     "envelope",
+    "acknowledge",
     "bad_records",
     "index_dir",
     "timeout",
@@ -60,7 +62,7 @@ _PER_FORMAT = {
     "csv": {"delimiter", "quotechar", "quoting", "header", "columns", "encoding"},
     "fixed": {"columns", "encoding", "record_length", "copybook"},
     "copybook": {"copybook", "codepage", "record_format", "floating_point", "variable_size_occurs"},
-    "x12": {"x12", "encoding", "envelope"},
+    "x12": {"x12", "encoding", "envelope", "acknowledge"},
 }
 _FORMAT_OPTIONS = set().union(*_PER_FORMAT.values())
 
@@ -106,6 +108,11 @@ def _x12(options: dict[str, Any]) -> tuple[SetMapping | None, list[tuple[str, st
     return mapping, [(key, f"{message} (in {raw})") for key, message in problems]
 
 
+def set_mapping(options: dict[str, Any]) -> SetMapping | None:
+    """The transaction set mapping of an x12 source (None when its options are broken)."""
+    return _x12(options)[0] if format_of(options) == "x12" else None
+
+
 def check(options: dict[str, Any]) -> list[tuple[str, str]]:
     """Every problem in a flat-file source's options, as (key, message)."""
     problems = [(k, f"unknown key; known: {', '.join(sorted(OPTIONS))}") for k in options if k not in OPTIONS]
@@ -137,7 +144,7 @@ def check(options: dict[str, Any]) -> list[tuple[str, str]]:
     if "index_dir" in options and not isinstance(options["index_dir"], str):
         problems.append(("index_dir", "expected a folder path"))
     if fmt == "x12":
-        problems += _x12(options)[1]
+        problems += _x12(options)[1] + check_acknowledge(options)
     elif fmt == "csv":
         if options.get("header", True) is False and "columns" not in options:
             problems.append(("columns", "required when header is false: the column names in file order"))

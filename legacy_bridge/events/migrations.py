@@ -8,7 +8,8 @@ Adding a migration is one registration::
 
 Versions are unique integers applied in ascending order, each exactly once, in the
 transaction that records it in ``schema_version``.  Ranges: 1-99 snapshots, scans and
-change events; 100-199 webhooks (subscriptions, outbox, deliveries); 200+ later parts.
+change events; 100-199 webhooks (subscriptions, outbox, deliveries); 200+ later parts
+(400-499 X12: control numbers, acknowledgements).
 A migration describes the schema *as it was at that version* (its own Column objects),
 so later changes never alter what an old migration does.  Migrations in another module
 register when it is imported: name the module in :data:`MIGRATION_MODULES`.
@@ -31,6 +32,8 @@ MIGRATION_MODULES: list[str] = [
     "legacy_bridge.events.leases",
     "legacy_bridge.events.idempotency",
     "legacy_bridge.events.journal",
+    "legacy_bridge.events.control_numbers",
+    "legacy_bridge.events.x12_acks",
 ]
 
 

@@ -60,6 +60,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Select, Update
@@ -67,7 +68,17 @@ from sqlalchemy.sql import Select, Update
 from legacy_bridge.events import migrations as state_migrations
 from legacy_bridge.formats.jsonio import dumps
 
-__all__ = ["StateStore", "ChangeEvent", "NewEvent", "state_url", "local_folder", "KINDS", "parse_instant", "key_hash"]
+__all__ = [
+    "StateStore",
+    "ChangeEvent",
+    "NewEvent",
+    "state_url",
+    "local_folder",
+    "KINDS",
+    "parse_instant",
+    "key_hash",
+    "insert_new",
+]
 
 KINDS = ("created", "updated", "deleted")
 DEFAULT_FILE = "legacy-bridge-state.db"
@@ -217,6 +228,16 @@ def take_due(conn: Connection, due: Select, take: Callable[[Any], Update]) -> li
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     return [row_id for row_id in list(conn.scalars(due)) if conn.execute(take(row_id)).rowcount == 1]
+
+
+def insert_new(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """``values`` as a new row of ``table`` unless one with its primary key is there
+    (``ON CONFLICT DO NOTHING``: on PostgreSQL it waits for a writer of that key to end);
+    True when inserted."""
+    new = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    keys = list(table.primary_key.columns)
+    statement = new(table).values(**values).on_conflict_do_nothing(index_elements=[c.name for c in keys])
+    return conn.execute(statement.returning(*keys)).first() is not None  # rowcount is not 0 under every driver
 
 
 def _forget_connections_when_forked(store: StateStore) -> None:

@@ -319,3 +319,14 @@ def pg_state(schema: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         engine.dispose()
+
+
+@contextmanager
+def state_store_url(kind: str, folder: Path, schema: str) -> Iterator[str]:
+    """A state-store URL of ``kind``: "sqlite", a file in ``folder``; "postgresql", the fresh
+    schema ``schema`` (see :func:`pg_state`)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'state.db'}"
+        return
+    with pg_state(schema) as url:
+        yield url
