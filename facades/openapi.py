@@ -138,7 +138,8 @@ def _document_resource(spec: APISpec, base: str, name: str, resource: Resource, 
     collection = {}
     if resource.drop is not None:
         collection["post"] = drop_operation(resource, name, suffix, tag)
-        spec.path(path=f"{base}/{name}/close", operations=close_operation(name, suffix, tag))
+        if resource.drop.batched:
+            spec.path(path=f"{base}/{name}/close", operations=close_operation(name, suffix, tag))
     elif resource.table_writer is not None and resource.table_writer.spec.create:
         collection["post"] = create_operation(resource, name, suffix, tag, ref, selection)
     elif "create" in resource.spec.operations:

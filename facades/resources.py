@@ -193,7 +193,7 @@ def register(app: Flask, resources: dict[str, Resource], base_path: str, bluepri
             )
         if "create" in resource.spec.operations:  # only resources that declare create
             bp.add_url_rule(f"{base_path}/{name}", f"create_{endpoint}", create_view(resource), methods=["POST"])
-        if resource.drop is not None:
+        if resource.drop is not None and resource.drop.batched:
             bp.add_url_rule(f"{base_path}/{name}/close", f"close_{endpoint}", close_view(resource), methods=["POST"])
         bp.add_url_rule(f"{base_path}/{name}/<path:key>", f"get_{endpoint}", get_view(resource), methods=["GET"])
         record = f"{base_path}/{name}/<path:key>"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from functools import partial
 from typing import Any
 
 from flask import Flask
 
 from legacy_bridge import problems
 from legacy_bridge.config import Config, load, validate
+from legacy_bridge.events.control_numbers import ControlNumbers
 from legacy_bridge.events.journal import WriteJournal
 from legacy_bridge.events.state import StateStore, state_url
 from legacy_bridge.ops import logs, metrics
@@ -21,6 +23,7 @@ from .actions import routine_problems
 from .errors import ConfigError
 from .index_builds import acknowledge_received, index_in_background, place_indexes, shared
 from .resources import Bridge
+from .x12_drops import X12DropWriter
 
 log = logging.getLogger("legacy_bridge")
 
@@ -88,6 +91,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 resource.writer.journal = WriteJournal(state, resource.name, resource.key, bool(resource.spec.changes))
             if resource.drop is not None:  # a record dropped: its audit record (no change feed of its own)
                 resource.drop.journal = WriteJournal(state, resource.name, [], False)
+            if isinstance(resource.drop, X12DropWriter):  # interchange and group numbers, shared by every host
+                resource.drop.numbers = partial(ControlNumbers, state)
     for name, action in bridge.actions.items():  # a call's audit record: its parameters and answer
         if action.spec.audit:
             action.journal = WriteJournal(state, name, [], False)

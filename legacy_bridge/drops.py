@@ -14,22 +14,45 @@ from decimal import Decimal
 from typing import Any
 
 from legacy_bridge.config.model import ResourceSpec
+from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.drivers.base import Driver
+from legacy_bridge.drivers.flatfile.batches import DropRules
 from legacy_bridge.drivers.flatfile.outbound import Unfit
 from legacy_bridge.errors import BatchNotClosed, InvalidInput
 from legacy_bridge.query.planner import Planner
 from legacy_bridge.writes import Journal
 
-__all__ = ["DropWriter"]
+__all__ = ["DropWriter", "legacy_record"]
 
 log = logging.getLogger("legacy_bridge")
+
+
+def legacy_record(fields: dict[str, FieldMap], planner: Planner, body: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """A canonical body of a drop as legacy values by column, through the fields' converters; a
+    400 naming the field (``prefix``: ``[3].`` for the fourth of an array) for a null where none
+    is allowed or a value with no legacy form."""
+    missing = [n for n, f in fields.items() if not f.nullable and body.get(n) is None]
+    if missing:
+        raise InvalidInput(
+            f"{prefix}{', '.join(missing)}: required (never null)", parameter=prefix + missing[0], slug="invalid-body"
+        )
+    try:
+        return planner.legacy_body({n: body.get(n) for n in fields})
+    except InvalidInput as error:
+        if not prefix:
+            raise
+        parameter = prefix + str(error.extra.get("parameter", ""))
+        raise InvalidInput(f"{prefix}{error.detail}", parameter=parameter, slug="invalid-body") from None
 
 
 class DropWriter:
     """A resource's drops into its flat-file source."""
 
+    #: records go into batch files, closed by size, age or POST .../close
+    batched = True
+
     def __init__(self, spec: ResourceSpec, planner: Planner, driver: Driver) -> None:
-        assert spec.drop is not None
+        assert isinstance(spec.drop, DropRules)
         self.name = spec.name
         self.mapping = spec.mapping
         self.planner = planner
@@ -41,20 +64,7 @@ class DropWriter:
         self.journal: Journal | None = None
 
     def _record(self, body: dict[str, Any], prefix: str) -> tuple[bytes, Decimal]:
-        missing = [n for n, f in self.mapping.fields.items() if not f.nullable and body.get(n) is None]
-        if missing:
-            raise InvalidInput(
-                f"{prefix}{', '.join(missing)}: required (never null)",
-                parameter=prefix + missing[0],
-                slug="invalid-body",
-            )
-        try:
-            values = self.planner.legacy_body({n: body.get(n) for n in self.mapping.fields})
-        except InvalidInput as error:
-            if not prefix:
-                raise
-            parameter = prefix + str(error.extra.get("parameter", ""))
-            raise InvalidInput(f"{prefix}{error.detail}", parameter=parameter, slug="invalid-body") from None
+        values = legacy_record(self.mapping.fields, self.planner, body, prefix)
         try:
             record = self.encoder.encode(values)
         except Unfit as exc:

@@ -20,6 +20,8 @@ from legacy_bridge.config.model import ApiVersion, Config, ResourceSpec, base_ve
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.contracts.schema import build_contract, plain_loader
 from legacy_bridge.drivers import Driver, driver_class
+from legacy_bridge.drivers.flatfile.options import set_mapping
+from legacy_bridge.drivers.flatfile.x12_outbound import X12DropRules
 from legacy_bridge.drops import DropWriter
 from legacy_bridge.ops.bulkhead import Places, streams_for
 from legacy_bridge.ops.probes import probe_all
@@ -31,6 +33,7 @@ from legacy_bridge.query.model import Filter, ListQuery, Watermark
 from legacy_bridge.query.partitions import Partition, PartitionCodec, owner, partitioned, plan_partitions
 from legacy_bridge.query.planner import Planner, ReadPlan
 from legacy_bridge.writes import RecordWriter, TableWriter
+from legacy_bridge.x12_drops import X12DropWriter
 
 from .errors import Busy, InvalidInput, LegacyBridgeError
 
@@ -93,7 +96,13 @@ class Resource:
         #: the same when it writes a table: it creates records too (POST, all or none)
         self.table_writer = self.writer if isinstance(self.writer, TableWriter) else None
         #: the batch files ``drop:`` writes records into (None: the resource takes no drops)
-        self.drop = DropWriter(spec, self.planner, self.capabilities) if spec.drop is not None else None
+        self.drop: DropWriter | X12DropWriter | None = None
+        if isinstance(spec.drop, X12DropRules):  # X12 documents through the source's mapping in reverse
+            mapping = set_mapping(driver.driver.options)
+            assert mapping is not None  # the config check read it
+            self.drop = X12DropWriter(spec, self.planner, mapping)
+        elif spec.drop is not None:
+            self.drop = DropWriter(spec, self.planner, self.capabilities)
 
     # -- the source's columns ---------------------------------------------------------
 
@@ -378,7 +387,7 @@ class Bridge:
     def start_drop_timers(self) -> None:
         """In a process that serves: the thread that closes each drop resource's batches by age."""
         for resource in self.resources.values():
-            if resource.drop is not None:
+            if isinstance(resource.drop, DropWriter):
                 resource.drop.batches.start_timer()
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from legacy_bridge.drivers.flatfile.x12_acks import check_acknowledge
 from legacy_bridge.drivers.flatfile.x12_format import X12Format
 from legacy_bridge.drivers.flatfile.x12_mapping import SetMapping, parse_mapping
 
-__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns"]
+__all__ = ["OPTIONS", "check", "build_format", "layout_id", "known_columns", "inner_columns", "set_mapping"]
 
 OPTIONS = {
     "kind",
@@ -106,6 +106,11 @@ def _x12(options: dict[str, Any]) -> tuple[SetMapping | None, list[tuple[str, st
         return None, [("x12", f"the mapping file {raw} is not valid YAML: {exc}")]
     mapping, problems = parse_mapping(loaded)
     return mapping, [(key, f"{message} (in {raw})") for key, message in problems]
+
+
+def set_mapping(options: dict[str, Any]) -> SetMapping | None:
+    """The transaction set mapping of an x12 source (None when its options are broken)."""
+    return _x12(options)[0] if format_of(options) == "x12" else None
 
 
 def check(options: dict[str, Any]) -> list[tuple[str, str]]:

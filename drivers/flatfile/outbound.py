@@ -229,8 +229,8 @@ def check_drop(options: dict[str, Any], drop: dict[str, Any], columns: list[str]
     if check(options):
         return problems  # the source's own problems are reported under sources.*
     fmt = format_of(options)
-    if fmt == "x12":  # a transaction set is written through a mapping in reverse, not as a record
-        return problems + [("", "drops do not write X12 documents (format x12 is read only)")]
+    if fmt == "x12":  # written through the mapping in reverse (x12_outbound), never as records
+        return problems + [("", "an x12 source's drop is checked by x12_outbound.check_x12_drop")]
     if fmt == "copybook" and options.get("record_format", "F") == "VB":
         problems.append(("", "drops write record_format F or V, not VB (blocked records)"))
     if options.get("variable_size_occurs"):

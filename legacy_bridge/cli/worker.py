@@ -51,7 +51,7 @@ def worker(config_path: str | None, once: bool, name: str | None, scan: bool = T
     if config.events.get("sinks"):  # the broker clients are the [events] extra
         from legacy_bridge.events.relay import Relay
 
-        relay = Relay(store, config.events, runner.name)
+        relay = Relay(store, config.events, runner.name, resources=bridge.resources)
     relay_thread = None
     try:
         if once:

@@ -21,8 +21,11 @@ from legacy_bridge.config.checker import Checker, parse_duration
 from legacy_bridge.contracts.mapping import FieldMap
 from legacy_bridge.drivers import driver_class
 from legacy_bridge.drivers.flatfile.batches import DropRules
+from legacy_bridge.drivers.flatfile.options import check as check_flatfile
+from legacy_bridge.drivers.flatfile.options import format_of, set_mapping
+from legacy_bridge.drivers.flatfile.x12_outbound import X12DropRules, check_x12_drop
 
-__all__ = ["check_drop", "DropRules"]
+__all__ = ["check_drop", "DropRules", "X12DropRules"]
 
 _KEYS = {"folder", "name", "records", "seconds", "header", "trailer", "total"}
 _NAME_FIELDS = {"timestamp", "seq"}
@@ -45,9 +48,22 @@ def _check_name(ck: Checker, name: Any, path: str) -> None:
         ck.fail(path, "a plain file name: no folder, not hidden")
 
 
-def check_drop(ck: Checker, node: Any, path: str, fields: dict[str, FieldMap], source: Any) -> DropRules | None:
+def _check_x12(ck: Checker, node: dict, path: str, fields: dict[str, FieldMap], source: dict) -> X12DropRules | None:
+    """An x12 source's ``drop:``: the folder, the envelope ids and the segment order (nested fields welcome)."""
+    mapping = set_mapping(source) if not check_flatfile(source) else None  # its problems: under sources.*
+    rules, problems = check_x12_drop(mapping, node)
+    for key, message in problems:
+        ck.fail(f"{path}.{key}" if key else path, message)
+    return rules
+
+
+def check_drop(
+    ck: Checker, node: Any, path: str, fields: dict[str, FieldMap], source: Any
+) -> DropRules | X12DropRules | None:
     """A resource's ``drop:``: its keys here, what the source's format can write by its driver."""
     node = ck.mapping(node, path)
+    if isinstance(source, dict) and source.get("kind") == "flatfile" and format_of(source) == "x12":
+        return _check_x12(ck, node, path, fields, source)
     ck.unknown(node, _KEYS, path)
     try:
         driver = driver_class(source.get("kind")) if isinstance(source, dict) else None

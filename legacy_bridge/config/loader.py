@@ -22,6 +22,7 @@ from legacy_bridge.config.sources import check_source, import_plugins
 from legacy_bridge.config.versions import check_versions
 from legacy_bridge.errors import ConfigError
 from legacy_bridge.events.sinks.registry import check_config as check_events
+from legacy_bridge.events.sinks.registry import document_problems
 from legacy_bridge.events.webhooks import check_config as check_webhooks
 from legacy_bridge.security import auth, ratelimit
 
@@ -105,6 +106,8 @@ def validate(raw: Any, origin: str = "config") -> Config:
     limits = ratelimit.check_config(ck, raw["rate_limits"]) if "rate_limits" in raw else None
     webhook_options = check_webhooks(ck, raw.get("webhooks"))
     event_options = check_events(ck, raw.get("events"), service)
+    for key, message in document_problems(event_options["sinks"], resources):
+        ck.fail(key, message)
     if ck.problems:
         raise ConfigError(ck.problems, origin)
     return Config(

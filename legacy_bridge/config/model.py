@@ -10,6 +10,7 @@ from typing import Any
 from legacy_bridge.config.writes import IDEMPOTENCY_DEFAULTS, WriteSpec
 from legacy_bridge.contracts.mapping import FieldMap, Mapping
 from legacy_bridge.drivers.flatfile.batches import DropRules
+from legacy_bridge.drivers.flatfile.x12_outbound import X12DropRules
 
 __all__ = ["Config", "ResourceSpec", "ActionSpec", "ResultSetSpec", "ApiVersion", "Embed", "base_version"]
 
@@ -57,7 +58,8 @@ class ResourceSpec:
     embeds: dict[str, Embed] = field(default_factory=dict)  # children from other tables (embed:)
     #: the writes it takes: a table's (writes:), or the update/delete a SOAP resource's operations make
     writes: WriteSpec | None = None
-    drop: DropRules | None = None  # records taken by POST into batch files (drop:)
+    #: records taken by POST into batch files, or into X12 interchanges on an x12 source (drop:)
+    drop: DropRules | X12DropRules | None = None
     #: Idempotency-Key on its POST: {"required": bool, "expire": seconds} (defaults when not given)
     idempotency: dict[str, Any] = field(default_factory=lambda: dict(IDEMPOTENCY_DEFAULTS))
 

@@ -49,16 +49,26 @@ class Relay:
     """Publishes to every sink of the ``events:`` section; ``sinks`` may be handed in (tests)."""
 
     def __init__(
-        self, store: StateStore, events: dict[str, Any], name: str | None = None, sinks: dict[str, Sink] | None = None
+        self,
+        store: StateStore,
+        events: dict[str, Any],
+        name: str | None = None,
+        sinks: dict[str, Sink] | None = None,
+        resources: dict[str, Any] | None = None,
     ) -> None:
+        """``resources``: the served resources by name, for sinks that write through one (x12)."""
         self.store = store
         self.name = name or worker_name()
         self.settings = RelaySettings(**events["relay"])
         self.envelope = Envelope(events["source"], events["type_prefix"], events["contract_version"])
         self.patterns = {name: spec["events"] for name, spec in events["sinks"].items()}
-        self.sinks = sinks if sinks is not None else {name: build(name, spec) for name, spec in events["sinks"].items()}
-        for sink in self.sinks:
-            sink_cursors.ensure(store, sink, self.settings.partitions)
+        if sinks is None:  # built here, and given what they write through (handed-in sinks come ready)
+            sinks = {name: build(name, spec) for name, spec in events["sinks"].items()}
+            for sink in sinks.values():
+                sink.attach(store, resources or {})
+        self.sinks = sinks
+        for sink_name in self.sinks:
+            sink_cursors.ensure(store, sink_name, self.settings.partitions)
 
     def run_once(self) -> int:
         """One pass over every partition of every sink that is due; how many events were confirmed."""

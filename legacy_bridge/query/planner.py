@@ -135,6 +135,8 @@ class Planner:
 
     def field_int_range(self, path: str) -> tuple[int, int] | None:
         """The integers a filter value on field ``path`` may take (None: any)."""
+        if path.count(".") > 1:  # deeper than filters reach (a body's schema): the source's range
+            return self.driver.int_range
         column = self.column(path)
         return self.int_range(column) if isinstance(column, str) else self.driver.int_range
 

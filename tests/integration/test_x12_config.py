@@ -75,12 +75,13 @@ def test_a_mapping_file_is_read_and_its_problems_name_the_file(folder, tmp_path)
     assert "sources.tenders.x12.fields.shipment_id.element" in str(refused.value) and str(bad) in str(refused.value)
 
 
-def test_a_drop_on_an_x12_source_is_refused_at_start_up(folder, tmp_path):
-    raw = copy.deepcopy(config(folder))
+def test_a_batch_drop_on_an_x12_source_is_refused_at_start_up(folder, tmp_path):
+    raw = copy.deepcopy(config(folder))  # an x12 drop writes interchanges: envelope ids, no batch names
     raw["resources"]["tenders"]["drop"] = {"folder": str(tmp_path), "name": "T.{seq:06d}.x12"}
     with pytest.raises(ConfigError) as refused:
         validate(raw)
-    assert "resources.tenders.drop: drops do not write X12 documents" in str(refused.value)
+    assert "resources.tenders.drop.name: unknown key" in str(refused.value)
+    assert "resources.tenders.drop.sender: expected QUALIFIER:ID" in str(refused.value)
 
 
 def test_the_readme_example_is_a_valid_config(folder):

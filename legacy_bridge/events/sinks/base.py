@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:  # the SDK comes with the [events] extra
     from cloudevents.core.v1.event import CloudEvent
 
+    from legacy_bridge.events.state import StateStore
+
 __all__ = ["Sink", "Message", "Published", "SinkUnavailable"]
 
 
@@ -66,6 +68,10 @@ class Sink(ABC):
         self.name = name
         self.settings = settings
         self.mode = settings["mode"]
+
+    def attach(self, store: StateStore, resources: dict[str, Any]) -> None:
+        """Given what a sink writing through a resource needs (the x12 sink): the state store
+        and the served resources by name; a broker needs neither."""
 
     @abstractmethod
     def publish(self, messages: list[Message]) -> Published:

@@ -17,15 +17,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from legacy_bridge.drivers.flatfile.x12_outbound import X12DropRules
 from legacy_bridge.events.sinks.base import Sink
 from legacy_bridge.events.webhooks import EVENT_PATTERN
 
-__all__ = ["KINDS", "sink_class", "build", "check_config", "RELAY_DEFAULTS"]
+__all__ = ["KINDS", "sink_class", "build", "check_config", "RELAY_DEFAULTS", "document_problems"]
 
 KINDS = {
     "rabbitmq": "legacy_bridge.events.sinks.rabbitmq:RabbitMQSink",
     "nats": "legacy_bridge.events.sinks.nats_jetstream:NatsSink",
     "mqtt": "legacy_bridge.events.sinks.mqtt:MqttSink",
+    "x12": "legacy_bridge.events.sinks.x12:X12Sink",
 }
 COMMON = {"kind": None, "events": ["*.*"], "mode": "binary", "timeout": 5.0}
 RELAY_DEFAULTS: dict[str, Any] = {
@@ -115,3 +117,19 @@ def check_config(ck: Any, node: Any, service: dict[str, Any]) -> dict[str, Any]:
         "relay": relay,
         "sinks": sinks,
     }
+
+
+def document_problems(sinks: dict[str, dict[str, Any]], resources: dict[str, Any]) -> list[tuple[str, str]]:
+    """The x12 sinks whose ``resource`` is no resource with an x12 drop, as (key, message)."""
+    problems = []
+    documents = sorted(n for n, spec in resources.items() if isinstance(spec.drop, X12DropRules))
+    for name, settings in sinks.items():
+        if settings.get("kind") == "x12" and settings.get("resource") not in documents:
+            problems.append(
+                (
+                    f"events.sinks.{name}.resource",
+                    f"expected a resource with an x12 drop (its mapping, envelope and folder), got "
+                    f"{settings.get('resource')!r}; x12 drop resources: {', '.join(documents) or 'none'}",
+                )
+            )
+    return problems
