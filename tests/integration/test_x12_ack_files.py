@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from helpers.backends import ROOT, make_app, state_store_url
-from helpers.servers import HOST, child_pids, free_port, serve_process
+from helpers.servers import HOST, child_pids, free_port, serve_process, wait_until
 from helpers.x12 import TENDER204, TENDERS, interchange, tender
 from legacy_bridge.drivers.flatfile.x12 import read_interchanges
 from legacy_bridge.errors import ConfigError
@@ -288,7 +288,7 @@ def test_gunicorn_with_two_workers_writes_one_ack_per_group(folder):
     argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"{HOST}:{port}"]
     env = {"LEGACY_BRIDGE_CONFIG": str(config_path)}
     with serve_process([*argv, "wsgi:app"], port, folder / "gunicorn.log", cwd=ROOT, env=env) as server:
-        assert len(child_pids(server.process.pid)) == 2
+        assert wait_until(lambda: len(child_pids(server.process.pid)) == 2, 20)  # both workers forked
         until(lambda: gone_over(folder / "flatfile-index" / "tenders") == 4, what="the four files gone over")
         found = acks(folder, 4)
     assert sorted(body(a)[0][2] for a in found) == ["901", "902", "903", "904"]
