@@ -242,14 +242,16 @@ class FlatFileDriver(Driver):
             if version.token != df.token:
                 raise SourceError(f"{df.name} was replaced before it was acknowledged", source=self.name)
             step = self.builds.stepper(progress, done)
-            written = acknowledge_groups(
-                handle,
-                mapping=self.format.mapping,
-                settings=self.acks,
-                ledger=self.ack_ledger,
-                encoding=self.format.encoding,
-                strict=self.format.strict,
-                step=lambda offset: step(0, offset),
+            written = list(
+                acknowledge_groups(
+                    handle,
+                    mapping=self.format.mapping,
+                    settings=self.acks,
+                    ledger=self.ack_ledger,
+                    encoding=self.format.encoding,
+                    strict=self.format.strict,
+                    step=lambda offset: step(0, offset),
+                )
             )
         os.makedirs(self.index_dir, exist_ok=True)
         write_atomically(self.index_dir, os.path.basename(done), orjson.dumps({"written": written}))

@@ -56,19 +56,22 @@ class StoreAckLedger:
         self,
         received: str,
         partner: str,
-        write: Callable[[int, int], str],
+        write: Callable[[int, list[int]], str],
         written: Callable[[int], Sequence[int] | None],
+        groups: int = 1,
     ) -> str | None:
-        """``write(interchange, group)`` with ``partner``'s next numbers unless ``received`` was
-        acknowledged; the path written, or None."""
+        """``write(interchange, group numbers)`` with ``partner``'s next numbers (``groups`` group
+        numbers) unless ``received`` was answered; the path written, or None."""
         with self.store.begin() as conn:
             if not insert_new(conn, x12_acks, {"received": received, "partner": partner, "written_at": utcnow()}):
                 return None
-            with ControlNumbers(self.store, partner).allocate(1, written=written, within=conn) as taken:
-                path = write(taken.interchange, taken.groups[0])
+            with ControlNumbers(self.store, partner).allocate(groups, written=written, within=conn) as taken:
+                path = write(taken.interchange, taken.groups)
             conn.execute(
                 update(x12_acks)
                 .where(x12_acks.c.received == received)
-                .values(interchange=taken.interchange, group_number=taken.groups[0], path=path)
+                .values(
+                    interchange=taken.interchange, group_number=taken.groups[0] if taken.groups else None, path=path
+                )
             )
             return path

@@ -7,13 +7,16 @@ file, and refused at start-up when the option cannot work."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers.backends import make_app, state_store_url
+from helpers.backends import ROOT, make_app, state_store_url
+from helpers.servers import HOST, child_pids, free_port, serve_process, wait_until
 from helpers.x12 import TENDER204, TENDERS, interchange, tender
 from legacy_bridge.drivers.flatfile.x12 import read_interchanges
 from legacy_bridge.errors import ConfigError
@@ -76,10 +79,10 @@ def gone_over(*index: Path) -> int:
 
 
 def acks(folder: Path, count: int, apps=()) -> list[list[tuple[str, ...]]]:
-    """The acknowledgement files once there are ``count``, as segment lists, by name."""
+    """The 997/999 files once there are ``count``, as segment lists, by name."""
 
     def listed() -> list[Path]:
-        return sorted(p for p in (folder / "acks").iterdir() if not p.name.startswith("."))
+        return sorted(p for p in (folder / "acks").iterdir() if p.name.startswith("99"))
 
     until(lambda: len(listed()) >= count, apps)
     found = listed()
@@ -177,6 +180,22 @@ def test_a_group_of_acknowledgements_is_not_acknowledged(app, folder):
     assert body(ack)[0] == ("AK1", "SM", "802")
 
 
+def test_an_interchange_whose_trailer_is_wrong_gets_a_ta1_beside_its_groups_997(app, folder):
+    text = interchange("000000951", "951", [tender("0001", "SH1", "ABCD", 1)]).replace(
+        "IEA*1*000000951", "IEA*1*000000952"
+    )
+    drop(folder, "t.x12", text)
+    until(lambda: len(list((folder / "acks").glob("TA1.*"))) == 1, [app], "the TA1")
+    (ta1,) = (folder / "acks").glob("TA1.*")
+    assert ta1.name == "TA1.ZZ-SHIPPERCO.000000002.x12"
+    segments = [s.strip().split("*") for s in ta1.read_text().split("~") if s.strip()]
+    assert [s[0] for s in segments] == ["ISA", "TA1", "IEA"]
+    assert (segments[0][6].strip(), segments[0][8].strip(), segments[0][13]) == ("CARRIERCO", "SHIPPERCO", "000000002")
+    assert segments[1] == ["TA1", "000000951", "240301", "0800", "R", "001"]  # ISA13 and IEA02 differ
+    (ack,) = acks(folder, 1)
+    assert ack[0][13] == "000000001" and body(ack)[-1] == ("AK9", "A", "1", "1", "1")
+
+
 def test_a_005010x_group_gets_a_999(app, folder):
     text = interchange("000000301", "301", [tender("0001", "SH1", "ABCD", 1)])
     text = text.replace("*00401*", "*00501*").replace("*X*004010", "*X*005010X999")
@@ -256,3 +275,21 @@ def test_start_up_refuses_a_missing_folder_bad_ids_and_a_state_store_in_memory(f
     with pytest.raises(ConfigError) as refused:
         make_app(settings(folder, "sqlite://"))
     assert "sources.tenders.acknowledge: needs a lasting state store" in str(refused.value)
+
+
+def test_gunicorn_with_two_workers_writes_one_ack_per_group(folder):
+    """The deployment shape: two worker processes each look at the files when they start; the
+    lease and the state store's record leave one 997 per received group, numbered 1 to n."""
+    for n in range(1, 5):
+        drop(folder, f"t{n}.x12", interchange(f"00000090{n}", f"90{n}", [tender("0001", f"SH{n}", "ABCD", n)]))
+    config_path = folder / "config.yaml"
+    config_path.write_text(yaml.safe_dump(settings(folder, f"sqlite:///{folder / 'state.db'}")))
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2", "-b", f"{HOST}:{port}"]
+    env = {"LEGACY_BRIDGE_CONFIG": str(config_path)}
+    with serve_process([*argv, "wsgi:app"], port, folder / "gunicorn.log", cwd=ROOT, env=env) as server:
+        assert wait_until(lambda: len(child_pids(server.process.pid)) == 2, 20)  # both workers forked
+        until(lambda: gone_over(folder / "flatfile-index" / "tenders") == 4, what="the four files gone over")
+        found = acks(folder, 4)
+    assert sorted(body(a)[0][2] for a in found) == ["901", "902", "903", "904"]
+    assert [a[0][13] for a in found] == ["000000001", "000000002", "000000003", "000000004"]
