@@ -61,7 +61,7 @@ print(json.dumps({{"rows": rows, "sum": str(total), "total_s": round(seconds, 3)
     return {"label": "decoder-file", **found, "rows_per_s": round(found["rows"] / found["total_s"])}
 
 
-def spark_reads(path: Path, parts: list[int]) -> list[dict]:
+def spark_reads(path: Path, parts: list[int], warm: Path) -> list[dict]:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
@@ -80,17 +80,19 @@ def spark_reads(path: Path, parts: list[int]) -> list[dict]:
     )
     register(spark)
     results = []
-    for n in [1, *parts]:  # the first, untimed, warms the Python workers
+    for n in [0, *parts]:  # the first, untimed, warms the Python workers on a small file
         df = (
             spark.read.format("legacy-bridge-copybook")
-            .option("path", str(path))
+            .option("path", str(warm if n == 0 else path))
             .option("copybook", str(COPYBOOK))
-            .option("partitions", n)
+            .option("partitions", max(n, 1))
             .load()
         )
         started = time.perf_counter()
         rows, total = df.agg(F.count("*"), F.sum("DTAR020_SALE_PRICE")).first()
         seconds = time.perf_counter() - started
+        if n == 0:
+            continue
         results.append(
             {
                 "label": f"spark-file-{n}",
@@ -101,13 +103,14 @@ def spark_reads(path: Path, parts: list[int]) -> list[dict]:
                 "rows_per_s": round(rows / seconds),
             }
         )
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # a long run shows each read as it ends
     jvm = spark.sparkContext._gateway.proc.pid  # the JVM py4j started, and its Python workers
     peaks = {pid: _peak_mib(pid) for pid in [jvm, *_descendants(jvm)]}
     spark.stop()
     jvm_peak = peaks.pop(jvm, 0)
     for r in results:  # peaks over the whole session (VmHWM), the same for every read
         r["peak_rss_mib"] = f"JVM {jvm_peak}, largest Python worker {max(peaks.values(), default=0)}"
-    return results[1:]
+    return results
 
 
 def _descendants(pid: int) -> list[int]:
@@ -143,13 +146,20 @@ def main() -> None:
     ap.add_argument("--log")
     args = ap.parse_args()
     path = big_file(args.bytes, Path(args.work))
-    results = [single(path), *spark_reads(path, args.partitions)]
-    assert len({(r["rows"], Decimal(r["sum"])) for r in results}) == 1, results  # every read, every record
-    for r in results:
+
+    def report(r: dict) -> None:
         print(json.dumps(r), flush=True)
         if args.log:
             with open(args.log, "a") as log:
                 log.write(json.dumps(r) + "\n")
+
+    decoded = single(path)
+    report(decoded)
+    read = spark_reads(path, args.partitions, big_file(27 * 10_000, Path(args.work)))
+    for r in read:  # with the session's peak memory
+        report(r)
+    results = [decoded, *read]
+    assert len({(r["rows"], Decimal(r["sum"])) for r in results}) == 1, results  # every read, every record
 
 
 if __name__ == "__main__":
