@@ -371,7 +371,8 @@ class OdbcPool:
 
     def kept_cursor(self, proxy: Any, sql: str) -> Any | None:
         """The cursor kept with ``proxy``'s connection to run ``sql`` (made at its first use);
-        None where statements are not kept (see :meth:`statement`)."""
+        None where statements are not kept (see :meth:`statement`).  pyodbc skips preparing
+        only when it is given the very same str object as last time: callers intern ``sql``."""
         if not self.reuse_statements:
             return None
         statements: OrderedDict = proxy.info.setdefault("statements", OrderedDict())

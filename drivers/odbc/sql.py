@@ -8,6 +8,7 @@ ANDs and ORs every backend understands), never an OFFSET.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -252,4 +253,6 @@ def compile_select(
             sql += f" LIMIT {int(query.limit)}"
         elif d.limit == "fetch":
             sql += f" FETCH FIRST {int(query.limit)} ROWS ONLY"
-    return sql, params
+    # interned: pyodbc runs a cursor's prepared statement again only for the very same str
+    # object (an equal text is prepared anew: Parse, Describe and a DEALLOCATE on psqlODBC)
+    return sys.intern(sql), params

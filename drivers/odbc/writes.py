@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,10 +119,13 @@ class _Statements:
         self.last = cur
         return cur
 
+    # interned: pyodbc runs a cursor's prepared statement again only for the very same str object
     def execute(self, sql: str, params: Any) -> Any:
+        sql = sys.intern(sql)
         return self._cursor(sql).execute(sql, params)
 
     def executemany(self, sql: str, params: Any) -> Any:
+        sql = sys.intern(sql)
         return self._cursor(sql).executemany(sql, params)
 
     def fetchone(self) -> Any:

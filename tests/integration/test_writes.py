@@ -356,6 +356,13 @@ def test_a_write_runs_its_statements_on_the_connections_kept_cursors_and_a_faile
         with pool.connection() as proxy:
             return dict(proxy.info.get("statements", {}))
 
+    def prepared() -> dict:  # the connection's server-side statements: text -> when prepared
+        with pool.connection() as proxy:
+            cur = proxy.dbapi_connection.cursor()
+            rows = cur.execute("SELECT statement, prepare_time FROM pg_prepared_statements").fetchall()
+            cur.close()
+        return {text: at for text, at in rows}
+
     try:
         assert client.post("/v1/orders", json={**ORDER, "number": 1}, headers=WRITER).status_code == 201
         first = kept()
@@ -365,6 +372,14 @@ def test_a_write_runs_its_statements_on_the_connections_kept_cursors_and_a_faile
             return
         inserts = [sql for sql in first if sql.lstrip().upper().startswith("INSERT")]
         assert len(inserts) == 1 and kept()[inserts[0]] is first[inserts[0]]  # the same cursor, prepared once
+        if orders.name == "postgresql":  # and the server kept its plans: pyodbc did not prepare them again
+            page = "/v1/orders?limit=2&number[gt]=0"  # a bound value: psqlODBC prepares it server-side
+            client.get(page, headers=READER)
+            plans = prepared()
+            assert client.post("/v1/orders", json={**ORDER, "number": 9}, headers=WRITER).status_code == 201
+            client.get(page, headers=READER)
+            assert prepared() == plans
+            assert any(t.startswith("INSERT") for t in plans) and any(t.startswith("SELECT") for t in plans)
         duplicate = client.post("/v1/orders", json={**ORDER, "number": 1}, headers=WRITER)
         assert duplicate.status_code == 409
         assert kept() == {}
