@@ -7,6 +7,7 @@ What the fixtures are built from lives in the importable ``helpers`` package
 from __future__ import annotations
 
 import pytest
+import spyne.const
 
 from helpers.backends import (
     BACKENDS,
@@ -18,6 +19,12 @@ from helpers.backends import (
     reachable_backend,
     run_databases,
 )
+
+# spyne runs a full gc.collect() after a request when a second has passed since its last one: in
+# this process (every test's objects, 700 MB) that is most of a SOAP call's time, and the
+# schemathesis module's every-check run went from 2 to 10 minutes in the whole suite.  The test
+# servers leave collection to Python's own generational GC.
+spyne.const.MIN_GC_INTERVAL = float("inf")
 
 
 def pytest_configure(config) -> None:
