@@ -10,23 +10,13 @@ from pathlib import Path
 import pytest
 
 from helpers.x12 import ASN856, EDI, PO850, TENDER204
+from helpers.x12_outbound import RESPONSE990
 from legacy_bridge.drivers.flatfile.x12 import read_interchanges
 from legacy_bridge.drivers.flatfile.x12_mapping import MappingError, parse_mapping
 from legacy_bridge.drivers.flatfile.x12_reading import read_set
 from legacy_bridge.drivers.flatfile.x12_writing import default_order, order_problems, write_set
 
 SAMPLES = Path(__file__).parent.parent / "data" / "x12"
-RESPONSE990 = {
-    "set": "990",
-    "fields": {
-        "scac": "B1.1",
-        "shipment_id": {"element": "B1.2", "required": True},
-        "date": {"element": "B1.3", "type": "date"},
-        "action": "B1.4",
-        "pro_number": {"element": "N9.2", "when": {"N9.1": "CN"}},
-        "bill_of_lading": {"element": "N9.2", "when": {"N9.1": "BM"}},
-    },
-}
 
 
 def _mapping(raw: dict):
