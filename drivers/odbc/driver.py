@@ -30,7 +30,7 @@ from legacy_bridge.query.routines import Routine, RoutineResult
 
 __all__ = ["OdbcDriver", "translate"]
 
-KEYSET_BATCH = 10_000  # rows of one batch of an unbounded read the driver cannot step through
+KEYSET_BATCH = 1_000  # rows of one batch of an unbounded read the driver cannot step through (as a stream fetches)
 
 OPTIONS = {
     "kind",

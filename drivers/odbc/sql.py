@@ -236,12 +236,15 @@ def compile_select(
         for i, c in enumerate(query.columns)
     )
     source = source_sql(d, target)
-    where = [_condition(d, c, params) for c in query.where]
-    where += [_related(d, r, source_name(d, target), params) for r in query.related]
+    # the keyset's condition first: it is the tightest lower bound of a walk, and SQLite seeks
+    # an index by the first of several bounds on one column (``id > ? AND id > ?`` with the
+    # filter first scanned a walk's every earlier row again: batches and pages got slower the
+    # further they went); then a partition's range, then the filters
+    where = [] if query.after is None else [_keyset(d, query.order, query.after, params, compares)]
     for bound in query.bounds:
         where.extend(_within(d, bound, params, compares))
-    if query.after is not None:
-        where.append(_keyset(d, query.order, query.after, params, compares))
+    where += [_condition(d, c, params) for c in query.where]
+    where += [_related(d, r, source_name(d, target), params) for r in query.related]
     top = f"TOP {int(query.limit)} " if query.limit is not None and d.limit == "top" else ""
     sql = f"SELECT {top}{columns} FROM {source}"
     if where:

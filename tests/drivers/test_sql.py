@@ -194,7 +194,7 @@ def test_keyset_with_a_null_first_key_has_no_leading_range():
     assert params == [7]
 
 
-def test_keyset_params_follow_filter_params():
+def test_the_keyset_comes_before_the_filters_and_params_follow_the_text():
     query = Query(
         columns=["A"],
         where=[Condition("ST", "eq", "MA")],
@@ -204,10 +204,10 @@ def test_keyset_params_follow_filter_params():
     )
     sql, params = sql_of(query)
     assert sql == (
-        'SELECT "A" FROM "T" WHERE "ST" = ? AND ("D" >= ? AND (("D" > ?) OR ("D" = ? AND "ID" > ?))) '
+        'SELECT "A" FROM "T" WHERE ("D" >= ? AND (("D" > ?) OR ("D" = ? AND "ID" > ?))) AND "ST" = ? '
         'ORDER BY "D", "ID" LIMIT 10'
     )
-    assert params == ["MA", 3, 3, 3, 4]
+    assert params == [3, 3, 3, 4, "MA"]
 
 
 def test_order_by_puts_nulls_last_in_either_direction():
