@@ -23,6 +23,7 @@ from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
 from legacy_bridge.drivers.odbc.procedures import catalog_problems, check_values, routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for
+from legacy_bridge.drivers.odbc.turns import turn
 from legacy_bridge.drivers.odbc.writes import delete_row, insert_rows, update_row
 from legacy_bridge.errors import ConfigError, InvalidInput, NotFound
 from legacy_bridge.query.legacy import ColumnType, Condition, NewKey, Quantiles, Query, Rows, find_column
@@ -52,7 +53,7 @@ def _close_cursor(pool: OdbcPool, conn: Any, cur: Any) -> None:
     if conn.info.get("stuck"):
         return
     try:
-        with pool.watched(conn):
+        with turn(pool.timeout), pool.watched(conn):
             cur.close()
     except pyodbc.Error:
         conn.invalidate()
@@ -171,11 +172,11 @@ class OdbcDriver(Driver):
                 return
             cur = conn.cursor()
             try:
-                with pool.watched(conn):
+                with turn(pool.timeout), pool.watched(conn):
                     rows = self._execute(cur, sql, params).fetchmany(batch)
                 while rows:
                     yield from rows
-                    with pool.watched(conn):
+                    with turn(pool.timeout), pool.watched(conn):
                         rows = cur.fetchmany(batch)
             finally:
                 _close_cursor(pool, conn, cur)
@@ -209,7 +210,7 @@ class OdbcDriver(Driver):
                 sql, params = compile_select(self.dialect, target, batch, self._compares(target, batch))
                 cur = conn.cursor()
                 try:
-                    with pool.watched(conn):
+                    with turn(pool.timeout), pool.watched(conn):
                         rows = self._execute(cur, sql, params).fetchall()
                 finally:
                     cur.close()
