@@ -15,7 +15,7 @@ it, files are read in the request's thread, as local disks need.
 
 Get by key goes through a key -> offset index built by one pass over the file
 version (see :mod:`.index`), in the background as soon as the version is seen, by one
-process across workers and hosts (see :mod:`.builds`): a get by key during the build
+process across workers and hosts (see :mod:`.surveys`, :mod:`.builds`): a get by key during the build
 waits ``index_wait`` seconds at most, then answers "index building" (503, Retry-After).
 Bad records follow the source's ``bad_records`` policy: ``reject`` refuses the whole
 file (503 naming the record and why), ``quarantine`` skips them and lists them
@@ -25,25 +25,17 @@ file (503 naming the record and why), ``quarantine`` skips them and lists them
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from collections.abc import Callable, Iterator
-from functools import partial
 from itertools import islice
-from operator import itemgetter
 from typing import Any, cast
-
-import orjson
 
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.flatfile import index as survey_io
 from legacy_bridge.drivers.flatfile.batches import Batches, DropRules
-from legacy_bridge.drivers.flatfile.builds import IndexBuilds, Leases, Progress
-from legacy_bridge.drivers.flatfile.delivery import write_atomically
+from legacy_bridge.drivers.flatfile.builds import Leases
 from legacy_bridge.drivers.flatfile.files import DataFile, list_files, open_version
 from legacy_bridge.drivers.flatfile.formats import BadRecord
-from legacy_bridge.drivers.flatfile.key_scan import text_key_batches
 from legacy_bridge.drivers.flatfile.options import (
     build_format,
     check,
@@ -53,13 +45,14 @@ from legacy_bridge.drivers.flatfile.options import (
     layout_id,
 )
 from legacy_bridge.drivers.flatfile.outbound import RecordEncoder, check_drop, record_encoder
+from legacy_bridge.drivers.flatfile.record_columns import PSEUDO, open_reader, plain, positions, projection
 from legacy_bridge.drivers.flatfile.splits import byte_ranges
-from legacy_bridge.drivers.flatfile.x12_acks import AckLedger, ack_settings, acknowledge_groups
+from legacy_bridge.drivers.flatfile.surveys import INDEX_WAIT, Surveys
+from legacy_bridge.drivers.flatfile.x12_acks import AckLedger, ack_settings
 from legacy_bridge.drivers.flatfile.x12_format import X12Format
 from legacy_bridge.errors import (
     CursorExpired,
     FileRejected,
-    IndexBuilding,
     RecordQuarantined,
     SourceError,
     SourceTimeout,
@@ -70,12 +63,6 @@ from legacy_bridge.query.legacy import Extent, Query, Rows
 __all__ = ["FlatFileDriver", "FileRejected", "CursorExpired"]
 
 log = logging.getLogger("legacy_bridge")
-PSEUDO = ("__file__", "__record__", "__offset__", "__block__")
-INDEX_WAIT = 2.0  # a small file's index is built within it: its first get answers at once
-
-
-def _plain(name: str) -> str:
-    return name.upper().replace("-", "_")
 
 
 class FlatFileDriver(Driver):
@@ -102,19 +89,12 @@ class FlatFileDriver(Driver):
         self.format = build_format(options)
         self.layout_id = layout_id(options)
         self.index_dir = index_folder(options)
-        self.index = survey_io.Index()
-        self._surveys: dict[tuple[str, tuple | None], survey_io.Survey] = {}
-        self._lock = threading.Lock()
-        self.builds = IndexBuilds(name, self.index_dir)
-        #: key columns whose index each new file version gets (the resources' keys)
-        self.keys: set[tuple[str, ...]] = set()
-        #: seconds a get by key waits for its index build before answering "index building"
-        self.index_wait = INDEX_WAIT
+        acks = ack_settings(options) if isinstance(self.format, X12Format) else None
+        #: the key indexes and bad-records surveys of each version (and its X12 acknowledgements)
+        self.surveys = Surveys(name, self.format, self.reject, self.layout_id, self.index_dir, acks)
+        self.builds = self.surveys.builds  # who builds what, and how far each build is
         self._warned: set[str] = set()
         self.timeout: float | None = options.get("timeout")  # None: local files, read in place
-        #: X12 acknowledgements of each new version's groups (``acknowledge:``), written through the ledger
-        self.acks = ack_settings(options) if isinstance(self.format, X12Format) else None
-        self.ack_ledger: AckLedger | None = None
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> list[tuple[str, str]]:
@@ -136,20 +116,18 @@ class FlatFileDriver(Driver):
         known = known_columns(options)
         if known is None:
             return []
-        names = {_plain(n) for n in list(known) + list(PSEUDO)}
-        nested = {_plain(n): keys for n, keys in inner_columns(options).items()}
+        names = {plain(n) for n in list(known) + list(PSEUDO)}
+        nested = {plain(n): keys for n, keys in inner_columns(options).items()}
         problems = []
         for field, column in columns.items():
             outer, *inner = (column,) if isinstance(column, str) else column
-            if _plain(outer) not in names:
+            if plain(outer) not in names:
                 problems.append((field, f"column {outer!r} is not in the file's layout; columns: {', '.join(known)}"))
-            elif inner and _plain(outer) not in nested:
+            elif inner and plain(outer) not in nested:
                 problems.append((field, f"column {outer!r} holds one value: only OCCURS tables and groups hold fields"))
-            elif any(c not in nested[_plain(outer)] for c in inner):  # matched as written: plain dicts are fast
-                keys, wrong = nested[_plain(outer)], next(c for c in inner if c not in nested[_plain(outer)])
-                hint = (
-                    f"spell it {_plain(wrong)}" if _plain(wrong) in keys else f"its columns: {', '.join(sorted(keys))}"
-                )
+            elif any(c not in nested[plain(outer)] for c in inner):  # matched as written: plain dicts are fast
+                keys, wrong = nested[plain(outer)], next(c for c in inner if c not in nested[plain(outer)])
+                hint = f"spell it {plain(wrong)}" if plain(wrong) in keys else f"its columns: {', '.join(sorted(keys))}"
                 problems.append((field, f"column {wrong!r} is not inside {outer!r}: {hint}"))
         return problems
 
@@ -162,10 +140,10 @@ class FlatFileDriver(Driver):
         if not found:
             raise SourceUnavailable(f"no data file matches {self.path}", source=self.name)
         for df in found:
-            self._start_builds(df)
+            self.surveys.start_builds(df)
         return found
 
-    # -- background builds (see builds.py) ---------------------------------------------
+    # -- background builds (see surveys.py) --------------------------------------------
 
     def use_leases(self, leases: Leases) -> None:
         """Decide who builds an index with ``leases`` (the state store's: across hosts)."""
@@ -173,233 +151,23 @@ class FlatFileDriver(Driver):
 
     def use_acknowledgements(self, ledger: AckLedger) -> bool:
         """Acknowledge each new version's X12 groups through ``ledger`` (when ``acknowledge:`` asks)."""
-        self.ack_ledger = ledger
-        return self.acks is not None
+        self.surveys.ack_ledger = ledger
+        return self.surveys.acks is not None
 
     def watch_keys(self, key: tuple[str, ...], start: bool = True) -> None:
         """Index each file version on ``key`` (legacy column names) as soon as it is seen;
         ``start``: look for versions now (else at the next listing of the files)."""
-        self.keys.add(tuple(key))
+        self.surveys.keys.add(tuple(key))
         if start:
             try:
                 self.files()
             except SourceError:
                 pass  # no file yet (or unreadable): its builds start when one is listed
 
-    def _start_builds(self, df: DataFile) -> None:
-        """The key indexes first (gets wait for them), then the bad-records survey: one
-        pass at a time, so a key index gets the CPU (the survey starts at a later listing).
-        The acknowledgements of an X12 version's groups are written by a pass of their own, at once."""
-        if self.acks is not None and self.ack_ledger is not None:
-            done = survey_io.survey_file(self.index_dir, df, self.layout_id, None) + ".acks"
-            if not os.path.exists(done):
-                progress = Progress(df.name, df.size, "acknowledgements")
-                self.builds.request(done, partial(self._acknowledge, df, done), progress)
-        for key in self._passes():
-            if (df.token, key) in self._surveys:
-                continue
-            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
-            if os.path.exists(dest):
-                continue
-            self._request(df, key, dest)
-            return
-
-    def _request(self, df: DataFile, key: tuple[str, ...] | None, dest: str) -> None:
-        what = "key index " + ",".join(key) if key else "bad-records survey"
-        self.builds.request(dest, partial(self._build, df, key, dest), Progress(df.name, df.size, what))
-
-    def _build(self, df: DataFile, key: tuple[str, ...] | None, dest: str, progress: Progress) -> survey_io.Survey:
-        """One pass over ``df`` (opened again: the version must still be the one seen)."""
-        handle, version = open_version(df)
-        with handle:
-            if version.token != df.token:
-                raise SourceError(f"{df.name} was replaced before its survey was built", source=self.name)
-            reader = self._reader(handle, version)
-            positions = self._project_positions(reader, version, key)
-            if key is not None and positions is not None and not self.reject:
-                names = list(reader.columns) + list(PSEUDO)
-                batches = text_key_batches(
-                    self.format, handle, [names[p] for p in positions], self.builds.stepper(progress, dest)
-                )
-                if batches is not None:  # fixed-length records, a text key: a megabyte at a time
-                    found = survey_io.build_keys(dest, batches)
-                    log.info("%s: indexed %s: %d record(s)", self.name, df.name, found.records)
-                    return found
-            records = reader.scan()
-            if key is not None and positions is not None and not self.reject:
-                keyed = self._key_reader(handle, version, reader, key)
-                if keyed is not None:
-                    records, positions = keyed.scan(), list(range(len(key)))
-            found = survey_io.build(dest, self.builds.tracked(records, progress, dest), positions, self.reject)
-        log.info("%s: surveyed %s: %d record(s), %d bad", self.name, df.name, found.records, found.bad)
-        return found
-
-    def _acknowledge(self, df: DataFile, done: str, progress: Progress) -> None:
-        """Acknowledge the groups of ``df`` (each once: the ledger), then mark the version done."""
-        assert self.acks is not None and self.ack_ledger is not None and isinstance(self.format, X12Format)
-        handle, version = open_version(df)
-        with handle:
-            if version.token != df.token:
-                raise SourceError(f"{df.name} was replaced before it was acknowledged", source=self.name)
-            step = self.builds.stepper(progress, done)
-            written = list(
-                acknowledge_groups(
-                    handle,
-                    mapping=self.format.mapping,
-                    settings=self.acks,
-                    ledger=self.ack_ledger,
-                    encoding=self.format.encoding,
-                    strict=self.format.strict,
-                    step=lambda offset: step(0, offset),
-                )
-            )
-        os.makedirs(self.index_dir, exist_ok=True)
-        write_atomically(self.index_dir, os.path.basename(done), orjson.dumps({"written": written}))
-        log.info("%s: acknowledged %s: %d file(s) written", self.name, df.name, len(written))
-
-    def _key_reader(self, handle: Any, df: DataFile, reader: Any, key: tuple[str, ...]) -> Any:
-        """A reader decoding only ``key``'s fields, when the format can (copybooks)."""
-        keys_only = getattr(self.format, "keys_only", None)
-        if keys_only is None:
-            return None
-        names = list(reader.columns) + list(PSEUDO)
-        narrowed = keys_only([names[p] for p in self._positions(reader, df, key)])
-        return None if narrowed is None else narrowed.open(handle)
-
     def index_progress(self, finished: bool = False) -> list[dict[str, Any]]:
         """The surveys of the served versions being built now, how far each is (and, with
         ``finished``, those done: ``state`` done, and those not started: ``waiting``)."""
-        found = []
-        for df in self.files():  # which starts each version's next pass
-            for key in self._passes():
-                dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
-                entry = {"file": df.name, "key": list(key) if key else None}
-                if os.path.exists(dest):
-                    if finished:
-                        found.append({**entry, "state": "done"})
-                    continue
-                status = self.builds.status(dest)
-                if status is not None or finished:
-                    found.append({**entry, **(status or {"state": "waiting"})})
-        return found
-
-    def _reader(self, handle: Any, df: DataFile) -> Any:
-        try:
-            return self.format.open(handle)
-        except ValueError as exc:
-            raise SourceError(f"{df.name}: {exc}", source=self.name) from None
-        except OSError as exc:
-            raise SourceUnavailable(f"{df.name} cannot be read ({exc.strerror})", source=self.name) from None
-
-    def _project(self, reader: Any, df: DataFile, columns: list[str]) -> Callable[[tuple], tuple]:
-        """Rows in ``columns`` order from a record (the format's columns + the pseudo-columns)."""
-        positions = self._positions(reader, df, columns)
-        if len(positions) == 1:
-            only = positions[0]
-            return lambda row: (row[only],)
-        return itemgetter(*positions)
-
-    def _positions(self, reader: Any, df: DataFile, columns: list[str] | tuple[str, ...]) -> list[int]:
-        """Where ``columns`` sit in a record; a copybook's INV-NO is also INV_NO (and
-        the other way round), as COBOL names are spelt either way in configs."""
-        names = {_plain(n): i for i, n in enumerate(list(reader.columns) + list(PSEUDO))}
-        missing = [c for c in columns if _plain(c) not in names]
-        if missing:
-            raise SourceError(
-                f"column(s) {', '.join(missing)} not in {df.name}; columns: {', '.join(reader.columns)}",
-                source=self.name,
-            )
-        return [names[_plain(c)] for c in columns]
-
-    # -- surveys: bad records and the key index ----------------------------------------
-
-    def _passes(self) -> list[tuple[str, ...] | None]:
-        """The surveys each version gets.  Under ``reject`` a key index decodes every field
-        (a get must know the file holds no bad record): it is the bad-records survey too.
-        Under ``quarantine`` it decodes only the key's fields, and one more pass lists the
-        bad records."""
-        keys: list[tuple[str, ...] | None] = list(sorted(self.keys))
-        return keys if self.reject and keys else [*keys, None]
-
-    def _known(self, df: DataFile) -> survey_io.Survey | None:
-        """A survey of this version already made (by this process or another): the
-        bad-records survey (every field decoded) when there is one, else a key index's."""
-        with self._lock:
-            full = self._surveys.get((df.token, None))
-        full = full or survey_io.load(survey_io.survey_file(self.index_dir, df, self.layout_id, None))
-        if full is not None or not self.reject:
-            return full
-        with self._lock:
-            return next((found for (token, _), found in self._surveys.items() if token == df.token), None)
-
-    def _survey(self, df: DataFile, key: tuple[str, ...] | None, wait: float) -> survey_io.Survey | None:
-        """The survey of version ``df`` with an index of ``key``: built in the background
-        (here or by another process), awaited ``wait`` seconds at most; None while it is built."""
-        memo = (df.token, key)
-        found = self._surveys.get(memo)
-        if found is not None:
-            return found
-        if key is not None:
-            self.keys.add(key)
-        dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
-        found = survey_io.load(dest)
-        if found is None:
-            self._request(df, key, dest)
-            if not self.builds.wait(dest, wait):
-                status = self.builds.status(dest) or {}
-                if status.get("state") == "failed":
-                    raise SourceUnavailable(
-                        f"cannot survey {df.name} or write its index in {self.index_dir}: {status.get('error')}",
-                        source=self.name,
-                    )
-                return None
-            found = survey_io.load(dest)
-            if found is None:
-                return None
-        with self._lock:
-            self._surveys[memo] = found
-        return found
-
-    def _quarantined(
-        self, df: DataFile, found: survey_io.Survey, key: tuple[str, ...], values: list[Any], handle: Any
-    ) -> dict | None:
-        """The skipped record that has key ``values``, if one has: from the key index when it
-        found the bad records itself, else from the bad-records survey (which a key-only index
-        leaves to a second pass: a get waits for it as for an index, then answers 503
-        index-building), reading what each bad record's key field still says."""
-        if self.reject:
-            return None  # a file with a bad record is refused whole
-        if found.bad:
-            return self.index.quarantined(found, values)
-        full = self._survey(df, None, self.index_wait)
-        if full is None:
-            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, None)
-            raise IndexBuilding(self.name, df.name, self.builds.status(dest))
-        if not full.bad:
-            return None
-        reader = self._reader(handle, df)
-        positions = self._positions(reader, df, key)
-        for entry in self.index.bad_records(full, survey_io.MAX_BAD_KEPT):
-            bad = reader.read_at(entry["offset"])
-            if isinstance(bad, BadRecord) and bad.row is not None:
-                if survey_io.key_text([bad.row[p] for p in positions]) == survey_io.key_text(values):
-                    return entry
-        return None
-
-    def _indexed(self, df: DataFile, key: tuple[str, ...]) -> survey_io.Survey:
-        """The key index of ``df`` for a get; "index building" (503) while it is built."""
-        found = self._survey(df, key, self.index_wait)
-        if found is None:
-            dest = survey_io.survey_file(self.index_dir, df, self.layout_id, key)
-            raise IndexBuilding(self.name, df.name, self.builds.status(dest))
-        return found
-
-    def _project_positions(self, reader: Any, df: DataFile, key: tuple[str, ...] | None) -> list[int] | None:
-        return None if key is None else self._positions(reader, df, key)
-
-    def _refuse_if_rejected(self, df: DataFile, found: survey_io.Survey | None) -> None:
-        if self.reject and found is not None and found.first_bad is not None:
-            raise FileRejected(self.name, df.name, found.first_bad)
+        return self.surveys.progress(self.files(), finished)  # listing starts each version's next pass
 
     # -- reads -----------------------------------------------------------------------
 
@@ -503,9 +271,9 @@ class FlatFileDriver(Driver):
                 source=self.name,
                 file=df.name,
             )
-        self._refuse_if_rejected(df, self._known(df))
-        reader = self._reader(handle, df)
-        project = self._project(reader, df, columns)
+        self.surveys.refuse_if_rejected(df, self.surveys.known(df))
+        reader = open_reader(self.format, handle, df, self.name)
+        project = projection(reader, df, columns, self.name)
         if resume is not None:
             recno, start, block = resume[1:]
         elif extent is not None:  # a partition starts at its first record (0: the reader's first)
@@ -561,15 +329,15 @@ class FlatFileDriver(Driver):
         quarantined: tuple[DataFile, dict] | None = None
         for handle, version in self._opened():
             with handle:
-                found = self._indexed(version, key_columns)
-                self._refuse_if_rejected(version, self._known(version) or found)
-                hit = self.index.lookup(found, list(key.values()))
+                found = self.surveys.indexed(version, key_columns)
+                self.surveys.refuse_if_rejected(version, self.surveys.known(version) or found)
+                hit = self.surveys.index.lookup(found, list(key.values()))
                 if hit is None:
-                    bad = self._quarantined(version, found, key_columns, list(key.values()), handle)
+                    bad = self.surveys.quarantined(version, found, key_columns, list(key.values()), handle)
                     if bad is not None and quarantined is None:
                         quarantined = (version, bad)
                     continue
-                reader = self._reader(handle, version)
+                reader = open_reader(self.format, handle, version, self.name)
                 row = reader.read_at(hit[0])
                 if isinstance(row, BadRecord):  # a key-only index took its key: the record is skipped
                     if quarantined is None and not self.reject:
@@ -577,11 +345,11 @@ class FlatFileDriver(Driver):
                     continue
                 if row is None:
                     continue
-                positions = self._positions(reader, version, key_columns)
-                if survey_io.key_text([row[p] for p in positions]) != wanted:
+                where = positions(reader, version, key_columns, self.name)
+                if survey_io.key_text([row[p] for p in where]) != wanted:
                     continue
                 # a record read by its offset does not know its block (only a cursor needs it)
-                return self._project(reader, version, columns)(row + (version.token, hit[1], hit[0], None))
+                return projection(reader, version, columns, self.name)(row + (version.token, hit[1], hit[0], None))
         if quarantined is not None:  # no good record has the key, a skipped one has
             raise RecordQuarantined(self.name, quarantined[0].name, quarantined[1])
         return None
@@ -591,25 +359,13 @@ class FlatFileDriver(Driver):
     def survey_all(self, wait: float = INDEX_WAIT) -> list[tuple[DataFile, survey_io.Survey]]:
         """Every served file version surveyed so far: its bad records counted (a version
         whose survey is still being built is left out: :meth:`index_progress` shows it)."""
-        done = []
-        for handle, version in self._opened():
-            with handle:
-                found = self._known(version) or self._survey(version, self._passes()[-1], wait)
-            if found is not None:
-                done.append((version, found))
-        served = {found.path for _, found in done}
-        with self._lock:
-            current = {df.token for df, _ in done}
-            self._surveys = {m: s for m, s in self._surveys.items() if m[0] in current}
-            served |= {s.path for s in self._surveys.values()}
-        self.index.forget(served)
-        return done
+        return self.surveys.surveyed(self._opened(), wait)
 
     def probe(self, timeout: float) -> None:
         """Ready when every served file can be read and, under ``reject``, holds no bad record."""
         surveyed = self.survey_all(timeout) if self.timeout is None else self._within(lambda: self.survey_all(timeout))
         for df, found in surveyed:
-            self._refuse_if_rejected(df, found)
+            self.surveys.refuse_if_rejected(df, found)
 
     def quarantine(self, limit: int = 1000) -> dict[str, Any]:
         """The bad records of the served files: file, record number, byte offset, reason."""
@@ -618,7 +374,7 @@ class FlatFileDriver(Driver):
         for df, found in self.survey_all():
             files.append({"file": df.name, "records": found.records, "bad": found.bad, "complete": found.complete})
             if found.bad and len(records) < limit:
-                records += [{"file": df.name, **r} for r in self.index.bad_records(found, limit - len(records))]
+                records += [{"file": df.name, **r} for r in self.surveys.index.bad_records(found, limit - len(records))]
         return {
             "policy": "reject" if self.reject else "quarantine",
             "files": files,
@@ -627,5 +383,4 @@ class FlatFileDriver(Driver):
         }
 
     def close(self) -> None:
-        self.builds.close()
-        self.index.close()
+        self.surveys.close()

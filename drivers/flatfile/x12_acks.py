@@ -1,7 +1,7 @@
 """Functional acknowledgements (997, or 999 for ``005010X...`` groups) of the groups a ``format:
 x12`` source receives, written into the folder its ``acknowledge:`` option names.
 
-One pass over a file version (see :meth:`FlatFileDriver._acknowledge`) gathers each group's
+One pass over a file version (see :meth:`.surveys.Surveys._acknowledge`) gathers each group's
 receipt (:class:`~.x12.acks.Receipt`: sets whose envelope is broken, the group's own errors) and
 adds the sets of the source's code that its mapping refuses (:mod:`.x12_refusals`). Each group is
 then handed to an :class:`AckLedger` (the state store's, given by legacy_bridge), which writes it
