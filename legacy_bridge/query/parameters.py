@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from legacy_bridge.query.legacy import OPERATORS
-from legacy_bridge.query.schema import Condition, Parameter, list_schema
+from legacy_bridge.query.parameter_fields import Condition, Parameter
+from legacy_bridge.query.schema import list_schema
 
 if TYPE_CHECKING:
     from legacy_bridge.resources import Resource

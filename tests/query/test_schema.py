@@ -14,7 +14,8 @@ from legacy_bridge.config import validate
 from legacy_bridge.errors import ConfigError, InvalidInput
 from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import OPERATORS, Condition
-from legacy_bridge.query.schema import MAX_IN_VALUES, parse_key, parse_list
+from legacy_bridge.query.parameter_fields import MAX_IN_VALUES
+from legacy_bridge.query.schema import parse_key, parse_list
 from legacy_bridge.resources import Bridge
 
 DATE_NULLS = (0, 99999999)
