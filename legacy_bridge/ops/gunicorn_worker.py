@@ -17,6 +17,9 @@ worker the same way:
   connection down, so no thread outlives the graceful timeout.
 - The process exits before the master's graceful timeout would kill it; its pools are
   closed by ``worker_exit``.  Uncaught exceptions in any thread are logged as JSON lines.
+
+A worker with requests in flight leaves a new connection to an idle worker for a moment
+(:data:`HANDOFF`) before it accepts it, so parallel reads (partitions) spread over the workers.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from legacy_bridge.ops import stopping
 __all__ = ["ThreadWorker"]
 
 log = logging.getLogger("legacy_bridge")
+
+#: how long a worker with requests in flight leaves a new connection to an idle worker
+HANDOFF = 0.002
 
 
 def _log_uncaught(exc_type, exc, tb) -> None:  # noqa: ANN001
@@ -72,6 +78,15 @@ class ThreadWorker(GunicornThreadWorker):
         if not enabled and not self.alive:  # draining: let go of the listening sockets
             for listener in self.sockets:
                 listener.close()
+
+    def accept(self, listener) -> None:  # noqa: ANN001
+        """Take a new connection; a worker with requests in flight first leaves it a moment to
+        an idle one.  Every worker is woken by a connection and the first to accept takes it:
+        the worker that has just taken the first of two partitions asked at once was back
+        first, and the two shared its one core while the other worker idled."""
+        if self._running:
+            time.sleep(HANDOFF)
+        super().accept(listener)
 
     def enqueue_req(self, conn) -> None:  # noqa: ANN001
         future = self.tpool.submit(self.handle, conn)
