@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from legacy_bridge.config.checker import Checker, parse_duration
 from legacy_bridge.drivers import driver_class
-from legacy_bridge.ops.resilience import POLICY_KEYS, check_policy
+from legacy_bridge.ops.policy import POLICY_KEYS, check_policy
 
 __all__ = ["import_plugins", "check_source"]
 

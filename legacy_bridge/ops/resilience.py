@@ -29,7 +29,6 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -41,17 +40,15 @@ from legacy_bridge.drivers import Driver, deadlines
 from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops import metrics
 from legacy_bridge.ops.bulkhead import Bulkhead, Throttled, threads_left_for_short_requests
+from legacy_bridge.ops.policy import Policy
 from legacy_bridge.query.legacy import Extent, NewKey, Quantiles, Query, Rows
 from legacy_bridge.query.routines import Routine, RoutineResult
 
-__all__ = ["Policy", "GuardedDriver", "CircuitOpen", "POLICY_KEYS", "check_policy", "DEFAULT_THREADS"]
+__all__ = ["GuardedDriver", "CircuitOpen", "DEFAULT_THREADS"]
 
 T = TypeVar("T")
-POLICY_KEYS = ("retries", "breaker", "max_calls")
 #: threads per worker assumed until the server says (gunicorn.conf.py's default)
 DEFAULT_THREADS = 4
-RETRIES_DEFAULTS: dict[str, Any] = {"attempts": 2, "backoff": 0.2}
-BREAKER_DEFAULTS: dict[str, Any] = {"failures": 5, "cooldown": 5.0}
 
 
 class CircuitOpen(SourceUnavailable):
@@ -71,67 +68,6 @@ class _OutOfTime(stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         return deadlines.remaining(math.inf) <= retry_state.upcoming_sleep
-
-
-@dataclass(frozen=True)
-class Policy:
-    """A source's ``retries: {attempts, backoff}`` and ``breaker: {failures, cooldown}``."""
-
-    attempts: int = RETRIES_DEFAULTS["attempts"]
-    backoff: float = RETRIES_DEFAULTS["backoff"]
-    failures: int = BREAKER_DEFAULTS["failures"]
-    cooldown: float = BREAKER_DEFAULTS["cooldown"]
-    timeout: float | None = None  # a call's budget (seconds); None: unbounded
-    max_calls: int | None = None  # the bulkhead; None: sized from the worker's threads
-
-    @classmethod
-    def of(cls, options: dict[str, Any], default_timeout: float | None = None) -> Policy:
-        """The policy in a validated source config (see :func:`check_policy`)."""
-        retries, breaker = options.get("retries") or {}, options.get("breaker") or {}
-        return cls(
-            attempts=retries.get("attempts", cls.attempts),
-            backoff=retries.get("backoff", cls.backoff),
-            failures=breaker.get("failures", cls.failures),
-            cooldown=breaker.get("cooldown", cls.cooldown),
-            timeout=options.get("timeout", default_timeout),
-            max_calls=options.get("max_calls"),
-        )
-
-
-def check_policy(
-    node: dict[str, Any], path: str, fail: Callable[[str, str], None], duration: Callable[[Any], float]
-) -> None:
-    """Validate (and normalise in place) a source's ``retries`` and ``breaker`` keys."""
-    shapes = {"retries": ({"attempts": 1}, {"backoff": 0.0}), "breaker": ({"failures": 1}, {"cooldown": 0.0})}
-    if "max_calls" in node:
-        value = node["max_calls"]
-        value = int(value) if isinstance(value, str) and value.strip().isdecimal() else value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            fail(f"{path}.max_calls", f"expected an integer >= 1, got {node['max_calls']!r}")
-        node["max_calls"] = value
-    for key, (integers, durations) in shapes.items():
-        value = node.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, dict):
-            fail(f"{path}.{key}", f"expected a mapping with {', '.join([*integers, *durations])}")
-            continue
-        for k in value:
-            if k not in integers and k not in durations:
-                fail(f"{path}.{key}.{k}", f"unknown key; known: {', '.join(sorted([*integers, *durations]))}")
-        for k, low in integers.items():
-            if k in value:
-                v = value[k]
-                v = int(v) if isinstance(v, str) and v.strip().isdecimal() else v
-                if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                    fail(f"{path}.{key}.{k}", f"expected an integer >= {low}, got {value[k]!r}")
-                value[k] = v
-        for k in durations:
-            if k in value:
-                try:
-                    value[k] = duration(value[k])
-                except ValueError:
-                    fail(f"{path}.{key}.{k}", f"expected a duration such as 5s or 500ms, got {value[k]!r}")
 
 
 def _retryable(error: BaseException) -> bool:

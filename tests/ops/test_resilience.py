@@ -19,7 +19,8 @@ from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.errors import ConfigError, SourceBusy, SourceError, SourceTimeout, SourceUnavailable
 from legacy_bridge.ops.bulkhead import Bulkhead
-from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver, Policy
+from legacy_bridge.ops.policy import Policy
+from legacy_bridge.ops.resilience import CircuitOpen, GuardedDriver
 from legacy_bridge.problems import body_of, status_of
 from legacy_bridge.query.legacy import Query
 
