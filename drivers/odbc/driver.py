@@ -18,8 +18,9 @@ import pyodbc
 from legacy_bridge.drivers import deadlines
 from legacy_bridge.drivers.base import Driver
 from legacy_bridge.drivers.odbc.catalog import describe, describe_routine
+from legacy_bridge.drivers.odbc.failures import translate
 from legacy_bridge.drivers.odbc.order import INT64, column_types
-from legacy_bridge.drivers.odbc.pool import OdbcPool, translate
+from legacy_bridge.drivers.odbc.pool import OdbcPool
 from legacy_bridge.drivers.odbc.procedures import catalog_problems, check_values, routine_problems, run_routine
 from legacy_bridge.drivers.odbc.quantiles import compile_quantiles
 from legacy_bridge.drivers.odbc.sql import Dialect, compile_select, dialect_for

@@ -25,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import QueuePool
 
 from legacy_bridge.drivers import deadlines
+from legacy_bridge.drivers.odbc.failures import is_disconnect, timed_out, translate
 from legacy_bridge.drivers.odbc.sockets import (
     SocketHandle,
     connect_with_socket,
@@ -32,14 +33,12 @@ from legacy_bridge.drivers.odbc.sockets import (
     server_port,
     with_socket_timeouts,
 )
-from legacy_bridge.errors import SourceError, SourceTimeout, SourceUnavailable
+from legacy_bridge.errors import SourceTimeout, SourceUnavailable
 
 log = logging.getLogger("legacy_bridge.drivers.odbc")
 pyodbc.pooling = False  # the SQLAlchemy pool owns connection reuse
 
 _TEXT_TYPES = (pyodbc.SQL_CHAR, pyodbc.SQL_VARCHAR, pyodbc.SQL_LONGVARCHAR)
-# 57014: PostgreSQL "query canceled"; 70100: MariaDB max_statement_time exceeded
-_TIMEOUT_STATES = {"HYT00", "HYT01", "57014", "70100"}
 _SESSION_TIMEOUT = {
     "postgres": "SET statement_timeout = {ms}",
     "mariadb": "SET SESSION max_statement_time = {s}",
@@ -48,48 +47,11 @@ _SESSION_TIMEOUT = {
 STATEMENTS_PER_CONNECTION = 32
 
 
-def translate(error: pyodbc.Error, source: str, connecting: bool = False) -> SourceError:
-    """The service's error for a pyodbc error; the driver's message goes to the log only.
-
-    ``connecting``: the error came from opening a connection, which is "unavailable"
-    whatever the state (MariaDB Connector/ODBC reports a refused connection as HY000).
-    """
-    state = error.args[0] if error.args and isinstance(error.args[0], str) else None
-    log.warning("source %s: ODBC error %s: %s", source, state, error)
-    if state in _TIMEOUT_STATES:
-        return SourceTimeout(f"source {source!r} did not answer in time", source, state)
-    if connecting or is_disconnect(error) or isinstance(error, pyodbc.InterfaceError):
-        return SourceUnavailable(f"source {source!r} cannot be reached", source, state)
-    return SourceError(f"source {source!r} rejected the query", source, state)
-
-
-def timed_out(source: str, discarded: str) -> SourceTimeout:
-    """The error of a call the client-side deadline ended; ``discarded`` says what became
-    of its connection (``closed``: cut by the watchdog; ``abandoned``: a connect left running)."""
-    error = SourceTimeout(f"source {source!r} did not answer in time", source)
-    error.discarded = discarded
-    return error
-
-
 def _close_quietly(conn: Any) -> None:
     try:
         conn.close()
     except pyodbc.Error:
         pass
-
-
-# what drivers say in a general HY000 when the link itself is gone (psqlODBC: "The connection has
-# been lost"; a closed connection elsewhere). psqlODBC wraps each statement of a transaction in an
-# internal savepoint; that savepoint fails alone only when the link dropped between two statements
-# (an earlier failed statement would have raised its own error first).
-_LOST = (
-    "closed",
-    "connection has been lost",
-    "connection lost",
-    "server closed the connection",
-    "internal savepoint failed",
-    "connection was killed",  # MariaDB: KILL CONNECTION (error 1927, reported as HY018)
-)
 
 
 def _steps(dbms: str, driver: str, version: str, connection_string: str) -> tuple[bool, bool]:
@@ -104,11 +66,6 @@ def _steps(dbms: str, driver: str, version: str, connection_string: str) -> tupl
         parts = tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
         return (parts >= (3, 1, 17),) * 2
     return True, True
-
-
-def is_disconnect(error: pyodbc.Error) -> bool:
-    state = error.args[0] if error.args and isinstance(error.args[0], str) else ""
-    return state.startswith("08") or state in ("HY000", "HY018") and any(w in str(error).lower() for w in _LOST)
 
 
 def _stamp_checkin(dbapi_conn: Any, record: Any) -> None:

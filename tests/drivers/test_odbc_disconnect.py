@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyodbc
 import pytest
 
-from legacy_bridge.drivers.odbc.pool import is_disconnect
+from legacy_bridge.drivers.odbc.failures import is_disconnect
 
 
 @pytest.mark.parametrize(
