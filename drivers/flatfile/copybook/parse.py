@@ -1,7 +1,6 @@
 """COBOL copybook parser: text -> :class:`Layout` (offsets, lengths and types of every leaf).
 
-Fixed format (sequence numbers in columns 1-6, indicator in 7, code in 8-72) or free
-format, detected per copybook. Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
+The text is read as sentences by :mod:`.lexer` (fixed or free format). Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
 and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited from a
 group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, laid out at its
 maximum, as Cobrix reads fixed-length records; :mod:`.variable` reads the counted size), REDEFINES
@@ -10,11 +9,10 @@ and FILLER.  A DEPENDING ON names the counter read last (inside a table: the sam
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from legacy_bridge.drivers.flatfile.copybook.lexer import literal, sentences
 from legacy_bridge.drivers.flatfile.copybook.pic import USAGES as _USAGES
 from legacy_bridge.drivers.flatfile.copybook.pic import CopybookError, leaf_info
 
@@ -59,9 +57,6 @@ class Layout:
         return [f.name for f in self.fields]
 
 
-_TOKEN = re.compile(r"""'[^']*'\.?|"[^"]*"\.?|[^\s]+""")
-
-
 @dataclass
 class Item:
     """One copybook entry (group or elementary) as parsed, with its size and offset."""
@@ -81,63 +76,6 @@ class Item:
     children: list[Item] = field(default_factory=list)
     size: int = 0  # bytes of one occurrence
     offset: int = 0  # relative to the parent's start
-
-
-def _source_lines(text: str) -> list[tuple[int, str]]:
-    """Code area of each line, comments dropped, with its line number."""
-    # control characters (a DOS end-of-file ^Z, form feeds) are not part of the source
-    text = text.translate({c: None for c in range(32) if c not in (9, 10, 13)})
-    raw = [ln.expandtabs(8).rstrip("\r\n") for ln in text.splitlines()]
-    fixed = all(not ln[:6].strip() or ln[:6].strip().isdigit() for ln in raw if ln.strip())
-    out = []
-    for no, ln in enumerate(raw, 1):
-        if fixed:
-            if len(ln) > 6 and ln[6] in "*/":
-                continue
-            code = ln[7:72] if len(ln) > 6 and ln[6] in " -Dd" else ln[6:72]
-        else:
-            if ln.lstrip().startswith("*"):
-                continue
-            code = ln
-        code = code.split("*>", 1)[0]
-        if code.strip():
-            out.append((no, code))
-    return out
-
-
-def _sentences(text: str):
-    words: list[str] = []
-    first = 0
-    for no, code in _source_lines(text):
-        for tok in _TOKEN.findall(code):
-            if not words:
-                first = no
-            if tok.endswith("."):
-                if len(tok) > 1:
-                    words.append(tok[:-1])
-                yield first, words
-                words = []
-            else:
-                words.append(tok)
-    if words:
-        yield first, words
-
-
-def _literal(tok: str) -> Any:
-    if tok[:1] in "'\"":
-        return tok[1:-1]
-    up = tok.upper()
-    if up in ("SPACE", "SPACES"):
-        return " "
-    if up in ("ZERO", "ZEROS", "ZEROES"):
-        return 0
-    try:
-        return int(tok)
-    except ValueError:
-        try:
-            return Decimal(tok)
-        except ArithmeticError:
-            return tok
 
 
 def _item(no: int, words: list[str]) -> Item | None:
@@ -201,10 +139,10 @@ def _item(no: int, words: list[str]) -> Item | None:
                 skip("IS", "ARE")
                 while i < len(up) and up[i] not in _CLAUSE_WORDS - _VALUE_WORDS:
                     if up[i] in ("THRU", "THROUGH"):
-                        it.conditions[-1] = (it.conditions[-1], _literal(rest[i + 1]))
+                        it.conditions[-1] = (it.conditions[-1], literal(rest[i + 1]))
                         i += 2
                     else:
-                        it.conditions.append(_literal(rest[i]))
+                        it.conditions.append(literal(rest[i]))
                         i += 1
             elif w in _IGNORED:
                 pass
@@ -264,7 +202,7 @@ def _tree(text: str) -> Item:
     root = Item(0, "", 0)
     stack = [root]
     last: Item | None = None
-    for no, words in _sentences(text):
+    for no, words in sentences(text):
         if not words:
             continue
         it = _item(no, words)
