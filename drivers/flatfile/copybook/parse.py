@@ -1,6 +1,7 @@
 """COBOL copybook parser: text -> :class:`Layout` (offsets, lengths and types of every leaf).
 
-The text is read as sentences by :mod:`.lexer` (fixed or free format). Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
+The text is read as sentences by :mod:`.lexer` (fixed or free format).
+Levels 01-49, 66 (ignored), 77 and 88, PIC X/A/9/S/V/P
 and edited numerics, USAGE DISPLAY/COMP/COMP-3/COMP-1/COMP-2 (also inherited from a
 group), SIGN LEADING/TRAILING [SEPARATE], OCCURS (fixed and DEPENDING ON, laid out at its
 maximum, as Cobrix reads fixed-length records; :mod:`.variable` reads the counted size), REDEFINES
